@@ -1,0 +1,1 @@
+"""Reading and writing aemon recordings and event files."""

@@ -1,0 +1,1 @@
+"""Offline training, evaluation and ONNX export of burst detectors (needs the `train` extra)."""

@@ -1,0 +1,1 @@
+"""Acquisition sources (ZeroMQ DAQ feed, soundcard, files) and the DAQ-side publisher."""
