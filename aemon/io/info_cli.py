@@ -1,0 +1,111 @@
+"""``aemon info FILE``: summarise a recording (also one that is still being written)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from typing import Any
+
+from aemon.io.recording_reader import RecordingReader
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``info`` subcommand to the ``aemon`` command line."""
+    parser = subparsers.add_parser(
+        "info",
+        help="summarise an aemon HDF5 recording",
+        description="Show sample rate, channels, length, gaps, events and whether the "
+        "recording was closed cleanly. Works on files that are still being written.",
+    )
+    parser.add_argument("file", help="recording (.h5) written by aemon")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary of ``args.file``; FileFormatError propagates to the CLI."""
+    summary = describe(args.file)
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        print(format_text(summary))
+    return 0
+
+
+def describe(path: str) -> dict[str, Any]:
+    """Collect the summary of the recording at ``path`` as a JSON-ready dict."""
+    with RecordingReader(path) as reader:
+        info = reader.info
+        channels = reader.channel_info
+        version = reader.format_version
+    return {
+        "path": info.path,
+        "format_version": version,
+        "sample_rate": info.sample_rate_hz,
+        "channels": info.channels,
+        "channel_names": [c.name for c in channels],
+        "channel_info": [c._asdict() for c in channels],
+        "samples": info.samples,
+        "duration_s": info.duration_s,
+        "dtype": info.dtype,
+        "volts_per_count": list(info.volts_per_count),
+        "first_sample": info.first_sample,
+        "gaps": info.gaps,
+        "samples_lost": info.samples_lost,
+        "events": info.events,
+        "truth_bursts": info.truth_bursts,
+        "closed_cleanly": info.closed_cleanly,
+        "start_time_utc": info.start_time_utc,
+        "software_version": info.software_version,
+        "compression": info.compression,
+    }
+
+
+def format_text(summary: dict[str, Any]) -> str:
+    """Render ``summary`` (from :func:`describe`) as an aligned, human-readable table."""
+    rate = summary["sample_rate"]
+    lost_s = summary["samples_lost"] / rate
+    closed = (
+        "yes"
+        if summary["closed_cleanly"]
+        else "NO (still being written, or the writer stopped without closing)"
+    )
+    rows = [
+        ("file", summary["path"]),
+        ("start (UTC)", summary["start_time_utc"]),
+        ("sample rate", f"{rate:,.0f} Hz"),
+        ("channels", f"{summary['channels']} ({summary['dtype']})"),
+        (
+            "samples",
+            f"{summary['samples']:,} per channel (first index {summary['first_sample']:,})",
+        ),
+        ("duration", _format_duration(summary["duration_s"])),
+        ("gaps", f"{summary['gaps']} ({summary['samples_lost']:,} samples, {lost_s:.6g} s lost)"),
+        ("events", f"{summary['events']:,}"),
+        ("truth bursts", f"{summary['truth_bursts']:,}"),
+        ("closed cleanly", closed),
+        ("compression", summary["compression"]),
+        ("written by", f"aemon {summary['software_version']}"),
+    ]
+    lines = [f"{key:<15}{value}" for key, value in rows]
+    lines.append("")
+    lines.append(f"  {'#':>3}  {'name':<12}{'sensor':<16}{'gain dB':>8}  {'V/count':>11}")
+    for i, ch in enumerate(summary["channel_info"]):
+        lines.append(
+            f"  {i:>3}  {ch['name']:<12}{ch['sensor']:<16}{ch['gain_db']:>8.1f}  "
+            f"{ch['volts_per_count']:>11.4g}"
+        )
+    return "\n".join(lines)
+
+
+def _format_duration(seconds: float) -> str:
+    """``12.345 s`` below a minute, else ``1 h 02 min 03.4 s`` style."""
+    if seconds < 60:
+        return f"{seconds:.6g} s"
+    minutes, sec = divmod(seconds, 60.0)
+    hours, minutes = divmod(int(minutes), 60)
+    head = f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    return f"{head} {sec:04.1f} s ({seconds:,.1f} s)"

@@ -1,0 +1,263 @@
+"""Layout constants and table dtypes of the aemon HDF5 recording format (version 1).
+
+The full layout is described in ``docs/recording-format.md``. This module holds what both
+the writer and the reader need: dataset names, compound dtypes, the compression presets and
+the conversion of user-supplied events and simulator ground truth into table rows.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import h5py
+import hdf5plugin
+import numpy as np
+import numpy.typing as npt
+
+from aemon.errors import ConfigError
+from aemon.types import ChannelInfo, StreamFormat
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "aemon-recording"
+"""Value of the root attribute ``format``."""
+FORMAT_VERSION = 1
+"""Value of the root attribute ``format_version``; readers refuse newer versions."""
+
+RAW_CHUNK_SAMPLES = 131072
+"""Samples per channel in one chunk of ``/raw`` (chunk shape ``(1, RAW_CHUNK_SAMPLES)``).
+
+Chosen by measurement (``bench/bench_recording.py``): per-channel chunks of 2**17 samples
+appended fastest with Blosc-LZ4 and compressed best (byte shuffle sees one channel at a time).
+"""
+
+SUPPORTED_DTYPES = ("int16", "float32")
+COMPRESSIONS = ("blosc-lz4", "gzip", "none")
+
+# Dataset names.
+RAW = "raw"
+CHANNELS = "channels"
+GAPS = "gaps"
+SEGMENTS = "segments"
+EVENTS = "events"
+TRUTH = "truth"
+STATUS = "status"
+REQUIRED_DATASETS = (RAW, CHANNELS, GAPS, SEGMENTS, EVENTS, TRUTH, STATUS)
+
+STATE_RECORDING = 0
+"""``/status`` state while the writer has the file open (or after it died)."""
+STATE_CLOSED = 1
+"""``/status`` state written by ``RecordingWriter.close``."""
+
+CHANNEL_DTYPE = np.dtype(
+    [("name", "S64"), ("sensor", "S64"), ("gain_db", "<f8"), ("volts_per_count", "<f8")]
+)
+GAP_DTYPE = np.dtype([("start_sample", "<i8"), ("stop_sample", "<i8"), ("reason", "S16")])
+SEGMENT_DTYPE = np.dtype([("raw_start", "<i8"), ("first_sample", "<i8")])
+STATUS_DTYPE = np.dtype([("state", "u1"), ("raw_samples", "<i8"), ("last_flush_unix_s", "<f8")])
+TRUTH_DTYPE = np.dtype(
+    [
+        ("onset_sample", "<i8"),
+        ("end_sample", "<i8"),
+        ("channel", "<i2"),
+        ("burst_type", "S16"),
+        ("peak_amplitude_v", "<f4"),
+        ("snr_db", "<f4"),
+    ]
+)
+TRUTH_COLUMNS: list[str] = list(TRUTH_DTYPE.names or ())
+
+EVENT_DTYPE = np.dtype(
+    [
+        ("time_s", "<f8"),  # s since start_time_utc: (sample_index - first_sample) / rate
+        ("sample_index", "<i8"),  # absolute sample index of the event (onset)
+        ("channel", "<i2"),  # 0-based channel number
+        ("type", "S16"),  # event class, e.g. "burst"
+        ("score", "<f4"),  # detector confidence 0..1
+        ("detector", "S16"),  # which detector produced it, e.g. "inception-s"
+        ("onset_s", "<f8"),  # refined onset (picker), s since start_time_utc
+        ("duration_us", "<f4"),  # µs, first to last threshold crossing
+        ("amplitude_V", "<f4"),  # peak amplitude, V at the sensor
+        ("amplitude_dBAE", "<f4"),  # 20 log10(V / 1 µV)
+        ("rise_time_us", "<f4"),  # µs, first crossing to peak
+        ("counts", "<i4"),  # positive threshold crossings
+        ("energy_eu", "<f4"),  # 1 eu = 1e-14 V²s
+        ("rms_V", "<f4"),  # V
+        ("signal_strength_nVs", "<f4"),  # nV·s, ∫|x| dt
+        ("peak_freq_kHz", "<f4"),  # kHz
+        ("centroid_kHz", "<f4"),  # kHz, spectral centroid
+    ]
+)
+EVENT_COLUMNS: list[str] = list(EVENT_DTYPE.names or ())
+"""Names of the ``/events`` columns, in table order."""
+
+# Table chunk lengths (rows).
+SMALL_TABLE_CHUNK = 256
+EVENT_TABLE_CHUNK = 4096
+
+
+def raw_compression_options(compression: str) -> dict[str, Any]:
+    """Return ``create_dataset`` keyword arguments for the ``/raw`` filter preset.
+
+    Args:
+        compression: ``"blosc-lz4"`` (Blosc LZ4, level 5, byte shuffle; needs hdf5plugin to
+            read), ``"gzip"`` (deflate level 1 + shuffle; readable everywhere, slow) or
+            ``"none"``.
+
+    Raises:
+        ValueError: For an unknown preset name.
+    """
+    if compression == "blosc-lz4":
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
+    if compression == "gzip":
+        return {"compression": "gzip", "compression_opts": 1, "shuffle": True}
+    if compression == "none":
+        return {}
+    raise ValueError(f"unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)}")
+
+
+def table_compression_options(compression: str) -> dict[str, Any]:
+    """Return the filter for the event and truth tables: gzip (portable) unless "none"."""
+    if compression == "none":
+        return {}
+    return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
+def format_utc(when: datetime) -> str:
+    """Format ``when`` as ISO 8601 UTC with microseconds and a ``Z`` suffix.
+
+    A naive ``datetime`` is taken to be UTC already.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode_text(value: Any) -> bytes:
+    """Encode a label (str, bytes, enum member or number) as UTF-8 bytes for an ``S`` field."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.name.encode("utf-8")
+    return str(value).encode("utf-8")
+
+
+def decode_text(value: bytes | str) -> str:
+    """Decode an ``S`` field value written by :func:`encode_text` (invalid bytes replaced)."""
+    if isinstance(value, str):
+        return value
+    return value.decode("utf-8", errors="replace")
+
+
+def _default_row(dtype: np.dtype[Any], n: int) -> npt.NDArray[np.void]:
+    """Rows of ``dtype`` filled with "unknown": NaN for floats, -1 for ints, b"" for text."""
+    rows = np.zeros(n, dtype=dtype)
+    for name in dtype.names or ():
+        kind = dtype.fields[name][0].kind  # type: ignore[index]
+        if kind == "f":
+            rows[name] = np.nan
+        elif kind == "i":
+            rows[name] = -1
+    return rows
+
+
+def _set_column(rows: npt.NDArray[np.void], name: str, values: Any) -> None:
+    """Assign ``values`` to column ``name``, encoding text for ``S`` columns."""
+    if rows.dtype.fields[name][0].kind == "S":  # type: ignore[index]
+        rows[name] = [encode_text(v) for v in np.asarray(values, dtype=object).ravel()]
+    else:
+        rows[name] = values
+
+
+def events_to_array(
+    events: npt.NDArray[Any] | Sequence[Mapping[str, Any]],
+) -> npt.NDArray[np.void]:
+    """Convert events to rows of :data:`EVENT_DTYPE`.
+
+    Args:
+        events: A structured array whose field names are a subset of :data:`EVENT_COLUMNS`,
+            or a sequence of mappings with such keys. Missing columns are "unknown": NaN for
+            float columns, -1 for integer columns, empty for text columns.
+
+    Raises:
+        ValueError: For a column name that is not in :data:`EVENT_COLUMNS`.
+    """
+    if isinstance(events, np.ndarray) and events.dtype == EVENT_DTYPE:
+        return np.ascontiguousarray(events.reshape(-1))
+    if isinstance(events, np.ndarray):
+        if events.dtype.names is None:
+            raise ValueError("events must be a structured array or a list of dicts")
+        flat = events.reshape(-1)
+        rows = _default_row(EVENT_DTYPE, len(flat))
+        for name in events.dtype.names:
+            _check_column(name, EVENT_COLUMNS, "event")
+            _set_column(rows, name, flat[name])
+        return rows
+    records = list(events)
+    rows = _default_row(EVENT_DTYPE, len(records))
+    for i, record in enumerate(records):
+        for name, value in record.items():
+            _check_column(name, EVENT_COLUMNS, "event")
+            rows[name][i] = encode_text(value) if name in ("type", "detector") else value
+    return rows
+
+
+def _check_column(name: str, columns: list[str], what: str) -> None:
+    if name not in columns:
+        raise ValueError(f"unknown {what} column {name!r}; known: {', '.join(columns)}")
+
+
+def truth_to_array(bursts: Iterable[Any]) -> npt.NDArray[np.void]:
+    """Convert simulator ground truth (objects with :data:`TRUTH_COLUMNS` attributes) to rows.
+
+    Each burst is duck-typed: any object with attributes ``onset_sample``, ``end_sample``,
+    ``channel``, ``burst_type``, ``peak_amplitude_v`` and ``snr_db`` (``aemon.sim.BurstTruth``)
+    or a mapping with those keys. ``burst_type`` is stored as text (an enum by its name).
+
+    Raises:
+        ValueError: If a burst lacks one of the fields.
+    """
+    items = list(bursts)
+    rows = np.zeros(len(items), dtype=TRUTH_DTYPE)
+    for i, burst in enumerate(items):
+        for name in TRUTH_COLUMNS:
+            if isinstance(burst, Mapping):
+                if name not in burst:
+                    raise ValueError(f"ground-truth burst lacks field {name!r}")
+                value = burst[name]
+            else:
+                if not hasattr(burst, name):
+                    raise ValueError(f"ground-truth burst lacks field {name!r}")
+                value = getattr(burst, name)
+            rows[name][i] = encode_text(value) if name == "burst_type" else value
+    return rows
+
+
+def check_format(fmt: StreamFormat, channels: Sequence[ChannelInfo], compression: str) -> None:
+    """Raise ConfigError unless ``fmt``, ``channels`` and ``compression`` can be recorded."""
+    if fmt.dtype not in SUPPORTED_DTYPES:
+        raise ConfigError(f"cannot record dtype {fmt.dtype!r}; use int16 or float32")
+    if fmt.channels < 1 or len(channels) != fmt.channels:
+        raise ConfigError(
+            f"stream has {fmt.channels} channels but {len(channels)} channel descriptions "
+            "were given; give one ChannelInfo per channel"
+        )
+    if not fmt.sample_rate_hz > 0:
+        raise ConfigError(f"sample rate must be positive, got {fmt.sample_rate_hz} Hz")
+    if compression not in COMPRESSIONS:
+        raise ConfigError(
+            f"unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)}"
+        )
+
+
+def append_rows(dataset: h5py.Dataset, rows: npt.NDArray[np.void]) -> None:
+    """Append ``rows`` to the resizable 1-D table ``dataset``."""
+    if len(rows) == 0:
+        return
+    n = dataset.shape[0]
+    dataset.resize(n + len(rows), axis=0)
+    dataset[n:] = rows

@@ -1,0 +1,66 @@
+"""Acquisition sources as the core sees them: the Source protocol and its counters.
+
+Concrete sources live in :mod:`aemon.drivers`; the core only relies on this protocol.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from aemon.types import ChannelInfo, SampleSink, StreamFormat
+
+
+@dataclass
+class SourceStats:
+    """Running counters of a source; read from any thread (values are plain ints).
+
+    Attributes:
+        frames: Frames or callback blocks accepted.
+        samples: Samples per channel delivered to the sink.
+        gaps: Gaps reported to the sink.
+        samples_lost: Samples per channel covered by those gaps.
+        malformed: Frames rejected as malformed.
+        last_error: Reason of the most recent rejection, "" if none.
+    """
+
+    frames: int = 0
+    samples: int = 0
+    gaps: int = 0
+    samples_lost: int = 0
+    malformed: int = 0
+    last_error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+class Source(Protocol):
+    """An acquisition source: opened as a context manager, then started with a sink.
+
+    ``format`` and ``channel_info`` are valid once the source is open (a network source may
+    wait for its first frame to learn them). ``start`` starts delivery on the source's own
+    thread (or audio callback): every block goes to ``sink.push`` in order, and every loss to
+    ``sink.gap`` before the block that follows it. ``wait`` returns True once the source has
+    ended by itself (end of file, ``--duration`` reached, publisher finished).
+    """
+
+    format: StreamFormat
+    channel_info: list[ChannelInfo]
+    stats: SourceStats
+    first_sample: int  # absolute index of the first sample the source will deliver
+
+    def start(self, sink: SampleSink) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

@@ -1,0 +1,267 @@
+"""The DAQ side of the feed: publish sample blocks as aemon frames over ZeroMQ.
+
+:class:`DaqPublisher` is what a Python DAQ bridge (or ``aemon daq-sim``) uses to send; a bridge
+in another language follows ``drivers/README.md``. :class:`ChannelDigest` hashes what was sent,
+per channel, so a receiver can prove that it recorded every sample unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+import zmq
+from aemon.drivers.protocol import (
+    FLAG_CRC32,
+    FLAG_END_OF_STREAM,
+    VERSION,
+    FrameHeader,
+    encode_frame,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FRAME_SAMPLES = 32768
+"""Samples per channel per frame: 4 int16 channels make 256 KiB, which ZeroMQ sends zero-copy."""
+
+DEFAULT_SNDHWM = 256
+"""Frames queued in the publisher before ``send`` blocks (PUSH) or drops (PUB)."""
+
+EOS_TIMEOUT_S = 5.0
+"""How long ``end()`` waits for room to send the end-of-stream frame (s)."""
+
+
+class ChannelDigest:
+    """SHA-256 of each channel's samples, fed block by block.
+
+    The digest of channel ``c`` is the SHA-256 of the concatenated little-endian bytes of
+    ``samples[c]`` of every block passed to :meth:`update`, in order; the same on the sending
+    and the receiving side when nothing was lost or changed.
+    """
+
+    def __init__(self) -> None:
+        self._hashes: list[hashlib._Hash] = []
+
+    def update(self, samples: npt.NDArray[np.generic]) -> None:
+        """Add a ``(channels, n)`` block."""
+        if samples.ndim != 2:
+            raise ValueError(f"samples must be (channels, n), not shape {samples.shape}")
+        if not self._hashes:
+            self._hashes = [hashlib.sha256() for _ in range(samples.shape[0])]
+        elif samples.shape[0] != len(self._hashes):
+            raise ValueError(
+                f"block has {samples.shape[0]} channels, digest has {len(self._hashes)}"
+            )
+        little = samples.dtype.newbyteorder("<")
+        for channel, digest in zip(samples, self._hashes, strict=True):
+            digest.update(np.ascontiguousarray(channel, dtype=little).data)
+
+    def hexdigests(self) -> list[str]:
+        """The per-channel SHA-256 digests as hex strings (empty before the first block)."""
+        return [digest.hexdigest() for digest in self._hashes]
+
+
+class DaqPublisher:
+    """Send sample blocks as aemon frames.
+
+    Blocks longer than ``frame_samples`` are split into several frames; sequence numbers count
+    up from 0. Samples go out zero-copy when the block (or the frame slice of it) is
+    C-contiguous: do not modify an array after passing it to :meth:`send`.
+
+    Args:
+        endpoint: ZeroMQ endpoint, e.g. ``"tcp://127.0.0.1:5555"`` or ``"tcp://*:5555"``.
+        pattern: ``"push"`` (lossless: a slow receiver blocks ``send``) or ``"pub"`` (lossy
+            fan-out: frames for slow or absent subscribers are dropped).
+        bind: Bind (default; the DAQ is the fixed end) instead of connecting.
+        stream_id: Id of this stream (u32); random by default.
+        frame_samples: Maximum samples per channel in one frame.
+        sndhwm: ZeroMQ send high-water mark in frames.
+        crc32: Put a CRC-32 of each payload in the header (costs about 1 ms per MiB).
+        digest: Keep a per-channel SHA-256 of everything sent (see :attr:`digest`).
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        pattern: str = "push",
+        bind: bool = True,
+        stream_id: int | None = None,
+        frame_samples: int = DEFAULT_FRAME_SAMPLES,
+        sndhwm: int = DEFAULT_SNDHWM,
+        crc32: bool = False,
+        digest: bool = False,
+    ) -> None:
+        if pattern not in ("push", "pub"):
+            raise ValueError(f"pattern must be 'push' or 'pub', not {pattern!r}")
+        if not 0 < frame_samples < 2**32:
+            raise ValueError(f"frame_samples must be in 1..2**32-1, not {frame_samples}")
+        self.pattern = pattern
+        self.stream_id = secrets.randbits(32) if stream_id is None else stream_id
+        if not 0 <= self.stream_id < 2**32:
+            raise ValueError(f"stream_id must fit in 32 bits, not {self.stream_id}")
+        self.frame_samples = frame_samples
+        self.flags = FLAG_CRC32 if crc32 else 0
+        self.digest = ChannelDigest() if digest else None
+        self.frames_sent = 0
+        self.samples_sent = 0
+        self.next_sample: int | None = None
+        self._format: tuple[float, int, str, float] | None = None
+        self._ended = False
+        self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self._socket = self._context.socket(zmq.PUSH if pattern == "push" else zmq.PUB)
+        self._socket.setsockopt(zmq.SNDHWM, sndhwm)
+        try:
+            if bind:
+                self._socket.bind(endpoint)
+                endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+            else:
+                self._socket.connect(endpoint)
+        except zmq.ZMQError:
+            self._socket.close(linger=0)
+            self._context.term()
+            raise
+        self.endpoint = endpoint
+
+    @property
+    def dtype(self) -> str | None:
+        """Sample type of the stream (``"int16"`` or ``"float32"``), None before the first send."""
+        return None if self._format is None else self._format[2]
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the next frame."""
+        return self.frames_sent
+
+    def send(
+        self,
+        first_sample: int,
+        samples: npt.NDArray[np.generic],
+        *,
+        volts_per_count: float,
+        sample_rate_hz: float,
+        daq_time_ns: int | None = None,
+    ) -> None:
+        """Send one block as one or more frames; blocks while a PUSH receiver is full.
+
+        Args:
+            first_sample: Absolute index of the block's first sample; at least the end of the
+                previous block (a jump is a gap the receiver will report).
+            samples: ``(channels, n)`` int16 counts or float32 volts.
+            volts_per_count: Volts per count (V); 1.0 for float32 volts.
+            sample_rate_hz: Samples per second per channel (Hz).
+            daq_time_ns: DAQ clock at the first sample, ns since the Unix epoch (UTC); the
+                wall clock now if None.
+
+        Raises:
+            ValueError: If the block is out of order or its format differs from earlier blocks.
+        """
+        if self._ended:
+            raise ValueError("send() after end(): the stream is over")
+        if samples.ndim != 2 or samples.dtype.name not in ("int16", "float32"):
+            raise ValueError(
+                f"samples must be (channels, n) int16 or float32, not {samples.dtype} "
+                f"{samples.shape}"
+            )
+        channels, n_samples = samples.shape
+        fmt = (float(sample_rate_hz), channels, samples.dtype.name, float(volts_per_count))
+        if self._format is None:
+            if not (math.isfinite(fmt[0]) and fmt[0] > 0 and math.isfinite(fmt[3]) and fmt[3] > 0):
+                raise ValueError("sample rate and volts per count must be positive and finite")
+            if not 0 < channels < 2**16:
+                raise ValueError(f"channels must be in 1..65535, not {channels}")
+            self._format = fmt
+            self._wait_for_receiver()
+        elif fmt != self._format:
+            raise ValueError(
+                f"format {fmt} differs from the stream's {self._format}; use a new stream"
+            )
+        if self.next_sample is not None and first_sample < self.next_sample:
+            raise ValueError(f"block starts at sample {first_sample}, before {self.next_sample}")
+        if n_samples == 0:
+            return
+        base_ns = time.time_ns() if daq_time_ns is None else daq_time_ns
+        if self.digest is not None:
+            self.digest.update(samples)
+        for offset in range(0, n_samples, self.frame_samples):
+            chunk = samples[:, offset : offset + self.frame_samples]
+            self._send_frame(
+                first_sample + offset,
+                chunk,
+                base_ns + round(offset * 1e9 / sample_rate_hz),
+                self.flags,
+            )
+            self.samples_sent += chunk.shape[1]
+        self.next_sample = first_sample + n_samples
+
+    def _send_frame(
+        self, first_sample: int, samples: npt.NDArray[np.generic], daq_time_ns: int, flags: int
+    ) -> None:
+        assert self._format is not None
+        rate, channels, dtype, vpc = self._format
+        header = FrameHeader(
+            version=VERSION,
+            stream_id=self.stream_id,
+            seq=self.frames_sent,
+            first_sample=first_sample,
+            sample_rate_hz=rate,
+            channels=channels,
+            dtype=dtype,
+            n_samples=samples.shape[1],
+            volts_per_count=vpc,
+            daq_time_ns=daq_time_ns,
+            flags=flags,
+        )
+        self._socket.send_multipart(encode_frame(header, samples), copy=False)
+        self.frames_sent += 1
+
+    def _wait_for_receiver(self) -> None:
+        if self.pattern == "push" and not self._socket.poll(1000, zmq.POLLOUT):
+            logger.warning("waiting for a receiver to connect to %s", self.endpoint)
+
+    def end(self, timeout_s: float = EOS_TIMEOUT_S) -> bool:
+        """Send the end-of-stream frame (idempotent; nothing to end before the first send).
+
+        Args:
+            timeout_s: How long to wait for room in a full PUSH queue (s).
+
+        Returns:
+            True if the frame was handed to ZeroMQ; False if nothing was sent yet or a PUSH
+            receiver took no frames for ``timeout_s``.
+        """
+        if self._ended or self._format is None or self.next_sample is None:
+            return False
+        self._ended = True
+        if not self._socket.poll(int(timeout_s * 1000), zmq.POLLOUT):
+            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+            return False
+        empty = np.zeros((self._format[1], 0), dtype=self._format[2])
+        self._send_frame(self.next_sample, empty, time.time_ns(), self.flags | FLAG_END_OF_STREAM)
+        return True
+
+    def close(self, linger_s: float = 10.0) -> None:
+        """Close the socket, giving queued frames up to ``linger_s`` seconds to leave."""
+        if not self._socket.closed:
+            self._socket.close(linger=int(linger_s * 1000))
+            self._context.term()
+
+    def __enter__(self) -> DaqPublisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        clean = exc_type is None
+        try:
+            self.end(EOS_TIMEOUT_S if clean else 0.5)
+        finally:
+            self.close(10.0 if clean else 1.0)
