@@ -107,7 +107,9 @@ class Acquisition:
                     break
                 for gap in result.gaps:
                     self._record_gap(gap)
-                if result.lost is not None:  # cannot happen for a blocking reader; be safe
+                if result.lost is not None and result.lost.reason == "overrun":
+                    # A blocking reader is never lapped; "gap" losses are source gaps that
+                    # result.gaps already reported.
                     self._record_gap(result.lost)
                 if result.samples.shape[1]:
                     writer.push(result.first_sample, result.samples)

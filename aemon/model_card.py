@@ -97,8 +97,17 @@ class ModelCard:
         return asdict(self)
 
 
-_REQUIRED = ("name", "architecture", "classes", "sample_rate_hz", "window", "hop", "output_bins",
-             "bin_samples", "margin_bins")
+_REQUIRED = (
+    "name",
+    "architecture",
+    "classes",
+    "sample_rate_hz",
+    "window",
+    "hop",
+    "output_bins",
+    "bin_samples",
+    "margin_bins",
+)
 
 
 def card_from_dict(raw: dict[str, Any], source: str = "<card>") -> ModelCard:
@@ -158,16 +167,40 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _table(rows: dict[str, Any]) -> list[str]:
-    lines = ["| metric | value |", "|---|---|"]
-    lines += [f"| {k} | {_fmt(v)} |" for k, v in rows.items() if not isinstance(v, dict | list)]
-    return lines
+def metrics_table(sections: dict[str, Any]) -> str:
+    """Markdown table in the thesis Table 4.3 layout plus event-level columns.
+
+    ``sections`` maps a data set name to a report with ``map`` (accuracy, precision, recall,
+    f1, roc_auc) and ``events`` (precision, recall, f1, median_onset_error_us) dicts.
+    """
+    lines = [
+        "| data | accuracy | precision | recall | F1 (t=0.5) | ROC AUC | event P | event R "
+        "| event F1 | bursts | median onset error (µs) |",
+        "|" + "---|" * 11,
+    ]
+    for name, rep in sections.items():
+        if not isinstance(rep, dict) or "map" not in rep or "events" not in rep:
+            continue
+        m, e = rep["map"], rep["events"]
+        keys = ("accuracy", "precision", "recall", "f1", "roc_auc")
+        cells = [_fmt(float(m[k])) for k in keys]
+        cells += [_fmt(float(e[k])) for k in ("precision", "recall", "f1")]
+        cells += [str(int(e.get("true_bursts", 0))), f"{float(e['median_onset_error_us']):.1f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _compact_json(obj: dict[str, Any]) -> str:
+    items = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in obj.items()]
+    return "{\n" + ",\n".join(items) + "\n}"
 
 
 def card_markdown(card: ModelCard) -> str:
     """The card as a short Markdown document."""
     arch = card.architecture
     norm = card.normalization.get("description", card.normalization.get("method", ""))
+    window_ms = card.window / card.sample_rate_hz * 1e3
+    hop_ms = card.hop / card.sample_rate_hz * 1e3
     lines = [
         f"# {card.name}",
         "",
@@ -175,11 +208,11 @@ def card_markdown(card: ModelCard) -> str:
         "",
         f"- **Architecture:** {arch.get('architecture', '?')} (config below)",
         f"- **Classes:** {', '.join(card.classes)}",
-        f"- **Sample rate:** {card.sample_rate_hz:g} Hz; other rates must be resampled first",
+        f"- **Sample rate:** {card.sample_rate_hz:,.0f} Hz; other rates must be resampled first",
         f"- **Window / hop:** {card.window} / {card.hop} samples "
-        f"({card.window / card.sample_rate_hz * 1e3:.3f} ms / {card.hop / card.sample_rate_hz * 1e3:.3f} ms)",
-        f"- **Output:** {card.output_bins} bins of {card.bin_samples} samples ({card.bin_us:.2f} µs); "
-        f"drop {card.margin_bins} bins at each edge when stitching",
+        f"({window_ms:.3f} ms / {hop_ms:.3f} ms)",
+        f"- **Output:** {card.output_bins} bins of {card.bin_samples} samples "
+        f"({card.bin_us:.2f} µs); drop {card.margin_bins} bins at each edge when stitching",
         f"- **Input:** `{card.input_name}` float32 (batch, {card.channels}, {card.window}); "
         f"**output:** `{card.output_name}` (batch, {len(card.classes)}, {card.output_bins}), "
         f"threshold {card.threshold}",
@@ -196,12 +229,15 @@ def card_markdown(card: ModelCard) -> str:
         "",
     ]
     lines += [f"- {k}: {v}" for k, v in card.training.items()]
-    for section, values in card.metrics.items():
-        if isinstance(values, dict):
-            lines += ["", f"## Evaluation: {section}", "", *_table(values)]
+    if card.metrics:
+        lines += ["", "## Evaluation (held-out data)", "", metrics_table(card.metrics)]
+        notes = card.metrics.get("notes")
+        if isinstance(notes, str):
+            lines += ["", notes]
     if card.speed:
-        lines += ["", "## Speed (× real time per channel)", "", *_table(card.speed)]
+        lines += ["", "## Speed", ""]
+        lines += [f"- {k}: {v}" for k, v in card.speed.items()]
     lines += ["", "## Files", ""]
     lines += [f"- `{name}`: {size / 1024:.1f} KiB" for name, size in card.files.items()]
-    lines += ["", "## Configuration", "", "```json", json.dumps(arch, indent=1), "```", ""]
+    lines += ["", "## Configuration", "", "```json", _compact_json(arch), "```", ""]
     return "\n".join(lines)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import logging
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from aemon.errors import ConfigError
 
@@ -214,7 +215,9 @@ class ModelConfig:
         if self.architecture == "spec2map":
             hop = self.stft.hop if self.stft else 1
             n_fft = self.stft.n_fft if self.stft else 1
-            steps = sum(c.kernel[1] - 1 for c in self.conv2d) + sum(c.kernel - 1 for c in self.conv1d)
+            steps = sum(c.kernel[1] - 1 for c in self.conv2d) + sum(
+                c.kernel - 1 for c in self.conv1d
+            )
             return n_fft + steps * hop
         rf, rate = 1, 1
         if self.frontend:
@@ -264,7 +267,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(
-            f"unknown setting {unknown[0]!r} in {where}; expected one of: {', '.join(sorted(known))}"
+            f"unknown setting {unknown[0]!r} in {where}; "
+            f"expected one of: {', '.join(sorted(known))}"
         )
     values = {}
     for key, value in raw.items():
@@ -314,7 +318,7 @@ def model_config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Mod
         )
     for key in ("name", "architecture"):
         if not isinstance(raw.get(key), str) or not raw[key]:
-            raise ConfigError(f"{source} needs a {key} = \"...\" line")
+            raise ConfigError(f'{source} needs a {key} = "..." line')
     kwargs: dict[str, Any] = {
         "name": raw["name"],
         "architecture": raw["architecture"],
@@ -326,7 +330,7 @@ def model_config_from_dict(raw: dict[str, Any], source: str = "<config>") -> Mod
     for key, cls in _LIST_TYPES.items():
         if key in raw:
             items = raw[key]
-            if not isinstance(items, list):
+            if not isinstance(items, list | tuple):
                 raise ConfigError(f"{key} in {source} must be a list of tables ([[{key}]])")
             kwargs[key] = tuple(
                 _build(cls, item, f"[[{key}]] #{i + 1} of {source}") for i, item in enumerate(items)
@@ -368,7 +372,9 @@ def with_overrides(
 
 def _check_activation(name: str, where: str) -> None:
     if name not in ACTIVATIONS:
-        raise ConfigError(f"{where}: unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+        raise ConfigError(
+            f"{where}: unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}"
+        )
 
 
 def _positive(value: float, what: str) -> None:
@@ -404,7 +410,10 @@ def validate_model_config(config: ModelConfig, source: str = "<config>") -> None
         _validate_spec2map(config, source)
     _validate_training(config, source)
     dec = config.decimation
-    for what, length in (("signal.window", sig.window), ("training.window", config.training.window)):
+    for what, length in (
+        ("signal.window", sig.window),
+        ("training.window", config.training.window),
+    ):
         if length % dec:
             good = max(dec, round(length / dec) * dec)
             raise ConfigError(
@@ -421,7 +430,9 @@ def validate_model_config(config: ModelConfig, source: str = "<config>") -> None
 
 def _validate_inception(config: ModelConfig, source: str) -> None:
     if config.stft or config.conv2d or config.conv1d:
-        raise ConfigError(f"{source}: [stft]/[[conv2d]]/[[conv1d]] belong to spec2map, not inceptiontime")
+        raise ConfigError(
+            f"{source}: [stft]/[[conv2d]]/[[conv1d]] belong to spec2map, not inceptiontime"
+        )
     if not config.blocks:
         raise ConfigError(f"{source}: inceptiontime needs at least one [[blocks]] table")
     fe = config.frontend
@@ -473,12 +484,21 @@ def _validate_spec2map(config: ModelConfig, source: str) -> None:
 
 def _validate_training(config: ModelConfig, source: str) -> None:
     tr = config.training
-    for key in ("window", "batch_size", "learning_rate", "epochs", "steps_per_epoch", "val_windows"):
+    for key in (
+        "window",
+        "batch_size",
+        "learning_rate",
+        "epochs",
+        "steps_per_epoch",
+        "val_windows",
+    ):
         _positive(getattr(tr, key), f"{source}: training.{key}")
     if tr.weight_decay < 0 or tr.patience < 1 or tr.positive_weight <= 0:
         raise ConfigError(f"{source}: training.weight_decay ≥ 0, patience ≥ 1, positive_weight > 0")
     lo, hi = tr.bursts_per_window
     if len(tr.bursts_per_window) != 2 or not 0 <= lo <= hi:
-        raise ConfigError(f"{source}: training.bursts_per_window must be [min, max] with 0 ≤ min ≤ max")
+        raise ConfigError(
+            f"{source}: training.bursts_per_window must be [min, max] with 0 ≤ min ≤ max"
+        )
     if len(tr.snr_db_range) != 2 or tr.snr_db_range[0] > tr.snr_db_range[1]:
         raise ConfigError(f"{source}: training.snr_db_range must be [low_db, high_db]")

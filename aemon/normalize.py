@@ -167,7 +167,9 @@ class NoiseFloorTracker:
                 f"noise floor tracker expects ({self.channels}, n) blocks, got {block.shape}"
             )
         if block.shape[1] == 0:
-            return self.floor if self.floor is not None else np.full(self.channels, self.params.floor)
+            return (
+                self.floor if self.floor is not None else np.full(self.channels, self.params.floor)
+            )
         measured = np.log(np.maximum(noise_floor(block), self.params.floor))
         if self._log_floor is None:
             self._log_floor = measured

@@ -137,7 +137,8 @@ class RingBuffer:
         self.channels = int(channels)
         self.capacity = int(capacity_samples)
         self.dtype = np.dtype(dtype)
-        self._storage = np.zeros((self.channels, 2 * self.capacity), self.dtype)
+        self._storage = np.empty((self.channels, 2 * self.capacity), self.dtype)
+        self._storage.fill(0)  # touch every page now, not in the writer's first lap
         self._readonly = self._storage.view()
         self._readonly.flags.writeable = False
         self._first = int(first_sample)
@@ -481,8 +482,8 @@ class RingReader:
         limit = cap if max_samples is None else min(int(max_samples), cap)
         if limit < 1:
             raise ValueError(f"max_samples must be at least 1, not {max_samples}")
-        if not 0 <= min_samples <= limit:
-            raise ValueError(f"min_samples must be 0..{limit}, not {min_samples}")
+        if not 0 <= min_samples <= cap:
+            raise ValueError(f"min_samples must be 0..{cap} (the ring capacity), not {min_samples}")
         deadline = None if timeout is None else time.monotonic() + timeout
         with ring._lock:
             if self._closed:
@@ -500,8 +501,11 @@ class RingReader:
                     if available <= 0 and self._position == entry:
                         return None
                     break
+                if min_samples == 0:
+                    break
                 remaining = None if deadline is None else deadline - time.monotonic()
-                if min_samples == 0 or (remaining is not None and remaining <= 0):
+                if remaining is not None and remaining <= 0:
+                    available = 0  # timed out: fewer than min_samples; return none
                     break
                 ring._has_data.wait(remaining)
             first = self._position

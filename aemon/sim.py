@@ -35,26 +35,17 @@ from aemon.sim_background import (
     make_friction,
     make_spike,
 )
-from aemon.sim_bursts import BURST_TYPES, band_scale, make_burst, max_burst_samples
-
-__all__ = [
-    "BURST_TYPES",
-    "AESimulator",
-    "BurstTruth",
-    "Disturbance",
-    "SimBlock",
-    "SimConfig",
-    "make_background",
-    "make_burst",
-]
+from aemon.sim_bursts import (
+    BURST_TYPES,
+    COINCIDENT_DELAY_S,
+    MAX_BURST_OCCUPANCY,
+    band_scale,
+    burst_spacing_samples,
+    make_burst,
+)
 
 logger = logging.getLogger(__name__)
 
-BURST_SPACING_S = 1.2e-3
-"""Minimum time (s, at the reference rate) between burst onsets on one channel; longer than
-the longest burst plus the largest inter-channel delay, so bursts never overlap."""
-
-_DELAY_S = (5e-6, 80e-6)  # inter-channel arrival delay of a coincident event (reference rate)
 _ATTENUATION_DB = (2.0, 15.0)  # extra attenuation of a coincident event at other channels
 
 # Random stream identifiers (SeedSequence spawn keys), so channel c's noise does not change
@@ -107,14 +98,14 @@ class SimConfig:
             available band (see :mod:`aemon.sim_bursts`).
         channels: Number of channels.
         burst_rate_hz: Mean bursts per second per channel (Poisson, with a minimum spacing of
-            1.2 ms at 1.5625 MHz so bursts never overlap on a channel).
+            about 0.7 ms at 1.5625 MHz so bursts never overlap on a channel).
         snr_db_range: Range (dB) that each burst's SNR is drawn from, uniformly in dB.
         noise_rms_v: RMS (V) of the broadband sensor/amplifier noise; 10 µV = 20 dBAE.
         hum_amplitude_v: Peak amplitude (V) of the hum fundamental (50 Hz, harmonics to 1 kHz).
         friction_rate_hz: Mean friction episodes per second per channel (2–30 ms each).
         spike_rate_hz: Mean electrical spikes per second per channel.
         coincident_fraction: Probability that a burst also reaches the other channels with a
-            5–80 µs delay and 2–15 dB attenuation (arrivals below the SNR range are dropped).
+            5–80 µs delay and 2–15 dB attenuation (limited so arrivals stay in the SNR range).
             0 keeps channels independent.
         seed: Seed of every random stream; equal configs give bit-identical output.
     """
@@ -138,8 +129,12 @@ class SimConfig:
         for ok, what in checks:
             if not ok:
                 raise ConfigError(f"simulator {what} must be a positive number")
-        if int(self.channels) != self.channels or self.channels < 1:
-            raise ConfigError(f"simulator needs at least 1 channel, got {self.channels}")
+        if not isinstance(self.channels, int | np.integer) or self.channels < 1:
+            raise ConfigError(
+                f"simulator needs a whole number >= 1 of channels, got {self.channels}"
+            )
+        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
+            raise ConfigError(f"simulator seed must be a whole number >= 0, got {self.seed}")
         for name in ("burst_rate_hz", "hum_amplitude_v", "friction_rate_hz", "spike_rate_hz"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
@@ -151,8 +146,8 @@ class SimConfig:
         low, high = self.snr_db_range
         if not (math.isfinite(low) and math.isfinite(high) and low <= high):
             raise ConfigError(f"SNR range must be min <= max, got {low}..{high} dB")
-        spacing_s = BURST_SPACING_S / band_scale(self.sample_rate_hz)
-        max_rate = 0.5 / spacing_s / self.process_rate_factor
+        spacing_s = burst_spacing_samples(self.sample_rate_hz) / self.sample_rate_hz
+        max_rate = MAX_BURST_OCCUPANCY / spacing_s / self.process_rate_factor
         if self.burst_rate_hz > max_rate:
             raise ConfigError(
                 f"burst rate {self.burst_rate_hz} /s is too high for non-overlapping bursts; "
@@ -223,14 +218,12 @@ def _burst_factory(config: SimConfig, channel: int | None) -> _EventFactory:
         events = [burst(onset, home, kind, peak, wave, snr)]
         if channel is None and config.channels > 1 and rng.random() < config.coincident_fraction:
             others = [c for c in range(config.channels) if c != home]
-            delays = rng.uniform(*_DELAY_S, len(others)) / scale * fs
+            delays = rng.uniform(*COINCIDENT_DELAY_S, len(others)) / scale * fs
             attenuations = rng.uniform(*_ATTENUATION_DB, len(others))
             for c, delay, att in zip(others, delays, attenuations, strict=True):
-                if snr - att >= low:
-                    arrival = onset + round(delay)
-                    events.append(
-                        burst(arrival, c, kind, peak * 10 ** (-att / 20), wave, snr - att)
-                    )
+                att = min(float(att), snr - low)  # arrivals stay inside the SNR range
+                arrival = onset + round(float(delay))
+                events.append(burst(arrival, c, kind, peak * 10 ** (-att / 20), wave, snr - att))
         return events
 
     return factory
@@ -271,7 +264,7 @@ class AESimulator:
             hum_table(_stream(config, _HUM, c), fs, config.hum_amplitude_v).astype(np.float32)
             for c in channels
         ]
-        spacing = max(math.ceil(BURST_SPACING_S / band_scale(fs) * fs), max_burst_samples(fs) + 1)
+        spacing = burst_spacing_samples(fs)
         if config.shares_bursts:
             # One shared process keeps every channel overlap-free; its rate is chosen so each
             # channel still sees burst_rate_hz truth rows per second on average.

@@ -42,6 +42,12 @@ BURST_RISE_S = (1.5e-6, 30e-6)
 MAX_BURST_SAMPLES_FACTOR = 1.2
 """A burst never exceeds this factor times the longest duration (s), before scaling."""
 
+COINCIDENT_DELAY_S = (5e-6, 80e-6)
+"""Range (s, reference rate) of the delay of a burst reaching further channels."""
+
+MAX_BURST_OCCUPANCY = 0.8
+"""Highest allowed burst rate times minimum spacing (beyond it bursts would be periodic)."""
+
 _MODE_DELAY_S = 12e-6
 _END_LEVEL = 0.01
 
@@ -65,6 +71,16 @@ def max_burst_samples(sample_rate_hz: float) -> int:
     """Return an upper bound on the length (samples) of any burst from :func:`make_burst`."""
     longest_s = MAX_BURST_SAMPLES_FACTOR * BURST_DURATION_S[1] / band_scale(sample_rate_hz)
     return math.ceil(longest_s * sample_rate_hz) + 1
+
+
+def burst_spacing_samples(sample_rate_hz: float) -> int:
+    """Minimum distance (samples) between burst onsets on one channel.
+
+    Longer than the longest burst plus the largest inter-channel delay, so bursts never
+    overlap (about 0.7 ms at 1.5625 MHz; the same number of samples at lower rates).
+    """
+    delay = math.ceil(COINCIDENT_DELAY_S[1] / band_scale(sample_rate_hz) * sample_rate_hz)
+    return max_burst_samples(sample_rate_hz) + delay + 16
 
 
 def bandpass_noise(

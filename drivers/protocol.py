@@ -35,6 +35,8 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 
+from aemon.types import Gap
+
 MAGIC = b"AEMN"
 """First four bytes of every header."""
 
@@ -284,3 +286,73 @@ def decode_frame(
     if _BIG_ENDIAN_HOST:  # pragma: no cover - aemon runs on little-endian hosts
         samples = samples.astype(wire_dtype.newbyteorder("="))
     return header, samples
+
+
+class Admission(NamedTuple):
+    """What to do with a frame that passed :meth:`StreamTracker.check`.
+
+    Attributes:
+        gap: Samples missing before this frame (report them first), or None.
+        samples: How many of the frame's samples per channel to deliver (trimmed at the end).
+        seq_jump: The sequence number jumped although the sample index follows on.
+        finished: The stream is over after this frame (end of stream or sample limit).
+    """
+
+    gap: Gap | None
+    samples: int
+    seq_jump: bool
+    finished: bool
+
+
+class StreamTracker:
+    """Apply the sequence and index rules to the successive frames of one stream.
+
+    Args:
+        first: Header of the stream's first valid frame; fixes the format and ``stream_id``.
+        max_samples: End the stream this many sample indices after ``first.first_sample``.
+    """
+
+    def __init__(self, first: FrameHeader, max_samples: int | None = None) -> None:
+        self.first = first
+        self.next_sample = first.first_sample
+        self.next_seq = first.seq
+        self.end_sample = None if max_samples is None else first.first_sample + max_samples
+
+    def check(self, header: FrameHeader) -> None:
+        """Raise :class:`MalformedFrame` for a frame of another format or one out of order."""
+        first = self.first
+        fields = (
+            ("stream_id", first.stream_id, header.stream_id),
+            ("rate", first.sample_rate_hz, header.sample_rate_hz),
+            ("channels", first.channels, header.channels),
+            ("dtype", first.dtype, header.dtype),
+            ("volts_per_count", first.volts_per_count, header.volts_per_count),
+        )
+        changes = [f"{name} {old!r} → {new!r}" for name, old, new in fields if old != new]
+        if changes:
+            raise MalformedFrame(
+                f"format changed mid-stream ({', '.join(changes)}): restart the receiver to "
+                "follow the new stream"
+            )
+        if header.first_sample < self.next_sample:
+            raise MalformedFrame(
+                f"out of order: frame seq {header.seq} starts at sample {header.first_sample} "
+                f"but sample {self.next_sample} is next (duplicate, overlapping or late frame)"
+            )
+
+    def admit(self, header: FrameHeader) -> Admission:
+        """Account for a checked frame and say what to deliver."""
+        end = math.inf if self.end_sample is None else self.end_sample
+        start = header.first_sample
+        gap = None
+        if start > self.next_sample:
+            stop = int(min(start, end))
+            if stop > self.next_sample:
+                reason = "sequence" if header.seq > self.next_seq else "index"
+                gap = Gap(self.next_sample, stop, reason)
+        seq_jump = start == self.next_sample and header.seq != self.next_seq
+        count = int(min(header.n_samples, max(end - start, 0)))
+        self.next_sample = header.next_sample
+        self.next_seq = header.seq + 1
+        finished = header.end_of_stream or header.next_sample >= end
+        return Admission(gap, count, seq_jump, finished)

@@ -334,7 +334,11 @@ def _publish(
             interrupted = True
             logger.warning("daq-sim interrupted; ending the stream")
         behind = 0.0 if args.no_pace else pacer.behind_s(publisher.next_sample or 0)
-        eos = publisher.end()
+        if interrupted:  # do not keep the user waiting for a receiver that may be gone
+            eos = publisher.end(timeout_s=0.5)
+            publisher.close(linger_s=1.0)
+        else:
+            eos = publisher.end()
     wall_s = time.perf_counter() - wall_start  # after close: queued frames have left
     digest = publisher.digest
     return {

@@ -1,11 +1,8 @@
 """Receive the DAQ feed over ZeroMQ (PULL by default, SUB for lossy fan-out).
 
-A :class:`ZmqSource` waits for the first valid frame when it is opened, to learn the stream
-format, then delivers every later frame from its own thread straight to ``sink.push`` as a
-zero-copy view onto the received message. It checks each frame's sequence number and absolute
-first-sample index, reports missing samples with ``sink.gap`` before the block that follows
-them, and rejects (counts and logs, never crashes on) malformed, out-of-order and
-format-changing frames.
+A :class:`ZmqSource` learns the stream format from the first valid frame when it is opened,
+then hands every frame from its own thread to ``sink.push`` as a zero-copy view, reports
+missing samples with ``sink.gap`` and rejects (counts, logs, never dies on) bad frames.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 from aemon.drivers.base import SourceStats
-from aemon.drivers.protocol import FrameHeader, MalformedFrame, decode_frame
+from aemon.drivers.protocol import FrameHeader, MalformedFrame, StreamTracker, decode_frame
 
 from aemon.errors import ConfigError, SourceError
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
@@ -132,13 +129,9 @@ class ZmqSource:
         self._done = threading.Event()
         self._ended_by_itself = False
         self._sink_error: BaseException | None = None
-        self._next_sample: int | None = None
-        self._next_seq = 0
-        self._end_sample: int | None = None
+        self._tracker: StreamTracker | None = None
         self._warn = _RateLimitedWarning(LOG_INTERVAL_S)
         self._warn_gap = _RateLimitedWarning(LOG_INTERVAL_S)
-
-    # ------------------------------------------------------------------ opening
 
     def connect(self) -> str:
         """Create the socket and bind or connect it (idempotent).
@@ -190,6 +183,8 @@ class ZmqSource:
             raise
         header = self._pending[1]
         self.first_header = header
+        limit = None if self.duration_s is None else round(self.duration_s * header.sample_rate_hz)
+        self._tracker = StreamTracker(header, limit)
         self.format = StreamFormat(
             header.sample_rate_hz, header.channels, header.dtype, header.volts_per_count
         )
@@ -198,13 +193,10 @@ class ZmqSource:
             ChannelInfo(name=name, volts_per_count=header.volts_per_count) for name in names
         ]
         logger.info(
-            "%s: stream %08x, %d ch × %g Hz %s, %g V/count, first sample %d",
+            "%s: stream %08x, %s, first sample %d",
             self.endpoint,
             header.stream_id,
-            header.channels,
-            header.sample_rate_hz,
-            header.dtype,
-            header.volts_per_count,
+            self.format,
             header.first_sample,
         )
 
@@ -255,8 +247,6 @@ class ZmqSource:
                 f"{self.expected_channels} were expected: check the DAQ's channel setup"
             )
 
-    # ------------------------------------------------------------------ delivery
-
     def start(self, sink: SampleSink) -> None:
         """Start the receiver thread delivering to ``sink`` (opens first if needed)."""
         if self._thread is not None:
@@ -297,7 +287,8 @@ class ZmqSource:
         """Decode, check and deliver one message; return True when the stream is over."""
         try:
             header, samples = decode_frame(parts)
-            self._check_continuity(header)
+            assert self._tracker is not None
+            self._tracker.check(header)
         except MalformedFrame as exc:
             self._reject(exc.reason)
             return False
@@ -306,76 +297,35 @@ class ZmqSource:
             return False
         return self._deliver(sink, header, samples)
 
-    def _check_continuity(self, header: FrameHeader) -> None:
-        first = self.first_header
-        assert first is not None
-        changes = [
-            f"{name} {old} → {new}"
-            for name, old, new in (
-                ("stream_id", f"{first.stream_id:08x}", f"{header.stream_id:08x}"),
-                ("rate", f"{first.sample_rate_hz:g} Hz", f"{header.sample_rate_hz:g} Hz"),
-                ("channels", first.channels, header.channels),
-                ("dtype", first.dtype, header.dtype),
-                ("volts_per_count", f"{first.volts_per_count:g}", f"{header.volts_per_count:g}"),
-            )
-            if old != new
-        ]
-        if changes:
-            raise MalformedFrame(
-                "format changed mid-stream (" + ", ".join(changes) + "): restart the receiver "
-                "to follow the new stream"
-            )
-        if self._next_sample is not None and header.first_sample < self._next_sample:
-            raise MalformedFrame(
-                f"out of order: frame seq {header.seq} starts at sample {header.first_sample} "
-                f"but sample {self._next_sample} is next (duplicate, overlapping or late frame)"
-            )
-
     def _deliver(
         self, sink: SampleSink, header: FrameHeader, samples: npt.NDArray[np.generic]
     ) -> bool:
         """Report any gap, push the samples; return True when the stream is over."""
-        if self._next_sample is None:  # first frame of the stream
-            self._next_sample = header.first_sample
-            self._next_seq = header.seq
-            if self.duration_s is not None:
-                count = round(self.duration_s * header.sample_rate_hz)
-                self._end_sample = header.first_sample + count
-        expected = self._next_sample
-        end = self._end_sample if self._end_sample is not None else math.inf
-        start = header.first_sample
-        if start > expected:
-            reason = "sequence" if header.seq > self._next_seq else "index"
-            stop = int(min(start, end))
-            if stop > expected:
-                self._gap(sink, Gap(expected, stop, reason))
-        elif header.seq != self._next_seq:
+        assert self._tracker is not None
+        admission = self._tracker.admit(header)
+        if admission.gap is not None:
+            self._gap(sink, admission.gap)
+        elif admission.seq_jump:
             self._warn(
-                f"{self.endpoint}: frame seq {header.seq} where {self._next_seq} was next, "
-                "but its samples follow on; no samples lost"
+                f"{self.endpoint}: frame seq {header.seq} arrived out of sequence, but its "
+                "samples follow on; no samples lost"
             )
-        count = int(min(header.n_samples, max(end - start, 0)))
+        count = admission.samples
         if count > 0:
-            block = (
-                samples if count == header.n_samples else np.ascontiguousarray(samples[:, :count])
-            )
+            if count < header.n_samples:
+                samples = np.ascontiguousarray(samples[:, :count])
             try:
-                sink.push(start, block)
+                sink.push(header.first_sample, samples)
             except Exception as exc:
                 raise _SinkFailedError from exc
             with self.stats.lock:
                 self.stats.frames += 1
                 self.stats.samples += count
-        self._next_sample = header.next_sample
-        self._next_seq = header.seq + 1
-        if header.end_of_stream or header.next_sample >= end:
+        if admission.finished:
             self._ended_by_itself = True
             why = "end-of-stream frame" if header.end_of_stream else "duration reached"
-            logger.info(
-                "%s: stream ended (%s) after %d samples", self.endpoint, why, self.stats.samples
-            )
-            return True
-        return False
+            logger.info("%s: stream ended (%s)", self.endpoint, why)
+        return admission.finished
 
     def _gap(self, sink: SampleSink, gap: Gap) -> None:
         self._warn_gap(
@@ -395,8 +345,6 @@ class ZmqSource:
             self.stats.malformed += 1
             self.stats.last_error = reason
         self._warn(f"{self.endpoint}: rejected frame: {reason}")
-
-    # ------------------------------------------------------------------ ending
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the receiver thread to end.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.ring import ReadResult, RingBuffer, SamplesLost
-from aemon.types import Gap
+from aemon.ring import ReadResult, RingBuffer, RingReader, SamplesLost
+from aemon.types import Gap, SampleSink
 
 
 def ramp(start: int, n: int, channels: int = 2, dtype: str = "int64") -> np.ndarray:
@@ -19,13 +20,13 @@ def ramp(start: int, n: int, channels: int = 2, dtype: str = "int64") -> np.ndar
     return (index[None, :] + 1_000_000 * np.arange(channels)[:, None]).astype(dtype)
 
 
-def drain(reader, **kwargs) -> ReadResult:
-    result = reader.read(timeout=0, min_samples=0, **kwargs)
+def drain(reader: RingReader, max_samples: int | None = None) -> ReadResult:
+    result = reader.read(max_samples, timeout=0, min_samples=0)
     assert result is not None
     return result
 
 
-def test_wraparound_matches_reference_for_odd_block_sizes():
+def test_wraparound_matches_reference_for_odd_block_sizes() -> None:
     rng = np.random.default_rng(1)
     cap = 97
     ring = RingBuffer(3, cap, "float64", first_sample=1000)
@@ -47,7 +48,7 @@ def test_wraparound_matches_reference_for_odd_block_sizes():
             np.testing.assert_array_equal(view, reference[:, offset : offset + count])
 
 
-def test_views_are_zero_copy_row_contiguous_and_read_only():
+def test_views_are_zero_copy_row_contiguous_and_read_only() -> None:
     ring = RingBuffer(2, 64, "int16")
     ring.push(0, ramp(0, 100, dtype="int16"))  # wrapped: samples 36..99 held
     view = ring.read(36, 64)  # columns 36..99: crosses the end of the first copy
@@ -63,7 +64,7 @@ def test_views_are_zero_copy_row_contiguous_and_read_only():
     assert np.shares_memory(result.samples, ring._storage)
 
 
-def test_lossy_reader_that_falls_behind_gets_exact_lost_range():
+def test_lossy_reader_that_falls_behind_gets_exact_lost_range() -> None:
     ring = RingBuffer(2, 100, "int64")
     lossy = ring.reader("gui")
     ring.push(0, ramp(0, 30))
@@ -80,7 +81,7 @@ def test_lossy_reader_that_falls_behind_gets_exact_lost_range():
     assert drain(lossy).lost is None
 
 
-def test_push_larger_than_capacity_keeps_the_last_capacity_samples():
+def test_push_larger_than_capacity_keeps_the_last_capacity_samples() -> None:
     ring = RingBuffer(2, 50, "int64")
     lossy = ring.reader()
     ring.push(0, ramp(0, 10))
@@ -94,30 +95,27 @@ def test_push_larger_than_capacity_keeps_the_last_capacity_samples():
     assert (info.value.start_sample, info.value.stop_sample) == (100, 133)
 
 
-def _consume(reader, total, delay_s, out, check_held_view=False):
-    """Read until ``total`` samples arrived; record results and view-stability failures."""
+def _consume(reader: RingReader, total: int, delay_s: float, out: dict[str, Any]) -> None:
+    """Read until ``total`` samples arrived; check each view survives ``delay_s`` of writing."""
     received = 0
     while received < total:
         result = reader.read(timeout=5)
         assert result is not None
         out["results"].append((result.first_sample, result.samples.copy(), result.lost))
         received += result.samples.shape[1]
-        if check_held_view:
-            time.sleep(delay_s)  # the writer is free to run; it must not touch this view
-            if not np.array_equal(result.samples, out["results"][-1][1]):
-                out["corrupted"] += 1
-        elif delay_s:
-            time.sleep(delay_s)
+        time.sleep(delay_s)  # the writer is free to run; it must not touch this view
+        if not np.array_equal(result.samples, out["results"][-1][1]):
+            out["corrupted"] += 1
 
 
-def test_blocking_reader_back_pressures_the_writer_and_loses_nothing():
+def test_blocking_reader_back_pressures_the_writer_and_loses_nothing() -> None:
     rng = np.random.default_rng(2)
     ring = RingBuffer(2, 64, "int64")
     reader = ring.reader("recorder", blocking=True)
-    out = {"results": [], "corrupted": 0}
+    out: dict[str, Any] = {"results": [], "corrupted": 0}
     sizes = rng.integers(1, 150, 120)  # many blocks larger than the ring
     total = int(sizes.sum())
-    consumer = threading.Thread(target=_consume, args=(reader, total, 0.0005, out, True))
+    consumer = threading.Thread(target=_consume, args=(reader, total, 0.0005, out))
     consumer.start()
     position = 0
     for n in sizes:
@@ -136,7 +134,7 @@ def test_blocking_reader_back_pressures_the_writer_and_loses_nothing():
     assert stats.samples_written == total and stats.pushes == len(sizes)
 
 
-def test_lossy_reader_beside_a_blocking_one_never_holds_the_writer():
+def test_lossy_reader_beside_a_blocking_one_never_holds_the_writer() -> None:
     ring = RingBuffer(1, 32, "int64")
     blocking = ring.reader("recorder", blocking=True)
     lossy = ring.reader("gui")
@@ -148,7 +146,40 @@ def test_lossy_reader_beside_a_blocking_one_never_holds_the_writer():
     assert ring.stats.backpressure_waits == 0
 
 
-def test_gaps_read_as_zeros_and_are_reported():
+def test_lossy_reader_view_checked_with_is_valid_is_never_torn() -> None:
+    ring = RingBuffer(1, 256, "int64")
+    sink: SampleSink = ring  # the ring is what sources push into
+    reader = ring.reader("gui")
+    checked = {"valid": 0, "overwritten": 0, "torn": 0}
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            result = reader.read(timeout=0.01)
+            if result is None:
+                return
+            copy = result.samples.copy()
+            if not ring.is_valid(result.first_sample):
+                checked["overwritten"] += 1
+            elif np.array_equal(copy, ramp(result.first_sample, copy.shape[1], channels=1)):
+                checked["valid"] += 1
+            else:
+                checked["torn"] += 1
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    position, deadline = 0, time.monotonic() + 0.3
+    while time.monotonic() < deadline:
+        sink.push(position, ramp(position, 200, channels=1))
+        position += 200
+    stop.set()
+    ring.close()
+    thread.join(timeout=5)
+    assert checked["torn"] == 0 and checked["valid"] > 0
+    assert reader.lost_samples > 0  # the writer did lap it
+
+
+def test_gaps_read_as_zeros_and_are_reported() -> None:
     ring = RingBuffer(2, 100, "int64")
     reader = ring.reader(blocking=True)
     ring.push(0, ramp(0, 10))
@@ -164,7 +195,7 @@ def test_gaps_read_as_zeros_and_are_reported():
     assert drain(reader).gaps == []
 
 
-def test_gap_larger_than_capacity_jumps_without_writing_every_sample():
+def test_gap_larger_than_capacity_jumps_without_writing_every_sample() -> None:
     ring = RingBuffer(2, 100, "int64")
     blocking = ring.reader("recorder", blocking=True)
     lossy = ring.reader("gui")
@@ -175,25 +206,35 @@ def test_gap_larger_than_capacity_jumps_without_writing_every_sample():
     started = time.perf_counter()
     ring.gap(huge)
     assert time.perf_counter() - started < 0.5
+    assert ring.write_index == 10**12 and ring.oldest_index == 10**12 - 100
+    result = drain(blocking)  # must take the zeros that are held before new data can come
+    assert result.lost == Gap(50, 10**12 - 100, "gap") and result.gaps == [huge]
+    assert result.first_sample == 10**12 - 100 and not result.samples.any()
+    assert drain(blocking).samples.shape[1] == 0  # releases the view of the zeros
     ring.push(10**12, ramp(10**12, 20))
-    for reader in (blocking, lossy):
-        result = drain(reader)
-        expected = Gap(0, 10**12 - 80, "overrun") if reader is lossy else Gap(50, 10**12 - 80, "gap")
-        assert result.lost == expected
-        assert result.first_sample == 10**12 - 80
-        assert np.all(result.samples[:, :80] == 0)
-        np.testing.assert_array_equal(result.samples[:, 80:], ramp(10**12, 20))
-        assert result.gaps == [huge]
+    result = drain(blocking)
+    assert result.lost is None and result.gaps == []
+    np.testing.assert_array_equal(result.samples, ramp(10**12, 20))
+    result = drain(lossy)
+    assert result.lost == Gap(0, 10**12 - 80, "overrun")  # samples 0..49 were real
+    assert result.first_sample == 10**12 - 80 and result.gaps == [huge]
+    assert not result.samples[:, :80].any()
+    np.testing.assert_array_equal(result.samples[:, 80:], ramp(10**12, 20))
     assert ring.stats.gap_samples == huge.samples
 
 
-def test_huge_gap_waits_for_a_blocking_reader_to_release_its_view():
+def test_huge_gap_waits_for_a_blocking_reader_to_release_its_view() -> None:
     ring = RingBuffer(1, 100, "int64")
     reader = ring.reader(blocking=True)
     ring.push(0, ramp(0, 60, channels=1))
     held = drain(reader).samples  # still held: the gap must not zero it
     done = threading.Event()
-    writer = threading.Thread(target=lambda: (ring.gap(Gap(60, 10**6, "x")), done.set()))
+
+    def write_gap() -> None:
+        ring.gap(Gap(60, 10**6, "x"))
+        done.set()
+
+    writer = threading.Thread(target=write_gap)
     writer.start()
     assert not done.wait(0.2)
     np.testing.assert_array_equal(held, ramp(0, 60, channels=1))
@@ -203,7 +244,7 @@ def test_huge_gap_waits_for_a_blocking_reader_to_release_its_view():
     assert drain(reader).lost == Gap(60, 10**6 - 100, "gap")
 
 
-def test_close_lets_readers_drain_then_returns_none():
+def test_close_lets_readers_drain_then_returns_none() -> None:
     ring = RingBuffer(2, 100, "int64")
     reader = ring.reader(blocking=True)
     ring.push(0, ramp(0, 40))
@@ -217,10 +258,10 @@ def test_close_lets_readers_drain_then_returns_none():
     assert ring.write_index == 40 and ring.stats.samples_discarded == 20
 
 
-def test_reader_waiting_for_data_is_woken_by_close():
+def test_reader_waiting_for_data_is_woken_by_close() -> None:
     ring = RingBuffer(1, 10, "float32")
     reader = ring.reader()
-    results = []
+    results: list[ReadResult | None] = []
     thread = threading.Thread(target=lambda: results.append(reader.read()))
     thread.start()
     time.sleep(0.05)
@@ -230,7 +271,7 @@ def test_reader_waiting_for_data_is_woken_by_close():
 
 
 @pytest.mark.parametrize("interrupt", ["ring", "reader"])
-def test_writer_blocked_by_a_stalled_reader_is_released_by_close(interrupt):
+def test_writer_blocked_by_a_stalled_reader_is_released_by_close(interrupt: str) -> None:
     ring = RingBuffer(1, 50, "int64")
     stalled = ring.reader("stalled", blocking=True)
     ring.push(0, ramp(0, 50, channels=1))  # full: the next push must wait
@@ -249,7 +290,7 @@ def test_writer_blocked_by_a_stalled_reader_is_released_by_close(interrupt):
         assert ring.write_index == 50 and ring.stats.samples_discarded == 30
 
 
-def test_timeout_returns_an_empty_view_and_min_samples_waits():
+def test_timeout_returns_an_empty_view_and_min_samples_waits() -> None:
     ring = RingBuffer(3, 100, "float32")
     reader = ring.reader()
     started = time.monotonic()
@@ -257,19 +298,21 @@ def test_timeout_returns_an_empty_view_and_min_samples_waits():
     assert result is not None and result.samples.shape == (3, 0)
     assert time.monotonic() - started >= 0.04
     ring.push(0, np.ones((3, 10), np.float32))
-    assert reader.read(min_samples=20, timeout=0.02).samples.shape == (3, 0)
+    result = reader.read(min_samples=20, timeout=0.02)
+    assert result is not None and result.samples.shape == (3, 0)
     assert reader.position == 0
     timer = threading.Timer(0.05, ring.push, args=(10, np.ones((3, 15), np.float32)))
     timer.start()
     result = reader.read(max_samples=18, min_samples=20, timeout=5)
     timer.join()
+    assert result is not None
     assert (result.first_sample, result.samples.shape[1], reader.position) == (0, 18, 18)
 
 
-def test_compatible_dtypes_are_cast_and_bad_input_is_rejected():
+def test_compatible_dtypes_are_cast_and_bad_input_is_rejected() -> None:
     ring = RingBuffer(2, 100, "float32")
     ring.push(0, ramp(0, 5, dtype="int16"))  # int into a float ring is fine
-    np.testing.assert_array_equal(ring.read(0, 5), ramp(0, 5).astype(np.float32))
+    np.testing.assert_array_equal(ring.read(0, 5), ramp(0, 5, dtype="int16").astype(np.float32))
     with pytest.raises(ValueError, match=r"\(2, n\)"):
         ring.push(5, np.zeros((3, 5), np.float32))
     with pytest.raises(ValueError, match=r"\(2, n\)"):

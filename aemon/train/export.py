@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from aemon.errors import AemonError
 from aemon.model_card import INPUT_NAME, OUTPUT_NAME
 from aemon.model_config import ModelConfig
+from aemon.train.evaluate import make_session
 from aemon.train.models import ProbabilityHead
 
 logger = logging.getLogger(__name__)
@@ -70,17 +70,6 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
     return data
 
 
-def make_session(model: bytes | str | Path, threads: int = 0) -> ort.InferenceSession:
-    """ONNX Runtime CPU session; ``threads`` 0 lets ORT choose (all cores)."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-
-
 def check_parity(
     net: nn.Module,
     config: ModelConfig,
@@ -98,7 +87,9 @@ def check_parity(
         ParityError: The difference exceeds ``tolerance``.
     """
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, config.signal.channels, config.signal.window)).astype(np.float32)
+    x = rng.standard_normal((batch, config.signal.channels, config.signal.window)).astype(
+        np.float32
+    )
     # a few loud bursts so the comparison also covers saturated activations
     x[:, :, x.shape[-1] // 3 : x.shape[-1] // 3 + 200] *= 20.0
     with torch.no_grad():

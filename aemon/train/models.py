@@ -191,7 +191,9 @@ class Stft(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, n = x.shape
-        z = F.conv1d(F.pad(x.reshape(b * c, 1, n), (self.pad, self.pad)), self.kernel, stride=self.hop)
+        z = F.conv1d(
+            F.pad(x.reshape(b * c, 1, n), (self.pad, self.pad)), self.kernel, stride=self.hop
+        )
         re, im = z[:, : self.bins], z[:, self.bins :]
         mag = torch.sqrt(re * re + im * im + 1e-8)
         if self.log:
@@ -258,7 +260,9 @@ class ProbabilityHead(nn.Module):
 
 def build_model(config: ModelConfig) -> nn.Module:
     """Build the logit network described by ``config`` (Kaiming-uniform initialised)."""
-    net: nn.Module = InceptionTimeNet(config) if config.architecture == "inceptiontime" else Spec2MapNet(config)
+    net: nn.Module = (
+        InceptionTimeNet(config) if config.architecture == "inceptiontime" else Spec2MapNet(config)
+    )
     for module in net.modules():
         if isinstance(module, nn.Conv1d | nn.Conv2d) and module.weight.requires_grad:
             nn.init.kaiming_uniform_(module.weight, nonlinearity="relu")
@@ -282,7 +286,9 @@ def macs_per_sample(net: nn.Module, config: ModelConfig) -> float:
         per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
         total += output.numel() * per_output
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv1d | nn.Conv2d)]
+    handles = [
+        m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.Conv1d | nn.Conv2d)
+    ]
     n = config.signal.window
     was_training = net.training
     net.eval()

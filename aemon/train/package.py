@@ -1,0 +1,129 @@
+"""Turn a trained network into a model directory, and evaluate model directories.
+
+A model directory holds ``model.onnx``, ``model.pt`` (state_dict), ``model_card.json``,
+``README.md``, ``evaluation.json``, ``training.png``, ``roc.png`` and ``examples.png``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from aemon import __version__
+from aemon.model_card import (
+    CARD_FILE,
+    MARKDOWN_FILE,
+    ONNX_FILE,
+    STATE_DICT_FILE,
+    ModelCard,
+    write_model_card,
+)
+from aemon.model_config import ModelConfig
+from aemon.normalize import NormalizationParams
+from aemon.train.data import Augmentation
+from aemon.train.evaluate import Geometry, make_session, onnx_predictor
+from aemon.train.export import check_parity, export_onnx
+from aemon.train.models import count_parameters, macs_per_sample
+from aemon.train.plots import plot_training
+from aemon.train.report import evaluate_predictor, measure_speed
+from aemon.train.trainer import TrainOptions, TrainState
+
+logger = logging.getLogger(__name__)
+
+
+def finalize(
+    options: TrainOptions, state: TrainState, command: str, data_note: str = ""
+) -> ModelCard:
+    """Export, check parity, evaluate and write the model directory for a trained network."""
+    config, out = options.config, Path(options.out)
+    net: nn.Module = state.net.eval().cpu()
+    onnx_path = out / ONNX_FILE
+    export_onnx(net, config, onnx_path)
+    parity = check_parity(net, config, onnx_path)
+    torch.save(net.state_dict(), out / STATE_DICT_FILE)
+    plot_training(state.history, out / "training.png", f"{config.name}: training")
+    session = make_session(onnx_path)
+    predict = onnx_predictor(session)
+    metrics = evaluate_predictor(predict, config, options.data, out, title=config.name)
+    geo = Geometry.of(config)
+    speed = {
+        "onnxruntime_cpu_x_realtime": round(measure_speed(predict, geo), 3),
+        "threads": "ORT default (all cores)",
+    }
+    card = card_for(config, metrics, speed, command)
+    tr = config.training
+    card.training = {
+        "data": ", ".join(options.data) + (f" ({data_note})" if data_note else ""),
+        "seed": options.seed,
+        "epochs_run": len(state.history),
+        "best_epoch": state.best_epoch,
+        "stopped_early": state.stopped_early,
+        "steps_per_epoch": tr.steps_per_epoch,
+        "batch_size": tr.batch_size,
+        "train_window": tr.window,
+        "learning_rate": tr.learning_rate,
+        "weight_decay": tr.weight_decay,
+        "bursts_per_window": list(tr.bursts_per_window),
+        "snr_db_range": list(tr.snr_db_range),
+        "augmentation": _augmentation_note(options.augmentation),
+        "training_seconds": round(state.seconds, 1),
+        "parameters": count_parameters(net),
+        "macs_per_sample": round(macs_per_sample(net, config)),
+        "onnx_parity_max_abs_diff": float(f"{parity:.3g}"),
+    }
+    card.files = {
+        p.name: p.stat().st_size
+        for p in sorted(out.iterdir())
+        if p.is_file()
+        and p.suffix in (".onnx", ".pt", ".png", ".json")
+        and p.name != "checkpoint.pt"
+    }
+    write_model_card(card, out)
+    card.files.update(
+        {
+            CARD_FILE: (out / CARD_FILE).stat().st_size,
+            MARKDOWN_FILE: (out / MARKDOWN_FILE).stat().st_size,
+        }
+    )
+    write_model_card(card, out)
+    return card
+
+
+def _augmentation_note(aug: Augmentation) -> str:
+    return (
+        f"burst gain ±{aug.gain_db:g} dB p={aug.gain_p:g}; added noise "
+        f"{aug.noise_db[0]:g}..{aug.noise_db[1]:g} dB p={aug.noise_p:g}; polarity "
+        f"p={aug.polarity_p:g}; reverb {aug.reverb_decay_us[0]:g}-{aug.reverb_decay_us[1]:g} µs "
+        f"p={aug.reverb_p:g}; random positions"
+    )
+
+
+def card_for(
+    config: ModelConfig, metrics: dict[str, Any], speed: dict[str, Any], command: str
+) -> ModelCard:
+    """A model card for ``config`` with the given results."""
+    n = config.normalization
+    params = NormalizationParams(n.method, n.compress, n.time_constant_s, n.floor)
+    return ModelCard(
+        name=config.name,
+        architecture=config.to_dict(),
+        classes=list(config.signal.classes),
+        sample_rate_hz=config.signal.sample_rate_hz,
+        window=config.signal.window,
+        hop=config.hop,
+        output_bins=config.output_bins,
+        bin_samples=config.decimation,
+        margin_bins=config.margin_bins,
+        channels=config.signal.channels,
+        normalization=params.to_dict(),
+        metrics=metrics,
+        speed=speed,
+        reproduce=command,
+        created_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        aemon_version=__version__,
+    )

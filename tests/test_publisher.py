@@ -1,0 +1,204 @@
+"""DaqPublisher and `aemon daq-sim` over real loopback sockets."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import zmq
+from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
+from aemon.drivers.publisher import ChannelDigest, DaqPublisher
+from aemon.drivers.publisher_cli import TRUTH_COLUMNS, quantise
+from aemon.drivers.zmq_source import ZmqSource
+
+from aemon.cli import main
+from aemon.types import Gap
+
+
+class CollectingSink:
+    def __init__(self) -> None:
+        self.blocks: list[tuple[int, npt.NDArray[np.generic]]] = []
+        self.gaps: list[Gap] = []
+
+    def push(self, first_sample: int, samples: npt.NDArray[np.generic]) -> None:
+        self.blocks.append((first_sample, samples.copy()))
+
+    def gap(self, gap: Gap) -> None:
+        self.gaps.append(gap)
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[zmq.Socket[bytes], str]]:
+    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    socket = context.socket(zmq.PULL)
+    socket.setsockopt(zmq.LINGER, 0)
+    port = socket.bind_to_random_port("tcp://127.0.0.1")
+    yield socket, f"tcp://127.0.0.1:{port}"
+    socket.close()
+    context.term()
+
+
+def receive_all(socket: zmq.Socket[bytes]) -> list[tuple[FrameHeader, npt.NDArray[np.generic]]]:
+    frames = []
+    while socket.poll(2000):
+        header, samples = decode_frame(socket.recv_multipart())
+        frames.append((header, samples.copy()))
+        if header.end_of_stream:
+            break
+    return frames
+
+
+def test_channel_digest_is_sha256_of_each_channel_concatenated() -> None:
+    rng = np.random.default_rng(0)
+    blocks = [rng.integers(-3000, 3000, (3, n), dtype=np.int16) for n in (10, 1, 500)]
+    digest = ChannelDigest()
+    for block in blocks:
+        digest.update(block)
+    whole = np.concatenate(blocks, axis=1)
+    assert digest.hexdigests() == [hashlib.sha256(row.tobytes()).hexdigest() for row in whole]
+    with pytest.raises(ValueError, match="channels"):
+        digest.update(np.zeros((2, 4), np.int16))
+
+
+def test_publisher_splits_blocks_into_numbered_frames(
+    receiver: tuple[zmq.Socket[bytes], str],
+) -> None:
+    socket, endpoint = receiver
+    block = np.arange(2 * 250, dtype=np.int16).reshape(2, 250)
+    with DaqPublisher(endpoint, bind=False, stream_id=42, frame_samples=100, digest=True) as pub:
+        pub.send(1000, block, volts_per_count=2e-6, sample_rate_hz=1e6, daq_time_ns=5_000_000)
+        pub.send(1300, block[:, :10], volts_per_count=2e-6, sample_rate_hz=1e6)
+        assert pub.next_sample == 1310
+    frames = receive_all(socket)
+    headers = [h for h, _ in frames]
+    assert [(h.seq, h.first_sample, h.n_samples) for h in headers] == [
+        (0, 1000, 100),
+        (1, 1100, 100),
+        (2, 1200, 50),
+        (3, 1300, 10),
+        (4, 1310, 0),
+    ]
+    assert [h.daq_time_ns for h in headers[:3]] == [5_000_000, 5_100_000, 5_200_000]
+    assert headers[-1].end_of_stream and not any(h.end_of_stream for h in headers[:-1])
+    assert {
+        (h.stream_id, h.sample_rate_hz, h.channels, h.dtype, h.volts_per_count) for h in headers
+    } == {(42, 1e6, 2, "int16", 2e-6)}
+    np.testing.assert_array_equal(np.concatenate([s for _, s in frames[:3]], axis=1), block)
+    assert pub.digest is not None
+    sent = np.concatenate([block, block[:, :10]], axis=1)
+    assert pub.digest.hexdigests() == [hashlib.sha256(r.tobytes()).hexdigest() for r in sent]
+
+
+def test_publisher_crc32_flag(receiver: tuple[zmq.Socket[bytes], str]) -> None:
+    socket, endpoint = receiver
+    with DaqPublisher(endpoint, bind=False, crc32=True) as pub:
+        pub.send(0, np.ones((1, 64), np.float32), volts_per_count=1.0, sample_rate_hz=48000.0)
+    header, samples = receive_all(socket)[0]
+    assert header.flags & FLAG_CRC32 and header.payload_crc32 != 0
+    assert samples.dtype == np.float32
+
+
+def test_publisher_refuses_out_of_order_and_changed_format(
+    receiver: tuple[zmq.Socket[bytes], str],
+) -> None:
+    _, endpoint = receiver
+    block = np.zeros((2, 10), np.int16)
+    with DaqPublisher(endpoint, bind=False) as pub:
+        pub.send(100, block, volts_per_count=1e-6, sample_rate_hz=1e6)
+        with pytest.raises(ValueError, match="before 110"):
+            pub.send(105, block, volts_per_count=1e-6, sample_rate_hz=1e6)
+        with pytest.raises(ValueError, match="differs"):
+            pub.send(110, block, volts_per_count=1e-6, sample_rate_hz=2e6)
+        with pytest.raises(ValueError, match="int16 or float32"):
+            pub.send(110, block.astype(np.int32), volts_per_count=1e-6, sample_rate_hz=1e6)
+        pub.end()
+        with pytest.raises(ValueError, match="after end"):
+            pub.send(110, block, volts_per_count=1e-6, sample_rate_hz=1e6)
+
+
+def test_quantise_rounds_and_counts_clipping() -> None:
+    vpc = 0.1 / 32768
+    volts = np.array([[0.0, vpc * 1.4, -vpc * 2.6, 0.2, -0.2, 0.1]], dtype=np.float32)
+    counts, clipped = quantise(volts, vpc)
+    assert counts.dtype == np.int16
+    assert counts.tolist() == [[0, 1, -3, 32767, -32768, 32767]]
+    assert clipped == 3  # 0.2 V, -0.2 V and exactly +full scale (32768 counts)
+
+
+def run_daq_sim(endpoint: str, tmp_path: Path, *options: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "aemon.cli", "daq-sim", "--endpoint", endpoint, "--connect"]
+    return subprocess.Popen(
+        [*command, "--summary", str(tmp_path / "summary.json"), *options],
+        stderr=subprocess.PIPE,
+    )
+
+
+def collect(source: ZmqSource) -> CollectingSink:
+    sink = CollectingSink()
+    with source:
+        source.start(sink)
+        assert source.wait(30.0), "daq-sim stream did not end"
+    return sink
+
+
+def test_daq_sim_end_to_end_is_lossless_and_paced(tmp_path: Path) -> None:
+    source = ZmqSource("tcp://127.0.0.1:*", bind=True, expected_rate_hz=200_000.0)
+    endpoint = source.connect()
+    truth = tmp_path / "truth.csv"
+    args = ["--channels", "2", "--rate", "200000", "--duration", "1", "--seed", "3"]
+    process = run_daq_sim(
+        endpoint, tmp_path, *args, "--frame-samples", "8192", "--truth", str(truth)
+    )
+    sink = collect(source)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    received = ChannelDigest()
+    for _, block in sink.blocks:
+        received.update(block)
+    assert summary["samples_per_channel"] == 200_000 == source.stats.samples
+    assert summary["frames"] == source.stats.frames == 25  # 24 full frames + 3392 samples
+    assert summary["channel_sha256"] == received.hexdigests()
+    assert len(set(summary["channel_sha256"])) == 2
+    assert sink.gaps == [] and source.stats.malformed == 0
+    assert source.format.dtype == "int16" and source.format.volts_per_count == 0.1 / 32768
+    assert summary["wall_s"] >= 0.95  # paced by the clock: 1 s of signal takes 1 s
+    assert summary["x_real_time"] <= 1.06
+    with truth.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == TRUTH_COLUMNS
+    assert len(rows) - 1 == summary["truth_bursts"] > 0
+    assert all(0 <= int(row[1]) < 200_000 and row[2] in ("0", "1") for row in rows[1:])
+
+
+def test_daq_sim_unpaced_full_rate(tmp_path: Path) -> None:
+    source = ZmqSource("tcp://127.0.0.1:*", bind=True, expected_channels=4)
+    endpoint = source.connect()
+    process = run_daq_sim(endpoint, tmp_path, "--duration", "0.5", "--no-pace")
+    sink = collect(source)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    received = ChannelDigest()
+    for _, block in sink.blocks:
+        received.update(block)
+    assert summary["samples_per_channel"] == 781_250 == source.stats.samples
+    assert summary["channel_sha256"] == received.hexdigests()
+    assert summary["sample_rate_hz"] == 1_562_500.0
+
+
+def test_daq_sim_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["daq-sim", "--frame-samples", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "aemon: error: --frame-samples must be at least 1, not 0"
+    )
+    assert main(["daq-sim", "--duration", "-1"]) == 2
+    assert "--duration must be a positive" in capsys.readouterr().err
