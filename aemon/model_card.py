@@ -51,6 +51,8 @@ class ModelCard:
         channels: Input channels per inference (1 = each sensor separately).
         normalization: Normalisation parameters (:class:`NormalizationParams` as dict).
         threshold: Probability above which a bin counts as an event.
+        merge_gap_us: Longest gap (µs) below threshold inside one event; an event is a run of
+            bins where any class reaches the threshold, of the class with most probability.
         training: Training data and settings.
         metrics: Evaluation results (held-out set), by section.
         speed: Measured inference speed (× real time per channel), by runtime.
@@ -72,6 +74,7 @@ class ModelCard:
     channels: int = 1
     normalization: dict[str, Any] = field(default_factory=dict)
     threshold: float = 0.5
+    merge_gap_us: float = 100.0
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     speed: dict[str, Any] = field(default_factory=dict)
@@ -215,7 +218,8 @@ def card_markdown(card: ModelCard) -> str:
         f"({card.bin_us:.2f} µs); drop {card.margin_bins} bins at each edge when stitching",
         f"- **Input:** `{card.input_name}` float32 (batch, {card.channels}, {card.window}); "
         f"**output:** `{card.output_name}` (batch, {len(card.classes)}, {card.output_bins}), "
-        f"threshold {card.threshold}",
+        f"threshold {card.threshold}; events are runs of bins over threshold joined across gaps "
+        f"up to {card.merge_gap_us:g} µs, typed by the class with most probability",
         f"- **Normalisation:** {norm}",
         f"- **Created:** {card.created_utc} with aemon {card.aemon_version}",
         "",

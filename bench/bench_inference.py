@@ -8,6 +8,10 @@ present. "× real time" is seconds of one-channel signal processed per wall-cloc
 timed runs after a warm-up; fast ones repeat for ``--seconds``. The best of ``--repeats``
 timings is reported (the machine is shared; the best is the least disturbed).
 
+Columns: ``torch`` and ``ort`` are wall-clock on ``--threads`` threads; ``ort_1core_cpu``
+(``--cpu-time``) is ONNX Runtime on one thread measured in CPU time, which a busy shared machine
+disturbs much less than wall-clock time.
+
 Usage:
     python bench/bench_inference.py                       # all configs, 2 threads
     python bench/bench_inference.py models/configs/aemon-rt.toml --seconds 5
@@ -30,25 +34,33 @@ from aemon.train.export import export_onnx
 from aemon.train.models import build_model, count_parameters, macs_per_sample
 
 
-def time_runs(fn: Callable[[], object], seconds: float, min_runs: int, repeats: int) -> float:
-    """Best seconds per call over ``repeats`` timing rounds (after one warm-up call)."""
+def time_runs(
+    fn: Callable[[], object],
+    seconds: float,
+    min_runs: int,
+    repeats: int,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Best seconds per call (by ``clock``) over ``repeats`` rounds, after one warm-up call."""
     fn()
     best = float("inf")
     for _ in range(repeats):
-        runs, start = 0, time.perf_counter()
-        while runs < min_runs or time.perf_counter() - start < seconds:
+        runs, start, wall = 0, clock(), time.perf_counter()
+        while runs < min_runs or time.perf_counter() - wall < seconds:
             fn()
             runs += 1
-        best = min(best, (time.perf_counter() - start) / runs)
+        best = min(best, (clock() - start) / runs)
     return best
 
 
 def bench_config(config: ModelConfig, args: argparse.Namespace) -> dict[str, float | str]:
     """Time one architecture; returns a table row."""
     net = build_model(config).eval()
-    x = np.random.default_rng(0).standard_normal(
-        (args.batch, config.signal.channels, config.signal.window)
-    ).astype(np.float32)
+    x = (
+        np.random.default_rng(0)
+        .standard_normal((args.batch, config.signal.channels, config.signal.window))
+        .astype(np.float32)
+    )
     signal_s = args.batch * config.signal.window / config.signal.sample_rate_hz
     row: dict[str, float | str] = {
         "model": config.name,
@@ -71,6 +83,18 @@ def bench_config(config: ModelConfig, args: argparse.Namespace) -> dict[str, flo
         lambda: session.run(None, {"signal": x}), args.seconds, args.min_runs, args.repeats
     )
     row["ort"] = signal_s / per_call
+    if args.cpu_time:
+        # one intra-op thread runs on the calling thread, so its CPU time is the work done,
+        # whatever else the (shared) machine is running
+        options.intra_op_num_threads = 1
+        single = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+        row["ort_1core_cpu"] = signal_s / time_runs(
+            lambda: single.run(None, {"signal": x}),
+            args.seconds,
+            args.min_runs,
+            args.repeats,
+            clock=time.thread_time,
+        )
     if torch.cuda.is_available():
         gnet = net.cuda()
         xg = torch.from_numpy(x).cuda()
@@ -80,11 +104,16 @@ def bench_config(config: ModelConfig, args: argparse.Namespace) -> dict[str, flo
                 gnet(xg)
             torch.cuda.synchronize()
 
-        row["torch_cuda"] = signal_s / time_runs(run_cuda, args.seconds, args.min_runs, args.repeats)
+        row["torch_cuda"] = signal_s / time_runs(
+            run_cuda, args.seconds, args.min_runs, args.repeats
+        )
         if "CUDAExecutionProvider" in ort.get_available_providers():
             cuda_sess = ort.InferenceSession(onnx_bytes, providers=["CUDAExecutionProvider"])
             row["ort_cuda"] = signal_s / time_runs(
-                lambda: cuda_sess.run(None, {"signal": x}), args.seconds, args.min_runs, args.repeats
+                lambda: cuda_sess.run(None, {"signal": x}),
+                args.seconds,
+                args.min_runs,
+                args.repeats,
             )
     return row
 
@@ -98,6 +127,11 @@ def main() -> None:
     parser.add_argument("--min-runs", type=int, default=1, help="minimum calls per round")
     parser.add_argument("--repeats", type=int, default=2, help="rounds; the best is reported")
     parser.add_argument("--skip-torch", action="store_true", help="time ONNX Runtime only")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="also time ORT on one thread by CPU time (robust on a busy machine)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     paths = args.configs or sorted(glob.glob("models/configs/*.toml"))
@@ -106,13 +140,20 @@ def main() -> None:
         config = load_model_config(path)
         rows.append(bench_config(config, args))
         r = rows[-1]
-        print(f"  {r['model']}: " + ", ".join(
-            f"{k} {v:.3g}" for k, v in r.items() if isinstance(v, float)), flush=True)
-    cols = [c for c in ("torch", "ort", "torch_cuda", "ort_cuda") if any(c in r for r in rows)]
-    print(f"\n× real time per channel (batch {args.batch} windows, {args.threads} CPU threads; "
-          f"{torch.get_num_threads()} torch threads; onnxruntime {ort.__version__})")
+        print(
+            f"  {r['model']}: "
+            + ", ".join(f"{k} {v:.3g}" for k, v in r.items() if isinstance(v, float)),
+            flush=True,
+        )
+    names = ("torch", "ort", "ort_1core_cpu", "torch_cuda", "ort_cuda")
+    cols = [c for c in names if any(c in r for r in rows)]
+    print(
+        f"\n× real time per channel (batch {args.batch} windows, {args.threads} CPU threads; "
+        f"{torch.get_num_threads()} torch threads; onnxruntime {ort.__version__})"
+    )
     header = f"{'model':26s} {'params':>9s} {'kMAC/sample':>12s} " + " ".join(
-        f"{c:>11s}" for c in cols)
+        f"{c:>11s}" for c in cols
+    )
     print(header)
     print("-" * len(header))
     for r in rows:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from aemon.drivers.base import SourceStats
 from aemon.drivers.file_readers import (
     RAW_DTYPES,
@@ -32,7 +33,6 @@ from aemon.drivers.file_readers import (
     RecordingBlocks,
     SoundFileBlocks,
 )
-
 from aemon.errors import AemonError, ConfigError, FileFormatError, SourceError
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 

@@ -17,6 +17,7 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 import zmq
+
 from aemon.drivers.protocol import (
     FLAG_CRC32,
     FLAG_END_OF_STREAM,
@@ -35,6 +36,21 @@ DEFAULT_SNDHWM = 256
 
 EOS_TIMEOUT_S = 5.0
 """How long ``end()`` waits for room to send the end-of-stream frame (s)."""
+
+
+def quantise(
+    volts: npt.NDArray[np.float32], volts_per_count: float
+) -> tuple[npt.NDArray[np.int16], int]:
+    """Round volts to int16 counts, clipping at full scale.
+
+    Returns:
+        The counts and how many samples were clipped.
+    """
+    scaled = volts * np.float32(1.0 / volts_per_count)
+    np.rint(scaled, out=scaled)
+    clipped = int(np.count_nonzero((scaled > 32767) | (scaled < -32768)))
+    np.clip(scaled, -32768, 32767, out=scaled)
+    return scaled.astype(np.int16), clipped
 
 
 class ChannelDigest:
@@ -187,8 +203,6 @@ class DaqPublisher:
         if n_samples == 0:
             return
         base_ns = time.time_ns() if daq_time_ns is None else daq_time_ns
-        if self.digest is not None:
-            self.digest.update(samples)
         for offset in range(0, n_samples, self.frame_samples):
             chunk = samples[:, offset : offset + self.frame_samples]
             self._send_frame(
@@ -197,8 +211,11 @@ class DaqPublisher:
                 base_ns + round(offset * 1e9 / sample_rate_hz),
                 self.flags,
             )
+            # Account per frame, so that an interrupted send leaves exact counts behind.
+            if self.digest is not None:
+                self.digest.update(chunk)
             self.samples_sent += chunk.shape[1]
-        self.next_sample = first_sample + n_samples
+            self.next_sample = first_sample + offset + chunk.shape[1]
 
     def _send_frame(
         self, first_sample: int, samples: npt.NDArray[np.generic], daq_time_ns: int, flags: int
@@ -242,7 +259,16 @@ class DaqPublisher:
             logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
             return False
         empty = np.zeros((self._format[1], 0), dtype=self._format[2])
-        self._send_frame(self.next_sample, empty, time.time_ns(), self.flags | FLAG_END_OF_STREAM)
+        # The receiver may leave between the poll and the send (e.g. it stopped at its own
+        # --duration): never block on the end-of-stream frame.
+        self._socket.setsockopt(zmq.SNDTIMEO, int(timeout_s * 1000))
+        try:
+            self._send_frame(
+                self.next_sample, empty, time.time_ns(), self.flags | FLAG_END_OF_STREAM
+            )
+        except zmq.Again:
+            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+            return False
         return True
 
     def close(self, linger_s: float = 10.0) -> None:

@@ -23,10 +23,9 @@ from typing import IO, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from aemon.drivers.publisher import DEFAULT_FRAME_SAMPLES, DaqPublisher
 
+from aemon.drivers.publisher import DEFAULT_FRAME_SAMPLES, DaqPublisher, quantise
 from aemon.errors import ConfigError, FileFormatError
-from aemon.sim import BurstTruth
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +46,23 @@ TRUTH_COLUMNS = [
 ]
 
 
+class TruthRow(NamedTuple):
+    """One true burst (from the simulator or a recording's ``/truth`` table)."""
+
+    onset_sample: int
+    end_sample: int
+    channel: int
+    burst_type: str
+    peak_amplitude_v: float
+    snr_db: float
+
+
 class Block(NamedTuple):
-    """One block to publish: absolute first index, samples, and the truth bursts in it."""
+    """One block to publish: absolute first index, samples, and the true bursts starting in it."""
 
     first_sample: int
     samples: npt.NDArray[np.generic]
-    bursts: list[BurstTruth]
+    bursts: list[TruthRow]
 
 
 class StreamSpec(NamedTuple):
@@ -71,66 +81,46 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Publish the AE simulator, quantised to int16, or replay a recording as "
         "aemon frames over ZeroMQ, paced by the clock. Receive with `aemon record tcp://...`.",
     )
-    parser.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint")
-    parser.add_argument(
-        "--connect", action="store_true", help="connect to the endpoint instead of binding it"
-    )
-    parser.add_argument(
+    add = parser.add_argument
+    add("--endpoint", default="tcp://127.0.0.1:5555", help="ZeroMQ endpoint (default %(default)s)")
+    add("--connect", action="store_true", help="connect to the endpoint instead of binding it")
+    add(
         "--pattern",
         choices=("push", "pub"),
         default="push",
-        help="push: lossless, a slow receiver blocks; pub: fan-out, drops",
+        help="push: lossless (default); pub: lossy fan-out",
     )
-    parser.add_argument("--channels", type=int, default=None, help="channels (default 4)")
-    parser.add_argument(
-        "--rate", type=float, default=None, help="sample rate in Hz (default 1562500)"
-    )
-    parser.add_argument(
+    add("--channels", type=int, default=None, help="channels (default 4)")
+    add("--rate", type=float, default=None, help="sample rate in Hz (default 1562500)")
+    add(
         "--duration",
         type=float,
         default=None,
-        help="seconds of signal to send (default: until Ctrl-C or end of file)",
+        help="seconds to send (default: until Ctrl-C or end of file)",
     )
-    parser.add_argument("--file", type=Path, default=None, help="replay this aemon recording")
-    parser.add_argument(
+    add("--file", type=Path, default=None, help="replay this aemon recording instead of simulating")
+    add(
         "--frame-samples",
         type=int,
         default=DEFAULT_FRAME_SAMPLES,
-        help="samples per channel per frame (default %(default)s)",
+        help="samples per channel per frame",
     )
-    parser.add_argument("--seed", type=int, default=1, help="simulator seed (default 1)")
-    parser.add_argument(
+    add("--seed", type=int, default=1, help="simulator seed (default 1)")
+    add(
         "--full-scale",
         type=float,
         default=DEFAULT_FULL_SCALE_V,
-        help="simulator volts at int16 full scale (default %(default)s V)",
+        help="simulator volts at int16 full scale",
     )
-    parser.add_argument("--no-pace", action="store_true", help="send as fast as possible")
-    parser.add_argument(
+    add("--no-pace", action="store_true", help="send as fast as possible")
+    add(
         "--summary",
         type=Path,
         default=None,
-        help="write a JSON summary (frames, per-channel SHA-256, speed)",
+        help="write a JSON summary (SHA-256 per channel, speed)",
     )
-    parser.add_argument(
-        "--truth", type=Path, default=None, help="write the simulator's true bursts as CSV"
-    )
+    add("--truth", type=Path, default=None, help="write the true bursts as CSV")
     parser.set_defaults(func=run)
-
-
-def quantise(
-    volts: npt.NDArray[np.float32], volts_per_count: float
-) -> tuple[npt.NDArray[np.int16], int]:
-    """Round volts to int16 counts, clipping at full scale.
-
-    Returns:
-        The counts and how many samples were clipped.
-    """
-    scaled = volts * np.float32(1.0 / volts_per_count)
-    np.rint(scaled, out=scaled)
-    clipped = int(np.count_nonzero((scaled > 32767) | (scaled < -32768)))
-    np.clip(scaled, -32768, 32767, out=scaled)
-    return scaled.astype(np.int16), clipped
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -144,8 +134,19 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ConfigError(f"--rate must be a positive number of Hz, not {args.rate}")
     if not (math.isfinite(args.full_scale) and args.full_scale > 0):
         raise ConfigError(f"--full-scale must be a positive number of volts, not {args.full_scale}")
-    if args.file is not None and args.truth is not None:
-        raise ConfigError("--truth needs the simulator; a replayed recording has no ground truth")
+
+
+def present_ranges(start: int, stop: int, gaps: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The parts of ``[start, stop)`` not covered by the sorted ``(start, stop)`` gaps."""
+    lo = start
+    for gap_start, gap_stop in gaps:
+        if gap_stop <= lo or gap_start >= stop:
+            continue
+        if gap_start > lo:
+            yield lo, gap_start
+        lo = max(lo, gap_stop)
+    if lo < stop:
+        yield lo, stop
 
 
 def _limit(blocks: Iterator[Block], total: int | None) -> Iterator[Block]:
@@ -168,7 +169,7 @@ def _limit(blocks: Iterator[Block], total: int | None) -> Iterator[Block]:
 
 
 def _simulator_blocks(args: argparse.Namespace) -> tuple[StreamSpec, Iterator[Block], list[int]]:
-    from aemon.sim import AESimulator, SimConfig
+    from aemon.sim import BURST_TYPES, AESimulator, SimConfig
 
     rate = 1_562_500.0 if args.rate is None else args.rate
     channels = 4 if args.channels is None else args.channels
@@ -184,7 +185,18 @@ def _simulator_blocks(args: argparse.Namespace) -> tuple[StreamSpec, Iterator[Bl
                     "simulated signal exceeds ±%g V full scale; clipping", args.full_scale
                 )
             clipped[0] += n_clipped
-            yield Block(sim_block.first_sample, counts, sim_block.bursts)
+            bursts = [
+                TruthRow(
+                    b.onset_sample,
+                    b.end_sample,
+                    b.channel,
+                    BURST_TYPES[b.burst_type],
+                    b.peak_amplitude_v,
+                    b.snr_db,
+                )
+                for b in sim_block.bursts
+            ]
+            yield Block(sim_block.first_sample, counts, bursts)
 
     return StreamSpec(rate, channels, vpc), blocks(), clipped
 
@@ -205,9 +217,25 @@ def _recording_blocks(
         if given is not None and given != actual:
             raise ConfigError(f"{option} {given:g} contradicts {args.file}, which has {actual:g}")
 
+    gaps = sorted((g.start_sample, g.stop_sample) for g in reader.gaps())
+    truth = sorted(
+        TruthRow(
+            int(r["onset_sample"]),
+            int(r["end_sample"]),
+            int(r["channel"]),
+            r["burst_type"].decode(errors="replace"),
+            float(r["peak_amplitude_v"]),
+            float(r["snr_db"]),
+        )
+        for r in reader.truth()
+    )
+
     def blocks() -> Iterator[Block]:
+        # Recorded gaps are zero-filled in the file: send them as gaps, not as zeros.
         for first, samples in reader.iter_blocks(args.frame_samples):
-            yield Block(first, np.ascontiguousarray(samples), [])
+            for lo, hi in present_ranges(first, first + samples.shape[1], gaps):
+                rows = [t for t in truth if lo <= t.onset_sample < hi]
+                yield Block(lo, np.ascontiguousarray(samples[:, lo - first : hi - first]), rows)
 
     return StreamSpec(fmt.sample_rate_hz, fmt.channels, fmt.volts_per_count), blocks()
 
@@ -247,11 +275,11 @@ class _Pacer:
             )
 
 
-def _write_truth(writer: Any, bursts: list[BurstTruth], rate: float) -> None:
+def _write_truth(writer: Any, bursts: list[TruthRow], rate: float, first: int) -> None:
     for b in bursts:
         writer.writerow(
             [
-                f"{b.onset_sample / rate:.9f}",
+                f"{(b.onset_sample - first) / rate:.9f}",
                 b.onset_sample,
                 b.channel,
                 b.burst_type,
@@ -329,7 +357,7 @@ def _publish(
                 )
                 n_bursts += len(block.bursts)
                 if truth is not None and block.bursts:
-                    _write_truth(truth, block.bursts, spec.sample_rate_hz)
+                    _write_truth(truth, block.bursts, spec.sample_rate_hz, first_sample)
         except KeyboardInterrupt:
             interrupted = True
             logger.warning("daq-sim interrupted; ending the stream")

@@ -15,14 +15,14 @@ from types import FrameType
 
 from aemon import __version__
 from aemon.acquire import Acquisition
+from aemon.drivers.sources import add_source_arguments, source_from_args
 from aemon.errors import ConfigError
 from aemon.io.recording import RecordingWriter
-from aemon.drivers.sources import add_source_arguments, source_from_args
 
 logger = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``record`` subcommand."""
     parser = subparsers.add_parser(
         "record",
@@ -49,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--ring-seconds", type=float, default=4.0, help="ring buffer length (s, default 4)"
     )
-    parser.add_argument(
-        "--quiet", "-q", action="store_true", help="no live status line"
-    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no live status line")
     add_source_arguments(parser)
     parser.set_defaults(func=run_record)
 
@@ -81,7 +79,8 @@ def run_record(args: argparse.Namespace) -> int:
                 args.out,
                 source.format,
                 source.channel_info,
-                start_time_utc=datetime.now(timezone.utc),
+                start_time_utc=getattr(source, "start_time_utc", None)
+                or datetime.now(timezone.utc),
                 first_sample=source.first_sample,
                 config=config,
                 compression=args.compression,

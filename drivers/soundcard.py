@@ -22,6 +22,7 @@ from types import ModuleType, TracebackType
 from typing import Any
 
 import numpy as np
+
 from aemon.drivers.audio_devices import (
     InputDevice,
     find_input_device,
@@ -31,7 +32,6 @@ from aemon.drivers.audio_devices import (
 )
 from aemon.drivers.base import SourceStats
 from aemon.drivers.capture_queue import BlockInfo, CaptureQueue, SampleClockCheck
-
 from aemon.errors import AemonError, ConfigError, SourceError
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from aemon.drivers.base import Source
 from aemon.drivers.file_readers import RAW_DTYPES
-
 from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)

@@ -12,14 +12,15 @@ import math
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 import zmq
+
 from aemon.drivers.base import SourceStats
 from aemon.drivers.protocol import FrameHeader, MalformedFrame, StreamTracker, decode_frame
-
 from aemon.errors import ConfigError, SourceError
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
@@ -121,6 +122,8 @@ class ZmqSource:
         self.channel_names = list(channel_names) if channel_names is not None else None
         self.stats = SourceStats()
         self.first_header: FrameHeader | None = None
+        self.first_sample = 0
+        self.start_time_utc: datetime | None = None  # UTC of the first sample, from the DAQ
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._socket: zmq.Socket[bytes] | None = None
         self._pending: tuple[list[zmq.Frame], FrameHeader, npt.NDArray[np.generic]] | None = None
@@ -185,6 +188,9 @@ class ZmqSource:
         self.first_header = header
         limit = None if self.duration_s is None else round(self.duration_s * header.sample_rate_hz)
         self._tracker = StreamTracker(header, limit)
+        self.first_sample = header.first_sample
+        if header.daq_time_ns > 0:
+            self.start_time_utc = datetime.fromtimestamp(header.daq_time_ns / 1e9, timezone.utc)
         self.format = StreamFormat(
             header.sample_rate_hz, header.channels, header.dtype, header.volts_per_count
         )

@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 import pytest
 import zmq
+
 from aemon.drivers.protocol import (
     FLAG_CRC32,
     FLAG_END_OF_STREAM,
@@ -19,7 +20,6 @@ from aemon.drivers.protocol import (
     decode_frame,
     encode_frame,
 )
-
 from aemon.types import Gap
 
 

@@ -14,13 +14,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import zmq
-from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
-from aemon.drivers.publisher import ChannelDigest, DaqPublisher
-from aemon.drivers.publisher_cli import TRUTH_COLUMNS, quantise
-from aemon.drivers.zmq_source import ZmqSource
 
 from aemon.cli import main
-from aemon.types import Gap
+from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
+from aemon.drivers.publisher import ChannelDigest, DaqPublisher, quantise
+from aemon.drivers.publisher_cli import TRUTH_COLUMNS, present_ranges
+from aemon.drivers.zmq_source import ZmqSource
+from aemon.io.recording import RecordingWriter
+from aemon.sim import BurstTruth
+from aemon.types import ChannelInfo, Gap, StreamFormat
 
 
 class CollectingSink:
@@ -176,7 +178,9 @@ def test_daq_sim_end_to_end_is_lossless_and_paced(tmp_path: Path) -> None:
         rows = list(csv.reader(handle))
     assert rows[0] == TRUTH_COLUMNS
     assert len(rows) - 1 == summary["truth_bursts"] > 0
-    assert all(0 <= int(row[1]) < 200_000 and row[2] in ("0", "1") for row in rows[1:])
+    for row in rows[1:]:
+        assert 0 <= int(row[1]) < 200_000 and row[2] in ("0", "1") and row[3] in ("low", "high")
+        assert float(row[0]) == pytest.approx(int(row[1]) / 200_000)
 
 
 def test_daq_sim_unpaced_full_rate(tmp_path: Path) -> None:
@@ -202,3 +206,51 @@ def test_daq_sim_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[s
     )
     assert main(["daq-sim", "--duration", "-1"]) == 2
     assert "--duration must be a positive" in capsys.readouterr().err
+
+
+def test_present_ranges_cut_out_gaps() -> None:
+    gaps = [(5, 8), (12, 20), (30, 31)]
+    assert list(present_ranges(0, 25, gaps)) == [(0, 5), (8, 12), (20, 25)]
+    assert list(present_ranges(13, 19, gaps)) == []
+    assert list(present_ranges(20, 40, gaps)) == [(20, 30), (31, 40)]
+
+
+def test_daq_sim_replays_a_recording_with_its_gaps_and_truth(tmp_path: Path) -> None:
+    rate = 100_000.0
+    data = np.random.default_rng(5).integers(-9000, 9000, (2, 60_000), dtype=np.int16)
+    path = tmp_path / "rec.h5"
+    fmt = StreamFormat(rate, 2, "int16", 2e-6)
+    with RecordingWriter(path, fmt, [ChannelInfo("a"), ChannelInfo("b")]) as writer:
+        writer.push(0, data[:, :25_000])
+        writer.gap(Gap(25_000, 26_000, "sequence"))
+        writer.push(26_000, data[:, 26_000:])
+        writer.add_truth([BurstTruth(40_000, 40_300, 1, 0, 0.01, 30.0)])
+    source = ZmqSource("tcp://127.0.0.1:*", bind=True, expected_rate_hz=rate)
+    endpoint = source.connect()
+    truth = tmp_path / "truth.csv"
+    process = run_daq_sim(
+        endpoint,
+        tmp_path,
+        "--file",
+        str(path),
+        "--no-pace",
+        "--frame-samples",
+        "10000",
+        "--truth",
+        str(truth),
+    )
+    sink = collect(source)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    assert sink.gaps == [Gap(25_000, 26_000, "index")]
+    assert source.format == fmt
+    sent = np.concatenate([data[:, :25_000], data[:, 26_000:]], axis=1)
+    received = ChannelDigest()
+    for _, block in sink.blocks:
+        received.update(block)
+    expected = [hashlib.sha256(row.tobytes()).hexdigest() for row in sent]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert received.hexdigests() == summary["channel_sha256"] == expected
+    with truth.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[1][1:4] == ["40000", "1", "low"]

@@ -197,7 +197,7 @@ def test_events_and_truth_tables(tmp_path: Path) -> None:
         )
     with RecordingReader(path) as reader:
         events = reader.events()
-        assert events.dtype == EVENT_DTYPE and list(events.dtype.names) == EVENT_COLUMNS
+        assert events.dtype == EVENT_DTYPE and events.dtype.names == tuple(EVENT_COLUMNS)
         assert events["sample_index"].tolist() == [10, 20, 30, 40]
         assert events["type"].tolist() == [b"burst", b"burst", b"noise", b"burst"]
         assert events["channel"][3] == 1 and events["score"][3] == pytest.approx(0.9)
@@ -412,16 +412,16 @@ def test_info_command_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixtur
         writer.add_events([{"sample_index": 5}, {"sample_index": 9}])
     assert cli_main(["info", str(path)]) == 0
     text = capsys.readouterr().out
-    assert "1,562,500 Hz" in text and "2,625 per channel" in text
+    assert "1,562,500 Hz" in text and "3,125 per channel" in text
     assert "1 (500 samples" in text and "closed cleanly yes" in " ".join(text.split())
     assert "VS150-RIC" in text
     assert cli_main(["info", str(path), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["sample_rate"] == RATE and summary["channels"] == 2
-    assert summary["samples"] == 2625 and summary["gaps"] == 1
+    assert summary["samples"] == 3125 and summary["gaps"] == 1
     assert summary["samples_lost"] == 500 and summary["events"] == 2
     assert summary["closed_cleanly"] is True and summary["dtype"] == "int16"
-    assert summary["duration_s"] == pytest.approx(2625 / RATE)
+    assert summary["duration_s"] == pytest.approx(3125 / RATE)
     assert summary["software_version"] == __version__
     bad = tmp_path / "bad.h5"
     bad.write_text("not a recording")

@@ -30,11 +30,11 @@ from types import ModuleType
 import numpy as np
 import pytest
 import sounddevice as sd
+
+from aemon.cli import main as cli_main
 from aemon.drivers.capture_queue import CaptureQueue, SampleClockCheck
 from aemon.drivers.soundcard import SoundcardSource, list_input_devices
 from aemon.drivers.sources import open_source
-
-from aemon.cli import main as cli_main
 from aemon.errors import ConfigError, SourceError
 from aemon.types import Gap, StreamFormat
 

@@ -148,26 +148,7 @@ class RecordingReader:
                 f"{path}: damaged aemon recording, {len(self.channel_info)} channel "
                 f"descriptions for {self.format.channels} channels; re-record it"
             )
-        self._check_size()
         self._scale = np.array([c.volts_per_count for c in self.channel_info], dtype=np.float64)
-
-    def _check_size(self) -> None:
-        """Refuse a cleanly closed file that is shorter than HDF5 says it should be.
-
-        A live or crashed file may legitimately end before its allocated space, so only a
-        cleanly closed one is checked; damage in the others surfaces when reading.
-        """
-        expected, actual = self._file.id.get_filesize(), os.path.getsize(self.path)
-        if actual >= expected:
-            return
-        if self.closed_cleanly:
-            raise FileFormatError(
-                f"{self.path}: file is truncated ({actual:,} of {expected:,} bytes); "
-                "copy it again or restore it from a backup"
-            )
-        logger.warning(
-            "%s is shorter than its allocated size (%d < %d)", self.path, actual, expected
-        )
 
     # -- summary -------------------------------------------------------------------------------
 
@@ -359,13 +340,48 @@ def _open_hdf5(path: str) -> h5py.File:
             f"{path}: not an HDF5 file (no HDF5 signature); give an aemon .h5 recording"
         )
     try:
-        return h5py.File(path, "r", swmr=True)
-    except OSError as swmr_error:
-        logger.debug("SWMR open of %s failed (%s); trying a plain open", path, swmr_error)
-    try:
         return h5py.File(path, "r")
     except OSError as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # A file a writer has open (or had open when it died) refuses a plain open; SWMR read
+    # mode opens it. SWMR reads retry damaged metadata for a long time, so go there only
+    # when the superblock says so and the file is as long as the superblock says.
+    superblock = _read_superblock(path)
+    if superblock is None or not superblock[0] & _WRITE_FLAGS:
         raise FileFormatError(
             f"{path}: HDF5 file is truncated or corrupt ({reason}); restore it from a backup"
+        )
+    size, eof = os.path.getsize(path), superblock[1]
+    if size < eof:
+        raise FileFormatError(
+            f"{path}: file is truncated ({size:,} of {eof:,} bytes); copy it again or restore "
+            "it from a backup"
+        )
+    try:
+        return h5py.File(path, "r", swmr=True)
+    except OSError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileFormatError(
+            f"{path}: cannot open the recording while it is written ({reason}); if no "
+            "writer is running, the file is corrupt"
         ) from None
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_WRITE_FLAGS = 0x01 | 0x04  # superblock v2/v3 file consistency flags: write, SWMR write
+
+
+def _read_superblock(path: str) -> tuple[int, int] | None:
+    """``(consistency flags, end-of-file address)`` of a version 2/3 superblock at byte 0.
+
+    None for other superblock versions or positions (aemon writes version 3 at byte 0).
+    """
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head.startswith(_HDF5_SIGNATURE) or len(head) < 12 or head[8] not in (2, 3):
+        return None
+    offset_size, flags = head[9], head[11]
+    eof_at = 12 + 2 * offset_size
+    if offset_size not in (2, 4, 8) or len(head) < eof_at + offset_size:
+        return None
+    return flags, int.from_bytes(head[eof_at : eof_at + offset_size], "little")

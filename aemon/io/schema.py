@@ -233,8 +233,19 @@ def truth_to_array(bursts: Iterable[Any]) -> npt.NDArray[np.void]:
                 if not hasattr(burst, name):
                     raise ValueError(f"ground-truth burst lacks field {name!r}")
                 value = getattr(burst, name)
-            rows[name][i] = encode_text(value) if name == "burst_type" else value
+            if name == "burst_type":
+                value = encode_text(_burst_type_name(value))
+            rows[name][i] = value
     return rows
+
+
+def _burst_type_name(value: Any) -> str:
+    """The burst type as its name: simulator indices map through ``BURST_TYPES``."""
+    from aemon.sim import BURST_TYPES
+
+    if isinstance(value, (int, np.integer)) and 0 <= int(value) < len(BURST_TYPES):
+        return BURST_TYPES[int(value)]
+    return str(value)
 
 
 def check_format(fmt: StreamFormat, channels: Sequence[ChannelInfo], compression: str) -> None:

@@ -104,7 +104,18 @@ BANK_SEGMENTS = 8
 NO_AUGMENTATION = Augmentation(gain_p=0.0, noise_p=0.0, polarity_p=0.0, reverb_p=0.0)
 
 
-def binary_map(events: Sequence[Event], n: int, decimation: int, classes: int) -> np.ndarray:
+class Labelled(Protocol):
+    """Anything with an onset, an end (samples) and a class index."""
+
+    @property
+    def onset(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+    @property
+    def label(self) -> int: ...
+
+
+def binary_map(events: Sequence[Labelled], n: int, decimation: int, classes: int) -> np.ndarray:
     """Ground-truth binary map of a window.
 
     Args:
@@ -175,6 +186,8 @@ class MixSource:
         bursts_per_window: Inclusive range of bursts per window and channel.
         sample_rate_hz: Sample rate (Hz).
         augmentation: Augmentation settings.
+        refresh: ``(rng) -> BackgroundDraw`` called by :meth:`new_epoch` to renew cached
+            background (simulator banks); None keeps ``draw_background``.
     """
 
     def __init__(

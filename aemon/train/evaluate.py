@@ -28,6 +28,7 @@ from aemon.sim_bursts import burst_spacing_samples
 from aemon.train.data import WindowGenerator, binary_map
 from aemon.train.metrics import (
     EMPTY_COUNTS,
+    MERGE_GAP_US,
     DetectedEvent,
     EventCounts,
     TrueEvent,
@@ -55,6 +56,12 @@ class Geometry(NamedTuple):
     channels: int
     classes: tuple[str, ...]
     normalization: NormalizationParams
+    merge_gap_us: float = MERGE_GAP_US
+
+    @property
+    def merge_gap_bins(self) -> int:
+        """Longest gap inside one event, in bins."""
+        return round(self.merge_gap_us * 1e-6 * self.sample_rate_hz / self.decimation)
 
     @classmethod
     def of(cls, model: ModelConfig | ModelCard) -> Geometry:
@@ -69,6 +76,7 @@ class Geometry(NamedTuple):
                 model.channels,
                 tuple(model.classes),
                 model.normalization_params(),
+                model.merge_gap_us,
             )
         n = model.normalization
         return cls(
@@ -168,7 +176,13 @@ def score_stream(
     )
     detected: list[DetectedEvent] = []
     for c in range(n_ch):
-        detected += extract_events(result.probabilities[c], geo.decimation, threshold, channel=c)
+        detected += extract_events(
+            result.probabilities[c],
+            geo.decimation,
+            threshold,
+            channel=c,
+            merge_gap_bins=geo.merge_gap_bins,
+        )
     scored_truth = [t._replace(counted=0 <= t.onset < covered) for t in truth]
     typed = match_events(detected, scored_truth, geo.sample_rate_hz, typed=True)
     anytype = match_events(detected, scored_truth, geo.sample_rate_hz, typed=False)
@@ -234,7 +248,7 @@ def score_windows(
     for p, truth in zip(probs, windows.events, strict=True):
         # a single-channel map cannot tell channels apart: score per window on channel 0
         flat = [t._replace(channel=0) for t in truth]
-        found = extract_events(p, geo.decimation, threshold)
+        found = extract_events(p, geo.decimation, threshold, merge_gap_bins=geo.merge_gap_bins)
         typed = add_counts(typed, match_events(found, flat, geo.sample_rate_hz, typed=True))
         anytype = add_counts(anytype, match_events(found, flat, geo.sample_rate_hz, typed=False))
     report = {

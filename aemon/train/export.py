@@ -54,7 +54,7 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
         torch.onnx.export(
             model,
             (example,),
-            buffer,
+            buffer,  # type: ignore[arg-type]  # file-like objects are accepted
             dynamo=False,
             opset_version=OPSET,
             input_names=[INPUT_NAME],

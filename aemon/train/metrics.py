@@ -119,14 +119,35 @@ def map_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) 
     }
 
 
+def _runs(mask: np.ndarray, merge_gap_bins: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` bin runs where ``mask`` is true, joining runs split by short gaps."""
+    padded = np.concatenate(([False], mask, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    runs: list[tuple[int, int]] = []
+    for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if runs and start - runs[-1][1] <= merge_gap_bins:
+            runs[-1] = (runs[-1][0], stop)
+        else:
+            runs.append((start, stop))
+    return runs
+
+
 def extract_events(
     probabilities: np.ndarray,
     decimation: int,
     threshold: float = 0.5,
     offset: int = 0,
     channel: int = 0,
+    merge_gap_bins: int = 0,
+    per_class: bool = False,
 ) -> list[DetectedEvent]:
-    """Turn a ``(classes, bins)`` probability map into events (runs of bins ≥ threshold).
+    """Turn a ``(classes, bins)`` probability map into events.
+
+    By default events are exclusive, as AE bursts are: an event is a run of bins where any
+    class reaches ``threshold``; runs closer than ``merge_gap_bins`` empty bins are joined
+    (like the hit definition time of a threshold detector), and the event takes the class with
+    the largest probability mass inside it. With ``per_class`` every class row gives its own
+    events (for overlapping event types).
 
     Args:
         probabilities: Map of one window or a stitched stream.
@@ -134,23 +155,32 @@ def extract_events(
         threshold: Decision threshold.
         offset: Sample position of bin 0 (added to onsets and ends).
         channel: Channel recorded in the events.
+        merge_gap_bins: Longest gap (bins) inside one event.
+        per_class: Extract each class row separately.
     """
+    probs = np.asarray(probabilities)
     events: list[DetectedEvent] = []
-    for label, row in enumerate(np.asarray(probabilities)):
-        above = np.concatenate(([False], row >= threshold, [False]))
-        edges = np.flatnonzero(above[1:] != above[:-1])
-        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+    rows = (
+        [(label, probs[label : label + 1]) for label in range(len(probs))]
+        if per_class
+        else [(-1, probs)]
+    )
+    for fixed_label, block in rows:
+        for start, stop in _runs(np.any(block >= threshold, axis=0), merge_gap_bins):
+            span = block[:, start:stop]
+            label = fixed_label if fixed_label >= 0 else int(np.argmax(span.sum(axis=1)))
+            score = float(span.max()) if fixed_label >= 0 else float(probs[label, start:stop].max())
             events.append(
                 DetectedEvent(
-                    offset + int(start) * decimation,
-                    offset + int(stop) * decimation,
-                    label,
-                    float(row[start:stop].max()),
-                    channel,
+                    offset + start * decimation, offset + stop * decimation, label, score, channel
                 )
             )
     events.sort()
     return events
+
+
+MERGE_GAP_US = 100.0
+"""Default longest gap (µs) inside one detected event; bursts closer than this merge."""
 
 
 class EventCounts(NamedTuple):

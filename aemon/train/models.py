@@ -191,9 +191,8 @@ class Stft(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, n = x.shape
-        z = F.conv1d(
-            F.pad(x.reshape(b * c, 1, n), (self.pad, self.pad)), self.kernel, stride=self.hop
-        )
+        kernel: Tensor = self.kernel  # type: ignore[assignment]
+        z = F.conv1d(F.pad(x.reshape(b * c, 1, n), (self.pad, self.pad)), kernel, stride=self.hop)
         re, im = z[:, : self.bins], z[:, self.bins :]
         mag = torch.sqrt(re * re + im * im + 1e-8)
         if self.log:

@@ -134,7 +134,7 @@ def train(options: TrainOptions) -> TrainState:
     pos_weight = torch.full((len(config.signal.classes), 1), tr.positive_weight, device=device)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     history: list[dict[str, float]] = []
-    best = {"score": -math.inf, "epoch": 0, "state": None}
+    best: dict[str, Any] = {"score": -math.inf, "epoch": 0, "state": None}
     bad_epochs, start_epoch, elapsed = 0, 0, 0.0
     if options.resume:
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
