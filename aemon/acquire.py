@@ -78,19 +78,21 @@ class Acquisition:
         capacity = max(int(ring_seconds * fmt.sample_rate_hz), 1 << 16)
         self.source = source
         self.writer = writer
-        self.ring = RingBuffer(fmt.channels, capacity, fmt.dtype)
+        self.ring = RingBuffer(fmt.channels, capacity, fmt.dtype, first_sample=source.first_sample)
         self._recorder_reader: RingReader | None = None
         self._recorder_thread: threading.Thread | None = None
         self._recorder_error: BaseException | None = None
         self._recorded_gaps: set[tuple[int, int]] = set()
         self._started_at = 0.0
-        self.recorded = 0
+        self.recorded = source.first_sample
 
     def start(self) -> None:
         """Attach the recorder and start the source."""
         self._started_at = time.monotonic()
         if self.writer is not None:
-            self._recorder_reader = self.ring.reader("recorder", blocking=True, start=0)
+            self._recorder_reader = self.ring.reader(
+                "recorder", blocking=True, start=self.source.first_sample
+            )
             self._recorder_thread = threading.Thread(
                 target=self._record_loop, name="aemon-recorder", daemon=True
             )
@@ -114,6 +116,8 @@ class Acquisition:
                 if result.samples.shape[1]:
                     writer.push(result.first_sample, result.samples)
                     self.recorded = result.first_sample + result.samples.shape[1]
+                else:  # the source is idle: still make what we have visible to readers
+                    writer.flush_if_due()
         except BaseException as exc:  # keep the error for the main thread
             logger.exception("recorder stopped")
             self._recorder_error = exc
@@ -144,8 +148,8 @@ class Acquisition:
         stats = self.source.stats
         elapsed = max(time.monotonic() - self._started_at, 1e-9)
         rate = self.source.format.sample_rate_hz
-        received = self.ring.write_index
-        recorded = self.recorded if self.writer is not None else received
+        received = self.ring.write_index - self.source.first_sample
+        recorded = self.recorded - self.source.first_sample if self.writer else received
         return AcquisitionStatus(
             elapsed_s=elapsed,
             samples=received,

@@ -38,6 +38,7 @@ _OPTION_FLAGS = {
     "device_blocksize": "--device-blocksize",
     "pattern": "--pattern",
     "block_samples": "block_samples",
+    "wait_s": "--wait",
 }
 
 
@@ -64,6 +65,7 @@ def open_source(
     pattern: str | None = None,
     block_samples: int | None = None,
     duration_s: float | None = None,
+    wait_s: float | None = None,
 ) -> Source:
     """Build (not open) the source a SOURCE string names; open it with ``with``.
 
@@ -100,11 +102,12 @@ def open_source(
             "device_blocksize": device_blocksize,
             "pattern": pattern,
             "block_samples": block_samples,
+            "wait_s": wait_s,
         }.items()
         if value is not None
     }
     allowed = {
-        "zmq": {"rate_hz", "channels", "pattern"},
+        "zmq": {"rate_hz", "channels", "pattern", "wait_s"},
         "sound": {"rate_hz", "channels", "dtype", "volts_per_count", "device_blocksize"},
         "file": {"rate_hz", "channels", "fs", "dtype", "volts_per_count", "realtime",
                  "start_s", "block_samples"},
@@ -123,6 +126,7 @@ def open_source(
             expected_rate_hz=rate_hz,
             expected_channels=channels,
             duration_s=duration_s,
+            first_frame_timeout_s=10.0 if wait_s is None else wait_s,
         )
     if kind == "sound":
         from aemon.drivers.soundcard import SoundcardSource
@@ -193,6 +197,10 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--pattern", choices=["pull", "sub"],
         help="ZeroMQ pattern: pull (lossless, default) or sub (lossy fan-out)",
     )  # fmt: skip
+    group.add_argument(
+        "--wait", type=float, metavar="S", dest="wait_s",
+        help="how long to wait for the DAQ's first frame (s, default 10)",
+    )  # fmt: skip
 
 
 def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> Source:
@@ -214,6 +222,7 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
         "start_s": getattr(args, "start", None),
         "device_blocksize": getattr(args, "device_blocksize", None),
         "pattern": getattr(args, "pattern", None),
+        "wait_s": getattr(args, "wait_s", None),
     }
     options.update(overrides)
     return open_source(spec, **options)

@@ -8,14 +8,16 @@ the staged tail, so everything pushed before a flush survives a crash of the pro
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import h5py
 import numpy as np
@@ -27,6 +29,20 @@ from aemon.io import schema
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _locked(method: _Method) -> _Method:
+    """Run a writer method under the writer's lock."""
+
+    @functools.wraps(method)
+    def wrapper(self: RecordingWriter, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, wrapper)
 
 
 class RecordingWriter:
@@ -118,6 +134,8 @@ class RecordingWriter:
             self._file.close()
             raise
         self._last_flush = time.monotonic()
+        # One recorder thread appends samples while a detector thread may add events.
+        self._lock = threading.RLock()
         logger.info("recording %s to %s (%s)", fmt, self.path, compression)
 
     def _create_layout(
@@ -183,6 +201,7 @@ class RecordingWriter:
 
     # -- SampleSink ----------------------------------------------------------------------------
 
+    @_locked
     def push(self, first_sample: int, samples: npt.NDArray[np.generic]) -> None:
         """Append a ``(channels, n)`` block whose first column has index ``first_sample``.
 
@@ -214,6 +233,7 @@ class RecordingWriter:
         if time.monotonic() - self._last_flush >= self._flush_interval_s:
             self.flush()
 
+    @_locked
     def gap(self, gap: Gap) -> None:
         """Record ``gap`` in ``/gaps`` now; its samples are zero-filled by the next push."""
         self._check_open()
@@ -233,6 +253,7 @@ class RecordingWriter:
 
     # -- tables --------------------------------------------------------------------------------
 
+    @_locked
     def add_events(self, events: npt.NDArray[Any] | Sequence[Mapping[str, Any]]) -> None:
         """Append events (structured array of ``EVENT_DTYPE`` fields, or dicts) to ``/events``.
 
@@ -244,6 +265,7 @@ class RecordingWriter:
         schema.append_rows(self._ds[schema.EVENTS], rows)
         self.events_written += len(rows)
 
+    @_locked
     def add_truth(self, bursts: Sequence[Any]) -> None:
         """Append simulator ground truth (``aemon.sim.BurstTruth``-like objects) to ``/truth``."""
         self._check_open()
@@ -251,6 +273,7 @@ class RecordingWriter:
 
     # -- flushing ------------------------------------------------------------------------------
 
+    @_locked
     def flush(self) -> None:
         """Write the staged samples and flush the file, so readers and crashes see them."""
         self._check_open()
@@ -259,6 +282,7 @@ class RecordingWriter:
         self._file.flush()
         self._last_flush = time.monotonic()
 
+    @_locked
     def close(self) -> None:
         """Flush everything, mark the recording as closed cleanly and close the file."""
         if self._closed:
@@ -273,6 +297,11 @@ class RecordingWriter:
         logger.info(
             "closed %s: %d samples/ch, %d gaps", self.path, self.raw_samples, self.gaps_recorded
         )
+
+    def flush_if_due(self) -> None:
+        """Flush if ``flush_interval_s`` has passed since the last flush (for idle sources)."""
+        if not self._closed and time.monotonic() - self._last_flush >= self._flush_interval_s:
+            self.flush()
 
     @property
     def closed(self) -> bool:

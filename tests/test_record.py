@@ -1,0 +1,144 @@
+"""End-to-end recording: real DAQ publisher process → ZeroMQ → ring → HDF5 via the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aemon.cli import main
+from aemon.drivers.publisher import DaqPublisher
+from aemon.io.recording import RecordingReader
+
+RATE = 1_562_500.0
+VPC = 0.1 / 32768
+
+
+def _aemon(*args: str, capture: bool = False) -> subprocess.Popen[bytes]:
+    pipe = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "aemon.cli", *args],
+        stdout=pipe,
+        stderr=pipe,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_daq_sim_to_record_is_lossless(tmp_path: Path, free_endpoint: str) -> None:
+    summary_path = tmp_path / "sent.json"
+    out = tmp_path / "run.h5"
+    publisher = _aemon(
+        "daq-sim", "--endpoint", free_endpoint, "--channels", "2", "--duration", "1.5",
+        "--seed", "7", "--summary", str(summary_path),
+    )  # fmt: skip
+    try:
+        status = main(["record", free_endpoint, "--duration", "1.5", "--out", str(out), "-q"])
+    finally:
+        publisher.wait(timeout=30)
+    assert status == 0
+    sent = json.loads(summary_path.read_text())
+    with RecordingReader(out) as reader:
+        info = reader.info
+        assert info.samples == round(1.5 * RATE) == sent["samples_per_channel"]
+        assert info.channels == 2 and info.sample_rate_hz == RATE
+        assert info.gaps == 0 and info.closed_cleanly
+        assert reader.format.dtype == "int16"
+        assert reader.format.volts_per_count == pytest.approx(sent["volts_per_count"])
+        assert reader.channel_sha256() == sent["channel_sha256"]
+        assert reader.config["source"] == free_endpoint
+
+
+def _publish_with_drops(endpoint: str, first: int, frames: int, n: int, drop: set[int]) -> None:
+    rng = np.random.default_rng(3)
+    with DaqPublisher(endpoint, frame_samples=n) as pub:
+        for k in range(frames):
+            block = rng.integers(-2000, 2000, size=(1, n), dtype=np.int16)
+            if k in drop:
+                pub.frames_sent += 1  # the frame is "sent" but lost on the way
+                continue
+            pub.send(first + k * n, block, volts_per_count=VPC, sample_rate_hz=RATE)
+        pub.end()
+
+
+def test_dropped_frames_become_exact_gaps_in_the_recording(
+    tmp_path: Path, free_endpoint: str
+) -> None:
+    first, n = 10**9, 4096
+    sender = threading.Thread(
+        target=_publish_with_drops, args=(free_endpoint, first, 12, n, {3, 4, 9}), daemon=True
+    )
+    sender.start()
+    out = tmp_path / "gaps.h5"
+    assert main(["record", free_endpoint, "--out", str(out), "-q", "--wait", "5"]) == 0
+    sender.join(timeout=10)
+    with RecordingReader(out) as reader:
+        gaps = [(g.start_sample, g.stop_sample) for g in reader.gaps()]
+        assert gaps == [(first + 3 * n, first + 5 * n), (first + 9 * n, first + 10 * n)]
+        assert reader.info.first_sample == first
+        assert reader.info.samples == 12 * n  # zero-filled, so indices stay exact
+        assert reader.info.samples_lost == 3 * n
+        assert not reader.read(3 * n, 2 * n).any()
+        assert reader.read(5 * n, n).any()
+
+
+def test_sigterm_closes_the_recording_cleanly(tmp_path: Path, free_endpoint: str) -> None:
+    out = tmp_path / "stopped.h5"
+    publisher = _aemon("daq-sim", "--endpoint", free_endpoint, "--duration", "30")
+    recorder = _aemon("record", free_endpoint, "--out", str(out), "-q", capture=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            time.sleep(0.3)
+            if out.exists():
+                try:
+                    with RecordingReader(out) as reader:
+                        if reader.info.samples > RATE:
+                            break
+                except Exception:  # the file is still being created
+                    continue
+        recorder.send_signal(signal.SIGTERM)
+        _, err = recorder.communicate(timeout=20)
+    finally:
+        publisher.kill()
+        publisher.wait()
+    assert recorder.returncode == 0, err.decode()
+    with RecordingReader(out) as reader:
+        assert reader.info.closed_cleanly
+        assert reader.info.samples > RATE
+        assert reader.info.gaps == 0
+
+
+def test_record_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "exists.h5"
+    out.write_bytes(b"precious")
+    assert main(["record", "tcp://127.0.0.1:1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "already exists" in err and "--overwrite" in err
+    assert out.read_bytes() == b"precious"
+
+
+def test_record_without_daq_says_what_to_start(
+    tmp_path: Path, free_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "none.h5"
+    assert main(["record", free_endpoint, "--out", str(out), "--wait", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aemon: error:") and "daq-sim" in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_record_replays_a_file_source(tmp_path: Path) -> None:
+    sim_file, copy = tmp_path / "sim.h5", tmp_path / "copy.h5"
+    assert main(["sim", "--duration", "0.5", "--channels", "2", "--out", str(sim_file)]) == 0
+    assert main(["record", str(sim_file), "--out", str(copy), "-q"]) == 0
+    with RecordingReader(sim_file) as a, RecordingReader(copy) as b:
+        assert a.channel_sha256() == b.channel_sha256()
+        assert b.info.samples == a.info.samples
