@@ -1,0 +1,384 @@
+"""Streaming preprocessing for the detector: volts, high-pass, decimation, normalisation.
+
+Raw ``(channels, n)`` blocks (int16 counts or float32 volts) become normalised float32 samples
+at the model's rate, in this order:
+
+1. **Volts and high-pass** (Numba): ``x × volts_per_count`` through a 2nd-order Butterworth
+   high-pass (20 kHz at 1.5625 MHz, scaled with the band for lower rates, see
+   :func:`default_highpass_hz`); removes the ADC's DC offset and machine hum. The filter state
+   starts at the first sample's steady state, so an offset causes no start-up transient.
+   Non-finite input samples count as 0.
+2. **Decimation** (Numba) when the source rate is an integer multiple ``D`` of the model rate:
+   a linear-phase Kaiser FIR (60 dB stop band from the model's Nyquist frequency), delay
+   compensated, so model sample ``m`` sits exactly on source sample ``origin + m × D``.
+3. **Normalisation** (:class:`~aemon.normalize.NoiseFloorTracker`): model samples are cut into
+   segments on a fixed grid (the first ``first_segment`` samples, then every ``segment``
+   samples); each segment updates the noise floor and is divided by it (and compressed).
+
+Every stage keeps its state between blocks, and segment boundaries are fixed in absolute
+sample indices, so the output does not depend on how the input was cut into blocks.
+
+Missing samples (gaps) travel as NaN: they are not fed to the high-pass, the FIR marks every
+output that depends on them, the noise tracker ignores them, and they leave as 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+from scipy import signal as sps
+
+from aemon.errors import ConfigError
+from aemon.normalize import NoiseFloorTracker, NormalizationParams
+from aemon.sim_bursts import band_scale
+
+logger = logging.getLogger(__name__)
+
+HIGHPASS_REFERENCE_HZ = 20_000.0
+"""High-pass corner (Hz) at the reference rate of 1.5625 MHz."""
+
+DECIMATION_STOPBAND_DB = 60.0
+"""Anti-alias attenuation (dB) of the decimation filter at and above the model's Nyquist."""
+
+DECIMATION_PASSBAND = 0.8
+"""Pass band edge of the decimation filter as a fraction of the model's Nyquist frequency."""
+
+F32 = npt.NDArray[np.float32]
+
+
+def default_highpass_hz(model_rate_hz: float) -> float:
+    """High-pass corner (Hz) for a model rate: 20 kHz at 1.5625 MHz, scaled like the AE band."""
+    return HIGHPASS_REFERENCE_HZ * band_scale(model_rate_hz)
+
+
+# -- Numba kernels -----------------------------------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def _volts_highpass(
+    block: np.ndarray, scale: float, coef: np.ndarray, state: np.ndarray, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out = highpass(block × scale)``; biquad in transposed direct form II, float64 state."""
+    b0, b1, b2, a1, a2 = coef[0], coef[1], coef[2], coef[3], coef[4]
+    for c in range(block.shape[0]):
+        z1, z2 = state[c, 0], state[c, 1]
+        for i in range(block.shape[1]):
+            x = np.float64(block[c, i]) * scale
+            if not np.isfinite(x):
+                x = 0.0
+            y = b0 * x + z1
+            z1 = b1 * x - a1 * y + z2
+            z2 = b2 * x - a2 * y
+            out[c, i] = y
+        state[c, 0], state[c, 1] = z1, z2
+
+
+@njit(cache=True, nogil=True)
+def _volts(block: np.ndarray, scale: float, out: np.ndarray) -> None:  # pragma: no cover
+    """``out = block × scale`` without filtering; non-finite samples become 0."""
+    for c in range(block.shape[0]):
+        for i in range(block.shape[1]):
+            x = np.float64(block[c, i]) * scale
+            out[c, i] = x if np.isfinite(x) else 0.0
+
+
+@njit(cache=True, nogil=True)
+def _fir_decimate(
+    buf: np.ndarray, taps: np.ndarray, factor: int, count: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out[c, j] = Σ_k taps[k] · buf[c, j·factor + k]`` for ``j < count`` (NaN propagates)."""
+    n_taps = taps.shape[0]
+    for c in range(buf.shape[0]):
+        for j in range(count):
+            base = j * factor
+            acc = 0.0
+            for k in range(n_taps):
+                acc += taps[k] * buf[c, base + k]
+            out[c, j] = acc
+
+
+@njit(cache=True, nogil=True)
+def _scale(
+    x: np.ndarray, inverse: np.ndarray, asinh: bool, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out = asinh(x · inverse[c])`` (or linear); NaN (missing) samples become 0."""
+    for c in range(x.shape[0]):
+        inv = inverse[c]
+        for i in range(x.shape[1]):
+            v = np.float64(x[c, i])
+            if np.isnan(v):
+                out[c, i] = 0.0
+            elif asinh:
+                out[c, i] = np.arcsinh(v * inv)
+            else:
+                out[c, i] = v * inv
+
+
+# -- stages ------------------------------------------------------------------------------------
+
+
+class _Accumulator:
+    """A growable ``(channels, n)`` float32 FIFO with a fill pointer (no per-push reallocation)."""
+
+    def __init__(self, channels: int, capacity: int) -> None:
+        self.data = np.empty((channels, max(capacity, 16)), np.float32)
+        self.size = 0
+
+    def append(self, block: npt.NDArray[np.floating]) -> None:
+        n = block.shape[1]
+        if self.size + n > self.data.shape[1]:
+            grown = np.empty((self.data.shape[0], 2 * (self.size + n)), np.float32)
+            grown[:, : self.size] = self.data[:, : self.size]
+            self.data = grown
+        self.data[:, self.size : self.size + n] = block
+        self.size += n
+
+    def drop(self, n: int) -> None:
+        """Forget the first ``n`` samples (the rest moves to the front)."""
+        rest = self.size - n
+        self.data[:, :rest] = self.data[:, n : self.size]
+        self.size = rest
+
+
+class HighPass:
+    """Counts/volts to float32 volts through a stateful 2nd-order Butterworth high-pass.
+
+    Args:
+        channels: Number of channels.
+        sample_rate_hz: Rate of the samples it filters (Hz).
+        corner_hz: −3 dB corner (Hz); 0 to only convert to volts.
+        volts_per_count: Scale of the input samples (V per unit).
+    """
+
+    def __init__(
+        self, channels: int, sample_rate_hz: float, corner_hz: float, volts_per_count: float
+    ) -> None:
+        if not 0 <= corner_hz < sample_rate_hz / 2:
+            raise ConfigError(
+                f"high-pass corner {corner_hz:g} Hz must lie between 0 and the Nyquist "
+                f"frequency {sample_rate_hz / 2:g} Hz"
+            )
+        self.corner_hz = float(corner_hz)
+        self.volts_per_count = float(volts_per_count)
+        self._coef = np.zeros(5)
+        if corner_hz > 0:
+            sos = sps.butter(2, corner_hz, "highpass", fs=sample_rate_hz, output="sos")[0]
+            self._coef = np.array([sos[0], sos[1], sos[2], sos[4], sos[5]], np.float64)
+        self._state = np.zeros((channels, 2))
+        self._started = False
+
+    def process(self, block: np.ndarray) -> F32:
+        """Filter a ``(channels, n)`` block; returns float32 volts."""
+        out = np.empty(block.shape, np.float32)
+        if self.corner_hz == 0:
+            _volts(block, self.volts_per_count, out)
+            return out
+        if not self._started and block.shape[1]:
+            # steady state for a constant input equal to the first sample: no offset transient
+            x0 = np.nan_to_num(block[:, 0].astype(np.float64) * self.volts_per_count)
+            self._state[:, 0] = -self._coef[0] * x0
+            self._state[:, 1] = self._coef[2] * x0
+            self._started = True
+        _volts_highpass(block, self.volts_per_count, self._coef, self._state, out)
+        return out
+
+
+class FirDecimator:
+    """Keep every ``factor``-th sample after a linear-phase anti-alias FIR (stateful).
+
+    Output ``m`` is centred on input ``m × factor`` (counted from the first input); the FIR's
+    delay is compensated by waiting for ``half`` samples of look-ahead.
+
+    Args:
+        channels: Number of channels.
+        factor: Decimation factor (≥ 2).
+        input_rate_hz: Input sample rate (Hz).
+    """
+
+    def __init__(self, channels: int, factor: int, input_rate_hz: float) -> None:
+        out_nyquist = input_rate_hz / factor / 2
+        width = (1 - DECIMATION_PASSBAND) * out_nyquist / (input_rate_hz / 2)
+        n_taps, beta = sps.kaiserord(DECIMATION_STOPBAND_DB, width)
+        n_taps += 1 - n_taps % 2  # odd: integer delay
+        cutoff = (1 + DECIMATION_PASSBAND) / 2 * out_nyquist
+        self.taps = sps.firwin(n_taps, cutoff, window=("kaiser", beta), fs=input_rate_hz)[::-1]
+        self.taps = np.ascontiguousarray(self.taps, dtype=np.float64)
+        self.factor = int(factor)
+        self.half = n_taps // 2
+        self._buf = _Accumulator(channels, 4 * n_taps)
+        self.restart(missing_before=False)
+
+    def restart(self, *, missing_before: bool) -> None:
+        """Start a new input run: the ``half`` samples before it are zeros or missing (NaN)."""
+        channels = self._buf.data.shape[0]
+        self._buf.size = 0
+        self._buf.append(np.full((channels, self.half), np.nan if missing_before else 0.0))
+
+    def process(self, block: F32) -> F32:
+        """Add input samples; return the outputs whose look-ahead is complete."""
+        buf = self._buf
+        buf.append(block)
+        n_taps = self.taps.shape[0]
+        count = (buf.size - n_taps) // self.factor + 1 if buf.size >= n_taps else 0
+        out = np.empty((buf.data.shape[0], count), np.float32)
+        if count:
+            _fir_decimate(buf.data, self.taps, self.factor, count, out)
+            buf.drop(count * self.factor)
+        return out
+
+    def finish(self) -> F32:
+        """End of input: the outputs still due, with zeros as look-ahead past the end."""
+        pending = self._buf.size - self.half  # inputs not yet at an output position
+        if pending <= 0:
+            return np.empty((self._buf.data.shape[0], 0), np.float32)
+        due = -(-pending // self.factor)  # outputs at positions inside the received input
+        need = (due - 1) * self.factor + self.taps.shape[0] - self._buf.size
+        zeros = np.zeros((self._buf.data.shape[0], max(need, 0)), np.float32)
+        out = self.process(zeros)
+        return out[:, :due]
+
+
+class SegmentNormalizer:
+    """Noise-floor normalisation on a fixed segment grid, with NaN for missing samples.
+
+    Args:
+        params: Normalisation parameters of the model.
+        channels: Number of channels.
+        sample_rate_hz: Rate of the samples (Hz).
+        first_segment: Length of the first segment (samples).
+        segment: Length of every later segment (samples).
+    """
+
+    def __init__(
+        self,
+        params: NormalizationParams,
+        channels: int,
+        sample_rate_hz: float,
+        first_segment: int,
+        segment: int,
+    ) -> None:
+        self.params = params
+        self.tracker = NoiseFloorTracker(params, channels, sample_rate_hz)
+        self.first_segment, self.segment = int(first_segment), int(segment)
+        self._buf = _Accumulator(channels, first_segment + segment)
+        self._due = self.first_segment  # samples needed before the next segment is complete
+
+    def restart(self, *, reset_floor: bool) -> None:
+        """Start a new segment grid (pending samples must have been finished)."""
+        self._buf.size = 0
+        self._due = self.first_segment
+        if reset_floor:
+            self.tracker.reset()
+
+    def process(self, block: F32) -> F32:
+        """Add samples; return the normalised samples of every segment completed."""
+        self._buf.append(block)
+        parts: list[F32] = []
+        while self._buf.size >= self._due:
+            parts.append(self._normalise(self._due))
+            self._due = self.segment
+        return _concat(parts, self._buf.data.shape[0])
+
+    def finish(self) -> F32:
+        """Normalise the incomplete last segment."""
+        out = self._normalise(self._buf.size) if self._buf.size else _concat([], self._buf.data.shape[0])
+        self._due = self.first_segment
+        return out
+
+    def _normalise(self, n: int) -> F32:
+        seg = self._buf.data[:, :n]
+        out = np.empty(seg.shape, np.float32)
+        if self.params.method == "none":
+            _scale(seg, np.ones(seg.shape[0]), False, out)
+        else:
+            missing = np.isnan(seg).any(axis=0)
+            valid = seg[:, ~missing] if missing.any() else seg
+            if valid.shape[1]:
+                floor = self.tracker.update(valid)
+            else:  # nothing observed: keep the current floor (output is all zeros anyway)
+                floor = self.tracker.floor
+                floor = np.ones(seg.shape[0]) if floor is None else floor
+            inverse = 1.0 / np.maximum(floor, self.params.floor)
+            _scale(seg, inverse, self.params.compress == "asinh", out)
+        self._buf.drop(n)
+        return out
+
+
+def _concat(parts: list[F32], channels: int) -> F32:
+    if not parts:
+        return np.empty((channels, 0), np.float32)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+class Preprocessor:
+    """Raw blocks in, normalised model-rate samples out (all stages, stateful).
+
+    Args:
+        channels: Channels of the stream.
+        source_rate_hz: Rate of the raw blocks (Hz).
+        factor: Decimation factor (1 = model rate equals source rate).
+        volts_per_count: Scale of the raw samples (V per unit).
+        params: The model's normalisation.
+        first_segment: First normalisation segment (model samples).
+        segment: Later normalisation segments (model samples).
+        highpass_hz: High-pass corner (Hz); None for :func:`default_highpass_hz`, 0 for none.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        source_rate_hz: float,
+        factor: int,
+        volts_per_count: float,
+        params: NormalizationParams,
+        first_segment: int,
+        segment: int,
+        highpass_hz: float | None = None,
+    ) -> None:
+        model_rate = source_rate_hz / factor
+        corner = default_highpass_hz(model_rate) if highpass_hz is None else highpass_hz
+        self.channels = channels
+        self.highpass = HighPass(channels, source_rate_hz, corner, volts_per_count)
+        self.decimator = FirDecimator(channels, factor, source_rate_hz) if factor > 1 else None
+        self.normalizer = SegmentNormalizer(params, channels, model_rate, first_segment, segment)
+        self.factor = factor
+
+    def process(self, block: np.ndarray) -> F32:
+        """Preprocess a raw ``(channels, n)`` block."""
+        return self._after_highpass(self.highpass.process(block))
+
+    def missing(self, n: int) -> F32:
+        """``n`` source samples never arrived: they travel on as NaN (high-pass untouched)."""
+        return self._after_highpass(np.full((self.channels, n), np.nan, np.float32))
+
+    def finish(self) -> F32:
+        """End of a run of input: emit everything still held (zeros past the end)."""
+        parts = []
+        if self.decimator is not None:
+            parts.append(self.normalizer.process(self.decimator.finish()))
+        parts.append(self.normalizer.finish())
+        return _concat(parts, self.channels)
+
+    def restart(self, *, reset_floor: bool) -> None:
+        """Start a new run after :meth:`finish` (the samples just before it are missing)."""
+        if self.decimator is not None:
+            self.decimator.restart(missing_before=True)
+        self.normalizer.restart(reset_floor=reset_floor)
+
+    def _after_highpass(self, x: F32) -> F32:
+        if self.decimator is not None:
+            x = self.decimator.process(x)
+        return self.normalizer.process(x)
+
+
+def decimation_factor(source_rate_hz: float, model_rate_hz: float) -> int | None:
+    """``D`` when ``source_rate_hz == D × model_rate_hz`` for a whole ``D ≥ 1``, else None."""
+    ratio = source_rate_hz / model_rate_hz
+    factor = round(ratio)
+    if factor >= 1 and math.isclose(ratio, factor, rel_tol=1e-9, abs_tol=0.0):
+        return int(factor)
+    return None
