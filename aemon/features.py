@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -183,7 +183,8 @@ def hit_features(
             f"{threshold_v} V"
         )
     bands = check_bands(bands or default_partial_power_bands(sample_rate_hz), sample_rate_hz)
-    rate = float(sample_rate_hz)
+    # vallenae annotates the rate as int but only divides by it; fractional rates are fine.
+    rate: Any = float(sample_rate_hz)
     if peak_index is None:
         peak_index = int(vae.peak_amplitude_index(x))
     elif not 0 <= peak_index < x.size:
