@@ -170,7 +170,12 @@ class EventBuilder:
         self.first_sample = int(first_sample)
         self.start_time_utc = parse_utc(start_time_utc)
         gain = np.asarray(_per_channel(gain_db))
-        self._scale = np.asarray(_per_channel(volts_per_count)) / 10.0 ** (gain / 20.0)
+        vpc = np.asarray(_per_channel(volts_per_count))
+        if gain.size != vpc.size and 1 not in (gain.size, vpc.size):
+            raise ConfigError(
+                f"{vpc.size} volts-per-count values but {gain.size} gains; give one per channel"
+            )
+        self._scale = vpc / 10.0 ** (gain / 20.0)
         self.threshold_dbae = threshold_dbae
         self.threshold_x_noise = float(threshold_x_noise)
         self.aic_pre = us_to_samples(aic_pre_us, sample_rate_hz)
@@ -221,7 +226,10 @@ class EventBuilder:
                 ideally, the AIC pre-window and some noise before it.
             signal_first_sample: Absolute index of ``signal[:, 0]``.
             detector: Detector name for the ``detector`` column.
-            threshold_v: Feature threshold (V at the sensor); overrides the builder's.
+            threshold_v: Feature threshold (V at the sensor), e.g. the hit threshold;
+                overrides the builder's. With it, features start at the detector's onset
+                (a hit's first crossing); without it, at the earlier of the refined and
+                the detector's onset.
             noise_rms_v: Noise RMS (V at the sensor) for the ×noise threshold.
             peak_sample: Absolute index of the peak if the detector defines it.
 
@@ -245,7 +253,9 @@ class EventBuilder:
         b = min(lo + self.aic_post, hi) - a
         if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
             onset = a + int(aic(volts[:b])[1])
-        start = min(onset, lo)
+        # A detector with its own threshold (a hit) starts at its first crossing: earlier
+        # crossings (a previous hit's tail, the lockout) are not part of this event.
+        start = lo if threshold_v is not None else min(onset, lo)
         if threshold_v is None:
             threshold_v = self._threshold(ch, block, noise_rms_v)
         peak = None if peak_sample is None else peak_sample - signal_first_sample - start

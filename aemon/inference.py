@@ -142,7 +142,9 @@ def resolve_providers(requested: str, available: list[str] | None = None) -> lis
             f"execution provider {requested!r} unknown; use {', '.join(PROVIDER_CHOICES)}"
         )
     if name not in available:
-        hint = " (pip install 'aemon[gpu]' and check the CUDA driver)" if name == CUDA_PROVIDER else ""
+        hint = (
+            " (pip install 'aemon[gpu]' and check the CUDA driver)" if name == CUDA_PROVIDER else ""
+        )
         raise ConfigError(
             f"ONNX Runtime here has no {name}{hint}; available: {', '.join(available)}; "
             "use --provider cpu or auto"

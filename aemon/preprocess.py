@@ -67,7 +67,7 @@ def _volts_highpass(
     for c in range(block.shape[0]):
         z1, z2 = state[c, 0], state[c, 1]
         for i in range(block.shape[1]):
-            x = np.float64(block[c, i]) * scale
+            x = float(block[c, i]) * scale
             if not np.isfinite(x):
                 x = 0.0
             y = b0 * x + z1
@@ -101,7 +101,7 @@ def _fir_decimate(
             out[c, j] = acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"afn", "arcp", "contract", "nsz", "reassoc"})
 def _scale(
     x: np.ndarray, inverse: np.ndarray, asinh: bool, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -109,39 +109,52 @@ def _scale(
     for c in range(x.shape[0]):
         inv = inverse[c]
         for i in range(x.shape[1]):
-            v = np.float64(x[c, i])
+            v = x[c, i] * inv
             if np.isnan(v):
                 out[c, i] = 0.0
-            elif asinh:
-                out[c, i] = np.arcsinh(v * inv)
+            elif asinh:  # asinh(v) = sign(v) · log(|v| + sqrt(v² + 1)); exact for |v| < 1e150
+                a = abs(v)
+                r = np.log(a + np.sqrt(a * a + 1.0))
+                out[c, i] = r if v >= 0 else -r
             else:
-                out[c, i] = v * inv
+                out[c, i] = v
 
 
 # -- stages ------------------------------------------------------------------------------------
 
 
 class _Accumulator:
-    """A growable ``(channels, n)`` float32 FIFO with a fill pointer (no per-push reallocation)."""
+    """A growable ``(channels, n)`` float32 FIFO: :attr:`view` holds the samples in order."""
 
     def __init__(self, channels: int, capacity: int) -> None:
         self.data = np.empty((channels, max(capacity, 16)), np.float32)
-        self.size = 0
+        self.start = self.stop = 0
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    @property
+    def view(self) -> F32:
+        return self.data[:, self.start : self.stop]
+
+    def clear(self) -> None:
+        self.start = self.stop = 0
 
     def append(self, block: npt.NDArray[np.floating]) -> None:
-        n = block.shape[1]
-        if self.size + n > self.data.shape[1]:
-            grown = np.empty((self.data.shape[0], 2 * (self.size + n)), np.float32)
-            grown[:, : self.size] = self.data[:, : self.size]
-            self.data = grown
-        self.data[:, self.size : self.size + n] = block
-        self.size += n
+        n, size = block.shape[1], self.size
+        if self.stop + n > self.data.shape[1]:  # move to the front, grow if still too small
+            target = self.data
+            if size + n > self.data.shape[1]:
+                target = np.empty((self.data.shape[0], 2 * (size + n)), np.float32)
+            target[:, :size] = self.data[:, self.start : self.stop]
+            self.data, self.start, self.stop = target, 0, size
+        self.data[:, self.stop : self.stop + n] = block
+        self.stop += n
 
     def drop(self, n: int) -> None:
-        """Forget the first ``n`` samples (the rest moves to the front)."""
-        rest = self.size - n
-        self.data[:, :rest] = self.data[:, n : self.size]
-        self.size = rest
+        """Forget the oldest ``n`` samples."""
+        self.start += n
 
 
 class HighPass:
@@ -169,6 +182,11 @@ class HighPass:
             sos = sps.butter(2, corner_hz, "highpass", fs=sample_rate_hz, output="sos")[0]
             self._coef = np.array([sos[0], sos[1], sos[2], sos[4], sos[5]], np.float64)
         self._state = np.zeros((channels, 2))
+        self._started = False
+
+    def reset(self) -> None:
+        """Forget the filter state (the next sample starts a new stream)."""
+        self._state[:] = 0.0
         self._started = False
 
     def process(self, block: np.ndarray) -> F32:
@@ -215,7 +233,7 @@ class FirDecimator:
     def restart(self, *, missing_before: bool) -> None:
         """Start a new input run: the ``half`` samples before it are zeros or missing (NaN)."""
         channels = self._buf.data.shape[0]
-        self._buf.size = 0
+        self._buf.clear()
         self._buf.append(np.full((channels, self.half), np.nan if missing_before else 0.0))
 
     def process(self, block: F32) -> F32:
@@ -226,7 +244,7 @@ class FirDecimator:
         count = (buf.size - n_taps) // self.factor + 1 if buf.size >= n_taps else 0
         out = np.empty((buf.data.shape[0], count), np.float32)
         if count:
-            _fir_decimate(buf.data, self.taps, self.factor, count, out)
+            _fir_decimate(buf.view, self.taps, self.factor, count, out)
             buf.drop(count * self.factor)
         return out
 
@@ -269,7 +287,7 @@ class SegmentNormalizer:
 
     def restart(self, *, reset_floor: bool) -> None:
         """Start a new segment grid (pending samples must have been finished)."""
-        self._buf.size = 0
+        self._buf.clear()
         self._due = self.first_segment
         if reset_floor:
             self.tracker.reset()
@@ -285,23 +303,27 @@ class SegmentNormalizer:
 
     def finish(self) -> F32:
         """Normalise the incomplete last segment."""
-        out = self._normalise(self._buf.size) if self._buf.size else _concat([], self._buf.data.shape[0])
+        out = (
+            self._normalise(self._buf.size)
+            if self._buf.size
+            else _concat([], self._buf.data.shape[0])
+        )
         self._due = self.first_segment
         return out
 
     def _normalise(self, n: int) -> F32:
-        seg = self._buf.data[:, :n]
+        seg = self._buf.view[:, :n]
         out = np.empty(seg.shape, np.float32)
         if self.params.method == "none":
             _scale(seg, np.ones(seg.shape[0]), False, out)
         else:
             missing = np.isnan(seg).any(axis=0)
             valid = seg[:, ~missing] if missing.any() else seg
+            current = self.tracker.floor
             if valid.shape[1]:
                 floor = self.tracker.update(valid)
             else:  # nothing observed: keep the current floor (output is all zeros anyway)
-                floor = self.tracker.floor
-                floor = np.ones(seg.shape[0]) if floor is None else floor
+                floor = np.ones(seg.shape[0]) if current is None else current
             inverse = 1.0 / np.maximum(floor, self.params.floor)
             _scale(seg, inverse, self.params.compress == "asinh", out)
         self._buf.drop(n)
@@ -368,6 +390,13 @@ class Preprocessor:
         if self.decimator is not None:
             self.decimator.restart(missing_before=True)
         self.normalizer.restart(reset_floor=reset_floor)
+
+    def reset(self) -> None:
+        """Forget everything: the next block starts a new, independent stream."""
+        self.highpass.reset()
+        if self.decimator is not None:
+            self.decimator.restart(missing_before=False)
+        self.normalizer.restart(reset_floor=True)
 
     def _after_highpass(self, x: F32) -> F32:
         if self.decimator is not None:

@@ -252,7 +252,7 @@ def test_clear_errors_before_training(
     tmp_path: Path, tiny_config_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text(TINY.replace("window = 4096", "window = 4000"), encoding="utf-8")
+    bad.write_text(TINY.replace("window = 4096", "window = 4100"), encoding="utf-8")
     assert main(["train", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("aemon: error:") and "not divisible" in err and "\n" not in err

@@ -73,13 +73,13 @@ TRUTH_COLUMNS: list[str] = list(TRUTH_DTYPE.names or ())
 
 EVENT_DTYPE = np.dtype(
     [
-        ("time_s", "<f8"),  # s since start_time_utc: (sample_index - first_sample) / rate
-        ("sample_index", "<i8"),  # absolute sample index of the event (onset)
+        ("time_s", "<f8"),  # refined onset (AIC), s since start: (sample_index - first_sample) / rate
+        ("sample_index", "<i8"),  # absolute sample index of the refined onset
         ("channel", "<i2"),  # 0-based channel number
         ("type", "S16"),  # event class, e.g. "burst"
         ("score", "<f4"),  # detector confidence 0..1
-        ("detector", "S16"),  # which detector produced it, e.g. "inception-s"
-        ("onset_s", "<f8"),  # refined onset (picker), s since start_time_utc
+        ("detector", "S32"),  # which detector produced it, e.g. "inception-s"
+        ("onset_s", "<f8"),  # detector's own onset before refinement, s since start
         ("duration_us", "<f4"),  # µs, first to last threshold crossing
         ("amplitude_V", "<f4"),  # peak amplitude, V at the sensor
         ("amplitude_dBAE", "<f4"),  # 20 log10(V / 1 µV)
@@ -90,6 +90,10 @@ EVENT_DTYPE = np.dtype(
         ("signal_strength_nVs", "<f4"),  # nV·s, ∫|x| dt
         ("peak_freq_kHz", "<f4"),  # kHz
         ("centroid_kHz", "<f4"),  # kHz, spectral centroid
+        ("pp1_pct", "<f4"),  # partial power of band 1, % of total (bands: docs/events.md)
+        ("pp2_pct", "<f4"),
+        ("pp3_pct", "<f4"),
+        ("pp4_pct", "<f4"),
     ]
 )
 EVENT_COLUMNS: list[str] = list(EVENT_DTYPE.names or ())

@@ -1,0 +1,166 @@
+"""Event CSV: exact header, round trips through the csv module, pandas and the HDF5 table."""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aemon.errors import FileFormatError
+from aemon.events import Event, EventBuilder
+from aemon.hit_events import hits_to_events
+from aemon.hits import HitDetectorConfig, detect_hits
+from aemon.io.event_csv import (
+    CSV_COLUMNS,
+    EventCsvWriter,
+    array_to_events,
+    events_to_array,
+    read_event_csv,
+    write_event_csv,
+)
+from aemon.io.recording import EVENT_DTYPE, RecordingReader, RecordingWriter
+from aemon.sim import AESimulator, SimConfig
+from aemon.types import ChannelInfo, StreamFormat
+
+RATE = 1_562_500.0
+START = "2024-05-01T12:00:00.000000Z"
+HEADER = (
+    "time_s,utc,sample_index,channel,type,score,detector,onset_s,duration_us,amplitude_V,"
+    "amplitude_dBAE,rise_time_us,counts,energy_eu,rms_V,signal_strength_nVs,peak_freq_kHz,"
+    "centroid_kHz,pp1_pct,pp2_pct,pp3_pct,pp4_pct"
+)
+NUMERIC = [c for c in CSV_COLUMNS if c not in ("utc", "type", "detector")]
+
+
+@pytest.fixture(scope="module")
+def signal() -> np.ndarray:
+    config = SimConfig(channels=2, seed=5, burst_rate_hz=80.0, friction_rate_hz=0.0)
+    return AESimulator(config).render(int(RATE * 0.15)).samples
+
+
+@pytest.fixture(scope="module")
+def events(signal: np.ndarray) -> list[Event]:
+    hits = detect_hits(signal, HitDetectorConfig(threshold_dbae=40.0), RATE)
+    builder = EventBuilder(RATE, first_sample=0, start_time_utc=START)
+    found = hits_to_events(hits, signal, 0, builder)
+    assert len(found) >= 5
+    return found
+
+
+def test_header_is_exact_and_units_are_in_the_names(tmp_path: Path, events: list[Event]) -> None:
+    path = tmp_path / "events.csv"
+    assert write_event_csv(path, events) == len(events)
+    with open(path, newline="", encoding="utf-8") as f:
+        first_line = f.readline()
+    assert first_line == HEADER + "\r\n"
+    assert ",".join(CSV_COLUMNS) == HEADER
+
+
+def test_round_trip_through_the_csv_module(tmp_path: Path, events: list[Event]) -> None:
+    path = tmp_path / "events.csv"
+    write_event_csv(path, events)
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(events)
+    for row, event in zip(rows, events, strict=True):
+        assert int(row["sample_index"]) == event.sample_index
+        assert float(row["time_s"]) == pytest.approx(event.time_s, abs=1e-9)
+        assert float(row["amplitude_dBAE"]) == pytest.approx(event.amplitude_dBAE, abs=0.005)
+        assert float(row["amplitude_V"]) == pytest.approx(event.amplitude_V, rel=1e-6)
+        assert float(row["energy_eu"]) == pytest.approx(event.energy_eu, rel=1e-5)
+        assert row["utc"] == event.utc and row["utc"].startswith("2024-05-01T12:00:00.")
+        assert (row["type"], row["detector"]) == ("hit", "threshold")
+    back = read_event_csv(path)
+    assert [e.sample_index for e in back] == [e.sample_index for e in events]
+    for name in NUMERIC:
+        got = [getattr(e, name) for e in back]
+        np.testing.assert_allclose(got, [getattr(e, name) for e in events], rtol=1e-5, atol=5e-3)
+    again = tmp_path / "again.csv"
+    write_event_csv(again, back)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_pandas_reads_numeric_columns_and_utc(tmp_path: Path, events: list[Event]) -> None:
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "events.csv"
+    write_event_csv(path, events)
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == CSV_COLUMNS
+    assert len(frame) == len(events)
+    for name in NUMERIC:
+        assert pd.api.types.is_numeric_dtype(frame[name]), name
+    assert frame["counts"].dtype.kind == "i" and frame["sample_index"].dtype.kind == "i"
+    utc = pd.to_datetime(frame["utc"], utc=True)
+    start = pd.Timestamp(START)
+    seconds = (utc - start).dt.total_seconds().to_numpy()
+    np.testing.assert_allclose(seconds, frame["time_s"].to_numpy(), atol=2e-6)
+
+
+def test_live_writer_appends_and_missing_values_are_empty(
+    tmp_path: Path, events: list[Event]
+) -> None:
+    path = tmp_path / "live.csv"
+    with EventCsvWriter(path) as out:
+        out.write(events[:2])
+    nan_event = events[2]._replace(peak_freq_kHz=math.nan, utc="")
+    with EventCsvWriter(path, append=True) as out:
+        out.write([nan_event])
+        assert out.rows == 1
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4 and lines[0] == HEADER
+    back = read_event_csv(path)
+    assert math.isnan(back[2].peak_freq_kHz) and back[2].utc == ""
+    with EventCsvWriter(path) as out:  # no append: replaced
+        out.write(events[:1])
+    assert len(read_event_csv(path)) == 1
+
+
+def test_foreign_or_broken_files_are_refused(tmp_path: Path, events: list[Event]) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="not an aemon event CSV"):
+        read_event_csv(other)
+    with pytest.raises(FileFormatError, match="not an aemon event CSV"):
+        EventCsvWriter(other, append=True)
+    broken = tmp_path / "broken.csv"
+    write_event_csv(broken, events[:2])
+    with open(broken, "a", encoding="utf-8") as f:
+        f.write("0.5,,12,0,hit,1,threshold,not-a-number\n")
+    with pytest.raises(FileFormatError, match="line 4"):
+        read_event_csv(broken)
+    with pytest.raises(FileFormatError, match="cannot read"):
+        read_event_csv(tmp_path / "missing.csv")
+
+
+def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Event]) -> None:
+    rows = events_to_array(events)
+    assert rows.dtype == EVENT_DTYPE and len(rows) == len(events)
+    path = tmp_path / "rec.h5"
+    fmt = StreamFormat(RATE, 2, "float32", 1.0)
+    start = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+    with RecordingWriter(
+        path, fmt, [ChannelInfo("ch1"), ChannelInfo("ch2")], start_time_utc=start
+    ) as w:
+        w.push(0, np.zeros((2, 1000), dtype=np.float32))
+        w.add_events(rows)
+    with RecordingReader(path) as reader:
+        stored = reader.events()
+        start_text = reader.info.start_time_utc
+    back = array_to_events(stored, start_text)
+    for got, want in zip(back, events, strict=True):
+        assert (got.sample_index, got.channel, got.type, got.detector, got.counts) == (
+            want.sample_index,
+            want.channel,
+            want.type,
+            want.detector,
+            want.counts,
+        )
+        assert got.time_s == want.time_s  # float64 column
+        assert got.amplitude_dBAE == pytest.approx(want.amplitude_dBAE, abs=1e-4)  # float32
+        assert got.utc == want.utc
+    no_start = array_to_events(stored)
+    assert no_start[0].utc == ""
