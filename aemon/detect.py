@@ -33,7 +33,7 @@ import numpy.typing as npt
 from aemon.errors import ConfigError
 from aemon.inference import OnnxDetector, default_model_path
 from aemon.model_card import CARD_FILE, ModelCard, read_model_card
-from aemon.preprocess import Preprocessor, decimation_factor
+from aemon.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.types import Gap, StreamFormat
 from aemon.windows import Window, WindowScheduler
 
@@ -105,8 +105,8 @@ class StreamingDetector:
         batch_windows: Windows per inference batch (each window counts once for all channels);
             None for about 50 ms of signal, at most 16. Larger batches run faster and add
             latency: a window waits until its batch is full (or :meth:`flush`).
-        highpass_hz: High-pass corner (Hz); None for the default (20 kHz at 1.5625 MHz, scaled
-            with the band), 0 for none.
+        highpass_hz: High-pass corner (Hz); None for the one the model was trained with
+            (:func:`~aemon.preprocess.card_highpass_hz`), 0 for none.
 
     Raises:
         ConfigError: The source rate is not the model rate or a whole multiple of it, the
@@ -157,7 +157,9 @@ class StreamingDetector:
             card.normalization_params(),
             first_segment=self.hop + self.margin,
             segment=self.hop,
-            highpass_hz=highpass_hz,
+            highpass_hz=card_highpass_hz(card.normalization)
+            if highpass_hz is None
+            else highpass_hz,
         )
         self._next = self.origin  # absolute index one past the newest sample received
         self._cursor = self.origin  # absolute index the preprocessor expects next

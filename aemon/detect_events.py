@@ -30,7 +30,7 @@ from aemon.events import Detection, Event, EventBuilder
 from aemon.hit_events import HitEventStream
 from aemon.hits import Hit, HitDetector
 from aemon.inference import OnnxDetector
-from aemon.preprocess import Preprocessor, decimation_factor
+from aemon.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.types import Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,8 @@ class CascadeEventStream:
         detector: The model session.
         fmt: Format of the stream.
         probability: Probability a class must reach inside the hit; None for the card's.
-        highpass_hz: High-pass corner (Hz) of the window preprocessing (None: default).
+        highpass_hz: High-pass corner (Hz); None for the model's
+            (:func:`~aemon.preprocess.card_highpass_hz`).
 
     Raises:
         ConfigError: A source rate the model cannot take, or a model of several channels.
@@ -205,7 +206,9 @@ class CascadeEventStream:
             card.normalization_params(),
             first_segment=card.window,
             segment=card.window,
-            highpass_hz=highpass_hz,
+            highpass_hz=card_highpass_hz(card.normalization)
+            if highpass_hz is None
+            else highpass_hz,
         )
         self._pending: list[Hit] = []
         self.rejected = 0

@@ -4,10 +4,14 @@ Raw ``(channels, n)`` blocks (int16 counts or float32 volts) become normalised f
 at the model's rate, in this order:
 
 1. **Volts and high-pass** (Numba): ``x × volts_per_count`` through a 2nd-order Butterworth
-   high-pass (20 kHz at 1.5625 MHz, scaled with the band for lower rates, see
-   :func:`default_highpass_hz`); removes the ADC's DC offset and machine hum. The filter state
-   starts at the first sample's steady state, so an offset causes no start-up transient.
-   Non-finite input samples count as 0.
+   high-pass. The live input must look like the training input, so the corner is the one the
+   model card names (``normalization.highpass_hz``, see :func:`card_highpass_hz`); a card that
+   names none gets a 1 Hz DC block, which removes an ADC offset but leaves hum, friction
+   and spike shapes as the model saw them in training. (A 20 kHz high-pass at 1.5625 MHz,
+   :func:`default_highpass_hz`, also removes hum, but it turns every spike into a slow
+   negative tail; use it only for models trained with it.) The filter state starts at the
+   first sample's steady state, so an offset causes no start-up transient. Non-finite input
+   samples count as 0.
 2. **Decimation** (Numba) when the source rate is an integer multiple ``D`` of the model rate:
    a linear-phase Kaiser FIR (60 dB stop band from the model's Nyquist frequency), delay
    compensated, so model sample ``m`` sits exactly on source sample ``origin + m × D``.
@@ -29,9 +33,9 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 from scipy import signal as sps
 
+from aemon.dsp_kernels import fir_decimate, scale_compress, volts, volts_highpass
 from aemon.errors import ConfigError
 from aemon.normalize import NoiseFloorTracker, NormalizationParams
 from aemon.sim_bursts import band_scale
@@ -39,7 +43,11 @@ from aemon.sim_bursts import band_scale
 logger = logging.getLogger(__name__)
 
 HIGHPASS_REFERENCE_HZ = 20_000.0
-"""High-pass corner (Hz) at the reference rate of 1.5625 MHz."""
+"""AE high-pass corner (Hz) at the reference rate of 1.5625 MHz (for models trained with it)."""
+START_SAMPLES = 64
+"""Samples whose median sets the high-pass's initial state (the DC offset)."""
+DC_BLOCK_HZ = 1.0
+"""High-pass corner (Hz) for models whose card names none: removes only the DC offset."""
 
 DECIMATION_STOPBAND_DB = 60.0
 """Anti-alias attenuation (dB) of the decimation filter at and above the model's Nyquist."""
@@ -51,73 +59,15 @@ F32 = npt.NDArray[np.float32]
 
 
 def default_highpass_hz(model_rate_hz: float) -> float:
-    """High-pass corner (Hz) for a model rate: 20 kHz at 1.5625 MHz, scaled like the AE band."""
+    """AE high-pass corner (Hz) for a model rate: 20 kHz at 1.5625 MHz, scaled like the band."""
     return HIGHPASS_REFERENCE_HZ * band_scale(model_rate_hz)
 
 
-# -- Numba kernels -----------------------------------------------------------------------------
-
-
-@njit(cache=True, nogil=True)
-def _volts_highpass(
-    block: np.ndarray, scale: float, coef: np.ndarray, state: np.ndarray, out: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    """``out = highpass(block × scale)``; biquad in transposed direct form II, float64 state."""
-    b0, b1, b2, a1, a2 = coef[0], coef[1], coef[2], coef[3], coef[4]
-    for c in range(block.shape[0]):
-        z1, z2 = state[c, 0], state[c, 1]
-        for i in range(block.shape[1]):
-            x = float(block[c, i]) * scale
-            if not np.isfinite(x):
-                x = 0.0
-            y = b0 * x + z1
-            z1 = b1 * x - a1 * y + z2
-            z2 = b2 * x - a2 * y
-            out[c, i] = y
-        state[c, 0], state[c, 1] = z1, z2
-
-
-@njit(cache=True, nogil=True)
-def _volts(block: np.ndarray, scale: float, out: np.ndarray) -> None:  # pragma: no cover
-    """``out = block × scale`` without filtering; non-finite samples become 0."""
-    for c in range(block.shape[0]):
-        for i in range(block.shape[1]):
-            x = np.float64(block[c, i]) * scale
-            out[c, i] = x if np.isfinite(x) else 0.0
-
-
-@njit(cache=True, nogil=True)
-def _fir_decimate(
-    buf: np.ndarray, taps: np.ndarray, factor: int, count: int, out: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    """``out[c, j] = Σ_k taps[k] · buf[c, j·factor + k]`` for ``j < count`` (NaN propagates)."""
-    n_taps = taps.shape[0]
-    for c in range(buf.shape[0]):
-        for j in range(count):
-            base = j * factor
-            acc = 0.0
-            for k in range(n_taps):
-                acc += taps[k] * buf[c, base + k]
-            out[c, j] = acc
-
-
-@njit(cache=True, nogil=True, fastmath={"afn", "arcp", "contract", "nsz", "reassoc"})
-def _scale(
-    x: np.ndarray, inverse: np.ndarray, asinh: bool, out: np.ndarray
-) -> None:  # pragma: no cover - compiled
-    """``out = asinh(x · inverse[c])`` (or linear); NaN (missing) samples become 0."""
-    for c in range(x.shape[0]):
-        inv = inverse[c]
-        for i in range(x.shape[1]):
-            v = x[c, i] * inv
-            if np.isnan(v):
-                out[c, i] = 0.0
-            elif asinh:  # asinh(v) = sign(v) · log(|v| + sqrt(v² + 1)); exact for |v| < 1e150
-                a = abs(v)
-                r = np.log(a + np.sqrt(a * a + 1.0))
-                out[c, i] = r if v >= 0 else -r
-            else:
-                out[c, i] = v
+def card_highpass_hz(normalization: dict[str, object]) -> float:
+    """The high-pass corner (Hz) a model was trained with: its card's ``normalization``
+    ``highpass_hz`` entry, else :data:`DC_BLOCK_HZ`."""
+    value = normalization.get("highpass_hz")
+    return DC_BLOCK_HZ if value is None else float(value)  # type: ignore[arg-type]
 
 
 # -- stages ------------------------------------------------------------------------------------
@@ -183,26 +133,46 @@ class HighPass:
             self._coef = np.array([sos[0], sos[1], sos[2], sos[4], sos[5]], np.float64)
         self._state = np.zeros((channels, 2))
         self._started = False
+        self._pending: list[np.ndarray] = []
 
     def reset(self) -> None:
         """Forget the filter state (the next sample starts a new stream)."""
         self._state[:] = 0.0
         self._started = False
+        self._pending = []
 
     def process(self, block: np.ndarray) -> F32:
-        """Filter a ``(channels, n)`` block; returns float32 volts."""
-        out = np.empty(block.shape, np.float32)
+        """Filter a ``(channels, n)`` block; returns float32 volts.
+
+        The first :data:`START_SAMPLES` samples of a stream are held back until they have all
+        arrived: their median sets the initial state (no offset transient).
+        """
         if self.corner_hz == 0:
-            _volts(block, self.volts_per_count, out)
+            out = np.empty(block.shape, np.float32)
+            volts(block, self.volts_per_count, out)
             return out
-        if not self._started and block.shape[1]:
-            # steady state for a constant input equal to the first sample: no offset transient
-            x0 = np.nan_to_num(block[:, 0].astype(np.float64) * self.volts_per_count)
-            self._state[:, 0] = -self._coef[0] * x0
-            self._state[:, 1] = self._coef[2] * x0
-            self._started = True
-        _volts_highpass(block, self.volts_per_count, self._coef, self._state, out)
+        if not self._started:
+            self._pending.append(np.array(block))
+            if sum(p.shape[1] for p in self._pending) < START_SAMPLES:
+                return np.empty((block.shape[0], 0), np.float32)
+            return self.flush()
+        out = np.empty(block.shape, np.float32)
+        volts_highpass(block, self.volts_per_count, self._coef, self._state, out)
         return out
+
+    def flush(self) -> F32:
+        """Filter the samples held back at the start of a stream (before a gap or the end)."""
+        if self._started or not self._pending:
+            return np.empty((self._state.shape[0], 0), np.float32)
+        block = np.concatenate(self._pending, axis=1)
+        self._pending = []
+        # steady state for a constant input at the start's median: no offset transient
+        head = np.nan_to_num(block[:, :START_SAMPLES].astype(np.float64) * self.volts_per_count)
+        x0 = np.median(head, axis=1)
+        self._state[:, 0] = -self._coef[0] * x0
+        self._state[:, 1] = self._coef[2] * x0
+        self._started = True
+        return self.process(block)
 
 
 class FirDecimator:
@@ -244,7 +214,7 @@ class FirDecimator:
         count = (buf.size - n_taps) // self.factor + 1 if buf.size >= n_taps else 0
         out = np.empty((buf.data.shape[0], count), np.float32)
         if count:
-            _fir_decimate(buf.view, self.taps, self.factor, count, out)
+            fir_decimate(buf.view, self.taps, self.factor, count, out)
             buf.drop(count * self.factor)
         return out
 
@@ -315,7 +285,7 @@ class SegmentNormalizer:
         seg = self._buf.view[:, :n]
         out = np.empty(seg.shape, np.float32)
         if self.params.method == "none":
-            _scale(seg, np.ones(seg.shape[0]), False, out)
+            scale_compress(seg, np.ones(seg.shape[0]), False, out)
         else:
             missing = np.isnan(seg).any(axis=0)
             valid = seg[:, ~missing] if missing.any() else seg
@@ -325,7 +295,7 @@ class SegmentNormalizer:
             else:  # nothing observed: keep the current floor (output is all zeros anyway)
                 floor = np.ones(seg.shape[0]) if current is None else current
             inverse = 1.0 / np.maximum(floor, self.params.floor)
-            _scale(seg, inverse, self.params.compress == "asinh", out)
+            scale_compress(seg, inverse, self.params.compress == "asinh", out)
         self._buf.drop(n)
         return out
 
@@ -347,7 +317,7 @@ class Preprocessor:
         params: The model's normalisation.
         first_segment: First normalisation segment (model samples).
         segment: Later normalisation segments (model samples).
-        highpass_hz: High-pass corner (Hz); None for :func:`default_highpass_hz`, 0 for none.
+        highpass_hz: High-pass corner (Hz); None for :data:`DC_BLOCK_HZ`, 0 for none.
     """
 
     def __init__(
@@ -362,7 +332,7 @@ class Preprocessor:
         highpass_hz: float | None = None,
     ) -> None:
         model_rate = source_rate_hz / factor
-        corner = default_highpass_hz(model_rate) if highpass_hz is None else highpass_hz
+        corner = DC_BLOCK_HZ if highpass_hz is None else highpass_hz
         self.channels = channels
         self.highpass = HighPass(channels, source_rate_hz, corner, volts_per_count)
         self.decimator = FirDecimator(channels, factor, source_rate_hz) if factor > 1 else None
@@ -375,11 +345,13 @@ class Preprocessor:
 
     def missing(self, n: int) -> F32:
         """``n`` source samples never arrived: they travel on as NaN (high-pass untouched)."""
-        return self._after_highpass(np.full((self.channels, n), np.nan, np.float32))
+        held = self._after_highpass(self.highpass.flush())
+        nan = self._after_highpass(np.full((self.channels, n), np.nan, np.float32))
+        return _concat([held, nan], self.channels)
 
     def finish(self) -> F32:
         """End of a run of input: emit everything still held (zeros past the end)."""
-        parts = []
+        parts = [self._after_highpass(self.highpass.flush())]
         if self.decimator is not None:
             parts.append(self.normalizer.process(self.decimator.finish()))
         parts.append(self.normalizer.finish())

@@ -84,7 +84,7 @@ class TimedDetector:
             self.seconds += time.perf_counter() - t
             return out
 
-        det.infer = timed  # type: ignore[method-assign]
+        det.infer = timed  # type: ignore[method-assign,assignment]
 
 
 def bench_stream(det: OnnxDetector, counts: np.ndarray, args: argparse.Namespace) -> dict:

@@ -16,9 +16,7 @@ import math
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -26,30 +24,14 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.drivers.base import SourceStats
-from aemon.drivers.file_readers import (
-    RAW_DTYPES,
-    BlockReader,
-    RawBlocks,
-    RecordingBlocks,
-    SoundFileBlocks,
-)
-from aemon.errors import AemonError, ConfigError, FileFormatError, SourceError
+from aemon.errors import AemonError, ConfigError, SourceError
+from aemon.io.file_readers import BlockReader, open_block_reader, timeline
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
-RAW_SUFFIXES = (".raw", ".bin", ".pcm", ".dat")
 REALTIME_BLOCK_S = 0.02
 """Longest block in real-time replay (s), so the pace is as smooth as a soundcard's."""
-_MAGIC = {
-    b"\x89HDF\r\n\x1a\n": "recording",
-    b"RIFF": "audio",
-    b"RF64": "audio",
-    b"fLaC": "audio",
-    b"OggS": "audio",
-    b"FORM": "audio",
-}
 
 
 class FileSource:
@@ -147,68 +129,12 @@ class FileSource:
         )  # fmt: skip
 
     def _open_reader(self) -> BlockReader:
-        path = self.path
-        if not os.path.exists(path):
-            raise FileFormatError(f"{path}: no such file; check the path")
-        if os.path.isdir(path):
-            raise FileFormatError(f"{path}: is a directory; give a recording, WAV/FLAC or raw file")
-        kind = self._kind()
-        if kind == "raw":
-            if self.fs is None or self.dtype is None:
-                raise ConfigError(
-                    f"{path}: raw samples need the sample rate and type (--fs HZ and --dtype "
-                    f"{'|'.join(RAW_DTYPES)})"
-                )
-            return RawBlocks(
-                path,
-                fs=self.fs,
-                dtype=self.dtype,
-                channels=self.channels or 1,
-                volts_per_count=self.volts_per_count or 1.0,
-            )
-        if self.dtype is not None:
-            raise ConfigError(f"{path}: the sample type (--dtype) is for raw files only")
-        if kind == "recording":
-            if self.volts_per_count is not None:
-                raise ConfigError(
-                    f"{path}: a recording stores its own volts per count; drop that option"
-                )
-            reader: BlockReader = RecordingBlocks(path)
-        else:
-            reader = SoundFileBlocks(path, self.volts_per_count or 1.0)
-        fmt = reader.format
-        mismatch = ""
-        if self.fs is not None and not math.isclose(self.fs, fmt.sample_rate_hz):
-            mismatch = f"is sampled at {fmt.sample_rate_hz:g} Hz, not {self.fs:g} Hz"
-        elif self.channels is not None and self.channels != fmt.channels:
-            mismatch = f"has {fmt.channels} channel(s), not {self.channels}"
-        if mismatch:
-            reader.close()
-            raise ConfigError(f"{path} {mismatch}; drop the option or give the right file")
-        return reader
-
-    def _kind(self) -> str:
-        """``"recording"``, ``"audio"`` or ``"raw"`` from the suffix, else the first bytes."""
-        suffix = Path(self.path).suffix.lower()
-        if suffix in HDF5_SUFFIXES:
-            return "recording"
-        if suffix in RAW_SUFFIXES:
-            return "raw"
-        import soundfile
-
-        formats = {name.lower() for name in soundfile.available_formats()} - {"raw"}
-        if suffix[1:] in formats or suffix in (".aif", ".oga", ".opus"):
-            return "audio"
-        if self.dtype is not None:
-            return "raw"
-        with open(self.path, "rb") as f:
-            head = f.read(8)
-        for magic, kind in _MAGIC.items():
-            if head.startswith(magic):
-                return kind
-        raise FileFormatError(
-            f"{self.path}: unknown file type {suffix or '(no suffix)'}; give an aemon .h5 "
-            "recording, a WAV/FLAC file, or a raw file with --fs and --dtype"
+        return open_block_reader(
+            self.path,
+            fs=self.fs,
+            dtype=self.dtype,
+            channels=self.channels,
+            volts_per_count=self.volts_per_count,
         )
 
     # ------------------------------------------------------------------ running
@@ -266,42 +192,12 @@ class FileSource:
         return not self._stop_requested.is_set()
 
     def _timeline(self) -> Iterator[Gap | tuple[int, npt.NDArray[Any]]]:
-        """Data blocks and gaps from ``first_sample`` on, in index order, gaps cut out.
-
-        Data inside a stored gap (a recorder zero-fills short gaps) is skipped; a jump in the
-        stored indices that no stored gap explains is reported as a ``"missing"`` gap.
-        """
-        reader = self._reader
-        assert reader is not None
-        pos = self.first_sample
-        stored = sorted(reader.gaps(), key=lambda g: g.start_sample)
-        gaps = deque(g for g in stored if g.stop_sample > pos)
+        """Data blocks and gaps from ``first_sample`` on (see :func:`timeline`)."""
+        assert self._reader is not None
         size = self.block_samples
         if self.realtime:
             size = min(size, max(1, round(REALTIME_BLOCK_S * self.format.sample_rate_hz)))
-        for first, block in reader.blocks(pos, size):
-            stop = first + block.shape[1]
-            while (lo := max(pos, first)) < stop:
-                if gaps and gaps[0].start_sample <= lo:
-                    gap = gaps.popleft()
-                    if gap.stop_sample > pos:
-                        yield Gap(max(gap.start_sample, pos), gap.stop_sample, gap.reason)
-                        pos = gap.stop_sample
-                    continue
-                if first > pos:
-                    yield Gap(pos, first, "missing")
-                    pos = first
-                    continue
-                hi = min(stop, gaps[0].start_sample) if gaps else stop
-                piece = block if (lo, hi) == (first, stop) else block[:, lo - first : hi - first]
-                yield lo, np.ascontiguousarray(piece)
-                pos = hi
-        for gap in gaps:
-            if gap.stop_sample > pos:
-                yield Gap(max(gap.start_sample, pos), gap.stop_sample, gap.reason)
-                pos = gap.stop_sample
-
-    # ------------------------------------------------------------------ ending
+        return timeline(self._reader, self.first_sample, size)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the replay to end.

@@ -18,8 +18,8 @@ import logging
 from typing import Any
 
 from aemon.drivers.base import Source
-from aemon.drivers.file_readers import RAW_DTYPES
 from aemon.errors import ConfigError
+from aemon.io.file_readers import RAW_DTYPES
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,13 @@ from detect_models import RATE, burst, energy_model, torch_model
 from aemon.detect import OnnxDetector, ProbabilityChunk, StreamingDetector, default_model_path
 from aemon.errors import ConfigError, FileFormatError
 from aemon.inference import CPU_PROVIDER, CUDA_PROVIDER, resolve_providers
-from aemon.preprocess import FirDecimator, HighPass, Preprocessor
+from aemon.preprocess import (
+    DC_BLOCK_HZ,
+    FirDecimator,
+    HighPass,
+    Preprocessor,
+    card_highpass_hz,
+)
 from aemon.types import Gap, StreamFormat
 
 FLOAT_1CH = StreamFormat(RATE, 1, "float32", 1.0)
@@ -177,10 +183,23 @@ def test_decimator_rejects_aliases_and_keeps_the_band() -> None:
 def test_highpass_removes_an_offset_without_a_start_transient() -> None:
     hp = HighPass(1, RATE, 20_000.0, 1e-3)
     x = np.full((1, 5000), 1200, np.int16)
-    y = hp.process(x)
-    assert np.abs(y).max() < 1e-9
+    assert hp.process(x[:, :10]).shape == (1, 0)  # the start waits for its offset estimate
+    y = np.concatenate([hp.process(x[:, 10:]), hp.flush()], axis=1)
+    assert y.shape == (1, 5000) and np.abs(y).max() < 1e-9
     step = hp.process(np.full((1, 5000), 1300, np.int16))  # offset change of 0.1 V decays
     assert abs(step[0, 0]) > 0.05 and np.abs(step[0, 500:]).max() < 1e-4
+
+
+def test_dc_block_keeps_spikes_and_hum_as_trained() -> None:
+    """Models trained without a high-pass get a 10 Hz DC block: offset gone, shapes kept."""
+    assert card_highpass_hz({}) == DC_BLOCK_HZ and card_highpass_hz({"highpass_hz": 2e4}) == 2e4
+    t = np.arange(200_000) / RATE
+    hum = 15.0 * np.sin(2 * np.pi * 50 * t)
+    x = noise(1, t.size, seed=9, rms=10.0) + hum + 700.0
+    x[0, 100_000] += 1000.0  # an electrical spike
+    y = HighPass(1, RATE, DC_BLOCK_HZ, 1.0).process(x.astype(np.float32))
+    change = y[0] - (x[0] - 700.0)  # only a slowly varying remainder of the offset and hum
+    assert np.abs(change).max() < 3.0 and np.abs(np.diff(change)).max() < 0.01
 
 
 def test_short_gap_keeps_the_map_contiguous(energy: OnnxDetector) -> None:
