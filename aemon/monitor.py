@@ -1,0 +1,258 @@
+"""The live monitor: acquisition, recording and detection running side by side.
+
+::
+
+    source ──► RingBuffer ──blocking reader──► recorder thread ──► HDF5 /raw, /gaps
+                         └─blocking reader──► detector thread ──► events ──► HDF5 /events
+                                                                         ├─► event CSV
+                                                                         ├─► PUB socket (JSON)
+                                                                         └─► callbacks (GUI)
+
+Both readers are lossless: the detector sees every sample exactly once. If detection falls
+behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
+the source; it never silently skips signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.acquire import Acquisition
+from aemon.detect_file import DetectOptions, make_event_stream
+from aemon.event_bus import EventPublisher
+from aemon.events import Event
+from aemon.io.event_csv import EventCsvWriter, events_to_array
+from aemon.io.recording import RecordingWriter
+from aemon.ring import ReadResult
+from aemon.stream import Source
+from aemon.types import Gap
+
+logger = logging.getLogger(__name__)
+
+EventCallback = Callable[[Sequence[Event]], None]
+
+
+class MonitorStatus(NamedTuple):
+    """A snapshot of the monitor for status lines and the ``status`` PUB topic.
+
+    Attributes:
+        elapsed_s: Wall time since start (s).
+        rate_hz: Mean received sample rate per channel (Hz).
+        realtime_factor: Stream time received / wall time (× real time).
+        samples: Samples per channel received.
+        events: Events detected so far.
+        gaps: Gaps reported by the source.
+        samples_lost: Samples per channel in those gaps.
+        malformed: Frames the source rejected.
+        record_lag_s: Stream time received but not yet recorded (s).
+        detect_lag_s: Stream time received but not yet through the detector (s).
+        latency_p50_ms: Median event latency over the last 1000 events (ms), NaN if unknown.
+        latency_p99_ms: 99th percentile of the same (ms).
+    """
+
+    elapsed_s: float
+    rate_hz: float
+    realtime_factor: float
+    samples: int
+    events: int
+    gaps: int
+    samples_lost: int
+    malformed: int
+    record_lag_s: float
+    detect_lag_s: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+
+    def line(self) -> str:
+        """One human-readable status line."""
+        latency = (
+            f"latency p50 {self.latency_p50_ms:5.1f} p99 {self.latency_p99_ms:5.1f} ms"
+            if self.latency_p50_ms == self.latency_p50_ms
+            else "latency –"
+        )
+        return (
+            f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
+            f"{self.realtime_factor:5.2f}× rt  events {self.events:6d}  gaps {self.gaps} "
+            f"({self.samples_lost} lost)  lag {self.detect_lag_s * 1e3:6.1f} ms  {latency}"
+        )
+
+
+class LiveMonitor:
+    """Detects events live on an opened source, recording and publishing as configured.
+
+    Args:
+        source: An opened source (format known).
+        options: Detector settings (model, detector kind, thresholds, provider).
+        writer: Recording for raw samples, gaps and events, or None.
+        publisher: PUB socket for events and status, or None.
+        csv: Live event CSV, or None.
+        on_events: Called from the detector thread with each batch of new events.
+        ring_seconds: Ring capacity (s of signal).
+        start_time_utc: Wall time of the source's first sample, for event UTC stamps and
+            latency (the DAQ clock if the source has one).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        options: DetectOptions,
+        *,
+        writer: RecordingWriter | None = None,
+        publisher: EventPublisher | None = None,
+        csv: EventCsvWriter | None = None,
+        on_events: EventCallback | None = None,
+        ring_seconds: float = 4.0,
+        start_time_utc: datetime | None = None,
+    ) -> None:
+        self.source = source
+        self.format = source.format
+        self.writer, self.publisher, self.csv = writer, publisher, csv
+        self.on_events = on_events
+        self.start_time_utc = start_time_utc
+        self.stream = make_event_stream(
+            options,
+            source.format,
+            source.channel_info,
+            first_sample=source.first_sample,
+            start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
+        )
+        self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
+        self._reader = self.acquisition.ring.reader(
+            "detector", blocking=True, start=source.first_sample
+        )
+        self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
+        self._seen_gaps: set[tuple[int, int]] = set()
+        self._latencies: deque[float] = deque(maxlen=1000)
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        self.events = 0
+        self.detected_until = source.first_sample
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the detector thread, the recorder and the source."""
+        self._thread.start()
+        self.acquisition.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once the source has ended and every sample went through the detector."""
+        if not self.acquisition.wait(timeout):
+            return False
+        self.acquisition.ring.close()
+        return self._done.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the source, drain recorder and detector, and re-raise a worker error."""
+        try:
+            self.acquisition.stop()
+        finally:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> LiveMonitor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- detector thread --------------------------------------------------------------------
+
+    def _detect_loop(self) -> None:
+        try:
+            while True:
+                result = self._reader.read(timeout=0.1)
+                if result is None:
+                    break
+                self._handle(self._feed(result))
+            self._handle(self.stream.flush())
+        except BaseException as exc:
+            logger.exception("detector stopped")
+            self._error = exc
+            self._reader.close()
+        finally:
+            self._done.set()
+
+    def _feed(self, result: ReadResult) -> list[Event]:
+        """Push a ring read into the event stream, declaring gaps instead of their zeros."""
+        events: list[Event] = []
+        pos, stop = result.first_sample, result.first_sample + result.samples.shape[1]
+        samples = result.samples
+        for gap in sorted(result.gaps, key=lambda g: g.start_sample):
+            lo, hi = max(gap.start_sample, pos), min(gap.stop_sample, stop)
+            if hi <= lo:
+                continue
+            if lo > pos:
+                base = result.first_sample
+                events += self._push(pos, samples[:, pos - base : lo - base])
+            key = (gap.start_sample, gap.stop_sample)
+            if key not in self._seen_gaps:
+                self._seen_gaps.add(key)
+                self.stream.gap(Gap(lo, gap.stop_sample, gap.reason))
+            pos = hi
+        if pos < stop:
+            events += self._push(pos, samples[:, pos - result.first_sample :])
+        self.detected_until = stop
+        return events
+
+    def _push(self, first: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        return self.stream.push(first, np.ascontiguousarray(block))
+
+    def _handle(self, events: list[Event]) -> None:
+        if not events:
+            return
+        self.events += len(events)
+        latencies = [self._latency_ms(e) for e in events]
+        self._latencies.extend(x for x in latencies if x is not None)
+        if self.writer is not None:
+            self.writer.add_events(events_to_array(events))
+        if self.csv is not None:
+            self.csv.write(events)
+        if self.publisher is not None:
+            self.publisher.publish_events(events, self.format.sample_rate_hz, latencies)
+        if self.on_events is not None:
+            self.on_events(events)
+
+    def _latency_ms(self, event: Event) -> float | None:
+        """Now minus the source clock time of the event's last sample (ms)."""
+        if self.start_time_utc is None:
+            return None
+        rate = self.format.sample_rate_hz
+        end = event.sample_index + round(max(event.duration_us, 0.0) * 1e-6 * rate)
+        end_s = self.start_time_utc.timestamp() + (end - self.source.first_sample) / rate
+        return (time.time() - end_s) * 1e3
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> MonitorStatus:
+        """Current counters."""
+        acq = self.acquisition.status()
+        rate = self.format.sample_rate_hz
+        received = self.acquisition.ring.write_index
+        lat = np.asarray(self._latencies, dtype=float)
+        p50, p99 = np.percentile(lat, [50, 99]) if lat.size else (np.nan, np.nan)
+        return MonitorStatus(
+            elapsed_s=acq.elapsed_s,
+            rate_hz=acq.rate_hz,
+            realtime_factor=acq.realtime_factor,
+            samples=acq.samples,
+            events=self.events,
+            gaps=acq.gaps,
+            samples_lost=acq.samples_lost,
+            malformed=acq.malformed,
+            record_lag_s=acq.lag_s,
+            detect_lag_s=max(received - self.detected_until, 0) / rate,
+            latency_p50_ms=float(p50),
+            latency_p99_ms=float(p99),
+        )
