@@ -7,9 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from aemon.detect_file import DETECTORS, detect_file
+from aemon.detect_options import DETECTORS, PROVIDER_CHOICES
 from aemon.errors import ConfigError
-from aemon.inference import PROVIDER_CHOICES
 from aemon.io.file_readers import RAW_DTYPES
 
 logger = logging.getLogger(__name__)
@@ -66,6 +65,8 @@ def run_detect(args: argparse.Namespace) -> int:
     out = args.out or args.input.with_name(args.input.name + ".events.csv")
     if out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
+    from aemon.detect_file import detect_file  # heavy (numba, onnxruntime): only when run
+
     summary = detect_file(
         args.input,
         out,

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from aemon.detect import StreamingDetector
 from aemon.detect_events import CascadeEventStream, NeuralEventStream
+from aemon.detect_options import DETECTORS, DetectOptions
 from aemon.errors import ConfigError, FileFormatError
 from aemon.events import Event, EventBuilder
 from aemon.hit_events import HitEventStream
@@ -37,7 +38,6 @@ from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-DETECTORS = ("nn", "threshold", "cascade")
 BLOCK_SAMPLES = 1 << 18
 """Samples per channel read at a time (bounded memory)."""
 OFFLINE_BATCH_WINDOWS = 16
@@ -100,18 +100,6 @@ class _ThresholdStream:
 
     def gap(self, gap: Gap) -> None:
         """The hit detector sees the jump in sample indices itself."""
-
-
-class DetectOptions(NamedTuple):
-    """Detector settings of :func:`detect_file` (see there)."""
-
-    model: str | Path | None = None
-    detector: str = "nn"
-    threshold: float | None = None
-    probability: float | None = None
-    x_noise: float | None = None
-    provider: str = "auto"
-    threads: int | None = None
 
 
 def _open_model(options: DetectOptions, rate_hz: float) -> OnnxDetector:

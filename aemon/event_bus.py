@@ -23,12 +23,14 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from aemon.errors import ConfigError
-from aemon.events import Event
+
+if TYPE_CHECKING:
+    from aemon.events import Event
 
 logger = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from aemon.detect_options import PROVIDER_CHOICES
 from aemon.errors import ConfigError, FileFormatError
 from aemon.model_card import CARD_FILE, ONNX_FILE, ModelCard, read_model_card
 
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 CPU_PROVIDER = "CPUExecutionProvider"
 CUDA_PROVIDER = "CUDAExecutionProvider"
-PROVIDER_CHOICES = ("auto", "cpu", "cuda")
 
 REFERENCE_MODELS = {1_562_500.0: "aemon-rt-1m5", 192_000.0: "aemon-rt-192k"}
 """Shipped default model per sample rate (Hz)."""

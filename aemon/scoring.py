@@ -15,11 +15,13 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aemon.errors import FileFormatError
 from aemon.io.event_csv import read_event_csv
-from aemon.train.metrics import DetectedEvent, TrueEvent, event_metrics, match_events
+
+if TYPE_CHECKING:
+    from aemon.train.metrics import TrueEvent
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[list[TrueEvent], list[str]
     Returns:
         (bursts, type names by label index, sample rate in Hz if the file says).
     """
+    from aemon.train.metrics import TrueEvent
+
     path = Path(path)
     if path.suffix.lower() in (".h5", ".hdf5"):
         from aemon.io.recording import RecordingReader
@@ -119,6 +123,8 @@ def score_event_list(
     Only bursts whose onset lies before the last sample the events cover are counted when
     the events come from a recording shorter than the truth.
     """
+    from aemon.train.metrics import DetectedEvent, event_metrics, match_events
+
     truth, types, truth_rate = read_truth(truth_path)
     events_path = Path(events_path)
     if events_path.suffix.lower() in (".h5", ".hdf5"):

@@ -17,18 +17,20 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aemon import __version__
-from aemon.detect_file import DETECTORS, DetectOptions
+from aemon.detect_options import DETECTORS, PROVIDER_CHOICES, DetectOptions
 from aemon.drivers.sources import add_source_arguments, source_from_args
 from aemon.errors import ConfigError
 from aemon.event_bus import EventPublisher
-from aemon.events import Event
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.recording import RecordingWriter
-from aemon.monitor import LiveMonitor, MonitorStatus
 from aemon.scoring import score_event_list
+
+if TYPE_CHECKING:
+    from aemon.events import Event
+    from aemon.monitor import LiveMonitor, MonitorStatus
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ def _add_detector_arguments(parser: argparse.ArgumentParser) -> None:
         help="nn: probability 0..1 (default: the model card's); threshold/cascade: dBAE",
     )  # fmt: skip
     group.add_argument(
-        "--provider", choices=["auto", "cpu", "cuda"], default="auto",
+        "--provider", choices=PROVIDER_CHOICES, default="auto",
         help="ONNX Runtime execution provider (default auto: CUDA if available)",
     )  # fmt: skip
     group.add_argument("--threads", type=int, help="inference threads (default: physical cores)")
@@ -126,6 +128,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     for path in (args.out, args.csv):
         if path is not None and path.exists() and not args.overwrite:
             raise ConfigError(f"{path} already exists; choose another name or add --overwrite")
+    from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
+
     options = _detect_options(args)
     with _signals_stop() as stop, ExitStack() as stack:
         source = stack.enter_context(source_from_args(args.source, args, duration_s=args.duration))

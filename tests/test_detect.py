@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from detect_models import RATE, burst, energy_model, torch_model
 
 from aemon.detect import OnnxDetector, ProbabilityChunk, StreamingDetector, default_model_path
 from aemon.errors import ConfigError, FileFormatError
@@ -19,6 +18,8 @@ from aemon.preprocess import (
     card_highpass_hz,
 )
 from aemon.types import Gap, StreamFormat
+
+from .detect_models import RATE, burst, energy_model, torch_model
 
 FLOAT_1CH = StreamFormat(RATE, 1, "float32", 1.0)
 

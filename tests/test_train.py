@@ -87,7 +87,7 @@ def trained_dir(tiny_config_path: Path, tmp_path_factory: pytest.TempPathFactory
     return out
 
 
-def _randomise_batch_norm(net: torch.nn.Module, seed: int = 0) -> None:
+def _randomise_batch_norm(net, seed: int = 0) -> None:
     gen = torch.Generator().manual_seed(seed)
     for m in net.modules():
         if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):

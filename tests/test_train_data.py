@@ -98,11 +98,13 @@ def test_mismatched_rates_are_resampled_down_or_refused(tmp_path: Path) -> None:
     assert sources[0].name.startswith("bursts:")
 
 
-def write_labelled_wav(tmp_path: Path, columns: list[str]) -> tuple[Path, list[tuple[int, str]]]:
+def write_labelled_wav(
+    tmp_path: Path, columns: list[str]
+) -> tuple[Path, list[tuple[int, str, int]]]:
     rng = np.random.default_rng(2)
     n = 60000
     signal, _ = make_background(rng, n, SimConfig())
-    truth = []
+    truth: list[tuple[int, str, int]] = []
     for onset in range(3000, n - 3000, 5000):
         kind = int(rng.integers(2))
         wave = make_burst(rng, kind, RATE) * 3e-4
@@ -113,10 +115,10 @@ def write_labelled_wav(tmp_path: Path, columns: list[str]) -> tuple[Path, list[t
     with (tmp_path / "rec.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
-        for onset, kind, size in truth:
+        for onset, name, size in truth:
             row = {
                 "time_s": onset / RATE,
-                "type": kind,
+                "type": name,
                 "channel": 0,
                 "duration_us": size / RATE * 1e6,
                 "score": 0.9,

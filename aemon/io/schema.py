@@ -73,7 +73,7 @@ TRUTH_COLUMNS: list[str] = list(TRUTH_DTYPE.names or ())
 
 EVENT_DTYPE = np.dtype(
     [
-        ("time_s", "<f8"),  # refined onset (AIC), s since start: (sample_index - first_sample) / rate
+        ("time_s", "<f8"),  # refined (AIC) onset, s: (sample_index - first_sample) / rate
         ("sample_index", "<i8"),  # absolute sample index of the refined onset
         ("channel", "<i2"),  # 0-based channel number
         ("type", "S16"),  # event class, e.g. "burst"

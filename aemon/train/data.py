@@ -33,6 +33,7 @@ from aemon.errors import ConfigError
 from aemon.model_config import ModelConfig
 from aemon.normalize import NormalizationParams, normalize_window
 from aemon.sim import SimConfig, make_background, make_burst
+from aemon.sim_bursts import band_scale
 
 logger = logging.getLogger(__name__)
 
@@ -264,10 +265,15 @@ def simulator_mix(
 
     Burst peaks are drawn uniformly in dB over ``training.snr_db_range`` above the simulator's
     broadband noise RMS. Friction episodes and spikes are five and ten times more frequent than
-    in the default simulator, so the detector sees enough hard negatives.
+    in the default simulator, so the detector sees enough hard negatives. Below 1.5625 MHz the
+    simulator stretches friction episodes (not spikes) by the band scale; both rates are scaled
+    down with it so disturbances occupy the same share of samples at every rate.
     """
     rate = config.signal.sample_rate_hz
-    sim = sim or SimConfig(sample_rate_hz=rate, friction_rate_hz=10.0, spike_rate_hz=50.0)
+    scale = band_scale(rate)
+    sim = sim or SimConfig(
+        sample_rate_hz=rate, friction_rate_hz=10.0 * scale, spike_rate_hz=50.0 * scale
+    )
     low, high = config.training.snr_db_range
 
     def burst(rng: np.random.Generator, label: int) -> np.ndarray:

@@ -1,0 +1,36 @@
+"""Detector choices shared by ``aemon detect``, ``monitor`` and ``demo`` (cheap to import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+DETECTORS = ("nn", "threshold", "cascade")
+"""``nn``: neural binary map; ``threshold``: conventional hits; ``cascade``: hits confirmed and
+classified by the network."""
+
+PROVIDER_CHOICES = ("auto", "cpu", "cuda")
+"""ONNX Runtime execution providers: ``auto`` takes CUDA when available, else the CPU."""
+
+
+class DetectOptions(NamedTuple):
+    """Detector settings.
+
+    Attributes:
+        model: Model directory or name; None for the shipped model of the stream's rate.
+        detector: One of :data:`DETECTORS`.
+        threshold: ``nn``: probability 0..1 (None: the model card's); ``threshold`` and
+            ``cascade``: hit threshold (dBAE at the sensor; None: 40 dBAE).
+        probability: ``cascade``: probability a class must reach (None: the card's).
+        x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
+        provider: One of :data:`PROVIDER_CHOICES`.
+        threads: Inference threads (None: one per physical core).
+    """
+
+    model: str | Path | None = None
+    detector: str = "nn"
+    threshold: float | None = None
+    probability: float | None = None
+    x_noise: float | None = None
+    provider: str = "auto"
+    threads: int | None = None
