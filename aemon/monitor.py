@@ -86,6 +86,22 @@ class MonitorStatus(NamedTuple):
         )
 
 
+def _warm_up(options: DetectOptions, source: Source) -> None:
+    """Run a throwaway stream over a little noise so JIT compilation (numba) and ONNX
+    Runtime's first-run allocations happen before live samples arrive, not during the first
+    bursts (they would otherwise cost a second of latency)."""
+    fmt = source.format
+    stream = make_event_stream(options, fmt, source.channel_info)
+    n = int(0.05 * fmt.sample_rate_hz)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
+    block = noise.astype(np.int16) if fmt.dtype == "int16" else (noise * 1e-5).astype(np.float32)
+    t0 = time.perf_counter()
+    stream.push(0, block)
+    stream.flush()
+    logger.info("detector warmed up in %.2f s", time.perf_counter() - t0)
+
+
 class LiveMonitor:
     """Detects events live on an opened source, recording and publishing as configured.
 
@@ -125,6 +141,7 @@ class LiveMonitor:
             first_sample=source.first_sample,
             start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
         )
+        _warm_up(options, source)
         self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample

@@ -193,7 +193,7 @@ class DaqPublisher:
             if not 0 < channels < 2**16:
                 raise ValueError(f"channels must be in 1..65535, not {channels}")
             self._format = fmt
-            self._wait_for_receiver()
+            self.wait_for_receiver()
         elif fmt != self._format:
             raise ValueError(
                 f"format {fmt} differs from the stream's {self._format}; use a new stream"
@@ -238,9 +238,26 @@ class DaqPublisher:
         self._socket.send_multipart(encode_frame(header, samples), copy=False)
         self.frames_sent += 1
 
-    def _wait_for_receiver(self) -> None:
-        if self.pattern == "push" and not self._socket.poll(1000, zmq.POLLOUT):
-            logger.warning("waiting for a receiver to connect to %s", self.endpoint)
+    def wait_for_receiver(self, timeout_s: float | None = None) -> bool:
+        """Block until a PUSH receiver is connected (PUB: return at once).
+
+        A paced sender calls this before starting its clock, so samples are not stamped with
+        DAQ times from before anyone could receive them.
+
+        Args:
+            timeout_s: Give up after this long (s); None waits indefinitely.
+
+        Returns:
+            True when a receiver can take frames.
+        """
+        if self.pattern != "push":
+            return True
+        if self._socket.poll(1000, zmq.POLLOUT):
+            return True
+        logger.warning("waiting for a receiver to connect to %s", self.endpoint)
+        remaining = None if timeout_s is None else max(timeout_s - 1.0, 0.0)
+        timeout_ms = -1 if remaining is None else int(remaining * 1000)
+        return bool(self._socket.poll(timeout_ms, zmq.POLLOUT))
 
     def end(self, timeout_s: float = EOS_TIMEOUT_S) -> bool:
         """Send the end-of-stream frame (idempotent; nothing to end before the first send).

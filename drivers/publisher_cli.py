@@ -338,6 +338,8 @@ def _publish(
             file=sys.stderr,
             flush=True,
         )
+        # The DAQ clock starts when a receiver is there to take the samples.
+        publisher.wait_for_receiver()
         pacer = _Pacer(spec.sample_rate_hz, enabled=not args.no_pace)
         wall_start = time.perf_counter()
         start_ns = time.time_ns()
