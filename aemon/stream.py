@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
+from aemon.errors import AemonError, SourceError
 from aemon.types import ChannelInfo, SampleSink, StreamFormat
 
 
@@ -64,3 +65,15 @@ class Source(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+def delivery_error(error: BaseException, what: str) -> AemonError:
+    """The one-line error a source's ``wait`` raises when its delivery thread failed.
+
+    Args:
+        error: What stopped the thread (a sink error, a corrupt file, a device failure).
+        what: Which source and what stopped, e.g. ``"run.h5: replay stopped"``.
+    """
+    if isinstance(error, AemonError):
+        return error
+    return SourceError(f"{what}: {type(error).__name__}: {error}")

@@ -24,8 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.drivers.base import SourceStats
-from aemon.errors import AemonError, ConfigError, SourceError
+from aemon.errors import ConfigError, SourceError
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
+from aemon.stream import delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -214,10 +215,7 @@ class FileSource:
             return False
         self._done.wait(timeout)
         if self._error is not None:
-            err = self._error
-            if isinstance(err, AemonError):
-                raise err
-            raise SourceError(f"{self.path}: replay stopped: {type(err).__name__}: {err}")
+            raise delivery_error(self._error, f"{self.path}: replay stopped")
         return self._done.is_set() and self._ended_by_itself
 
     def stop(self) -> None:

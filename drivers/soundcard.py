@@ -32,7 +32,8 @@ from aemon.drivers.audio_devices import (
 )
 from aemon.drivers.base import SourceStats
 from aemon.drivers.capture_queue import BlockInfo, CaptureQueue, SampleClockCheck
-from aemon.errors import AemonError, ConfigError, SourceError
+from aemon.errors import ConfigError, SourceError
+from aemon.stream import delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -346,10 +347,7 @@ class SoundcardSource:
             return False
         self._done.wait(timeout)
         if self._error is not None:
-            err = self._error
-            if isinstance(err, AemonError):
-                raise err
-            raise SourceError(f"soundcard delivery stopped: {type(err).__name__}: {err}")
+            raise delivery_error(self._error, "soundcard delivery stopped")
         return self._done.is_set() and self._ended_by_itself
 
     def stop(self) -> None:

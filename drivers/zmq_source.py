@@ -22,6 +22,7 @@ import zmq
 from aemon.drivers.base import SourceStats
 from aemon.drivers.protocol import FrameHeader, MalformedFrame, StreamTracker, decode_frame
 from aemon.errors import ConfigError, SourceError
+from aemon.stream import delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -365,10 +366,7 @@ class ZmqSource:
         if self._thread is not None:
             self._done.wait(timeout)
         if self._sink_error is not None:
-            raise SourceError(
-                f"{self.endpoint}: delivery stopped: {type(self._sink_error).__name__}: "
-                f"{self._sink_error}"
-            )
+            raise delivery_error(self._sink_error, f"{self.endpoint}: delivery stopped")
         return self._done.is_set() and self._ended_by_itself
 
     def stop(self) -> None:

@@ -145,9 +145,12 @@ def _read_hdf5(path: Path) -> tuple[list[np.ndarray], float]:
     return waves, rates.pop() if rates else 0.0
 
 
-def trim_burst(wave: np.ndarray) -> np.ndarray | None:
-    """Cut an isolated burst to [onset, end]: onset by the AIC picker (vallenae) before the
-    peak, end where |x| last exceeds 2 % of the peak and 3× the pre-onset noise. None if empty."""
+def pick_burst(wave: np.ndarray) -> tuple[int, int] | None:
+    """Onset and end (samples) of an isolated burst; None for an empty waveform.
+
+    The onset is the AIC picker's (vallenae) estimate before the peak; the end is where |x|
+    last exceeds 2 % of the peak and 3× the pre-onset noise RMS.
+    """
     from vallenae.timepicker import aic
 
     if wave.size < 8 or not np.any(wave):
@@ -157,7 +160,16 @@ def trim_burst(wave: np.ndarray) -> np.ndarray | None:
     onset = min(max(onset, 0), peak)
     noise = float(np.sqrt(np.mean(wave[:onset] ** 2))) if onset > 8 else 0.0
     level = max(0.02 * abs(wave[peak]), 3 * noise)
-    end = int(np.flatnonzero(np.abs(wave) >= level)[-1]) + 1
+    return onset, int(np.flatnonzero(np.abs(wave) >= level)[-1]) + 1
+
+
+def trim_burst(wave: np.ndarray) -> np.ndarray | None:
+    """Cut an isolated burst to :func:`pick_burst`'s span, with a short cosine fade-out."""
+    span = pick_burst(wave)
+    if span is None:
+        return None
+    onset, end = span
+    peak = int(np.argmax(np.abs(wave)))
     out = wave[onset:end].copy()
     taper = min(max(4, out.size // 10), out.size - (peak - onset) - 1)
     if taper > 0:
