@@ -115,8 +115,18 @@ def make_event_stream(
     first_sample: int = 0,
     start_time_utc: str = "",
     onnx: OnnxDetector | None = None,
+    live: bool = False,
 ) -> _Stream:
     """The event stream for ``options.detector`` on a stream of format ``fmt``.
+
+    Args:
+        options: Detector settings.
+        fmt: Stream format.
+        channel_info: Per-channel metadata (gain for dBAE).
+        first_sample: Absolute index of the stream's first sample.
+        start_time_utc: ISO 8601 time of the first sample, for event UTC stamps.
+        onnx: An ONNX session to reuse, or None to open the model.
+        live: Batch for latency (about 50 ms of signal per inference) instead of throughput.
 
     Raises:
         ConfigError: Unknown detector, bad thresholds, or a model that cannot take the rate.
@@ -134,7 +144,11 @@ def make_event_stream(
             )
         onnx = onnx or _open_model(options, fmt.sample_rate_hz)
         streaming = StreamingDetector(
-            onnx, fmt, first_sample=first_sample, batch_windows=OFFLINE_BATCH_WINDOWS
+            onnx,
+            fmt,
+            first_sample=first_sample,
+            # live: the detector's latency-bounded default; offline: bigger batches
+            batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
         )
         return NeuralEventStream(streaming, builder, threshold=options.threshold)
     config = HitDetectorConfig(

@@ -91,7 +91,7 @@ def _warm_up(options: DetectOptions, source: Source) -> None:
     Runtime's first-run allocations happen before live samples arrive, not during the first
     bursts (they would otherwise cost a second of latency)."""
     fmt = source.format
-    stream = make_event_stream(options, fmt, source.channel_info)
+    stream = make_event_stream(options, fmt, source.channel_info, live=True)
     n = int(0.05 * fmt.sample_rate_hz)
     rng = np.random.default_rng(0)
     noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
@@ -140,6 +140,7 @@ class LiveMonitor:
             source.channel_info,
             first_sample=source.first_sample,
             start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
+            live=True,
         )
         _warm_up(options, source)
         self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)

@@ -90,12 +90,22 @@ def evaluate_predictor(
     test = make_window_set(generator, windows, TEST_SEED)
     win_report, probs = score_windows(predict, test, geo)
     report: dict[str, Any] = {"heldout_windows": win_report}
+    notes = [
+        f"heldout_windows: {windows} mixed windows of {geo.window} samples from "
+        f"{', '.join(data or ['sim'])} (held-out seed/files, augmented as in training)"
+    ]
     logger.info("held-out windows: %s", summary_line(win_report))
     curves = {"windows": (test.y, probs, win_report["map"]["roc_auc"])}
     streams = []
     if any(d == "sim" for d in data or ["sim"]):
-        signal, truth, _sim = simulator_stream(geo, bursts=stream_bursts)
+        signal, truth, sim = simulator_stream(geo, bursts=stream_bursts)
         streams.append(("simulator stream", signal, truth))
+        notes.append(
+            f"heldout_stream: {signal.shape[1] / geo.sample_rate_hz:.2f} s continuous simulator "
+            f"stream (seed {sim.seed}, default SNR {sim.snr_db_range[0]:g}-"
+            f"{sim.snr_db_range[1]:g} dB and background, {sim.burst_rate_hz:g} bursts/s), "
+            "cut, normalised and stitched as the live path does"
+        )
     for source in sources:
         if isinstance(source, LabelledSource):
             for part in source.parts:
@@ -121,6 +131,7 @@ def evaluate_predictor(
                 ]
             )
             curves["stream"] = (labels, result.probabilities, rep["map"]["roc_auc"])
+    report["notes"] = "; ".join(notes) + "."
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         plot_roc(curves, out / "roc.png", f"{title or config.name}: ROC on held-out data")

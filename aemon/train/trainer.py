@@ -176,7 +176,11 @@ def train(options: TrainOptions) -> TrainState:
             loss.backward()
             opt.step()
             losses.append(loss.item())
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", refresh=False)
+            shown = {"loss": f"{np.mean(losses[-50:]):.4f}"}
+            if history:  # the previous epoch's validation, so the bar always shows both
+                shown["val_F1"] = f"{history[-1]['val_map_f1']:.4f}"
+                shown["val_event_F1"] = f"{history[-1]['val_event_f1']:.4f}"
+            bar.set_postfix(shown, refresh=False)
         bar.close()
         net.eval()
         with torch.no_grad():
