@@ -76,6 +76,8 @@ def run_case(channels: int, seconds: float, args: argparse.Namespace, tmp: Path)
     ]  # fmt: skip
     if args.model:
         monitor_cmd += ["--model", args.model]
+    if args.record:
+        monitor_cmd += ["--out", str(tmp / f"live{channels}.h5"), "--overwrite"]
     try:
         done = subprocess.run(monitor_cmd, capture_output=True, text=True, env=env, check=True)
     finally:
@@ -83,6 +85,14 @@ def run_case(channels: int, seconds: float, args: argparse.Namespace, tmp: Path)
         stop.set()
         collector.join()
     status = json.loads(summary.read_text())
+    if args.record:
+        from aemon.io.recording import RecordingReader
+
+        with RecordingReader(tmp / f"live{channels}.h5") as reader:
+            info = reader.info
+        if info.gaps or info.events != status["events"]:
+            raise RuntimeError(f"recording lost data: {info}")
+        (tmp / f"live{channels}.h5").unlink()
     peak_rss_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
     score = score_event_list(events, truth)
     lat = np.asarray(latencies)
@@ -107,8 +117,14 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--detector", default="nn", choices=["nn", "threshold", "cascade"])
     parser.add_argument("--model", help="model directory (default: the shipped one)")
+    parser.add_argument(
+        "--record", action="store_true", help="also record raw signal and events to HDF5"
+    )
     args = parser.parse_args()
-    print(f"live monitor, {args.seconds:g} s per case, detector {args.detector}, 1.5625 MHz")
+    print(
+        f"live monitor, {args.seconds:g} s per case, detector {args.detector}, 1.5625 MHz"
+        + (", recording to HDF5" if args.record else "")
+    )
     print(
         f"{'ch':>3} {'× rt':>6} {'gaps':>5} {'lag ms':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'events':>7} {'F1':>6} {'RSS MB':>7}"
