@@ -1,5 +1,8 @@
 """Inference speed of every detector architecture: × real time per channel at its sample rate.
 
+At 1.5625 MHz that is × real time at the DAQ rate; the 192 kHz soundcard model is timed at its
+own rate (multiply by rate / 1.5625 MHz to compare the work per sample).
+
 For each model config (default: every ``models/configs/*.toml``) the script builds the network
 (random weights; speed does not depend on them), exports it to ONNX and times batches of
 ``--batch`` windows in PyTorch (CPU) and ONNX Runtime (CPU), and in both on CUDA when a GPU is
@@ -66,6 +69,7 @@ def bench_config(config: ModelConfig, args: argparse.Namespace) -> dict[str, flo
         "model": config.name,
         "params": count_parameters(net),
         "kmac": macs_per_sample(net, config) / 1e3,
+        "rate_khz": config.signal.sample_rate_hz / 1e3,
     }
     if not args.skip_torch:
         xt = torch.from_numpy(x)
@@ -148,17 +152,21 @@ def main() -> None:
     names = ("torch", "ort", "ort_1core_cpu", "torch_cuda", "ort_cuda")
     cols = [c for c in names if any(c in r for r in rows)]
     print(
-        f"\n× real time per channel (batch {args.batch} windows, {args.threads} CPU threads; "
+        f"\n× real time per channel at each model's own rate (batch {args.batch} windows, "
+        f"{args.threads} CPU threads; "
         f"{torch.get_num_threads()} torch threads; onnxruntime {ort.__version__})"
     )
-    header = f"{'model':26s} {'params':>9s} {'kMAC/sample':>12s} " + " ".join(
+    header = f"{'model':26s} {'rate kHz':>9s} {'params':>9s} {'kMAC/sample':>12s} " + " ".join(
         f"{c:>11s}" for c in cols
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         cells = " ".join(f"{r[c]:11.3f}" if c in r else f"{'-':>11s}" for c in cols)
-        print(f"{r['model']:26s} {int(r['params']):9d} {float(r['kmac']):12.1f} {cells}")
+        print(
+            f"{r['model']:26s} {float(r['rate_khz']):9.1f} {int(r['params']):9d} "
+            f"{float(r['kmac']):12.1f} {cells}"
+        )
 
 
 if __name__ == "__main__":

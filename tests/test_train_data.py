@@ -18,7 +18,7 @@ from aemon.model_config import ModelConfig, model_config_from_dict
 from aemon.sim import SimConfig, make_background, make_burst
 from aemon.train.data import NO_AUGMENTATION, WindowGenerator
 from aemon.train.evaluate import Geometry, predict_stream, score_stream
-from aemon.train.labelled import read_event_csv
+from aemon.train.labelled import LabelledSource, read_event_csv
 from aemon.train.metrics import (
     DetectedEvent,
     TrueEvent,
@@ -310,4 +310,5 @@ def test_simulator_recording_is_a_labelled_source(tmp_path: Path) -> None:
     labelled = [ev for _ in range(20) for ev in source.draw(rng, 2048, 1).events]
     assert labelled and all(ev.label in (0, 1) for ev in labelled)
     test_part = build_sources([str(path)], config, NO_AUGMENTATION, split="test")[0]
+    assert isinstance(test_part, LabelledSource)
     assert test_part.parts[0].signal.shape[1] == 100_000 - int(100_000 * 0.8)

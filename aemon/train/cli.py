@@ -170,6 +170,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a model directory and print the report."""
+    try:
+        import matplotlib  # noqa: F401  (figures; torch is not needed to evaluate)
+    except ImportError:
+        raise MissingTorchError(
+            "evaluation figures need matplotlib: pip install 'aemon[train]'"
+        ) from None
     from aemon.model_card import metrics_table
     from aemon.train.evaluate import summary_line
     from aemon.train.report import evaluate_model_dir

@@ -66,10 +66,12 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 def roc_curve(
     labels: np.ndarray, scores: np.ndarray, points: int = 400
 ) -> tuple[np.ndarray, np.ndarray]:
-    """False and true positive rates at ``points`` thresholds spread over the score quantiles."""
+    """False and true positive rates at ``points`` thresholds (dense at high scores, so a
+    log false-positive axis down to 1e-6 is resolved)."""
     labels = np.asarray(labels).ravel() > 0.5
     scores = np.asarray(scores, dtype=np.float64).ravel()
-    thresholds = np.unique(np.quantile(scores, np.linspace(0, 1, points)))[::-1]
+    levels = np.concatenate((np.linspace(0, 1, points // 2), 1 - np.logspace(-7, 0, points // 2)))
+    thresholds = np.unique(np.quantile(scores, np.clip(levels, 0, 1)))[::-1]
     pos, neg = max(int(labels.sum()), 1), max(int((~labels).sum()), 1)
     order = np.argsort(-scores)
     sorted_scores, sorted_labels = scores[order], labels[order]
