@@ -28,6 +28,8 @@ from aemon.types import ChannelInfo, StreamFormat
 
 logger = logging.getLogger(__name__)
 
+AIC_EDGE_SAMPLES = 2
+"""AIC picks this close to the start of the search window are treated as no pick."""
 MIN_AIC_SAMPLES = 8
 """Shortest search window (samples) the AIC picker is run on; shorter keeps the raw onset."""
 
@@ -252,7 +254,12 @@ class EventBuilder:
         onset = lo
         b = min(lo + self.aic_post, hi) - a
         if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
-            onset = a + int(aic(volts[:b])[1])
+            picked = int(aic(volts[:b])[1])
+            # A pick at the very start of the search window means the AIC found no change
+            # of regime in it (low SNR, or the onset lies before the window): keep the
+            # detector's own onset rather than the window edge.
+            if picked > AIC_EDGE_SAMPLES:
+                onset = a + picked
         # A detector with its own threshold (a hit) starts at its first crossing: earlier
         # crossings (a previous hit's tail, the lockout) are not part of this event.
         start = lo if threshold_v is not None else min(onset, lo)
