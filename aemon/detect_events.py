@@ -31,6 +31,7 @@ from aemon.hit_events import HitEventStream
 from aemon.hits import Hit, HitDetector
 from aemon.inference import OnnxDetector
 from aemon.preprocess import Preprocessor, card_highpass_hz, decimation_factor
+from aemon.ring import RingBuffer
 from aemon.types import Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -42,28 +43,42 @@ NOISE_CONTEXT_S = 1e-3
 
 
 class _History:
-    """The newest raw samples in stream units, as contiguous runs (a gap starts a new run)."""
+    """The newest raw samples in stream units, one ring buffer per contiguous run.
+
+    A gap starts a new run (the two newest are kept). Appending costs one copy of the new
+    block, however much history is held, and :meth:`span` returns a view, no copy.
+    """
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.runs: list[tuple[int, npt.NDArray[np.generic]]] = []
+        self.runs: list[RingBuffer] = []
 
     def append(self, first: int, block: npt.NDArray[np.generic]) -> None:
-        if self.runs and first == self.runs[-1][0] + self.runs[-1][1].shape[1]:
-            start, data = self.runs[-1]
-            data = np.concatenate((data, block.astype(data.dtype, copy=False)), axis=1)
-            drop = max(0, data.shape[1] - self.keep - block.shape[1])
-            self.runs[-1] = (start + drop, data[:, drop:])
-        else:
-            self.runs = [*self.runs[-1:], (first, np.array(block))]
+        # The detections a push releases may reach ``keep`` samples before the block, so
+        # a ring holds ``keep`` plus the longest block seen (it grows, rarely, for longer ones).
+        needed = self.keep + block.shape[1]
+        if not self.runs or first != self.runs[-1].write_index:
+            self.runs = [*self.runs[-1:], self._ring(first, block, needed)]
+        elif needed > self.runs[-1].capacity:
+            old = self.runs[-1]
+            ring = self._ring(old.oldest_index, block, 2 * needed)
+            ring.push(
+                old.oldest_index, old.read(old.oldest_index, old.write_index - old.oldest_index)
+            )
+            self.runs[-1] = ring
+        self.runs[-1].push(first, block)
+
+    @staticmethod
+    def _ring(first: int, block: npt.NDArray[np.generic], capacity: int) -> RingBuffer:
+        return RingBuffer(block.shape[0], capacity, block.dtype, first_sample=first)
 
     def span(self, start: int, stop: int) -> tuple[int, npt.NDArray[np.generic]] | None:
         """The held samples of ``[start, stop)``, clipped, from the newest run overlapping it."""
-        for first, data in reversed(self.runs):
-            end = first + data.shape[1]
+        for ring in reversed(self.runs):
+            first, end = ring.oldest_index, ring.write_index
             if first < stop and start < end:
                 lo = max(start, first)
-                return lo, data[:, lo - first : min(stop, end) - first]
+                return lo, ring.read(lo, min(stop, end) - lo)
         return None
 
 
