@@ -132,6 +132,11 @@ def run_monitor(args: argparse.Namespace) -> int:
 
     options = _detect_options(args)
     with _signals_stop() as stop, ExitStack() as stack:
+        # Bind the event socket first: subscribers connect while we wait for the DAQ, and
+        # PUB drops whatever is sent before a subscriber is connected.
+        publisher = None
+        if args.events_endpoint.lower() != "none":
+            publisher = stack.enter_context(EventPublisher(args.events_endpoint))
         source = stack.enter_context(source_from_args(args.source, args, duration_s=args.duration))
         start = getattr(source, "start_time_utc", None) or datetime.now(timezone.utc)
         writer = None
@@ -144,9 +149,6 @@ def run_monitor(args: argparse.Namespace) -> int:
                             "detector": options._asdict() | {"model": str(options.model)}},
                 )
             )  # fmt: skip
-        publisher = None
-        if args.events_endpoint.lower() != "none":
-            publisher = stack.enter_context(EventPublisher(args.events_endpoint))
         csv = stack.enter_context(EventCsvWriter(args.csv)) if args.csv else None
         monitor = LiveMonitor(
             source, options, writer=writer, publisher=publisher, csv=csv,
