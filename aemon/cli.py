@@ -1,9 +1,7 @@
 """The ``aemon`` command line.
 
-Subcommands are discovered through the ``aemon.commands`` entry-point group, so modules in
-``aemon.drivers`` and ``aemon.gui`` can add commands without the core importing them. Each
-entry point names a ``register(subparsers)`` function that adds one subparser and sets
-``func`` to a callable taking the parsed ``argparse.Namespace`` and returning an exit code.
+Subcommands are listed in :data:`aemon.commands.COMMANDS`, one module each; the parser is
+built from that table, so the source tree alone says which commands exist.
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from importlib.metadata import entry_points
 
 from aemon import __version__
+from aemon.commands import register_all
 from aemon.errors import AemonError
 
 logger = logging.getLogger(__name__)
@@ -32,13 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for entry in sorted(entry_points(group="aemon.commands"), key=lambda e: e.name):
-        try:
-            register = entry.load()
-        except ImportError as exc:  # an optional extra (e.g. gui) is not installed
-            logger.debug("command %s unavailable: %s", entry.name, exc)
-            continue
-        register(subparsers)
+    register_all(subparsers)
     return parser
 
 

@@ -26,14 +26,15 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from aemon.acquire import Acquisition
-from aemon.detect_file import DetectOptions, make_event_stream
-from aemon.event_bus import EventPublisher
-from aemon.events import Event
+from aemon.detect.factory import make_event_stream
+from aemon.detect.options import DetectOptions
+from aemon.events.event import Event
 from aemon.io.event_csv import EventCsvWriter, events_to_array
+from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
-from aemon.ring import ReadResult
-from aemon.stream import Source
+from aemon.stream.acquisition import Acquisition
+from aemon.stream.ring import ReadResult
+from aemon.stream.source import Source
 from aemon.types import Gap
 
 logger = logging.getLogger(__name__)

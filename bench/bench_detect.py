@@ -1,7 +1,7 @@
 """End-to-end speed of the streaming detector and of ``aemon detect``.
 
 Part 1, the live path: simulator signal at the model's rate, as int16 counts, pushed in
-``--block`` sample blocks (a ZeroMQ frame's worth) through :class:`StreamingDetector`
+``--block`` sample blocks (a ZeroMQ frame's worth) through :class:`ProbabilityMapStream`
 (preprocessing + ONNX Runtime inference + stitching) for 1, 2 and 4 channels. Columns:
 
 - ``x_rt_stream``: seconds of the C-channel stream per wall second (≥ 1 keeps up live);
@@ -11,7 +11,7 @@ Part 1, the live path: simulator signal at the model's rate, as int16 counts, pu
   and stitching;
 - ``latency_ms``: the longest a bin waits before it is reported (window + batch).
 
-Part 2: ``aemon detect`` (:func:`aemon.detect_file.detect_file`, neural detector, events with
+Part 2: ``aemon detect`` (:func:`aemon.detect.offline.detect_file`, neural detector, events with
 features to CSV) on a ``--recording-seconds`` one-channel simulator recording (``aemon sim``),
 or on ``--recording PATH``.
 
@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aemon.detect import OnnxDetector, StreamingDetector
-from aemon.detect_file import detect_file
-from aemon.inference import models_dir
-from aemon.sim import AESimulator, SimConfig
+from aemon.detect.offline import detect_file
+from aemon.detect.onnx_runtime import models_dir
+from aemon.detect.probability_map import OnnxDetector, ProbabilityMapStream
+from aemon.sim.simulator import AESimulator, SimConfig
 from aemon.types import StreamFormat
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,8 +56,8 @@ def pick_model(args: argparse.Namespace, scratch: Path) -> tuple[Path, str]:
     config_path = next(Path(c) for c in configs if Path(c).is_file())
     import torch
 
-    from aemon.model_card import write_model_card
-    from aemon.model_config import load_model_config
+    from aemon.detect.model_card import write_model_card
+    from aemon.train.config import load_model_config
     from aemon.train.export import export_onnx
     from aemon.train.models import build_model
     from aemon.train.package import card_for
@@ -91,13 +91,13 @@ def bench_stream(det: OnnxDetector, counts: np.ndarray, args: argparse.Namespace
     """Time one run of the streaming detector over ``counts`` (channels, n) int16."""
     rate = det.card.sample_rate_hz
     fmt = StreamFormat(rate, counts.shape[0], "int16", VOLTS_PER_COUNT)
-    warm = StreamingDetector(det, fmt)
+    warm = ProbabilityMapStream(det, fmt)
     warm.push(0, counts[:, : 2 * det.card.window])
     warm.flush()
     timer = TimedDetector(det)
     best: dict = {}
     for _ in range(args.repeats):
-        sd = StreamingDetector(det, fmt, batch_windows=args.batch_windows)
+        sd = ProbabilityMapStream(det, fmt, batch_windows=args.batch_windows)
         timer.seconds = 0.0
         start = time.perf_counter()
         for i in range(0, counts.shape[1], args.block):
@@ -107,7 +107,7 @@ def bench_stream(det: OnnxDetector, counts: np.ndarray, args: argparse.Namespace
         if not best or wall < best["wall"]:
             best = {"wall": wall, "infer": timer.seconds, "sd": sd}
     det.infer = timer._infer  # type: ignore[method-assign]
-    pre = StreamingDetector(det, fmt)._preprocessor
+    pre = ProbabilityMapStream(det, fmt)._preprocessor
     start = time.perf_counter()
     for i in range(0, counts.shape[1], args.block):
         pre.process(counts[:, i : i + args.block])

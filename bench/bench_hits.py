@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from aemon.events import EventBuilder
-from aemon.hit_events import HitEventStream
-from aemon.hits import HitDetector, HitDetectorConfig
-from aemon.sim import AESimulator, SimConfig
+from aemon.detect.hit_stream import HitEventStream
+from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
+from aemon.events.event import EventBuilder
+from aemon.sim.simulator import AESimulator, SimConfig
 
 DAQ_RATE_HZ = 1.5625e6
 VOLTS_PER_COUNT = 1e-6  # int16 counts of 1 µV: ±32.8 mV full scale

@@ -32,7 +32,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from aemon.model_config import ModelConfig, load_model_config
+from aemon.train.config import ModelConfig, load_model_config
 from aemon.train.export import export_onnx
 from aemon.train.models import build_model, count_parameters, macs_per_sample
 

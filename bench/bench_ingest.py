@@ -18,16 +18,16 @@ import socket
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from aemon.acquire import Acquisition
-from aemon.drivers.publisher import DaqPublisher
+from aemon.drivers.daq_publisher import DaqPublisher
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.io.recording import RecordingReader, RecordingWriter
-from aemon.sim import AESimulator, SimConfig
+from aemon.sim.simulator import AESimulator, SimConfig
+from aemon.stream.acquisition import Acquisition
 
 RATE_HZ = 1_562_500.0
 VOLTS_PER_COUNT = 0.1 / 32768
@@ -74,7 +74,7 @@ def run_one(channels: int, seconds: float, frame_samples: int, out_dir: Path) ->
             path,
             source.format,
             source.channel_info,
-            start_time_utc=datetime.now(timezone.utc),
+            start_time_utc=datetime.now(UTC),
             first_sample=source.first_sample,
             overwrite=True,
         )

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import zmq
 
-from aemon.scoring import score_event_list
+from aemon.io.truth import score_event_list
 
 
 def _free_port() -> int:

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from aemon.ring import RingBuffer, RingReader
+from aemon.stream.ring import RingBuffer, RingReader
 
 DAQ_RATE_HZ = 1.5625e6
 

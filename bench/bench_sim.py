@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from aemon.sim import AESimulator, SimConfig
+from aemon.sim.simulator import AESimulator, SimConfig
 
 
 def measure(channels: int, rate_hz: float, chunk: int, seconds: float) -> tuple[float, float]:

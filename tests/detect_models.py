@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aemon.model_card import ModelCard, write_model_card
-from aemon.normalize import NormalizationParams
+from aemon.detect.model_card import ModelCard, write_model_card
+from aemon.dsp.normalization import NormalizationParams
 
 onnx = pytest.importorskip("onnx")  # the train extra; the tests that use these models skip
 from onnx import TensorProto, helper  # noqa: E402
@@ -94,7 +94,7 @@ def torch_model(directory: Path, *, seed: int = 0, window: int = 1024) -> tuple[
     """Export an untrained tiny InceptionTime; returns ``(torch ProbabilityHead, card)``."""
     import torch
 
-    from aemon.model_config import model_config_from_dict
+    from aemon.train.config import model_config_from_dict
     from aemon.train.export import export_onnx
     from aemon.train.models import ProbabilityHead, build_model
     from aemon.train.package import card_for

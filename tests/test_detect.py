@@ -7,16 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aemon.detect import OnnxDetector, ProbabilityChunk, StreamingDetector, default_model_path
-from aemon.errors import ConfigError, FileFormatError
-from aemon.inference import CPU_PROVIDER, CUDA_PROVIDER, resolve_providers
-from aemon.preprocess import (
+from aemon.detect.onnx_runtime import CPU_PROVIDER, CUDA_PROVIDER, resolve_providers
+from aemon.detect.probability_map import (
+    OnnxDetector,
+    ProbabilityChunk,
+    ProbabilityMapStream,
+    default_model_path,
+)
+from aemon.dsp.preprocess import (
     DC_BLOCK_HZ,
     FirDecimator,
     HighPass,
     Preprocessor,
     card_highpass_hz,
 )
+from aemon.errors import ConfigError, FileFormatError
 from aemon.types import Gap, StreamFormat
 
 from .detect_models import RATE, burst, energy_model, torch_model
@@ -59,7 +64,7 @@ def runs(row: np.ndarray, threshold: float = 0.5) -> list[tuple[int, int]]:
 def run_all(
     det: OnnxDetector, fmt: StreamFormat, x: np.ndarray, **options: object
 ) -> list[ProbabilityChunk]:
-    sd = StreamingDetector(det, fmt, **options)  # type: ignore[arg-type]
+    sd = ProbabilityMapStream(det, fmt, **options)  # type: ignore[arg-type]
     return sd.push(0, x) + sd.flush()
 
 
@@ -107,7 +112,7 @@ def test_odd_block_sizes_give_the_same_map_as_one_block(energy: OnnxDetector) ->
     x[:, 5000:5300] *= 50
     x = np.clip(x + 700, -32768, 32767).astype(np.int16)  # with a DC offset
     whole = stitched(run_all(energy, fmt, x, batch_windows=4))
-    sd = StreamingDetector(energy, fmt, batch_windows=3)
+    sd = ProbabilityMapStream(energy, fmt, batch_windows=3)
     sizes = [1, 7, 333, 1000, 4095, 17, 5000, 2]
     chunks, pos, i = [], 0, 0
     while pos < x.shape[1]:
@@ -139,13 +144,13 @@ def test_counts_and_volts_give_the_same_probabilities(energy: OnnxDetector) -> N
 
 def test_rate_mismatch_is_a_one_line_error_naming_aemon_train(energy: OnnxDetector) -> None:
     with pytest.raises(ConfigError) as err:
-        StreamingDetector(energy, StreamFormat(192_000.0, 1, "int16", 1.0))
+        ProbabilityMapStream(energy, StreamFormat(192_000.0, 1, "int16", 1.0))
     text = str(err.value)
     assert "\n" not in text
     assert "expects 1562500 Hz but the source delivers 192000 Hz" in text
     assert "aemon train CONFIG --rate 192000" in text
     with pytest.raises(ConfigError, match="delivers 2000000 Hz"):  # not a whole multiple
-        StreamingDetector(energy, StreamFormat(2_000_000.0, 1, "int16", 1.0))
+        ProbabilityMapStream(energy, StreamFormat(2_000_000.0, 1, "int16", 1.0))
 
 
 def test_whole_multiple_of_the_model_rate_is_decimated(tmp_path: Path) -> None:
@@ -206,7 +211,7 @@ def test_dc_block_keeps_spikes_and_hum_as_trained() -> None:
 def test_short_gap_keeps_the_map_contiguous(energy: OnnxDetector) -> None:
     x = noise(1, 8000, seed=7).astype(np.float32)
     x[0, 6000:6300] += burst(300, 0.05).astype(np.float32)
-    sd = StreamingDetector(energy, FLOAT_1CH)
+    sd = ProbabilityMapStream(energy, FLOAT_1CH)
     chunks = sd.push(0, x[:, :3000])
     sd.gap(Gap(3000, 3400, "sequence"))
     chunks += sd.push(3400, x[:, 3400:]) + sd.flush()
@@ -219,7 +224,7 @@ def test_short_gap_keeps_the_map_contiguous(energy: OnnxDetector) -> None:
 def test_long_gap_restarts_on_the_bin_grid(energy: OnnxDetector) -> None:
     x = noise(1, 4000, seed=8).astype(np.float32)
     x[0, 2000:2300] += burst(300, 0.05).astype(np.float32)
-    sd = StreamingDetector(energy, StreamFormat(RATE, 1, "float32", 1.0), first_sample=100)
+    sd = ProbabilityMapStream(energy, StreamFormat(RATE, 1, "float32", 1.0), first_sample=100)
     before = sd.push(100, x[:, :1500])
     resume = 100 + 1_000_003  # implied gap, far longer than a window
     after = sd.push(resume, x[:, 1500:]) + sd.flush()
@@ -280,4 +285,4 @@ def test_default_model_path_follows_the_rate(
     energy_model(tmp_path / "aemon-rt-1m5", name="aemon-rt-1m5")
     det = OnnxDetector("aemon-rt-1m5")  # a bare name is looked up in the models directory
     with pytest.raises(ConfigError, match=r"use a model .* or --model \S*aemon-rt-192k$"):
-        StreamingDetector(det, StreamFormat(192_000.0, 1, "int16", 1.0))
+        ProbabilityMapStream(det, StreamFormat(192_000.0, 1, "int16", 1.0))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from aemon.cli import main
-from aemon.detect_file import detect_file
+from aemon.detect.offline import detect_file
 from aemon.io.event_csv import read_event_csv
 from aemon.io.recording import RecordingWriter
 from aemon.types import ChannelInfo, Gap, StreamFormat
@@ -53,7 +53,7 @@ def test_recording_with_a_gap_gives_each_burst_once_at_its_time(
     x = signal()
     path = tmp_path / "rec.h5"
     fmt = StreamFormat(RATE, 2, "int16", 1e-6)
-    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     with RecordingWriter(
         path, fmt, [ChannelInfo("a"), ChannelInfo("b")], start_time_utc=start, first_sample=1000
     ) as rec:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from aemon.detect.hit_stream import hits_to_events
+from aemon.detect.threshold_hits import HitDetectorConfig, detect_hits
 from aemon.errors import FileFormatError
-from aemon.events import Event, EventBuilder
-from aemon.hit_events import hits_to_events
-from aemon.hits import HitDetectorConfig, detect_hits
+from aemon.events.event import Event, EventBuilder
 from aemon.io.event_csv import (
     CSV_COLUMNS,
     EventCsvWriter,
@@ -23,7 +23,7 @@ from aemon.io.event_csv import (
     write_event_csv,
 )
 from aemon.io.recording import EVENT_DTYPE, RecordingReader, RecordingWriter
-from aemon.sim import AESimulator, SimConfig
+from aemon.sim.simulator import AESimulator, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
 RATE = 1_562_500.0
@@ -141,7 +141,7 @@ def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Event
     assert rows.dtype == EVENT_DTYPE and len(rows) == len(events)
     path = tmp_path / "rec.h5"
     fmt = StreamFormat(RATE, 2, "float32", 1.0)
-    start = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 1, 12, tzinfo=UTC)
     with RecordingWriter(
         path, fmt, [ChannelInfo("ch1"), ChannelInfo("ch2")], start_time_utc=start
     ) as w:

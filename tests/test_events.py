@@ -3,18 +3,19 @@ detections → events (AIC onset refinement, timing, units, features)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.event_map import MapSegmenter, map_to_detections
-from aemon.events import Detection, Event, EventBuilder, parse_utc
-from aemon.features import dbae_to_volts, hit_features
-from aemon.sim import AESimulator, SimBlock, SimConfig
+from aemon.events.event import Detection, Event, EventBuilder
+from aemon.events.features import dbae_to_volts, hit_features
+from aemon.events.segmentation import MapSegmenter, map_to_detections
+from aemon.sim.simulator import AESimulator, SimBlock, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
+from aemon.utc import parse_utc
 
 RATE = 1_562_500.0
 BIN = 16  # samples per map bin: 10.24 µs at 1.5625 MHz
@@ -131,7 +132,7 @@ def test_aic_refines_a_late_or_early_onset_to_the_true_one(sim_block: SimBlock) 
 
 
 def test_event_timing_is_relative_to_the_start_and_in_utc(sim_block: SimBlock) -> None:
-    start = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+    start = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     first = 10_000_000
     builder = EventBuilder(RATE, first_sample=first, start_time_utc="2024-05-01T12:00:00Z")
     burst = sim_block.bursts[2]

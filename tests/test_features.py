@@ -10,7 +10,7 @@ import pytest
 from vallenae import features as vae
 
 from aemon.errors import ConfigError
-from aemon.features import (
+from aemon.events.features import (
     check_bands,
     dbae_to_volts,
     default_partial_power_bands,
@@ -19,7 +19,7 @@ from aemon.features import (
     spectral_features,
     volts_to_dbae,
 )
-from aemon.sim_bursts import make_burst
+from aemon.sim.bursts import make_burst
 
 RATE = 1_562_500.0
 RATE_INT = 1_562_500  # vallenae annotates the rate as int

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from aemon.drivers.file_source import FileSource
-from aemon.drivers.sources import add_source_arguments, open_source, source_from_args
+from aemon.drivers.open_source import add_source_arguments, open_source, source_from_args
 from aemon.errors import ConfigError, FileFormatError, SourceError
 from aemon.io.recording import RecordingWriter
 from aemon.types import ChannelInfo, Gap, StreamFormat

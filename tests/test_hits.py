@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from aemon.detect.hit_stream import HitEventStream, hits_to_events
+from aemon.detect.threshold_hits import Hit, HitDetector, HitDetectorConfig, detect_hits
 from aemon.errors import ConfigError
-from aemon.events import EventBuilder
-from aemon.features import dbae_to_volts
-from aemon.hit_events import HitEventStream, hits_to_events
-from aemon.hits import Hit, HitDetector, HitDetectorConfig, detect_hits
-from aemon.sim import AESimulator, SimConfig
+from aemon.events.event import EventBuilder
+from aemon.events.features import dbae_to_volts
+from aemon.sim.simulator import AESimulator, SimConfig
 
 US = 1_000_000.0  # 1 MHz: one sample per µs, so times in µs are sample counts
 THR = dbae_to_volts(40.0)  # 100 µV

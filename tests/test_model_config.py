@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from aemon.detect.model_card import ModelCard, read_model_card, write_model_card
 from aemon.errors import ConfigError, FileFormatError
-from aemon.model_card import ModelCard, read_model_card, write_model_card
-from aemon.model_config import (
+from aemon.train.config import (
     load_model_config,
     model_config_from_dict,
     with_overrides,
 )
 
-CONFIG_DIR = Path(__file__).parent.parent / "models" / "configs"
+CONFIG_DIR = Path(__file__).parent.parent / "aemon" / "models" / "configs"
 CONFIGS = sorted(CONFIG_DIR.rglob("*.toml"))
 
 MINIMAL = """

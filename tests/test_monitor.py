@@ -15,7 +15,7 @@ import zmq
 from aemon.cli import main
 from aemon.io.event_csv import CSV_COLUMNS, read_event_csv
 from aemon.io.recording import RecordingReader
-from aemon.scoring import score_event_list
+from aemon.io.truth import score_event_list
 
 from .detect_models import energy_model
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aemon.errors import ConfigError
-from aemon.normalize import (
+from aemon.dsp.normalization import (
     NoiseFloorTracker,
     NormalizationParams,
     apply_scale,
     noise_floor,
     normalize_window,
 )
-from aemon.sim import SimConfig, make_background, make_burst
+from aemon.errors import ConfigError
+from aemon.sim.simulator import SimConfig, make_background, make_burst
 
 RATE = 1_562_500.0
 

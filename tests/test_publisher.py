@@ -16,12 +16,12 @@ import pytest
 import zmq
 
 from aemon.cli import main
+from aemon.commands.daq_sim import TRUTH_COLUMNS, present_ranges
+from aemon.drivers.daq_publisher import ChannelDigest, DaqPublisher, quantise
 from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
-from aemon.drivers.publisher import ChannelDigest, DaqPublisher, quantise
-from aemon.drivers.publisher_cli import TRUTH_COLUMNS, present_ranges
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.io.recording import RecordingWriter
-from aemon.sim import BurstTruth
+from aemon.sim.simulator import BurstTruth
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 

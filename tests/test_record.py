@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from aemon.cli import main
-from aemon.drivers.publisher import DaqPublisher
+from aemon.drivers.daq_publisher import DaqPublisher
 from aemon.io.recording import RecordingReader
 
 RATE = 1_562_500.0

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -61,7 +61,7 @@ def push_in_blocks(writer: RecordingWriter, data: np.ndarray, first: int, block:
 
 def test_int16_round_trip_keeps_samples_and_metadata(tmp_path: Path) -> None:
     fmt, infos = int16_format(3)
-    start = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+    start = datetime(2025, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
     n = 2 * CHUNK + 12345  # crosses chunk boundaries, ends mid-chunk
     data = pattern(3, 1000, n)
     path = tmp_path / "rec.h5"
@@ -170,7 +170,7 @@ def test_long_gap_starts_a_new_segment(tmp_path: Path) -> None:
         np.testing.assert_array_equal(blocks[3][1], pattern(1, 4550 + jump, 500))
 
 
-class FakeBurst(NamedTuple):  # the fields of aemon.sim.BurstTruth
+class FakeBurst(NamedTuple):  # the fields of aemon.sim.simulator.BurstTruth
     onset_sample: int
     end_sample: int
     channel: int

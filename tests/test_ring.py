@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.ring import ReadResult, RingBuffer, RingReader, SamplesLost
+from aemon.stream.ring import ReadResult, RingBuffer, RingReader, SamplesLost
 from aemon.types import Gap, SampleSink
 
 

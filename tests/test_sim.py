@@ -1,4 +1,4 @@
-"""Tests of the AE simulator (aemon.sim) and the ``aemon sim`` command."""
+"""Tests of the AE simulator (aemon.sim.simulator) and the ``aemon sim`` command."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import soundfile
 
 from aemon.cli import main
 from aemon.errors import ConfigError
-from aemon.sim import (
+from aemon.sim.simulator import (
     BURST_TYPES,
     AESimulator,
     BurstTruth,

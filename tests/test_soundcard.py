@@ -33,8 +33,8 @@ import sounddevice as sd
 
 from aemon.cli import main as cli_main
 from aemon.drivers.capture_queue import CaptureQueue, SampleClockCheck
+from aemon.drivers.open_source import open_source
 from aemon.drivers.soundcard import SoundcardSource, list_input_devices
-from aemon.drivers.sources import open_source
 from aemon.errors import ConfigError, SourceError
 from aemon.types import Gap, StreamFormat
 

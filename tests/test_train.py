@@ -14,9 +14,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from aemon.cli import main  # noqa: E402
+from aemon.detect.model_card import read_model_card  # noqa: E402
 from aemon.errors import ConfigError  # noqa: E402
-from aemon.model_card import read_model_card  # noqa: E402
-from aemon.model_config import load_model_config, model_config_from_dict  # noqa: E402
+from aemon.train.config import load_model_config, model_config_from_dict  # noqa: E402
 from aemon.train.data import (  # noqa: E402
     NO_AUGMENTATION,
     Augmentation,
@@ -97,7 +97,7 @@ def _randomise_batch_norm(net, seed: int = 0) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", sorted((ROOT / "models" / "configs").glob("*.toml")), ids=lambda p: p.stem
+    "path", sorted((ROOT / "aemon" / "models" / "configs").glob("*.toml")), ids=lambda p: p.stem
 )
 def test_every_architecture_builds_exports_and_matches_onnx(path: Path) -> None:
     config = load_model_config(path)
@@ -184,7 +184,7 @@ def test_resume_continues_exactly(tiny_config_path: Path, tmp_path: Path) -> Non
 
 
 def test_binary_map_lines_up_with_placed_bursts() -> None:
-    config = load_model_config(ROOT / "models" / "configs" / "aemon-rt-sketch.toml")
+    config = load_model_config(ROOT / "aemon" / "models" / "configs" / "aemon-rt-sketch.toml")
     sim = simulator_mix(config, NO_AUGMENTATION)
     silent = MixSource(
         "silent",
@@ -219,7 +219,7 @@ def test_binary_map_lines_up_with_placed_bursts() -> None:
 
 
 def test_generator_batch_is_normalised_and_labelled() -> None:
-    config = load_model_config(ROOT / "models" / "configs" / "aemon-rt-sketch.toml")
+    config = load_model_config(ROOT / "aemon" / "models" / "configs" / "aemon-rt-sketch.toml")
     gen = WindowGenerator(
         config, [simulator_mix(config, Augmentation())], augmentation=Augmentation()
     )

@@ -14,20 +14,14 @@ import pytest
 import soundfile
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.model_config import ModelConfig, model_config_from_dict
-from aemon.sim import SimConfig, make_background, make_burst
+from aemon.events.scoring import DetectedEvent, TrueEvent, match_events
+from aemon.sim.simulator import SimConfig, make_background, make_burst
+from aemon.train.config import ModelConfig, model_config_from_dict
 from aemon.train.data import NO_AUGMENTATION, WindowGenerator
+from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import Geometry, predict_stream, score_stream
-from aemon.train.labelled import LabelledSource, read_event_csv
-from aemon.train.metrics import (
-    DetectedEvent,
-    TrueEvent,
-    extract_events,
-    map_metrics,
-    match_events,
-    roc_auc,
-)
-from aemon.train.sources import build_sources
+from aemon.train.labelled import LabelledSource, read_labelled_csv
+from aemon.train.metrics import extract_events, map_metrics, roc_auc
 
 RATE = 1_562_500.0
 
@@ -140,7 +134,7 @@ def test_labelled_recording_windows_carry_their_labels(tmp_path: Path) -> None:
         tmp_path, ["time_s", "type", "channel", "duration_us", "score"]
     )
     config = small_config()
-    events = read_event_csv(tmp_path / "rec.csv", RATE, ["low", "high"])
+    events = read_labelled_csv(tmp_path / "rec.csv", RATE, ["low", "high"])
     assert [e.onset for e in events] == [t[0] for t in truth]  # the 'noise' row is background
     source = build_sources([str(path)], config, NO_AUGMENTATION)[0]
     rng = np.random.default_rng(3)
@@ -165,7 +159,7 @@ def test_csv_without_needed_columns_is_refused(tmp_path: Path) -> None:
     bad_type = tmp_path / "rec.csv"
     bad_type.write_text("time_s,type,channel,end_s\n0.001,crack,0,0.0012\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="'crack' is not a model class"):
-        read_event_csv(bad_type, RATE, ["low", "high"])
+        read_labelled_csv(bad_type, RATE, ["low", "high"])
 
 
 def test_event_matching_window_is_100us_before_to_250us_after() -> None:
@@ -285,7 +279,7 @@ def test_vallen_tradb_bursts_are_read_and_trimmed(tmp_path: Path) -> None:
         wave = np.concatenate([rng.standard_normal(100) * 2e-6, make_burst(rng, 1, RATE) * 5e-3])
         waves.append(wave)
     write_tradb(tmp_path / "bursts" / "high" / "lab.tradb", waves, RATE)
-    from aemon.train.sources import pick_burst, read_waveforms
+    from aemon.train.data_sources import pick_burst, read_waveforms
 
     read, rate = read_waveforms(tmp_path / "bursts" / "high" / "lab.tradb", 0.0)
     assert rate == RATE and len(read) == 4
@@ -299,7 +293,7 @@ def test_vallen_tradb_bursts_are_read_and_trimmed(tmp_path: Path) -> None:
 
 
 def test_simulator_recording_is_a_labelled_source(tmp_path: Path) -> None:
-    from aemon.sim_cli import write_hdf5
+    from aemon.commands.sim import write_hdf5
 
     path = tmp_path / "sim.h5"
     rows = write_hdf5(path, SimConfig(burst_rate_hz=300.0, seed=3), 100_000)

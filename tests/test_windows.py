@@ -8,10 +8,10 @@ import threading
 import numpy as np
 import pytest
 
+from aemon.detect.windows import Window, WindowScheduler
 from aemon.errors import ConfigError
-from aemon.ring import RingBuffer
+from aemon.stream.ring import RingBuffer
 from aemon.types import Gap
-from aemon.windows import Window, WindowScheduler
 
 CONFIGS = [(16, 8, 4), (16, 16, 0), (10, 4, 2), (33, 5, 7), (1, 1, 0), (64, 20, 11)]
 

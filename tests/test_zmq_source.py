@@ -12,8 +12,8 @@ import numpy.typing as npt
 import pytest
 import zmq
 
+from aemon.drivers.daq_publisher import DaqPublisher
 from aemon.drivers.protocol import FLAG_END_OF_STREAM, FrameHeader, encode_frame
-from aemon.drivers.publisher import DaqPublisher
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.errors import ConfigError, SourceError
 from aemon.types import Gap

@@ -27,13 +27,14 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import FileFormatError
-from aemon.events import Event, parse_utc
-from aemon.io.schema import EVENT_DTYPE, decode_text, encode_text, format_utc
+from aemon.events.event import Event
+from aemon.io.schema import EVENT_DTYPE, decode_text, encode_text
+from aemon.utc import format_utc, parse_utc
 
 logger = logging.getLogger(__name__)
 
 CSV_COLUMNS: list[str] = list(Event._fields)
-"""Header of the event CSV, in column order (the :class:`~aemon.events.Event` fields)."""
+"""Header of the event CSV, in column order (the :class:`~aemon.events.event.Event` fields)."""
 
 _FORMATS: dict[str, str] = {
     "time_s": ".9f",

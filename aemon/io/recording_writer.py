@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -27,6 +27,7 @@ from aemon import __version__
 from aemon.errors import ConfigError
 from aemon.io import schema
 from aemon.types import ChannelInfo, Gap, StreamFormat
+from aemon.utc import format_utc
 
 logger = logging.getLogger(__name__)
 
@@ -147,13 +148,13 @@ class RecordingWriter:
     ) -> None:
         """Create every dataset and attribute (nothing can be created once SWMR is on)."""
         f, fmt = self._file, self.format
-        when = start_time_utc or datetime.now(timezone.utc)
+        when = start_time_utc or datetime.now(UTC)
         f.attrs.update(
             {
                 "format": schema.FORMAT_NAME,
                 "format_version": schema.FORMAT_VERSION,
                 "software_version": __version__,
-                "start_time_utc": schema.format_utc(when),
+                "start_time_utc": format_utc(when),
                 "sample_rate_hz": float(fmt.sample_rate_hz),
                 "channels": int(fmt.channels),
                 "dtype": fmt.dtype,
@@ -261,13 +262,13 @@ class RecordingWriter:
             ValueError: For an unknown column name.
         """
         self._check_open()
-        rows = schema.events_to_array(events)
+        rows = schema.to_event_rows(events)
         schema.append_rows(self._ds[schema.EVENTS], rows)
         self.events_written += len(rows)
 
     @_locked
     def add_truth(self, bursts: Sequence[Any]) -> None:
-        """Append simulator ground truth (``aemon.sim.BurstTruth``-like objects) to ``/truth``."""
+        """Append ground truth (``aemon.sim.simulator.BurstTruth``-like objects) to ``/truth``."""
         self._check_open()
         schema.append_rows(self._ds[schema.TRUTH], schema.truth_to_array(bursts))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 import h5py
@@ -131,16 +130,6 @@ def table_compression_options(compression: str) -> dict[str, Any]:
     return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
 
-def format_utc(when: datetime) -> str:
-    """Format ``when`` as ISO 8601 UTC with microseconds and a ``Z`` suffix.
-
-    A naive ``datetime`` is taken to be UTC already.
-    """
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def encode_text(value: Any) -> bytes:
     """Encode a label (str, bytes, enum member or number) as UTF-8 bytes for an ``S`` field."""
     if isinstance(value, bytes):
@@ -177,7 +166,7 @@ def _set_column(rows: npt.NDArray[np.void], name: str, values: Any) -> None:
         rows[name] = values
 
 
-def events_to_array(
+def to_event_rows(
     events: npt.NDArray[Any] | Sequence[Mapping[str, Any]],
 ) -> npt.NDArray[np.void]:
     """Convert events to rows of :data:`EVENT_DTYPE`.
@@ -219,8 +208,9 @@ def truth_to_array(bursts: Iterable[Any]) -> npt.NDArray[np.void]:
     """Convert simulator ground truth (objects with :data:`TRUTH_COLUMNS` attributes) to rows.
 
     Each burst is duck-typed: any object with attributes ``onset_sample``, ``end_sample``,
-    ``channel``, ``burst_type``, ``peak_amplitude_v`` and ``snr_db`` (``aemon.sim.BurstTruth``)
-    or a mapping with those keys. ``burst_type`` is stored as text (an enum by its name).
+    ``channel``, ``burst_type``, ``peak_amplitude_v`` and ``snr_db``
+    (``aemon.sim.simulator.BurstTruth``) or a mapping with those keys. ``burst_type`` is stored
+    as text: the object's ``type_name`` where it has one, else the value itself.
 
     Raises:
         ValueError: If a burst lacks one of the fields.
@@ -238,18 +228,9 @@ def truth_to_array(bursts: Iterable[Any]) -> npt.NDArray[np.void]:
                     raise ValueError(f"ground-truth burst lacks field {name!r}")
                 value = getattr(burst, name)
             if name == "burst_type":
-                value = encode_text(_burst_type_name(value))
+                value = encode_text(getattr(burst, "type_name", value))
             rows[name][i] = value
     return rows
-
-
-def _burst_type_name(value: Any) -> str:
-    """The burst type as its name: simulator indices map through ``BURST_TYPES``."""
-    from aemon.sim import BURST_TYPES
-
-    if isinstance(value, (int, np.integer)) and 0 <= int(value) < len(BURST_TYPES):
-        return BURST_TYPES[int(value)]
-    return str(value)
 
 
 def check_format(fmt: StreamFormat, channels: Sequence[ChannelInfo], compression: str) -> None:

@@ -5,8 +5,8 @@ A :class:`WindowGenerator` draws each window from one of its sources:
 * :class:`MixSource` mixes isolated bursts into background, 1–10 bursts per window (the
   configured range) at random, non-overlapping positions; bursts may start before the window
   or run past its end. Bursts and background come from the simulator (source a,
-  :func:`simulator_mix`) or from a user's files (source b, :mod:`aemon.train.sources`).
-* :class:`~aemon.train.sources.LabelledSource` cuts windows out of labelled recordings
+  :func:`simulator_mix`) or from a user's files (source b, :mod:`aemon.train.data_sources`).
+* :class:`~aemon.train.data_sources.LabelledSource` cuts windows out of labelled recordings
   (source c).
 
 Augmentation (probabilities in :class:`Augmentation`): burst gain ±15 dB, added white noise,
@@ -15,7 +15,8 @@ impulse response), and time shift (random positions in mixes, random crops of re
 
 Binary map: bin ``m`` of class ``e`` is 1 when a burst of class ``e`` covers the bin centre
 ``(m + 0.5) * decimation`` (onset inclusive, end exclusive); a burst shorter than a bin still
-marks the bin holding its onset. Windows are normalised with :mod:`aemon.normalize` exactly as
+marks the bin holding its onset. Windows are normalised with :mod:`aemon.dsp.normalization`
+exactly as
 the live path does.
 """
 
@@ -29,16 +30,16 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from aemon.dsp.normalization import NormalizationParams, normalize_window
 from aemon.errors import ConfigError
-from aemon.model_config import ModelConfig
-from aemon.normalize import NormalizationParams, normalize_window
-from aemon.sim import SimConfig, make_background, make_burst
-from aemon.sim_bursts import band_scale
+from aemon.sim.bursts import band_scale
+from aemon.sim.simulator import SimConfig, make_background, make_burst
+from aemon.train.config import ModelConfig
 
 logger = logging.getLogger(__name__)
 
 
-class Event(NamedTuple):
+class LabelledBurst(NamedTuple):
     """A labelled burst inside a window.
 
     Attributes:
@@ -54,19 +55,19 @@ class Event(NamedTuple):
     channel: int = 0
 
 
-class Window(NamedTuple):
+class TrainingWindow(NamedTuple):
     """One raw window before normalisation: ``signal`` is ``(channels, n)`` float64."""
 
     signal: np.ndarray
-    events: list[Event]
+    events: list[LabelledBurst]
 
 
-class Source(Protocol):
+class WindowSource(Protocol):
     """Anything that can draw a raw training window."""
 
     name: str
 
-    def draw(self, rng: np.random.Generator, n: int, channels: int) -> Window:
+    def draw(self, rng: np.random.Generator, n: int, channels: int) -> TrainingWindow:
         """Return one window of ``n`` samples per channel."""
         ...
 
@@ -121,7 +122,7 @@ def binary_map(events: Sequence[Labelled], n: int, decimation: int, classes: int
 
     Args:
         events: Bursts in the window (positions in samples from the window start).
-        n: Window length (samples).
+        n: TrainingWindow length (samples).
         decimation: Samples per bin.
         classes: Number of classes (rows).
 
@@ -231,10 +232,10 @@ class MixSource:
             wave = reverberate(wave, reverb_impulse(rng, self.sample_rate_hz, aug.reverb_decay_us))
         return wave
 
-    def draw(self, rng: np.random.Generator, n: int, channels: int) -> Window:
+    def draw(self, rng: np.random.Generator, n: int, channels: int) -> TrainingWindow:
         """Draw one mixed window (see class docstring)."""
         signal = np.empty((channels, n))
-        events: list[Event] = []
+        events: list[LabelledBurst] = []
         guard = max(64, n // 512)
         for ch in range(channels):
             signal[ch] = self.draw_background(rng, n)
@@ -253,9 +254,9 @@ class MixSource:
                 taken.append((onset, end))
                 lo, hi = max(onset, 0), min(end, n)
                 signal[ch, lo:hi] += wave[lo - onset : hi - onset]
-                events.append(Event(onset, end, label, ch))
+                events.append(LabelledBurst(onset, end, label, ch))
         events.sort()
-        return Window(signal, events)
+        return TrainingWindow(signal, events)
 
 
 def simulator_mix(
@@ -341,14 +342,14 @@ class WindowGenerator:
         config: Model configuration (window, decimation, classes, normalisation).
         sources: Sources to draw from.
         window: Samples per window (defaults to ``training.window``).
-        augmentation: Window-level augmentation (added noise).
+        augmentation: TrainingWindow-level augmentation (added noise).
         weights: Relative probability of each source (equal by default).
     """
 
     def __init__(
         self,
         config: ModelConfig,
-        sources: Sequence[Source],
+        sources: Sequence[WindowSource],
         window: int | None = None,
         augmentation: Augmentation = NO_AUGMENTATION,
         weights: Sequence[float] | None = None,
@@ -371,7 +372,7 @@ class WindowGenerator:
         for source in self.sources:
             source.new_epoch(rng)
 
-    def raw(self, rng: np.random.Generator) -> Window:
+    def raw(self, rng: np.random.Generator) -> TrainingWindow:
         """One raw (unnormalised) window with its events."""
         source = self.sources[int(rng.choice(len(self.sources), p=self.weights))]
         win = source.draw(rng, self.window, self.config.signal.channels)
@@ -384,7 +385,7 @@ class WindowGenerator:
 
     def batch(
         self, rng: np.random.Generator, size: int
-    ) -> tuple[np.ndarray, np.ndarray, list[list[Event]]]:
+    ) -> tuple[np.ndarray, np.ndarray, list[list[LabelledBurst]]]:
         """A batch: normalised float32 ``(B, C, N)``, map ``(B, E, M)`` and events per window."""
         xs, ys, evs = [], [], []
         classes = len(self.config.signal.classes)

@@ -6,7 +6,7 @@ Two evaluations, both reported in the model card:
   (Table 4.3 layout) and event-level precision/recall/F1.
 * **stream**: a continuous recording (default: a held-out simulator stream) cut into
   overlapping windows with the model's window and hop, normalised with the live
-  :class:`~aemon.normalize.NoiseFloorTracker`, stitched, then scored the same ways.
+  :class:`~aemon.dsp.normalization.NoiseFloorTracker`, stitched, then scored the same ways.
 """
 
 from __future__ import annotations
@@ -19,25 +19,22 @@ from typing import Any, NamedTuple
 import numpy as np
 import onnxruntime as ort
 
+from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME, ModelCard
+from aemon.dsp.normalization import NoiseFloorTracker, NormalizationParams, apply_scale
 from aemon.errors import ConfigError
-from aemon.model_card import INPUT_NAME, OUTPUT_NAME, ModelCard
-from aemon.model_config import ModelConfig
-from aemon.normalize import NoiseFloorTracker, NormalizationParams, apply_scale
-from aemon.sim import BURST_TYPES, AESimulator, SimConfig
-from aemon.sim_bursts import burst_spacing_samples
-from aemon.train.data import WindowGenerator, binary_map
-from aemon.train.metrics import (
+from aemon.events.scoring import (
     EMPTY_COUNTS,
-    MERGE_GAP_US,
     DetectedEvent,
-    EventCounts,
     TrueEvent,
     add_counts,
     event_metrics,
-    extract_events,
-    map_metrics,
     match_events,
 )
+from aemon.sim.bursts import burst_spacing_samples
+from aemon.sim.simulator import BURST_TYPES, AESimulator, SimConfig
+from aemon.train.config import ModelConfig
+from aemon.train.data import WindowGenerator, binary_map
+from aemon.train.metrics import MERGE_GAP_US, extract_events, map_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -269,8 +266,3 @@ def summary_line(report: dict[str, Any]) -> str:
         f"F1 {m['f1']:.4f} AUC {m['roc_auc']:.4f} | events P {e['precision']:.4f} "
         f"R {e['recall']:.4f} F1 {e['f1']:.4f} onset {med:.1f} µs"
     )
-
-
-def counts_to_dict(counts: EventCounts) -> dict[str, int]:
-    """For logs."""
-    return {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn}

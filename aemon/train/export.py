@@ -12,9 +12,9 @@ import onnx
 import torch
 from torch import nn
 
+from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME
 from aemon.errors import AemonError
-from aemon.model_card import INPUT_NAME, OUTPUT_NAME
-from aemon.model_config import ModelConfig
+from aemon.train.config import ModelConfig
 from aemon.train.evaluate import make_session
 from aemon.train.models import ProbabilityHead
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 import csv
 import logging
 import math
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from scipy.signal import resample_poly
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.model_config import ModelConfig
-from aemon.train.data import Event, Window
+from aemon.train.config import ModelConfig
+from aemon.train.data import LabelledBurst, TrainingWindow
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +32,30 @@ RECORDING_SUFFIXES = {".h5", ".hdf5", ".wav", ".flac"}
 TEST_FRACTION = 0.2
 EVENT_BIAS = 0.5
 """Share of windows placed around a labelled burst (the rest are uniformly random)."""
+
+
+def match_rate(x: np.ndarray, rate_hz: float, model_rate_hz: float, what: str) -> np.ndarray:
+    """Bring ``x`` (last axis time) to the model rate, or refuse with a one-line error.
+
+    Raises:
+        ConfigError: The file rate is below the model rate, or the ratio is not a simple fraction.
+    """
+    if math.isclose(rate_hz, model_rate_hz, rel_tol=1e-9):
+        return x
+    if rate_hz < model_rate_hz:
+        raise ConfigError(
+            f"{what} is sampled at {rate_hz:g} Hz but the model expects {model_rate_hz:g} Hz; "
+            f"upsampling cannot restore content above {rate_hz / 2:g} Hz: train a model at "
+            f"{rate_hz:g} Hz (--rate {rate_hz:g}) instead"
+        )
+    ratio = Fraction(model_rate_hz / rate_hz).limit_denominator(1000)
+    if not math.isclose(float(ratio), model_rate_hz / rate_hz, rel_tol=1e-6):
+        raise ConfigError(
+            f"{what} is sampled at {rate_hz:g} Hz; cannot resample to {model_rate_hz:g} Hz by a "
+            "simple ratio: resample it first (e.g. with sox or scipy)"
+        )
+    logger.info("resampling %s from %g Hz to %g Hz", what, rate_hz, model_rate_hz)
+    return np.asarray(resample_poly(x, ratio.numerator, ratio.denominator, axis=-1))
 
 
 def csv_for(recording: Path) -> Path | None:
@@ -51,7 +77,7 @@ def find_labelled_recordings(directory: Path) -> list[Path]:
     return found
 
 
-def read_event_csv(path: Path, rate_hz: float, classes: list[str]) -> list[Event]:
+def read_labelled_csv(path: Path, rate_hz: float, classes: list[str]) -> list[LabelledBurst]:
     """Read labelled bursts from an event CSV (positions in samples from the recording start).
 
     Raises:
@@ -72,7 +98,7 @@ def read_event_csv(path: Path, rate_hz: float, classes: list[str]) -> list[Event
                     f"event CSV {path} lacks column(s) {', '.join(need)}; it needs time_s, type, "
                     "channel and end_s or duration_us"
                 )
-            events: list[Event] = []
+            events: list[LabelledBurst] = []
             for line, row in enumerate(reader, start=2):
                 kind = (row["type"] or "").strip()
                 if kind.lower() in NEGATIVE_TYPES:
@@ -93,7 +119,9 @@ def read_event_csv(path: Path, rate_hz: float, classes: list[str]) -> list[Event
                 if not math.isfinite(onset_s) or end < onset:
                     raise FileFormatError(f"{path} line {line}: bad onset/end ({row['time_s']})")
                 events.append(
-                    Event(onset, max(end, onset + 1), classes.index(kind), int(row["channel"]))
+                    LabelledBurst(
+                        onset, max(end, onset + 1), classes.index(kind), int(row["channel"])
+                    )
                 )
     except (ValueError, TypeError) as exc:
         raise FileFormatError(f"cannot parse event CSV {path}: {exc}") from exc
@@ -102,7 +130,7 @@ def read_event_csv(path: Path, rate_hz: float, classes: list[str]) -> list[Event
     return sorted(events)
 
 
-def _truth_events(path: Path, classes: list[str]) -> list[Event]:
+def _truth_events(path: Path, classes: list[str]) -> list[LabelledBurst]:
     from aemon.io.recording import RecordingReader
 
     with RecordingReader(path) as reader:
@@ -119,7 +147,7 @@ def _truth_events(path: Path, classes: list[str]) -> list[Event]:
                 f"{path}: truth type {kind!r} is not a model class ({', '.join(classes)})"
             )
         events.append(
-            Event(
+            LabelledBurst(
                 int(row["onset_sample"]) - first,
                 int(row["end_sample"]) - first,
                 classes.index(kind),
@@ -148,7 +176,7 @@ def read_recording(path: Path) -> tuple[np.ndarray, float]:
 class LabelledRecording:
     """One recording in memory with its labelled bursts (sample positions at the model rate)."""
 
-    def __init__(self, signal: np.ndarray, events: list[Event], name: str) -> None:
+    def __init__(self, signal: np.ndarray, events: list[LabelledBurst], name: str) -> None:
         self.signal = signal
         self.events = events
         self.name = name
@@ -160,7 +188,6 @@ def load_labelled(spec: str, config: ModelConfig) -> list[LabelledRecording]:
     Raises:
         FileFormatError / ConfigError: Unreadable files, bad CSV, rate mismatch.
     """
-    from aemon.train.sources import match_rate
 
     rec_part, _, csv_part = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
     path = Path(rec_part)
@@ -176,7 +203,7 @@ def load_labelled(spec: str, config: ModelConfig) -> list[LabelledRecording]:
         if events_csv is not None:
             if not events_csv.is_file():
                 raise ConfigError(f"event CSV {events_csv} not found")
-            events = read_event_csv(events_csv, rec_rate, classes)
+            events = read_labelled_csv(events_csv, rec_rate, classes)
         elif rec.suffix.lower() in (".h5", ".hdf5"):
             events = _truth_events(rec, classes)
         else:
@@ -235,7 +262,7 @@ class LabelledSource:
     def new_epoch(self, rng: np.random.Generator) -> None:
         """Nothing is cached per epoch."""
 
-    def draw(self, rng: np.random.Generator, n: int, channels: int) -> Window:
+    def draw(self, rng: np.random.Generator, n: int, channels: int) -> TrainingWindow:
         """A window of ``n`` samples; about half of them placed around a labelled burst."""
         part = self.parts[int(rng.choice(len(self.parts), p=self.lengths / self.lengths.sum()))]
         n_ch, total = part.signal.shape
@@ -254,8 +281,8 @@ class LabelledSource:
         start = min(max(start, 0), total - n)
         signal = part.signal[chans, start : start + n].astype(np.float64)
         inside = [
-            Event(e.onset - start, e.end - start, e.label, chans.index(e.channel))
+            LabelledBurst(e.onset - start, e.end - start, e.label, chans.index(e.channel))
             for e in events
             if e.end > start and e.onset < start + n
         ]
-        return Window(signal, inside)
+        return TrainingWindow(signal, inside)

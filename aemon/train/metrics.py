@@ -10,45 +10,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import rankdata
 
+from aemon.events.scoring import (
+    DetectedEvent,
+    f1_score,
+    ratio,
+)
+
 logger = logging.getLogger(__name__)
-
-MATCH_BEFORE_US = 100.0
-MATCH_AFTER_US = 250.0
-
-
-class DetectedEvent(NamedTuple):
-    """An event read off a probability map.
-
-    Attributes:
-        onset: Onset (samples, same origin as the map): start of the first bin above threshold.
-        end: One past the last sample of the last bin above threshold.
-        label: Class index.
-        score: Highest probability inside the event.
-        channel: Input channel.
-    """
-
-    onset: int
-    end: int
-    label: int
-    score: float
-    channel: int = 0
-
-
-class TrueEvent(NamedTuple):
-    """A true burst: onset/end in samples, class index, channel; ``counted`` False for bursts
-    whose onset lies outside the evaluated span (a match to them is neither TP nor FP)."""
-
-    onset: int
-    end: int
-    label: int
-    channel: int = 0
-    counted: bool = True
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -84,17 +56,6 @@ def roc_curve(
     return fpr, tpr
 
 
-def _ratio(a: float, b: float) -> float:
-    return float(a / b) if b else float("nan")
-
-
-def f1_score(precision: float, recall: float) -> float:
-    """Harmonic mean of precision and recall (NaN if undefined, 0 if both are 0)."""
-    if np.isnan(precision) or np.isnan(recall):
-        return float("nan")
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
-
 def map_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Thesis Table 4.3 metrics over all cells of the binary maps.
 
@@ -111,7 +72,7 @@ def map_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) 
     tp = int(np.sum(truth & pred))
     fp = int(np.sum(~truth & pred))
     fn = int(np.sum(truth & ~pred))
-    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
     return {
         "accuracy": float(np.mean(truth == pred)),
         "precision": precision,
@@ -183,80 +144,3 @@ def extract_events(
 
 MERGE_GAP_US = 100.0
 """Default longest gap (µs) inside one detected event; bursts closer than this merge."""
-
-
-class EventCounts(NamedTuple):
-    """Event-level outcome: true/false positives, misses and onset errors (µs) of the matches."""
-
-    tp: int
-    fp: int
-    fn: int
-    onset_errors_us: list[float]
-
-
-def match_events(
-    predicted: Sequence[DetectedEvent],
-    truth: Sequence[TrueEvent],
-    sample_rate_hz: float,
-    typed: bool = True,
-    before_us: float = MATCH_BEFORE_US,
-    after_us: float = MATCH_AFTER_US,
-) -> EventCounts:
-    """Match predicted events to true bursts one-to-one (closest onset first).
-
-    A pair matches when both are on the same channel, (if ``typed``) of the same class, and
-    ``true_onset - before_us <= predicted_onset <= true_onset + after_us``.
-    """
-    before = before_us * 1e-6 * sample_rate_hz
-    after = after_us * 1e-6 * sample_rate_hz
-    pairs: list[tuple[float, int, int]] = []
-    pred_onsets = np.array([p.onset for p in predicted], dtype=np.int64)
-    order = np.argsort(pred_onsets, kind="stable")
-    sorted_onsets = pred_onsets[order]
-    for ti, t in enumerate(truth):
-        lo = np.searchsorted(sorted_onsets, t.onset - before, side="left")
-        hi = np.searchsorted(sorted_onsets, t.onset + after, side="right")
-        for k in order[lo:hi]:
-            p = predicted[int(k)]
-            if p.channel == t.channel and (not typed or p.label == t.label):
-                pairs.append((abs(p.onset - t.onset), ti, int(k)))
-    pairs.sort()
-    used_t: set[int] = set()
-    used_p: set[int] = set()
-    errors: list[float] = []
-    tp = 0
-    for _dist, ti, pi in pairs:
-        if ti in used_t or pi in used_p:
-            continue
-        used_t.add(ti)
-        used_p.add(pi)
-        if truth[ti].counted:
-            tp += 1
-            errors.append((predicted[pi].onset - truth[ti].onset) / sample_rate_hz * 1e6)
-    fp = len(predicted) - len(used_p)
-    fn = sum(1 for i, t in enumerate(truth) if t.counted and i not in used_t)
-    return EventCounts(tp, fp, fn, errors)
-
-
-def add_counts(a: EventCounts, b: EventCounts) -> EventCounts:
-    """Sum two outcomes."""
-    return EventCounts(a.tp + b.tp, a.fp + b.fp, a.fn + b.fn, a.onset_errors_us + b.onset_errors_us)
-
-
-EMPTY_COUNTS = EventCounts(0, 0, 0, [])
-
-
-def event_metrics(counts: EventCounts) -> dict[str, float]:
-    """Precision, recall, F1 and onset error statistics (µs) of an outcome."""
-    precision = _ratio(counts.tp, counts.tp + counts.fp)
-    recall = _ratio(counts.tp, counts.tp + counts.fn)
-    errors = np.asarray(counts.onset_errors_us, dtype=float)
-    return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1_score(precision, recall),
-        "true_bursts": float(counts.tp + counts.fn),
-        "detected": float(counts.tp + counts.fp),
-        "median_onset_error_us": float(np.median(np.abs(errors))) if errors.size else float("nan"),
-        "median_onset_bias_us": float(np.median(errors)) if errors.size else float("nan"),
-    }

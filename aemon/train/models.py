@@ -1,4 +1,4 @@
-"""Torch detector networks built from a :class:`~aemon.model_config.ModelConfig`.
+"""Torch detector networks built from a :class:`~aemon.train.config.ModelConfig`.
 
 Every network maps normalised samples ``(batch, channels, window)`` to logits
 ``(batch, classes, window / decimation)``; :class:`ProbabilityHead` adds the sigmoid for export.
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-from aemon.model_config import (
+from aemon.train.config import (
     Conv1dSpec,
     Conv2dSpec,
     FrontEndSpec,

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from aemon import __version__
-from aemon.model_card import (
+from aemon.detect.model_card import (
     CARD_FILE,
     MARKDOWN_FILE,
     ONNX_FILE,
@@ -24,8 +24,8 @@ from aemon.model_card import (
     ModelCard,
     write_model_card,
 )
-from aemon.model_config import ModelConfig
-from aemon.normalize import NormalizationParams
+from aemon.dsp.normalization import NormalizationParams
+from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation
 from aemon.train.evaluate import Geometry, make_session, onnx_predictor
 from aemon.train.export import check_parity, export_onnx
@@ -129,6 +129,6 @@ def card_for(
         metrics=metrics,
         speed=speed,
         reproduce=command,
-        created_utc=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         aemon_version=__version__,
     )

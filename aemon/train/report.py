@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from aemon.detect.model_card import CARD_FILE, ONNX_FILE, read_model_card
 from aemon.errors import AemonError
-from aemon.model_card import CARD_FILE, ONNX_FILE, read_model_card
-from aemon.model_config import ModelConfig, model_config_from_dict
+from aemon.events.scoring import TrueEvent
+from aemon.train.config import ModelConfig, model_config_from_dict
 from aemon.train.data import Augmentation, WindowGenerator, binary_map
+from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import (
     Geometry,
     Predictor,
@@ -33,9 +35,7 @@ from aemon.train.evaluate import (
     summary_line,
 )
 from aemon.train.labelled import LabelledSource
-from aemon.train.metrics import TrueEvent
 from aemon.train.plots import plot_examples, plot_roc
-from aemon.train.sources import build_sources
 
 logger = logging.getLogger(__name__)
 

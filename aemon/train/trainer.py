@@ -22,11 +22,11 @@ from torch import nn
 from tqdm import tqdm
 
 from aemon.errors import ConfigError
-from aemon.model_config import ModelConfig
+from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation, WindowGenerator
+from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import Geometry, WindowSet, make_window_set, score_windows
 from aemon.train.models import build_model
-from aemon.train.sources import build_sources
 
 logger = logging.getLogger(__name__)
 

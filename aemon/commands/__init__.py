@@ -1,0 +1,49 @@
+"""The ``aemon`` subcommands, one module each.
+
+Public API:
+    COMMANDS: subcommand name → ``"module:function"`` that adds its subparser.
+    register_all: add every available subcommand to an argparse subparsers object.
+
+Each module's ``register(subparsers)`` adds one subparser and sets ``func`` to a callable that
+takes the parsed :class:`argparse.Namespace` and returns an exit status. Modules import their
+heavy dependencies (numba, onnxruntime, torch, Qt) inside ``func``, so ``aemon --help`` stays
+fast and a missing optional extra only disables the commands that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+
+logger = logging.getLogger(__name__)
+
+COMMANDS: dict[str, str] = {
+    "daq-sim": "aemon.commands.daq_sim:register",
+    "demo": "aemon.commands.monitor:register_demo",
+    "detect": "aemon.commands.detect:register",
+    "devices": "aemon.commands.devices:register",
+    "evaluate": "aemon.commands.train:register_evaluate",
+    "info": "aemon.commands.info:register",
+    "monitor": "aemon.commands.monitor:register_monitor",
+    "record": "aemon.commands.record:register",
+    "score": "aemon.commands.score:register",
+    "sim": "aemon.commands.sim:register",
+    "train": "aemon.commands.train:register_train",
+}
+"""Subcommand name → ``"module:function"`` that registers it."""
+
+
+def register_all(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add every subcommand whose module imports; log (debug) the ones that do not."""
+    for name, target in sorted(COMMANDS.items()):
+        module_name, function = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # an optional extra (e.g. gui) is not installed
+            logger.debug("command %s unavailable: %s", name, exc)
+            continue
+        getattr(module, function)(subparsers)
+
+
+__all__ = ["COMMANDS", "register_all"]

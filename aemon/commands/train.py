@@ -1,0 +1,190 @@
+"""``aemon train`` and ``aemon evaluate``.
+
+Torch is imported only when one of these commands runs, so ``aemon --help`` works without the
+``train`` extra, and a missing torch gives a one-line hint instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from aemon.errors import AemonError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = "training needs torch: pip install 'aemon[train]'"
+
+_TRAIN_EPILOG = """\
+--data (repeatable; default sim):
+  sim                 the built-in simulator at the model's sample rate
+  DIR                 DIR/bursts/<class>/ isolated burst waveforms (WAV, FLAC, raw, HDF5, Vallen
+                      tradb) plus DIR/noise/ background recordings
+  REC.h5 | REC.wav    a labelled recording with REC.csv (time_s, type, channel, end_s or
+                      duration_us), or a simulator recording with its /truth table
+  REC:EVENTS.csv      a recording with an explicitly named event CSV
+examples:
+  aemon train aemon-rt --out models/my-rt
+  aemon train aemon-rt --data lab/ --rate 192000 --out models/lab-192k
+  aemon train aemon-rt --out models/my-rt --resume"""
+
+
+class MissingTorchError(AemonError):
+    """The ``train`` extra is not installed."""
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise MissingTorchError(INSTALL_HINT) from None
+
+
+def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``aemon train``."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a burst detector (needs the train extra)",
+        description="Train a binary-map burst detector from a model config (TOML/JSON), export "
+        "it to ONNX, evaluate it on held-out data and write a model directory with its card.",
+        epilog=_TRAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", type=Path, help="model config, e.g. aemon-rt")
+    p.add_argument("--data", action="append", metavar="SRC", help="training data (see below)")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (overrides the config)")
+    p.add_argument("--epochs", type=int, help="maximum epochs (overrides the config)")
+    p.add_argument("--steps", type=int, metavar="N", help="steps per epoch (overrides the config)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="windows per step")
+    p.add_argument("--lr", type=float, help="initial learning rate")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="stop after N epochs in this run; continue later with --resume",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_train)
+
+
+def register_evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``aemon evaluate``."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a trained detector (needs the train extra)",
+        description="Evaluate a model directory's ONNX detector on held-out data: binary-map "
+        "metrics (thesis Table 4.3: accuracy, precision, recall, F1 at 0.5, ROC AUC), event-level "
+        "precision/recall/F1 (onset within 100 µs before to 250 µs after the true onset), median "
+        "onset error; writes roc.png, examples.png and evaluation.json.",
+    )
+    p.add_argument("model", type=Path, help="model directory (with model.onnx and model_card.json)")
+    p.add_argument(
+        "--data", action="append", metavar="SRC", help="held-out data, as for train (default sim)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where to write figures and evaluation.json (default: ./<model name>-evaluation)",
+    )
+    p.add_argument("--windows", type=int, default=128, help="held-out windows (default 128)")
+    p.set_defaults(func=run_evaluate)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    argv = ["aemon", "train", str(args.config)]
+    for d in args.data or []:
+        argv += ["--data", d]
+    argv += ["--out", str(args.out)]
+    for flag, value in (
+        ("--rate", args.rate),
+        ("--epochs", args.epochs),
+        ("--steps", args.steps),
+        ("--batch-size", args.batch_size),
+        ("--lr", args.lr),
+    ):
+        if value is not None:
+            argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if args.device != "cpu":
+        argv += ["--device", args.device]
+    argv += ["--seed", str(args.seed)]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
+    return shlex.join(argv)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train, export, evaluate, write the model directory."""
+    _require_torch()
+    from aemon.train.config import load_model_config, with_overrides
+    from aemon.train.package import finalize
+    from aemon.train.trainer import TrainOptions, train
+
+    config = load_model_config(args.config)
+    overrides: dict[str, Any] = {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+    }
+    config = with_overrides(config, sample_rate_hz=args.rate, **overrides)
+    for name in ("epochs", "steps", "batch_size", "threads", "stop_after"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
+    options = TrainOptions(
+        config=config,
+        out=args.out,
+        data=args.data or ["sim"],
+        device=args.device,
+        seed=args.seed,
+        resume=args.resume,
+        threads=args.threads,
+        progress=not args.no_progress,
+        stop_after=args.stop_after,
+    )
+    state = train(options)
+    if not state.finished:
+        print(
+            f"stopped after epoch {len(state.history)} of {config.training.epochs}; continue "
+            f"with: {_command_line(args)} --resume"
+        )
+        return 0
+    card = finalize(options, state, _command_line(args))
+    stream = card.metrics.get("heldout_stream") or card.metrics["heldout_windows"]
+    print(
+        f"wrote {args.out}: {card.name}, event F1 {stream['events']['f1']:.4f}, "
+        f"{card.speed.get('onnxruntime_cpu_x_realtime', 0):.2f}× real time (ONNX Runtime CPU)"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a model directory and print the report."""
+    try:
+        import matplotlib  # noqa: F401  (figures; torch is not needed to evaluate)
+    except ImportError:
+        raise MissingTorchError(
+            "evaluation figures need matplotlib: pip install 'aemon[train]'"
+        ) from None
+    from aemon.detect.model_card import metrics_table
+    from aemon.train.evaluate import summary_line
+    from aemon.train.report import evaluate_model_dir
+
+    out = args.out or Path(f"{args.model.resolve().name}-evaluation")
+    report = evaluate_model_dir(args.model, args.data or ["sim"], out, args.windows)
+    rows = {k: v for k, v in report.items() if isinstance(v, dict) and "map" in v}
+    print(metrics_table(rows))
+    for name, rep in rows.items():
+        print(f"{name}: {summary_line(rep)}", file=sys.stderr)
+    print(f"figures and evaluation.json in {out}")
+    return 0

@@ -1,0 +1,289 @@
+"""Neural detections → AE events, streaming: the neural and the cascade event streams.
+
+* :class:`NeuralEventStream` (``--detector nn``): a
+  :class:`~aemon.detect.probability_map.ProbabilityMapStream`
+  makes the stitched probability map, a :class:`~aemon.events.segmentation.MapSegmenter` per channel
+  turns it into runs (threshold, merge gap and class from the model card), and the
+  :class:`~aemon.events.event.EventBuilder` refines each onset (AIC) and measures the features on
+  the raw samples, which the stream keeps for as long as a detection can still need them.
+* :class:`CascadeEventStream` (``--detector cascade``): the threshold detector proposes hits
+  (:class:`~aemon.detect.hit_stream.HitEventStream`), the network looks only at one window around
+  each hit, and the hit becomes an event when a class reaches the probability threshold in
+  the bins the hit covers (typed by that class). Inference then costs per hit, not per
+  second, so even the large thesis models keep up on a CPU at ordinary hit rates.
+
+Both take ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and return
+:class:`~aemon.events.event.Event` rows, oldest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.hit_stream import HitEventStream
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
+from aemon.detect.threshold_hits import Hit, HitDetector
+from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
+from aemon.errors import ConfigError
+from aemon.events.event import Detection, Event, EventBuilder
+from aemon.events.segmentation import MapSegmenter
+from aemon.stream.ring import RingBuffer
+from aemon.types import Gap, StreamFormat
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENT_S = 0.1
+"""Longest neural event (s) whose raw samples are kept for features; longer ones are cut."""
+NOISE_CONTEXT_S = 1e-3
+"""Raw signal (s) kept before each event for the builder's noise estimate and AIC window."""
+
+
+class _History:
+    """The newest raw samples in stream units, one ring buffer per contiguous run.
+
+    A gap starts a new run (the two newest are kept). Appending costs one copy of the new
+    block, however much history is held, and :meth:`span` returns a view, no copy.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.runs: list[RingBuffer] = []
+
+    def append(self, first: int, block: npt.NDArray[np.generic]) -> None:
+        # The detections a push releases may reach ``keep`` samples before the block, so
+        # a ring holds ``keep`` plus the longest block seen (it grows, rarely, for longer ones).
+        needed = self.keep + block.shape[1]
+        if not self.runs or first != self.runs[-1].write_index:
+            self.runs = [*self.runs[-1:], self._ring(first, block, needed)]
+        elif needed > self.runs[-1].capacity:
+            old = self.runs[-1]
+            ring = self._ring(old.oldest_index, block, 2 * needed)
+            ring.push(
+                old.oldest_index, old.read(old.oldest_index, old.write_index - old.oldest_index)
+            )
+            self.runs[-1] = ring
+        self.runs[-1].push(first, block)
+
+    @staticmethod
+    def _ring(first: int, block: npt.NDArray[np.generic], capacity: int) -> RingBuffer:
+        return RingBuffer(block.shape[0], capacity, block.dtype, first_sample=first)
+
+    def span(self, start: int, stop: int) -> tuple[int, npt.NDArray[np.generic]] | None:
+        """The held samples of ``[start, stop)``, clipped, from the newest run overlapping it."""
+        for ring in reversed(self.runs):
+            first, end = ring.oldest_index, ring.write_index
+            if first < stop and start < end:
+                lo = max(start, first)
+                return lo, ring.read(lo, min(stop, end) - lo)
+        return None
+
+
+class NeuralEventStream:
+    """Raw blocks → events with the neural detector.
+
+    Args:
+        detector: The streaming detector (model, stream format, origin).
+        builder: Builds the events (onset refinement, features).
+        threshold: Probability at which a run opens; None for the model card's.
+        off: Probability below which a run closes (hysteresis); None for ``threshold``.
+        merge_gap_us: Runs closer than this (µs) merge; None for the model card's.
+        min_duration_us: Shorter runs are dropped (µs).
+    """
+
+    def __init__(
+        self,
+        detector: ProbabilityMapStream,
+        builder: EventBuilder,
+        *,
+        threshold: float | None = None,
+        off: float | None = None,
+        merge_gap_us: float | None = None,
+        min_duration_us: float = 0.0,
+    ) -> None:
+        card, fmt = detector.card, detector.format
+        self.detector, self.builder, self.name = detector, builder, card.name
+        groups = fmt.channels if card.channels == 1 else 1
+        self.segmenters = [
+            MapSegmenter(
+                card.classes,
+                detector.bin_samples,
+                fmt.sample_rate_hz,
+                channel=g,
+                on=card.threshold if threshold is None else threshold,
+                off=off,
+                min_duration_us=min_duration_us,
+                merge_gap_us=card.merge_gap_us if merge_gap_us is None else merge_gap_us,
+                per_class=False,
+            )
+            for g in range(groups)
+        ]
+        rate = fmt.sample_rate_hz
+        self._max_event = int(MAX_EVENT_S * rate)
+        self._context = max(int(NOISE_CONTEXT_S * rate), builder.aic_pre)
+        keep = detector.latency_samples + self._max_event + self._context + card.window
+        self._history = _History(keep * detector.factor)
+        self.cut_events = 0
+
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        """Add a raw ``(channels, n)`` block; return the events that are complete."""
+        block = np.asarray(block)
+        chunks = self.detector.push(first_sample, block)
+        self._history.append(first_sample, block)
+        return self._events(chunks)
+
+    def gap(self, gap: Gap) -> None:
+        """Note missing samples (the detector fills or restarts; runs do not span it)."""
+        self.detector.gap(gap)
+
+    def flush(self) -> list[Event]:
+        """End of stream: the events still open."""
+        events: list[Event | None] = list(self._events(self.detector.flush()))
+        for seg in self.segmenters:
+            events += [self._build(d) for d in seg.flush()]
+        return _sorted(events)
+
+    def _events(self, chunks: list[ProbabilityChunk]) -> list[Event]:
+        events: list[Event | None] = []
+        for chunk in chunks:
+            for g, seg in enumerate(self.segmenters):
+                dets = seg.push(chunk.first_bin_sample, chunk.probabilities[g])
+                events += [self._build(d) for d in dets]
+        return _sorted(events)
+
+    def _build(self, det: Detection) -> Event | None:
+        if det.stop_sample - det.start_sample > self._max_event:
+            self.cut_events += 1
+            det = det._replace(stop_sample=det.start_sample + self._max_event)
+        held = self._history.span(det.start_sample - self._context, det.stop_sample)
+        if held is None:
+            logger.warning("no raw samples left for the event at %d; skipped", det.start_sample)
+            return None
+        first, signal = held
+        stop = first + signal.shape[1]
+        # a run may start just before a restart after a gap, or end in the padded last bin
+        start = min(max(det.start_sample, first), stop - 1)
+        det = det._replace(start_sample=start, stop_sample=min(det.stop_sample, stop))
+        if len(self.segmenters) == 1 and signal.shape[0] > 1:  # a model of all channels
+            lo = det.start_sample - first
+            peak = np.abs(signal[:, lo : det.stop_sample - first].astype(np.float64))
+            det = det._replace(channel=int(np.argmax(peak.max(axis=1))))
+        return self.builder.build(det, signal, first, detector=self.name)
+
+
+class CascadeEventStream:
+    """Threshold hits confirmed and classified by the network (one window per hit).
+
+    Args:
+        hits: The threshold detector.
+        builder: Builds the events (onset refinement, features).
+        detector: The model session.
+        fmt: Format of the stream.
+        probability: Probability a class must reach inside the hit; None for the card's.
+        highpass_hz: High-pass corner (Hz); None for the model's
+            (:func:`~aemon.dsp.preprocess.card_highpass_hz`).
+
+    Raises:
+        ConfigError: A source rate the model cannot take, or a model of several channels.
+    """
+
+    def __init__(
+        self,
+        hits: HitDetector,
+        builder: EventBuilder,
+        detector: OnnxDetector,
+        fmt: StreamFormat,
+        *,
+        probability: float | None = None,
+        highpass_hz: float | None = None,
+    ) -> None:
+        card = detector.card
+        factor = decimation_factor(fmt.sample_rate_hz, card.sample_rate_hz)
+        if factor is None:
+            raise rate_mismatch_error(card, fmt.sample_rate_hz)
+        if card.channels != 1:
+            raise ConfigError(f"the cascade needs a one-channel model; {card.name} takes more")
+        self.detector, self.card, self.factor = detector, card, factor
+        self.probability = card.threshold if probability is None else probability
+        self.window = card.window * factor  # source samples
+        # the hit starts this many whole bins into its window: after the margin, with context
+        self.pre_bins = card.margin_bins + max(1, card.hop // card.bin_samples // 8)
+        self.pre = self.pre_bins * card.bin_samples * factor
+        self.hits = HitEventStream(hits, builder, keep_s=2 * self.window / fmt.sample_rate_hz)
+        self._pre = Preprocessor(
+            1,
+            fmt.sample_rate_hz,
+            factor,
+            fmt.volts_per_count,
+            card.normalization_params(),
+            first_segment=card.window,
+            segment=card.window,
+            highpass_hz=card_highpass_hz(card.normalization)
+            if highpass_hz is None
+            else highpass_hz,
+        )
+        self._pending: list[Hit] = []
+        self.rejected = 0
+
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        """Scan a block; return the confirmed events of the hits whose window is complete."""
+        self._pending += self.hits.push_hits(first_sample, block)
+        return self._resolve(final=False)
+
+    def gap(self, gap: Gap) -> None:
+        """Missing samples: hits end at the gap (the detector sees the jump)."""
+
+    def flush(self) -> list[Event]:
+        """End of stream: classify the remaining hits (windows padded with zeros)."""
+        self._pending += self.hits.flush_hits()
+        return self._resolve(final=True)
+
+    def _resolve(self, final: bool) -> list[Event]:
+        ready: list[Hit] = []
+        waiting: list[Hit] = []
+        newest = self.hits.history_range[1]
+        for hit in self._pending:
+            start = hit.start_sample - self.pre
+            (ready if final or start + self.window <= newest else waiting).append(hit)
+        self._pending = waiting
+        if not ready:
+            return []
+        windows = np.stack([self._window(hit) for hit in ready])
+        probs = self.detector.infer(windows)
+        events = []
+        b = self.card.bin_samples * self.factor
+        for hit, p in zip(ready, probs, strict=True):
+            lo = self.pre_bins
+            hi = -(-(self.pre + max(hit.stop_sample - hit.start_sample, 1)) // b)
+            hi = min(max(hi, lo + 1), p.shape[1] - self.card.margin_bins)
+            best = p[:, lo:hi].max(axis=1)
+            kind = int(np.argmax(best))
+            if best[kind] < self.probability:
+                self.rejected += 1
+                continue
+            events.append(
+                self.hits.event(
+                    hit, kind=self.card.classes[kind], score=float(best[kind]), detector="cascade"
+                )
+            )
+        return events
+
+    def _window(self, hit: Hit) -> npt.NDArray[np.float32]:
+        """The normalised model window around a hit (its own noise floor, as in training)."""
+        start = hit.start_sample - self.pre
+        raw = np.zeros((1, self.window), np.float32)
+        held_first, held_stop = self.hits.history_range
+        lo, hi = max(start, held_first), min(start + self.window, held_stop)
+        if hi > lo:
+            raw[0, lo - start : hi - start] = self.hits.window(lo, hi)[hit.channel]
+        self._pre.reset()
+        out = np.concatenate([self._pre.process(raw), self._pre.finish()], axis=1)
+        return out[0, : self.card.window]
+
+
+def _sorted(events: Sequence[Event | None]) -> list[Event]:
+    return sorted((e for e in events if e is not None), key=lambda e: (e.sample_index, e.channel))

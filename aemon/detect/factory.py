@@ -1,0 +1,136 @@
+"""The one place that turns detector options into an event stream (live and offline).
+
+:func:`make_event_stream` builds the neural, threshold or cascade stream for a stream format;
+:mod:`aemon.monitor` (live) and :mod:`aemon.detect.offline` (files) both call it, so the two
+paths detect alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.event_streams import CascadeEventStream, NeuralEventStream
+from aemon.detect.hit_stream import HitEventStream
+from aemon.detect.onnx_runtime import OnnxDetector, default_model_path
+from aemon.detect.options import DETECTORS, DetectOptions
+from aemon.detect.probability_map import ProbabilityMapStream
+from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
+from aemon.errors import ConfigError
+from aemon.events.event import Event, EventBuilder
+from aemon.types import ChannelInfo, Gap, StreamFormat
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["OFFLINE_BATCH_WINDOWS", "EventStream", "make_event_stream", "open_model"]
+
+OFFLINE_BATCH_WINDOWS = 16
+
+
+class EventStream(Protocol):
+    """Samples in, events out: what every detector presents to the live and offline paths."""
+
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        """Take the block starting at absolute sample ``first_sample``; return ended events."""
+        ...
+
+    def gap(self, gap: Gap) -> None:
+        """Samples ``gap.start``..``gap.stop`` are missing."""
+        ...
+
+    def flush(self) -> list[Event]:
+        """End of stream: return the events still open."""
+        ...
+
+
+class _ThresholdStream:
+    """The hit stream with the gap call the other streams have (the jump ends hits)."""
+
+    def __init__(self, hits: HitEventStream) -> None:
+        self.hits = hits
+
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        """Scan a block; return the events of the hits that ended."""
+        return self.hits.push(first_sample, block)
+
+    def flush(self) -> list[Event]:
+        """End of stream: the events of the hits still open."""
+        return self.hits.flush()
+
+    def gap(self, gap: Gap) -> None:
+        """The hit detector sees the jump in sample indices itself."""
+
+
+def open_model(options: DetectOptions, rate_hz: float) -> OnnxDetector:
+    """The ONNX detector ``options`` name, or the shipped model for ``rate_hz`` (Hz)."""
+    model = options.model if options.model is not None else default_model_path(rate_hz)
+    return OnnxDetector(model, provider=options.provider, threads=options.threads)
+
+
+def make_event_stream(
+    options: DetectOptions,
+    fmt: StreamFormat,
+    channel_info: list[ChannelInfo],
+    *,
+    first_sample: int = 0,
+    start_time_utc: str = "",
+    onnx: OnnxDetector | None = None,
+    live: bool = False,
+) -> EventStream:
+    """The event stream for ``options.detector`` on a stream of format ``fmt``.
+
+    Args:
+        options: Detector settings.
+        fmt: Stream format.
+        channel_info: Per-channel metadata (gain for dBAE).
+        first_sample: Absolute index of the stream's first sample.
+        start_time_utc: ISO 8601 time of the first sample, for event UTC stamps.
+        onnx: An ONNX session to reuse, or None to open the model.
+        live: Batch for latency (about 50 ms of signal per inference) instead of throughput.
+
+    Raises:
+        ConfigError: Unknown detector, bad thresholds, or a model that cannot take the rate.
+    """
+    if options.detector not in DETECTORS:
+        raise ConfigError(f"detector {options.detector!r} unknown; use {', '.join(DETECTORS)}")
+    aic_us: dict[str, float] = {}
+    if options.detector == "nn":
+        if options.threshold is not None and not 0 < options.threshold < 1:
+            raise ConfigError(
+                f"--threshold for the nn detector is a probability between 0 and 1, "
+                f"not {options.threshold:g}"
+            )
+        onnx = onnx or open_model(options, fmt.sample_rate_hz)
+        # The map's onset is only good to a bin (10 µs at 1.5625 MHz, 83 µs at 192 kHz): the
+        # AIC picker must see a few bins of noise before it and of burst after it.
+        bin_us = onnx.card.bin_samples / onnx.card.sample_rate_hz * 1e6
+        aic_us = {"aic_pre_us": max(100.0, 4 * bin_us), "aic_post_us": max(50.0, 2 * bin_us)}
+    builder = EventBuilder.for_stream(
+        fmt,
+        channel_info,
+        first_sample=first_sample,
+        start_time_utc=start_time_utc or None,
+        **aic_us,
+    )
+    if options.detector == "nn":
+        assert onnx is not None
+        streaming = ProbabilityMapStream(
+            onnx,
+            fmt,
+            first_sample=first_sample,
+            # live: the detector's latency-bounded default; offline: bigger batches
+            batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
+        )
+        return NeuralEventStream(streaming, builder, threshold=options.threshold)
+    config = HitDetectorConfig(
+        threshold_dbae=40.0 if options.threshold is None else options.threshold,
+        threshold_x_noise=options.x_noise,
+    )
+    hits = HitDetector.for_stream(config, fmt, channel_info)
+    if options.detector == "threshold":
+        return _ThresholdStream(HitEventStream(hits, builder))
+    onnx = onnx or open_model(options, fmt.sample_rate_hz)
+    return CascadeEventStream(hits, builder, onnx, fmt, probability=options.probability)

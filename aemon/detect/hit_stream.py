@@ -1,0 +1,171 @@
+"""Threshold hits → full events, offline and streaming (``--detector threshold`` / cascade).
+
+:class:`HitEventStream` runs a :class:`~aemon.detect.threshold_hits.HitDetector` on a
+stream and keeps the raw
+history the :class:`~aemon.events.event.EventBuilder` needs (the AIC pre-window, the whole hit), so
+``push(first_sample, block)`` returns finished :class:`~aemon.events.event.Event` rows.
+
+For the cascade (threshold proposes, the neural network confirms and classifies) use the two
+halves separately::
+
+    stream = HitEventStream(detector, builder)
+    for hit in stream.push_hits(first, block):
+        start, stop = hit.window(card.window, pretrigger)
+        if stream.has(start, stop):                 # else keep the hit until it has arrived
+            kind, score = classify(stream.window(start, stop)[hit.channel])
+            if kind is not None:
+                events.append(stream.event(hit, kind=kind, score=score, detector="cascade"))
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.threshold_hits import Hit, HitDetector
+from aemon.errors import ConfigError
+from aemon.events.event import Event, EventBuilder
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD_DETECTOR = "threshold"
+"""Value of the ``detector`` column for events of the threshold detector."""
+HIT_TYPE = "hit"
+"""Value of the ``type`` column for threshold hits."""
+
+
+def hits_to_events(
+    hits: Iterable[Hit],
+    signal: npt.ArrayLike,
+    signal_first_sample: int,
+    builder: EventBuilder,
+    *,
+    detector: str = THRESHOLD_DETECTOR,
+) -> list[Event]:
+    """Build events from hits found in ``signal`` (``(channels, n)`` in stream units).
+
+    The hit's threshold is the feature threshold and its PDT peak the event peak, so the
+    features match what the hit detector measured.
+    """
+    return [
+        builder.build(
+            hit.detection(HIT_TYPE),
+            signal,
+            signal_first_sample,
+            detector=detector,
+            threshold_v=hit.threshold_V,
+            peak_sample=hit.peak_sample,
+        )
+        for hit in hits
+    ]
+
+
+class HitEventStream:
+    """Streaming threshold detector that returns events, with the raw history they need.
+
+    Args:
+        detector: The hit detector (its state is advanced by this stream).
+        builder: Builds the events (onset refinement, features).
+        keep_s: Extra history (s) kept beyond what the hits need, e.g. for cascade windows.
+    """
+
+    def __init__(self, detector: HitDetector, builder: EventBuilder, *, keep_s: float = 0.0):
+        if keep_s < 0:
+            raise ConfigError(f"keep_s must be >= 0 s, got {keep_s}")
+        self.detector = detector
+        self.builder = builder
+        cfg, rate = detector.config, detector.sample_rate_hz
+        longest_s = cfg.max_duration_us * 1e-6 + cfg.hdt_us * 1e-6 + keep_s
+        if cfg.threshold_x_noise is not None:
+            longest_s += cfg.noise_frame_s  # the first frame's hits come one frame late
+        self._keep = int(longest_s * rate) + builder.aic_pre + 16
+        # Contiguous runs of raw samples, oldest first: (first sample, (channels, n) array).
+        # A gap starts a new run; the run before it stays for the hits the gap closed.
+        self._runs: list[tuple[int, npt.NDArray[np.generic]]] = []
+
+    @property
+    def history_range(self) -> tuple[int, int]:
+        """Absolute ``[first, stop)`` of the newest contiguous run of raw samples held."""
+        if not self._runs:
+            return 0, 0
+        first, data = self._runs[-1]
+        return first, first + data.shape[1]
+
+    def has(self, start: int, stop: int) -> bool:
+        """True if the samples ``[start, stop)`` are all held (in one contiguous run)."""
+        return self._find(start, stop) is not None
+
+    def window(self, start: int, stop: int) -> npt.NDArray[np.generic]:
+        """Raw samples ``[start, stop)`` (stream units, ``(channels, stop - start)``, a copy).
+
+        Raises:
+            ConfigError: The range is not (or no longer) held; see :attr:`history_range`.
+        """
+        found = self._find(start, stop)
+        if found is None:
+            raise ConfigError(
+                f"samples {start}..{stop} are not in the history {self.history_range}; wait "
+                "for them or raise keep_s"
+            )
+        first, data = found
+        return data[:, start - first : stop - first].copy()
+
+    def _find(self, start: int, stop: int) -> tuple[int, npt.NDArray[np.generic]] | None:
+        for first, data in reversed(self._runs):
+            if first <= start and stop <= first + data.shape[1]:
+                return first, data
+        return None
+
+    def push_hits(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
+        """Remember ``block`` and return the hits that ended (see :meth:`HitDetector.push`)."""
+        x = np.asarray(block)
+        if not self._runs or first_sample != self.history_range[1]:
+            self._runs = [*self._runs[-1:], (first_sample, x[:, :0])]
+        hits = self.detector.push(first_sample, x)
+        self._append(x)
+        return hits
+
+    def flush_hits(self) -> list[Hit]:
+        """End of stream: the hits still open (the history stays for their events)."""
+        return self.detector.flush()
+
+    def event(
+        self,
+        hit: Hit,
+        *,
+        kind: str = HIT_TYPE,
+        score: float = 1.0,
+        detector: str = THRESHOLD_DETECTOR,
+    ) -> Event:
+        """The event of a hit returned by this stream (call before pushing further blocks)."""
+        stop = max(hit.stop_sample, hit.start_sample + 1)
+        lo = hit.start_sample - self.builder.aic_pre
+        found = self._find(hit.start_sample, stop)
+        if found is not None:
+            lo = max(lo, found[0])
+        signal = self.window(lo, stop)
+        return self.builder.build(
+            hit.detection(kind, score),
+            signal,
+            lo,
+            detector=detector,
+            threshold_v=hit.threshold_V,
+            peak_sample=hit.peak_sample,
+        )
+
+    def push(self, first_sample: int, block: npt.ArrayLike) -> list[Event]:
+        """Scan a block; return the events of the hits that ended."""
+        return [self.event(hit) for hit in self.push_hits(first_sample, block)]
+
+    def flush(self) -> list[Event]:
+        """End of stream: the events of the hits still open."""
+        return [self.event(hit) for hit in self.flush_hits()]
+
+    def _append(self, x: npt.NDArray[np.generic]) -> None:
+        first, data = self._runs[-1]
+        joined = np.concatenate((data, x.astype(data.dtype, copy=False)), axis=1)
+        drop = max(0, joined.shape[1] - x.shape[1] - self._keep)
+        self._runs[-1] = (first + drop, joined[:, drop:])

@@ -1,0 +1,227 @@
+"""Offline detection: a recording, WAV/FLAC, raw or Vallen tradb file → an event CSV.
+
+Continuous files (aemon HDF5 recordings, WAV/FLAC, raw binary) are read block by block and
+pushed through the same streaming detector the live path uses, so memory stays bounded
+whatever the file size, recorded gaps are handled as live, and the events match what the
+live detector would have found. Event times count from the file's first sample.
+
+A Vallen tradb holds one transient record per hit, not a continuous signal: every record is
+run through the detector on its own, and its events are placed at the record's time
+(``time_s = record time + (onset - pretrigger) / fs``, ``sample_index = round(time_s × fs)``,
+``channel = Vallen channel - 1``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from aemon.detect.factory import make_event_stream, open_model
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.options import DetectOptions
+from aemon.errors import FileFormatError
+from aemon.io.event_csv import EventCsvWriter
+from aemon.io.file_readers import BlockReader, open_block_reader, timeline
+from aemon.types import ChannelInfo, Gap, StreamFormat
+
+logger = logging.getLogger(__name__)
+
+BLOCK_SAMPLES = 1 << 18
+"""Samples per channel read at a time (bounded memory)."""
+
+
+class DetectSummary(NamedTuple):
+    """What a detection run did.
+
+    Attributes:
+        events: Events written.
+        seconds: Signal duration processed per channel (s).
+        channels: Channels (1 for a tradb: records are processed one at a time).
+        wall_s: Wall-clock time (s).
+        detector: ``nn``, ``threshold`` or ``cascade``.
+        model: Model name ("" for the threshold detector).
+        provider: Execution provider of the model ("" without one).
+    """
+
+    events: int
+    seconds: float
+    channels: int
+    wall_s: float
+    detector: str
+    model: str
+    provider: str
+
+    @property
+    def realtime_factor(self) -> float:
+        """Signal seconds per wall second (× real time, all channels together)."""
+        return self.seconds / max(self.wall_s, 1e-9)
+
+    def line(self) -> str:
+        """One summary line for the terminal."""
+        using = f"model {self.model} on {self.provider}" if self.model else "threshold detector"
+        return (
+            f"{self.events} events in {self.seconds:.3f} s of signal ({self.channels} ch) with "
+            f"{self.detector} ({using}); {self.realtime_factor:.2f}× real time"
+        )
+
+
+def detect_file(
+    input_path: str | os.PathLike[str],
+    out_csv: str | os.PathLike[str],
+    *,
+    model: str | Path | None = None,
+    detector: str = "nn",
+    threshold: float | None = None,
+    probability: float | None = None,
+    x_noise: float | None = None,
+    fs: float | None = None,
+    dtype: str | None = None,
+    channels: int | None = None,
+    volts_per_count: float | None = None,
+    provider: str = "auto",
+    threads: int | None = None,
+    progress: bool = True,
+) -> DetectSummary:
+    """Detect the events in a file and write them to an event CSV.
+
+    Args:
+        input_path: aemon ``.h5`` recording, WAV/FLAC, raw binary, or Vallen ``.tradb``.
+        out_csv: Event CSV to write (replaced).
+        model: Model directory or name; None for
+            :func:`~aemon.detect.onnx_runtime.default_model_path`
+            of the file's sample rate.
+        detector: ``nn`` (neural map), ``threshold`` (conventional hits) or ``cascade``
+            (threshold hits confirmed and classified by the network).
+        threshold: ``nn``: probability 0..1 (default: the model card's). ``threshold`` and
+            ``cascade``: hit threshold in dBAE at the sensor (default 40 dBAE).
+        probability: ``cascade``: probability a class must reach (default: the card's).
+        x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
+        fs: Sample rate of a raw file (Hz).
+        dtype: Sample type of a raw file (``int16``, ``int32``, ``float32``, ``float64``).
+        channels: Channels of a raw file.
+        volts_per_count: Volts per sample unit (V) for raw and WAV/FLAC files.
+        provider: ``auto``, ``cpu`` or ``cuda``.
+        threads: Inference threads (None: one per physical core).
+        progress: Show a tqdm progress bar on stderr.
+
+    Returns:
+        A summary of the run.
+
+    Raises:
+        AemonError: Unreadable input, impossible options, or a model that does not fit.
+    """
+    options = DetectOptions(model, detector, threshold, probability, x_noise, provider, threads)
+    path = os.fspath(input_path)
+    started = time.perf_counter()
+    with EventCsvWriter(out_csv) as out:
+        if Path(path).suffix.lower() == ".tradb":
+            seconds, n_channels, onnx = _detect_tradb(path, options, out, progress)
+        else:
+            reader = open_block_reader(
+                path, fs=fs, dtype=dtype, channels=channels, volts_per_count=volts_per_count
+            )
+            try:
+                seconds, n_channels, onnx = _detect_stream(reader, options, out, progress)
+            finally:
+                reader.close()
+        rows = out.rows
+    summary = DetectSummary(
+        rows,
+        seconds,
+        n_channels,
+        time.perf_counter() - started,
+        detector,
+        onnx.card.name if onnx else "",
+        onnx.provider if onnx else "",
+    )
+    logger.info("%s: %s", path, summary.line())
+    return summary
+
+
+def _detect_stream(
+    reader: BlockReader, options: DetectOptions, out: EventCsvWriter, progress: bool
+) -> tuple[float, int, OnnxDetector | None]:
+    fmt, first = reader.format, reader.first_sample
+    onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
+    stream = make_event_stream(
+        options,
+        fmt,
+        reader.channel_info,
+        first_sample=first,
+        start_time_utc=reader.start_time_utc,
+        onnx=onnx,
+    )
+    total = reader.stop_sample - first
+    with tqdm(
+        total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=False
+    ) as bar:
+        for item in timeline(reader, first, BLOCK_SAMPLES):
+            if isinstance(item, Gap):
+                stream.gap(item)
+                bar.update(item.samples)
+                continue
+            start, block = item
+            out.write(stream.push(start, block))
+            bar.update(block.shape[1])
+        out.write(stream.flush())
+    return total / fmt.sample_rate_hz, fmt.channels, onnx
+
+
+class _Record(NamedTuple):
+    time_s: float
+    channel: int
+    pretrigger: int
+    samplerate: float
+    data: npt.NDArray[np.float32]
+
+
+def _tradb_records(path: str) -> Iterator[_Record]:
+    import vallenae.io
+
+    try:
+        with vallenae.io.TraDatabase(path) as tradb:
+            for rec in tradb.iread():
+                data = np.asarray(rec.data, dtype=np.float32)
+                yield _Record(rec.time, rec.channel, rec.pretrigger, float(rec.samplerate), data)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"{path}: cannot read as a Vallen tradb ({exc})") from None
+    except Exception as exc:  # sqlite3.DatabaseError for files that are not SQLite
+        if type(exc).__module__ == "sqlite3":
+            raise FileFormatError(f"{path}: not a Vallen tradb ({exc})") from None
+        raise
+
+
+def _detect_tradb(
+    path: str, options: DetectOptions, out: EventCsvWriter, progress: bool
+) -> tuple[float, int, OnnxDetector | None]:
+    """Each transient record on its own; events at the record's time."""
+    if not os.path.isfile(path):
+        raise FileFormatError(f"{path}: no such file; check the path")
+    onnx: OnnxDetector | None = None
+    seconds = 0.0
+    for rec in tqdm(_tradb_records(path), unit="rec", disable=not progress, leave=False):
+        fmt = StreamFormat(rec.samplerate, 1, "float32", 1.0)
+        if onnx is None and options.detector != "threshold":
+            onnx = open_model(options, rec.samplerate)
+        stream = make_event_stream(options, fmt, [ChannelInfo(f"ch{rec.channel}")], onnx=onnx)
+        events = stream.push(0, rec.data[None, :]) + stream.flush()
+        offset = rec.time_s - rec.pretrigger / rec.samplerate
+        out.write(
+            e._replace(
+                time_s=e.time_s + offset,
+                onset_s=e.onset_s + offset,
+                sample_index=round((e.time_s + offset) * rec.samplerate),
+                channel=rec.channel - 1,
+            )
+            for e in events
+        )
+        seconds += rec.data.size / rec.samplerate
+    return seconds, 1, onnx

@@ -1,0 +1,297 @@
+"""Streaming neural burst detection: raw blocks in, stitched probability maps out.
+
+::
+
+    push(first, block) ─► Preprocessor ─► WindowScheduler ─► OnnxDetector ─► stitch ─► chunks
+                          (volts, high-pass,   (window, hop,     (batches of      (centre bins
+                           decimate, noise      margin on the     windows × all    of every
+                           floor, Numba)        model's grid)     channels)        window)
+
+Windows overlap: window ``k`` covers model samples ``[k·hop − margin, k·hop + hop + margin)``
+and keeps only its centre ``[k·hop, (k+1)·hop)``; ``margin = margin_bins × bin_samples`` from
+the model card. When the model's receptive field fits in the margin, the stitched map equals
+the map of one pass over the whole (normalised) signal, and a burst on a window edge appears
+once. ``hop`` and ``margin`` are whole bins, so bin ``b`` always covers the absolute source
+samples ``[origin + b·B, origin + (b+1)·B)``, ``B`` = bin samples at the source rate and
+``origin`` = the stream's first sample.
+
+Gaps: up to one window of missing samples is filled (the missing samples are ignored by the
+noise floor and enter the model as zeros) and the map stays contiguous. A longer gap ends
+the current tiling (its last windows are padded like at the end of the stream) and starts a
+new one on the same bin grid; the next chunk then starts later than the previous one ended.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.model_card import CARD_FILE, ModelCard, read_model_card
+from aemon.detect.onnx_runtime import OnnxDetector, default_model_path
+from aemon.detect.windows import Window, WindowScheduler
+from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
+from aemon.errors import ConfigError
+from aemon.types import Gap, StreamFormat
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "OnnxDetector",
+    "ProbabilityChunk",
+    "ProbabilityMapStream",
+    "default_model_path",
+    "rate_mismatch_error",
+]
+
+BATCH_SECONDS = 0.05
+"""Default signal per inference batch (s): bounds the latency that batching adds."""
+MAX_BATCH_WINDOWS = 16
+
+
+class ProbabilityChunk(NamedTuple):
+    """A stretch of the stitched probability map.
+
+    Attributes:
+        first_bin_sample: Absolute source sample index where bin 0 starts.
+        bin_samples: Source samples per bin.
+        probabilities: float32 ``(channels, classes, bins)``; ``channels`` is the stream's
+            channel count for a one-channel model, 1 for a model that sees all channels.
+    """
+
+    first_bin_sample: int
+    bin_samples: int
+    probabilities: npt.NDArray[np.float32]
+
+    @property
+    def stop_sample(self) -> int:
+        """Absolute source index one past the last bin."""
+        return self.first_bin_sample + self.probabilities.shape[-1] * self.bin_samples
+
+
+def rate_mismatch_error(card: ModelCard, source_rate_hz: float) -> ConfigError:
+    """The one-line error for a source whose rate the model cannot take."""
+    hint = ""
+    alt = default_model_path(source_rate_hz)
+    if (alt / CARD_FILE).is_file() and alt.name != card.name:
+        alt_rate = read_model_card(alt).sample_rate_hz
+        if decimation_factor(source_rate_hz, alt_rate):
+            hint = f" or --model {_display(alt)}"
+    rate = f"{source_rate_hz:.0f}"
+    return ConfigError(
+        f"model {card.name} expects {card.sample_rate_hz:.0f} Hz but the source delivers "
+        f"{rate} Hz; use a model trained for {rate} Hz (aemon train CONFIG --rate {rate} …)"
+        f"{hint}"
+    )
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class ProbabilityMapStream:
+    """Push raw blocks, get the stitched probability map (Friture-style DSP block).
+
+    Args:
+        detector: The model session.
+        fmt: Format of the stream (rate, channels, dtype, volts per count).
+        first_sample: Absolute index of the stream's first sample (bin 0 starts there).
+        batch_windows: Windows per inference batch (each window counts once for all channels);
+            None for about 50 ms of signal, at most 16. Larger batches run faster and add
+            latency: a window waits until its batch is full (or :meth:`flush`).
+        highpass_hz: High-pass corner (Hz); None for the one the model was trained with
+            (:func:`~aemon.dsp.preprocess.card_highpass_hz`), 0 for none.
+
+    Raises:
+        ConfigError: The source rate is not the model rate or a whole multiple of it, the
+            channel counts do not fit the model, or the card's geometry is inconsistent.
+    """
+
+    def __init__(
+        self,
+        detector: OnnxDetector,
+        fmt: StreamFormat,
+        *,
+        first_sample: int = 0,
+        batch_windows: int | None = None,
+        highpass_hz: float | None = None,
+    ) -> None:
+        card = detector.card
+        factor = decimation_factor(fmt.sample_rate_hz, card.sample_rate_hz)
+        if factor is None:
+            raise rate_mismatch_error(card, fmt.sample_rate_hz)
+        if card.channels not in (1, fmt.channels):
+            raise ConfigError(
+                f"model {card.name} takes {card.channels} channels at once but the stream has "
+                f"{fmt.channels}; use a one-channel model or a stream with {card.channels}"
+            )
+        b = card.bin_samples
+        self.margin = card.margin_bins * b
+        self.hop = card.hop // b * b
+        if self.hop < b or self.hop > card.window - 2 * self.margin:
+            raise ConfigError(
+                f"model card {card.name}: hop {card.hop} does not fit window {card.window} with "
+                f"{card.margin_bins} margin bins of {b} samples; fix the card"
+            )
+        if batch_windows is None:
+            batch_windows = round(BATCH_SECONDS * card.sample_rate_hz / self.hop)
+            batch_windows = min(max(batch_windows, 1), MAX_BATCH_WINDOWS)
+        if batch_windows < 1:
+            raise ConfigError(f"batch size must be at least 1 window, not {batch_windows}")
+        self.detector, self.card, self.format = detector, card, fmt
+        self.factor = factor
+        self.batch_windows = batch_windows
+        self.origin = int(first_sample)
+        self.bin_samples = b * factor  # source samples per bin
+        self._preprocessor = Preprocessor(
+            fmt.channels,
+            fmt.sample_rate_hz,
+            factor,
+            fmt.volts_per_count,
+            card.normalization_params(),
+            first_segment=self.hop + self.margin,
+            segment=self.hop,
+            highpass_hz=card_highpass_hz(card.normalization)
+            if highpass_hz is None
+            else highpass_hz,
+        )
+        self._next = self.origin  # absolute index one past the newest sample received
+        self._cursor = self.origin  # absolute index the preprocessor expects next
+        self._model_next = 0  # model-rate index (from origin) of the next preprocessed sample
+        self._scheduler = WindowScheduler(card.window, self.hop, self.margin, first_sample=0)
+        self._pending: list[Window] = []
+        self._ready: list[ProbabilityChunk] = []
+        self.windows_run = 0
+
+    @property
+    def next_sample(self) -> int:
+        """Absolute source index of the next sample :meth:`push` expects."""
+        return self._next
+
+    @property
+    def latency_samples(self) -> int:
+        """Source samples a bin waits, at most, before it is reported (window and batching)."""
+        held = self.hop * self.batch_windows + self.margin
+        return held * self.factor + (
+            self._preprocessor.decimator.half if self._preprocessor.decimator else 0
+        )
+
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[ProbabilityChunk]:
+        """Add a raw ``(channels, n)`` block (counts or volts); return finished map chunks.
+
+        A block that starts after :attr:`next_sample` implies a gap (``"missing"``).
+
+        Raises:
+            ValueError: Wrong shape or channel count, or a block overlapping earlier ones.
+        """
+        block = np.asarray(block)
+        if block.ndim != 2 or block.shape[0] != self.format.channels:
+            raise ValueError(
+                f"expected a ({self.format.channels}, n) block, got shape {block.shape}"
+            )
+        first_sample, n = int(first_sample), block.shape[1]
+        if first_sample < self._next:
+            raise ValueError(
+                f"block at sample {first_sample} overlaps samples already pushed "
+                f"(next expected: {self._next})"
+            )
+        self._next = first_sample + n
+        skip = min(max(self._cursor - first_sample, 0), n)  # padding of a flushed last bin
+        if skip:
+            block, first_sample = block[:, skip:], first_sample + skip
+        elif first_sample > self._cursor:
+            self.gap(Gap(self._cursor, first_sample, "missing"))
+        if block.shape[1]:
+            self._feed(self._preprocessor.process(block))
+            self._cursor = first_sample + block.shape[1]
+        return self._take_ready()
+
+    def gap(self, gap: Gap) -> None:
+        """Note missing samples; their chunks come with the next :meth:`push`/:meth:`flush`."""
+        start, stop = self._cursor, int(gap.stop_sample)
+        if stop <= start:
+            return
+        self._next = max(self._next, stop)
+        if stop - start <= self.card.window * self.factor:
+            self._feed(self._preprocessor.missing(stop - start))
+            self._cursor = stop
+            return
+        logger.info("detector: %d samples missing at %d; new window tiling", stop - start, start)
+        self._finish_tiling()
+        grid = self.bin_samples  # restart on the bin grid at or before the end of the gap
+        self._restart(self.origin + (stop - self.origin) // grid * grid, reset_floor=True)
+        if stop > self._cursor:
+            self._feed(self._preprocessor.missing(stop - self._cursor))
+            self._cursor = stop
+
+    def flush(self) -> list[ProbabilityChunk]:
+        """End of stream: process everything held back (the last windows zero-padded).
+
+        A later :meth:`push` continues on the same bin grid with a new tiling; samples that
+        fall into the (padded) last bin already reported are skipped.
+        """
+        self._finish_tiling()
+        grid = self.bin_samples
+        self._restart(self.origin + -(-(self._cursor - self.origin) // grid) * grid, False)
+        return self._take_ready()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _restart(self, cursor: int, reset_floor: bool) -> None:
+        """New tiling whose first core starts at ``cursor`` (on the bin grid)."""
+        self._cursor = cursor
+        self._model_next = (cursor - self.origin) // self.factor
+        self._scheduler = WindowScheduler(
+            self.card.window, self.hop, self.margin, first_sample=self._model_next
+        )
+        self._preprocessor.restart(reset_floor=reset_floor)
+
+    def _feed(self, samples: npt.NDArray[np.float32]) -> None:
+        if samples.shape[1]:
+            self._pending += self._scheduler.push(self._model_next, samples)
+            self._model_next += samples.shape[1]
+        while len(self._pending) >= self.batch_windows:
+            self._run(self._pending[: self.batch_windows])
+            del self._pending[: self.batch_windows]
+
+    def _finish_tiling(self) -> None:
+        tail = self._preprocessor.finish()
+        if tail.shape[1]:
+            self._pending += self._scheduler.push(self._model_next, tail)
+            self._model_next += tail.shape[1]
+        self._pending += self._scheduler.flush()
+        while self._pending:
+            self._run(self._pending[: self.batch_windows])
+            del self._pending[: self.batch_windows]
+
+    def _run(self, windows: list[Window]) -> None:
+        """Infer a batch of consecutive windows and stitch their centre bins into one chunk."""
+        card, b = self.card, self.card.bin_samples
+        x = np.stack([w.samples for w in windows])  # (n, channels, window)
+        n, channels = x.shape[0], x.shape[1]
+        if card.channels == 1:
+            probs = self.detector.infer(x.reshape(n * channels, 1, card.window))
+            probs = probs.reshape(n, channels, len(card.classes), card.output_bins)
+        else:
+            probs = self.detector.infer(x)[:, None]
+        self.windows_run += n
+        lo = card.margin_bins
+        kept = probs[:, :, :, lo : lo + self.hop // b]  # (n, groups, classes, hop bins)
+        stitched = np.ascontiguousarray(kept.transpose(1, 2, 0, 3)).reshape(
+            kept.shape[1], kept.shape[2], -1
+        )
+        last = windows[-1]
+        cut = -(-(last.core_stop - last.core_start) // b)  # bins in the last (maybe cut) core
+        total = (n - 1) * (self.hop // b) + cut
+        first = self.origin + windows[0].core_start * self.factor
+        self._ready.append(ProbabilityChunk(first, self.bin_samples, stitched[:, :, :total]))
+
+    def _take_ready(self) -> list[ProbabilityChunk]:
+        ready, self._ready = self._ready, []
+        return ready

@@ -1,0 +1,170 @@
+"""Acquisition: a source feeding the ring buffer, with a lossless HDF5 recorder behind it.
+
+::
+
+    source thread ──push/gap──► RingBuffer ──blocking reader──► recorder thread ──► HDF5
+                                           └──other readers──► detector, GUI, status
+
+The recorder reads through a *blocking* ring reader, so when the disk falls behind the ring
+fills, ``push`` waits, and a PULL source stops reading its socket: the back-pressure reaches
+the DAQ instead of samples being dropped. Other consumers attach their own readers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import NamedTuple
+
+from aemon.io.recording import RecordingWriter
+from aemon.stream.ring import RingBuffer, RingReader
+from aemon.stream.source import Source
+from aemon.types import Gap
+
+logger = logging.getLogger(__name__)
+
+
+class AcquisitionStatus(NamedTuple):
+    """A snapshot for status lines.
+
+    Attributes:
+        elapsed_s: Wall time since start (s).
+        samples: Samples per channel received from the source.
+        recorded: Samples per channel written to the recording.
+        rate_hz: Mean received sample rate per channel over the run (Hz).
+        realtime_factor: Received stream time divided by wall time (× real time).
+        gaps: Gaps reported by the source.
+        samples_lost: Samples per channel covered by those gaps.
+        malformed: Frames the source rejected.
+        lag_s: Stream time received but not yet recorded (s).
+    """
+
+    elapsed_s: float
+    samples: int
+    recorded: int
+    rate_hz: float
+    realtime_factor: float
+    gaps: int
+    samples_lost: int
+    malformed: int
+    lag_s: float
+
+    def line(self) -> str:
+        """One human-readable status line."""
+        return (
+            f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
+            f"{self.realtime_factor:5.2f}× rt  recorded {self.recorded:>12d}  "
+            f"gaps {self.gaps} ({self.samples_lost} lost)  bad frames {self.malformed}  "
+            f"lag {self.lag_s * 1e3:6.1f} ms"
+        )
+
+
+class Acquisition:
+    """Runs a source into a ring buffer and, optionally, a recording.
+
+    Args:
+        source: An opened source (its ``format`` is known).
+        writer: Recording to append every sample and gap to, or None.
+        ring_seconds: Ring capacity in seconds of signal (s).
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    """
+
+    def __init__(
+        self, source: Source, writer: RecordingWriter | None = None, ring_seconds: float = 4.0
+    ) -> None:
+        fmt = source.format
+        capacity = max(int(ring_seconds * fmt.sample_rate_hz), 1 << 16)
+        self.source = source
+        self.writer = writer
+        self.ring = RingBuffer(fmt.channels, capacity, fmt.dtype, first_sample=source.first_sample)
+        self._recorder_reader: RingReader | None = None
+        self._recorder_thread: threading.Thread | None = None
+        self._recorder_error: BaseException | None = None
+        self._recorded_gaps: set[tuple[int, int]] = set()
+        self._started_at = 0.0
+        self.recorded = source.first_sample
+
+    def start(self) -> None:
+        """Attach the recorder and start the source."""
+        self._started_at = time.monotonic()
+        if self.writer is not None:
+            self._recorder_reader = self.ring.reader(
+                "recorder", blocking=True, start=self.source.first_sample
+            )
+            self._recorder_thread = threading.Thread(
+                target=self._record_loop, name="aemon-recorder", daemon=True
+            )
+            self._recorder_thread.start()
+        self.source.start(self.ring)
+
+    def _record_loop(self) -> None:
+        assert self._recorder_reader is not None and self.writer is not None
+        reader, writer = self._recorder_reader, self.writer
+        try:
+            while True:
+                result = reader.read(timeout=0.25)
+                if result is None:
+                    break
+                for gap in result.gaps:
+                    self._record_gap(gap)
+                if result.lost is not None and result.lost.reason == "overrun":
+                    # A blocking reader is never lapped; "gap" losses are source gaps that
+                    # result.gaps already reported.
+                    self._record_gap(result.lost)
+                if result.samples.shape[1]:
+                    writer.push(result.first_sample, result.samples)
+                    self.recorded = result.first_sample + result.samples.shape[1]
+                else:  # the source is idle: still make what we have visible to readers
+                    writer.flush_if_due()
+        except BaseException as exc:  # keep the error for the main thread
+            logger.exception("recorder stopped")
+            self._recorder_error = exc
+            reader.close()
+
+    def _record_gap(self, gap: Gap) -> None:
+        key = (gap.start_sample, gap.stop_sample)
+        if key in self._recorded_gaps or self.writer is None:
+            return
+        self._recorded_gaps.add(key)
+        self.writer.gap(gap)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the source ends by itself; True if it did within ``timeout`` (s)."""
+        return self.source.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the source, let the recorder drain the ring, and raise any recorder error."""
+        self.source.stop()
+        self.ring.close()
+        if self._recorder_thread is not None:
+            self._recorder_thread.join()
+        if self._recorder_error is not None:
+            raise self._recorder_error
+
+    def status(self) -> AcquisitionStatus:
+        """Current counters; cheap enough to call several times a second."""
+        stats = self.source.stats
+        elapsed = max(time.monotonic() - self._started_at, 1e-9)
+        rate = self.source.format.sample_rate_hz
+        received = self.ring.write_index - self.source.first_sample
+        recorded = self.recorded - self.source.first_sample if self.writer else received
+        return AcquisitionStatus(
+            elapsed_s=elapsed,
+            samples=received,
+            recorded=recorded,
+            rate_hz=received / elapsed,
+            realtime_factor=received / rate / elapsed,
+            gaps=stats.gaps,
+            samples_lost=stats.samples_lost,
+            malformed=stats.malformed,
+            lag_s=(received - recorded) / rate,
+        )
+
+    def __enter__(self) -> Acquisition:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

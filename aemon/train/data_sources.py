@@ -1,0 +1,286 @@
+"""Training data from users' files: isolated bursts + background (source b), labelled recordings
+(source c), and the ``--data`` argument that chooses between them and the simulator (source a).
+
+``--data`` forms:
+
+* ``sim``: the built-in simulator at the model's rate.
+* ``DIR`` with ``bursts/`` and ``noise/`` (or ``background/``): isolated burst waveforms (WAV,
+  FLAC, raw float32 ``.raw``/``.f32``, int16 ``.i16``, HDF5, Vallen ``.tradb``) in subfolders
+  named after the model's classes (flat if the model has one class), plus background
+  recordings. Bursts keep their recorded amplitude, so record both with the same chain.
+  Raw files are read at the model rate unless ``DIR/dataset.toml`` sets ``sample_rate_hz``.
+* ``REC.h5`` / ``REC.wav`` (or ``REC:EVENTS.csv``, or a directory of them): labelled recordings;
+  labels come from ``EVENTS.csv``, else ``REC.csv`` / ``REC.truth.csv`` beside it, else the
+  recording's ``/truth`` table (simulator recordings). Loading is in :mod:`aemon.train.labelled`.
+
+Files at another sample rate are resampled when the model rate is lower (rational ratio);
+upsampling is refused because the AE band above the recording's Nyquist frequency is missing.
+Bursts are split 80/20 by file into training and held-out sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from aemon.errors import ConfigError, FileFormatError
+from aemon.io.file_readers import HDF5_SUFFIXES
+from aemon.train.config import ModelConfig
+from aemon.train.data import Augmentation, BackgroundBank, MixSource, WindowSource, simulator_mix
+from aemon.train.labelled import LabelledSource, find_labelled_recordings, match_rate
+
+logger = logging.getLogger(__name__)
+
+AUDIO_SUFFIXES = {".wav", ".flac"}
+RAW_SUFFIXES = {".raw": np.float32, ".f32": np.float32, ".i16": np.int16}
+TRADB_SUFFIXES = {".tradb"}
+WAVEFORM_SUFFIXES = AUDIO_SUFFIXES | set(RAW_SUFFIXES) | set(HDF5_SUFFIXES) | TRADB_SUFFIXES
+TEST_FRACTION = 0.2
+
+
+def read_waveforms(path: Path, default_rate_hz: float) -> tuple[list[np.ndarray], float]:
+    """Read every waveform in a file: ``(list of 1-D float64 arrays, sample rate Hz)``.
+
+    WAV/FLAC and raw files give one waveform per channel; an aemon recording one per channel;
+    a plain HDF5 file one per 1-D dataset (or row of a 2-D dataset), rate from a
+    ``sample_rate_hz`` attribute; a Vallen tradb one per transient record.
+
+    Raises:
+        FileFormatError: Unreadable or unsupported file.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in AUDIO_SUFFIXES:
+            import soundfile
+
+            data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
+            return [np.ascontiguousarray(c) for c in data.T], float(rate)
+        if suffix in RAW_SUFFIXES:
+            return [
+                np.fromfile(path, dtype=RAW_SUFFIXES[suffix]).astype(np.float64)
+            ], default_rate_hz
+        if suffix in TRADB_SUFFIXES:
+            return _read_tradb(path)
+        if suffix in HDF5_SUFFIXES:
+            return _read_hdf5(path)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FileFormatError(f"cannot read waveform file {path}: {exc}") from exc
+    raise FileFormatError(f"{path}: unsupported waveform file type {suffix!r}")
+
+
+def _read_tradb(path: Path) -> tuple[list[np.ndarray], float]:
+    import vallenae.io
+
+    waves: list[np.ndarray] = []
+    rates: set[float] = set()
+    with vallenae.io.TraDatabase(str(path)) as tradb:
+        for record in tradb.iread():
+            waves.append(np.asarray(record.data, dtype=np.float64))
+            rates.add(float(record.samplerate))
+    if len(rates) > 1:
+        raise FileFormatError(f"{path}: transient records use several sample rates {sorted(rates)}")
+    return waves, rates.pop() if rates else 0.0
+
+
+def _read_hdf5(path: Path) -> tuple[list[np.ndarray], float]:
+    import h5py
+
+    from aemon.io.recording import RecordingReader
+
+    with h5py.File(path, "r") as f:
+        is_recording = f.attrs.get("format") == "aemon-recording"
+    if is_recording:
+        with RecordingReader(path) as reader:
+            data = reader.read(0, reader.samples, volts=True).astype(np.float64)
+            return list(data), reader.format.sample_rate_hz
+    waves: list[np.ndarray] = []
+    rates: set[float] = set()
+    with h5py.File(path, "r") as f:
+
+        def visit(_name: str, obj: object) -> None:
+            if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "fiu" and obj.ndim in (1, 2):
+                rate = obj.attrs.get("sample_rate_hz", f.attrs.get("sample_rate_hz"))
+                if rate is None:
+                    raise FileFormatError(
+                        f"{path}: dataset {obj.name} has no sample_rate_hz attribute"
+                    )
+                rates.add(float(rate))
+                arr = np.asarray(obj[()], dtype=np.float64)
+                waves.extend(arr if arr.ndim == 2 else [arr])
+
+        f.visititems(visit)
+    if len(rates) > 1:
+        raise FileFormatError(f"{path}: datasets use several sample rates {sorted(rates)}")
+    return waves, rates.pop() if rates else 0.0
+
+
+def pick_burst(wave: np.ndarray) -> tuple[int, int] | None:
+    """Onset and end (samples) of an isolated burst; None for an empty waveform.
+
+    The onset is the AIC picker's (vallenae) estimate before the peak; the end is where |x|
+    last exceeds 2 % of the peak and 3× the pre-onset noise RMS.
+    """
+    from vallenae.timepicker import aic
+
+    if wave.size < 8 or not np.any(wave):
+        return None
+    peak = int(np.argmax(np.abs(wave)))
+    onset = int(aic(np.ascontiguousarray(wave[: peak + 1]))[1]) if peak > 4 else 0
+    onset = min(max(onset, 0), peak)
+    noise = float(np.sqrt(np.mean(wave[:onset] ** 2))) if onset > 8 else 0.0
+    level = max(0.02 * abs(wave[peak]), 3 * noise)
+    return onset, int(np.flatnonzero(np.abs(wave) >= level)[-1]) + 1
+
+
+def trim_burst(wave: np.ndarray) -> np.ndarray | None:
+    """Cut an isolated burst to :func:`pick_burst`'s span, with a short cosine fade-out."""
+    span = pick_burst(wave)
+    if span is None:
+        return None
+    onset, end = span
+    peak = int(np.argmax(np.abs(wave)))
+    out = wave[onset:end].copy()
+    taper = min(max(4, out.size // 10), out.size - (peak - onset) - 1)
+    if taper > 0:
+        out[-taper:] *= 0.5 + 0.5 * np.cos(np.pi * np.arange(1, taper + 1) / taper)
+    return out
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in WAVEFORM_SUFFIXES
+    )
+
+
+def _split(items: list[Path], split: str) -> list[Path]:
+    if len(items) < 2:
+        return items
+    n_test = max(1, round(len(items) * TEST_FRACTION))
+    return items[-n_test:] if split == "test" else items[:-n_test]
+
+
+def burst_directory_source(
+    directory: Path, config: ModelConfig, augmentation: Augmentation, split: str = "train"
+) -> MixSource:
+    """Source (b): isolated bursts mixed into background recordings from ``directory``.
+
+    Raises:
+        ConfigError: No bursts, no background, unknown class folders, or mismatched rates.
+    """
+    rate = config.signal.sample_rate_hz
+    classes = list(config.signal.classes)
+    raw_rate = rate
+    if (directory / "dataset.toml").is_file():
+        meta = tomllib.loads((directory / "dataset.toml").read_text("utf-8"))
+        raw_rate = float(meta.get("sample_rate_hz", rate))
+    burst_dir = directory / "bursts"
+    noise_dir = next(
+        (directory / n for n in ("noise", "background") if (directory / n).is_dir()), None
+    )
+    burst_files = _files(burst_dir) if burst_dir.is_dir() else []
+    if not burst_files:
+        raise ConfigError(
+            f"data directory {directory} has no burst waveforms in bursts/ (WAV, FLAC, raw, "
+            "HDF5 or Vallen tradb); put isolated bursts there in subfolders named after the classes"
+        )
+    noise_files = _files(noise_dir) if noise_dir else []
+    if not noise_files:
+        raise ConfigError(f"data directory {directory} has no background recordings in noise/")
+    by_class: list[list[np.ndarray]] = [[] for _ in classes]
+    for label, files in _group_by_class(burst_dir, burst_files, classes).items():
+        for path in _split(files, split):
+            waves, file_rate = read_waveforms(path, raw_rate)
+            for w in waves:
+                trimmed = trim_burst(match_rate(w, file_rate, rate, str(path)))
+                if trimmed is not None:
+                    by_class[label].append(trimmed)
+    empty = [classes[i] for i, b in enumerate(by_class) if not b]
+    if empty:
+        raise ConfigError(f"data directory {directory} has no usable bursts of class {empty[0]!r}")
+    noise: list[np.ndarray] = []
+    for path in noise_files:
+        waves, file_rate = read_waveforms(path, raw_rate)
+        noise += [match_rate(w, file_rate, rate, str(path)) for w in waves]
+    window = config.training.window
+    noise = [n for n in noise if n.size >= window]
+    if not noise:
+        raise ConfigError(
+            f"background recordings in {directory} are shorter than one window ({window})"
+        )
+    held_out = [n[int(n.size * (1 - TEST_FRACTION)) :] for n in noise]
+    noise = held_out if split == "test" and all(h.size >= window for h in held_out) else noise
+    logger.info(
+        "%s: %s bursts, %d background segments",
+        directory,
+        {c: len(b) for c, b in zip(classes, by_class, strict=True)},
+        len(noise),
+    )
+
+    def burst(rng: np.random.Generator, label: int) -> np.ndarray:
+        bank = by_class[label]
+        return bank[int(rng.integers(len(bank)))]
+
+    background = BackgroundBank(noise)
+    return MixSource(
+        f"bursts:{directory}",
+        burst,
+        background,
+        None,
+        len(classes),
+        config.training.bursts_per_window,
+        rate,
+        augmentation,
+    )
+
+
+def _group_by_class(
+    burst_dir: Path, files: list[Path], classes: list[str]
+) -> dict[int, list[Path]]:
+    groups: dict[int, list[Path]] = {}
+    for path in files:
+        rel = path.relative_to(burst_dir)
+        if len(rel.parts) == 1:
+            if len(classes) > 1:
+                raise ConfigError(
+                    f"burst file {path} is not in a class folder; put bursts in "
+                    f"{', '.join(f'bursts/{c}/' for c in classes)}"
+                )
+            label = 0
+        elif rel.parts[0] in classes:
+            label = classes.index(rel.parts[0])
+        else:
+            raise ConfigError(
+                f"burst folder {rel.parts[0]!r} is not a model class ({', '.join(classes)})"
+            )
+        groups.setdefault(label, []).append(path)
+    return groups
+
+
+def build_sources(
+    specs: Sequence[str], config: ModelConfig, augmentation: Augmentation, split: str = "train"
+) -> list[WindowSource]:
+    """Resolve ``--data`` arguments into sources, reading and checking every file now.
+
+    Raises:
+        ConfigError / FileFormatError: Before any training starts, for missing files, data
+        directories without bursts, CSVs without the needed columns, or mismatched rates.
+    """
+    sources: list[WindowSource] = []
+    for spec in specs or ["sim"]:
+        if spec == "sim":
+            sources.append(simulator_mix(config, augmentation))
+            continue
+        path = Path(spec.split(":", 1)[0] if ":" in spec and not Path(spec).exists() else spec)
+        if not path.exists():
+            raise ConfigError(
+                f"--data {spec}: no such file or directory (use 'sim', a folder or a recording)"
+            )
+        if path.is_dir() and ((path / "bursts").is_dir() or not find_labelled_recordings(path)):
+            sources.append(burst_directory_source(path, config, augmentation, split))
+        else:
+            sources.append(LabelledSource.from_spec(spec, config, split))
+    return sources
