@@ -260,9 +260,9 @@ def run_demo(args: argparse.Namespace) -> int:
             ):
                 if value is not None:
                     monitor_args += [flag, str(value)]
-            from aemon.cli import build_parser
-
-            status = run_monitor(build_parser().parse_args(monitor_args))
+            parser = argparse.ArgumentParser(prog="aemon")
+            register_monitor(parser.add_subparsers())
+            status = run_monitor(parser.parse_args(monitor_args))
         finally:
             daq.wait(timeout=30)
         if truth_csv.exists():

@@ -1,8 +1,8 @@
 """Receive the DAQ feed over ZeroMQ (PULL by default, SUB for lossy fan-out).
 
-A :class:`ZmqSource` learns the stream format from the first valid frame when it is opened,
-then hands every frame from its own thread to ``sink.push`` as a zero-copy view, reports
-missing samples with ``sink.gap`` and rejects (counts, logs, never dies on) bad frames.
+A :class:`ZmqSource` learns the stream format from the first valid frame when it is opened, then
+hands every frame to ``sink.push`` as a zero-copy view, reports missing samples with
+``sink.gap`` and rejects (counts, logs, never dies on) bad frames.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 logger = logging.getLogger(__name__)
 
 DEFAULT_RCVHWM = 256
-"""Frames queued in the receiver before the sender blocks (PUSH) or drops (PUB).
-
-256 default-size frames (32768 samples × 4 channels × int16 = 256 KiB each) are 64 MiB,
-about 5 s of a 4-channel 1.5625 MHz stream.
-"""
+"""Frames queued in the receiver before the sender blocks (PUSH) or drops (PUB): 256 frames
+of 32768 samples × 4 channels × int16 (256 KiB each) are 64 MiB, 5 s at 4 × 1.5625 MHz."""
 
 POLL_INTERVAL_MS = 50
 """How often the receiver thread checks for ``stop()`` while no frames arrive (ms)."""

@@ -1,1 +1,3 @@
-"""PySide6 + pyqtgraph monitor application."""
+"""The Qt (PySide6 + pyqtgraph) monitor application."""
+
+__all__: list[str] = []

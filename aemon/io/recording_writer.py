@@ -9,13 +9,12 @@ the staged tail, so everything pushed before a flush survives a crash of the pro
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -27,7 +26,6 @@ from aemon import __version__
 from aemon.errors import ConfigError
 from aemon.io import schema
 from aemon.types import ChannelInfo, Gap, StreamFormat
-from aemon.utc import format_utc
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +126,17 @@ class RecordingWriter:
             first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"{self.path}: cannot create recording ({first_line})") from None
         try:
-            self._create_layout(channels, start_time_utc, config, compression)
+            schema.create_layout(
+                self._file,
+                self.format,
+                channels,
+                first_sample=self.next_sample,
+                sample_dtype=self._dtype,
+                start_time_utc=start_time_utc,
+                config=config,
+                compression=compression,
+                software_version=__version__,
+            )
             self._ds: dict[str, h5py.Dataset] = {n: self._file[n] for n in schema.REQUIRED_DATASETS}
             self._file.swmr_mode = True
         except BaseException:
@@ -138,67 +146,6 @@ class RecordingWriter:
         # One recorder thread appends samples while a detector thread may add events.
         self._lock = threading.RLock()
         logger.info("recording %s to %s (%s)", fmt, self.path, compression)
-
-    def _create_layout(
-        self,
-        channels: Sequence[ChannelInfo],
-        start_time_utc: datetime | None,
-        config: Mapping[str, Any] | None,
-        compression: str,
-    ) -> None:
-        """Create every dataset and attribute (nothing can be created once SWMR is on)."""
-        f, fmt = self._file, self.format
-        when = start_time_utc or datetime.now(UTC)
-        f.attrs.update(
-            {
-                "format": schema.FORMAT_NAME,
-                "format_version": schema.FORMAT_VERSION,
-                "software_version": __version__,
-                "start_time_utc": format_utc(when),
-                "sample_rate_hz": float(fmt.sample_rate_hz),
-                "channels": int(fmt.channels),
-                "dtype": fmt.dtype,
-                "volts_per_count": float(fmt.volts_per_count),
-                "first_sample": int(self.next_sample),
-                "compression": compression,
-                "config_json": json.dumps(dict(config or {}), default=str, sort_keys=True),
-            }
-        )
-        raw = f.create_dataset(
-            schema.RAW,
-            shape=(fmt.channels, 0),
-            maxshape=(fmt.channels, None),
-            chunks=(1, schema.RAW_CHUNK_SAMPLES),
-            dtype=self._dtype.newbyteorder("<"),
-            fillvalue=0,
-            **schema.raw_compression_options(compression),
-        )
-        raw.attrs["units"] = "counts" if fmt.dtype == "int16" else "V"
-        table = np.zeros(len(channels), dtype=schema.CHANNEL_DTYPE)
-        for i, ch in enumerate(channels):
-            table[i] = (
-                schema.encode_text(ch.name),
-                schema.encode_text(ch.sensor),
-                ch.gain_db,
-                ch.volts_per_count,
-            )
-        f.create_dataset(schema.CHANNELS, data=table)
-        small = {"maxshape": (None,), "chunks": (schema.SMALL_TABLE_CHUNK,)}
-        f.create_dataset(schema.GAPS, shape=(0,), dtype=schema.GAP_DTYPE, **small)
-        f.create_dataset(
-            schema.SEGMENTS,
-            data=np.array([(0, self.next_sample)], dtype=schema.SEGMENT_DTYPE),
-            **small,
-        )
-        big = {
-            "maxshape": (None,),
-            "chunks": (schema.EVENT_TABLE_CHUNK,),
-            **schema.table_compression_options(compression),
-        }
-        f.create_dataset(schema.EVENTS, shape=(0,), dtype=schema.EVENT_DTYPE, **big)
-        f.create_dataset(schema.TRUTH, shape=(0,), dtype=schema.TRUTH_DTYPE, **big)
-        status = np.array([(schema.STATE_RECORDING, 0, time.time())], dtype=schema.STATUS_DTYPE)
-        f.create_dataset(schema.STATUS, data=status)
 
     # -- SampleSink ----------------------------------------------------------------------------
 

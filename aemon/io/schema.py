@@ -8,8 +8,11 @@ the conversion of user-supplied events and simulator ground truth into table row
 from __future__ import annotations
 
 import enum
+import json
 import logging
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import h5py
@@ -19,6 +22,7 @@ import numpy.typing as npt
 
 from aemon.errors import ConfigError
 from aemon.types import ChannelInfo, StreamFormat
+from aemon.utc import format_utc
 
 logger = logging.getLogger(__name__)
 
@@ -257,3 +261,70 @@ def append_rows(dataset: h5py.Dataset, rows: npt.NDArray[np.void]) -> None:
     n = dataset.shape[0]
     dataset.resize(n + len(rows), axis=0)
     dataset[n:] = rows
+
+
+def create_layout(
+    f: h5py.File,
+    fmt: StreamFormat,
+    channels: Sequence[ChannelInfo],
+    *,
+    first_sample: int,
+    sample_dtype: np.dtype[Any],
+    start_time_utc: datetime | None,
+    config: Mapping[str, Any] | None,
+    compression: str,
+    software_version: str,
+) -> None:
+    """Create every dataset and attribute of a new recording (nothing can be created once
+    SWMR is on). See docs/recording-format.md."""
+    when = start_time_utc or datetime.now(UTC)
+    f.attrs.update(
+        {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "software_version": software_version,
+            "start_time_utc": format_utc(when),
+            "sample_rate_hz": float(fmt.sample_rate_hz),
+            "channels": int(fmt.channels),
+            "dtype": fmt.dtype,
+            "volts_per_count": float(fmt.volts_per_count),
+            "first_sample": int(first_sample),
+            "compression": compression,
+            "config_json": json.dumps(dict(config or {}), default=str, sort_keys=True),
+        }
+    )
+    raw = f.create_dataset(
+        RAW,
+        shape=(fmt.channels, 0),
+        maxshape=(fmt.channels, None),
+        chunks=(1, RAW_CHUNK_SAMPLES),
+        dtype=sample_dtype.newbyteorder("<"),
+        fillvalue=0,
+        **raw_compression_options(compression),
+    )
+    raw.attrs["units"] = "counts" if fmt.dtype == "int16" else "V"
+    table = np.zeros(len(channels), dtype=CHANNEL_DTYPE)
+    for i, ch in enumerate(channels):
+        table[i] = (
+            encode_text(ch.name),
+            encode_text(ch.sensor),
+            ch.gain_db,
+            ch.volts_per_count,
+        )
+    f.create_dataset(CHANNELS, data=table)
+    small = {"maxshape": (None,), "chunks": (SMALL_TABLE_CHUNK,)}
+    f.create_dataset(GAPS, shape=(0,), dtype=GAP_DTYPE, **small)
+    f.create_dataset(
+        SEGMENTS,
+        data=np.array([(0, first_sample)], dtype=SEGMENT_DTYPE),
+        **small,
+    )
+    big = {
+        "maxshape": (None,),
+        "chunks": (EVENT_TABLE_CHUNK,),
+        **table_compression_options(compression),
+    }
+    f.create_dataset(EVENTS, shape=(0,), dtype=EVENT_DTYPE, **big)
+    f.create_dataset(TRUTH, shape=(0,), dtype=TRUTH_DTYPE, **big)
+    status = np.array([(STATE_RECORDING, 0, time.time())], dtype=STATUS_DTYPE)
+    f.create_dataset(STATUS, data=status)

@@ -23,8 +23,7 @@ from aemon.dsp.preprocess import (
 )
 from aemon.errors import ConfigError, FileFormatError
 from aemon.types import Gap, StreamFormat
-
-from .detect_models import RATE, burst, energy_model, torch_model
+from tests.detect_models import RATE, burst, energy_model, torch_model
 
 FLOAT_1CH = StreamFormat(RATE, 1, "float32", 1.0)
 

@@ -29,7 +29,7 @@ from aemon.train.export import check_parity, export_onnx  # noqa: E402
 from aemon.train.models import build_model  # noqa: E402
 from aemon.train.trainer import TrainOptions, train  # noqa: E402
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 TINY = """
 name = "tiny"
 architecture = "inceptiontime"

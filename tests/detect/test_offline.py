@@ -14,8 +14,7 @@ from aemon.detect.offline import detect_file
 from aemon.io.event_csv import read_event_csv
 from aemon.io.recording import RecordingWriter
 from aemon.types import ChannelInfo, Gap, StreamFormat
-
-from .detect_models import RATE, burst, energy_model
+from tests.detect_models import RATE, burst, energy_model
 
 ONSETS = [(40_000, 0), (95_000, 1), (150_013, 0), (150_500, 1)]  # (sample, channel)
 N = 200_000

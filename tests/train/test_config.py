@@ -15,7 +15,7 @@ from aemon.train.config import (
     with_overrides,
 )
 
-CONFIG_DIR = Path(__file__).parent.parent / "aemon" / "models" / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "aemon" / "models" / "configs"
 CONFIGS = sorted(CONFIG_DIR.rglob("*.toml"))
 
 MINIMAL = """

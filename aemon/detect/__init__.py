@@ -1,0 +1,114 @@
+"""Detectors: model cards, the ONNX runtime, window scheduling and the stitched probability
+map, threshold hits, the neural/threshold/cascade event streams, the one factory that builds
+them from options, and offline detection of files.
+
+Public API (imported on first use):
+    CascadeEventStream: :mod:`aemon.detect.event_streams`
+    NeuralEventStream: :mod:`aemon.detect.event_streams`
+    EventStream: :mod:`aemon.detect.factory`
+    OFFLINE_BATCH_WINDOWS: :mod:`aemon.detect.factory`
+    make_event_stream: :mod:`aemon.detect.factory`
+    open_model: :mod:`aemon.detect.factory`
+    HitEventStream: :mod:`aemon.detect.hit_stream`
+    hits_to_events: :mod:`aemon.detect.hit_stream`
+    ModelCard: :mod:`aemon.detect.model_card`
+    card_from_dict: :mod:`aemon.detect.model_card`
+    card_markdown: :mod:`aemon.detect.model_card`
+    metrics_table: :mod:`aemon.detect.model_card`
+    read_model_card: :mod:`aemon.detect.model_card`
+    write_model_card: :mod:`aemon.detect.model_card`
+    DetectSummary: :mod:`aemon.detect.offline`
+    detect_file: :mod:`aemon.detect.offline`
+    OnnxDetector: :mod:`aemon.detect.onnx_runtime`
+    default_model_path: :mod:`aemon.detect.onnx_runtime`
+    models_dir: :mod:`aemon.detect.onnx_runtime`
+    physical_cores: :mod:`aemon.detect.onnx_runtime`
+    resolve_model: :mod:`aemon.detect.onnx_runtime`
+    resolve_providers: :mod:`aemon.detect.onnx_runtime`
+    DetectOptions: :mod:`aemon.detect.options`
+    ProbabilityChunk: :mod:`aemon.detect.probability_map`
+    ProbabilityMapStream: :mod:`aemon.detect.probability_map`
+    rate_mismatch_error: :mod:`aemon.detect.probability_map`
+    Hit: :mod:`aemon.detect.threshold_hits`
+    HitDetector: :mod:`aemon.detect.threshold_hits`
+    HitDetectorConfig: :mod:`aemon.detect.threshold_hits`
+    detect_hits: :mod:`aemon.detect.threshold_hits`
+    Window: :mod:`aemon.detect.windows`
+    WindowScheduler: :mod:`aemon.detect.windows`
+
+Modules: event_streams, factory, hit_stream, model_card, offline, onnx_runtime, options,
+probability_map, threshold_hits, windows.
+"""
+
+from aemon._lazy import lazy_exports
+
+_EXPORTS = {
+    "CascadeEventStream": "event_streams",
+    "DetectOptions": "options",
+    "DetectSummary": "offline",
+    "EventStream": "factory",
+    "Hit": "threshold_hits",
+    "HitDetector": "threshold_hits",
+    "HitDetectorConfig": "threshold_hits",
+    "HitEventStream": "hit_stream",
+    "ModelCard": "model_card",
+    "NeuralEventStream": "event_streams",
+    "OFFLINE_BATCH_WINDOWS": "factory",
+    "OnnxDetector": "onnx_runtime",
+    "ProbabilityChunk": "probability_map",
+    "ProbabilityMapStream": "probability_map",
+    "Window": "windows",
+    "WindowScheduler": "windows",
+    "card_from_dict": "model_card",
+    "card_markdown": "model_card",
+    "default_model_path": "onnx_runtime",
+    "detect_file": "offline",
+    "detect_hits": "threshold_hits",
+    "hits_to_events": "hit_stream",
+    "make_event_stream": "factory",
+    "metrics_table": "model_card",
+    "models_dir": "onnx_runtime",
+    "open_model": "factory",
+    "physical_cores": "onnx_runtime",
+    "rate_mismatch_error": "probability_map",
+    "read_model_card": "model_card",
+    "resolve_model": "onnx_runtime",
+    "resolve_providers": "onnx_runtime",
+    "write_model_card": "model_card",
+}
+
+__all__ = [
+    "OFFLINE_BATCH_WINDOWS",
+    "CascadeEventStream",
+    "DetectOptions",
+    "DetectSummary",
+    "EventStream",
+    "Hit",
+    "HitDetector",
+    "HitDetectorConfig",
+    "HitEventStream",
+    "ModelCard",
+    "NeuralEventStream",
+    "OnnxDetector",
+    "ProbabilityChunk",
+    "ProbabilityMapStream",
+    "Window",
+    "WindowScheduler",
+    "card_from_dict",
+    "card_markdown",
+    "default_model_path",
+    "detect_file",
+    "detect_hits",
+    "hits_to_events",
+    "make_event_stream",
+    "metrics_table",
+    "models_dir",
+    "open_model",
+    "physical_cores",
+    "rate_mismatch_error",
+    "read_model_card",
+    "resolve_model",
+    "resolve_providers",
+    "write_model_card",
+]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
