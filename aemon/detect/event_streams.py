@@ -27,12 +27,12 @@ import numpy.typing as npt
 from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
+from aemon.detect.raw_history import RawHistory
 from aemon.detect.threshold_hits import Hit, HitDetector
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.errors import ConfigError
 from aemon.events.event import Detection, Event, EventBuilder
 from aemon.events.segmentation import MapSegmenter
-from aemon.stream.ring import RingBuffer
 from aemon.types import Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -41,46 +41,6 @@ MAX_EVENT_S = 0.1
 """Longest neural event (s) whose raw samples are kept for features; longer ones are cut."""
 NOISE_CONTEXT_S = 1e-3
 """Raw signal (s) kept before each event for the builder's noise estimate and AIC window."""
-
-
-class _History:
-    """The newest raw samples in stream units, one ring buffer per contiguous run.
-
-    A gap starts a new run (the two newest are kept). Appending costs one copy of the new
-    block, however much history is held, and :meth:`span` returns a view, no copy.
-    """
-
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
-        self.runs: list[RingBuffer] = []
-
-    def append(self, first: int, block: npt.NDArray[np.generic]) -> None:
-        # The detections a push releases may reach ``keep`` samples before the block, so
-        # a ring holds ``keep`` plus the longest block seen (it grows, rarely, for longer ones).
-        needed = self.keep + block.shape[1]
-        if not self.runs or first != self.runs[-1].write_index:
-            self.runs = [*self.runs[-1:], self._ring(first, block, needed)]
-        elif needed > self.runs[-1].capacity:
-            old = self.runs[-1]
-            ring = self._ring(old.oldest_index, block, 2 * needed)
-            ring.push(
-                old.oldest_index, old.read(old.oldest_index, old.write_index - old.oldest_index)
-            )
-            self.runs[-1] = ring
-        self.runs[-1].push(first, block)
-
-    @staticmethod
-    def _ring(first: int, block: npt.NDArray[np.generic], capacity: int) -> RingBuffer:
-        return RingBuffer(block.shape[0], capacity, block.dtype, first_sample=first)
-
-    def span(self, start: int, stop: int) -> tuple[int, npt.NDArray[np.generic]] | None:
-        """The held samples of ``[start, stop)``, clipped, from the newest run overlapping it."""
-        for ring in reversed(self.runs):
-            first, end = ring.oldest_index, ring.write_index
-            if first < stop and start < end:
-                lo = max(start, first)
-                return lo, ring.read(lo, min(stop, end) - lo)
-        return None
 
 
 class NeuralEventStream:
@@ -126,7 +86,7 @@ class NeuralEventStream:
         self._max_event = int(MAX_EVENT_S * rate)
         self._context = max(int(NOISE_CONTEXT_S * rate), builder.aic_pre)
         keep = detector.latency_samples + self._max_event + self._context + card.window
-        self._history = _History(keep * detector.factor)
+        self._history = RawHistory(keep * detector.factor)
         self.cut_events = 0
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.raw_history import RawHistory
 from aemon.detect.threshold_hits import Hit, HitDetector
 from aemon.errors import ConfigError
 from aemon.events.event import Event, EventBuilder
@@ -81,22 +82,17 @@ class HitEventStream:
         longest_s = cfg.max_duration_us * 1e-6 + cfg.hdt_us * 1e-6 + keep_s
         if cfg.threshold_x_noise is not None:
             longest_s += cfg.noise_frame_s  # the first frame's hits come one frame late
-        self._keep = int(longest_s * rate) + builder.aic_pre + 16
-        # Contiguous runs of raw samples, oldest first: (first sample, (channels, n) array).
         # A gap starts a new run; the run before it stays for the hits the gap closed.
-        self._runs: list[tuple[int, npt.NDArray[np.generic]]] = []
+        self._history = RawHistory(int(longest_s * rate) + builder.aic_pre + 16)
 
     @property
     def history_range(self) -> tuple[int, int]:
         """Absolute ``[first, stop)`` of the newest contiguous run of raw samples held."""
-        if not self._runs:
-            return 0, 0
-        first, data = self._runs[-1]
-        return first, first + data.shape[1]
+        return self._history.newest_range
 
     def has(self, start: int, stop: int) -> bool:
         """True if the samples ``[start, stop)`` are all held (in one contiguous run)."""
-        return self._find(start, stop) is not None
+        return self._history.run_start(start, stop) is not None
 
     def window(self, start: int, stop: int) -> npt.NDArray[np.generic]:
         """Raw samples ``[start, stop)`` (stream units, ``(channels, stop - start)``, a copy).
@@ -104,28 +100,20 @@ class HitEventStream:
         Raises:
             ConfigError: The range is not (or no longer) held; see :attr:`history_range`.
         """
-        found = self._find(start, stop)
-        if found is None:
+        held = self._history.span(start, stop) if self.has(start, stop) else None
+        if held is None:
             raise ConfigError(
                 f"samples {start}..{stop} are not in the history {self.history_range}; wait "
                 "for them or raise keep_s"
             )
-        first, data = found
-        return data[:, start - first : stop - first].copy()
-
-    def _find(self, start: int, stop: int) -> tuple[int, npt.NDArray[np.generic]] | None:
-        for first, data in reversed(self._runs):
-            if first <= start and stop <= first + data.shape[1]:
-                return first, data
-        return None
+        return held[1].copy()
 
     def push_hits(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
         """Remember ``block`` and return the hits that ended (see :meth:`HitDetector.push`)."""
         x = np.asarray(block)
-        if not self._runs or first_sample != self.history_range[1]:
-            self._runs = [*self._runs[-1:], (first_sample, x[:, :0])]
         hits = self.detector.push(first_sample, x)
-        self._append(x)
+        if x.shape[1]:
+            self._history.append(first_sample, x)
         return hits
 
     def flush_hits(self) -> list[Hit]:
@@ -143,9 +131,9 @@ class HitEventStream:
         """The event of a hit returned by this stream (call before pushing further blocks)."""
         stop = max(hit.stop_sample, hit.start_sample + 1)
         lo = hit.start_sample - self.builder.aic_pre
-        found = self._find(hit.start_sample, stop)
-        if found is not None:
-            lo = max(lo, found[0])
+        run_start = self._history.run_start(hit.start_sample, stop)
+        if run_start is not None:
+            lo = max(lo, run_start)
         signal = self.window(lo, stop)
         return self.builder.build(
             hit.detection(kind, score),
@@ -163,9 +151,3 @@ class HitEventStream:
     def flush(self) -> list[Event]:
         """End of stream: the events of the hits still open."""
         return [self.event(hit) for hit in self.flush_hits()]
-
-    def _append(self, x: npt.NDArray[np.generic]) -> None:
-        first, data = self._runs[-1]
-        joined = np.concatenate((data, x.astype(data.dtype, copy=False)), axis=1)
-        drop = max(0, joined.shape[1] - x.shape[1] - self._keep)
-        self._runs[-1] = (first + drop, joined[:, drop:])
