@@ -65,6 +65,13 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes that synthesise training batches (0 = none; several with --device cuda)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument(
         "--stop-after",
@@ -149,6 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         resume=args.resume,
         threads=args.threads,
+        workers=args.workers,
         progress=not args.no_progress,
         stop_after=args.stop_after,
     )

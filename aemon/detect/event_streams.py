@@ -19,7 +19,7 @@ Both take ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and return
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +88,8 @@ class NeuralEventStream:
         keep = detector.latency_samples + self._max_event + self._context + card.window
         self._history = RawHistory(keep * detector.factor)
         self.cut_events = 0
+        self.map_listener: Callable[[ProbabilityChunk], None] | None = None
+        """Called with every stitched probability chunk (evaluation keeps the map this way)."""
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
         """Add a raw ``(channels, n)`` block; return the events that are complete."""
@@ -110,6 +112,8 @@ class NeuralEventStream:
     def _events(self, chunks: list[ProbabilityChunk]) -> list[Event]:
         events: list[Event | None] = []
         for chunk in chunks:
+            if self.map_listener is not None:
+                self.map_listener(chunk)
             for g, seg in enumerate(self.segmenters):
                 dets = seg.push(chunk.first_bin_sample, chunk.probabilities[g])
                 events += [self._build(d) for d in dets]

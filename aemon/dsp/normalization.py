@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -47,12 +47,19 @@ class NormalizationParams:
         compress: ``"asinh"`` or ``"none"``.
         time_constant_s: Live tracker time constant (s).
         floor: Smallest noise floor (input units) used as divisor.
+        whiten_order: Order of the adaptive pre-whitener (:mod:`aemon.dsp.whitening`) that
+            runs before the noise-floor division; 0 = no whitening (models before it).
+        whiten_hop: Pre-whitener adaptation hop (model samples).
+        whiten_time_constant_hops: Pre-whitener averaging time constant (hops).
     """
 
     method: str = "noise_floor"
     compress: str = "asinh"
     time_constant_s: float = 0.05
     floor: float = 1e-12
+    whiten_order: int = 0
+    whiten_hop: int = 4096
+    whiten_time_constant_hops: float = 128.0
 
     def __post_init__(self) -> None:
         if self.method not in ("noise_floor", "none"):
@@ -61,6 +68,15 @@ class NormalizationParams:
             raise ConfigError(f"normalization compress {self.compress!r} unknown (asinh, none)")
         if not self.time_constant_s > 0 or not self.floor > 0:
             raise ConfigError("normalization time_constant_s and floor must be positive")
+        if self.whiten_order < 0 or not self.whiten_time_constant_hops > 0:
+            raise ConfigError("whiten_order must be >= 0 and whiten_time_constant_hops > 0")
+        if self.whiten_order and (
+            self.whiten_hop % 16 or self.whiten_hop < 16 * (self.whiten_order + 1)
+        ):
+            raise ConfigError(
+                f"whiten_hop {self.whiten_hop} must be a multiple of 16 and at least "
+                f"16 × (whiten_order + 1) = {16 * (self.whiten_order + 1)}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Dict for the model card, with a human-readable description."""
@@ -71,14 +87,22 @@ class NormalizationParams:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> NormalizationParams:
         """Read parameters back from a model card (extra keys such as description ignored)."""
-        keys = ("method", "compress", "time_constant_s", "floor")
+        keys = [f.name for f in fields(cls)]
         return cls(**{k: raw[k] for k in keys if k in raw})
 
 
 def describe(params: NormalizationParams) -> str:
     """One sentence that says what the normalisation does (for model cards)."""
+    whitening = (
+        f"adaptive pre-whitening first (linear-prediction error filter of order "
+        f"{params.whiten_order}, autocorrelation tracked over hops of {params.whiten_hop} "
+        f"samples with a time constant of {params.whiten_time_constant_hops:g} hops, frozen "
+        "while an event is on; aemon.dsp.whitening), then "
+        if params.whiten_order
+        else ""
+    )
     if params.method == "none":
-        return "none: the model sees the input samples unchanged"
+        return whitening + "none: the model sees the input samples unchanged"
     text = (
         "x / noise_floor per channel, noise_floor = max(median(|x|)/0.6745, "
         f"{params.floor:g}) over the window (training) or tracked live with an exponential "
@@ -86,7 +110,7 @@ def describe(params: NormalizationParams) -> str:
     )
     if params.compress == "asinh":
         text = "asinh(" + text.replace(" per channel", ") per channel", 1)
-    return text
+    return whitening + text
 
 
 def noise_floor(x: FloatArray) -> FloatArray:

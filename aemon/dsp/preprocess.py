@@ -15,7 +15,12 @@ at the model's rate, in this order:
 2. **Decimation** (Numba) when the source rate is an integer multiple ``D`` of the model rate:
    a linear-phase Kaiser FIR (60 dB stop band from the model's Nyquist frequency), delay
    compensated, so model sample ``m`` sits exactly on source sample ``origin + m × D``.
-3. **Normalisation** (:class:`~aemon.dsp.normalization.NoiseFloorTracker`): model samples are
+3. **Pre-whitening** (:class:`~aemon.dsp.whitening.PreWhitener`, models whose card sets
+   ``normalization.whiten_order``): an adaptive prediction-error filter per channel makes
+   stationary noise of any colour white, with coefficients that change only on a fixed grid of
+   model samples and freeze while an event is on; training windows go through the same class
+   (:func:`whiten_training_window`). Missing samples stay NaN.
+4. **Normalisation** (:class:`~aemon.dsp.normalization.NoiseFloorTracker`): model samples are
    cut into
    segments on a fixed grid (the first ``first_segment`` samples, then every ``segment``
    samples); each segment updates the noise floor and is divided by it (and compressed).
@@ -38,6 +43,7 @@ from scipy import signal as sps
 
 from aemon.dsp.kernels import fir_decimate, scale_compress, volts, volts_highpass
 from aemon.dsp.normalization import NoiseFloorTracker, NormalizationParams
+from aemon.dsp.whitening import make_whitener
 from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -330,6 +336,7 @@ class Preprocessor:
         self.highpass = HighPass(channels, source_rate_hz, corner, volts_per_count)
         self.decimator = FirDecimator(channels, factor, source_rate_hz) if factor > 1 else None
         self.normalizer = SegmentNormalizer(params, channels, model_rate, first_segment, segment)
+        self.whitener = make_whitener(params, channels)
         self.factor = factor
 
     def process(self, block: np.ndarray) -> F32:
@@ -346,7 +353,7 @@ class Preprocessor:
         """End of a run of input: emit everything still held (zeros past the end)."""
         parts = [self._after_highpass(self.highpass.flush())]
         if self.decimator is not None:
-            parts.append(self.normalizer.process(self.decimator.finish()))
+            parts.append(self.normalizer.process(self._whiten(self.decimator.finish())))
         parts.append(self.normalizer.finish())
         return _concat(parts, self.channels)
 
@@ -362,11 +369,22 @@ class Preprocessor:
         if self.decimator is not None:
             self.decimator.restart(missing_before=False)
         self.normalizer.restart(reset_floor=True)
+        if self.whitener is not None:
+            self.whitener.reset()
 
     def _after_highpass(self, x: F32) -> F32:
         if self.decimator is not None:
             x = self.decimator.process(x)
-        return self.normalizer.process(x)
+        return self.normalizer.process(self._whiten(x))
+
+    def _whiten(self, x: F32) -> F32:
+        if self.whitener is None or not x.shape[1]:
+            return x
+        y = self.whitener.process(x)
+        missing = np.isnan(x)
+        if missing.any():
+            y[missing] = np.nan  # the normaliser ignores missing samples
+        return y
 
 
 def decimation_factor(source_rate_hz: float, model_rate_hz: float) -> int | None:

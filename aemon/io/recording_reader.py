@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 import h5py
-import hdf5plugin  # noqa: F401  (registers the Blosc filter used by /raw)
 import numpy as np
 import numpy.typing as npt
 
@@ -20,6 +19,11 @@ from aemon.io import schema
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
+
+try:  # registers the Blosc filter used by /raw (a core dependency; training boxes may lack it)
+    import hdf5plugin  # noqa: F401
+except ImportError:  # pragma: no cover
+    logger.debug("hdf5plugin missing: Blosc-compressed recordings cannot be read")
 
 
 class RecordingInfo(NamedTuple):

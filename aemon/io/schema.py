@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import h5py
-import hdf5plugin
 import numpy as np
 import numpy.typing as npt
 
@@ -119,6 +118,8 @@ def raw_compression_options(compression: str) -> dict[str, Any]:
         ValueError: For an unknown preset name.
     """
     if compression == "blosc-lz4":
+        import hdf5plugin
+
         return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
     if compression == "gzip":
         return {"compression": "gzip", "compression_opts": 1, "shuffle": True}

@@ -5,7 +5,8 @@ A :class:`WindowGenerator` draws each window from one of its sources:
 * :class:`MixSource` mixes isolated bursts into background, 1–10 bursts per window (the
   configured range) at random, non-overlapping positions; bursts may start before the window
   or run past its end. Bursts and background come from the simulator (source a,
-  :func:`simulator_mix`) or from a user's files (source b, :mod:`aemon.train.data_sources`).
+  :func:`~aemon.train.data_sources.simulator_mix`) or from a user's files (source b, both in
+  :mod:`aemon.train.data_sources`).
 * :class:`~aemon.train.data_sources.LabelledSource` cuts windows out of labelled recordings
   (source c).
 
@@ -30,10 +31,9 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from aemon.dsp.normalization import NormalizationParams, normalize_window
+from aemon.dsp.normalization import normalize_window
+from aemon.dsp.whitening import training_preroll, whiten_training_window
 from aemon.errors import ConfigError
-from aemon.sim.bursts import band_scale
-from aemon.sim.simulator import SimConfig, make_background, make_burst
 from aemon.train.config import ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -99,9 +99,6 @@ class Augmentation:
     reverb_p: float = 0.2
     reverb_decay_us: tuple[float, float] = (20.0, 150.0)
 
-
-BANK_SEGMENTS = 8
-"""Simulator background segments rendered per epoch (each >= 2**20 samples)."""
 
 NO_AUGMENTATION = Augmentation(gain_p=0.0, noise_p=0.0, polarity_p=0.0, reverb_p=0.0)
 
@@ -259,82 +256,6 @@ class MixSource:
         return TrainingWindow(signal, events)
 
 
-def simulator_mix(
-    config: ModelConfig, augmentation: Augmentation, sim: SimConfig | None = None
-) -> MixSource:
-    """Source (a): simulator bursts in simulator background at the model's sample rate.
-
-    Burst peaks are drawn uniformly in dB over ``training.snr_db_range`` above the simulator's
-    broadband noise RMS. Friction episodes and spikes are five and ten times more frequent than
-    in the default simulator, so the detector sees enough hard negatives. Below 1.5625 MHz the
-    simulator stretches friction episodes (not spikes) by the band scale; both rates are scaled
-    down with it so disturbances occupy the same share of samples at every rate.
-    """
-    rate = config.signal.sample_rate_hz
-    scale = band_scale(rate)
-    sim = sim or SimConfig(
-        sample_rate_hz=rate, friction_rate_hz=10.0 * scale, spike_rate_hz=50.0 * scale
-    )
-    low, high = config.training.snr_db_range
-
-    def burst(rng: np.random.Generator, label: int) -> np.ndarray:
-        return make_burst(rng, label, rate)
-
-    def background(rng: np.random.Generator, n: int) -> np.ndarray:
-        return make_background(rng, n, sim)[0]
-
-    def refresh(rng: np.random.Generator) -> BackgroundDraw:
-        length = max(1 << 20, 4 * config.training.window, 4 * config.signal.window)
-        return BackgroundBank.rendered(background, rng, BANK_SEGMENTS, length)
-
-    def amplitude(rng: np.random.Generator) -> float:
-        return sim.noise_rms_v * 10 ** (rng.uniform(low, high) / 20)
-
-    classes = len(config.signal.classes)
-    if classes > 2:
-        raise ConfigError(
-            f"the simulator makes 2 burst types (low, high) but {config.name} has {classes} classes"
-        )
-    return MixSource(
-        "simulator",
-        burst,
-        background,
-        amplitude,
-        classes,
-        config.training.bursts_per_window,
-        rate,
-        augmentation,
-        refresh,
-    )
-
-
-class BackgroundBank:
-    """Background segments cropped at random: a ``BackgroundDraw`` over fixed arrays.
-
-    Rendering simulator background costs a few ms per call whatever its length, so training
-    renders a few long segments per epoch (:meth:`rendered`) and crops windows out of them.
-    """
-
-    def __init__(self, segments: Sequence[np.ndarray]) -> None:
-        if not segments:
-            raise ConfigError("no background segments")
-        self.segments = [np.asarray(s, dtype=np.float32) for s in segments]
-
-    @classmethod
-    def rendered(
-        cls, draw: BackgroundDraw, rng: np.random.Generator, count: int, length: int
-    ) -> BackgroundBank:
-        """Render ``count`` segments of ``length`` samples with ``draw``."""
-        return cls([draw(rng, length) for _ in range(count)])
-
-    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        seg = self.segments[int(rng.integers(len(self.segments)))]
-        if n > seg.size:
-            return np.tile(seg, math.ceil(n / seg.size))[:n].astype(np.float64)
-        start = int(rng.integers(0, seg.size - n + 1))
-        return seg[start : start + n].astype(np.float64)
-
-
 class WindowGenerator:
     """Draw normalised training batches from weighted sources.
 
@@ -362,10 +283,8 @@ class WindowGenerator:
         self.augmentation = augmentation
         w = np.asarray(weights if weights is not None else [1.0] * len(sources), dtype=float)
         self.weights = w / w.sum()
-        norm = config.normalization
-        self.params = NormalizationParams(
-            norm.method, norm.compress, norm.time_constant_s, norm.floor
-        )
+        self.params = config.normalization
+        self.preroll = training_preroll(self.params)
 
     def new_epoch(self, rng: np.random.Generator) -> None:
         """Let every source renew its cached background."""
@@ -375,13 +294,20 @@ class WindowGenerator:
     def raw(self, rng: np.random.Generator) -> TrainingWindow:
         """One raw (unnormalised) window with its events."""
         source = self.sources[int(rng.choice(len(self.sources), p=self.weights))]
-        win = source.draw(rng, self.window, self.config.signal.channels)
+        win = source.draw(rng, self.window + self.preroll, self.config.signal.channels)
         aug = self.augmentation
         if rng.random() < aug.noise_p:
             floor = np.median(np.abs(win.signal), axis=-1, keepdims=True) / 0.6745
             level = 10 ** (rng.uniform(*aug.noise_db) / 20)
             win.signal[...] += rng.standard_normal(win.signal.shape) * floor * level
-        return win
+        if not self.preroll:
+            return win
+        # the pre-whitener settles on the preroll, which is then dropped (as live, where the
+        # filter has adapted long before): bursts keep their place relative to the window
+        p = self.preroll
+        signal = whiten_training_window(win.signal, self.params)
+        events = [e._replace(onset=e.onset - p, end=e.end - p) for e in win.events if e.end > p]
+        return TrainingWindow(signal, events)
 
     def batch(
         self, rng: np.random.Generator, size: int

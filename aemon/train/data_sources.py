@@ -21,6 +21,7 @@ Bursts are split 80/20 by file into training and held-out sets.
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,8 +30,11 @@ import numpy as np
 
 from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import HDF5_SUFFIXES
+from aemon.sim.bursts import band_scale
+from aemon.sim.randomised import randomised_mix_callbacks
+from aemon.sim.simulator import SimConfig, make_background, make_burst
 from aemon.train.config import ModelConfig
-from aemon.train.data import Augmentation, BackgroundBank, MixSource, WindowSource, simulator_mix
+from aemon.train.data import Augmentation, BackgroundDraw, MixSource, WindowSource
 from aemon.train.labelled import LabelledSource, find_labelled_recordings, match_rate
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ RAW_SUFFIXES = {".raw": np.float32, ".f32": np.float32, ".i16": np.int16}
 TRADB_SUFFIXES = {".tradb"}
 WAVEFORM_SUFFIXES = AUDIO_SUFFIXES | set(RAW_SUFFIXES) | set(HDF5_SUFFIXES) | TRADB_SUFFIXES
 TEST_FRACTION = 0.2
+BANK_SEGMENTS = 8
+"""Simulator background segments rendered per epoch (each >= 2**20 samples)."""
 
 
 def read_waveforms(path: Path, default_rate_hz: float) -> tuple[list[np.ndarray], float]:
@@ -260,6 +266,100 @@ def _group_by_class(
     return groups
 
 
+class BackgroundBank:
+    """Background segments cropped at random: a ``BackgroundDraw`` over fixed arrays.
+
+    Rendering simulator background costs a few ms per call whatever its length, so training
+    renders a few long segments per epoch (:meth:`rendered`) and crops windows out of them.
+    """
+
+    def __init__(self, segments: Sequence[np.ndarray]) -> None:
+        if not segments:
+            raise ConfigError("no background segments")
+        self.segments = [np.asarray(s, dtype=np.float32) for s in segments]
+
+    @classmethod
+    def rendered(
+        cls, draw: BackgroundDraw, rng: np.random.Generator, count: int, length: int
+    ) -> BackgroundBank:
+        """Render ``count`` segments of ``length`` samples with ``draw``."""
+        return cls([draw(rng, length) for _ in range(count)])
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        seg = self.segments[int(rng.integers(len(self.segments)))]
+        if n > seg.size:
+            return np.tile(seg, math.ceil(n / seg.size))[:n].astype(np.float64)
+        start = int(rng.integers(0, seg.size - n + 1))
+        return seg[start : start + n].astype(np.float64)
+
+
+def simulator_mix(
+    config: ModelConfig, augmentation: Augmentation, sim: SimConfig | None = None
+) -> MixSource:
+    """Source (a): simulator bursts in simulator background at the model's sample rate.
+
+    Burst peaks are drawn uniformly in dB over ``training.snr_db_range`` above the simulator's
+    broadband noise RMS. Friction episodes and spikes are five and ten times more frequent than
+    in the default simulator, so the detector sees enough hard negatives. Below 1.5625 MHz the
+    simulator stretches friction episodes (not spikes) by the band scale; both rates are scaled
+    down with it so disturbances occupy the same share of samples at every rate.
+    """
+    rate = config.signal.sample_rate_hz
+    scale = band_scale(rate)
+    sim = sim or SimConfig(
+        sample_rate_hz=rate, friction_rate_hz=10.0 * scale, spike_rate_hz=50.0 * scale
+    )
+    low, high = config.training.snr_db_range
+
+    def burst(rng: np.random.Generator, label: int) -> np.ndarray:
+        return make_burst(rng, label, rate)
+
+    def background(rng: np.random.Generator, n: int) -> np.ndarray:
+        return make_background(rng, n, sim)[0]
+
+    def refresh(rng: np.random.Generator) -> BackgroundDraw:
+        length = max(1 << 20, 4 * config.training.window, 4 * config.signal.window)
+        return BackgroundBank.rendered(background, rng, BANK_SEGMENTS, length)
+
+    def amplitude(rng: np.random.Generator) -> float:
+        return sim.noise_rms_v * 10 ** (rng.uniform(low, high) / 20)
+
+    classes = len(config.signal.classes)
+    if classes > 2:
+        raise ConfigError(
+            f"the simulator makes 2 burst types (low, high) but {config.name} has {classes} classes"
+        )
+    return MixSource(
+        "simulator",
+        burst,
+        background,
+        amplitude,
+        classes,
+        config.training.bursts_per_window,
+        rate,
+        augmentation,
+        refresh,
+    )
+
+
+def randomised_mix(config: ModelConfig, augmentation: Augmentation) -> MixSource:
+    """Source (d): domain-randomised bursts in domain-randomised backgrounds
+    (:mod:`aemon.sim.randomised`): random noise colours, levels, machine impacts, rubbing,
+    spikes, hum, clipping; dispersive, resonant, reverberant and step-like bursts."""
+    rate = config.signal.sample_rate_hz
+    burst, background, amplitude = randomised_mix_callbacks(rate, config.training.snr_db_range)
+    return MixSource(
+        "randomised",
+        burst,
+        background,
+        amplitude,
+        len(config.signal.classes),
+        config.training.bursts_per_window,
+        rate,
+        augmentation,
+    )
+
+
 def build_sources(
     specs: Sequence[str], config: ModelConfig, augmentation: Augmentation, split: str = "train"
 ) -> list[WindowSource]:
@@ -274,10 +374,14 @@ def build_sources(
         if spec == "sim":
             sources.append(simulator_mix(config, augmentation))
             continue
+        if spec == "randomised":
+            sources.append(randomised_mix(config, augmentation))
+            continue
         path = Path(spec.split(":", 1)[0] if ":" in spec and not Path(spec).exists() else spec)
         if not path.exists():
             raise ConfigError(
-                f"--data {spec}: no such file or directory (use 'sim', a folder or a recording)"
+                f"--data {spec}: no such file or directory (use 'sim', 'randomised', a folder "
+                "or a recording)"
             )
         if path.is_dir() and ((path / "bursts").is_dir() or not find_labelled_recordings(path)):
             sources.append(burst_directory_source(path, config, augmentation, split))

@@ -4,15 +4,14 @@ Two evaluations, both reported in the model card:
 
 * **windows**: held-out mixed windows (as the thesis evaluated, augmented); binary-map metrics
   (Table 4.3 layout) and event-level precision/recall/F1.
-* **stream**: a continuous recording (default: a held-out simulator stream) cut into
-  overlapping windows with the model's window and hop, normalised with the live
-  :class:`~aemon.dsp.normalization.NoiseFloorTracker`, stitched, then scored the same ways.
+* **stream**: a continuous recording (default: a held-out simulator stream) run through the
+  live event stream (:func:`aemon.train.report.score_live_stream`), then scored the same ways.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,11 +19,10 @@ import numpy as np
 import onnxruntime as ort
 
 from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME, ModelCard
-from aemon.dsp.normalization import NoiseFloorTracker, NormalizationParams, apply_scale
+from aemon.dsp.normalization import NormalizationParams
 from aemon.errors import ConfigError
 from aemon.events.scoring import (
     EMPTY_COUNTS,
-    DetectedEvent,
     TrueEvent,
     add_counts,
     event_metrics,
@@ -33,7 +31,7 @@ from aemon.events.scoring import (
 from aemon.sim.bursts import burst_spacing_samples
 from aemon.sim.simulator import BURST_TYPES, AESimulator, SimConfig
 from aemon.train.config import ModelConfig
-from aemon.train.data import WindowGenerator, binary_map
+from aemon.train.data import WindowGenerator
 from aemon.train.metrics import MERGE_GAP_US, extract_events, map_metrics
 
 logger = logging.getLogger(__name__)
@@ -106,90 +104,6 @@ def onnx_predictor(session: Any) -> Predictor:
         return np.asarray(session.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
 
     return predict
-
-
-class StreamResult(NamedTuple):
-    """Stitched probabilities ``(channels, classes, bins)``; bin 0 starts at sample 0;
-    ``covered`` samples per channel were evaluated (the tail shorter than a window is not)."""
-
-    probabilities: np.ndarray
-    covered: int
-
-
-def predict_stream(
-    predict: Predictor, signal: np.ndarray, geo: Geometry, batch: int = 4
-) -> StreamResult:
-    """Run a model over a ``(channels, n)`` stream exactly as the live detector does.
-
-    Windows start every ``hop`` samples; each keeps its bins except ``margin_bins`` at both
-    edges (the first and the last window keep their outer edge). Input is normalised with a
-    :class:`NoiseFloorTracker` fed the new samples of each window.
-    """
-    signal = np.asarray(signal)
-    n_ch, n = signal.shape
-    if n < geo.window:
-        raise ConfigError(f"stream of {n} samples is shorter than one model window ({geo.window})")
-    groups = [[c] for c in range(n_ch)] if geo.channels == 1 else [list(range(n_ch))]
-    if geo.channels != 1 and n_ch != geo.channels:
-        raise ConfigError(f"model takes {geo.channels} channels at once, stream has {n_ch}")
-    starts = list(range(0, n - geo.window + 1, geo.hop))
-    covered = starts[-1] + geo.window
-    bins = covered // geo.decimation
-    out = np.zeros((n_ch, len(geo.classes), bins), dtype=np.float32)
-    m_bins, margin = geo.window // geo.decimation, geo.margin_bins
-    for group in groups:
-        tracker = NoiseFloorTracker(geo.normalization, len(group), geo.sample_rate_hz)
-        windows = []
-        for i, s in enumerate(starts):
-            chunk = signal[group, s : s + geo.window].astype(np.float64)
-            new = chunk if i == 0 else chunk[:, -geo.hop :]
-            floor = tracker.update(new)
-            windows.append(apply_scale(chunk, floor, geo.normalization))
-        for b0 in range(0, len(windows), batch):
-            probs = predict(np.stack(windows[b0 : b0 + batch]))
-            for j, p in enumerate(probs):
-                i = b0 + j
-                lo = 0 if i == 0 else margin
-                hi = m_bins if i == len(starts) - 1 else m_bins - margin
-                first_bin = starts[i] // geo.decimation
-                for c in group:
-                    out[c, :, first_bin + lo : first_bin + hi] = p[:, lo:hi]
-    return StreamResult(out, covered)
-
-
-def score_stream(
-    result: StreamResult, truth: Sequence[TrueEvent], geo: Geometry, threshold: float = 0.5
-) -> tuple[dict[str, Any], list[DetectedEvent]]:
-    """Binary-map and event metrics of a stitched stream against its true bursts."""
-    n_ch = result.probabilities.shape[0]
-    covered = result.covered
-    labels = np.stack(
-        [
-            binary_map(
-                [t for t in truth if t.channel == c], covered, geo.decimation, len(geo.classes)
-            )
-            for c in range(n_ch)
-        ]
-    )
-    detected: list[DetectedEvent] = []
-    for c in range(n_ch):
-        detected += extract_events(
-            result.probabilities[c],
-            geo.decimation,
-            threshold,
-            channel=c,
-            merge_gap_bins=geo.merge_gap_bins,
-        )
-    scored_truth = [t._replace(counted=0 <= t.onset < covered) for t in truth]
-    typed = match_events(detected, scored_truth, geo.sample_rate_hz, typed=True)
-    anytype = match_events(detected, scored_truth, geo.sample_rate_hz, typed=False)
-    report = {
-        "map": map_metrics(labels, result.probabilities, threshold),
-        "events": event_metrics(typed),
-        "events_any_type": event_metrics(anytype),
-        "seconds": covered / geo.sample_rate_hz,
-    }
-    return report, detected
 
 
 def simulator_stream(

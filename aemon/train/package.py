@@ -50,7 +50,10 @@ def finalize(
     plot_training(state.history, out / "training.png", f"{config.name}: training")
     session = make_session(onnx_path)
     predict = onnx_predictor(session)
-    metrics = evaluate_predictor(predict, config, options.data, out, title=config.name)
+    write_model_card(card_for(config, {}, {}, command), out)  # the live path reads the card
+    metrics = evaluate_predictor(
+        predict, config, options.data, out, title=config.name, model_dir=out
+    )
     geo = Geometry.of(config)
     one_core = onnx_predictor(make_session(onnx_path, threads=1))
     speed = {

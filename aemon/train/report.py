@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, read_model_card
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.signal_detection import detect_signal
 from aemon.errors import AemonError
-from aemon.events.scoring import TrueEvent
+from aemon.events.scoring import DetectedEvent, TrueEvent, event_metrics, match_events
 from aemon.train.config import ModelConfig, model_config_from_dict
 from aemon.train.data import Augmentation, WindowGenerator, binary_map
 from aemon.train.data_sources import build_sources
@@ -28,13 +30,12 @@ from aemon.train.evaluate import (
     make_session,
     make_window_set,
     onnx_predictor,
-    predict_stream,
-    score_stream,
     score_windows,
     simulator_stream,
     summary_line,
 )
 from aemon.train.labelled import LabelledSource
+from aemon.train.metrics import map_metrics
 from aemon.train.plots import plot_examples, plot_roc
 
 logger = logging.getLogger(__name__)
@@ -76,8 +77,15 @@ def evaluate_predictor(
     windows: int = 128,
     stream_bursts: int = 800,
     title: str = "",
+    model_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Held-out evaluation (windows and, where there is one, a continuous stream).
+
+    The windows go through ``predict``; the streams go through the live path
+    (:func:`~aemon.detect.signal_detection.detect_signal` on the exported model in
+    ``model_dir``: preprocessing, windows, stitching, segmentation and event building exactly as
+    ``aemon monitor`` runs them), so the stream numbers are the numbers a user gets. Without
+    ``model_dir`` only the windows are evaluated.
 
     Writes ``roc.png``, ``examples.png`` and ``evaluation.json`` into ``out`` when given.
     """
@@ -104,33 +112,22 @@ def evaluate_predictor(
             f"heldout_stream: {signal.shape[1] / geo.sample_rate_hz:.2f} s continuous simulator "
             f"stream (seed {sim.seed}, default SNR {sim.snr_db_range[0]:g}-"
             f"{sim.snr_db_range[1]:g} dB and background, {sim.burst_rate_hz:g} bursts/s), "
-            "cut, normalised and stitched as the live path does"
+            "run through the live event stream (aemon.detect.signal_detection)"
         )
     for source in sources:
         if isinstance(source, LabelledSource):
             for part in source.parts:
                 truth_l = [_true(e) for e in part.events]
                 streams.append((f"recording {part.name}", part.signal, truth_l))
+    detector = OnnxDetector(model_dir) if model_dir is not None else None
     for name, signal, truth in streams:
-        if signal.shape[1] < geo.window:
+        if signal.shape[1] < geo.window or detector is None:
             continue
-        result = predict_stream(predict, signal, geo)
-        rep, _ = score_stream(result, truth, geo)
+        rep, labels, probabilities = score_live_stream(detector, signal, truth, geo)
         report["heldout_stream" if name == "simulator stream" else name] = rep
         logger.info("%s: %s", name, summary_line(rep))
         if name == "simulator stream":
-            labels = np.stack(
-                [
-                    binary_map(
-                        [t for t in truth if t.channel == c],
-                        result.covered,
-                        geo.decimation,
-                        len(geo.classes),
-                    )
-                    for c in range(signal.shape[0])
-                ]
-            )
-            curves["stream"] = (labels, result.probabilities, rep["map"]["roc_auc"])
+            curves["stream"] = (labels, probabilities, rep["map"]["roc_auc"])
     report["notes"] = "; ".join(notes) + "."
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -149,6 +146,51 @@ def evaluate_predictor(
     return report
 
 
+def score_live_stream(
+    detector: OnnxDetector, signal: np.ndarray, truth: list[TrueEvent], geo: Geometry
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """Detect with the live event stream and score events and map against the truth.
+
+    Returns:
+        The report (``map``, ``events``, ``events_any_type``, ``seconds``), the true binary
+        maps and the stitched probability maps (``(channels, classes, bins)`` each).
+    """
+    found = detect_signal(detector, signal, geo.sample_rate_hz, keep_map=True)
+    assert found.probabilities is not None
+    probabilities = found.probabilities
+    n_ch, bins = signal.shape[0], probabilities.shape[-1]
+    covered = bins * found.bin_samples
+    labels = np.stack(
+        [
+            binary_map(
+                [t for t in truth if t.channel == c], covered, found.bin_samples, len(geo.classes)
+            )
+            for c in range(n_ch)
+        ]
+    )
+    names = list(geo.classes)
+    detected = [
+        DetectedEvent(
+            e.sample_index,
+            e.sample_index,
+            names.index(e.type) if e.type in names else -1,
+            e.score,
+            e.channel,
+        )
+        for e in found.events
+    ]
+    scored = [t._replace(counted=t.counted and 0 <= t.onset < covered) for t in truth]
+    typed = match_events(detected, scored, geo.sample_rate_hz, typed=True)
+    anytype = match_events(detected, scored, geo.sample_rate_hz, typed=False)
+    report = {
+        "map": map_metrics(labels, probabilities, detector.card.threshold),
+        "events": event_metrics(typed),
+        "events_any_type": event_metrics(anytype),
+        "seconds": signal.shape[1] / geo.sample_rate_hz,
+    }
+    return report, labels, probabilities
+
+
 def _true(e: Any) -> TrueEvent:
     return TrueEvent(e.onset, e.end, e.label, e.channel)
 
@@ -164,5 +206,11 @@ def evaluate_model_dir(
     config = model_config_from_dict(card.architecture, f"{model_dir}/{CARD_FILE}")
     predict = onnx_predictor(make_session(onnx_path))
     return evaluate_predictor(
-        predict, config, data, out if out else Path(model_dir), windows, title=card.name
+        predict,
+        config,
+        data,
+        out if out else Path(model_dir),
+        windows,
+        title=card.name,
+        model_dir=Path(model_dir),
     )

@@ -22,6 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from aemon.errors import ConfigError
+from aemon.train.batches import epoch_batches
 from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation, WindowGenerator
 from aemon.train.data_sources import build_sources
@@ -47,6 +48,8 @@ class TrainOptions:
     seed: int = 0
     resume: bool = False
     threads: int = 0
+    workers: int = 0
+    """Processes that draw training batches (0: the training process itself)."""
     augmentation: Augmentation = field(default_factory=Augmentation)
     progress: bool = True
     stop_after: int = 0
@@ -137,7 +140,7 @@ def train(options: TrainOptions) -> TrainState:
     best: dict[str, Any] = {"score": -math.inf, "epoch": 0, "state": None}
     bad_epochs, start_epoch, elapsed = 0, 0, 0.0
     if options.resume:
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)  # see issue 9
         if _arch(ckpt["config"]) != _arch(config.to_dict()):
             raise ConfigError(
                 f"{ckpt_path} was trained with another configuration; use a new --out"
@@ -157,22 +160,28 @@ def train(options: TrainOptions) -> TrainState:
     for epoch in range(start_epoch, last):
         if stopped_early:
             break
-        rng = np.random.default_rng([options.seed, epoch])
-        generator.new_epoch(rng)
         net.train()
         losses = []
+        batches = epoch_batches(
+            generator,
+            seed=options.seed,
+            epoch=epoch,
+            steps=tr.steps_per_epoch,
+            size=tr.batch_size,
+            workers=options.workers,
+        )
         bar = tqdm(
-            range(tr.steps_per_epoch),
+            batches,
+            total=tr.steps_per_epoch,
             desc=f"epoch {epoch + 1}/{tr.epochs}",
             unit="step",
             disable=not options.progress,
             mininterval=1.0 if sys.stderr.isatty() else 30.0,
             leave=False,
         )
-        for _ in bar:
-            x, y, _ev = generator.batch(rng, tr.batch_size)
+        for x, y in bar:
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(torch.from_numpy(x).to(device)), torch.from_numpy(y).to(device))
+            loss = loss_fn(net(x.to(device, non_blocking=True)), y.to(device, non_blocking=True))
             loss.backward()
             opt.step()
             losses.append(loss.item())

@@ -6,7 +6,6 @@ No torch needed: these parts also serve ``aemon evaluate`` and the live path.
 from __future__ import annotations
 
 import csv
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from aemon.sim.simulator import SimConfig, make_background, make_burst
 from aemon.train.config import ModelConfig, model_config_from_dict
 from aemon.train.data import NO_AUGMENTATION, WindowGenerator
 from aemon.train.data_sources import build_sources
-from aemon.train.evaluate import Geometry, predict_stream, score_stream
 from aemon.train.labelled import LabelledSource, read_labelled_csv
 from aemon.train.metrics import extract_events, map_metrics, roc_auc
 
@@ -218,30 +216,6 @@ def energy_predictor(decimation: int):
         return np.concatenate([p, p], axis=1).astype(np.float32)
 
     return predict
-
-
-def test_stream_stitching_covers_every_bin_once_and_finds_bursts() -> None:
-    config = small_config()
-    config = replace(config, normalization=replace(config.normalization, method="none"))
-    geo = Geometry.of(config)
-    rng = np.random.default_rng(4)
-    n = 5 * geo.hop + geo.window + 123
-    signal = rng.standard_normal((1, n)) * 0.1
-    # bin-aligned onsets, one straddling a window edge, one in the last window
-    onsets = [800, geo.hop - 48, 2 * geo.hop + geo.window // 2, 5 * geo.hop + 16]
-    for t in onsets:
-        signal[0, t : t + 160] += 10.0
-    result = predict_stream(energy_predictor(geo.decimation), signal, geo)
-    covered = result.covered
-    direct = energy_predictor(geo.decimation)(signal[None, :, :covered].astype(np.float32))[0]
-    np.testing.assert_allclose(result.probabilities[0], direct, rtol=1e-5, atol=1e-6)
-    truth = [TrueEvent(t, t + 160, 0) for t in onsets]
-    report, detected = score_stream(result, truth, geo)
-    # the stand-in flags both classes equally: one event per burst, typed as the first class
-    assert report["events"]["recall"] == 1.0 and report["events"]["precision"] == 1.0
-    assert report["events_any_type"]["recall"] == 1.0
-    assert report["events"]["median_onset_error_us"] == 0.0
-    assert [d.onset for d in detected] == onsets
 
 
 def write_tradb(path: Path, waves: list[np.ndarray], rate: float) -> None:

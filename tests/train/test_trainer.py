@@ -23,8 +23,8 @@ from aemon.train.data import (  # noqa: E402
     MixSource,
     WindowGenerator,
     binary_map,
-    simulator_mix,
 )
+from aemon.train.data_sources import simulator_mix  # noqa: E402
 from aemon.train.export import check_parity, export_onnx  # noqa: E402
 from aemon.train.models import build_model  # noqa: E402
 from aemon.train.trainer import TrainOptions, train  # noqa: E402
