@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, read_model_card
 from aemon.detect.options import PROVIDER_CHOICES
 from aemon.errors import ConfigError, FileFormatError
@@ -174,10 +175,17 @@ class OnnxDetector:
     """
 
     def __init__(
-        self, model: str | Path, *, provider: str = "auto", threads: int | None = None
+        self,
+        model: str | Path,
+        *,
+        provider: str = "auto",
+        threads: int | None = None,
+        site_calibration: bool = True,
     ) -> None:
         card_path, onnx_path = resolve_model(model)
         self.card: ModelCard = read_model_card(card_path)
+        if site_calibration:  # aemon calibrate's threshold for this site, if there is one
+            self.card = with_site_calibration(self.card, onnx_path.parent)
         self.path = onnx_path
         if threads is not None and threads < 1:
             raise ConfigError(f"inference threads must be at least 1, not {threads}")

@@ -1,0 +1,234 @@
+"""Site calibration: the decision threshold that meets a false-alarm rate on the user's machine.
+
+A technician records the machine running without crack activity (the background) and asks
+for a false-alarm rate, e.g. 1 per minute. :func:`calibrate_threshold` runs the live event
+stream over that background with a low threshold, so that every candidate run and its peak
+probability are seen, and picks the threshold at which the rate of runs (after the live
+segmenter's merging) meets the target:
+
+* where the background holds enough candidates (at least :data:`MIN_TAIL` above the target
+  count), the threshold is placed just above the run peak whose rank is the target count;
+* otherwise the upper tail of the run peaks, in logit units, is fitted with an exponential
+  (a peaks-over-threshold estimate), and the threshold is extrapolated to the target rate:
+  a 20 s background can then still set a threshold for 1 false alarm per minute.
+
+The result is written beside the model as ``site_calibration.json``;
+:class:`~aemon.detect.onnx_runtime.OnnxDetector` applies it whenever it loads that model, so
+``aemon detect`` and ``aemon monitor`` use it without a flag (``--threshold`` still wins).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.model_card import ModelCard
+from aemon.errors import ConfigError, FileFormatError
+from aemon.events.segmentation import MapSegmenter
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CALIBRATION_FILE",
+    "SiteCalibration",
+    "calibrate_threshold",
+    "read_site_calibration",
+    "run_peaks",
+    "with_site_calibration",
+    "write_site_calibration",
+]
+
+CALIBRATION_FILE = "site_calibration.json"
+CANDIDATE_THRESHOLD = 0.02
+"""Threshold (probability) at which candidate runs are collected."""
+MIN_TAIL = 5
+"""Candidate runs above the target count needed to read the threshold off the data directly."""
+TAIL_RUNS = 20
+"""Largest run peaks used for the exponential tail fit."""
+MAX_THRESHOLD = 0.9999
+
+
+@dataclass(frozen=True)
+class SiteCalibration:
+    """A model's threshold for one site.
+
+    Attributes:
+        threshold: Decision threshold (probability) that meets the target.
+        target_fa_per_min: The false-alarm rate asked for (events/min).
+        measured_fa_per_min: Events/min the live stream gives at ``threshold`` on the
+            background it was calibrated on.
+        background_s: Seconds of background used (s).
+        method: ``"empirical"`` or ``"tail-fit"`` (see the module docstring).
+        sources: The background files (or ``"live"``).
+        model: The model's name.
+        created_utc: When it was made (ISO 8601).
+    """
+
+    threshold: float
+    target_fa_per_min: float
+    measured_fa_per_min: float
+    background_s: float
+    method: str
+    sources: tuple[str, ...]
+    model: str
+    created_utc: str = ""
+
+
+def run_peaks(
+    probabilities: npt.NDArray[np.float32], bin_samples: int, rate_hz: float, card: ModelCard
+) -> list[float]:
+    """Peak probability of every run the live segmenter finds at a low threshold."""
+    peaks: list[float] = []
+    for group in range(probabilities.shape[0]):
+        segmenter = _segmenter(card, bin_samples, rate_hz, CANDIDATE_THRESHOLD)
+        runs = segmenter.push(0, probabilities[group]) + segmenter.flush()
+        peaks += [d.score for d in runs]
+    return sorted(peaks, reverse=True)
+
+
+def count_runs(
+    probabilities: npt.NDArray[np.float32],
+    bin_samples: int,
+    rate_hz: float,
+    card: ModelCard,
+    threshold: float,
+) -> int:
+    """Events the live segmenter makes from ``probabilities`` at ``threshold``."""
+    total = 0
+    for group in range(probabilities.shape[0]):
+        segmenter = _segmenter(card, bin_samples, rate_hz, threshold)
+        total += len(segmenter.push(0, probabilities[group]) + segmenter.flush())
+    return total
+
+
+def calibrate_threshold(
+    probabilities: npt.NDArray[np.float32],
+    bin_samples: int,
+    rate_hz: float,
+    card: ModelCard,
+    *,
+    fa_per_min: float,
+    sources: tuple[str, ...],
+) -> SiteCalibration:
+    """The lowest threshold whose false-alarm rate on this background meets ``fa_per_min``.
+
+    Args:
+        probabilities: Stitched map ``(groups, classes, bins)`` of the background.
+        bin_samples: Source samples per bin.
+        rate_hz: Source sample rate (Hz).
+        card: The model's card (merge gap, classes).
+        fa_per_min: Target false alarms per minute (per channel group summed).
+        sources: Where the background came from (for the record).
+
+    Raises:
+        ConfigError: A non-positive target or an empty background.
+    """
+    if not fa_per_min > 0:
+        raise ConfigError(f"--fa-per-min must be positive, got {fa_per_min}")
+    seconds = probabilities.shape[-1] * bin_samples / rate_hz
+    if seconds <= 0:
+        raise ConfigError("the background is empty; record at least 10 s of the machine running")
+    minutes = seconds / 60.0
+    peaks = run_peaks(probabilities, bin_samples, rate_hz, card)
+    allowed = fa_per_min * minutes  # events the target allows on this background
+    z = np.log(np.clip(peaks, 1e-9, 1 - 1e-9) / (1 - np.clip(peaks, 1e-9, 1 - 1e-9)))
+    if len(peaks) >= allowed + MIN_TAIL and allowed >= 1:
+        k = int(math.floor(allowed))  # keep at most k runs: sit just above the (k+1)-th peak
+        threshold, method = float(np.nextafter(np.float32(peaks[k]), np.float32(1))), "empirical"
+    elif len(peaks) >= 3:
+        m = min(len(peaks), TAIL_RUNS)
+        u = float(z[m - 1])
+        beta = max(float(np.mean(z[: m - 1] - u)), 1e-3)
+        z_star = u + beta * math.log(m / max(allowed, 1e-12))
+        threshold, method = float(1 / (1 + math.exp(-z_star))), "tail-fit"
+    else:
+        threshold, method = card.threshold, "tail-fit"
+        logger.warning(
+            "the background gave %d candidate runs: too few to fit; keeping the card's "
+            "threshold %.3f (record a longer background)",
+            len(peaks),
+            card.threshold,
+        )
+    threshold = min(max(threshold, CANDIDATE_THRESHOLD), MAX_THRESHOLD)
+    measured = count_runs(probabilities, bin_samples, rate_hz, card, threshold) / minutes
+    return SiteCalibration(
+        threshold=round(threshold, 6),
+        target_fa_per_min=fa_per_min,
+        measured_fa_per_min=round(measured, 3),
+        background_s=round(seconds, 3),
+        method=method,
+        sources=sources,
+        model=card.name,
+        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def write_site_calibration(calibration: SiteCalibration, model_dir: str | Path) -> Path:
+    """Write ``site_calibration.json`` beside the model (atomically); returns its path.
+
+    Raises:
+        ConfigError: The model directory cannot be written (e.g. a shipped model in a
+            read-only install).
+    """
+    path = Path(model_dir) / CALIBRATION_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(asdict(calibration), indent=2) + "\n", "utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path} ({exc.strerror}); copy the model directory somewhere "
+            "writable and pass it with --model"
+        ) from None
+    return path
+
+
+def read_site_calibration(model_dir: str | Path) -> SiteCalibration | None:
+    """The site calibration beside a model, or None.
+
+    Raises:
+        FileFormatError: The file exists but is not a calibration.
+    """
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        raw["sources"] = tuple(raw.get("sources", ()))
+        return SiteCalibration(**raw)
+    except (OSError, ValueError, TypeError) as exc:
+        raise FileFormatError(
+            f"{path} is not a site calibration ({exc}); delete it or run aemon calibrate again"
+        ) from None
+
+
+def with_site_calibration(card: ModelCard, model_dir: str | Path) -> ModelCard:
+    """``card`` with the calibrated threshold of ``model_dir``, if it has one."""
+    calibration = read_site_calibration(model_dir)
+    if calibration is None:
+        return card
+    logger.info(
+        "%s: site calibration threshold %.4f (%.3g false alarms/min target)",
+        card.name,
+        calibration.threshold,
+        calibration.target_fa_per_min,
+    )
+    return replace(card, threshold=calibration.threshold)
+
+
+def _segmenter(card: ModelCard, bin_samples: int, rate_hz: float, on: float) -> MapSegmenter:
+    return MapSegmenter(
+        card.classes,
+        bin_samples,
+        rate_hz,
+        on=on,
+        merge_gap_us=card.merge_gap_us,
+        per_class=False,
+    )
