@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> dict[str, Any]:
     """False alarms per minute on the noise-only file."""
-    signal, counts = render_noise_only(NOISE_SEED, args.noise_duration)
+    signal, _, counts = render_noise_only(NOISE_SEED, args.noise_duration)
     result: dict[str, Any] = {"hard_negatives": counts, "false_alarms_per_min": {}}
     fa = result["false_alarms_per_min"]
     for band, (thr, sta) in tuned.items():

@@ -69,7 +69,8 @@ class Burst:
 
     Attributes:
         waveform: float64 samples, ``max |waveform| == 1``.
-        onset: Index in ``waveform`` of the true onset (envelope reaches 1 % of maximum).
+        onset: Index in ``waveform`` of the true onset (envelope reaches 1 % of maximum);
+            about :data:`MARGIN_SAMPLES`.
         end: Index one past the last sample whose envelope is at least 1 % of maximum.
         peak: Index of the envelope maximum.
         rise_time_us: ``(peak - onset) / fs`` in µs.
@@ -272,11 +273,21 @@ def make_burst(rng: np.random.Generator, fs: float = 1_562_500.0) -> Burst:
         wave[:MARGIN_SAMPLES] *= ramp
         wave[-MARGIN_SAMPLES:] *= ramp[::-1]
         wave /= np.max(np.abs(wave))
+        # The truth follows the rule applied to the waveform as returned (after the taper).
+        env = envelope(wave)
+        peak = int(np.argmax(env))
+        above = np.flatnonzero(env >= END_LEVEL * env[peak])
+        onset, end = int(above[0]), int(above[-1]) + 1
+        rise_s = (peak - onset) / fs
+        if onset < MARGIN_SAMPLES // 2 or end > wave.size - MARGIN_SAMPLES // 2:
+            continue
+        if not RISE_TIME_S[0] <= rise_s <= RISE_TIME_S[1] or (end - onset) / fs > MAX_BURST_S:
+            continue
         return Burst(
             waveform=wave,
-            onset=MARGIN_SAMPLES,
-            end=end - lo,
-            peak=peak - lo,
+            onset=onset,
+            end=end,
+            peak=peak,
             rise_time_us=rise_s * 1e6,
             source=source,
             sensor=sensor,

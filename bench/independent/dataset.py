@@ -210,13 +210,37 @@ NEGATIVE_PEAK_DB: dict[str, tuple[float, float]] = {
 """Peak (dB over the nominal noise RMS) of each hard negative."""
 
 
+def _band_rms(x: npt.NDArray[np.floating], fs: float) -> float:
+    """RMS of ``x`` in the AE band 20-700 kHz (4th-order Butterworth, upper edge <= 0.45·fs)."""
+    hi = min(700e3, 0.45 * fs)
+    sos = scipy.signal.butter(4, [min(20e3, 0.5 * hi), hi], "bandpass", fs=fs, output="sos")
+    return float(np.sqrt(np.mean(np.square(scipy.signal.sosfilt(sos, x)))))
+
+
+class NoiseOnly(NamedTuple):
+    """A noise-only file: its signal (V), its truth (always empty) and what it holds.
+
+    Attributes:
+        signal: Samples (V), float32.
+        truth: True bursts: none.
+        counts: How many of each hard negative (and level steps) were inserted.
+    """
+
+    signal: npt.NDArray[np.float32]
+    truth: list[TruthBurst]
+    counts: dict[str, int]
+
+
 def render_noise_only(
     seed: int, duration_s: float = 20.0, fs: float = FS_HZ, noise_rms_v: float = NOISE_RMS_V
-) -> tuple[npt.NDArray[np.float32], dict[str, int]]:
+) -> NoiseOnly:
     """Render a file with no bursts at all, full of hard negatives.
 
-    The background is a sequence of 1-3 s segments of random families, each at a level 0-8 dB
-    off the nominal RMS (abrupt level steps between segments). On top come electrical spikes,
+    The background is a sequence of 1-3 s segments of random families. Each segment is scaled
+    so that its RMS in the AE band (20-700 kHz) is the nominal RMS times a level step of up to
+    ±6 dB (abrupt steps between segments); a family with little AE-band content (``hum``,
+    ``pink``) is therefore louder broadband. The peaks of the hard negatives are relative to
+    the nominal RMS. On top come electrical spikes,
     friction (rubbing) bursts and low-frequency mechanical impacts at the rates and peaks in
     :data:`NEGATIVE_RATES_HZ` and :data:`NEGATIVE_PEAK_DB`.
 
@@ -227,8 +251,7 @@ def render_noise_only(
         noise_rms_v: Nominal background RMS (V).
 
     Returns:
-        ``(signal float32 V, counts)`` where ``counts`` gives how many of each hard negative
-        (and how many level steps) were inserted. The truth is empty.
+        The signal (float32 V), an empty truth and the counts of what was inserted.
     """
     rng = _stream(seed, "noise-only")
     n = round(duration_s * fs)
@@ -238,8 +261,9 @@ def render_noise_only(
     while pos < n:
         m = min(n - pos, int(rng.uniform(1.0, 3.0) * fs))
         family = names[int(rng.integers(0, len(names)))]
-        gain = 10.0 ** (rng.uniform(-8.0, 8.0) / 20.0)
-        out[pos : pos + m] = background(family, rng, m, fs) * gain
+        gain = 10.0 ** (rng.uniform(-6.0, 6.0) / 20.0)
+        segment = background(family, rng, m, fs)
+        out[pos : pos + m] = segment * (gain / max(_band_rms(segment, fs), 1e-12))
         pos, segments = pos + m, segments + 1
     counts = {"level_step": segments - 1}
     makers = {"spike": _spike, "rub": _rub, "impact": _impact}
@@ -251,7 +275,7 @@ def render_noise_only(
             start = int(rng.integers(0, max(1, n - wave.size)))
             stop = min(n, start + wave.size)
             out[start:stop] += wave[: stop - start]
-    return np.asarray(out * noise_rms_v, dtype=np.float32), counts
+    return NoiseOnly(np.asarray(out * noise_rms_v, dtype=np.float32), [], counts)
 
 
 def snr_db(peak_v: float, noise_rms_v: float) -> float:
