@@ -162,7 +162,7 @@ def _resonance(w: np.ndarray, f0_hz: float, q: float) -> np.ndarray:
     return np.asarray((w0 / q) * s / (s**2 + (w0 / q) * s + w0**2))
 
 
-def _paths(rng: np.random.Generator, d_m: float, fs: float) -> tuple[np.ndarray, np.ndarray]:
+def _paths(rng: np.random.Generator, d_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Discrete paths: direct + 0-8 edge reflections. Returns (lengths m, amplitudes)."""
     n_images = int(rng.integers(0, 9))
     extra = np.sort(rng.uniform(0.03, 1.2, n_images))
@@ -221,7 +221,7 @@ def _synthesise(
     k = plate.wavenumbers(f_hz)
     w_s0 = rng.uniform(0.05, 0.3) if source == "plb" else rng.uniform(0.3, 1.0)
     spectrum = np.zeros(f_hz.size, dtype=complex)
-    lengths, amps = _paths(rng, d_m, fs)
+    lengths, amps = _paths(rng, d_m)
     for length, amp in zip(lengths, amps, strict=True):
         spectrum += amp * _propagate(plate, k, f_hz, float(length), w_s0)
     bin_lengths, trains = _diffuse(rng, d_m, fs)

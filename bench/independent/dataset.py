@@ -224,11 +224,15 @@ class NoiseOnly(NamedTuple):
         signal: Samples (V), float32.
         truth: True bursts: none.
         counts: How many of each hard negative (and level steps) were inserted.
+        negatives: ``(kind, start, stop)`` of every hard negative (samples, stop exclusive).
+        segments: ``(family, start, stop, level_db)`` of every background segment.
     """
 
     signal: npt.NDArray[np.float32]
     truth: list[TruthBurst]
     counts: dict[str, int]
+    negatives: list[tuple[str, int, int]]
+    segments: list[tuple[str, int, int, float]]
 
 
 def render_noise_only(
@@ -257,15 +261,20 @@ def render_noise_only(
     n = round(duration_s * fs)
     out = np.zeros(n)
     names = list(FAMILIES)
-    pos, segments = 0, 0
+    pos = 0
+    segments: list[tuple[str, int, int, float]] = []
     while pos < n:
         m = min(n - pos, int(rng.uniform(1.0, 3.0) * fs))
         family = names[int(rng.integers(0, len(names)))]
-        gain = 10.0 ** (rng.uniform(-6.0, 6.0) / 20.0)
+        level_db = float(rng.uniform(-6.0, 6.0))
         segment = background(family, rng, m, fs)
-        out[pos : pos + m] = segment * (gain / max(_band_rms(segment, fs), 1e-12))
-        pos, segments = pos + m, segments + 1
-    counts = {"level_step": segments - 1}
+        out[pos : pos + m] = segment * (
+            10.0 ** (level_db / 20.0) / max(_band_rms(segment, fs), 1e-12)
+        )
+        segments.append((family, pos, pos + m, level_db))
+        pos += m
+    counts = {"level_step": len(segments) - 1}
+    negatives: list[tuple[str, int, int]] = []
     makers = {"spike": _spike, "rub": _rub, "impact": _impact}
     for kind, rate in NEGATIVE_RATES_HZ.items():
         k = int(rng.poisson(rate * duration_s))
@@ -275,7 +284,10 @@ def render_noise_only(
             start = int(rng.integers(0, max(1, n - wave.size)))
             stop = min(n, start + wave.size)
             out[start:stop] += wave[: stop - start]
-    return NoiseOnly(np.asarray(out * noise_rms_v, dtype=np.float32), [], counts)
+            negatives.append((kind, start, stop))
+    negatives.sort(key=lambda e: e[1])
+    signal = np.asarray(out * noise_rms_v, dtype=np.float32)
+    return NoiseOnly(signal, [], counts, negatives, segments)
 
 
 def snr_db(peak_v: float, noise_rms_v: float) -> float:

@@ -129,11 +129,16 @@ def run_aemon_detect(
     detector: str = "nn",
     model: str | None = None,
     timeout_s: float = 1800.0,
-) -> None:
+) -> int:
     """Run ``aemon detect RECORDING -o EVENTS --detector DETECTOR [--model M]``.
 
     Uses the ``aemon`` that this interpreter imports (``PYTHONPATH`` decides, not the
     working directory).
+
+    Returns:
+        How many events aemon reported as skipped (its warning "no raw samples left for the
+        event"): detections so long that their start left the raw history, e.g. when the
+        detector stays on for seconds. They are missing from the event CSV.
 
     Raises:
         RuntimeError: When the command fails (with the end of its error output).
@@ -153,6 +158,10 @@ def run_aemon_detect(
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    skipped = sum("no raw samples left for the event" in line for line in done.stderr.splitlines())
+    if skipped:
+        logger.warning("%s: aemon skipped %d over-long events", recording.name, skipped)
+    return skipped
 
 
 def run_aemon_score(events_csv: str | os.PathLike[str], truth: str | os.PathLike[str]) -> Any:
