@@ -134,11 +134,14 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         h5, _ = write_pair(out, "noise-only", noise.signal, [], FS_HZ, NOISE_RMS_V)
         onsets["nn"], skipped = _nn(h5, out, args.model)
     family_s: dict[str, float] = {}
-    for family, start, stop, _ in noise.segments:
+    levels: dict[str, list[float]] = {}
+    for family, start, stop, level_db in noise.segments:
         family_s[family] = family_s.get(family, 0.0) + (stop - start) / FS_HZ
+        levels.setdefault(family, []).append(round(level_db, 1))
     return {
         "hard_negatives": noise.counts,
         "background_s": family_s,
+        "background_level_db": levels,
         "nn_skipped_long_events": skipped,
         "false_alarms_per_min": {k: len(v) * 60.0 / args.noise_duration for k, v in onsets.items()},
         "by_cause": {k: _attribute(v, noise, family_s) for k, v in onsets.items()},
@@ -202,10 +205,12 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Noise-only file ({result['config']['noise_only_duration_s']:g} s, no bursts; {held})."
         " False alarms: in total per minute; on each kind of hard negative (count); on each"
-        " background family outside them, per minute of that family:",
+        " background family outside them, per minute of that family (its AE-band level steps):",
         "",
     ]
-    head = ["detector", "total /min", "on spikes", "on rubs", "on impacts", *families]
+    levels = noise["background_level_db"]
+    labels = [f"{f} ({'/'.join(f'{v:+.0f}' for v in levels[f])} dB)" for f in families]
+    head = ["detector", "total /min", "on spikes", "on rubs", "on impacts", *labels]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, total in noise["false_alarms_per_min"].items():
         cause = noise["by_cause"][name]
