@@ -1,0 +1,1 @@
+"""Tests of the generalisation benchmark's independent data and baselines (``bench/``)."""
