@@ -140,7 +140,7 @@ def calibrate_threshold(
     allowed = fa_per_min * minutes  # events the target allows on this background
     z = np.log(np.clip(peaks, 1e-9, 1 - 1e-9) / (1 - np.clip(peaks, 1e-9, 1 - 1e-9)))
     if len(peaks) >= allowed + MIN_TAIL and allowed >= 1:
-        k = int(math.floor(allowed))  # keep at most k runs: sit just above the (k+1)-th peak
+        k = math.floor(allowed)  # keep at most k runs: sit just above the (k+1)-th peak
         threshold, method = float(np.nextafter(np.float32(peaks[k]), np.float32(1))), "empirical"
     elif len(peaks) >= 3:
         m = min(len(peaks), TAIL_RUNS)

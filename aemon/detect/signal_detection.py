@@ -9,7 +9,8 @@ Model cards, ``aemon evaluate``, ``aemon calibrate`` and ``aemon adapt`` all cal
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -20,12 +21,14 @@ from aemon.detect.factory import make_event_stream
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
+from aemon.errors import ConfigError
 from aemon.events.event import Event
+from aemon.io.file_readers import open_block_reader, timeline
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SignalDetection", "detect_blocks", "detect_signal"]
+__all__ = ["SignalDetection", "background_map", "detect_blocks", "detect_signal"]
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -130,3 +133,41 @@ def _stitch(chunks: list[ProbabilityChunk], origin: int, bins: int) -> npt.NDArr
         p = chunk.probabilities[:, :, : max(0, bins - first)]
         out[:, :, first : first + p.shape[2]] = p
     return out
+
+
+def background_map(
+    detector: OnnxDetector, paths: Sequence[str | os.PathLike[str]]
+) -> tuple[npt.NDArray[np.float32], int, float]:
+    """Stitched probability maps of background files, end to end (for calibration).
+
+    Returns:
+        ``(probabilities (groups, classes, bins), source samples per bin, source rate Hz)``.
+
+    Raises:
+        ConfigError: The files have different sample rates or channel counts.
+    """
+    maps: list[npt.NDArray[np.float32]] = []
+    rate, bin_samples = 0.0, 0
+    for path in paths:
+        reader = open_block_reader(path)
+        try:
+            fmt = reader.format
+            if rate and (fmt.sample_rate_hz != rate or fmt.channels != maps[0].shape[0]):
+                raise ConfigError(
+                    f"{path} is {fmt.sample_rate_hz:g} Hz × {fmt.channels} ch, unlike the first "
+                    f"background file; calibrate with files of one rate and channel count"
+                )
+            found = detect_blocks(
+                detector,
+                fmt,
+                reader.channel_info,
+                timeline(reader, reader.first_sample, BLOCK_SAMPLES),
+                keep_map=True,
+                first_sample=reader.first_sample,
+            )
+        finally:
+            reader.close()
+        assert found.probabilities is not None
+        maps.append(found.probabilities)
+        rate, bin_samples = fmt.sample_rate_hz, found.bin_samples
+    return np.concatenate(maps, axis=-1), bin_samples, rate

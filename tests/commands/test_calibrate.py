@@ -1,0 +1,82 @@
+"""``aemon calibrate``: a threshold for a target false-alarm rate, stored beside the model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from aemon.cli import main
+from aemon.detect.calibration import CALIBRATION_FILE, count_runs, read_site_calibration
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.signal_detection import background_map
+from tests.detect_models import RATE, energy_model
+
+SECONDS = 3.0
+
+
+def noise(path: Path, seed: int) -> Path:
+    """Heavy-tailed noise (Student t, 3 degrees of freedom): many candidate runs."""
+    x = np.random.default_rng(seed).standard_t(3, int(SECONDS * RATE)) * 0.01
+    sf.write(path, x.astype(np.float32), int(RATE), subtype="FLOAT")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("models") / "energy"
+    energy_model(path)
+    return path
+
+
+@pytest.mark.parametrize("fa_per_min", [300.0, 1200.0])
+def test_calibration_meets_its_target_on_a_second_noise_file(
+    model: Path, tmp_path: Path, fa_per_min: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = noise(tmp_path / "a.wav", 1), noise(tmp_path / "b.wav", 2)
+    status = main(
+        ["calibrate", str(first), "--model", str(model), "--fa-per-min", str(fa_per_min), "--json"]
+    )
+    assert status == 0
+    printed = json.loads(capsys.readouterr().out)
+    calibration = read_site_calibration(model)
+    assert calibration is not None and calibration.threshold == printed["threshold"]
+    assert calibration.measured_fa_per_min <= fa_per_min
+
+    uncalibrated = OnnxDetector(model, site_calibration=False)
+    assert OnnxDetector(model).card.threshold == calibration.threshold
+    probabilities, bins, rate = background_map(uncalibrated, [second])
+    rate_on_second = count_runs(
+        probabilities, bins, rate, uncalibrated.card, calibration.threshold
+    ) / (SECONDS / 60)
+    assert fa_per_min / 2 <= rate_on_second <= fa_per_min * 2
+    # the card's default threshold fires far more often on this noise: calibration mattered
+    default_rate = count_runs(probabilities, bins, rate, uncalibrated.card, 0.5) / (SECONDS / 60)
+    assert default_rate > 2 * fa_per_min or calibration.threshold <= 0.5
+
+
+def test_detect_uses_the_site_calibration(model: Path, tmp_path: Path) -> None:
+    calibrated = tmp_path / "calibrated"
+    shutil.copytree(model, calibrated)
+    (calibrated / CALIBRATION_FILE).unlink(missing_ok=True)
+    background = noise(tmp_path / "a.wav", 3)
+    out_before, out_after = tmp_path / "before.csv", tmp_path / "after.csv"
+    assert main(["detect", str(background), "-o", str(out_before), "--model", str(calibrated)]) == 0
+    assert (
+        main(["calibrate", str(background), "--model", str(calibrated), "--fa-per-min", "60"]) == 0
+    )
+    assert main(["detect", str(background), "-o", str(out_after), "--model", str(calibrated)]) == 0
+    before = len(out_before.read_text().splitlines()) - 1
+    after = len(out_after.read_text().splitlines()) - 1
+    assert after <= max(60 * SECONDS / 60, 1) < before
+
+
+def test_calibrate_refuses_a_bad_target(model: Path, tmp_path: Path) -> None:
+    status = main(
+        ["calibrate", str(noise(tmp_path / "a.wav", 4)), "--model", str(model), "--fa-per-min", "0"]
+    )
+    assert status == 2
