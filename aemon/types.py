@@ -21,12 +21,15 @@ class StreamFormat(NamedTuple):
         dtype: ``"int16"`` or ``"float32"``; the dtype of the sample blocks.
         volts_per_count: Scale from one sample unit to volts at the sensor (V). 1.0 for float
             data that is already in volts; for normalised WAV data whatever the user states.
+        volts_known: False when nobody said what the samples are in volts (a normalised WAV
+            read without ``--volts-per-count``): absolute thresholds (dBAE) mean nothing there.
     """
 
     sample_rate_hz: float
     channels: int
     dtype: str
     volts_per_count: float
+    volts_known: bool = True
 
 
 class ChannelInfo(NamedTuple):

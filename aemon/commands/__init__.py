@@ -19,6 +19,7 @@ import logging
 logger = logging.getLogger(__name__)
 
 COMMANDS: dict[str, str] = {
+    "adapt": "aemon.commands.adapt:register",
     "calibrate": "aemon.commands.calibrate:register",
     "daq-sim": "aemon.commands.daq_sim:register",
     "demo": "aemon.commands.monitor:register_demo",

@@ -72,6 +72,20 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="N",
         help="processes that synthesise training batches (0 = none; several with --device cuda)",
     )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=0.0,
+        metavar="M",
+        help="end training after the epoch that passes M minutes (0 = no limit)",
+    )
+    p.add_argument(
+        "--eval-bursts",
+        type=int,
+        default=800,
+        metavar="N",
+        help="bursts in the held-out simulator stream of the final evaluation (default 800)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument(
         "--stop-after",
@@ -126,6 +140,12 @@ def _command_line(args: argparse.Namespace) -> str:
     argv += ["--seed", str(args.seed)]
     if args.threads:
         argv += ["--threads", str(args.threads)]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
+    if args.max_minutes:
+        argv += ["--max-minutes", f"{args.max_minutes:g}"]
+    if args.eval_bursts != 800:
+        argv += ["--eval-bursts", str(args.eval_bursts)]
     return shlex.join(argv)
 
 
@@ -157,6 +177,8 @@ def run_train(args: argparse.Namespace) -> int:
         resume=args.resume,
         threads=args.threads,
         workers=args.workers,
+        time_limit_s=args.max_minutes * 60.0,
+        eval_bursts=args.eval_bursts,
         progress=not args.no_progress,
         stop_after=args.stop_after,
     )

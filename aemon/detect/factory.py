@@ -25,7 +25,19 @@ from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OFFLINE_BATCH_WINDOWS", "EventStream", "make_event_stream", "open_model"]
+DEFAULT_THRESHOLD_DBAE = 40.0
+"""Hit threshold (dBAE at the sensor) of the threshold and cascade detectors on volts input."""
+FLOATING_X_NOISE = 6.0
+"""Hit threshold (× running noise RMS) on input without a volts scale."""
+
+__all__ = [
+    "DEFAULT_THRESHOLD_DBAE",
+    "FLOATING_X_NOISE",
+    "OFFLINE_BATCH_WINDOWS",
+    "EventStream",
+    "make_event_stream",
+    "open_model",
+]
 
 OFFLINE_BATCH_WINDOWS = 16
 
@@ -125,9 +137,19 @@ def make_event_stream(
             batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
         )
         return NeuralEventStream(streaming, builder, threshold=options.threshold)
+    x_noise = options.x_noise
+    if options.threshold is None and x_noise is None and not fmt.volts_known:
+        x_noise = FLOATING_X_NOISE
+        logger.warning(
+            "the input has no volts scale, so %g dBAE would mean nothing: the hit threshold "
+            "floats at %g × the running noise RMS (give --volts-per-count, --threshold DBAE "
+            "or --x-noise K to choose)",
+            DEFAULT_THRESHOLD_DBAE,
+            x_noise,
+        )
     config = HitDetectorConfig(
-        threshold_dbae=40.0 if options.threshold is None else options.threshold,
-        threshold_x_noise=options.x_noise,
+        threshold_dbae=DEFAULT_THRESHOLD_DBAE if options.threshold is None else options.threshold,
+        threshold_x_noise=x_noise,
     )
     hits = HitDetector.for_stream(config, fmt, channel_info)
     if options.detector == "threshold":

@@ -115,7 +115,7 @@ class SoundFileBlocks:
     volts × ``volts_per_count``, i.e. ``volts_per_count`` is the voltage of full scale.
     """
 
-    def __init__(self, path: str, volts_per_count: float) -> None:
+    def __init__(self, path: str, volts_per_count: float, *, volts_known: bool = True) -> None:
         import soundfile
 
         self.path = path
@@ -128,7 +128,7 @@ class SoundFileBlocks:
                 "or not in the format its name says"
             ) from None
         rate, channels = float(self._file.samplerate), int(self._file.channels)
-        self.format = StreamFormat(rate, channels, "float32", 1.0)
+        self.format = StreamFormat(rate, channels, "float32", 1.0, volts_known)
         self.channel_info = _channels(channels, 1.0)
         self.first_sample = 0
         self.stop_sample = int(self._file.frames)
@@ -297,7 +297,9 @@ def open_block_reader(
             )
         reader: BlockReader = RecordingBlocks(path)
     else:
-        reader = SoundFileBlocks(path, volts_per_count or 1.0)
+        reader = SoundFileBlocks(
+            path, volts_per_count or 1.0, volts_known=volts_per_count is not None
+        )
     fmt = reader.format
     mismatch = ""
     if fs is not None and not math.isclose(fs, fmt.sample_rate_hz):

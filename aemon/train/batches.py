@@ -34,7 +34,6 @@ class _EpochBatches(IterableDataset[Batch]):
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
         rng = np.random.default_rng([self.seed, self.epoch, worker])
         self.generator.new_epoch(rng)
-        torch.set_num_threads(1)
         for _ in range(worker, self.steps, workers):
             x, y, _events = self.generator.batch(rng, self.size)
             yield torch.from_numpy(x), torch.from_numpy(y)

@@ -73,7 +73,6 @@ class Geometry(NamedTuple):
                 model.normalization_params(),
                 model.merge_gap_us,
             )
-        n = model.normalization
         return cls(
             model.signal.sample_rate_hz,
             model.signal.window,
@@ -82,7 +81,7 @@ class Geometry(NamedTuple):
             model.margin_bins,
             model.signal.channels,
             model.signal.classes,
-            NormalizationParams(n.method, n.compress, n.time_constant_s, n.floor),
+            model.normalization,
         )
 
 

@@ -24,7 +24,6 @@ from aemon.detect.model_card import (
     ModelCard,
     write_model_card,
 )
-from aemon.dsp.normalization import NormalizationParams
 from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation
 from aemon.train.evaluate import Geometry, make_session, onnx_predictor
@@ -52,7 +51,13 @@ def finalize(
     predict = onnx_predictor(session)
     write_model_card(card_for(config, {}, {}, command), out)  # the live path reads the card
     metrics = evaluate_predictor(
-        predict, config, options.data, out, title=config.name, model_dir=out
+        predict,
+        config,
+        options.data,
+        out,
+        title=config.name,
+        model_dir=out,
+        stream_bursts=options.eval_bursts,
     )
     geo = Geometry.of(config)
     one_core = onnx_predictor(make_session(onnx_path, threads=1))
@@ -71,6 +76,7 @@ def finalize(
         "epochs_run": len(state.history),
         "best_epoch": state.best_epoch,
         "stopped_early": state.stopped_early,
+        "time_limit_s": options.time_limit_s,
         "steps_per_epoch": tr.steps_per_epoch,
         "batch_size": tr.batch_size,
         "train_window": tr.window,
@@ -115,8 +121,7 @@ def card_for(
     config: ModelConfig, metrics: dict[str, Any], speed: dict[str, Any], command: str
 ) -> ModelCard:
     """A model card for ``config`` with the given results."""
-    n = config.normalization
-    params = NormalizationParams(n.method, n.compress, n.time_constant_s, n.floor)
+    params = config.normalization
     return ModelCard(
         name=config.name,
         architecture=config.to_dict(),

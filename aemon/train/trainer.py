@@ -24,7 +24,7 @@ from tqdm import tqdm
 from aemon.errors import ConfigError
 from aemon.train.batches import epoch_batches
 from aemon.train.config import ModelConfig
-from aemon.train.data import Augmentation, WindowGenerator
+from aemon.train.data import Augmentation, WindowGenerator, WindowSource
 from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import Geometry, WindowSet, make_window_set, score_windows
 from aemon.train.models import build_model
@@ -50,6 +50,14 @@ class TrainOptions:
     threads: int = 0
     workers: int = 0
     """Processes that draw training batches (0: the training process itself)."""
+    time_limit_s: float = 0.0
+    """Stop after the epoch that passes this much training time (s); 0 = no limit."""
+    eval_bursts: int = 800
+    """Bursts in the held-out simulator stream of the final evaluation."""
+    extra_sources: list[WindowSource] = field(default_factory=list)
+    """Sources beside ``data`` (``aemon adapt``'s harvested bursts and background)."""
+    init_weights: Path | None = None
+    """A ``model.pt`` state dict to start from (fine-tuning) instead of random weights."""
     augmentation: Augmentation = field(default_factory=Augmentation)
     progress: bool = True
     stop_after: int = 0
@@ -102,6 +110,7 @@ def prepare(options: TrainOptions) -> tuple[WindowGenerator, WindowSet]:
     """Resolve data sources and draw the validation set; all input errors surface here."""
     config = options.config
     sources = build_sources(options.data, config, options.augmentation, split="train")
+    sources += options.extra_sources
     generator = WindowGenerator(config, sources, augmentation=options.augmentation)
     val_rng = np.random.default_rng(VAL_SEED + options.seed)
     generator.new_epoch(val_rng)
@@ -130,6 +139,10 @@ def train(options: TrainOptions) -> TrainState:
 
     torch.manual_seed(options.seed)
     net = build_model(config).to(device)
+    if options.init_weights is not None and not options.resume:
+        net.load_state_dict(
+            torch.load(options.init_weights, map_location=device, weights_only=True)
+        )
     opt = torch.optim.Adam(net.parameters(), lr=tr.learning_rate, weight_decay=tr.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         opt, T_max=tr.epochs, eta_min=tr.learning_rate * LR_FLOOR
@@ -157,6 +170,7 @@ def train(options: TrainOptions) -> TrainState:
     stopped_early = bad_epochs >= tr.patience
     t_start = time.monotonic() - elapsed
     last = tr.epochs if not options.stop_after else min(tr.epochs, start_epoch + options.stop_after)
+    timed_out = False
     for epoch in range(start_epoch, last):
         if stopped_early:
             break
@@ -251,7 +265,13 @@ def train(options: TrainOptions) -> TrainState:
         )
         if stopped_early:
             logger.info("early stop: no better validation F1 for %d epochs", tr.patience)
-    finished = stopped_early or len(history) >= tr.epochs
+        if options.time_limit_s and row["seconds"] >= options.time_limit_s:
+            logger.info(
+                "time limit of %.0f s reached after epoch %d", options.time_limit_s, epoch + 1
+            )
+            timed_out = True
+            break
+    finished = stopped_early or timed_out or len(history) >= tr.epochs
     if best["state"] is not None:
         net.load_state_dict(best["state"])
     net.eval().cpu()
