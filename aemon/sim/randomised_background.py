@@ -25,13 +25,14 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
+from scipy import signal as sps
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_RATE_HZ = 1_562_500.0
 """Rate (Hz) at which acoustic frequencies and durations are drawn without scaling."""
 
-SPECTRAL_SHAPES: tuple[str, ...] = ("white", "ar", "band", "tilt", "resonances")
+SPECTRAL_SHAPES: tuple[str, ...] = ("white", "ar", "band", "tilt", "resonances", "digital")
 """Shapes of the stationary base noise (one primary, others added with probability 0.3)."""
 
 BACKGROUND_FAMILIES: tuple[str, ...] = (
@@ -118,15 +119,19 @@ def coloured_noise(rng: np.random.Generator, n: int, fs: float) -> tuple[F64, tu
     """Stationary Gaussian noise with a random spectrum, unit RMS (FFT shaping).
 
     One primary shape from :data:`SPECTRAL_SHAPES`, each other with probability 0.3, and a
-    white floor 20–70 dB below the mean power (a sensor/ADC noise floor).
+    white floor 20–70 dB below the mean power (a sensor/ADC noise floor); or (``"digital"``)
+    AR(1) noise through a digital Butterworth band-pass with no floor at all.
 
     Returns:
         ``(x, shapes)``: float64 ``(n,)`` and the shapes used.
     """
+    primary = str(rng.choice(SPECTRAL_SHAPES))
+    if primary == "digital":
+        return _digital_noise(rng, n, fs), ("digital",)
     n_fft = scipy.fft.next_fast_len(max(n, 16), real=True)
     f = np.arange(n_fft // 2 + 1) * (fs / n_fft)
-    primary = str(rng.choice(SPECTRAL_SHAPES))
-    shapes = [primary] + [s for s in SPECTRAL_SHAPES[1:] if s != primary and rng.random() < 0.3]
+    shaped = [s for s in SPECTRAL_SHAPES[1:] if s != "digital"]
+    shapes = [primary] + [s for s in shaped if s != primary and rng.random() < 0.3]
     coarse = np.linspace(0.0, fs / 2, min(f.size, SHAPE_GRID))  # shapes are smooth on it
     power = np.ones_like(coarse)
     for shape in shapes:
@@ -137,6 +142,25 @@ def coloured_noise(rng: np.random.Generator, n: int, fs: float) -> tuple[F64, tu
     spec *= gain
     x = np.asarray(scipy.fft.irfft(spec, n_fft)[:n])
     return x / max(float(np.sqrt(np.mean(x**2))), 1e-30), tuple(shapes)
+
+
+def _digital_noise(rng: np.random.Generator, n: int, fs: float) -> F64:
+    """White noise through an AR(1) and a digital Butterworth band-pass, with no noise floor.
+
+    Digital filters put exact zeros at DC and Nyquist, deeper than any analogue chain: a DAQ's
+    own anti-alias and AE band filters, or a synthetic test signal, look like this.
+    """
+    nyq = fs / 2
+    lo = log_uniform(rng, 0.005, 0.3) * nyq
+    hi = min(lo * log_uniform(rng, 1.5, 30.0), 0.95 * nyq)
+    order = int(rng.integers(2, 7))
+    sos = sps.butter(order, [lo, hi], "bandpass", fs=fs, output="sos")
+    pad = int(min(n, 8 * fs / lo))  # let the filters settle before the kept samples
+    w = rng.standard_normal(n + pad)
+    if rng.random() < 0.7:
+        w = sps.lfilter([1.0], [1.0, -rng.uniform(-0.9, 0.9)], w)
+    x = np.asarray(sps.sosfilt(sos, w)[pad:])
+    return x / max(float(np.sqrt(np.mean(x**2))), 1e-30)
 
 
 def _level_envelope(rng: np.random.Generator, n: int) -> F64:
@@ -152,7 +176,7 @@ def _level_envelope(rng: np.random.Generator, n: int) -> F64:
     if rng.random() < 0.4:  # gain step (range switch, machine start)
         at, width = rng.uniform(0.1, 0.9), rng.uniform(1e-3, 0.05)
         ratio = 10 ** (rng.uniform(-12.0, 12.0) / 20)
-        env *= 1 + (ratio - 1) / (1 + np.exp(-(t - at) / width))
+        env *= 1 + (ratio - 1) / (1 + np.exp(np.clip(-(t - at) / width, -60.0, 60.0)))
     return np.asarray(env / np.sqrt(np.mean(env**2)))
 
 

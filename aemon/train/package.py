@@ -58,6 +58,7 @@ def finalize(
         title=config.name,
         model_dir=out,
         stream_bursts=options.eval_bursts,
+        choose_threshold=True,
     )
     geo = Geometry.of(config)
     one_core = onnx_predictor(make_session(onnx_path, threads=1))
@@ -69,6 +70,7 @@ def finalize(
         ),
     }
     card = card_for(config, metrics, speed, command)
+    card.threshold = metrics.get("threshold", {}).get("chosen", card.threshold)
     tr = config.training
     card.training = {
         "data": ", ".join(options.data) + (f" ({data_note})" if data_note else ""),

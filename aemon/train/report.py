@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aemon.detect.model_card import CARD_FILE, ONNX_FILE, read_model_card
+from aemon.detect.model_card import CARD_FILE, ONNX_FILE, read_model_card, write_model_card
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.signal_detection import detect_signal
 from aemon.errors import AemonError
@@ -27,6 +27,7 @@ from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import (
     Geometry,
     Predictor,
+    WindowSet,
     make_session,
     make_window_set,
     onnx_predictor,
@@ -41,6 +42,9 @@ from aemon.train.plots import plot_examples, plot_roc
 logger = logging.getLogger(__name__)
 
 TEST_SEED = 9_000_017
+THRESHOLD_SEED = 9_000_029
+THRESHOLDS = tuple(round(0.15 + 0.05 * i, 2) for i in range(14))
+"""Candidate decision thresholds (probability) for :func:`choose_event_threshold`."""
 EVALUATION_FILE = "evaluation.json"
 
 
@@ -78,6 +82,7 @@ def evaluate_predictor(
     stream_bursts: int = 800,
     title: str = "",
     model_dir: Path | None = None,
+    choose_threshold: bool = False,
 ) -> dict[str, Any]:
     """Held-out evaluation (windows and, where there is one, a continuous stream).
 
@@ -87,6 +92,9 @@ def evaluate_predictor(
     ``aemon monitor`` runs them), so the stream numbers are the numbers a user gets. Without
     ``model_dir`` only the windows are evaluated.
 
+    With ``choose_threshold`` the decision threshold is first chosen on a separate set of
+    windows (:func:`choose_event_threshold`) and written into the card in ``model_dir``.
+
     Writes ``roc.png``, ``examples.png`` and ``evaluation.json`` into ``out`` when given.
     """
     geo = Geometry.of(config)
@@ -94,10 +102,20 @@ def evaluate_predictor(
     generator = WindowGenerator(
         config, sources, window=config.signal.window, augmentation=Augmentation()
     )
+    report: dict[str, Any] = {}
+    if choose_threshold:
+        generator.new_epoch(np.random.default_rng(THRESHOLD_SEED))
+        tuning = make_window_set(generator, windows, THRESHOLD_SEED)
+        report["threshold"] = choose_event_threshold(predict, tuning, geo)
+        if model_dir is not None:  # the live path reads the threshold from the card
+            card = read_model_card(model_dir)
+            card.threshold = report["threshold"]["chosen"]
+            write_model_card(card, model_dir)
     generator.new_epoch(np.random.default_rng(TEST_SEED))
     test = make_window_set(generator, windows, TEST_SEED)
-    win_report, probs = score_windows(predict, test, geo)
-    report: dict[str, Any] = {"heldout_windows": win_report}
+    threshold = report["threshold"]["chosen"] if choose_threshold else 0.5
+    win_report, probs = score_windows(predict, test, geo, threshold=threshold)
+    report["heldout_windows"] = win_report
     notes = [
         f"heldout_windows: {windows} mixed windows of {geo.window} samples from "
         f"{', '.join(data or ['sim'])} (held-out seed/files, augmented as in training)"
@@ -144,6 +162,22 @@ def evaluate_predictor(
         )
         (out / EVALUATION_FILE).write_text(json.dumps(report, indent=2) + "\n", "utf-8")
     return report
+
+
+def choose_event_threshold(predict: Predictor, windows: WindowSet, geo: Geometry) -> dict[str, Any]:
+    """The threshold of :data:`THRESHOLDS` with the best event F1 (any type) on ``windows``."""
+    probs = np.concatenate([predict(windows.x[i : i + 8]) for i in range(0, len(windows.x), 8)])
+
+    def cached(_x: np.ndarray) -> np.ndarray:
+        return probs
+
+    f1 = {}
+    for threshold in THRESHOLDS:
+        report, _ = score_windows(cached, windows, geo, threshold, len(probs))
+        f1[threshold] = report["events_any_type"]["f1"]
+    chosen = max(f1, key=lambda t: (f1[t], t))  # ties: the higher, quieter threshold
+    logger.info("decision threshold %.2f (event F1 %.4f on tuning windows)", chosen, f1[chosen])
+    return {"chosen": chosen, "event_f1_by_threshold": {str(k): v for k, v in f1.items()}}
 
 
 def score_live_stream(
