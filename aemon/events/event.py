@@ -13,6 +13,7 @@ Column meanings and units: ``docs/events.md``.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -80,6 +81,14 @@ class Event(NamedTuple):
         pp2_pct: Partial power in band 2 (%).
         pp3_pct: Partial power in band 3 (%).
         pp4_pct: Partial power in band 4 (%).
+        event_id: Multi-channel event this hit belongs to (hits of one event share it;
+            :mod:`aemon.events.grouping`); -1 when hits are not grouped.
+        x_m: Located source position x (m); NaN when not located.
+        y_m: Located source position y (m); 0 for linear location, NaN when not located.
+        location_uncertainty_m: 1-sigma position error (m) from the onset uncertainty.
+        location_residual_us: RMS arrival-time misfit of the location (µs).
+        location_status: ``inside``, ``outside``, ``guard``, ``unlocated``; "" when no
+            location was configured (:mod:`aemon.events.location`).
     """
 
     time_s: float
@@ -104,6 +113,12 @@ class Event(NamedTuple):
     pp2_pct: float
     pp3_pct: float
     pp4_pct: float
+    event_id: int = -1
+    x_m: float = math.nan
+    y_m: float = math.nan
+    location_uncertainty_m: float = math.nan
+    location_residual_us: float = math.nan
+    location_status: str = ""
 
 
 def us_to_samples(us: float, sample_rate_hz: float) -> int:

@@ -56,10 +56,17 @@ _FORMATS: dict[str, str] = {
     "pp2_pct": ".2f",
     "pp3_pct": ".2f",
     "pp4_pct": ".2f",
+    "event_id": "d",
+    "x_m": ".5f",
+    "y_m": ".5f",
+    "location_uncertainty_m": ".5f",
+    "location_residual_us": ".3f",
 }
 """Number format per column: finer than what the measurement resolves (1 ns, 0.01 dB, ...)."""
-_TEXT = ("utc", "type", "detector")
-_INTS = ("sample_index", "channel", "counts")
+_TEXT = ("utc", "type", "detector", "location_status")
+_INTS = ("sample_index", "channel", "counts", "event_id")
+LEGACY_CSV_COLUMNS: list[str] = CSV_COLUMNS[: CSV_COLUMNS.index("event_id")]
+"""Header of event CSVs written before the location columns; still read (location empty)."""
 
 
 def _format(name: str, value: Any) -> str:
@@ -138,8 +145,8 @@ def write_event_csv(path: str | os.PathLike[str], events: Iterable[Event]) -> in
         return out.write(events)
 
 
-def _check_header(header: Sequence[str], path: str) -> None:
-    if list(header) != CSV_COLUMNS:
+def _check_header(header: Sequence[str], path: str, *, legacy: bool = False) -> None:
+    if list(header) != CSV_COLUMNS and not (legacy and list(header) == LEGACY_CSV_COLUMNS):
         raise FileFormatError(
             f"{path} is not an aemon event CSV: its header does not match "
             f"({','.join(header)[:80]}...); expected {','.join(CSV_COLUMNS[:4])},..."
@@ -160,6 +167,9 @@ _PARSERS = [_parser(name) for name in CSV_COLUMNS]
 def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
     """Read an event CSV written by :class:`EventCsvWriter`.
 
+    Files with the older header (:data:`LEGACY_CSV_COLUMNS`, no location columns) are read
+    too; their events get the location defaults (``event_id`` -1, NaN, status "").
+
     Raises:
         FileFormatError: Missing file, wrong header, or a malformed row (with its line).
     """
@@ -167,17 +177,17 @@ def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
     try:
         with open(name, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
-            _check_header(next(reader, []), name)
+            header = next(reader, [])
+            _check_header(header, name, legacy=True)
+            width = len(header)
             events = []
             for row in reader:
                 if not row:
                     continue
                 try:
-                    if len(row) != len(CSV_COLUMNS):
-                        raise ValueError(f"{len(row)} cells, expected {len(CSV_COLUMNS)}")
-                    events.append(
-                        Event(*(parse(cell) for parse, cell in zip(_PARSERS, row, strict=True)))
-                    )
+                    if len(row) != width:
+                        raise ValueError(f"{len(row)} cells, expected {width}")
+                    events.append(Event(*(parse(cell) for parse, cell in zip(_PARSERS, row))))
                 except ValueError as exc:
                     raise FileFormatError(
                         f"{name} line {reader.line_num}: malformed event row ({exc})"

@@ -303,8 +303,9 @@ class RecordingReader:
         ]
 
     def events(self) -> npt.NDArray[np.void]:
-        """All events, a structured array of ``EVENT_DTYPE``."""
-        return np.asarray(self._ds[schema.EVENTS][()], dtype=schema.EVENT_DTYPE)
+        """All events, a structured array of ``EVENT_DTYPE`` (columns an older recording
+        lacks, such as the location columns, are filled with -1, NaN or "")."""
+        return schema.to_event_rows(self._ds[schema.EVENTS][()])
 
     def truth(self) -> npt.NDArray[np.void]:
         """Simulator ground truth, a structured array of ``TRUTH_DTYPE`` (empty if none)."""

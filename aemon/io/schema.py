@@ -96,6 +96,14 @@ EVENT_DTYPE = np.dtype(
         ("pp2_pct", "<f4"),
         ("pp3_pct", "<f4"),
         ("pp4_pct", "<f4"),
+        # Multi-channel events and source location (docs/events.md); added columns, so
+        # older recordings lack them (readers fill -1, NaN, "").
+        ("event_id", "<i8"),  # hits of one multi-channel event share it; -1 ungrouped
+        ("x_m", "<f4"),  # located source position, m
+        ("y_m", "<f4"),  # m (0 for linear location)
+        ("location_uncertainty_m", "<f4"),  # 1-sigma, m
+        ("location_residual_us", "<f4"),  # RMS arrival-time misfit, µs
+        ("location_status", "S16"),  # inside / outside / guard / unlocated / ""
     ]
 )
 EVENT_COLUMNS: list[str] = list(EVENT_DTYPE.names or ())
@@ -200,7 +208,8 @@ def to_event_rows(
     for i, record in enumerate(records):
         for name, value in record.items():
             _check_column(name, EVENT_COLUMNS, "event")
-            rows[name][i] = encode_text(value) if name in ("type", "detector") else value
+            is_text = EVENT_DTYPE.fields[name][0].kind == "S"  # type: ignore[index]
+            rows[name][i] = encode_text(value) if is_text else value
     return rows
 
 

@@ -31,9 +31,10 @@ START = "2024-05-01T12:00:00.000000Z"
 HEADER = (
     "time_s,utc,sample_index,channel,type,score,detector,onset_s,duration_us,amplitude_V,"
     "amplitude_dBAE,rise_time_us,counts,energy_eu,rms_V,signal_strength_nVs,peak_freq_kHz,"
-    "centroid_kHz,pp1_pct,pp2_pct,pp3_pct,pp4_pct"
+    "centroid_kHz,pp1_pct,pp2_pct,pp3_pct,pp4_pct,"
+    "event_id,x_m,y_m,location_uncertainty_m,location_residual_us,location_status"
 )
-NUMERIC = [c for c in CSV_COLUMNS if c not in ("utc", "type", "detector")]
+NUMERIC = [c for c in CSV_COLUMNS if c not in ("utc", "type", "detector", "location_status")]
 
 
 @pytest.fixture(scope="module")
