@@ -29,6 +29,7 @@ import numpy.typing as npt
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
 from aemon.events.event import Event
+from aemon.events.grouping import HitGrouper, only_inside
 from aemon.io.event_csv import EventCsvWriter, events_to_array
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
@@ -116,6 +117,9 @@ class LiveMonitor:
         ring_seconds: Ring capacity (s of signal).
         start_time_utc: Wall time of the source's first sample, for event UTC stamps and
             latency (the DAQ clock if the source has one).
+        grouper: Groups the hits of all channels into located events before they are
+            recorded, written and published (held ``window + hold_s`` for late hits).
+        only_located_inside: With ``grouper``: pass on only hits located inside.
     """
 
     def __init__(
@@ -129,12 +133,15 @@ class LiveMonitor:
         on_events: EventCallback | None = None,
         ring_seconds: float = 4.0,
         start_time_utc: datetime | None = None,
+        grouper: HitGrouper | None = None,
+        only_located_inside: bool = False,
     ) -> None:
         self.source = source
         self.format = source.format
         self.writer, self.publisher, self.csv = writer, publisher, csv
         self.on_events = on_events
         self.start_time_utc = start_time_utc
+        self.grouper, self.only_located_inside = grouper, only_located_inside
         self.stream = make_event_stream(
             options,
             source.format,
@@ -194,8 +201,8 @@ class LiveMonitor:
                 result = self._reader.read(timeout=0.1)
                 if result is None:
                     break
-                self._handle(self._feed(result))
-            self._handle(self.stream.flush())
+                self._handle(self._locate(self._feed(result)))
+            self._handle(self._locate(self.stream.flush(), final=True))
         except BaseException as exc:
             logger.exception("detector stopped")
             self._error = exc
@@ -224,6 +231,15 @@ class LiveMonitor:
             events += self._push(pos, samples[:, pos - result.first_sample :])
         self.detected_until = stop
         return events
+
+    def _locate(self, events: list[Event], *, final: bool = False) -> list[Event]:
+        if self.grouper is None:
+            return events
+        seen_s = (self.detected_until - self.source.first_sample) / self.format.sample_rate_hz
+        located = self.grouper.push(events, seen_s)
+        if final:
+            located += self.grouper.flush()
+        return only_inside(located) if self.only_located_inside else located
 
     def _push(self, first: int, block: npt.NDArray[np.generic]) -> list[Event]:
         return self.stream.push(first, np.ascontiguousarray(block))

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "devices": "aemon.commands.devices:register",
     "evaluate": "aemon.commands.train:register_evaluate",
     "info": "aemon.commands.info:register",
+    "locate-calibrate": "aemon.commands.locate:register",
     "monitor": "aemon.commands.monitor:register_monitor",
     "record": "aemon.commands.record:register",
     "score": "aemon.commands.score:register",

@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
 from aemon.errors import ConfigError
 from aemon.io.file_readers import RAW_DTYPES
@@ -24,7 +25,8 @@ examples:
   aemon detect test.h5 -o events.csv
   aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --threshold 0.7
   aemon detect dump.raw --fs 1562500 --dtype int16 --channels 2 -o events.csv
-  aemon detect hits.tradb --detector threshold --threshold 45 -o hits.csv"""
+  aemon detect hits.tradb --detector threshold --threshold 45 -o hits.csv
+  aemon detect bar.h5 --location bar.location.toml --only-located-inside -o inside.csv"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto", help="default: auto")
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_location_arguments(p)
     p.set_defaults(func=run_detect)
 
 
@@ -82,6 +85,8 @@ def run_detect(args: argparse.Namespace) -> int:
         provider=args.provider,
         threads=args.threads,
         progress=not args.no_progress and sys.stderr.isatty(),
+        location=location_from_args(args),
+        only_inside=args.only_located_inside,
     )
     print(f"{summary.line()} -> {out}")
     return 0

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from aemon import __version__
+from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES, DetectOptions
 from aemon.drivers.open_source import add_source_arguments, source_from_args
 from aemon.errors import ConfigError
@@ -79,6 +80,7 @@ def register_monitor(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--quiet", "-q", action="store_true", help="no live status line")
     parser.add_argument("--summary", type=Path, help="write a JSON summary here at the end")
     _add_detector_arguments(parser)
+    add_location_arguments(parser)
     add_source_arguments(parser)
     parser.set_defaults(func=run_monitor)
 
@@ -128,8 +130,11 @@ def run_monitor(args: argparse.Namespace) -> int:
     for path in (args.out, args.csv):
         if path is not None and path.exists() and not args.overwrite:
             raise ConfigError(f"{path} already exists; choose another name or add --overwrite")
+    from aemon.events.grouping import HitGrouper
     from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
 
+    location = location_from_args(args)
+    grouper = HitGrouper(location) if location is not None else None
     options = _detect_options(args)
     with _signals_stop() as stop, ExitStack() as stack:
         # Bind the event socket first: subscribers connect while we wait for the DAQ, and
@@ -153,6 +158,7 @@ def run_monitor(args: argparse.Namespace) -> int:
         monitor = LiveMonitor(
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events), start_time_utc=start,
+            grouper=grouper, only_located_inside=args.only_located_inside,
         )  # fmt: skip
         monitor.start()
         try:

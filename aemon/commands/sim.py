@@ -15,7 +15,15 @@ from typing import Any
 import soundfile
 from tqdm import tqdm
 
+from aemon.commands.sim_geometry import (
+    SourceCsv,
+    add_geometry_arguments,
+    geometry_from_args,
+    side_files,
+    write_layout_files,
+)
 from aemon.errors import ConfigError
+from aemon.sim.geometry import GeometrySimulator, SensorGeometry
 from aemon.sim.simulator import BURST_TYPES, AESimulator, BurstTruth, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
@@ -56,7 +64,10 @@ _EXAMPLES = """\
 examples:
   aemon sim --duration 10 --out demo.h5
   aemon sim --duration 5 --channels 4 --seed 7 --out four.h5
-  aemon sim --duration 2 --rate 192000 --snr-min 25 --out sound.wav"""
+  aemon sim --duration 2 --rate 192000 --snr-min 25 --out sound.wav
+  aemon sim --duration 10 --channels 2 --sensor-spacing 0.2 --wave-speed 5000 \\
+      --grip-rate 5 --out bar.h5      # + bar.location.toml, bar.sources.csv
+  aemon sim --duration 4 --channels 4 --plate 0.5 --out plate.h5"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -120,6 +131,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--overwrite", action="store_true", help="replace FILE (and its truth CSV) if it exists"
     )
+    add_geometry_arguments(parser)
     parser.set_defaults(func=run_sim)
 
 
@@ -145,16 +157,25 @@ def run_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     out: Path = args.out
+    geometry = geometry_from_args(args, n_total / args.rate)
     suffix = out.suffix.lower()
-    if suffix in (".h5", ".hdf5"):
-        n_bursts = write_hdf5(out, config, n_total, overwrite=args.overwrite)
-        where = f"{out}:/truth"
-    elif suffix == ".wav":
-        truth_path = truth_csv_path(out)
-        n_bursts = write_wav(out, truth_path, config, n_total, overwrite=args.overwrite)
-        where = str(truth_path)
-    else:
+    if suffix not in (".h5", ".hdf5", ".wav"):
         raise ConfigError(f"{out}: unknown output type {suffix or '(none)'!r}; use .h5 or .wav")
+    _refuse_existing(side_files(out, geometry), args.overwrite)
+    if suffix in (".h5", ".hdf5"):
+        n_bursts = write_hdf5(out, config, n_total, overwrite=args.overwrite, geometry=geometry)
+        where = f"{out}:/truth"
+    else:
+        truth_path = truth_csv_path(out)
+        n_bursts = write_wav(
+            out, truth_path, config, n_total, overwrite=args.overwrite, geometry=geometry
+        )
+        where = str(truth_path)
+    if geometry is not None:
+        write_layout_files(out, geometry, n_total / args.rate)
+        where += ", sources and sensor layout in " + ", ".join(
+            p.name for p in side_files(out, geometry)
+        )
     print(
         f"{out}: {n_total / args.rate:g} s, {args.channels} ch at {args.rate:g} Hz, "
         f"{n_bursts} bursts (truth in {where})"
@@ -167,8 +188,23 @@ def truth_csv_path(wav_path: Path) -> Path:
     return wav_path.with_suffix(".truth.csv")
 
 
-def _blocks(config: SimConfig, n_total: int) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
-    """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress."""
+def _blocks(
+    config: SimConfig, n_total: int, geometry: SensorGeometry | None = None, out: Path | None = None
+) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
+    """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress;
+    with a geometry, its sources go to ``<out stem>.sources.csv``."""
+    if geometry is not None and out is not None:
+        sources = SourceCsv(side_files(out, geometry)[1], config.sample_rate_hz)
+        try:
+            located = GeometrySimulator(config, geometry)
+            while located.position < n_total:
+                block, new = located.render_located(min(BLOCK_SAMPLES, n_total - located.position))
+                sources.write(new)
+                bursts = [b._replace(end_sample=min(b.end_sample, n_total)) for b in block.bursts]
+                yield block.first_sample, block.samples, bursts
+        finally:
+            sources.close()
+        return
     sim = AESimulator(config)
     with tqdm(
         total=n_total,
@@ -192,7 +228,13 @@ def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
 
 
 def write_wav(
-    path: Path, truth_path: Path, config: SimConfig, n_total: int, *, overwrite: bool = False
+    path: Path,
+    truth_path: Path,
+    config: SimConfig,
+    n_total: int,
+    *,
+    overwrite: bool = False,
+    geometry: SensorGeometry | None = None,
 ) -> int:
     """Write ``n_total`` samples per channel as float32 WAV (V) and the truth CSV.
 
@@ -217,7 +259,7 @@ def write_wav(
         ):
             writer = csv.writer(truth_file)
             writer.writerow(TRUTH_CSV_COLUMNS)
-            for _, samples, bursts in _blocks(config, n_total):
+            for _, samples, bursts in _blocks(config, n_total, geometry, path):
                 wav.write(samples.T)
                 writer.writerows(_truth_csv_row(b, rate) for b in bursts)
                 n_rows += len(bursts)
@@ -239,7 +281,14 @@ def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
     ]
 
 
-def write_hdf5(path: Path, config: SimConfig, n_total: int, *, overwrite: bool = False) -> int:
+def write_hdf5(
+    path: Path,
+    config: SimConfig,
+    n_total: int,
+    *,
+    overwrite: bool = False,
+    geometry: SensorGeometry | None = None,
+) -> int:
     """Write ``n_total`` samples per channel as an aemon HDF5 recording (float32 V + truth).
 
     Returns:
@@ -253,11 +302,13 @@ def write_hdf5(path: Path, config: SimConfig, n_total: int, *, overwrite: bool =
         for c in range(config.channels)
     ]
     stored_config: dict[str, Any] = {"source": "aemon sim", "sim": _config_dict(config)}
+    if geometry is not None:
+        stored_config["geometry"] = _config_dict(geometry)
     n_rows = 0
     with RecordingWriter(
         os.fspath(path), fmt, channels, config=stored_config, overwrite=overwrite
     ) as writer:
-        for first, samples, bursts in _blocks(config, n_total):
+        for first, samples, bursts in _blocks(config, n_total, geometry, path):
             writer.push(first, samples)
             writer.add_truth([_named_truth(b) for b in bursts])
             n_rows += len(bursts)
@@ -272,7 +323,7 @@ def _named_truth(burst: BurstTruth) -> dict[str, Any]:
     return row
 
 
-def _config_dict(config: SimConfig) -> dict[str, Any]:
+def _config_dict(config: SimConfig | SensorGeometry) -> dict[str, Any]:
     return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 

@@ -28,6 +28,8 @@ from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.errors import FileFormatError
+from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
+from aemon.events.location_config import LocationConfig
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
 from aemon.types import ChannelInfo, Gap, StreamFormat
@@ -89,6 +91,8 @@ def detect_file(
     provider: str = "auto",
     threads: int | None = None,
     progress: bool = True,
+    location: LocationConfig | None = None,
+    only_inside: bool = False,
 ) -> DetectSummary:
     """Detect the events in a file and write them to an event CSV.
 
@@ -111,6 +115,9 @@ def detect_file(
         provider: ``auto``, ``cpu`` or ``cuda``.
         threads: Inference threads (None: one per physical core).
         progress: Show a tqdm progress bar on stderr.
+        location: Group the hits of all channels into events and locate them
+            (:mod:`aemon.events.grouping`); None writes the hits as they are.
+        only_inside: With ``location``: write only hits of events located inside.
 
     Returns:
         A summary of the run.
@@ -121,7 +128,10 @@ def detect_file(
     options = DetectOptions(model, detector, threshold, probability, x_noise, provider, threads)
     path = os.fspath(input_path)
     started = time.perf_counter()
-    with EventCsvWriter(out_csv) as out:
+    with EventCsvWriter(out_csv) as csv_out:
+        out: EventSink = csv_out
+        if location is not None:
+            out = LocatingWriter(csv_out, HitGrouper(location), only_inside=only_inside)
         if Path(path).suffix.lower() == ".tradb":
             seconds, n_channels, onnx = _detect_tradb(path, options, out, progress)
         else:
@@ -132,7 +142,9 @@ def detect_file(
                 seconds, n_channels, onnx = _detect_stream(reader, options, out, progress)
             finally:
                 reader.close()
-        rows = out.rows
+        if isinstance(out, LocatingWriter):
+            out.flush()
+        rows = csv_out.rows
     summary = DetectSummary(
         rows,
         seconds,
@@ -147,7 +159,7 @@ def detect_file(
 
 
 def _detect_stream(
-    reader: BlockReader, options: DetectOptions, out: EventCsvWriter, progress: bool
+    reader: BlockReader, options: DetectOptions, out: EventSink, progress: bool
 ) -> tuple[float, int, OnnxDetector | None]:
     fmt, first = reader.format, reader.first_sample
     onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
@@ -200,7 +212,7 @@ def _tradb_records(path: str) -> Iterator[_Record]:
 
 
 def _detect_tradb(
-    path: str, options: DetectOptions, out: EventCsvWriter, progress: bool
+    path: str, options: DetectOptions, out: EventSink, progress: bool
 ) -> tuple[float, int, OnnxDetector | None]:
     """Each transient record on its own; events at the record's time."""
     if not os.path.isfile(path):

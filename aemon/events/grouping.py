@@ -15,12 +15,15 @@ channels, in refined-onset order, into events:
 Hits arrive from streaming detectors late and out of order across channels (a hit is reported
 when it ends). An event is therefore final only when the stream has advanced ``window + hold``
 past its first hit (``LocationConfig.hold_s``, default 0.1 s); :meth:`HitGrouper.flush` ends
-the stream.
+the stream. Times are the hits' ``time_s`` (refined onsets, s since the start of the input),
+so hits of any source, tradb records included, can be grouped.
 
 Example:
-    >>> grouper = HitGrouper(load_location_config("bar.toml"), 1_562_500.0)
-    >>> located = grouper.push(stream.push(first, block), first + block.shape[1])
+    >>> grouper = HitGrouper(load_location_config("bar.toml"))
+    >>> located = grouper.push(stream.push(first, block), until_s=seconds_seen)
     >>> located += grouper.flush()
+    >>> with LocatingWriter(EventCsvWriter("events.csv"), grouper, only_inside=True) as out:
+    ...     out.write(events)
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from aemon.errors import ConfigError
 from aemon.events.event import Event
@@ -62,8 +65,8 @@ class LocatedEvent(NamedTuple):
     location: Location
 
 
-def _key(event: Event) -> tuple[int, int]:
-    return (event.sample_index, event.channel)
+def _key(event: Event) -> tuple[float, int]:
+    return (event.time_s, event.channel)
 
 
 class HitGrouper:
@@ -72,7 +75,6 @@ class HitGrouper:
     Args:
         config: Sensor layout and wave speed; None groups hits without locating them
             (then ``window_s`` is required).
-        sample_rate_hz: Sample rate (Hz) of the hits' ``sample_index``.
         window_s: Event window (s); default ``config.event_window_s``.
         hold_s: Wait for late hits (s of signal); default ``config.hold_s`` (0 without one).
         first_event_id: ``event_id`` of the first event.
@@ -85,14 +87,11 @@ class HitGrouper:
     def __init__(
         self,
         config: LocationConfig | None,
-        sample_rate_hz: float,
         *,
         window_s: float | None = None,
         hold_s: float | None = None,
         first_event_id: int = 0,
     ) -> None:
-        if not sample_rate_hz > 0:
-            raise ConfigError(f"hit grouping needs a positive sample rate, got {sample_rate_hz}")
         if window_s is None:
             if config is None:
                 raise ConfigError("hit grouping needs a location config or an event window")
@@ -100,40 +99,38 @@ class HitGrouper:
         if not window_s >= 0:
             raise ConfigError(f"event window must be >= 0 s, got {window_s}")
         self.config = config
-        self.sample_rate_hz = float(sample_rate_hz)
-        self.window_samples = window_s * self.sample_rate_hz
-        hold = hold_s if hold_s is not None else (config.hold_s if config else 0.0)
-        self.hold_samples = hold * self.sample_rate_hz
+        self.window_s = float(window_s)
+        self.hold_s = hold_s if hold_s is not None else (config.hold_s if config else 0.0)
         self.next_event_id = first_event_id
         self.table: list[LocatedEvent] = []
         self._pending: list[Event] = []
-        self._closed_until = -1.0  # end of the last finished event's window (samples)
+        self._closed_until = -float("inf")  # end of the last finished event's window (s)
 
     @property
     def pending(self) -> int:
         """Hits held back until their event is final."""
         return len(self._pending)
 
-    def push(self, hits: Iterable[Event], until_sample: int | None = None) -> list[Event]:
+    def push(self, hits: Iterable[Event], until_s: float | None = None) -> list[Event]:
         """Add hits; return the annotated hits of every event that is now final.
 
         Args:
             hits: New hits, any order, any channels.
-            until_sample: Absolute index up to which the detector has seen the signal; None
-                (offline) uses the latest hit onset.
+            until_s: Time (s since the start, as ``time_s``) up to which the detector has
+                seen the signal; None uses the latest hit onset.
 
         Returns:
             Hits of the finished events, event by event, each event's hits by onset.
         """
         for hit in hits:
             bisect.insort(self._pending, hit, key=_key)
-        if until_sample is None:
+        if until_s is None:
             if not self._pending:
                 return []
-            until_sample = self._pending[-1].sample_index
-        limit = until_sample - self.window_samples - self.hold_samples
+            until_s = self._pending[-1].time_s
+        limit = until_s - self.window_s - self.hold_s
         out: list[Event] = []
-        while self._pending and self._pending[0].sample_index <= limit:
+        while self._pending and self._pending[0].time_s <= limit:
             out += self._close_first()
         return out
 
@@ -145,28 +142,21 @@ class HitGrouper:
         return out
 
     def _close_first(self) -> list[Event]:
-        first = self._pending[0].sample_index
+        first = self._pending[0].time_s
         if first <= self._closed_until:
-            logger.debug("hit at sample %d came after its event was final", first)
+            logger.debug("hit at %.6f s came after its event was final", first)
         n = 1
-        while n < len(self._pending) and (
-            self._pending[n].sample_index - first <= self.window_samples
-        ):
+        while n < len(self._pending) and self._pending[n].time_s - first <= self.window_s:
             n += 1
         group, self._pending = self._pending[:n], self._pending[n:]
-        self._closed_until = first + self.window_samples
+        self._closed_until = first + self.window_s
         return self._finish(group)
 
     def _finish(self, group: list[Event]) -> list[Event]:
-        arrivals: dict[int, int] = {}
+        arrivals: dict[int, float] = {}
         for hit in group:  # by onset: the first hit on each channel is its arrival
-            arrivals.setdefault(hit.channel, hit.sample_index)
-        rate = self.sample_rate_hz
-        location = (
-            locate({ch: s / rate for ch, s in arrivals.items()}, self.config)
-            if self.config is not None
-            else Location(status="")
-        )
+            arrivals.setdefault(hit.channel, hit.time_s)
+        location = locate(arrivals, self.config) if self.config is not None else Location(status="")
         event_id = self.next_event_id
         self.next_event_id += 1
         head = group[0]
@@ -177,7 +167,7 @@ class HitGrouper:
                 sample_index=head.sample_index,
                 first_channel=head.channel,
                 channels=tuple(arrivals),
-                delays_us=tuple((s - head.sample_index) / rate * 1e6 for s in arrivals.values()),
+                delays_us=tuple((t - head.time_s) * 1e6 for t in arrivals.values()),
                 hits=len(group),
                 location=location,
             )
@@ -201,10 +191,56 @@ def only_inside(events: Iterable[Event]) -> list[Event]:
 
 
 def group_hits(
-    hits: Iterable[Event], config: LocationConfig, sample_rate_hz: float
+    hits: Iterable[Event], config: LocationConfig
 ) -> tuple[list[Event], list[LocatedEvent]]:
     """Offline: group and locate all ``hits`` at once; returns (annotated hits, event table)."""
-    grouper = HitGrouper(config, sample_rate_hz, hold_s=0.0)
+    grouper = HitGrouper(config, hold_s=0.0)
     located = grouper.push(hits)
     located += grouper.flush()
     return located, grouper.table
+
+
+class EventSink(Protocol):
+    """Anything events are written to (``EventCsvWriter``, ``LocatingWriter``)."""
+
+    def write(self, events: Iterable[Event]) -> int:
+        """Write ``events``; return how many were written."""
+        ...
+
+
+class LocatingWriter:
+    """An :class:`EventSink` that groups and locates hits before passing them on.
+
+    Args:
+        sink: Where the annotated hits go (e.g. an ``EventCsvWriter``).
+        grouper: Groups and locates.
+        only_inside: Pass on only hits of events located ``inside`` (``--only-located-inside``).
+
+    Attributes:
+        rows: Hits passed on to ``sink``.
+    """
+
+    def __init__(self, sink: EventSink, grouper: HitGrouper, *, only_inside: bool = False):
+        self.sink, self.grouper, self.only_inside = sink, grouper, only_inside
+        self.rows = 0
+
+    def write(self, events: Iterable[Event], until_s: float | None = None) -> int:
+        """Add hits; pass on those of finished events (see :meth:`HitGrouper.push`)."""
+        return self._pass(self.grouper.push(events, until_s))
+
+    def flush(self) -> int:
+        """Finish every held event and pass its hits on."""
+        return self._pass(self.grouper.flush())
+
+    def _pass(self, located: list[Event]) -> int:
+        if self.only_inside:
+            located = only_inside(located)
+        written = self.sink.write(located) if located else 0
+        self.rows += written
+        return written
+
+    def __enter__(self) -> LocatingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()

@@ -65,9 +65,7 @@ def _hits(arrivals: Mapping[int, float], config: LocationConfig) -> list[tuple[f
     return sorted(found, key=lambda h: (h[0], h[1].channel))
 
 
-def _rms_residual_us(
-    hits: list[tuple[float, Sensor]], x: float, y: float, v: float
-) -> float:
+def _rms_residual_us(hits: list[tuple[float, Sensor]], x: float, y: float, v: float) -> float:
     """RMS (µs) of ``t_i − t0 − d_i/v`` with the best ``t0`` (their mean)."""
     misfit = np.array([t - math.hypot(x - s.x_m, y - s.y_m) / v for t, s in hits])
     return float(np.sqrt(np.mean((misfit - misfit.mean()) ** 2)) * 1e6)

@@ -232,7 +232,7 @@ def location_config_from_dict(table: Mapping[str, Any], where: str = "location")
         raise ConfigError(f"{where}: set wave_speed_m_s (m/s); aemon locate-calibrate fits it")
     mode = table.get("mode", "linear")
     if not isinstance(mode, str):
-        raise ConfigError(f"{where}: mode must be \"linear\" or \"planar\"")
+        raise ConfigError(f'{where}: mode must be "linear" or "planar"')
     return LocationConfig(
         sensors=tuple(sensors),
         wave_speed_m_s=_number(table, "wave_speed_m_s", where),

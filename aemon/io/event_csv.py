@@ -187,7 +187,8 @@ def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
                 try:
                     if len(row) != width:
                         raise ValueError(f"{len(row)} cells, expected {width}")
-                    events.append(Event(*(parse(cell) for parse, cell in zip(_PARSERS, row))))
+                    cells = zip(_PARSERS, row, strict=False)  # legacy rows are shorter
+                    events.append(Event(*(parse(cell) for parse, cell in cells)))
                 except ValueError as exc:
                     raise FileFormatError(
                         f"{name} line {reader.line_num}: malformed event row ({exc})"
