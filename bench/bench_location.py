@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> None:
     options = DetectOptions(detector=args.detector, x_noise=args.x_noise, provider="cpu")
     stream = make_event_stream(options, fmt, channels)
     loc = location_config(geometry, mode, args.uncertainty_us)
-    grouper = HitGrouper(loc)
+    grouper = HitGrouper(loc, sample_rate_hz=fs if args.xcorr else None)
     sources: list[SourceTruth] = []
     n_total = round(args.seconds * fs)
     started = time.perf_counter()
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> None:
         block, new = sim.render_located(min(BLOCK, n_total - sim.position))
         sources += new
         end = block.first_sample + block.samples.shape[1]
+        grouper.add_signal(block.first_sample, block.samples)
         grouper.push(stream.push(block.first_sample, block.samples), end / fs)
     grouper.push(stream.flush(), n_total / fs)
     grouper.flush()
@@ -139,9 +140,11 @@ def main() -> None:
     parser.add_argument("--snr-max", type=float, default=40.0)
     parser.add_argument("--detector", default="threshold")
     parser.add_argument("--x-noise", type=float, default=None)
-    parser.add_argument("--uncertainty-us", type=float, default=0.5)
+    parser.add_argument("--uncertainty-us", type=float, default=0.2)
     parser.add_argument("--match-us", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-xcorr", dest="xcorr", action="store_false",
+                        help="arrival-time differences from the refined onsets only")
     args = parser.parse_args()
     if args.detector in ("threshold", "cascade") and args.x_noise is None:
         args.x_noise = 6.0

@@ -30,15 +30,25 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from aemon.errors import ConfigError
+from aemon.events.arrival import SignalHistory, refine_delay
 from aemon.events.event import Event
 from aemon.events.location import INSIDE, Location, locate
 from aemon.events.location_config import LocationConfig
 
 logger = logging.getLogger(__name__)
+
+CORRELATION_S = 100e-6
+"""Stretch (s) of the first hit's waveform correlated with the other channels."""
+SEARCH_S = 10e-6
+"""Cross-correlation searches ± this (s) around the refined onsets' delay."""
 
 
 class LocatedEvent(NamedTuple):
@@ -49,8 +59,9 @@ class LocatedEvent(NamedTuple):
         time_s: Refined onset of the first hit (s since the start of the input).
         sample_index: Absolute sample index of the first hit's refined onset.
         first_channel: Channel of the first hit.
-        channels: Channels hit, in order of first arrival.
-        delays_us: First arrival on each of ``channels`` minus the first hit (µs).
+        channels: Channels with an arrival: hit channels in order of first hit, then
+            sensors without a hit whose arrival cross-correlation found.
+        delays_us: Arrival on each of ``channels`` minus the first hit (µs).
         hits: Number of hit rows in the event (repeat hits on a channel included).
         location: Where the source is (status "" fields NaN when no location is configured).
     """
@@ -78,6 +89,9 @@ class HitGrouper:
         window_s: Event window (s); default ``config.event_window_s``.
         hold_s: Wait for late hits (s of signal); default ``config.hold_s`` (0 without one).
         first_event_id: ``event_id`` of the first event.
+        sample_rate_hz: Sample rate (Hz) of the raw blocks given to :meth:`add_signal`;
+            with it (and ``config.cross_correlate``) the arrival-time differences are
+            refined by cross-correlation (:mod:`aemon.events.arrival`).
 
     Attributes:
         table: :class:`LocatedEvent` rows of every finished event, in order (callers may
@@ -91,6 +105,7 @@ class HitGrouper:
         window_s: float | None = None,
         hold_s: float | None = None,
         first_event_id: int = 0,
+        sample_rate_hz: float | None = None,
     ) -> None:
         if window_s is None:
             if config is None:
@@ -105,6 +120,19 @@ class HitGrouper:
         self.table: list[LocatedEvent] = []
         self._pending: list[Event] = []
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
+        self.sample_rate_hz = sample_rate_hz
+        self._history: SignalHistory | None = None
+        if sample_rate_hz and config is not None and config.cross_correlate:
+            keep = (self.window_s + self.hold_s + CORRELATION_S + 0.01) * sample_rate_hz
+            self._history = SignalHistory(round(keep))
+
+    def add_signal(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
+        """Raw ``(channels, n)`` block at absolute ``first_sample`` for the cross-correlation
+        of arrival times; call before pushing the hits found in it (no-op without
+        ``sample_rate_hz``)."""
+        if self._history is not None:
+            self._history.keep_samples = max(self._history.keep_samples, 2 * block.shape[-1])
+            self._history.add(first_sample, block)
 
     @property
     def pending(self) -> int:
@@ -152,10 +180,43 @@ class HitGrouper:
         self._closed_until = first + self.window_s
         return self._finish(group)
 
+    def _refine(self, arrivals: dict[int, float], onsets: dict[int, int], head: Event) -> None:
+        """Replace the onset differences by cross-correlation delays where the waveforms
+        match, and find the arrival on sensors that reported no hit."""
+        assert self._history is not None and self.sample_rate_hz and self.config is not None
+        fs, config = self.sample_rate_hz, self.config
+        length = max(32, round(CORRELATION_S * fs))
+        shift = max(2.0, SEARCH_S * fs)
+        first = config.sensor(head.channel)
+        for sensor in config.sensors:
+            if sensor.channel == head.channel:
+                continue
+            if first is None:
+                longest = config.max_distance_m / config.wave_speed_m_s * fs
+            else:
+                distance = math.hypot(sensor.x_m - first.x_m, sensor.y_m - first.y_m)
+                longest = distance / config.wave_speed_m_s * fs
+            onset = onsets.get(sensor.channel)
+            if onset is None:  # no hit: search every physical delay
+                lo, hi = -shift, longest + shift
+            else:
+                aic = onset - head.sample_index
+                lo, hi = max(aic - shift, -longest), min(aic + shift, longest)
+            delay = refine_delay(
+                self._history, (head.channel, head.sample_index), sensor.channel,
+                lo=lo, hi=hi, length=length,
+            )  # fmt: skip
+            if delay is not None:
+                arrivals[sensor.channel] = head.time_s + delay / fs
+
     def _finish(self, group: list[Event]) -> list[Event]:
         arrivals: dict[int, float] = {}
+        onsets: dict[int, int] = {}
         for hit in group:  # by onset: the first hit on each channel is its arrival
             arrivals.setdefault(hit.channel, hit.time_s)
+            onsets.setdefault(hit.channel, hit.sample_index)
+        if self._history is not None:
+            self._refine(arrivals, onsets, group[0])
         location = locate(arrivals, self.config) if self.config is not None else Location(status="")
         event_id = self.next_event_id
         self.next_event_id += 1

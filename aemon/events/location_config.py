@@ -7,7 +7,7 @@ builds multi-channel events with its time window. Layout and defaults: ``docs/ev
 
     mode = "linear"              # "linear" (sensors on a line) or "planar" (on a plate)
     wave_speed_m_s = 5000.0
-    onset_uncertainty_us = 0.5   # 1-sigma error of one refined onset (µs)
+    onset_uncertainty_us = 0.2   # 1-sigma error of one arrival time (µs)
     gauge_m = [0.01, 0.19]       # optional: what counts as inside (linear)
 
     [[sensors]]
@@ -56,6 +56,7 @@ _KEYS = {
     "gauge_x_m",
     "gauge_y_m",
     "max_residual_us",
+    "cross_correlate",
     "sensors",
 }
 _SENSOR_KEYS = {"channel", "x_m", "y_m", "guard"}
@@ -99,18 +100,21 @@ class LocationConfig:
         gauge_y_m: Planar: y interval (m), as ``gauge_x_m``.
         max_residual_us: Planar: an RMS arrival residual above this (µs) marks the location
             ``"unlocated"``; None accepts any.
+        cross_correlate: Refine the arrival-time differences by cross-correlating the
+            channels' waveforms where the raw signal is at hand (detect, monitor).
     """
 
     sensors: tuple[Sensor, ...]
     wave_speed_m_s: float
     mode: str = "linear"
-    onset_uncertainty_us: float = 0.5
+    onset_uncertainty_us: float = 0.2
     window_us: float | None = None
     hold_s: float = 0.1
     gauge_m: tuple[float, float] | None = None
     gauge_x_m: tuple[float, float] | None = None
     gauge_y_m: tuple[float, float] | None = None
     max_residual_us: float | None = None
+    cross_correlate: bool = True
     _by_channel: dict[int, Sensor] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -189,6 +193,13 @@ def _number(table: Mapping[str, Any], key: str, where: str, default: Any = None)
     return float(value)
 
 
+def _flag(table: Mapping[str, Any], key: str, where: str) -> bool:
+    value = table.get(key, True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false")
+    return value
+
+
 def _interval(table: Mapping[str, Any], key: str, where: str) -> tuple[float, float] | None:
     value = table.get(key)
     if value is None:
@@ -237,13 +248,14 @@ def location_config_from_dict(table: Mapping[str, Any], where: str = "location")
         sensors=tuple(sensors),
         wave_speed_m_s=_number(table, "wave_speed_m_s", where),
         mode=mode,
-        onset_uncertainty_us=_number(table, "onset_uncertainty_us", where, 0.5),
+        onset_uncertainty_us=_number(table, "onset_uncertainty_us", where, 0.2),
         window_us=_number(table, "window_us", where),
         hold_s=_number(table, "hold_s", where, 0.1),
         gauge_m=_interval(table, "gauge_m", where),
         gauge_x_m=_interval(table, "gauge_x_m", where),
         gauge_y_m=_interval(table, "gauge_y_m", where),
         max_residual_us=_number(table, "max_residual_us", where),
+        cross_correlate=_flag(table, "cross_correlate", where),
     )
 
 
@@ -271,6 +283,7 @@ def location_config_toml(config: LocationConfig) -> str:
         f"wave_speed_m_s = {config.wave_speed_m_s!r}",
         f"onset_uncertainty_us = {config.onset_uncertainty_us!r}",
         f"hold_s = {config.hold_s!r}",
+        f"cross_correlate = {str(config.cross_correlate).lower()}",
     ]
     for name in ("window_us", "max_residual_us"):
         if getattr(config, name) is not None:
