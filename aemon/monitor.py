@@ -142,6 +142,8 @@ class LiveMonitor:
         self.on_events = on_events
         self.start_time_utc = start_time_utc
         self.grouper, self.only_located_inside = grouper, only_located_inside
+        if grouper is not None:
+            grouper.attach_signal(source.format.sample_rate_hz)
         self.stream = make_event_stream(
             options,
             source.format,
@@ -242,6 +244,8 @@ class LiveMonitor:
         return only_inside(located) if self.only_located_inside else located
 
     def _push(self, first: int, block: npt.NDArray[np.generic]) -> list[Event]:
+        if self.grouper is not None:
+            self.grouper.add_signal(first, block)
         return self.stream.push(first, np.ascontiguousarray(block))
 
     def _handle(self, events: list[Event]) -> None:

@@ -143,8 +143,12 @@ def main() -> None:
     parser.add_argument("--uncertainty-us", type=float, default=0.2)
     parser.add_argument("--match-us", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-xcorr", dest="xcorr", action="store_false",
-                        help="arrival-time differences from the refined onsets only")
+    parser.add_argument(
+        "--no-xcorr",
+        dest="xcorr",
+        action="store_false",
+        help="arrival-time differences from the refined onsets only",
+    )
     args = parser.parse_args()
     if args.detector in ("threshold", "cascade") and args.x_noise is None:
         args.x_noise = 6.0

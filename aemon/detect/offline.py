@@ -172,6 +172,8 @@ def _detect_stream(
         onnx=onnx,
     )
     total = reader.stop_sample - first
+    if isinstance(out, LocatingWriter):
+        out.grouper.attach_signal(fmt.sample_rate_hz)
     with tqdm(
         total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=False
     ) as bar:
@@ -181,6 +183,8 @@ def _detect_stream(
                 bar.update(item.samples)
                 continue
             start, block = item
+            if isinstance(out, LocatingWriter):  # raw signal for cross-correlated arrivals
+                out.grouper.add_signal(start, block)
             out.write(stream.push(start, block))
             bar.update(block.shape[1])
         out.write(stream.flush())

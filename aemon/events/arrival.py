@@ -41,13 +41,15 @@ class SignalHistory:
     def __init__(self, keep_samples: int) -> None:
         self.keep_samples = max(int(keep_samples), 0)
         self._blocks: deque[tuple[int, npt.NDArray[np.generic]]] = deque()
+        self.newest = 0
+        """Absolute index one past the newest sample held."""
 
     def add(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Append ``(channels, n)`` samples starting at absolute index ``first_sample``."""
         if block.shape[-1] == 0:
             return
-        self._blocks.append((first_sample, block))
-        newest = first_sample + block.shape[-1]
+        self._blocks.append((first_sample, np.array(block)))  # a copy: callers reuse buffers
+        self.newest = newest = first_sample + block.shape[-1]
         while self._blocks and (
             self._blocks[0][0] + self._blocks[0][1].shape[-1] < newest - self.keep_samples
         ):

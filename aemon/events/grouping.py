@@ -120,16 +120,25 @@ class HitGrouper:
         self.table: list[LocatedEvent] = []
         self._pending: list[Event] = []
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
-        self.sample_rate_hz = sample_rate_hz
+        self.sample_rate_hz: float | None = None
         self._history: SignalHistory | None = None
-        if sample_rate_hz and config is not None and config.cross_correlate:
-            keep = (self.window_s + self.hold_s + CORRELATION_S + 0.01) * sample_rate_hz
-            self._history = SignalHistory(round(keep))
+        if sample_rate_hz:
+            self.attach_signal(sample_rate_hz)
+
+    def attach_signal(self, sample_rate_hz: float) -> None:
+        """Refine arrival times by cross-correlation from now on, with raw blocks of this
+        sample rate (Hz) given to :meth:`add_signal` (no-op unless ``config.cross_correlate``)."""
+        if self.config is None or not self.config.cross_correlate:
+            return
+        self.sample_rate_hz = float(sample_rate_hz)
+        keep = (self.window_s + self.hold_s + CORRELATION_S + 0.05) * sample_rate_hz
+        self._history = SignalHistory(round(keep))
 
     def add_signal(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Raw ``(channels, n)`` block at absolute ``first_sample`` for the cross-correlation
         of arrival times; call before pushing the hits found in it (no-op without
-        ``sample_rate_hz``)."""
+        ``sample_rate_hz``). The history held grows to twice the latest a hit was reported
+        (detector latency)."""
         if self._history is not None:
             self._history.keep_samples = max(self._history.keep_samples, 2 * block.shape[-1])
             self._history.add(first_sample, block)
@@ -152,6 +161,9 @@ class HitGrouper:
         """
         for hit in hits:
             bisect.insort(self._pending, hit, key=_key)
+            if self._history is not None:  # keep the raw history as far back as hits come
+                late = self._history.newest - hit.sample_index
+                self._history.keep_samples = max(self._history.keep_samples, 2 * late)
         if until_s is None:
             if not self._pending:
                 return []

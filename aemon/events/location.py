@@ -4,11 +4,13 @@ Input is the first arrival time at each channel of one multi-channel event
 (:mod:`aemon.events.grouping` builds them); the sensor layout and wave speed come from a
 :class:`~aemon.events.location_config.LocationConfig`.
 
-* **Linear.** The source lies between the first-hit sensor and the neighbour (on the line)
-  that the wave reached next; with ``a`` left of ``b``:
-  ``x = (x_a + x_b)/2 + v·(t_a − t_b)/2``. A source outside the pair gives
-  ``|t_a − t_b| = (x_b − x_a)/v`` and so locates at the sensor, which is why the default
-  gauge interval is inset from the sensors. Uncertainty: ``v/2 · √2 · σ_onset``.
+* **Linear.** The source lies between the first-hit sensor and one of its neighbours on the
+  line; with ``a`` left of ``b``: ``x = (x_a + x_b)/2 + v·(t_a − t_b)/2``. The neighbour on
+  the far side sees the wave only after it passed the first-hit sensor, so its pair locates
+  at that sensor; the pair whose estimate lies farther from it is the source's side. A
+  source outside the pair gives ``|t_a − t_b| = (x_b − x_a)/v`` and so locates at the
+  sensor, which is why the default gauge interval is inset from the sensors. Uncertainty:
+  ``v/2 · √2 · σ_onset``.
 * **Planar.** Geiger's method: Gauss-Newton (``scipy.optimize.least_squares``, Levenberg-
   Marquardt) for ``(x, y, t0)`` in ``t_i = t0 + |p − s_i|/v`` over every hit sensor, from two
   starting points; the residual is the RMS of the arrival-time misfit (µs).
@@ -92,10 +94,15 @@ def locate_linear(arrivals: Mapping[int, float], config: LocationConfig) -> Loca
     reached = [(times[s.channel], s) for s in neighbours if s.channel in times]
     if not reached:
         return Location(status=GUARD if first.guard else UNLOCATED)
-    t_next, partner = min(reached, key=lambda h: (h[0], h[1].channel))
-    (t_a, a), (t_b, b) = sorted([(t_first, first), (t_next, partner)], key=lambda h: h[1].x_m)
     v = config.wave_speed_m_s
-    x = (a.x_m + b.x_m) / 2 + v * (t_a - t_b) / 2
+    # With the source on one side of the first-hit sensor, the neighbour on the other side
+    # sees the wave only after it passed that sensor: its pair locates at the sensor itself.
+    # The pair on the source's side locates farther from it, so take the farthest estimate.
+    candidates = []
+    for t_next, partner in reached:
+        (t_a, a), (t_b, b) = sorted([(t_first, first), (t_next, partner)], key=lambda h: h[1].x_m)
+        candidates.append((a.x_m + b.x_m) / 2 + v * (t_a - t_b) / 2)
+    x = max(candidates, key=lambda c: abs(c - first.x_m))
     residual = _rms_residual_us(hits, x, 0.0, v) if len(hits) > 2 else 0.0
     if first.guard:
         status = GUARD
