@@ -18,6 +18,7 @@ from aemon.io.event_csv import (
     CSV_COLUMNS,
     EventCsvWriter,
     array_to_events,
+    event_row,
     events_to_array,
     read_event_csv,
     write_event_csv,
@@ -165,3 +166,76 @@ def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Event
         assert got.utc == want.utc
     no_start = array_to_events(stored)
     assert no_start[0].utc == ""
+
+
+def _located(events: list[Event]) -> list[Event]:
+    statuses = ["inside", "outside", "guard", "unlocated"]
+    return [
+        e._replace(
+            event_id=i // 2,
+            x_m=0.01 * i if i % 4 != 3 else math.nan,
+            y_m=0.0 if i % 4 != 3 else math.nan,
+            location_uncertainty_m=0.0007,
+            location_residual_us=0.25 * i,
+            location_status=statuses[i % 4],
+        )
+        for i, e in enumerate(events)
+    ]
+
+
+def test_location_columns_round_trip_through_csv_and_hdf5(
+    tmp_path: Path, events: list[Event]
+) -> None:
+    located = _located(events)
+    path = tmp_path / "located.csv"
+    write_event_csv(path, located)
+    back = read_event_csv(path)
+    for a, b in zip(located, back, strict=True):
+        assert b.event_id == a.event_id and b.location_status == a.location_status
+        for name in ("x_m", "y_m", "location_uncertainty_m", "location_residual_us"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert (math.isnan(x) and math.isnan(y)) or y == pytest.approx(x, abs=1e-5)
+    rows = events_to_array(located)
+    assert list(rows["location_status"]) == [e.location_status.encode() for e in located]
+    h5 = tmp_path / "rec.h5"
+    fmt = StreamFormat(RATE, 2, "float32", 1.0)
+    with RecordingWriter(h5, fmt, [ChannelInfo("a"), ChannelInfo("b")]) as writer:
+        writer.add_events(rows)
+    with RecordingReader(h5) as reader:
+        stored = array_to_events(reader.events())
+    assert [e.event_id for e in stored] == [e.event_id for e in located]
+    assert [e.location_status for e in stored] == [e.location_status for e in located]
+    assert stored[2].x_m == pytest.approx(located[2].x_m, rel=1e-6)
+
+
+def test_event_csv_without_location_columns_still_reads(
+    tmp_path: Path, events: list[Event]
+) -> None:
+    path = tmp_path / "old.csv"
+    old_columns = CSV_COLUMNS[: CSV_COLUMNS.index("event_id")]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(old_columns)
+        writer.writerows(event_row(e)[: len(old_columns)] for e in events)
+    back = read_event_csv(path)
+    assert [e.sample_index for e in back] == [e.sample_index for e in events]
+    assert all(e.event_id == -1 and e.location_status == "" and math.isnan(e.x_m) for e in back)
+
+
+def test_events_table_of_an_older_recording_gets_empty_location(tmp_path: Path) -> None:
+    import h5py
+
+    h5 = tmp_path / "old.h5"
+    fmt = StreamFormat(RATE, 1, "float32", 1.0)
+    with RecordingWriter(h5, fmt, [ChannelInfo("a")]):
+        pass
+    old_dtype = np.dtype([(n, EVENT_DTYPE.fields[n][0]) for n in EVENT_DTYPE.names[:21]])
+    with h5py.File(h5, "r+") as f:
+        del f["events"]
+        rows = np.zeros(2, dtype=old_dtype)
+        rows["sample_index"] = [10, 20]
+        f.create_dataset("events", data=rows, maxshape=(None,))
+    with RecordingReader(h5) as reader:
+        table = reader.events()
+    assert list(table["sample_index"]) == [10, 20]
+    assert list(table["event_id"]) == [-1, -1] and np.isnan(table["x_m"]).all()
