@@ -1,7 +1,17 @@
 """AE events: the Event row, the builder that refines onsets and computes AE features, map
-segmentation, and event-level scoring against ground truth.
+segmentation, event-level scoring against ground truth, and multi-channel events: hits of
+several channels grouped (grouping), arrival times refined by cross-correlation (arrival),
+sources located on a line or a plate (location, location_config) and the wave speed fitted
+from pencil-lead breaks (calibration).
 
 Public API (imported on first use):
+    SignalHistory: :mod:`aemon.events.arrival`
+    refine_delay: :mod:`aemon.events.arrival`
+    Calibration: :mod:`aemon.events.calibration`
+    KnownPosition: :mod:`aemon.events.calibration`
+    PositionError: :mod:`aemon.events.calibration`
+    calibrate: :mod:`aemon.events.calibration`
+    calibration_table: :mod:`aemon.events.calibration`
     Detection: :mod:`aemon.events.event`
     Event: :mod:`aemon.events.event`
     EventBuilder: :mod:`aemon.events.event`
@@ -14,6 +24,22 @@ Public API (imported on first use):
     hit_features: :mod:`aemon.events.features`
     spectral_features: :mod:`aemon.events.features`
     volts_to_dbae: :mod:`aemon.events.features`
+    EventSink: :mod:`aemon.events.grouping`
+    HitGrouper: :mod:`aemon.events.grouping`
+    LocatedEvent: :mod:`aemon.events.grouping`
+    LocatingWriter: :mod:`aemon.events.grouping`
+    group_hits: :mod:`aemon.events.grouping`
+    only_inside: :mod:`aemon.events.grouping`
+    LocationConfig: :mod:`aemon.events.location_config`
+    Sensor: :mod:`aemon.events.location_config`
+    load_location_config: :mod:`aemon.events.location_config`
+    location_config_from_dict: :mod:`aemon.events.location_config`
+    location_config_toml: :mod:`aemon.events.location_config`
+    Location: :mod:`aemon.events.location`
+    STATUSES: :mod:`aemon.events.location`
+    locate: :mod:`aemon.events.location`
+    locate_linear: :mod:`aemon.events.location`
+    locate_planar: :mod:`aemon.events.location`
     DetectedEvent: :mod:`aemon.events.scoring`
     EventCounts: :mod:`aemon.events.scoring`
     Score: :mod:`aemon.events.scoring`
@@ -26,58 +52,105 @@ Public API (imported on first use):
     MapSegmenter: :mod:`aemon.events.segmentation`
     map_to_detections: :mod:`aemon.events.segmentation`
 
-Modules: event, features, scoring, segmentation.
+Modules: arrival, calibration, event, features, grouping, location, location_config, scoring,
+segmentation.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
+    "Calibration": "calibration",
     "DetectedEvent": "scoring",
     "Detection": "event",
     "Event": "event",
     "EventBuilder": "event",
     "EventCounts": "scoring",
+    "EventSink": "grouping",
     "HitFeatures": "features",
+    "HitGrouper": "grouping",
+    "KnownPosition": "calibration",
+    "LocatedEvent": "grouping",
+    "LocatingWriter": "grouping",
+    "Location": "location",
+    "LocationConfig": "location_config",
     "MapSegmenter": "segmentation",
+    "PositionError": "calibration",
+    "STATUSES": "location",
     "Score": "scoring",
+    "Sensor": "location_config",
+    "SignalHistory": "arrival",
     "TrueEvent": "scoring",
     "add_counts": "scoring",
+    "calibrate": "calibration",
+    "calibration_table": "calibration",
     "check_bands": "features",
     "dbae_to_volts": "features",
     "default_partial_power_bands": "features",
     "event_metrics": "scoring",
     "f1_score": "scoring",
     "fft_length": "features",
+    "group_hits": "grouping",
     "hit_features": "features",
+    "load_location_config": "location_config",
+    "locate": "location",
+    "locate_linear": "location",
+    "locate_planar": "location",
+    "location_config_from_dict": "location_config",
+    "location_config_toml": "location_config",
     "map_to_detections": "segmentation",
     "match_events": "scoring",
+    "only_inside": "grouping",
     "ratio": "scoring",
+    "refine_delay": "arrival",
     "spectral_features": "features",
     "us_to_samples": "event",
     "volts_to_dbae": "features",
 }
 
 __all__ = [
+    "STATUSES",
+    "Calibration",
     "DetectedEvent",
     "Detection",
     "Event",
     "EventBuilder",
     "EventCounts",
+    "EventSink",
     "HitFeatures",
+    "HitGrouper",
+    "KnownPosition",
+    "LocatedEvent",
+    "LocatingWriter",
+    "Location",
+    "LocationConfig",
     "MapSegmenter",
+    "PositionError",
     "Score",
+    "Sensor",
+    "SignalHistory",
     "TrueEvent",
     "add_counts",
+    "calibrate",
+    "calibration_table",
     "check_bands",
     "dbae_to_volts",
     "default_partial_power_bands",
     "event_metrics",
     "f1_score",
     "fft_length",
+    "group_hits",
     "hit_features",
+    "load_location_config",
+    "locate",
+    "locate_linear",
+    "locate_planar",
+    "location_config_from_dict",
+    "location_config_toml",
     "map_to_detections",
     "match_events",
+    "only_inside",
     "ratio",
+    "refine_delay",
     "spectral_features",
     "us_to_samples",
     "volts_to_dbae",

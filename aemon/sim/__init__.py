@@ -14,6 +14,10 @@ Public API (imported on first use):
     burst_spacing_samples: :mod:`aemon.sim.bursts`
     make_burst: :mod:`aemon.sim.bursts`
     max_burst_samples: :mod:`aemon.sim.bursts`
+    GeometrySimulator: :mod:`aemon.sim.geometry`
+    SensorGeometry: :mod:`aemon.sim.geometry`
+    SourceTruth: :mod:`aemon.sim.geometry`
+    delayed: :mod:`aemon.sim.geometry`
     AESimulator: :mod:`aemon.sim.simulator`
     BurstTruth: :mod:`aemon.sim.simulator`
     Disturbance: :mod:`aemon.sim.simulator`
@@ -21,7 +25,7 @@ Public API (imported on first use):
     SimConfig: :mod:`aemon.sim.simulator`
     make_background: :mod:`aemon.sim.simulator`
 
-Modules: background, bursts, simulator.
+Modules: background, bursts, geometry, simulator.
 """
 
 from aemon._lazy import lazy_exports
@@ -30,14 +34,18 @@ _EXPORTS = {
     "AESimulator": "simulator",
     "BurstTruth": "simulator",
     "Disturbance": "simulator",
+    "GeometrySimulator": "geometry",
     "RenewalProcess": "background",
+    "SensorGeometry": "geometry",
     "SimBlock": "simulator",
     "SimConfig": "simulator",
+    "SourceTruth": "geometry",
     "TimedEvent": "background",
     "add_periodic": "background",
     "band_scale": "bursts",
     "bandpass_noise": "bursts",
     "burst_spacing_samples": "bursts",
+    "delayed": "geometry",
     "hum_table": "background",
     "make_background": "simulator",
     "make_burst": "bursts",
@@ -50,14 +58,18 @@ __all__ = [
     "AESimulator",
     "BurstTruth",
     "Disturbance",
+    "GeometrySimulator",
     "RenewalProcess",
+    "SensorGeometry",
     "SimBlock",
     "SimConfig",
+    "SourceTruth",
     "TimedEvent",
     "add_periodic",
     "band_scale",
     "bandpass_noise",
     "burst_spacing_samples",
+    "delayed",
     "hum_table",
     "make_background",
     "make_burst",

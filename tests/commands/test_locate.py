@@ -89,3 +89,15 @@ def test_location_options_fail_with_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("aemon: error:") and "\n" not in err
+
+
+def test_monitor_locates_live(bar: Path, tmp_path: Path) -> None:
+    out_csv = tmp_path / "live.csv"
+    location = str(bar.with_name("bar.location.toml"))
+    args = ["monitor", str(bar), "--csv", str(out_csv), "--events-endpoint", "none", "-q",
+            "--detector", "threshold", "--threshold", "45", "--location", location,
+            "--only-located-inside"]  # fmt: skip
+    assert main(args) == 0
+    live = read_event_csv(out_csv)
+    assert live and all(e.location_status == "inside" and e.event_id >= 0 for e in live)
+    assert all(0.0 < e.x_m < 0.2 for e in live)
