@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 CORRELATION_S = 100e-6
 """Stretch (s) of the first hit's waveform correlated with the other channels."""
+MAX_HISTORY_S = 2.0
+"""Longest raw history (s) kept for late hits, whatever the detector's latency."""
 SEARCH_S = 10e-6
 """Cross-correlation searches ± this (s) around the refined onsets' delay."""
 
@@ -122,6 +124,7 @@ class HitGrouper:
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
         self.sample_rate_hz: float | None = None
         self._history: SignalHistory | None = None
+        self._max_keep = 0
         if sample_rate_hz:
             self.attach_signal(sample_rate_hz)
 
@@ -133,14 +136,16 @@ class HitGrouper:
         self.sample_rate_hz = float(sample_rate_hz)
         keep = (self.window_s + self.hold_s + CORRELATION_S + 0.05) * sample_rate_hz
         self._history = SignalHistory(round(keep))
+        self._max_keep = round(MAX_HISTORY_S * sample_rate_hz)
 
     def add_signal(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Raw ``(channels, n)`` block at absolute ``first_sample`` for the cross-correlation
         of arrival times; call before pushing the hits found in it (no-op without
         ``sample_rate_hz``). The history held grows to twice the latest a hit was reported
-        (detector latency)."""
+        (detector latency), at most :data:`MAX_HISTORY_S`."""
         if self._history is not None:
-            self._history.keep_samples = max(self._history.keep_samples, 2 * block.shape[-1])
+            keep = min(2 * block.shape[-1], self._max_keep)
+            self._history.keep_samples = max(self._history.keep_samples, keep)
             self._history.add(first_sample, block)
 
     @property
@@ -161,9 +166,10 @@ class HitGrouper:
         """
         for hit in hits:
             bisect.insort(self._pending, hit, key=_key)
-            if self._history is not None:  # keep the raw history as far back as hits come
-                late = self._history.newest - hit.sample_index
-                self._history.keep_samples = max(self._history.keep_samples, 2 * late)
+            if self._history is not None and self.sample_rate_hz:
+                # Keep the raw history as far back as hits come (detector latency).
+                late = min(2 * (self._history.newest - hit.sample_index), self._max_keep)
+                self._history.keep_samples = max(self._history.keep_samples, late)
         if until_s is None:
             if not self._pending:
                 return []
