@@ -126,7 +126,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     """Run ``aemon locate-calibrate``."""
     from aemon.detect.offline import detect_file  # heavy: only when run
     from aemon.events.calibration import calibrate, calibration_table
-    from aemon.io.event_csv import read_event_csv
+    from aemon.events.grouping import HitGrouper
 
     config = load_location_config(args.location)
     positions = [parse_at(a) for a in args.at]
@@ -135,14 +135,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not positions:
         raise ConfigError("give the break positions with --at X@START:STOP or --positions CSV")
     with tempfile.TemporaryDirectory(prefix="aemon-calibrate-") as tmp:
-        hits_csv = Path(tmp) / "hits.csv"
+        grouper = HitGrouper(config)  # cross-correlated arrivals, as detect --location
         detect_file(
-            args.input, hits_csv, model=args.model, detector=args.detector,
+            args.input, Path(tmp) / "hits.csv", model=args.model, detector=args.detector,
             threshold=args.threshold, x_noise=None if args.threshold else 6.0,
-            progress=sys.stderr.isatty(),
+            progress=sys.stderr.isatty(), grouper=grouper,
         )  # fmt: skip
-        hits = read_event_csv(hits_csv)
-    result = calibrate(hits, config, positions)
+    result = calibrate(grouper.table, config, positions)
     print(calibration_table(result, config))
     if args.write is not None:
         fitted = dataclasses.replace(config, wave_speed_m_s=result.wave_speed_m_s)

@@ -93,6 +93,7 @@ def detect_file(
     progress: bool = True,
     location: LocationConfig | None = None,
     only_inside: bool = False,
+    grouper: HitGrouper | None = None,
 ) -> DetectSummary:
     """Detect the events in a file and write them to an event CSV.
 
@@ -118,6 +119,8 @@ def detect_file(
         location: Group the hits of all channels into events and locate them
             (:mod:`aemon.events.grouping`); None writes the hits as they are.
         only_inside: With ``location``: write only hits of events located inside.
+        grouper: A grouper to use instead of one made from ``location`` (its ``table`` then
+            holds the located events, e.g. for ``aemon locate-calibrate``).
 
     Returns:
         A summary of the run.
@@ -130,8 +133,10 @@ def detect_file(
     started = time.perf_counter()
     with EventCsvWriter(out_csv) as csv_out:
         out: EventSink = csv_out
-        if location is not None:
-            out = LocatingWriter(csv_out, HitGrouper(location), only_inside=only_inside)
+        if grouper is None and location is not None:
+            grouper = HitGrouper(location)
+        if grouper is not None:
+            out = LocatingWriter(csv_out, grouper, only_inside=only_inside)
         if Path(path).suffix.lower() == ".tradb":
             seconds, n_channels, onnx = _detect_tradb(path, options, out, progress)
         else:

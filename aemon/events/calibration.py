@@ -20,7 +20,7 @@ import numpy as np
 
 from aemon.errors import ConfigError
 from aemon.events.event import Event
-from aemon.events.grouping import group_hits
+from aemon.events.grouping import LocatedEvent, group_hits
 from aemon.events.location import locate
 from aemon.events.location_config import LocationConfig
 
@@ -98,12 +98,16 @@ def _fit_slowness(dd: np.ndarray, dt: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def calibrate(
-    hits: Sequence[Event], config: LocationConfig, positions: Sequence[KnownPosition]
+    events: Sequence[Event] | Sequence[LocatedEvent],
+    config: LocationConfig,
+    positions: Sequence[KnownPosition],
 ) -> Calibration:
     """Fit the wave speed to breaks at known positions.
 
     Args:
-        hits: Hits of the recording (any detector), all channels.
+        events: The recording's multi-channel events (``HitGrouper.table``, whose arrival
+            times may be cross-correlated), or its hits (any detector, all channels), which
+            are then grouped here from their refined onsets.
         config: Sensor layout; its wave speed only sets the event window (use a guess
             within about ±20 %, or set ``window_us``).
         positions: Where and when the breaks were made.
@@ -111,7 +115,9 @@ def calibrate(
     Raises:
         ConfigError: No break was hit on two sensors with a distance difference.
     """
-    _, table = group_hits(hits, config)
+    table = [e for e in events if isinstance(e, LocatedEvent)]
+    if len(table) < len(events):
+        table = group_hits([e for e in events if isinstance(e, Event)], config)[1]
     per_event: list[tuple[int, dict[int, float]]] = []
     dd, dt = [], []
     for event in table:
