@@ -68,6 +68,7 @@ def run_detect(args: argparse.Namespace) -> int:
     out = args.out or args.input.with_name(args.input.name + ".events.csv")
     if out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
+    location = location_from_args(args)  # a bad location file fails before the heavy imports
     from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
 
     summary = detect_file(
@@ -85,7 +86,7 @@ def run_detect(args: argparse.Namespace) -> int:
         provider=args.provider,
         threads=args.threads,
         progress=not args.no_progress and sys.stderr.isatty(),
-        location=location_from_args(args),
+        location=location,
         only_inside=args.only_located_inside,
     )
     print(f"{summary.line()} -> {out}")
