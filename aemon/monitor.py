@@ -241,6 +241,7 @@ class LiveMonitor:
         located = self.grouper.push(events, seen_s)
         if final:
             located += self.grouper.flush()
+        self.grouper.table.clear()  # the hits carry the location; keep memory bounded
         return only_inside(located) if self.only_located_inside else located
 
     def _push(self, first: int, block: npt.NDArray[np.generic]) -> list[Event]:

@@ -60,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_location_arguments(p)
+    p.add_argument(
+        "--event-table", type=Path, metavar="CSV",
+        help="with --location: also write one row per multi-channel event (docs/events.md)",
+    )  # fmt: skip
     p.set_defaults(func=run_detect)
 
 
@@ -69,7 +73,12 @@ def run_detect(args: argparse.Namespace) -> int:
     if out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
     location = location_from_args(args)  # a bad location file fails before the heavy imports
+    if args.event_table is not None and location is None:
+        raise ConfigError("--event-table needs --location FILE")
     from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
+    from aemon.events.grouping import HitGrouper
+
+    grouper = HitGrouper(location) if location is not None else None
 
     summary = detect_file(
         args.input,
@@ -86,8 +95,13 @@ def run_detect(args: argparse.Namespace) -> int:
         provider=args.provider,
         threads=args.threads,
         progress=not args.no_progress and sys.stderr.isatty(),
-        location=location,
         only_inside=args.only_located_inside,
+        grouper=grouper,
     )
     print(f"{summary.line()} -> {out}")
+    if args.event_table is not None and grouper is not None:
+        from aemon.io.event_table import write_event_table_csv
+
+        rows = write_event_table_csv(args.event_table, grouper.table)
+        print(f"{rows} multi-channel events -> {args.event_table}")
     return 0

@@ -10,6 +10,9 @@ Public API (imported on first use):
     write_event_csv: :mod:`aemon.io.event_csv`
     EventPublisher: :mod:`aemon.io.event_publisher`
     event_message: :mod:`aemon.io.event_publisher`
+    EVENT_TABLE_COLUMNS: :mod:`aemon.io.event_table`
+    event_table_row: :mod:`aemon.io.event_table`
+    write_event_table_csv: :mod:`aemon.io.event_table`
     BlockReader: :mod:`aemon.io.file_readers`
     RawBlocks: :mod:`aemon.io.file_readers`
     RecordingBlocks: :mod:`aemon.io.file_readers`
@@ -39,7 +42,7 @@ Public API (imported on first use):
     read_truth: :mod:`aemon.io.truth`
     score_event_list: :mod:`aemon.io.truth`
 
-Modules: event_csv, event_publisher, file_readers, recording, recording_reader,
+Modules: event_csv, event_publisher, event_table, file_readers, recording, recording_reader,
 recording_writer, schema, truth.
 """
 
@@ -50,6 +53,7 @@ _EXPORTS = {
     "COMPRESSIONS": "recording",
     "EVENT_COLUMNS": "recording",
     "EVENT_DTYPE": "recording",
+    "EVENT_TABLE_COLUMNS": "event_table",
     "EventCsvWriter": "event_csv",
     "EventPublisher": "event_publisher",
     "FORMAT_NAME": "recording",
@@ -70,6 +74,7 @@ _EXPORTS = {
     "encode_text": "schema",
     "event_message": "event_publisher",
     "event_row": "event_csv",
+    "event_table_row": "event_table",
     "events_to_array": "event_csv",
     "file_kind": "file_readers",
     "open_block_reader": "file_readers",
@@ -82,12 +87,14 @@ _EXPORTS = {
     "to_event_rows": "schema",
     "truth_to_array": "schema",
     "write_event_csv": "event_csv",
+    "write_event_table_csv": "event_table",
 }
 
 __all__ = [
     "COMPRESSIONS",
     "EVENT_COLUMNS",
     "EVENT_DTYPE",
+    "EVENT_TABLE_COLUMNS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "GAP_DTYPE",
@@ -109,6 +116,7 @@ __all__ = [
     "encode_text",
     "event_message",
     "event_row",
+    "event_table_row",
     "events_to_array",
     "file_kind",
     "open_block_reader",
@@ -121,5 +129,6 @@ __all__ = [
     "to_event_rows",
     "truth_to_array",
     "write_event_csv",
+    "write_event_table_csv",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

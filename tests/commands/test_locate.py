@@ -36,7 +36,9 @@ def test_sim_writes_layout_and_sources(bar: Path) -> None:
 def test_detect_locates_and_filters_inside(bar: Path, tmp_path: Path) -> None:
     location = str(bar.with_name("bar.location.toml"))
     everything, inside = tmp_path / "all.csv", tmp_path / "inside.csv"
-    assert main(["detect", str(bar), "-o", str(everything), *DETECT, "--location", location]) == 0
+    table = tmp_path / "table.csv"
+    args = ["--location", location, "--event-table", str(table)]
+    assert main(["detect", str(bar), "-o", str(everything), *DETECT, *args]) == 0
     args = ["--location", location, "--only-located-inside"]
     assert main(["detect", str(bar), "-o", str(inside), *DETECT, *args]) == 0
     hits = read_event_csv(everything)
@@ -44,6 +46,13 @@ def test_detect_locates_and_filters_inside(bar: Path, tmp_path: Path) -> None:
     assert {e.location_status for e in hits} >= {"inside", "outside"}
     assert kept and all(e.location_status == "inside" for e in kept)
     assert len(kept) == sum(e.location_status == "inside" for e in hits)
+    with open(table, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["event_id"]) for r in rows] == sorted({e.event_id for e in hits})
+    for r in rows:
+        mine = [e for e in hits if e.event_id == int(r["event_id"])]
+        assert int(r["hits"]) == len(mine) and r["location_status"] == mine[0].location_status
+        assert int(r["first_channel"]) == min(mine, key=lambda e: e.time_s).channel
     with open(bar.with_name("bar.sources.csv"), newline="") as f:
         sources = [(float(r["time_s"]), float(r["x_m"]), r["kind"]) for r in csv.DictReader(f)]
     # Every event located inside comes from a crack source, within 2 mm of its position.
@@ -75,6 +84,7 @@ def test_calibrate_recovers_the_wave_speed(tmp_path: Path, capsys: pytest.Captur
     "args",
     [
         ["detect", "x.h5", "--only-located-inside"],
+        ["detect", "x.h5", "--event-table", "t.csv"],
         ["detect", "x.h5", "--location", "missing.toml"],
         ["locate-calibrate", "x.h5", "--location", "missing.toml", "--at", "0.1@0:1"],
         ["sim", "--duration", "1", "--out", "x.h5", "--break-at", "0.1"],
