@@ -116,10 +116,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     p.add_argument("--positions", type=Path, metavar="CSV", help="start_s,stop_s,x_m[,y_m]")
     p.add_argument("--detector", choices=DETECTORS, default="threshold", help="default threshold")
-    p.add_argument("--threshold", type=float, metavar="X", help="as for aemon detect")
+    p.add_argument(
+        "--threshold", type=float, metavar="X",
+        help="as for aemon detect (default for threshold/cascade: 6 × the noise RMS)",
+    )  # fmt: skip
     p.add_argument("--model", metavar="M", help="model for nn / cascade")
     p.add_argument("--write", type=Path, metavar="FILE", help="write the TOML with the fit")
     p.set_defaults(func=run_calibrate)
+
+
+def _x_noise(args: argparse.Namespace) -> float | None:
+    """Threshold hits at 6 × the noise RMS unless a threshold is given (breaks are loud)."""
+    return 6.0 if args.detector != "nn" and args.threshold is None else None
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -138,7 +146,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         grouper = HitGrouper(config)  # cross-correlated arrivals, as detect --location
         detect_file(
             args.input, Path(tmp) / "hits.csv", model=args.model, detector=args.detector,
-            threshold=args.threshold, x_noise=None if args.threshold else 6.0,
+            threshold=args.threshold, x_noise=_x_noise(args),
             progress=sys.stderr.isatty(), grouper=grouper,
         )  # fmt: skip
     result = calibrate(grouper.table, config, positions)
