@@ -193,32 +193,34 @@ def _blocks(
 ) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
     """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress;
     with a geometry, its sources go to ``<out stem>.sources.csv``."""
-    if geometry is not None and out is not None:
+    located = GeometrySimulator(config, geometry) if geometry is not None else None
+    sim = located or AESimulator(config)
+    sources = None
+    if located is not None and geometry is not None and out is not None:
         sources = SourceCsv(side_files(out, geometry)[1], config.sample_rate_hz)
-        try:
-            located = GeometrySimulator(config, geometry)
-            while located.position < n_total:
-                block, new = located.render_located(min(BLOCK_SAMPLES, n_total - located.position))
-                sources.write(new)
+    try:
+        with tqdm(
+            total=n_total,
+            unit="S",
+            unit_scale=True,
+            desc="aemon sim",
+            disable=not sys.stderr.isatty(),
+        ) as progress:
+            while sim.position < n_total:
+                n = min(BLOCK_SAMPLES, n_total - sim.position)
+                if located is not None:
+                    block, new = located.render_located(n)
+                    if sources is not None:
+                        sources.write(new)
+                else:
+                    block = sim.render(n)
+                # A burst that runs past the end of the recording ends where the recording does.
                 bursts = [b._replace(end_sample=min(b.end_sample, n_total)) for b in block.bursts]
                 yield block.first_sample, block.samples, bursts
-        finally:
+                progress.update(block.samples.shape[1])
+    finally:
+        if sources is not None:
             sources.close()
-        return
-    sim = AESimulator(config)
-    with tqdm(
-        total=n_total,
-        unit="S",
-        unit_scale=True,
-        desc="aemon sim",
-        disable=not sys.stderr.isatty(),
-    ) as progress:
-        while sim.position < n_total:
-            block = sim.render(min(BLOCK_SAMPLES, n_total - sim.position))
-            # A burst that runs past the end of the recording ends where the recording does.
-            bursts = [b._replace(end_sample=min(b.end_sample, n_total)) for b in block.bursts]
-            yield block.first_sample, block.samples, bursts
-            progress.update(block.samples.shape[1])
 
 
 def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
