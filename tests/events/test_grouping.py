@@ -1,19 +1,16 @@
-"""Multi-channel events: windowing, hold for late hits, location columns, cross-correlation
-of arrival times, the only-inside filter, and the wave-speed calibration."""
+"""Multi-channel events: windowing, hold for late hits, location columns, the only-inside
+filter."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from aemon.events.calibration import KnownPosition, calibrate
 from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper, LocatingWriter, group_hits, only_inside
 from aemon.events.location import INSIDE, OUTSIDE, UNLOCATED
 from aemon.events.location_config import LocationConfig, Sensor
-from aemon.sim.geometry import delayed
 
 RATE = 1_562_500.0
 V = 5000.0
@@ -94,63 +91,3 @@ def test_locating_writer_filters_to_inside() -> None:
     _, table = group_hits(inside + outside, BAR)
     assert [t.location.status for t in table] == [INSIDE, OUTSIDE]
     assert only_inside(group_hits(outside, BAR)[0]) == []
-
-
-def burst(rng: np.random.Generator, n: int = 400) -> np.ndarray:
-    t = np.arange(n) / RATE
-    envelope = np.sin(np.pi / 2 * np.clip(t / 5e-6, 0, 1)) ** 2 * np.exp(-t / 60e-6)
-    return envelope * (np.sin(2 * np.pi * 420e3 * t) + 0.6 * np.sin(2 * np.pi * 230e3 * t + 1))
-
-
-@pytest.mark.parametrize("x", [0.031, 0.1, 0.187])
-def test_cross_correlation_recovers_sub_sample_delays(x: float) -> None:
-    rng = np.random.default_rng(7)
-    n = 20_000
-    signal = rng.normal(0, 1e-3, (2, n))
-    wave = burst(rng)
-    emission = 5000.3
-    onsets = {}
-    for ch, d in ((0, x), (1, 0.2 - x)):
-        arrival = emission + d / V * RATE
-        start = math.floor(arrival)
-        shaped = delayed(wave, arrival - start) * (1.0 if ch == 0 else 0.7)
-        signal[ch, start : start + shaped.size] += shaped
-        onsets[ch] = round(arrival) + (3 if ch == 1 else -2)  # onset errors of a few samples
-    hits = [hit(s / RATE, ch) for ch, s in onsets.items()]
-    plain = HitGrouper(BAR)
-    refined = HitGrouper(BAR, sample_rate_hz=RATE)
-    refined.add_signal(0, signal.astype(np.float32))
-    rough = (plain.push(hits) + plain.flush())[0].x_m
-    fine = (refined.push(hits) + refined.flush())[0].x_m
-    assert abs(rough - x) > 2e-3  # the onset errors move the AIC estimate by millimetres
-    assert fine == pytest.approx(x, abs=0.3e-3)
-
-
-def test_cross_correlation_finds_the_arrival_on_a_sensor_without_a_hit() -> None:
-    rng = np.random.default_rng(8)
-    signal = rng.normal(0, 1e-3, (2, 20_000))
-    wave = burst(rng)
-    signal[0, 5000 : 5000 + wave.size] += wave
-    signal[1, 5025 : 5025 + wave.size] += 0.5 * wave  # 16 µs later, no hit reported
-    grouper = HitGrouper(BAR, sample_rate_hz=RATE)
-    grouper.add_signal(0, signal)
-    located = grouper.push([hit(5000 / RATE, 0)]) + grouper.flush()
-    expected = 0.1 + V * (-25 / RATE) / 2
-    assert located[0].x_m == pytest.approx(expected, abs=0.3e-3)
-    assert grouper.table[0].channels == (0, 1)
-
-
-def test_calibration_recovers_the_wave_speed_and_reports_errors() -> None:
-    rng = np.random.default_rng(1)
-    guess = LocationConfig((Sensor(0, 0.0), Sensor(1, 0.2)), 4300.0, window_us=60.0)
-    positions = [KnownPosition(0, 10, 0.03), KnownPosition(10, 20, 0.16)]
-    hits = []
-    for p in positions:
-        for k in range(8):
-            t0 = p.start_s + 1 + k
-            for ch, s in ((0, 0.0), (1, 0.2)):
-                hits.append(hit(t0 + abs(p.x_m - s) / V + rng.normal(0, 0.1e-6), ch))
-    result = calibrate(hits, guess, positions)
-    assert result.wave_speed_m_s == pytest.approx(V, rel=0.01)
-    assert [row.breaks for row in result.positions] == [8, 8]
-    assert all(row.median_error_m < 1e-3 for row in result.positions)
