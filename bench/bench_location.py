@@ -3,8 +3,8 @@
 Renders a :class:`~aemon.sim.geometry.GeometrySimulator` recording in memory, runs a detector
 (``--detector threshold`` by default, or ``nn`` / ``cascade``) with the live path's event
 streams, groups and locates the hits with :class:`~aemon.events.grouping.HitGrouper`, and
-matches located events to the simulator's sources (first hit within ``--match-us`` of the
-source's first arrival). Prints, per source kind:
+matches located events to the simulator's sources (earliest arrival within ``--match-us`` of
+the source's first arrival). Prints, per source kind:
 
 - ``sources``: sources emitted; ``found``: sources matched by a located event;
 - linear: median and 95th percentile of |x error| (mm), share located ``inside``;
@@ -95,7 +95,11 @@ def report(
     args: argparse.Namespace,
     wall: float,
 ) -> None:
-    starts = np.array([e.sample_index for e in table])
+    # An event's arrival: its earliest arrival on any channel (cross-correlation may find one
+    # before the first hit, on a sensor whose own hit was late or missed).
+    starts = np.array([e.sample_index + min(e.delays_us) * 1e-6 * fs for e in table])
+    order = np.argsort(starts)
+    starts, table = starts[order], [table[i] for i in order]
     tolerance = args.match_us * 1e-6 * fs
     layout = f"plate {args.plate:g} m" if args.plate else f"spacing {args.spacing:g} m"
     gauge = loc.gauge_box_m if args.plate else loc.gauge_interval_m
@@ -112,7 +116,7 @@ def report(
         for s in mine:
             t = first_arrival(s, geometry, fs)
             i = int(np.searchsorted(starts, t - tolerance))
-            if i < len(table) and abs(table[i].sample_index - t) <= tolerance:
+            if i < len(table) and abs(starts[i] - t) <= tolerance:
                 location = table[i].location
                 statuses.append(location.status)
                 if math.isfinite(location.x_m):

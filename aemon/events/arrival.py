@@ -4,8 +4,8 @@ The refined onsets (AIC) of two channels each carry an error of a few samples th
 the SNR at each sensor, so their difference is noisier than the signals allow. The same wave
 reaches every sensor, so the delay between two channels is also where the waveforms match
 best: :func:`refine_delay` cross-correlates the start of the first-hit channel's burst with
-the other channel around the AIC delay (normalised correlation, parabolic sub-sample peak)
-and keeps the AIC delay when the match is poor.
+the other channel over a range of delays (normalised correlation, interpolated ×16) and
+gives up when the match is poor, so the caller keeps the AIC delay.
 
 :class:`SignalHistory` keeps the last stretch of raw blocks so that a grouper can look back
 at hits that became final ``window + hold`` after they were detected.

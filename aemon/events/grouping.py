@@ -49,8 +49,6 @@ CORRELATION_S = 100e-6
 """Stretch (s) of the first hit's waveform correlated with the other channels."""
 MAX_HISTORY_S = 2.0
 """Longest raw history (s) kept for late hits, whatever the detector's latency."""
-SEARCH_S = 10e-6
-"""Cross-correlation searches ± this (s) around the refined onsets' delay."""
 
 
 class LocatedEvent(NamedTuple):
@@ -204,7 +202,6 @@ class HitGrouper:
         assert self._history is not None and self.sample_rate_hz and self.config is not None
         fs, config = self.sample_rate_hz, self.config
         length = max(32, round(CORRELATION_S * fs))
-        shift = max(2.0, SEARCH_S * fs)
         first = config.sensor(head.channel)
         for sensor in config.sensors:
             if sensor.channel == head.channel:
@@ -214,12 +211,9 @@ class HitGrouper:
             else:
                 distance = math.hypot(sensor.x_m - first.x_m, sensor.y_m - first.y_m)
                 longest = distance / config.wave_speed_m_s * fs
-            onset = onsets.get(sensor.channel)
-            if onset is None:  # no hit: search every physical delay
-                lo, hi = -shift, longest + shift
-            else:
-                aic = onset - head.sample_index
-                lo, hi = max(aic - shift, -longest), min(aic + shift, longest)
+            # Every physical delay is searched, earlier ones too: the first hit's own onset
+            # may be late, or the channel nearest the source may have missed the hit.
+            lo, hi = -longest, longest
             delay = refine_delay(
                 self._history, (head.channel, head.sample_index), sensor.channel,
                 lo=lo, hi=hi, length=length,
