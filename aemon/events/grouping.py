@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 CORRELATION_S = 100e-6
 """Stretch (s) of the first hit's waveform correlated with the other channels."""
+SEARCH_MARGIN = 1.25
+"""Cross-correlation searches delays up to this factor times the sensor-to-sensor travel time."""
 MAX_HISTORY_S = 2.0
 """Longest raw history (s) kept for late hits, whatever the detector's latency."""
 
@@ -212,8 +214,10 @@ class HitGrouper:
                 distance = math.hypot(sensor.x_m - first.x_m, sensor.y_m - first.y_m)
                 longest = distance / config.wave_speed_m_s * fs
             # Every physical delay is searched, earlier ones too: the first hit's own onset
-            # may be late, or the channel nearest the source may have missed the hit.
-            lo, hi = -longest, longest
+            # may be late, or the channel nearest the source may have missed the hit. The
+            # margin lets a wave speed set somewhat too high (a guess to be calibrated) still
+            # reach the true delay.
+            lo, hi = -SEARCH_MARGIN * longest, SEARCH_MARGIN * longest
             delay = refine_delay(
                 self._history, (head.channel, head.sample_index), sensor.channel,
                 lo=lo, hi=hi, length=length,
