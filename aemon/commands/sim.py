@@ -15,6 +15,8 @@ from typing import Any
 import soundfile
 from tqdm import tqdm
 
+from aemon.commands._checks import at_least, fraction, positive
+from aemon.commands._outputs import AtomicOutput
 from aemon.errors import ConfigError
 from aemon.sim.simulator import BURST_TYPES, AESimulator, BurstTruth, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
@@ -54,9 +56,9 @@ The same --seed and options always give the same samples and truth."""
 
 _EXAMPLES = """\
 examples:
-  aemon sim --duration 10 --out demo.h5
-  aemon sim --duration 5 --channels 4 --seed 7 --out four.h5
-  aemon sim --duration 2 --rate 192000 --snr-min 25 --out sound.wav"""
+  aemon sim --duration 10 -o demo.h5
+  aemon sim --duration 5 --channels 4 --seed 7 --coincident 0.5 -o four.h5
+  aemon sim --duration 2 --rate 192000 --snr-min 25 -o sound.wav --overwrite"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,7 +75,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--duration", type=float, required=True, metavar="S", help="length of the recording (s)"
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="output file: .h5, .hdf5 or .wav"
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file: .h5, .hdf5 or .wav",
     )
     parser.add_argument(
         "--channels", type=int, default=defaults.channels, metavar="C", help="channels (default 1)"
@@ -125,36 +132,62 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_sim(args: argparse.Namespace) -> int:
     """Render the recording described by the parsed arguments; return the exit status."""
-    if not (args.duration > 0 and math.isfinite(args.duration)):
-        raise ConfigError(f"--duration must be a positive number of seconds, got {args.duration}")
-    if not (args.rate > 0 and math.isfinite(args.rate)):
-        raise ConfigError(f"--rate must be a positive sample rate in Hz, got {args.rate}")
-    if args.channels < 1:
-        raise ConfigError(f"--channels must be at least 1, got {args.channels}")
+    positive("--duration", args.duration, "seconds", "10")
+    positive("--rate", args.rate, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "1")
+    at_least("--seed", args.seed, 0, "0")
+    if not (args.burst_rate >= 0 and math.isfinite(args.burst_rate)):
+        raise ConfigError(
+            f"--burst-rate {args.burst_rate:g} is invalid: it must be a number of bursts per "
+            "second of at least 0; use e.g. --burst-rate 20"
+        )
+    fraction("--coincident", args.coincident, "0.3")
+    for flag, value in (("--snr-min", args.snr_min), ("--snr-max", args.snr_max)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag} {value} is invalid: it must be a number of dB; use 15")
     if args.snr_min > args.snr_max:
-        raise ConfigError(f"--snr-min ({args.snr_min} dB) exceeds --snr-max ({args.snr_max} dB)")
+        raise ConfigError(
+            f"--snr-min {args.snr_min:g} dB is above --snr-max {args.snr_max:g} dB; give a "
+            "lower --snr-min or a higher --snr-max"
+        )
     n_total = round(args.duration * args.rate)
     if n_total < 1:
-        raise ConfigError(f"--duration {args.duration} s is shorter than one sample")
-    config = SimConfig(
-        sample_rate_hz=args.rate,
-        channels=args.channels,
-        burst_rate_hz=args.burst_rate,
-        snr_db_range=(args.snr_min, args.snr_max),
-        coincident_fraction=args.coincident,
-        seed=args.seed,
-    )
+        raise ConfigError(
+            f"--duration {args.duration:g} is invalid: it is shorter than one sample at "
+            f"{args.rate:g} Hz; use e.g. --duration 1"
+        )
+    try:
+        config = SimConfig(
+            sample_rate_hz=args.rate,
+            channels=args.channels,
+            burst_rate_hz=args.burst_rate,
+            snr_db_range=(args.snr_min, args.snr_max),
+            coincident_fraction=args.coincident,
+            seed=args.seed,
+        )
+    except ConfigError as exc:  # the only check left to the simulator: bursts too dense
+        raise ConfigError(f"--burst-rate {args.burst_rate:g}: {exc}") from None
     out: Path = args.out
     suffix = out.suffix.lower()
     if suffix in (".h5", ".hdf5"):
-        n_bursts = write_hdf5(out, config, n_total, overwrite=args.overwrite)
+        with AtomicOutput(out, overwrite=args.overwrite) as output:
+            n_bursts = write_hdf5(output.partial, config, n_total)
         where = f"{out}:/truth"
     elif suffix == ".wav":
+        if args.rate != int(args.rate):
+            raise ConfigError(
+                f"--rate {args.rate:g} is invalid for WAV: it must be a whole number of Hz; "
+                "use e.g. --rate 192000, or write .h5"
+            )
         truth_path = truth_csv_path(out)
-        n_bursts = write_wav(out, truth_path, config, n_total, overwrite=args.overwrite)
+        with (
+            AtomicOutput(out, overwrite=args.overwrite) as wav,
+            AtomicOutput(truth_path, overwrite=args.overwrite, flag="--out (truth)") as truth,
+        ):
+            n_bursts = write_wav(wav.partial, truth.partial, config, n_total)
         where = str(truth_path)
     else:
-        raise ConfigError(f"{out}: unknown output type {suffix or '(none)'!r}; use .h5 or .wav")
+        raise ConfigError(f"--out {out}: unknown file type {suffix or '(none)'!r}; use .h5 or .wav")
     print(
         f"{out}: {n_total / args.rate:g} s, {args.channels} ch at {args.rate:g} Hz, "
         f"{n_bursts} bursts (truth in {where})"
@@ -222,7 +255,7 @@ def write_wav(
                 writer.writerows(_truth_csv_row(b, rate) for b in bursts)
                 n_rows += len(bursts)
     except (OSError, soundfile.SoundFileError) as exc:
-        raise ConfigError(f"{path}: cannot write ({_first_line(exc)})") from None
+        raise ConfigError(f"{path}: cannot write ({_first_line(exc)}); check free space") from None
     logger.info("wrote %s and %s (%d bursts)", path, truth_path, n_rows)
     return n_rows
 

@@ -161,7 +161,7 @@ def _detect_stream(
     )
     total = reader.stop_sample - first
     with tqdm(
-        total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=False
+        total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=True
     ) as bar:
         for item in timeline(reader, first, BLOCK_SAMPLES):
             if isinstance(item, Gap):
