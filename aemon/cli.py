@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")  # type: ignore[assignment]
     register_all(subparsers)
     return parser
 
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
     for action in parser._subparsers._group_actions if parser._subparsers else ():
         if isinstance(action, argparse._SubParsersAction) and name in action.choices:
-            return action.choices[name]  # type: ignore[no-any-return]
+            return action.choices[name]
     return parser
 
 
@@ -77,7 +78,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 @contextmanager
 def _signals_interrupt() -> Iterator[None]:
     """SIGTERM and SIGHUP interrupt like Ctrl-C, so every command cleans up the same way."""
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    signals = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in signals}
     try:
         yield
     finally:
