@@ -8,6 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aemon import __version__
 from aemon.commands._checks import positive
@@ -22,7 +23,9 @@ from aemon.commands._live import (
 )
 from aemon.commands._outputs import AtomicOutput
 from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
-from aemon.stream.acquisition import Acquisition, AcquisitionStatus
+
+if TYPE_CHECKING:
+    from aemon.stream.acquisition import Acquisition, AcquisitionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +80,8 @@ def run_record(args: argparse.Namespace) -> int:
     positive("--duration", args.duration, "seconds", "60")
     positive("--ring-seconds", args.ring_seconds, "seconds", "4")
     check_heartbeat_arguments(args)
+    from aemon.stream.acquisition import Acquisition  # h5py: only when run
+
     acquisition: Acquisition | None = None
 
     def recorded_anything() -> bool:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from aemon.commands._checks import positive
 from aemon.errors import FileFormatError
-from aemon.io.truth import score_event_list
 
 _EXAMPLES = """\
 examples:
@@ -43,6 +42,8 @@ def _run(args: argparse.Namespace) -> int:
     for path in (args.events, args.truth):
         if not path.is_file():
             raise FileFormatError(f"{path}: no such file; check the path")
+    from aemon.io.truth import score_event_list  # vallenae, openae: only when run
+
     score = score_event_list(args.events, args.truth, args.rate)
     print(json.dumps(score._asdict()) if args.json else score.line())
     return 0

@@ -10,18 +10,27 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import soundfile
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from aemon.commands._checks import at_least, fraction, positive
 from aemon.commands._outputs import AtomicOutput
 from aemon.errors import ConfigError
-from aemon.sim.simulator import BURST_TYPES, AESimulator, BurstTruth, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
+if TYPE_CHECKING:  # the simulator (scipy) and soundfile load only when the command runs
+    from aemon.sim.simulator import BurstTruth, SimConfig
+
 logger = logging.getLogger(__name__)
+
+SIM_DEFAULTS: dict[str, Any] = {
+    "channels": 1,
+    "sample_rate_hz": 1_562_500.0,
+    "seed": 0,
+    "snr_db_range": (15.0, 55.0),
+    "burst_rate_hz": 20.0,
+    "coincident_fraction": 0.0,
+}
+"""The option defaults, equal to :class:`~aemon.sim.simulator.SimConfig`'s (a test checks)."""
 
 BLOCK_SAMPLES = 1 << 17
 """Samples per channel rendered and written at a time (bounds memory for long recordings)."""
@@ -70,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    defaults = SimConfig()
+    defaults = argparse.Namespace(**SIM_DEFAULTS)
     parser.add_argument(
         "--duration", type=float, required=True, metavar="S", help="length of the recording (s)"
     )
@@ -156,6 +165,8 @@ def run_sim(args: argparse.Namespace) -> int:
             f"--duration {args.duration:g} is invalid: it is shorter than one sample at "
             f"{args.rate:g} Hz; use e.g. --duration 1"
         )
+    from aemon.sim.simulator import SimConfig
+
     try:
         config = SimConfig(
             sample_rate_hz=args.rate,
@@ -202,6 +213,10 @@ def truth_csv_path(wav_path: Path) -> Path:
 
 def _blocks(config: SimConfig, n_total: int) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
     """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress."""
+    from tqdm import tqdm
+
+    from aemon.sim.simulator import AESimulator
+
     sim = AESimulator(config)
     with tqdm(
         total=n_total,
@@ -232,6 +247,8 @@ def write_wav(
     Returns:
         The number of ground-truth rows written.
     """
+    import soundfile
+
     rate = config.sample_rate_hz
     if rate != int(rate):
         raise ConfigError(f"WAV needs a whole-number sample rate, got {rate} Hz; use .h5")
@@ -261,6 +278,8 @@ def write_wav(
 
 
 def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
+    from aemon.sim.simulator import BURST_TYPES
+
     return [
         f"{burst.onset_sample / rate:.9f}",
         str(burst.onset_sample),
@@ -300,6 +319,8 @@ def write_hdf5(path: Path, config: SimConfig, n_total: int, *, overwrite: bool =
 
 def _named_truth(burst: BurstTruth) -> dict[str, Any]:
     """The truth row with the burst type as its name, as stored in ``/truth``."""
+    from aemon.sim.simulator import BURST_TYPES
+
     row: dict[str, Any] = burst._asdict()
     row["burst_type"] = BURST_TYPES[burst.burst_type]
     return row

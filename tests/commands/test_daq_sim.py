@@ -28,7 +28,9 @@ def test_a_normal_duration_pairing_is_real_time_without_warnings(
     daq = _daq_sim(free_endpoint, tmp_path, "--duration", "1")
     try:
         out = str(tmp_path / "r.h5")
-        assert main(["record", free_endpoint, "-o", out, "--duration", "1", "-q"]) == 0
+        assert (
+            main(["record", free_endpoint, "-o", out, "--duration", "1", "-q", "--wait", "60"]) == 0
+        )
         _, err = daq.communicate(timeout=30)
     finally:
         daq.kill()
@@ -44,7 +46,10 @@ def test_daq_sim_ends_when_its_receiver_stops(tmp_path: Path, free_endpoint: str
     daq = _daq_sim(free_endpoint, tmp_path, "--receiver-timeout", "1")
     try:
         out = str(tmp_path / "r.h5")
-        assert main(["record", free_endpoint, "-o", out, "--duration", "0.3", "-q"]) == 0
+        assert (
+            main(["record", free_endpoint, "-o", out, "--duration", "0.3", "-q", "--wait", "60"])
+            == 0
+        )
         stopped = time.monotonic()
         _, err = daq.communicate(timeout=15)
         assert time.monotonic() - stopped < 6.0  # the receiver timeout, not forever

@@ -40,7 +40,9 @@ def test_daq_sim_to_record_is_lossless(tmp_path: Path, free_endpoint: str) -> No
         "--seed", "7", "--summary", str(summary_path),
     )  # fmt: skip
     try:
-        status = main(["record", free_endpoint, "--duration", "1.5", "--out", str(out), "-q"])
+        status = main([
+            "record", free_endpoint, "--duration", "1.5", "--out", str(out), "-q", "--wait", "60"
+        ])  # fmt: skip
     finally:
         publisher.wait(timeout=30)
     assert status == 0
@@ -94,9 +96,11 @@ def test_sighup_closes_the_recording_cleanly_within_2_s(tmp_path: Path, free_end
     out = tmp_path / "stopped.h5"
     partial = tmp_path / "stopped.partial.h5"  # the name while it is being written
     publisher = _aemon("daq-sim", "--endpoint", free_endpoint, "--duration", "30")
-    recorder = _aemon("record", free_endpoint, "--out", str(out), "-q", capture=True)
+    recorder = _aemon(
+        "record", free_endpoint, "--out", str(out), "-q", "--wait", "60", capture=True
+    )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.2)
             if partial.exists():
