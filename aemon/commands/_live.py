@@ -139,11 +139,20 @@ class StatusPrinter:
     def message(self, text: str) -> None:
         """Print a line of its own (clears the in-place status line first)."""
         with self.lock:
-            if self._in_place:
-                self.stream.write("\r" + " " * self.width + "\r")
-                self._in_place = False
+            self._clear()
             self.stream.write(text + "\n")
             self.stream.flush()
+
+    def clear(self) -> None:
+        """Blank the in-place status line, so other output (events on stdout) starts clean."""
+        with self.lock:
+            self._clear()
+            self.stream.flush()
+
+    def _clear(self) -> None:
+        if self._in_place:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self._in_place = False
 
     def close(self) -> None:
         """End the in-place line so the next output starts on a fresh one."""

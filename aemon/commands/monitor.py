@@ -126,6 +126,7 @@ class _Printer:
         if not self.enabled:
             return
         with self.lock:
+            self.status.clear()
             for e in events:
                 print(
                     f"{e.time_s:12.6f} s  ch{e.channel + 1}  {e.type:<6} score {e.score:4.2f}"
