@@ -243,3 +243,14 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
     assert partial.read_text().startswith("time_s,")
     err = capsys.readouterr().err
     assert "interrupted; the incomplete result is kept as" in err and "ev.partial.csv" in err
+
+
+def test_detect_without_a_terminal_shows_plain_progress_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sim = tmp_path / "sim.h5"
+    assert main(["sim", "--duration", "0.05", "-o", str(sim)]) == 0
+    assert main(["detect", str(sim), "--detector", "threshold"]) == 0
+    captured = capsys.readouterr()
+    assert "detect: 100%" in captured.err and "\r" not in captured.err
+    assert " events in " in captured.out and (tmp_path / "sim.h5.events.csv").exists()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,7 +65,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto", help="default: auto")
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+    p.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress (default: a bar on a terminal, a plain line every 10 s otherwise)",
+    )  # fmt: skip
     p.set_defaults(func=run_detect)
 
 
@@ -104,5 +106,5 @@ def _detect(args: argparse.Namespace, out: Path) -> DetectSummary:
         volts_per_count=args.volts_per_count,
         provider=args.provider,
         threads=args.threads,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
     )
