@@ -8,6 +8,10 @@ Each module's ``register(subparsers)`` adds one subparser and sets ``func`` to a
 takes the parsed :class:`argparse.Namespace` and returns an exit status. Modules import their
 heavy dependencies (numba, onnxruntime, torch, Qt) inside ``func``, so ``aemon --help`` stays
 fast and a missing optional extra only disables the commands that need it.
+
+The modules with a leading underscore hold what every command shares (``docs/cli.md``):
+``_checks`` (argument checks, one message wording), ``_outputs`` (atomic outputs) and
+``_live`` (stop signals, status line, heartbeat of live sources).
 """
 
 from __future__ import annotations

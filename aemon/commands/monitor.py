@@ -185,6 +185,7 @@ def run_monitor(args: argparse.Namespace) -> int:
                     outputs[0].partial, source.format, source.channel_info, start_time_utc=start,
                     first_sample=source.first_sample,
                     config={"command": "monitor", "source": args.source, "argv": sys.argv,
+                            "idle_timeout_s": args.idle_timeout,
                             "detector": options._asdict() | {"model": str(options.model)}},
                 )
             )  # fmt: skip
