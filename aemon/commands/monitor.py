@@ -218,7 +218,8 @@ def run_monitor(args: argparse.Namespace) -> int:
     summary = final._asdict() | {"ended": ended, "software_version": __version__}
     if args.summary is not None:
         write_text_atomic(args.summary, json.dumps(summary, indent=2, default=_json_default))
-    print(summary_text(final, ended, args.out, args.csv), file=sys.stderr)
+    shown_csv = None if getattr(args, "internal_csv", False) else args.csv
+    print(summary_text(final, ended, args.out, shown_csv), file=sys.stderr)
     return 0
 
 
