@@ -15,7 +15,8 @@ reference implementation). This module decides *which samples* they see and conv
   whole waveform given: duration is its length, rise time onset to peak, and counts the
   threshold crossings inside it.
 - The **spectrum** is the one-sided FFT of the span, zero-padded to the next power of two
-  and at least :data:`MIN_FFT_SAMPLES` samples, without a window. A span shorter than
+  and at least :data:`MIN_FFT_SAMPLES` samples, without a window, after removing the span's
+  straight-line trend (a slow background would put the peak at 0 kHz). A span shorter than
   :data:`MIN_SPECTRUM_SAMPLES` has no meaningful spectrum (one sample has a flat one): its
   peak frequency, centroid and partial powers are NaN (empty in the CSV).
 
@@ -263,6 +264,11 @@ def spectral_features(
     x = np.asarray(span, dtype=np.float32).reshape(-1)
     if x.size < MIN_SPECTRUM_SAMPLES:
         return math.nan, math.nan, tuple(math.nan for _ in bands)
+    # Remove the span's straight-line trend: a slow background (hydraulic hum, drift) looks
+    # like an offset over a few hundred µs and would otherwise put the peak at 0 kHz.
+    t = np.arange(x.size, dtype=np.float64)
+    slope, offset = np.polyfit(t, x.astype(np.float64), 1)
+    x = (x - (slope * t + offset)).astype(np.float32)
     spectrum = np.fft.rfft(x, n=fft_length(x.size)).astype(np.complex64)
     if not np.any(spectrum):
         return math.nan, math.nan, tuple(math.nan for _ in bands)

@@ -165,3 +165,12 @@ def test_whole_span_measures_the_waveform_given() -> None:
     assert f.counts == int(vae.counts(wave, 1e-4))
     # the threshold span of the same waveform is shorter: the two are different measures
     assert hit_features(wave, RATE, threshold_v=1e-4).duration_us < f.duration_us
+
+
+def test_a_slow_background_does_not_put_the_peak_at_0_khz() -> None:
+    """Hum looks like an offset over a burst's few hundred µs; it is not the burst's spectrum."""
+    t = np.arange(300) / RATE
+    tone = 20e-6 * np.sin(2 * np.pi * 150e3 * t)
+    hum = 200e-6 * np.sin(2 * np.pi * 60.0 * t + 1.0)  # ten times the burst, 60 Hz
+    f = hit_features(tone + hum, RATE, threshold_v=1e-6, whole_span=True)
+    assert f.peak_freq_khz == pytest.approx(150.0, abs=6.2)  # one FFT bin at 512 points
