@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from aemon.commands._checks import at_least, check_detector_flags, positive
+from aemon.commands._outputs import AtomicOutput
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
-from aemon.errors import ConfigError
+from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import RAW_DTYPES
+
+if TYPE_CHECKING:
+    from aemon.detect.offline import DetectSummary
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +24,10 @@ detectors:
   threshold  conventional hits: threshold, HDT, HLT, PDT (no model needed)
   cascade    threshold hits confirmed and classified by the network (one window per hit)
 --threshold is a probability 0..1 for nn (default: the model card's) and a hit threshold in
-dBAE at the sensor for threshold and cascade (default 40 dBAE).
+dBAE at the sensor for threshold and cascade (default 40 dBAE). Options a detector does not
+use (--x-noise with nn, --probability without cascade) are refused, not ignored.
+The CSV is written as OUT with .partial before its suffix and renamed when detection is done:
+a failed run leaves an existing OUT untouched; Ctrl-C keeps what was found as OUT.partial.csv.
 examples:
   aemon detect test.h5 -o events.csv
   aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --threshold 0.7
@@ -39,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("input", type=Path, metavar="INPUT", help=".h5, .wav/.flac, raw or .tradb")
     p.add_argument("-o", "--out", type=Path, help="event CSV to write (default: INPUT.events.csv)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     p.add_argument("--model", metavar="M", help="model directory or name (default: by rate)")
     p.add_argument("--detector", choices=DETECTORS, default="nn", help="default: nn")
     p.add_argument("--threshold", type=float, metavar="X", help="see below")
@@ -56,7 +65,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto", help="default: auto")
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress (default: a bar on a terminal, a plain line every 10 s otherwise)",
+    )  # fmt: skip
     p.set_defaults(func=run_detect)
 
 
@@ -65,9 +77,22 @@ def run_detect(args: argparse.Namespace) -> int:
     out = args.out or args.input.with_name(args.input.name + ".events.csv")
     if out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
+    if not args.input.is_file():
+        raise FileFormatError(f"{args.input}: no such file; check the path")
+    check_detector_flags(args)
+    positive("--fs", args.fs, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "2")
+    positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
+    with AtomicOutput(out, overwrite=args.overwrite, keep_on_interrupt=True) as output:
+        summary = _detect(args, output.partial)
+    print(f"{summary.line()} -> {out}")
+    return 0
+
+
+def _detect(args: argparse.Namespace, out: Path) -> DetectSummary:
     from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
 
-    summary = detect_file(
+    return detect_file(
         args.input,
         out,
         model=args.model,
@@ -81,7 +106,5 @@ def run_detect(args: argparse.Namespace) -> int:
         volts_per_count=args.volts_per_count,
         provider=args.provider,
         threads=args.threads,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
     )
-    print(f"{summary.line()} -> {out}")
-    return 0

@@ -18,9 +18,13 @@ def register(subparsers: Any) -> None:
         "info",
         help="summarise an aemon HDF5 recording",
         description="Show sample rate, channels, length, gaps, events and whether the "
-        "recording was closed cleanly. Works on files that are still being written.",
+        "recording was closed cleanly. Works on files that are still being written (a "
+        "recording in progress is named NAME.partial.h5).",
+        epilog="examples:\n  aemon info run.h5\n  aemon info run.partial.h5   # while recording\n"
+        "  aemon info run.h5 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", help="recording (.h5) written by aemon")
+    parser.add_argument("file", metavar="FILE", help="recording (.h5) written by aemon")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=run)
 

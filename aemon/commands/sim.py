@@ -10,16 +10,27 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import soundfile
-from tqdm import tqdm
-
+from aemon.commands._checks import at_least, fraction, positive
+from aemon.commands._outputs import AtomicOutput
 from aemon.errors import ConfigError
-from aemon.sim.simulator import BURST_TYPES, AESimulator, BurstTruth, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
+if TYPE_CHECKING:  # the simulator (scipy) and soundfile load only when the command runs
+    from aemon.sim.simulator import BurstTruth, SimConfig
+
 logger = logging.getLogger(__name__)
+
+SIM_DEFAULTS: dict[str, Any] = {
+    "channels": 1,
+    "sample_rate_hz": 1_562_500.0,
+    "seed": 0,
+    "snr_db_range": (15.0, 55.0),
+    "burst_rate_hz": 20.0,
+    "coincident_fraction": 0.0,
+}
+"""The option defaults, equal to :class:`~aemon.sim.simulator.SimConfig`'s (a test checks)."""
 
 BLOCK_SAMPLES = 1 << 17
 """Samples per channel rendered and written at a time (bounds memory for long recordings)."""
@@ -54,9 +65,9 @@ The same --seed and options always give the same samples and truth."""
 
 _EXAMPLES = """\
 examples:
-  aemon sim --duration 10 --out demo.h5
-  aemon sim --duration 5 --channels 4 --seed 7 --out four.h5
-  aemon sim --duration 2 --rate 192000 --snr-min 25 --out sound.wav"""
+  aemon sim --duration 10 -o demo.h5
+  aemon sim --duration 5 --channels 4 --seed 7 --coincident 0.5 -o four.h5
+  aemon sim --duration 2 --rate 192000 --snr-min 25 -o sound.wav --overwrite"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,12 +79,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    defaults = SimConfig()
+    defaults = argparse.Namespace(**SIM_DEFAULTS)
     parser.add_argument(
         "--duration", type=float, required=True, metavar="S", help="length of the recording (s)"
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="output file: .h5, .hdf5 or .wav"
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file: .h5, .hdf5 or .wav",
     )
     parser.add_argument(
         "--channels", type=int, default=defaults.channels, metavar="C", help="channels (default 1)"
@@ -125,36 +141,64 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_sim(args: argparse.Namespace) -> int:
     """Render the recording described by the parsed arguments; return the exit status."""
-    if not (args.duration > 0 and math.isfinite(args.duration)):
-        raise ConfigError(f"--duration must be a positive number of seconds, got {args.duration}")
-    if not (args.rate > 0 and math.isfinite(args.rate)):
-        raise ConfigError(f"--rate must be a positive sample rate in Hz, got {args.rate}")
-    if args.channels < 1:
-        raise ConfigError(f"--channels must be at least 1, got {args.channels}")
+    positive("--duration", args.duration, "seconds", "10")
+    positive("--rate", args.rate, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "1")
+    at_least("--seed", args.seed, 0, "0")
+    if not (args.burst_rate >= 0 and math.isfinite(args.burst_rate)):
+        raise ConfigError(
+            f"--burst-rate {args.burst_rate:g} is invalid: it must be a number of bursts per "
+            "second of at least 0; use e.g. --burst-rate 20"
+        )
+    fraction("--coincident", args.coincident, "0.3")
+    for flag, value in (("--snr-min", args.snr_min), ("--snr-max", args.snr_max)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag} {value} is invalid: it must be a number of dB; use 15")
     if args.snr_min > args.snr_max:
-        raise ConfigError(f"--snr-min ({args.snr_min} dB) exceeds --snr-max ({args.snr_max} dB)")
+        raise ConfigError(
+            f"--snr-min {args.snr_min:g} dB is above --snr-max {args.snr_max:g} dB; give a "
+            "lower --snr-min or a higher --snr-max"
+        )
     n_total = round(args.duration * args.rate)
     if n_total < 1:
-        raise ConfigError(f"--duration {args.duration} s is shorter than one sample")
-    config = SimConfig(
-        sample_rate_hz=args.rate,
-        channels=args.channels,
-        burst_rate_hz=args.burst_rate,
-        snr_db_range=(args.snr_min, args.snr_max),
-        coincident_fraction=args.coincident,
-        seed=args.seed,
-    )
+        raise ConfigError(
+            f"--duration {args.duration:g} is invalid: it is shorter than one sample at "
+            f"{args.rate:g} Hz; use e.g. --duration 1"
+        )
+    from aemon.sim.simulator import SimConfig
+
+    try:
+        config = SimConfig(
+            sample_rate_hz=args.rate,
+            channels=args.channels,
+            burst_rate_hz=args.burst_rate,
+            snr_db_range=(args.snr_min, args.snr_max),
+            coincident_fraction=args.coincident,
+            seed=args.seed,
+        )
+    except ConfigError as exc:  # the only check left to the simulator: bursts too dense
+        raise ConfigError(f"--burst-rate {args.burst_rate:g}: {exc}") from None
     out: Path = args.out
     suffix = out.suffix.lower()
     if suffix in (".h5", ".hdf5"):
-        n_bursts = write_hdf5(out, config, n_total, overwrite=args.overwrite)
+        with AtomicOutput(out, overwrite=args.overwrite) as output:
+            n_bursts = write_hdf5(output.partial, config, n_total)
         where = f"{out}:/truth"
     elif suffix == ".wav":
+        if args.rate != int(args.rate):
+            raise ConfigError(
+                f"--rate {args.rate:g} is invalid for WAV: it must be a whole number of Hz; "
+                "use e.g. --rate 192000, or write .h5"
+            )
         truth_path = truth_csv_path(out)
-        n_bursts = write_wav(out, truth_path, config, n_total, overwrite=args.overwrite)
+        with (
+            AtomicOutput(out, overwrite=args.overwrite) as wav,
+            AtomicOutput(truth_path, overwrite=args.overwrite, flag="--out (truth)") as truth,
+        ):
+            n_bursts = write_wav(wav.partial, truth.partial, config, n_total)
         where = str(truth_path)
     else:
-        raise ConfigError(f"{out}: unknown output type {suffix or '(none)'!r}; use .h5 or .wav")
+        raise ConfigError(f"--out {out}: unknown file type {suffix or '(none)'!r}; use .h5 or .wav")
     print(
         f"{out}: {n_total / args.rate:g} s, {args.channels} ch at {args.rate:g} Hz, "
         f"{n_bursts} bursts (truth in {where})"
@@ -169,6 +213,10 @@ def truth_csv_path(wav_path: Path) -> Path:
 
 def _blocks(config: SimConfig, n_total: int) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
     """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress."""
+    from tqdm import tqdm
+
+    from aemon.sim.simulator import AESimulator
+
     sim = AESimulator(config)
     with tqdm(
         total=n_total,
@@ -199,6 +247,8 @@ def write_wav(
     Returns:
         The number of ground-truth rows written.
     """
+    import soundfile
+
     rate = config.sample_rate_hz
     if rate != int(rate):
         raise ConfigError(f"WAV needs a whole-number sample rate, got {rate} Hz; use .h5")
@@ -222,12 +272,14 @@ def write_wav(
                 writer.writerows(_truth_csv_row(b, rate) for b in bursts)
                 n_rows += len(bursts)
     except (OSError, soundfile.SoundFileError) as exc:
-        raise ConfigError(f"{path}: cannot write ({_first_line(exc)})") from None
+        raise ConfigError(f"{path}: cannot write ({_first_line(exc)}); check free space") from None
     logger.info("wrote %s and %s (%d bursts)", path, truth_path, n_rows)
     return n_rows
 
 
 def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
+    from aemon.sim.simulator import BURST_TYPES
+
     return [
         f"{burst.onset_sample / rate:.9f}",
         str(burst.onset_sample),
@@ -267,6 +319,8 @@ def write_hdf5(path: Path, config: SimConfig, n_total: int, *, overwrite: bool =
 
 def _named_truth(burst: BurstTruth) -> dict[str, Any]:
     """The truth row with the burst type as its name, as stored in ``/truth``."""
+    from aemon.sim.simulator import BURST_TYPES
+
     row: dict[str, Any] = burst._asdict()
     row["burst_type"] = BURST_TYPES[burst.burst_type]
     return row

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -146,6 +147,29 @@ def detect_file(
     return summary
 
 
+class _PlainLines:
+    """A tqdm output for logs and pipes: each update on a line of its own, no carriage return."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        line = text.replace("\r", "").replace("\x1b[A", "").strip()
+        if line:
+            self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _bar_options() -> dict[str, Any]:
+    """On a terminal a live bar; otherwise one plain progress line every 10 s."""
+    if sys.stderr.isatty():
+        return {}
+    return {"file": _PlainLines(sys.stderr), "mininterval": 10.0, "ncols": 80}
+
+
 def _detect_stream(
     reader: BlockReader, options: DetectOptions, out: EventCsvWriter, progress: bool
 ) -> tuple[float, int, OnnxDetector | None]:
@@ -161,7 +185,13 @@ def _detect_stream(
     )
     total = reader.stop_sample - first
     with tqdm(
-        total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=False
+        total=total,
+        unit="S",
+        unit_scale=True,
+        disable=not progress,
+        desc="detect",
+        leave=True,
+        **_bar_options(),
     ) as bar:
         for item in timeline(reader, first, BLOCK_SAMPLES):
             if isinstance(item, Gap):
