@@ -9,10 +9,15 @@ that scale) and hit rows.
 
 Limits of the package (0.1.7), checked on its own test file (8 hits, 5 channels, 10 MHz):
 it passes its regression test, but it reads the whole file into memory (no streaming),
+it overruns the hardware setup message by two bytes per sub-record and so swallows the
+messages that follow it (in its test file five status messages; a hit or waveform right after
+the setup is lost without a word), it returns a cut last waveform from a truncated file,
 assumes a ±10 V input range for every board, raises ``KeyError`` on AE characteristics it
 does not know and on waveforms of a channel without a gain message, and stamps hits with
-the local time zone. Import therefore refuses DTA files larger than
-:data:`MAX_DTA_BYTES` and turns the package's errors into one-line messages.
+the local time zone. Import therefore walks the message framing itself (refusing cut files
+and counting hits and waveforms: lost waveforms are an error, lost hits a warning), refuses
+DTA files larger than :data:`MAX_DTA_BYTES`, and turns the package's errors into one-line
+messages.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ def read_dta(path: str | os.PathLike[str]) -> DtaContents:
             f"{name}: {size / 2**20:.0f} MiB is more than the MISTRAS reader can hold "
             f"({MAX_DTA_BYTES / 2**20:.0f} MiB); split the file in AEwin first"
         )
+    messages = _check_framing(name, size)
     import MistrasDTA
 
     try:
@@ -84,6 +90,20 @@ def read_dta(path: str | os.PathLike[str]) -> DtaContents:
         raise FileFormatError(
             f"{name}: the DTA file holds no waveforms, only hit features; aemon recordings "
             "need samples (enable waveform storage in AEwin)"
+        )
+    if len(wfm) != messages[173]:
+        raise FileFormatError(
+            f"{name}: the MISTRAS DTA reader returned {len(wfm)} of {messages[173]} waveforms "
+            "(it skips the messages after the hardware setup); the file cannot be imported "
+            "reliably"
+        )
+    if len(rec) != messages[1]:
+        logger.warning(
+            "%s: the MISTRAS DTA reader lost %d of %d hits (a fault of MistrasDTA 0.1.7 after "
+            "the hardware setup message); the waveforms are complete",
+            name,
+            messages[1] - len(rec),
+            messages[1],
         )
     records = [_record(row) for row in wfm]
     rates = sorted({r.sample_rate_hz for r in records})
@@ -108,6 +128,27 @@ def read_dta(path: str | os.PathLike[str]) -> DtaContents:
         stamp = float(first["TIMESTAMP"]) - float(first["SSSSSSSS.mmmuuun"])
         start = datetime.fromtimestamp(stamp).replace(tzinfo=UTC)
     return DtaContents(layout, records, _hit_rows(rec, rates[0]), start)
+
+
+def _check_framing(name: str, size: int) -> dict[int, int]:
+    """Walk the message lengths; returns messages per ID.
+
+    A cut file ends inside a message (MistrasDTA then returns the cut waveform without
+    complaint).
+    """
+    pos, counts = 0, dict.fromkeys((1, 173), 0)
+    with open(name, "rb") as f:
+        while pos + 3 <= size:
+            f.seek(pos)
+            length, msg_id = struct.unpack("<HB", f.read(3))
+            counts[msg_id] = counts.get(msg_id, 0) + 1
+            pos += 2 + length
+    if pos != size:
+        raise FileFormatError(
+            f"{name}: the DTA file is cut inside a message ({size:,} bytes, the last message "
+            f"needs {pos:,}); copy it again"
+        )
+    return counts
 
 
 def _record(row: Any) -> TransientRecord:

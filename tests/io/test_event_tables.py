@@ -79,7 +79,7 @@ def test_existing_names_and_bad_names_are_refused(tmp_path: Path) -> None:
     recording(path)
     with EventTableWriter(path, "t", {}) as table:
         table.write_rows(rows([0.001]))
-    with pytest.raises(ConfigError, match="exists.*--overwrite"):
+    with pytest.raises(ConfigError, match=r"exists.*--overwrite"):
         EventTableWriter(path, "t", {})
     with EventTableWriter(path, "t", {}, overwrite=True) as table:
         table.write_rows(rows([0.002, 0.003]))

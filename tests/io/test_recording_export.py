@@ -94,7 +94,9 @@ def test_csv_filters_by_time_channel_and_type(tmp_path: Path) -> None:
     got = read_event_csv(out)
     want = [e for e in events if 0.05 <= e["time_s"] < 0.35 and e["channel"] == 1]
     want = [e for e in want if e["type"] == b"burst"]
-    assert [e.sample_index for e in got] == [int(e["sample_index"]) for e in want] == [60_000, 150_000]
+    assert (
+        [e.sample_index for e in got] == [int(e["sample_index"]) for e in want] == [60_000, 150_000]
+    )
     assert got[0].utc.startswith("2026-03-04T05:06:07.06")
     with pytest.raises(ConfigError, match="past the end"):
         export_csv(path, tmp_path / "x.csv", event_filter=EventFilter(start_s=5.0))
@@ -105,9 +107,11 @@ def test_csv_filters_by_time_channel_and_type(tmp_path: Path) -> None:
 
 def test_wav_per_event_with_pretrigger(tmp_path: Path) -> None:
     path = tmp_path / "rec.h5"
-    x, events = make_recording(path)
+    x, _ = make_recording(path)
     out = tmp_path / "waves"
-    summary = export_wav(path, out, event_filter=EventFilter(channel=0), pretrigger_us=50, record_us=300)
+    summary = export_wav(
+        path, out, event_filter=EventFilter(channel=0), pretrigger_us=50, record_us=300
+    )
     files = sorted(out.iterdir())
     assert summary.events == len(files) == 3
     data, rate = sf.read(files[0], dtype="float64")
