@@ -232,6 +232,8 @@ def _transient_recording(
         logger.warning("channels have different V/count; each channel keeps its own")
     info = [ChannelInfo(f"ch{i + 1}", volts_per_count=s) for i, s in enumerate(scales)]
     first = first_sample_of(layout)
+    quiet = _SegmentNotes()
+    logging.getLogger("aemon.io.recording_writer").addFilter(quiet)
     with RecordingWriter(
         tmp,
         fmt,
@@ -242,7 +244,10 @@ def _transient_recording(
         compression=compression,
         max_zero_fill_s=0.0,
     ) as writer:
-        placer = place_records(writer, layout, records)
+        try:
+            placer = place_records(writer, layout, records)
+        finally:
+            logging.getLogger("aemon.io.recording_writer").removeFilter(quiet)
         samples = writer.raw_samples
     attrs = {
         "detector": detector,
@@ -259,6 +264,13 @@ def _transient_recording(
         {"records": placer.records},
     )  # fmt: skip
     return summary, placer, first
+
+
+class _SegmentNotes(logging.Filter):
+    """Every pause between transient records starts a new segment: not worth a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "zero-fill limit" not in record.getMessage()
 
 
 def _import_vallen(

@@ -213,9 +213,11 @@ class VallenWriter:
             remove_quietly(tmp)
 
     def _close(self) -> None:
-        self._pridb.close()
-        if self._tradb is not None:
-            self._tradb.close()
+        for db in (self._pridb, self._tradb):
+            if db is not None and db.connected:
+                # a self-contained file: no -wal/-shm beside it, for readers and copies
+                db.connection().execute("PRAGMA journal_mode = DELETE")
+                db.close()
 
     def __enter__(self) -> VallenWriter:
         return self
