@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 BLOCK_SAMPLES = 1 << 18
 """Samples per channel copied at a time."""
 _PCM16 = ("PCM_16",)
+HIT_BATCH = 65536
+"""pridb hits converted and staged at a time."""
 
 
 class ImportSummary(NamedTuple):
@@ -296,12 +298,17 @@ def _import_vallen(
         tmp, layout, iter_tradb_records(tradb), start, compression, config, "vallen-tradb"
     )
     if hits_path.is_file():
-        rows = _vallen_hit_rows(iter_pridb_hits(hits_path), layout.sample_rate_hz, first)
         attrs = {"detector": "vallen-pridb", "model": "", "threshold": math.nan,
                  "source": f"aemon import {hits_path}"}  # fmt: skip
         with EventTableWriter(tmp, "pridb", attrs) as table:
-            table.write_rows(rows)
-        summary.tables["pridb"] = len(rows)
+            batch: list[Any] = []
+            for hit, _trai in iter_pridb_hits(hits_path):
+                batch.append(hit)
+                if len(batch) == HIT_BATCH:
+                    table.write_rows(_vallen_hit_rows(batch, layout.sample_rate_hz, first))
+                    batch.clear()
+            table.write_rows(_vallen_hit_rows(batch, layout.sample_rate_hz, first))
+        summary.tables["pridb"] = table.rows
     return summary
 
 
@@ -317,10 +324,9 @@ def _pridb_start(path: Path) -> datetime | None:
         raise FileFormatError(f"{path}: not a Vallen pridb ({exc})") from None
 
 
-def _vallen_hit_rows(hits: Any, rate: float, first: int) -> npt.NDArray[np.void]:
-    items = list(hits)
-    rows = np.zeros(len(items), dtype=EVENT_DTYPE)
-    for i, (hit, _trai) in enumerate(items):
+def _vallen_hit_rows(hits: list[Any], rate: float, first: int) -> npt.NDArray[np.void]:
+    rows = np.zeros(len(hits), dtype=EVENT_DTYPE)
+    for i, hit in enumerate(hits):
         sample = round(hit.time_s * rate)
         amp = hit.amplitude_v
         rows[i] = (

@@ -13,6 +13,7 @@ from aemon.cli import main
 from aemon.detect.offline import detect_file
 from aemon.errors import FileFormatError
 from aemon.io.event_csv import read_event_csv
+from aemon.io.event_tables import open_tables, table_dataset
 from aemon.io.import_ import import_file
 from aemon.io.recording import RecordingReader
 from aemon.io.recording_export import export_csv, export_vallen
@@ -97,6 +98,13 @@ def test_tradb_to_hdf5_to_tradb_gives_the_same_samples(tmp_path: Path) -> None:
         assert (rec_back.channel, rec_back.pretrigger, rec_back.samples) == (ch, pre, n)
         assert rec_back.time == pytest.approx(t, abs=1 / RATE)
         assert np.array_equal(rec_back.data, counts)
+    again = tmp_path / "again.h5"  # out.tradb with its pridb beside it
+    summary = import_file(out, again)
+    assert summary.tables == {"records": 4, "pridb": 4}
+    with open_tables(again) as f:
+        hits = table_dataset(f, "pridb")[()]
+    assert hits["channel"].tolist() == [ch - 1 for _, ch, _, _ in records]
+    assert hits["time_s"] == pytest.approx([t for t, _, _, _ in records], abs=2 / RATE)
 
 
 def test_bad_inputs_get_one_line_and_leave_no_output(
