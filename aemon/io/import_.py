@@ -159,7 +159,19 @@ def _import_continuous(
     channel_info = [
         ChannelInfo(f"ch{i + 1}", volts_per_count=fmt.volts_per_count) for i in range(fmt.channels)
     ]
-    config = {"imported_from": str(source), "import_kind": kind}
+    config = {
+        "imported_from": str(source),
+        "import_kind": kind,
+        "volts_known": volts_per_count is not None,
+    }
+    if volts_per_count is None:
+        logger.warning(
+            "%s: no --volts-per-count given; stored with %g V per %s (dBAE values of this "
+            "recording are only as right as that guess)",
+            source,
+            fmt.volts_per_count if fmt.dtype == "int16" else 1.0,
+            "count" if fmt.dtype == "int16" else "unit",
+        )
     with RecordingWriter(
         tmp, fmt, channel_info, start_time_utc=start, config=config, compression=compression
     ) as writer:

@@ -73,7 +73,8 @@ def test_max_speed_replay_gives_the_events_of_detect(
 def test_paced_replay_of_a_wav_takes_signal_time_over_speed(tmp_path: Path) -> None:
     wav = tmp_path / "a.wav"
     rate = 48_000
-    sf.write(wav, np.zeros(rate // 2, dtype=np.int16), rate, subtype="PCM_16")  # 0.5 s
+    noise = np.random.default_rng(1).normal(0, 100, rate // 2).astype(np.int16)  # 0.5 s
+    sf.write(wav, noise, rate, subtype="PCM_16")
     options = DetectOptions(detector="threshold")
     replay_file(wav, options=options, speed=math.inf, out_csv=tmp_path / "warm.csv")  # JIT
     started = time.monotonic()
