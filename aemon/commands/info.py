@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any
 
+from aemon.io.event_tables import list_event_tables, open_tables
 from aemon.io.recording_reader import RecordingReader
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ def describe(path: str) -> dict[str, Any]:
         info = reader.info
         channels = reader.channel_info
         version = reader.format_version
+    with open_tables(path) as f:
+        tables = [t._asdict() for t in list_event_tables(f)]
     return {
         "path": info.path,
         "format_version": version,
@@ -65,6 +68,7 @@ def describe(path: str) -> dict[str, Any]:
         "start_time_utc": info.start_time_utc,
         "software_version": info.software_version,
         "compression": info.compression,
+        "event_tables": tables,
     }
 
 
@@ -102,7 +106,22 @@ def format_text(summary: dict[str, Any]) -> str:
             f"  {i:>3}  {ch['name']:<12}{ch['sensor']:<16}{ch['gain_db']:>8.1f}  "
             f"{ch['volts_per_count']:>11.4g}"
         )
+    lines += _table_lines(summary.get("event_tables", []))
     return "\n".join(lines)
+
+
+def _table_lines(tables: list[dict[str, Any]]) -> list[str]:
+    """Event tables: name, rows, detector, model, threshold, when made."""
+    if not tables:
+        return []
+    lines = ["", f"  {'event table':<24}{'events':>8}  {'detector':<14}{'model':<16}threshold"]
+    for t in tables:
+        threshold = "default" if t["threshold"] is None else f"{t['threshold']:g}"
+        lines.append(
+            f"  {t['name']:<24}{t['rows']:>8,}  {t['detector'] or '-':<14}"
+            f"{t['model'] or '-':<16}{threshold}  {t['created_utc'][:19]}"
+        )
+    return lines
 
 
 def _format_duration(seconds: float) -> str:

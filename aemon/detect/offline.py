@@ -17,9 +17,9 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple, Protocol, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,7 @@ from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.errors import FileFormatError
+from aemon.events.event import Event
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
 from aemon.types import ChannelInfo, Gap, StreamFormat
@@ -37,6 +38,18 @@ logger = logging.getLogger(__name__)
 
 BLOCK_SAMPLES = 1 << 18
 """Samples per channel read at a time (bounded memory)."""
+
+Pace = Callable[[float], None]
+"""Called with the signal time (s since the file's start) about to be processed; replay
+sleeps in it to hold a speed (``None``: as fast as possible)."""
+
+
+class EventSink(Protocol):
+    """Where detected events go: an :class:`EventCsvWriter` or an event table writer."""
+
+    def write(self, events: Iterable[Event]) -> int:
+        """Take events; return how many."""
+        ...
 
 
 class DetectSummary(NamedTuple):
@@ -124,13 +137,13 @@ def detect_file(
     started = time.perf_counter()
     with EventCsvWriter(out_csv) as out:
         if Path(path).suffix.lower() == ".tradb":
-            seconds, n_channels, onnx = _detect_tradb(path, options, out, progress)
+            seconds, n_channels, onnx = detect_tradb(path, options, out, progress=progress)
         else:
             reader = open_block_reader(
                 path, fs=fs, dtype=dtype, channels=channels, volts_per_count=volts_per_count
             )
             try:
-                seconds, n_channels, onnx = _detect_stream(reader, options, out, progress)
+                seconds, n_channels, onnx = detect_reader(reader, options, out, progress=progress)
             finally:
                 reader.close()
         rows = out.rows
@@ -170,10 +183,22 @@ def _bar_options() -> dict[str, Any]:
     return {"file": _PlainLines(sys.stderr), "mininterval": 10.0, "ncols": 80}
 
 
-def _detect_stream(
-    reader: BlockReader, options: DetectOptions, out: EventCsvWriter, progress: bool
+def detect_reader(
+    reader: BlockReader,
+    options: DetectOptions,
+    out: EventSink,
+    *,
+    progress: bool = False,
+    pace: Pace | None = None,
+    block_samples: int = BLOCK_SAMPLES,
 ) -> tuple[float, int, OnnxDetector | None]:
+    """Run the detector over a continuous file's blocks and gaps; events go to ``out``.
+
+    Returns:
+        ``(signal seconds, channels, ONNX detector or None)``.
+    """
     fmt, first = reader.format, reader.first_sample
+    rate = fmt.sample_rate_hz
     onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
     stream = make_event_stream(
         options,
@@ -193,7 +218,9 @@ def _detect_stream(
         leave=True,
         **_bar_options(),
     ) as bar:
-        for item in timeline(reader, first, BLOCK_SAMPLES):
+        for item in timeline(reader, first, block_samples):
+            if pace is not None:
+                pace(((item.start_sample if isinstance(item, Gap) else item[0]) - first) / rate)
             if isinstance(item, Gap):
                 stream.gap(item)
                 bar.update(item.samples)
@@ -229,15 +256,26 @@ def _tradb_records(path: str) -> Iterator[_Record]:
         raise
 
 
-def _detect_tradb(
-    path: str, options: DetectOptions, out: EventCsvWriter, progress: bool
+def detect_tradb(
+    path: str,
+    options: DetectOptions,
+    out: EventSink,
+    *,
+    progress: bool = False,
+    pace: Pace | None = None,
 ) -> tuple[float, int, OnnxDetector | None]:
-    """Each transient record on its own; events at the record's time."""
+    """Each transient record of a tradb on its own; events at the record's time.
+
+    Returns:
+        ``(signal seconds, 1, ONNX detector or None)``.
+    """
     if not os.path.isfile(path):
         raise FileFormatError(f"{path}: no such file; check the path")
     onnx: OnnxDetector | None = None
     seconds = 0.0
     for rec in tqdm(_tradb_records(path), unit="rec", disable=not progress, leave=False):
+        if pace is not None:
+            pace(rec.time_s)
         fmt = StreamFormat(rec.samplerate, 1, "float32", 1.0)
         if onnx is None and options.detector != "threshold":
             onnx = open_model(options, rec.samplerate)
