@@ -77,6 +77,15 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--threads", type=int, metavar="N", help="inference threads (default: physical cores)"
     )
+    group.add_argument(
+        "--learn-background", type=float, default=0.0, metavar="S",
+        help="nn: learn the threshold from the first S seconds (machine running, no cracks "
+        "yet; events are withheld meanwhile); see aemon calibrate",
+    )  # fmt: skip
+    group.add_argument(
+        "--fa-per-min", type=float, default=1.0, metavar="RATE",
+        help="false alarms per minute that --learn-background aims for (default 1)",
+    )  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -194,6 +203,8 @@ def run_monitor(args: argparse.Namespace) -> int:
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
             ring_seconds=args.ring_seconds,
+            learn_background_s=getattr(args, "learn_background", 0.0),
+            fa_per_min=getattr(args, "fa_per_min", 1.0),
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())
