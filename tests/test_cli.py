@@ -228,7 +228,8 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
 
     def press_ctrl_c_once_writing() -> None:
         deadline = time.monotonic() + 30
-        while not partial.exists() and time.monotonic() < deadline:
+        # once the header is on disk: the run is under way, the writer is open
+        while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 0):
             time.sleep(0.005)
         signal.pthread_kill(main_thread, signal.SIGINT)
 
