@@ -26,8 +26,11 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.background_learning import BackgroundLearning
+from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
+from aemon.errors import ConfigError
 from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper, only_inside
 from aemon.io.event_csv import EventCsvWriter, events_to_array
@@ -117,6 +120,9 @@ class LiveMonitor:
         ring_seconds: Ring capacity (s of signal).
         start_time_utc: Wall time of the source's first sample, for event UTC stamps and
             latency (the DAQ clock if the source has one).
+        learn_background_s: Learn the neural threshold from this much signal at the start
+            (s; events are withheld meanwhile); 0 = use the card's (or site calibration's).
+        fa_per_min: False-alarm target (events/min) for ``learn_background_s``.
         grouper: Groups the hits of all channels into located events before they are
             recorded, written and published (held ``window + hold_s`` for late hits).
         only_located_inside: With ``grouper``: pass on only hits located inside.
@@ -133,6 +139,8 @@ class LiveMonitor:
         on_events: EventCallback | None = None,
         ring_seconds: float = 4.0,
         start_time_utc: datetime | None = None,
+        learn_background_s: float = 0.0,
+        fa_per_min: float = 1.0,
         grouper: HitGrouper | None = None,
         only_located_inside: bool = False,
     ) -> None:
@@ -152,6 +160,14 @@ class LiveMonitor:
             start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
             live=True,
         )
+        self.learning: BackgroundLearning | None = None
+        if learn_background_s > 0:
+            if not isinstance(self.stream, NeuralEventStream):
+                raise ConfigError("--learn-background needs the nn detector")
+            self.learning = BackgroundLearning(
+                self.stream, learn_background_s, fa_per_min, source.first_sample
+            )
+            self.stream = self.learning
         _warm_up(options, source)
         self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
         self._reader = self.acquisition.ring.reader(

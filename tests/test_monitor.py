@@ -13,6 +13,7 @@ import pytest
 import zmq
 
 from aemon.cli import main
+from aemon.commands.demo import end_child
 from aemon.io.event_csv import CSV_COLUMNS, read_event_csv
 from aemon.io.recording import RecordingReader
 from aemon.io.truth import score_event_list
@@ -71,11 +72,11 @@ def test_monitor_records_publishes_and_finds_the_bursts(
         ready.wait(5)
         status = main([
             "monitor", free_endpoint, "--duration", "2", "--out", str(out), "--csv", str(csv),
-            "--events-endpoint", pub_endpoint, "--detector", detector, "-q",
+            "--events-endpoint", pub_endpoint, "--detector", detector, "-q", "--wait", "60",
             "--threshold", "0.5" if detector == "nn" else "45", *model_args,
         ])  # fmt: skip
     finally:
-        daq.wait(timeout=30)
+        end_child(daq, grace_s=30)  # never leave it running, even when the test fails
         stop.set()
         collector.join(timeout=5)
     assert status == 0
@@ -101,8 +102,35 @@ def test_monitor_records_publishes_and_finds_the_bursts(
     assert score.median_onset_error_us < 20
 
 
+def _children() -> list[int]:
+    """Live (not zombie) child processes of this test process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_demo_headless_runs_and_scores(capsys: pytest.CaptureFixture[str]) -> None:
+    before = _children()
     status = main(["demo", "--headless", "--duration", "1.5", "--detector", "threshold"])
     assert status == 0
     err = capsys.readouterr().err
     assert "vs ground truth" in err and "F1" in err
+    assert "monitor: " in err and " events in " in err  # the final summary
+    assert set(_children()) <= set(before)
+
+
+def test_demo_that_fails_ends_its_daq_sim(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The monitor fails after the simulator started: the simulator must not be orphaned."""
+    before = _children()
+    status = main(["demo", "--headless", "--duration", "20", "--model", str(tmp_path / "none")])
+    assert status == 2
+    assert "no detector model" in capsys.readouterr().err
+    assert set(_children()) <= set(before)

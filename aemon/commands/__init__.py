@@ -8,6 +8,10 @@ Each module's ``register(subparsers)`` adds one subparser and sets ``func`` to a
 takes the parsed :class:`argparse.Namespace` and returns an exit status. Modules import their
 heavy dependencies (numba, onnxruntime, torch, Qt) inside ``func``, so ``aemon --help`` stays
 fast and a missing optional extra only disables the commands that need it.
+
+The modules with a leading underscore hold what every command shares (``docs/cli.md``):
+``_checks`` (argument checks, one message wording), ``_outputs`` (atomic outputs) and
+``_live`` (stop signals, status line, heartbeat of live sources).
 """
 
 from __future__ import annotations
@@ -22,14 +26,17 @@ COMMANDS: dict[str, str] = {
     "adapt": "aemon.commands.adapt:register",
     "calibrate": "aemon.commands.calibrate:register",
     "daq-sim": "aemon.commands.daq_sim:register",
-    "demo": "aemon.commands.monitor:register_demo",
+    "demo": "aemon.commands.demo:register",
     "detect": "aemon.commands.detect:register",
     "devices": "aemon.commands.devices:register",
     "evaluate": "aemon.commands.train:register_evaluate",
+    "export": "aemon.commands.export:register",
+    "import": "aemon.commands.import_:register",
     "info": "aemon.commands.info:register",
     "locate-calibrate": "aemon.commands.locate:register",
-    "monitor": "aemon.commands.monitor:register_monitor",
+    "monitor": "aemon.commands.monitor:register",
     "record": "aemon.commands.record:register",
+    "replay": "aemon.commands.replay:register",
     "score": "aemon.commands.score:register",
     "sim": "aemon.commands.sim:register",
     "train": "aemon.commands.train:register_train",

@@ -38,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="windows per step")
     parser.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
-    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="torch device (default cpu)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument(
         "--eval-bursts", type=int, default=200, metavar="N", help="bursts in the final check"

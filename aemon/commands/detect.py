@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from aemon.commands._checks import at_least, check_detector_flags, positive
+from aemon.commands._outputs import AtomicOutput
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
-from aemon.errors import ConfigError
+from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import RAW_DTYPES
+
+if TYPE_CHECKING:
+    from aemon.detect.offline import DetectSummary
+    from aemon.events.grouping import HitGrouper
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +27,10 @@ detectors:
   threshold  conventional hits: threshold, HDT, HLT, PDT (no model needed)
   cascade    threshold hits confirmed and classified by the network (one window per hit)
 --threshold is a probability 0..1 for nn (default: the model card's) and a hit threshold in
-dBAE at the sensor for threshold and cascade (default 40 dBAE).
+dBAE at the sensor for threshold and cascade (default 40 dBAE). Options a detector does not
+use (--x-noise with nn, --probability without cascade) are refused, not ignored.
+The CSV is written as OUT with .partial before its suffix and renamed when detection is done:
+a failed run leaves an existing OUT untouched; Ctrl-C keeps what was found as OUT.partial.csv.
 examples:
   aemon detect test.h5 -o events.csv
   aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --threshold 0.7
@@ -41,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("input", type=Path, metavar="INPUT", help=".h5, .wav/.flac, raw or .tradb")
     p.add_argument("-o", "--out", type=Path, help="event CSV to write (default: INPUT.events.csv)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     p.add_argument("--model", metavar="M", help="model directory or name (default: by rate)")
     p.add_argument("--detector", choices=DETECTORS, default="nn", help="default: nn")
     p.add_argument("--threshold", type=float, metavar="X", help="see below")
@@ -58,7 +69,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto", help="default: auto")
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-progress", action="store_true",
+        help="no progress (default: a bar on a terminal, a plain line every 10 s otherwise)",
+    )  # fmt: skip
     add_location_arguments(p)
     p.add_argument(
         "--event-table", type=Path, metavar="CSV",
@@ -72,15 +86,46 @@ def run_detect(args: argparse.Namespace) -> int:
     out = args.out or args.input.with_name(args.input.name + ".events.csv")
     if out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
+    if not args.input.is_file():
+        raise FileFormatError(f"{args.input}: no such file; check the path")
+    check_detector_flags(args)
+    positive("--fs", args.fs, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "2")
+    positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
     location = location_from_args(args)  # a bad location file fails before the heavy imports
-    if args.event_table is not None and location is None:
-        raise ConfigError("--event-table needs --location FILE")
-    from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
+    table_path: Path | None = args.event_table
+    if table_path is not None:
+        if location is None:
+            raise ConfigError("--event-table needs --location FILE; add it or drop --event-table")
+        if table_path.resolve() in (out.resolve(), args.input.resolve()):
+            raise ConfigError(f"--event-table {table_path} is the input or --out; choose another")
     from aemon.events.grouping import HitGrouper
 
     grouper = HitGrouper(location) if location is not None else None
+    with ExitStack() as stack:
+        output = stack.enter_context(
+            AtomicOutput(out, overwrite=args.overwrite, keep_on_interrupt=True)
+        )
+        table = None
+        if table_path is not None:
+            table = stack.enter_context(
+                AtomicOutput(table_path, overwrite=args.overwrite, flag="--event-table")
+            )
+        summary = _detect(args, output.partial, grouper)
+        if table is not None and grouper is not None:
+            from aemon.io.located_events import write_located_events_csv
 
-    summary = detect_file(
+            rows = write_located_events_csv(table.partial, grouper.table)
+    print(f"{summary.line()} -> {out}")
+    if table is not None:
+        print(f"{rows} multi-channel events -> {table.path}")
+    return 0
+
+
+def _detect(args: argparse.Namespace, out: Path, grouper: HitGrouper | None) -> DetectSummary:
+    from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
+
+    return detect_file(
         args.input,
         out,
         model=args.model,
@@ -94,14 +139,7 @@ def run_detect(args: argparse.Namespace) -> int:
         volts_per_count=args.volts_per_count,
         provider=args.provider,
         threads=args.threads,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
         only_inside=args.only_located_inside,
         grouper=grouper,
     )
-    print(f"{summary.line()} -> {out}")
-    if args.event_table is not None and grouper is not None:
-        from aemon.io.event_table import write_event_table_csv
-
-        rows = write_event_table_csv(args.event_table, grouper.table)
-        print(f"{rows} multi-channel events -> {args.event_table}")
-    return 0

@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any
 
+from aemon.io.event_tables import list_event_tables, open_tables
 from aemon.io.recording_reader import RecordingReader
 
 logger = logging.getLogger(__name__)
@@ -18,9 +19,13 @@ def register(subparsers: Any) -> None:
         "info",
         help="summarise an aemon HDF5 recording",
         description="Show sample rate, channels, length, gaps, events and whether the "
-        "recording was closed cleanly. Works on files that are still being written.",
+        "recording was closed cleanly. Works on files that are still being written (a "
+        "recording in progress is named NAME.partial.h5).",
+        epilog="examples:\n  aemon info run.h5\n  aemon info run.partial.h5   # while recording\n"
+        "  aemon info run.h5 --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", help="recording (.h5) written by aemon")
+    parser.add_argument("file", metavar="FILE", help="recording (.h5) written by aemon")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.set_defaults(func=run)
 
@@ -41,6 +46,8 @@ def describe(path: str) -> dict[str, Any]:
         info = reader.info
         channels = reader.channel_info
         version = reader.format_version
+    with open_tables(path) as f:
+        tables = [t._asdict() for t in list_event_tables(f)]
     return {
         "path": info.path,
         "format_version": version,
@@ -61,6 +68,7 @@ def describe(path: str) -> dict[str, Any]:
         "start_time_utc": info.start_time_utc,
         "software_version": info.software_version,
         "compression": info.compression,
+        "event_tables": tables,
     }
 
 
@@ -98,7 +106,22 @@ def format_text(summary: dict[str, Any]) -> str:
             f"  {i:>3}  {ch['name']:<12}{ch['sensor']:<16}{ch['gain_db']:>8.1f}  "
             f"{ch['volts_per_count']:>11.4g}"
         )
+    lines += _table_lines(summary.get("event_tables", []))
     return "\n".join(lines)
+
+
+def _table_lines(tables: list[dict[str, Any]]) -> list[str]:
+    """Event tables: name, rows, detector, model, threshold, when made."""
+    if not tables:
+        return []
+    lines = ["", f"  {'event table':<24}{'events':>8}  {'detector':<14}{'model':<16}threshold"]
+    for t in tables:
+        threshold = "default" if t["threshold"] is None else f"{t['threshold']:g}"
+        lines.append(
+            f"  {t['name']:<24}{t['rows']:>8,}  {t['detector'] or '-':<14}"
+            f"{t['model'] or '-':<16}{threshold}  {t['created_utc'][:19]}"
+        )
+    return lines
 
 
 def _format_duration(seconds: float) -> str:

@@ -8,14 +8,14 @@ import csv
 import dataclasses
 import logging
 import math
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aemon.commands._outputs import AtomicOutput, check_output
 from aemon.detect.options import DETECTORS
-from aemon.errors import ConfigError
+from aemon.errors import ConfigError, FileFormatError
 from aemon.events.location_config import (
     LocationConfig,
     load_location_config,
@@ -122,6 +122,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     p.add_argument("--model", metavar="M", help="model for nn / cascade")
     p.add_argument("--write", type=Path, metavar="FILE", help="write the TOML with the fit")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --write FILE")
     p.set_defaults(func=run_calibrate)
 
 
@@ -136,6 +137,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from aemon.events.calibration import calibrate, calibration_table
     from aemon.events.grouping import HitGrouper
 
+    if not args.input.is_file():
+        raise FileFormatError(f"{args.input}: no such file; check the path")
+    if args.write is not None:
+        check_output(args.write, overwrite=args.overwrite, flag="--write")
     config = load_location_config(args.location)
     positions = [parse_at(a) for a in args.at]
     if args.positions is not None:
@@ -153,8 +158,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     print(calibration_table(result, config))
     if args.write is not None:
         fitted = dataclasses.replace(config, wave_speed_m_s=result.wave_speed_m_s)
-        tmp_path = args.write.with_name(args.write.name + ".tmp")
-        tmp_path.write_text(location_config_toml(fitted), encoding="utf-8")
-        os.replace(tmp_path, args.write)
+        with AtomicOutput(args.write, overwrite=args.overwrite, flag="--write") as output:
+            output.partial.write_text(location_config_toml(fitted), encoding="utf-8")
         print(f"wrote {args.write}")
     return 0 if math.isfinite(result.wave_speed_m_s) else 1

@@ -1,33 +1,34 @@
-"""``aemon monitor`` (live detection on any source) and ``aemon demo`` (simulated DAQ + monitor)."""
+"""``aemon monitor``: live detection on any source, recording and publishing events."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from aemon import __version__
+from aemon.commands._checks import check_detector_flags, positive
+from aemon.commands._live import (
+    ENDED_BY_SOURCE,
+    Fields,
+    StatusPrinter,
+    add_heartbeat_arguments,
+    check_heartbeat_arguments,
+    run_live,
+    stop_on_signals,
+)
+from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.commands.locate import add_location_arguments, location_from_args
+from aemon.commands.record import announce_wait
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES, DetectOptions
-from aemon.drivers.open_source import add_source_arguments, source_from_args
-from aemon.errors import ConfigError
-from aemon.io.event_csv import EventCsvWriter
-from aemon.io.event_publisher import EventPublisher
-from aemon.io.recording import RecordingWriter
-from aemon.io.truth import score_event_list
+from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
 
 if TYPE_CHECKING:
     from aemon.events.event import Event
@@ -37,27 +38,58 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EVENTS_ENDPOINT = "tcp://127.0.0.1:5556"
 
+_EXAMPLES = """\
+examples:
+  aemon monitor tcp://127.0.0.1:5555 -o run.h5 --csv run.events.csv
+  aemon monitor tcp://daq:5555 --print-events --events-endpoint none
+  aemon monitor sound: --rate 192000 --detector threshold --threshold 45
+  aemon monitor old.h5 --realtime --print-events      # replay a recording live"""
 
-def _add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+
+def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    """The detector options of ``monitor``, ``demo`` (and the same names in ``detect``)."""
     group = parser.add_argument_group("detector")
-    group.add_argument("--model", help="model directory (default: the shipped model for the rate)")
+    group.add_argument(
+        "--model", metavar="M", help="model directory or name (default: the shipped model for "
+        "the sample rate)",
+    )  # fmt: skip
     group.add_argument(
         "--detector", choices=DETECTORS, default="nn",
         help="nn: neural map (default); threshold: conventional hits; cascade: hits confirmed "
         "by the network",
     )  # fmt: skip
     group.add_argument(
-        "--threshold", type=float,
-        help="nn: probability 0..1 (default: the model card's); threshold/cascade: dBAE",
+        "--threshold", type=float, metavar="X",
+        help="nn: probability 0..1 (default: the model card's); threshold/cascade: hit "
+        "threshold in dBAE (default 40)",
+    )  # fmt: skip
+    group.add_argument(
+        "--x-noise", type=float, metavar="K",
+        help="threshold/cascade: hit threshold = K × noise RMS instead of --threshold",
+    )  # fmt: skip
+    group.add_argument(
+        "--probability", type=float, metavar="P",
+        help="cascade: class probability 0..1 to confirm a hit (default: the model card's)",
     )  # fmt: skip
     group.add_argument(
         "--provider", choices=PROVIDER_CHOICES, default="auto",
         help="ONNX Runtime execution provider (default auto: CUDA if available)",
     )  # fmt: skip
-    group.add_argument("--threads", type=int, help="inference threads (default: physical cores)")
+    group.add_argument(
+        "--threads", type=int, metavar="N", help="inference threads (default: physical cores)"
+    )
+    group.add_argument(
+        "--learn-background", type=float, default=0.0, metavar="S",
+        help="nn: learn the threshold from the first S seconds (machine running, no cracks "
+        "yet; events are withheld meanwhile); see aemon calibrate",
+    )  # fmt: skip
+    group.add_argument(
+        "--fa-per-min", type=float, default=1.0, metavar="RATE",
+        help="false alarms per minute that --learn-background aims for (default 1)",
+    )  # fmt: skip
 
 
-def register_monitor(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``aemon monitor``."""
     parser = subparsers.add_parser(
         "monitor",
@@ -65,119 +97,157 @@ def register_monitor(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         description="Run the live detector on SOURCE (tcp://… DAQ feed, sound:DEVICE, or a "
         "file), optionally recording raw signal and events to HDF5, writing an event CSV and "
         "publishing events as JSON on a ZeroMQ PUB socket (schema: docs/events.md). Prints a "
-        "live status line: rate, × real time, events, gaps, lag and latency. Stop with Ctrl-C.",
+        "status line (elapsed, events, × real time, gaps, lag, latency) and a summary at the "
+        "end. Stop with Ctrl-C, SIGTERM or SIGHUP: files are closed cleanly.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("source", metavar="SOURCE")
-    parser.add_argument("--out", "-o", type=Path, help="record raw signal and events to this .h5")
+    parser.add_argument("source", metavar="SOURCE", help="tcp://…, sound:DEVICE, or a file path")
+    parser.add_argument("-o", "--out", type=Path, help="record raw signal and events to this .h5")
     parser.add_argument("--csv", type=Path, help="also write events to this CSV as they come")
-    parser.add_argument("--duration", type=float, help="stop after this much signal (s)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --out/--csv/--summary")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after this much signal")
     parser.add_argument(
-        "--events-endpoint", default=DEFAULT_EVENTS_ENDPOINT,
+        "--events-endpoint", default=DEFAULT_EVENTS_ENDPOINT, metavar="ENDPOINT",
         help=f"PUB socket for events (default {DEFAULT_EVENTS_ENDPOINT}; 'none' to disable)",
     )  # fmt: skip
     parser.add_argument("--print-events", action="store_true", help="print each event")
-    parser.add_argument("--overwrite", action="store_true", help="replace --out/--csv")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no live status line")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no live status line")
     parser.add_argument("--summary", type=Path, help="write a JSON summary here at the end")
-    _add_detector_arguments(parser)
+    parser.add_argument(
+        "--ring-seconds", type=float, default=4.0, metavar="S",
+        help="ring buffer length (s, default 4)",
+    )  # fmt: skip
+    add_heartbeat_arguments(parser)
+    add_detector_arguments(parser)
     add_location_arguments(parser)
     add_source_arguments(parser)
     parser.set_defaults(func=run_monitor)
 
 
-def register_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``aemon demo``."""
-    parser = subparsers.add_parser(
-        "demo",
-        help="simulated DAQ feeding the live monitor with the shipped model",
-        description="Start the DAQ simulator (aemon daq-sim) on a free loopback port and run "
-        "the live monitor on it with the shipped model. Prints events as they are detected "
-        "and, at the end, how they compare with the simulator's ground truth.",
-    )
-    parser.add_argument("--headless", action="store_true", help="print events, no window")
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds (default 30)")
-    parser.add_argument("--channels", type=int, default=1, help="channels (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="simulator seed")
-    parser.add_argument("--out", type=Path, help="also record the demo to this .h5")
-    _add_detector_arguments(parser)
-    parser.set_defaults(func=run_demo)
-
-
 class _Printer:
     """Prints events (one line each) between status lines."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, status: StatusPrinter) -> None:
         self.enabled = enabled
+        self.status = status
         self.lock = threading.Lock()
 
     def __call__(self, events: Sequence[Event]) -> None:
         if not self.enabled:
             return
         with self.lock:
+            self.status.clear()
             for e in events:
                 print(
-                    f"\r{e.time_s:12.6f} s  ch{e.channel + 1}  {e.type:<6} score {e.score:4.2f}"
+                    f"{e.time_s:12.6f} s  ch{e.channel + 1}  {e.type:<6} score {e.score:4.2f}"
                     f"  {e.amplitude_dBAE:5.1f} dBAE  {e.duration_us:7.1f} µs  "
                     f"{e.peak_freq_kHz:6.1f} kHz  [{e.detector}]",
                     flush=True,
                 )
 
 
+def check_monitor_arguments(args: argparse.Namespace) -> None:
+    """Everything about the arguments that can be refused before anything starts."""
+    positive("--duration", args.duration, "seconds", "60")
+    positive("--ring-seconds", args.ring_seconds, "seconds", "4")
+    check_heartbeat_arguments(args)
+    check_detector_flags(args)
+    for flag, path in (("--out", args.out), ("--csv", args.csv), ("--summary", args.summary)):
+        if path is not None:
+            check_output(path, overwrite=args.overwrite, flag=flag)
+
+
 def run_monitor(args: argparse.Namespace) -> int:
-    """Run ``aemon monitor``."""
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError(f"--duration must be positive, got {args.duration} s")
-    for path in (args.out, args.csv):
-        if path is not None and path.exists() and not args.overwrite:
-            raise ConfigError(f"{path} already exists; choose another name or add --overwrite")
+    """Run ``aemon monitor``; returns the exit status."""
+    check_monitor_arguments(args)
+    location = location_from_args(args)
     from aemon.events.grouping import HitGrouper
+    from aemon.io.event_csv import EventCsvWriter
+    from aemon.io.event_publisher import EventPublisher
+    from aemon.io.recording import RecordingWriter
     from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
 
-    location = location_from_args(args)
     grouper = HitGrouper(location) if location is not None else None
-    options = _detect_options(args)
-    with _signals_stop() as stop, ExitStack() as stack:
+    options = detect_options(args)
+    printer = StatusPrinter(quiet=args.quiet)
+    monitor: LiveMonitor | None = None
+
+    def has_samples() -> bool:
+        return monitor is not None and monitor.status().samples > 0
+
+    with ExitStack() as stack:
+        outputs = [
+            stack.enter_context(
+                AtomicOutput(path, overwrite=args.overwrite, flag=flag, keep_if=has_samples,
+                             protect_partial=flag == "--out")
+            ) if path is not None else None
+            for flag, path in (("--out", args.out), ("--csv", args.csv))
+        ]  # fmt: skip
         # Bind the event socket first: subscribers connect while we wait for the DAQ, and
         # PUB drops whatever is sent before a subscriber is connected.
         publisher = None
         if args.events_endpoint.lower() != "none":
             publisher = stack.enter_context(EventPublisher(args.events_endpoint))
+        announce_wait(args, printer)
         source = stack.enter_context(source_from_args(args.source, args, duration_s=args.duration))
         start = getattr(source, "start_time_utc", None) or datetime.now(UTC)
         writer = None
-        if args.out is not None:
+        if outputs[0] is not None:
             writer = stack.enter_context(
                 RecordingWriter(
-                    args.out, source.format, source.channel_info, start_time_utc=start,
-                    first_sample=source.first_sample, overwrite=args.overwrite,
+                    outputs[0].partial, source.format, source.channel_info, start_time_utc=start,
+                    first_sample=source.first_sample,
                     config={"command": "monitor", "source": args.source, "argv": sys.argv,
+                            "idle_timeout_s": args.idle_timeout,
                             "detector": options._asdict() | {"model": str(options.model)}},
                 )
             )  # fmt: skip
-        csv = stack.enter_context(EventCsvWriter(args.csv)) if args.csv else None
+        csv = stack.enter_context(EventCsvWriter(outputs[1].partial)) if outputs[1] else None
         monitor = LiveMonitor(
             source, options, writer=writer, publisher=publisher, csv=csv,
-            on_events=_Printer(args.print_events), start_time_utc=start,
+            on_events=_Printer(args.print_events, printer), start_time_utc=start,
+            ring_seconds=args.ring_seconds,
+            learn_background_s=getattr(args, "learn_background", 0.0),
+            fa_per_min=getattr(args, "fa_per_min", 1.0),
             grouper=grouper, only_located_inside=args.only_located_inside,
         )  # fmt: skip
+        live_monitor = monitor
+        stop = stack.enter_context(stop_on_signals())
         monitor.start()
         try:
-            _run_until_done(monitor, stop, publisher, quiet=args.quiet)
+            ended = run_live(
+                monitor.wait,
+                lambda: _snapshot(live_monitor),
+                stop,
+                printer,
+                live=source_kind(args.source) != "file",
+                stall_s=args.stall_warning,
+                idle_timeout_s=args.idle_timeout,
+                on_status=(lambda: publisher.publish_status(live_monitor.status()._asdict()))
+                if publisher is not None
+                else None,
+            )
         finally:
+            printer.close()
             monitor.stop()
         final = monitor.status()
-    summary = final._asdict() | {"software_version": __version__}
+    summary = final._asdict() | {"ended": ended, "software_version": __version__}
     if args.summary is not None:
-        args.summary.write_text(json.dumps(summary, indent=2, default=_json_default))
-    print(("" if args.quiet else "\n") + final.line(), file=sys.stderr)
+        write_text_atomic(args.summary, json.dumps(summary, indent=2, default=_json_default))
+    shown_csv = None if getattr(args, "internal_csv", False) else args.csv
+    print(summary_text(final, ended, args.out, shown_csv), file=sys.stderr)
     return 0
 
 
-def _detect_options(args: argparse.Namespace) -> DetectOptions:
+def detect_options(args: argparse.Namespace) -> DetectOptions:
+    """The detector settings from the parsed arguments."""
     return DetectOptions(
         model=args.model,
         detector=args.detector,
         threshold=args.threshold,
+        probability=args.probability,
+        x_noise=args.x_noise,
         provider=args.provider,
         threads=args.threads,
     )
@@ -187,90 +257,39 @@ def _json_default(value: Any) -> Any:
     return None if isinstance(value, float) else str(value)
 
 
-def _run_until_done(
-    monitor: LiveMonitor,
-    stop: threading.Event,
-    publisher: EventPublisher | None,
-    *,
-    quiet: bool,
-) -> MonitorStatus:
-    last = 0.0
+def status_fields(status: MonitorStatus) -> Fields:
+    """Status fields of the monitor, most important first (see :func:`fit_fields`)."""
+    fields: list[tuple[int, str]] = [
+        (0, f"{status.elapsed_s:6.0f} s"),
+        (0, f"events {status.events:5d}"),
+        (1, f"{status.realtime_factor:4.2f}× rt"),
+        (1, f"gaps {status.gaps} ({status.samples_lost} lost)"),
+        (2, f"lag {status.detect_lag_s * 1e3:5.0f} ms"),
+    ]
+    if status.latency_p50_ms == status.latency_p50_ms:  # not NaN
+        fields.append((3, f"latency {status.latency_p50_ms:.0f}/{status.latency_p99_ms:.0f} ms"))
+    fields.append((4, f"{status.rate_hz / 1e6:.4f} MS/s/ch"))
+    return fields
+
+
+def _snapshot(monitor: LiveMonitor) -> tuple[int, list[tuple[int, str]]]:
     status = monitor.status()
-    while not stop.is_set():
-        if monitor.wait(timeout=0.2):
-            break
-        now = time.monotonic()
-        if now - last >= 1.0:
-            status = monitor.status()
-            if publisher is not None:
-                publisher.publish_status(status._asdict())
-            if not quiet:
-                end = "" if sys.stderr.isatty() else "\n"
-                print("\r" + status.line(), end=end, file=sys.stderr, flush=True)
-            last = now
-    return status
+    return status.samples, list(status_fields(status))
 
 
-@contextmanager
-def _signals_stop() -> Iterator[threading.Event]:
-    """An event set by SIGINT/SIGTERM while the block runs (handlers restored after)."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-def _free_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
-
-
-def run_demo(args: argparse.Namespace) -> int:
-    """Run ``aemon demo``: daq-sim in a child process, the monitor here."""
-    if args.duration <= 0 or args.channels < 1:
-        raise ConfigError("--duration must be positive and --channels at least 1")
-    if not args.headless:
-        print(
-            "aemon demo: the GUI is not part of this installation yet; running headless.",
-            file=sys.stderr,
-        )
-    endpoint = _free_endpoint()
-    with tempfile.TemporaryDirectory(prefix="aemon-demo-") as tmp:
-        truth_csv = Path(tmp) / "truth.csv"
-        events_csv = Path(tmp) / "events.csv"
-        daq = subprocess.Popen(
-            [sys.executable, "-m", "aemon.cli", "daq-sim", "--endpoint", endpoint,
-             "--channels", str(args.channels), "--duration", str(args.duration),
-             "--seed", str(args.seed), "--truth", str(truth_csv)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            monitor_args = [
-                "monitor", endpoint, "--duration", str(args.duration), "--csv", str(events_csv),
-                "--events-endpoint", "tcp://127.0.0.1:*", "--print-events",
-                "--detector", args.detector, "--provider", args.provider,
-            ]  # fmt: skip
-            for flag, value in (
-                ("--model", args.model),
-                ("--threshold", args.threshold),
-                ("--threads", args.threads),
-                ("--out", args.out),
-            ):
-                if value is not None:
-                    monitor_args += [flag, str(value)]
-            parser = argparse.ArgumentParser(prog="aemon")
-            register_monitor(parser.add_subparsers())
-            status = run_monitor(parser.parse_args(monitor_args))
-        finally:
-            daq.wait(timeout=30)
-        if truth_csv.exists():
-            print(score_event_list(events_csv, truth_csv).line(), file=sys.stderr)
-    return status
+def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path | None) -> str:
+    """The final summary of a monitor run (one line)."""
+    seconds = status.realtime_factor * status.elapsed_s
+    files = ", ".join(str(p) for p in (out, csv) if p is not None)
+    latency = (
+        f", latency p50 {status.latency_p50_ms:.1f} ms p99 {status.latency_p99_ms:.1f} ms"
+        if status.latency_p50_ms == status.latency_p50_ms
+        else ""
+    )
+    return (
+        f"monitor: {status.events} events in {seconds:.1f} s of signal ({status.elapsed_s:.1f} s "
+        f"wall, {status.realtime_factor:.2f}× real time); gaps {status.gaps} "
+        f"({status.samples_lost} samples lost), bad frames {status.malformed}{latency}"
+        + ("" if ended == ENDED_BY_SOURCE else f"; ended: {ended}")
+        + (f" -> {files}" if files else "")
+    )

@@ -5,40 +5,57 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 from aemon import __version__
-from aemon.drivers.open_source import add_source_arguments, source_from_args
-from aemon.errors import ConfigError
-from aemon.io.recording import RecordingWriter
-from aemon.stream.acquisition import Acquisition
+from aemon.commands._checks import positive
+from aemon.commands._live import (
+    ENDED_BY_SOURCE,
+    Fields,
+    StatusPrinter,
+    add_heartbeat_arguments,
+    check_heartbeat_arguments,
+    run_live,
+    stop_on_signals,
+)
+from aemon.commands._outputs import AtomicOutput
+from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
+
+if TYPE_CHECKING:
+    from aemon.stream.acquisition import Acquisition, AcquisitionStatus
 
 logger = logging.getLogger(__name__)
 
+_EXAMPLES = """\
+examples:
+  aemon record tcp://127.0.0.1:5555 -o run.h5                  # DAQ feed until Ctrl-C
+  aemon record tcp://daq:5555 -o run.h5 --duration 3600 --idle-timeout 120
+  aemon record sound:USB -o lab.h5 --rate 192000 --channels 2
+  aemon record old.h5 -o copy.h5 --overwrite                   # re-record a file"""
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``record`` subcommand."""
     parser = subparsers.add_parser(
         "record",
         help="record a source (ZeroMQ DAQ feed, soundcard or file) to HDF5",
-        description="Record raw samples, gaps and metadata from SOURCE into an HDF5 file that "
-        "can be read while it is written (SWMR). SOURCE is a ZeroMQ endpoint (tcp://HOST:PORT), "
-        "sound:DEVICE (name or index, see `aemon devices`), or a recording/WAV/FLAC/raw file. "
-        "Stop with Ctrl-C; the file is closed cleanly.",
+        description="Record raw samples, gaps and metadata from SOURCE into an HDF5 file. "
+        "SOURCE is a ZeroMQ endpoint (tcp://HOST:PORT), sound:DEVICE (name or index, see "
+        "`aemon devices`), or a recording/WAV/FLAC/raw file. While recording, the file is "
+        "OUT with .partial before its suffix (readable with `aemon info`); it gets its name "
+        "when the recording ends. Stop with Ctrl-C (or SIGTERM/SIGHUP): the file is closed "
+        "cleanly and a summary printed.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="SOURCE", help="tcp://…, sound:DEVICE, or a file path")
-    parser.add_argument("--out", "-o", required=True, type=Path, help="output .h5 file")
+    parser.add_argument("-o", "--out", required=True, type=Path, help="output .h5 file")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     parser.add_argument(
-        "--duration", type=float, default=None, help="stop after this much signal (s)"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace --out if it already exists"
+        "--duration", type=float, metavar="S", help="stop after this much signal (s)"
     )
     parser.add_argument(
         "--compression",
@@ -47,88 +64,116 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compression filter for raw samples (default: blosc-lz4, fast)",
     )
     parser.add_argument(
-        "--ring-seconds", type=float, default=4.0, help="ring buffer length (s, default 4)"
+        "--ring-seconds", type=float, default=4.0, metavar="S",
+        help="ring buffer length (s, default 4)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no status line; the summary as JSON"
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no live status line")
+    add_heartbeat_arguments(parser)
     add_source_arguments(parser)
     parser.set_defaults(func=run_record)
 
 
 def run_record(args: argparse.Namespace) -> int:
     """Run ``aemon record``; returns the exit status."""
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError(f"--duration must be positive, got {args.duration} s")
-    if args.out.exists() and not args.overwrite:
-        raise ConfigError(f"{args.out} already exists; choose another --out or add --overwrite")
-    stop_requested = threading.Event()
+    positive("--duration", args.duration, "seconds", "60")
+    positive("--ring-seconds", args.ring_seconds, "seconds", "4")
+    check_heartbeat_arguments(args)
+    from aemon.stream.acquisition import Acquisition  # h5py: only when run
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
+    acquisition: Acquisition | None = None
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def recorded_anything() -> bool:
+        return acquisition is not None and acquisition.status().recorded > 0
+
+    printer = StatusPrinter(quiet=args.quiet)
+    live = source_kind(args.source) != "file"
+    with AtomicOutput(
+        args.out, overwrite=args.overwrite, keep_if=recorded_anything, protect_partial=True
+    ) as output:
+        announce_wait(args, printer)
         with source_from_args(args.source, args, duration_s=args.duration) as source:
             config = {
                 "command": "record",
                 "source": args.source,
                 "duration_s": args.duration,
                 "ring_seconds": args.ring_seconds,
+                "idle_timeout_s": args.idle_timeout,
                 "argv": sys.argv,
             }
-            writer = RecordingWriter(
-                args.out,
+            from aemon.io.recording import RecordingWriter
+
+            with RecordingWriter(
+                output.partial,
                 source.format,
                 source.channel_info,
                 start_time_utc=getattr(source, "start_time_utc", None) or datetime.now(UTC),
                 first_sample=source.first_sample,
                 config=config,
                 compression=args.compression,
-                overwrite=args.overwrite,
-            )
-            with writer:
+            ) as writer, stop_on_signals() as stop:  # fmt: skip
                 acquisition = Acquisition(source, writer, ring_seconds=args.ring_seconds)
                 acquisition.start()
                 try:
-                    _wait_with_status(acquisition, stop_requested, quiet=args.quiet)
+                    ended = run_live(
+                        acquisition.wait,
+                        lambda: _snapshot(acquisition),
+                        stop,
+                        printer,
+                        live=live,
+                        stall_s=args.stall_warning,
+                        idle_timeout_s=args.idle_timeout,
+                    )
                 finally:
+                    printer.close()
                     acquisition.stop()
                 final = acquisition.status()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     summary = {
         "out": str(args.out),
         "samples": final.recorded,
+        "seconds": round(final.recorded / source.format.sample_rate_hz, 6),
         "gaps": final.gaps,
         "samples_lost": final.samples_lost,
         "malformed_frames": final.malformed,
         "wall_s": round(final.elapsed_s, 3),
+        "ended": ended,
         "software_version": __version__,
     }
     print(json.dumps(summary) if args.quiet else _summary_text(summary), file=sys.stderr)
     return 0
 
 
-def _wait_with_status(acquisition: Acquisition, stop: threading.Event, *, quiet: bool) -> None:
-    interactive = sys.stderr.isatty() and not quiet
-    last_print = 0.0
-    while not stop.is_set():
-        if acquisition.wait(timeout=0.2):
-            break
-        now = time.monotonic()
-        if interactive and now - last_print >= 0.5:
-            print("\r" + acquisition.status().line(), end="", file=sys.stderr, flush=True)
-            last_print = now
-        elif not quiet and not interactive and now - last_print >= 10.0:
-            logger.info(acquisition.status().line())
-            last_print = now
-    if interactive:
-        print(file=sys.stderr)
+def announce_wait(args: argparse.Namespace, printer: StatusPrinter) -> None:
+    """Say that a network source is being waited for (it can take ``--wait`` seconds)."""
+    if source_kind(args.source) == "zmq":
+        wait = 10.0 if getattr(args, "wait_s", None) is None else args.wait_s
+        printer.message(f"aemon: waiting up to {wait:g} s for the first frame from {args.source}")
+
+
+def status_fields(status: AcquisitionStatus, rate_hz: float) -> Fields:
+    """Status fields of a recording, most important first (see :func:`fit_fields`)."""
+    return [
+        (0, f"{status.elapsed_s:6.0f} s"),
+        (0, f"recorded {status.recorded / rate_hz:9.1f} s"),
+        (1, f"{status.realtime_factor:4.2f}× rt"),
+        (1, f"gaps {status.gaps} ({status.samples_lost} lost)"),
+        (2, f"bad frames {status.malformed}"),
+        (3, f"lag {status.lag_s * 1e3:5.0f} ms"),
+        (4, f"{status.rate_hz / 1e6:.4f} MS/s/ch"),
+    ]
+
+
+def _snapshot(acquisition: Acquisition) -> tuple[int, list[tuple[int, str]]]:
+    status = acquisition.status()
+    return status.samples, list(status_fields(status, acquisition.source.format.sample_rate_hz))
 
 
 def _summary_text(summary: dict[str, object]) -> str:
+    ended = "" if summary["ended"] == ENDED_BY_SOURCE else f" ({summary['ended']})"
     return (
-        f"recorded {summary['samples']} samples/channel to {summary['out']} in "
-        f"{summary['wall_s']} s; gaps {summary['gaps']} ({summary['samples_lost']} samples "
-        f"lost), malformed frames {summary['malformed_frames']}"
+        f"recorded {summary['seconds']} s ({summary['samples']} samples/channel) to "
+        f"{summary['out']} in {summary['wall_s']} s{ended}; gaps {summary['gaps']} "
+        f"({summary['samples_lost']} samples lost), malformed frames "
+        f"{summary['malformed_frames']}"
     )

@@ -9,12 +9,12 @@ import math
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import soundfile
-from tqdm import tqdm
-
+from aemon.commands._checks import at_least, fraction, positive
+from aemon.commands._outputs import AtomicOutput
 from aemon.commands.sim_geometry import (
     SourceCsv,
     add_geometry_arguments,
@@ -23,11 +23,23 @@ from aemon.commands.sim_geometry import (
     write_layout_files,
 )
 from aemon.errors import ConfigError
-from aemon.sim.geometry import GeometrySimulator, SensorGeometry
-from aemon.sim.simulator import BURST_TYPES, AESimulator, BurstTruth, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
+if TYPE_CHECKING:  # the simulator (scipy) and soundfile load only when the command runs
+    from aemon.sim.geometry import SensorGeometry
+    from aemon.sim.simulator import BurstTruth, SimConfig
+
 logger = logging.getLogger(__name__)
+
+SIM_DEFAULTS: dict[str, Any] = {
+    "channels": 1,
+    "sample_rate_hz": 1_562_500.0,
+    "seed": 0,
+    "snr_db_range": (15.0, 55.0),
+    "burst_rate_hz": 20.0,
+    "coincident_fraction": 0.0,
+}
+"""The option defaults, equal to :class:`~aemon.sim.simulator.SimConfig`'s (a test checks)."""
 
 BLOCK_SAMPLES = 1 << 17
 """Samples per channel rendered and written at a time (bounds memory for long recordings)."""
@@ -62,12 +74,12 @@ The same --seed and options always give the same samples and truth."""
 
 _EXAMPLES = """\
 examples:
-  aemon sim --duration 10 --out demo.h5
-  aemon sim --duration 5 --channels 4 --seed 7 --out four.h5
-  aemon sim --duration 2 --rate 192000 --snr-min 25 --out sound.wav
+  aemon sim --duration 10 -o demo.h5
+  aemon sim --duration 5 --channels 4 --seed 7 --coincident 0.5 -o four.h5
+  aemon sim --duration 2 --rate 192000 --snr-min 25 -o sound.wav --overwrite
   aemon sim --duration 10 --channels 2 --sensor-spacing 0.2 --wave-speed 5000 \\
-      --grip-rate 5 --out bar.h5      # + bar.location.toml, bar.sources.csv
-  aemon sim --duration 4 --channels 4 --plate 0.5 --out plate.h5"""
+      --grip-rate 5 -o bar.h5      # + bar.location.toml, bar.sources.csv
+  aemon sim --duration 4 --channels 4 --plate 0.5 -o plate.h5"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,12 +91,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    defaults = SimConfig()
+    defaults = argparse.Namespace(**SIM_DEFAULTS)
     parser.add_argument(
         "--duration", type=float, required=True, metavar="S", help="length of the recording (s)"
     )
     parser.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="output file: .h5, .hdf5 or .wav"
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file: .h5, .hdf5 or .wav",
     )
     parser.add_argument(
         "--channels", type=int, default=defaults.channels, metavar="C", help="channels (default 1)"
@@ -137,45 +154,80 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_sim(args: argparse.Namespace) -> int:
     """Render the recording described by the parsed arguments; return the exit status."""
-    if not (args.duration > 0 and math.isfinite(args.duration)):
-        raise ConfigError(f"--duration must be a positive number of seconds, got {args.duration}")
-    if not (args.rate > 0 and math.isfinite(args.rate)):
-        raise ConfigError(f"--rate must be a positive sample rate in Hz, got {args.rate}")
-    if args.channels < 1:
-        raise ConfigError(f"--channels must be at least 1, got {args.channels}")
+    positive("--duration", args.duration, "seconds", "10")
+    positive("--rate", args.rate, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "1")
+    at_least("--seed", args.seed, 0, "0")
+    if not (args.burst_rate >= 0 and math.isfinite(args.burst_rate)):
+        raise ConfigError(
+            f"--burst-rate {args.burst_rate:g} is invalid: it must be a number of bursts per "
+            "second of at least 0; use e.g. --burst-rate 20"
+        )
+    fraction("--coincident", args.coincident, "0.3")
+    for flag, value in (("--snr-min", args.snr_min), ("--snr-max", args.snr_max)):
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag} {value} is invalid: it must be a number of dB; use 15")
     if args.snr_min > args.snr_max:
-        raise ConfigError(f"--snr-min ({args.snr_min} dB) exceeds --snr-max ({args.snr_max} dB)")
+        raise ConfigError(
+            f"--snr-min {args.snr_min:g} dB is above --snr-max {args.snr_max:g} dB; give a "
+            "lower --snr-min or a higher --snr-max"
+        )
     n_total = round(args.duration * args.rate)
     if n_total < 1:
-        raise ConfigError(f"--duration {args.duration} s is shorter than one sample")
-    config = SimConfig(
-        sample_rate_hz=args.rate,
-        channels=args.channels,
-        burst_rate_hz=args.burst_rate,
-        snr_db_range=(args.snr_min, args.snr_max),
-        coincident_fraction=args.coincident,
-        seed=args.seed,
-    )
+        raise ConfigError(
+            f"--duration {args.duration:g} is invalid: it is shorter than one sample at "
+            f"{args.rate:g} Hz; use e.g. --duration 1"
+        )
+    from aemon.sim.simulator import SimConfig
+
+    try:
+        config = SimConfig(
+            sample_rate_hz=args.rate,
+            channels=args.channels,
+            burst_rate_hz=args.burst_rate,
+            snr_db_range=(args.snr_min, args.snr_max),
+            coincident_fraction=args.coincident,
+            seed=args.seed,
+        )
+    except ConfigError as exc:  # the only check left to the simulator: bursts too dense
+        raise ConfigError(f"--burst-rate {args.burst_rate:g}: {exc}") from None
     out: Path = args.out
     geometry = geometry_from_args(args, n_total / args.rate)
     suffix = out.suffix.lower()
     if suffix not in (".h5", ".hdf5", ".wav"):
-        raise ConfigError(f"{out}: unknown output type {suffix or '(none)'!r}; use .h5 or .wav")
-    _refuse_existing(side_files(out, geometry), args.overwrite)
-    if suffix in (".h5", ".hdf5"):
-        n_bursts = write_hdf5(out, config, n_total, overwrite=args.overwrite, geometry=geometry)
-        where = f"{out}:/truth"
-    else:
-        truth_path = truth_csv_path(out)
-        n_bursts = write_wav(
-            out, truth_path, config, n_total, overwrite=args.overwrite, geometry=geometry
+        raise ConfigError(f"--out {out}: unknown file type {suffix or '(none)'!r}; use .h5 or .wav")
+    if suffix == ".wav" and args.rate != int(args.rate):
+        raise ConfigError(
+            f"--rate {args.rate:g} is invalid for WAV: it must be a whole number of Hz; "
+            "use e.g. --rate 192000, or write .h5"
         )
-        where = str(truth_path)
-    if geometry is not None:
-        write_layout_files(out, geometry, n_total / args.rate)
-        where += ", sources and sensor layout in " + ", ".join(
-            p.name for p in side_files(out, geometry)
-        )
+    with ExitStack() as stack:
+        # Every output is checked before anything is written, and appears only when complete.
+        output = stack.enter_context(AtomicOutput(out, overwrite=args.overwrite))
+        truth = None
+        if suffix == ".wav":
+            truth = stack.enter_context(
+                AtomicOutput(truth_csv_path(out), overwrite=args.overwrite, flag="--out (truth)")
+            )
+        layout = [
+            stack.enter_context(AtomicOutput(p, overwrite=args.overwrite, flag="--out (geometry)"))
+            for p in side_files(out, geometry)
+        ]
+        sources = layout[1].partial if layout else None
+        if truth is None:
+            n_bursts = write_hdf5(
+                output.partial, config, n_total, geometry=geometry, sources_path=sources
+            )
+            where = f"{out}:/truth"
+        else:
+            n_bursts = write_wav(
+                output.partial, truth.partial, config, n_total, geometry=geometry,
+                sources_path=sources,
+            )  # fmt: skip
+            where = str(truth.path)
+        if geometry is not None:
+            write_layout_files([o.partial for o in layout], geometry, n_total / args.rate)
+            where += ", sources and sensor layout in " + ", ".join(o.path.name for o in layout)
     print(
         f"{out}: {n_total / args.rate:g} s, {args.channels} ch at {args.rate:g} Hz, "
         f"{n_bursts} bursts (truth in {where})"
@@ -189,15 +241,21 @@ def truth_csv_path(wav_path: Path) -> Path:
 
 
 def _blocks(
-    config: SimConfig, n_total: int, geometry: SensorGeometry | None = None, out: Path | None = None
+    config: SimConfig,
+    n_total: int,
+    geometry: SensorGeometry | None = None,
+    sources_path: Path | None = None,
 ) -> Iterator[tuple[int, Any, list[BurstTruth]]]:
     """Yield ``(first_sample, samples, bursts)`` covering ``n_total`` samples, with progress;
-    with a geometry, its sources go to ``<out stem>.sources.csv``."""
+    with a geometry, its sources go to ``sources_path`` (the ``.sources.csv``)."""
+    from tqdm import tqdm
+
+    from aemon.sim.geometry import GeometrySimulator
+    from aemon.sim.simulator import AESimulator
+
     located = GeometrySimulator(config, geometry) if geometry is not None else None
     sim = located or AESimulator(config)
-    sources = None
-    if located is not None and geometry is not None and out is not None:
-        sources = SourceCsv(side_files(out, geometry)[1], config.sample_rate_hz)
+    sources = SourceCsv(sources_path, config.sample_rate_hz) if located and sources_path else None
     try:
         with tqdm(
             total=n_total,
@@ -237,12 +295,15 @@ def write_wav(
     *,
     overwrite: bool = False,
     geometry: SensorGeometry | None = None,
+    sources_path: Path | None = None,
 ) -> int:
     """Write ``n_total`` samples per channel as float32 WAV (V) and the truth CSV.
 
     Returns:
         The number of ground-truth rows written.
     """
+    import soundfile
+
     rate = config.sample_rate_hz
     if rate != int(rate):
         raise ConfigError(f"WAV needs a whole-number sample rate, got {rate} Hz; use .h5")
@@ -261,17 +322,19 @@ def write_wav(
         ):
             writer = csv.writer(truth_file)
             writer.writerow(TRUTH_CSV_COLUMNS)
-            for _, samples, bursts in _blocks(config, n_total, geometry, path):
+            for _, samples, bursts in _blocks(config, n_total, geometry, sources_path):
                 wav.write(samples.T)
                 writer.writerows(_truth_csv_row(b, rate) for b in bursts)
                 n_rows += len(bursts)
     except (OSError, soundfile.SoundFileError) as exc:
-        raise ConfigError(f"{path}: cannot write ({_first_line(exc)})") from None
+        raise ConfigError(f"{path}: cannot write ({_first_line(exc)}); check free space") from None
     logger.info("wrote %s and %s (%d bursts)", path, truth_path, n_rows)
     return n_rows
 
 
 def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
+    from aemon.sim.simulator import BURST_TYPES
+
     return [
         f"{burst.onset_sample / rate:.9f}",
         str(burst.onset_sample),
@@ -290,6 +353,7 @@ def write_hdf5(
     *,
     overwrite: bool = False,
     geometry: SensorGeometry | None = None,
+    sources_path: Path | None = None,
 ) -> int:
     """Write ``n_total`` samples per channel as an aemon HDF5 recording (float32 V + truth).
 
@@ -310,7 +374,7 @@ def write_hdf5(
     with RecordingWriter(
         os.fspath(path), fmt, channels, config=stored_config, overwrite=overwrite
     ) as writer:
-        for first, samples, bursts in _blocks(config, n_total, geometry, path):
+        for first, samples, bursts in _blocks(config, n_total, geometry, sources_path):
             writer.push(first, samples)
             writer.add_truth([_named_truth(b) for b in bursts])
             n_rows += len(bursts)
@@ -320,6 +384,8 @@ def write_hdf5(
 
 def _named_truth(burst: BurstTruth) -> dict[str, Any]:
     """The truth row with the burst type as its name, as stored in ``/truth``."""
+    from aemon.sim.simulator import BURST_TYPES
+
     row: dict[str, Any] = burst._asdict()
     row["burst_type"] = BURST_TYPES[burst.burst_type]
     return row

@@ -129,9 +129,14 @@ class SourceCsv:
         self._file.close()
 
 
-def write_layout_files(out: Path, geometry: SensorGeometry, duration_s: float) -> None:
-    """Write ``<stem>.location.toml`` and, with breaks, ``<stem>.breaks.csv``."""
-    paths = side_files(out, geometry)
+def write_layout_files(paths: list[Path], geometry: SensorGeometry, duration_s: float) -> None:
+    """Write ``<stem>.location.toml`` and, with breaks, ``<stem>.breaks.csv``.
+
+    Args:
+        paths: Where to write them: :func:`side_files` of the output, or their partial names.
+        geometry: The simulated geometry.
+        duration_s: Length of the recording (s).
+    """
     paths[0].write_text(location_config_toml(location_config_of(geometry)), encoding="utf-8")
     if geometry.breaks_m:
         with open(paths[2], "w", newline="", encoding="utf-8") as f:

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aemon.errors import AemonError, ConfigError
+from aemon.commands._checks import at_least, positive
+from aemon.errors import AemonError, ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +57,18 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     )
     p.add_argument("config", type=Path, help="model config, e.g. aemon-rt")
     p.add_argument("--data", action="append", metavar="SRC", help="training data (see below)")
-    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("-o", "--out", type=Path, required=True, help="model directory to write")
+    p.add_argument(
+        "--overwrite", action="store_true", help="start afresh in an OUT that holds a model"
+    )
     p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (overrides the config)")
-    p.add_argument("--epochs", type=int, help="maximum epochs (overrides the config)")
+    p.add_argument("--epochs", type=int, metavar="N", help="maximum epochs (overrides the config)")
     p.add_argument("--steps", type=int, metavar="N", help="steps per epoch (overrides the config)")
     p.add_argument("--batch-size", type=int, metavar="N", help="windows per step")
-    p.add_argument("--lr", type=float, help="initial learning rate")
-    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--lr", type=float, metavar="X", help="initial learning rate")
+    p.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="torch device (default cpu)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument(
@@ -107,17 +113,24 @@ def register_evaluate(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "metrics (thesis Table 4.3: accuracy, precision, recall, F1 at 0.5, ROC AUC), event-level "
         "precision/recall/F1 (onset within 100 µs before to 250 µs after the true onset), median "
         "onset error; writes roc.png, examples.png and evaluation.json.",
+        epilog="examples:\n  aemon evaluate models/my-rt\n"
+        "  aemon evaluate models/lab-192k --data lab/ -o lab-eval --windows 256 --overwrite",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("model", type=Path, help="model directory (with model.onnx and model_card.json)")
     p.add_argument(
         "--data", action="append", metavar="SRC", help="held-out data, as for train (default sim)"
     )
     p.add_argument(
+        "-o",
         "--out",
         type=Path,
         help="where to write figures and evaluation.json (default: ./<model name>-evaluation)",
     )
-    p.add_argument("--windows", type=int, default=128, help="held-out windows (default 128)")
+    p.add_argument("--overwrite", action="store_true", help="replace files in an existing OUT")
+    p.add_argument(
+        "--windows", type=int, default=128, metavar="N", help="held-out windows (default 128)"
+    )
     p.set_defaults(func=run_evaluate)
 
 
@@ -151,6 +164,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train, export, evaluate, write the model directory."""
+    _check_train_out(args)
     _require_torch()
     from aemon.train.config import load_model_config, with_overrides
     from aemon.train.package import finalize
@@ -164,10 +178,6 @@ def run_train(args: argparse.Namespace) -> int:
         "learning_rate": args.lr,
     }
     config = with_overrides(config, sample_rate_hz=args.rate, **overrides)
-    for name in ("epochs", "steps", "batch_size", "threads", "stop_after"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            raise ConfigError(f"--{name.replace('_', '-')} must not be negative")
     options = TrainOptions(
         config=config,
         out=args.out,
@@ -211,6 +221,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from aemon.train.report import evaluate_model_dir
 
     out = args.out or Path(f"{args.model.resolve().name}-evaluation")
+    at_least("--windows", args.windows, 1, "128")
+    _check_model_loads(args.model)
+    if out.is_file() or (out.is_dir() and any(out.iterdir()) and not args.overwrite):
+        raise ConfigError(f"{out} already exists; choose another --out or add --overwrite")
     report = evaluate_model_dir(args.model, args.data or ["sim"], out, args.windows)
     rows = {k: v for k, v in report.items() if isinstance(v, dict) and "map" in v}
     print(metrics_table(rows))
@@ -218,3 +232,48 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"{name}: {summary_line(rep)}", file=sys.stderr)
     print(f"figures and evaluation.json in {out}")
     return 0
+
+
+def _check_train_out(args: argparse.Namespace) -> None:
+    """Refuse impossible numbers and an OUT that holds a model, unless resumed or replaced."""
+    for flag, value, low, example in (
+        ("--epochs", args.epochs, 1, "20"),
+        ("--steps", args.steps, 1, "200"),
+        ("--batch-size", args.batch_size, 1, "64"),
+        ("--threads", args.threads, 0, "4"),
+        ("--stop-after", args.stop_after, 0, "5"),
+    ):
+        at_least(flag, value, low, example)
+    positive("--rate", args.rate, "Hz", "192000")
+    positive("--lr", args.lr, "(a learning rate)", "0.001")
+    out: Path = args.out
+    if out.is_file():
+        raise ConfigError(f"--out {out} is a file; give a directory for the model")
+    if out.is_dir() and any(out.iterdir()) and not (args.resume or args.overwrite):
+        raise ConfigError(
+            f"{out} already holds files; add --resume to continue its training, --overwrite "
+            "to start afresh, or choose another --out"
+        )
+    checkpoint = out / "checkpoint.pt"
+    if args.overwrite and not args.resume and checkpoint.exists():
+        checkpoint.unlink()
+
+
+def _check_model_loads(model_dir: Path) -> None:
+    """Refuse a model directory without a loadable ``model.onnx`` (one line, no traceback)."""
+    onnx = model_dir / "model.onnx"
+    if not model_dir.is_dir():
+        raise FileFormatError(
+            f"{model_dir}: no such model directory; give one with model.onnx and model_card.json"
+        )
+    if not onnx.is_file():
+        raise FileFormatError(f"{model_dir} has no model.onnx; export or retrain the model")
+    import onnxruntime as ort
+
+    try:
+        ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception types are not exported
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise FileFormatError(
+            f"{onnx} cannot be loaded ({first}); export or retrain the model"
+        ) from None

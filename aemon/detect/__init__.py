@@ -35,14 +35,20 @@ Public API (imported on first use):
     detect_hits: :mod:`aemon.detect.threshold_hits`
     Window: :mod:`aemon.detect.windows`
     WindowScheduler: :mod:`aemon.detect.windows`
+    ReplaySummary: :mod:`aemon.detect.replay`
+    replay_file: :mod:`aemon.detect.replay`
+    parse_speed: :mod:`aemon.detect.replay`
 
 Modules: event_streams, factory, hit_stream, model_card, offline, onnx_runtime, options,
-probability_map, threshold_hits, windows.
+probability_map, replay, threshold_hits, windows.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
+    "ReplaySummary": "replay",
+    "replay_file": "replay",
+    "parse_speed": "replay",
     "CascadeEventStream": "event_streams",
     "DetectOptions": "options",
     "DetectSummary": "offline",
@@ -92,6 +98,7 @@ __all__ = [
     "OnnxDetector",
     "ProbabilityChunk",
     "ProbabilityMapStream",
+    "ReplaySummary",
     "Window",
     "WindowScheduler",
     "card_from_dict",
@@ -104,9 +111,11 @@ __all__ = [
     "metrics_table",
     "models_dir",
     "open_model",
+    "parse_speed",
     "physical_cores",
     "rate_mismatch_error",
     "read_model_card",
+    "replay_file",
     "resolve_model",
     "resolve_providers",
     "write_model_card",

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 BLOCK_SAMPLES = 1 << 18
 """Samples per channel read at a time (bounded memory)."""
+
+Pace = Callable[[float], None]
+"""Called with the signal time (s since the file's start) about to be processed; replay
+sleeps in it to hold a speed (``None``: as fast as possible)."""
 
 
 class DetectSummary(NamedTuple):
@@ -138,13 +143,13 @@ def detect_file(
         if grouper is not None:
             out = LocatingWriter(csv_out, grouper, only_inside=only_inside)
         if Path(path).suffix.lower() == ".tradb":
-            seconds, n_channels, onnx = _detect_tradb(path, options, out, progress)
+            seconds, n_channels, onnx = detect_tradb(path, options, out, progress=progress)
         else:
             reader = open_block_reader(
                 path, fs=fs, dtype=dtype, channels=channels, volts_per_count=volts_per_count
             )
             try:
-                seconds, n_channels, onnx = _detect_stream(reader, options, out, progress)
+                seconds, n_channels, onnx = detect_reader(reader, options, out, progress=progress)
             finally:
                 reader.close()
         if isinstance(out, LocatingWriter):
@@ -163,10 +168,45 @@ def detect_file(
     return summary
 
 
-def _detect_stream(
-    reader: BlockReader, options: DetectOptions, out: EventSink, progress: bool
+class _PlainLines:
+    """A tqdm output for logs and pipes: each update on a line of its own, no carriage return."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        line = text.replace("\r", "").replace("\x1b[A", "").strip()
+        if line:
+            self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _bar_options() -> dict[str, Any]:
+    """On a terminal a live bar; otherwise one plain progress line every 10 s."""
+    if sys.stderr.isatty():
+        return {}
+    return {"file": _PlainLines(sys.stderr), "mininterval": 10.0, "ncols": 80}
+
+
+def detect_reader(
+    reader: BlockReader,
+    options: DetectOptions,
+    out: EventSink,
+    *,
+    progress: bool = False,
+    pace: Pace | None = None,
+    block_samples: int = BLOCK_SAMPLES,
 ) -> tuple[float, int, OnnxDetector | None]:
+    """Run the detector over a continuous file's blocks and gaps; events go to ``out``.
+
+    Returns:
+        ``(signal seconds, channels, ONNX detector or None)``.
+    """
     fmt, first = reader.format, reader.first_sample
+    rate = fmt.sample_rate_hz
     onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
     stream = make_event_stream(
         options,
@@ -180,9 +220,17 @@ def _detect_stream(
     if isinstance(out, LocatingWriter):
         out.grouper.attach_signal(fmt.sample_rate_hz)
     with tqdm(
-        total=total, unit="S", unit_scale=True, disable=not progress, desc="detect", leave=False
+        total=total,
+        unit="S",
+        unit_scale=True,
+        disable=not progress,
+        desc="detect",
+        leave=True,
+        **_bar_options(),
     ) as bar:
-        for item in timeline(reader, first, BLOCK_SAMPLES):
+        for item in timeline(reader, first, block_samples):
+            if pace is not None:
+                pace(((item.start_sample if isinstance(item, Gap) else item[0]) - first) / rate)
             if isinstance(item, Gap):
                 stream.gap(item)
                 bar.update(item.samples)
@@ -220,15 +268,26 @@ def _tradb_records(path: str) -> Iterator[_Record]:
         raise
 
 
-def _detect_tradb(
-    path: str, options: DetectOptions, out: EventSink, progress: bool
+def detect_tradb(
+    path: str,
+    options: DetectOptions,
+    out: EventSink,
+    *,
+    progress: bool = False,
+    pace: Pace | None = None,
 ) -> tuple[float, int, OnnxDetector | None]:
-    """Each transient record on its own; events at the record's time."""
+    """Each transient record of a tradb on its own; events at the record's time.
+
+    Returns:
+        ``(signal seconds, 1, ONNX detector or None)``.
+    """
     if not os.path.isfile(path):
         raise FileFormatError(f"{path}: no such file; check the path")
     onnx: OnnxDetector | None = None
     seconds = 0.0
     for rec in tqdm(_tradb_records(path), unit="rec", disable=not progress, leave=False):
+        if pace is not None:
+            pace(rec.time_s)
         fmt = StreamFormat(rec.samplerate, 1, "float32", 1.0)
         if onnx is None and options.detector != "threshold":
             onnx = open_model(options, rec.samplerate)

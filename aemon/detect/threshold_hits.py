@@ -328,7 +328,8 @@ class HitDetector:
         if self._log_noise is None:
             self._log_noise = log_noise
         else:
-            step = np.where(np.isfinite(log_noise), log_noise - self._log_noise, 0.0)
+            with np.errstate(invalid="ignore"):  # digital silence: log 0 = -inf on both sides
+                step = np.where(np.isfinite(log_noise), log_noise - self._log_noise, 0.0)
             self._log_noise = np.where(
                 np.isfinite(self._log_noise), self._log_noise + self._weight * step, log_noise
             )

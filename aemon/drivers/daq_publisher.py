@@ -138,6 +138,8 @@ class DaqPublisher:
                 self._socket.bind(endpoint)
                 endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
             else:
+                # Queue nothing until a receiver is there, so "sent" means "handed to one".
+                self._socket.setsockopt(zmq.IMMEDIATE, 1)
                 self._socket.connect(endpoint)
         except zmq.ZMQError:
             self._socket.close(linger=0)
@@ -258,6 +260,13 @@ class DaqPublisher:
         remaining = None if timeout_s is None else max(timeout_s - 1.0, 0.0)
         timeout_ms = -1 if remaining is None else int(remaining * 1000)
         return bool(self._socket.poll(timeout_ms, zmq.POLLOUT))
+
+    def writable(self, timeout_s: float = 0.0) -> bool:
+        """True if a frame can be queued within ``timeout_s`` (s) without blocking.
+
+        For PUSH that means a receiver is connected and has room; PUB never blocks.
+        """
+        return bool(self._socket.poll(int(timeout_s * 1000), zmq.POLLOUT))
 
     def end(self, timeout_s: float = EOS_TIMEOUT_S) -> bool:
         """Send the end-of-stream frame (idempotent; nothing to end before the first send).

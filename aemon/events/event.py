@@ -34,6 +34,9 @@ AIC_EDGE_SAMPLES = 2
 """AIC picks this close to the start of the search window are treated as no pick."""
 MIN_AIC_SAMPLES = 8
 """Shortest search window (samples) the AIC picker is run on; shorter keeps the raw onset."""
+MIN_NOISE_SAMPLES = 64
+"""Fewest samples before an event from which its noise RMS is estimated; with fewer, the
+whole signal passed is used."""
 
 
 class Detection(NamedTuple):
@@ -263,13 +266,20 @@ class EventBuilder:
             if picked > AIC_EDGE_SAMPLES:
                 onset = a + picked
         # A detector with its own threshold (a hit) starts at its first crossing: earlier
-        # crossings (a previous hit's tail, the lockout) are not part of this event.
+        # crossings (a previous hit's tail, the lockout) are not part of this event. A neural
+        # detection is measured over its own extent, from the (refined) onset to its end.
+        whole_span = threshold_v is None
         start = lo if threshold_v is not None else min(onset, lo)
         if threshold_v is None:
-            threshold_v = self._threshold(ch, block, noise_rms_v)
+            threshold_v = self._threshold(ch, block[:, : max(start, 0)], block, noise_rms_v)
         peak = None if peak_sample is None else peak_sample - signal_first_sample - start
         feats = hit_features(
-            volts[start - a :], self.sample_rate_hz, threshold_v, peak_index=peak, bands=self.bands
+            volts[start - a :],
+            self.sample_rate_hz,
+            threshold_v,
+            peak_index=peak,
+            bands=self.bands,
+            whole_span=whole_span,
         )
         time_s = (onset + signal_first_sample - self.first_sample) / self.sample_rate_hz
         utc = ""
@@ -302,11 +312,18 @@ class EventBuilder:
         )
 
     def _threshold(
-        self, channel: int, block: npt.NDArray[np.generic], noise: float | None
+        self,
+        channel: int,
+        before: npt.NDArray[np.generic],
+        block: npt.NDArray[np.generic],
+        noise: float | None,
     ) -> float:
+        """The feature threshold (V): fixed, or × the noise RMS of the signal before the event
+        (of the whole block when less than :data:`MIN_NOISE_SAMPLES` precede it)."""
         if self.threshold_dbae is not None:
             return dbae_to_volts(float(self.threshold_dbae))
         if noise is None:
-            noise = float(noise_floor(self.sensor_volts(channel, block[channel])))
+            quiet = before if before.shape[1] >= MIN_NOISE_SAMPLES else block
+            noise = float(noise_floor(self.sensor_volts(channel, quiet[channel])))
         # A silent signal (all zeros) still needs a positive threshold.
         return max(self.threshold_x_noise * noise, 1e-12)

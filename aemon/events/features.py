@@ -11,8 +11,14 @@ reference implementation). This module decides *which samples* they see and conv
   (as in vallenae) and its other features are computed over the whole waveform.
 - The **peak** is ``max |x|`` over the waveform unless the caller gives its index (the hit
   detector does, since its peak definition time may exclude a later, bigger maximum).
+- With ``whole_span=True`` (neural detections, which bring their own extent) the span is the
+  whole waveform given: duration is its length, rise time onset to peak, and counts the
+  threshold crossings inside it.
 - The **spectrum** is the one-sided FFT of the span, zero-padded to the next power of two
-  and at least :data:`MIN_FFT_SAMPLES` samples, without a window.
+  and at least :data:`MIN_FFT_SAMPLES` samples, without a window, after removing the span's
+  straight-line trend (a slow background would put the peak at 0 kHz). A span shorter than
+  :data:`MIN_SPECTRUM_SAMPLES` has no meaningful spectrum (one sample has a flat one): its
+  peak frequency, centroid and partial powers are NaN (empty in the CSV).
 
 Example:
     >>> f = hit_features(x_volts, 1_562_500.0, threshold_v=dbae_to_volts(40.0))
@@ -39,6 +45,8 @@ DBAE_REFERENCE_V = 1e-6
 """Reference of the dBAE scale: 1 µV at the sensor."""
 MIN_FFT_SAMPLES = 256
 """Shortest FFT (samples); shorter spans are zero-padded up to it."""
+MIN_SPECTRUM_SAMPLES = 8
+"""Shortest span (samples) whose spectral features are computed; shorter ones get NaN."""
 PARTIAL_POWER_BANDS = 4
 """Number of partial-power bands (columns ``pp1_pct`` … ``pp4_pct``)."""
 _DEFAULT_EDGES_HZ = (0.0, 100e3, 200e3, 400e3)
@@ -159,6 +167,7 @@ def hit_features(
     *,
     peak_index: int | None = None,
     bands: Sequence[Band] | None = None,
+    whole_span: bool = False,
 ) -> HitFeatures:
     """Compute the AE features of one hit.
 
@@ -170,6 +179,8 @@ def hit_features(
             time); default ``argmax |x|``.
         bands: Four partial-power bands ``(low, high)`` in Hz; default
             :func:`default_partial_power_bands`.
+        whole_span: The waveform is exactly the event (a detector's onset to end): measure
+            over all of it instead of from the first to the last threshold crossing.
 
     Raises:
         ConfigError: Empty waveform, non-positive rate or threshold, bad bands or peak index.
@@ -193,7 +204,13 @@ def hit_features(
 
     first = vae.first_threshold_crossing(x, threshold_v)
     last = vae.last_threshold_crossing(x, threshold_v)
-    if first is None or last is None:
+    if whole_span:
+        first_i, last_i = 0, x.size - 1
+        span = x
+        rise_us = peak_index / sample_rate_hz * 1e6
+        duration_us = x.size / sample_rate_hz * 1e6
+        counts = int(vae.counts(x, threshold_v))
+    elif first is None or last is None:
         first_i = last_i = -1
         span = x
         rise_us = duration_us = 0.0
@@ -234,7 +251,8 @@ def spectral_features(
     """Peak frequency, spectral centroid (Hz) and partial-power fractions (0–1) of ``span``.
 
     The spectrum is ``rfft`` of the span zero-padded to :func:`fft_length`; the features are
-    computed by openae-core. A span without power (all zeros) gives NaN everywhere.
+    computed by openae-core. A span without power (all zeros) or shorter than
+    :data:`MIN_SPECTRUM_SAMPLES` gives NaN everywhere.
 
     Args:
         span: 1-D samples (V).
@@ -244,6 +262,13 @@ def spectral_features(
             band, so the shares can sum to slightly less than 1.
     """
     x = np.asarray(span, dtype=np.float32).reshape(-1)
+    if x.size < MIN_SPECTRUM_SAMPLES:
+        return math.nan, math.nan, tuple(math.nan for _ in bands)
+    # Remove the span's straight-line trend: a slow background (hydraulic hum, drift) looks
+    # like an offset over a few hundred µs and would otherwise put the peak at 0 kHz.
+    t = np.arange(x.size, dtype=np.float64)
+    slope, offset = np.polyfit(t, x.astype(np.float64), 1)
+    x = (x - (slope * t + offset)).astype(np.float32)
     spectrum = np.fft.rfft(x, n=fft_length(x.size)).astype(np.complex64)
     if not np.any(spectrum):
         return math.nan, math.nan, tuple(math.nan for _ in bands)

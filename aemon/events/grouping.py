@@ -278,7 +278,8 @@ def group_hits(
 
 
 class EventSink(Protocol):
-    """Anything events are written to (``EventCsvWriter``, ``LocatingWriter``)."""
+    """Where detected events go: an ``EventCsvWriter``, an event table writer
+    (``aemon.io.event_tables``) or a :class:`LocatingWriter`."""
 
     def write(self, events: Iterable[Event]) -> int:
         """Write ``events``; return how many were written."""

@@ -129,7 +129,7 @@ def event_metrics(counts: EventCounts) -> dict[str, float]:
     return {
         "precision": precision,
         "recall": recall,
-        "f1": f1_score(precision, recall),
+        "f1": ratio(2 * counts.tp, 2 * counts.tp + counts.fp + counts.fn),
         "true_bursts": float(counts.tp + counts.fn),
         "detected": float(counts.tp + counts.fp),
         "median_onset_error_us": float(np.median(np.abs(errors))) if errors.size else float("nan"),

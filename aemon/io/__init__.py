@@ -10,9 +10,9 @@ Public API (imported on first use):
     write_event_csv: :mod:`aemon.io.event_csv`
     EventPublisher: :mod:`aemon.io.event_publisher`
     event_message: :mod:`aemon.io.event_publisher`
-    EVENT_TABLE_COLUMNS: :mod:`aemon.io.event_table`
-    event_table_row: :mod:`aemon.io.event_table`
-    write_event_table_csv: :mod:`aemon.io.event_table`
+    LOCATED_EVENT_COLUMNS: :mod:`aemon.io.located_events`
+    located_event_row: :mod:`aemon.io.located_events`
+    write_located_events_csv: :mod:`aemon.io.located_events`
     BlockReader: :mod:`aemon.io.file_readers`
     RawBlocks: :mod:`aemon.io.file_readers`
     RecordingBlocks: :mod:`aemon.io.file_readers`
@@ -41,19 +41,66 @@ Public API (imported on first use):
     truth_to_array: :mod:`aemon.io.schema`
     read_truth: :mod:`aemon.io.truth`
     score_event_list: :mod:`aemon.io.truth`
+    EventTableInfo: :mod:`aemon.io.event_tables`
+    EventTableWriter: :mod:`aemon.io.event_tables`
+    LIVE_TABLE: :mod:`aemon.io.event_tables`
+    list_event_tables: :mod:`aemon.io.event_tables`
+    open_tables: :mod:`aemon.io.event_tables`
+    table_dataset: :mod:`aemon.io.event_tables`
+    atomic_output: :mod:`aemon.io.atomic_output`
+    check_output: :mod:`aemon.io.atomic_output`
+    ImportSummary: :mod:`aemon.io.import_`
+    import_file: :mod:`aemon.io.import_`
+    EventFilter: :mod:`aemon.io.recording_export`
+    ExportSummary: :mod:`aemon.io.recording_export`
+    export_csv: :mod:`aemon.io.recording_export`
+    export_vallen: :mod:`aemon.io.recording_export`
+    export_wav: :mod:`aemon.io.recording_export`
+    TransientRecord: :mod:`aemon.io.transients`
+    TransientLayout: :mod:`aemon.io.transients`
+    VallenHit: :mod:`aemon.io.vallen`
+    VallenWriter: :mod:`aemon.io.vallen`
+    iter_tradb_records: :mod:`aemon.io.vallen`
+    tradb_layout: :mod:`aemon.io.vallen`
+    iter_pridb_hits: :mod:`aemon.io.vallen`
+    read_dta: :mod:`aemon.io.mistras`
 
-Modules: event_csv, event_publisher, event_table, file_readers, recording, recording_reader,
-recording_writer, schema, truth.
+Modules: atomic_output, event_csv, event_publisher, event_tables, file_readers, import_,
+located_events, mistras, recording, recording_export, recording_reader, recording_writer, schema,
+transients, truth, vallen.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
+    "EventTableInfo": "event_tables",
+    "EventTableWriter": "event_tables",
+    "LIVE_TABLE": "event_tables",
+    "list_event_tables": "event_tables",
+    "open_tables": "event_tables",
+    "table_dataset": "event_tables",
+    "atomic_output": "atomic_output",
+    "check_output": "atomic_output",
+    "ImportSummary": "import_",
+    "import_file": "import_",
+    "EventFilter": "recording_export",
+    "ExportSummary": "recording_export",
+    "export_csv": "recording_export",
+    "export_vallen": "recording_export",
+    "export_wav": "recording_export",
+    "TransientRecord": "transients",
+    "TransientLayout": "transients",
+    "VallenHit": "vallen",
+    "VallenWriter": "vallen",
+    "iter_tradb_records": "vallen",
+    "tradb_layout": "vallen",
+    "iter_pridb_hits": "vallen",
+    "read_dta": "mistras",
     "BlockReader": "file_readers",
     "COMPRESSIONS": "recording",
     "EVENT_COLUMNS": "recording",
     "EVENT_DTYPE": "recording",
-    "EVENT_TABLE_COLUMNS": "event_table",
+    "LOCATED_EVENT_COLUMNS": "located_events",
     "EventCsvWriter": "event_csv",
     "EventPublisher": "event_publisher",
     "FORMAT_NAME": "recording",
@@ -74,7 +121,7 @@ _EXPORTS = {
     "encode_text": "schema",
     "event_message": "event_publisher",
     "event_row": "event_csv",
-    "event_table_row": "event_table",
+    "located_event_row": "located_events",
     "events_to_array": "event_csv",
     "file_kind": "file_readers",
     "open_block_reader": "file_readers",
@@ -87,48 +134,71 @@ _EXPORTS = {
     "to_event_rows": "schema",
     "truth_to_array": "schema",
     "write_event_csv": "event_csv",
-    "write_event_table_csv": "event_table",
+    "write_located_events_csv": "located_events",
 }
 
 __all__ = [
     "COMPRESSIONS",
     "EVENT_COLUMNS",
     "EVENT_DTYPE",
-    "EVENT_TABLE_COLUMNS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "GAP_DTYPE",
+    "LIVE_TABLE",
+    "LOCATED_EVENT_COLUMNS",
     "TRUTH_COLUMNS",
     "TRUTH_DTYPE",
     "BlockReader",
     "EventCsvWriter",
+    "EventFilter",
     "EventPublisher",
+    "EventTableInfo",
+    "EventTableWriter",
+    "ExportSummary",
+    "ImportSummary",
     "RawBlocks",
     "RecordingBlocks",
     "RecordingInfo",
     "RecordingReader",
     "RecordingWriter",
     "SoundFileBlocks",
+    "TransientLayout",
+    "TransientRecord",
+    "VallenHit",
+    "VallenWriter",
     "append_rows",
     "array_to_events",
+    "atomic_output",
     "check_format",
+    "check_output",
     "decode_text",
     "encode_text",
     "event_message",
     "event_row",
-    "event_table_row",
     "events_to_array",
+    "export_csv",
+    "export_vallen",
+    "export_wav",
     "file_kind",
+    "import_file",
+    "iter_pridb_hits",
+    "iter_tradb_records",
+    "list_event_tables",
+    "located_event_row",
     "open_block_reader",
+    "open_tables",
     "raw_compression_options",
+    "read_dta",
     "read_event_csv",
     "read_truth",
     "score_event_list",
     "table_compression_options",
+    "table_dataset",
     "timeline",
     "to_event_rows",
+    "tradb_layout",
     "truth_to_array",
     "write_event_csv",
-    "write_event_table_csv",
+    "write_located_events_csv",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

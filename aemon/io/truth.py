@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from aemon.errors import FileFormatError
+from aemon.events.event import Event
 from aemon.events.scoring import DetectedEvent, Score, TrueEvent, event_metrics, match_events
 from aemon.io.event_csv import read_event_csv
 
@@ -46,29 +47,43 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[list[TrueEvent], list[str]
             )  # fmt: skip
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            table = list(csv.DictReader(f))
+            dict_reader = csv.DictReader(f)
+            table = list(dict_reader)
+            columns = list(dict_reader.fieldnames or [])
     except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read truth CSV ({exc.strerror})") from exc
-    needed = {"sample_index", "channel", "type"}
-    if table and not needed <= set(table[0]):
         raise FileFormatError(
-            f"{path}: truth CSV needs columns {', '.join(sorted(needed))}; "
-            f"got {', '.join(table[0])}"
+            f"{path}: cannot read truth CSV ({exc.strerror}); check the path"
+        ) from None
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path} is not a text file; give a truth CSV or recording") from None
+    if not columns:
+        raise FileFormatError(
+            f"{path} is empty; a truth CSV needs a header line with sample_index,type "
+            "(and channel for several channels)"
+        )
+    needed = {"sample_index", "type"}
+    if not needed <= set(columns):
+        raise FileFormatError(
+            f"{path}: truth CSV needs columns {', '.join(sorted(needed))} (channel optional, "
+            f"0 if missing); it has {', '.join(columns)}"
         )
     types = sorted({row["type"] for row in table})
-    bursts = [
-        TrueEvent(
-            int(row["sample_index"]),
-            int(row.get("end_sample") or row["sample_index"]),
-            types.index(row["type"]),
-            int(row["channel"]),
-        )
-        for row in table
-    ]
+    try:
+        bursts = [
+            TrueEvent(
+                int(row["sample_index"]),
+                int(row.get("end_sample") or row["sample_index"]),
+                types.index(row["type"]),
+                int(row.get("channel") or 0),
+            )
+            for row in table
+        ]
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: malformed truth row ({exc}); fix the file") from None
     # A truth CSV's time_s is sample_index / rate (sample indices count from 0).
     rate = next(
         (int(r["sample_index"]) / float(r["time_s"]) for r in table
-         if "time_s" in r and float(r["time_s"]) > 0),
+         if r.get("time_s") and float(r["time_s"]) > 0),
         None,
     )  # fmt: skip
     return bursts, types, rate
@@ -95,9 +110,13 @@ def score_event_list(
             sample_rate_hz = sample_rate_hz or reader.format.sample_rate_hz
     else:
         events = read_event_csv(events_path)
-    rate = sample_rate_hz or truth_rate
+    rate = sample_rate_hz or truth_rate or _rate_of_events(events)
     if rate is None:
-        raise FileFormatError(f"{truth_path}: cannot tell the sample rate; give --rate HZ")
+        if truth:
+            raise FileFormatError(
+                f"neither {events_path} nor {truth_path} says the sample rate; give --rate HZ"
+            )
+        rate = 1.0  # nothing to match: the rate does not matter
     detected = [
         DetectedEvent(e.sample_index, e.sample_index, types.index(e.type) if e.type in types
                       else -1, e.score, e.channel)
@@ -114,3 +133,13 @@ def score_event_list(
         typed_f1=typed["f1"],
         median_onset_error_us=untyped["median_onset_error_us"],
     )
+
+
+def _rate_of_events(events: list[Event]) -> float | None:
+    """The sample rate implied by two events' ``sample_index`` and ``time_s`` (Hz), if any."""
+    if len(events) < 2:
+        return None
+    first, last = min(events, key=lambda e: e.time_s), max(events, key=lambda e: e.time_s)
+    if not last.time_s > first.time_s or last.sample_index == first.sample_index:
+        return None
+    return (last.sample_index - first.sample_index) / (last.time_s - first.time_s)

@@ -111,3 +111,18 @@ def test_monitor_locates_live(bar: Path, tmp_path: Path) -> None:
     live = read_event_csv(out_csv)
     assert live and all(e.location_status == "inside" and e.event_id >= 0 for e in live)
     assert all(0.0 < e.x_m < 0.2 for e in live)
+
+
+def test_sim_geometry_outputs_are_atomic(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "rod.h5"
+    layout = tmp_path / "rod.location.toml"
+    layout.write_text("kept")
+    args = ["sim", "--duration", "0.05", *SIM, "--out", str(out)]
+    assert main(args) == 2  # an existing side file is refused before anything is written
+    assert "rod.location.toml already exists" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rod.location.toml"]
+    assert layout.read_text() == "kept"
+    assert main([*args, "--overwrite"]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["rod.h5", "rod.location.toml", "rod.sources.csv"]  # no .partial left
+    assert load_location_config(layout).wave_speed_m_s == 5000.0

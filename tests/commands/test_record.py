@@ -40,7 +40,9 @@ def test_daq_sim_to_record_is_lossless(tmp_path: Path, free_endpoint: str) -> No
         "--seed", "7", "--summary", str(summary_path),
     )  # fmt: skip
     try:
-        status = main(["record", free_endpoint, "--duration", "1.5", "--out", str(out), "-q"])
+        status = main([
+            "record", free_endpoint, "--duration", "1.5", "--out", str(out), "-q", "--wait", "60"
+        ])  # fmt: skip
     finally:
         publisher.wait(timeout=30)
     assert status == 0
@@ -89,31 +91,69 @@ def test_dropped_frames_become_exact_gaps_in_the_recording(
         assert reader.read(5 * n, n).any()
 
 
-def test_sigterm_closes_the_recording_cleanly(tmp_path: Path, free_endpoint: str) -> None:
+def test_sighup_closes_the_recording_cleanly_within_2_s(tmp_path: Path, free_endpoint: str) -> None:
+    """Closing the terminal (SIGHUP) ends a recording like Ctrl-C and SIGTERM do."""
     out = tmp_path / "stopped.h5"
+    partial = tmp_path / "stopped.partial.h5"  # the name while it is being written
     publisher = _aemon("daq-sim", "--endpoint", free_endpoint, "--duration", "30")
-    recorder = _aemon("record", free_endpoint, "--out", str(out), "-q", capture=True)
+    recorder = _aemon(
+        "record", free_endpoint, "--out", str(out), "-q", "--wait", "60", capture=True
+    )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            time.sleep(0.3)
-            if out.exists():
+            time.sleep(0.2)
+            if partial.exists():
                 try:
-                    with RecordingReader(out) as reader:
-                        if reader.info.samples > RATE:
+                    with RecordingReader(partial) as reader:
+                        if reader.info.samples > RATE / 4:
                             break
                 except Exception:  # the file is still being created
                     continue
-        recorder.send_signal(signal.SIGTERM)
+        assert not out.exists()
+        recorder.send_signal(signal.SIGHUP)
+        sent = time.monotonic()
         _, err = recorder.communicate(timeout=20)
+        took = time.monotonic() - sent
     finally:
         publisher.kill()
         publisher.wait()
     assert recorder.returncode == 0, err.decode()
+    assert took < 2.0
+    summary = json.loads(err.decode().strip().splitlines()[-1])
+    assert summary["ended"] == "stopped by a signal" and summary["samples"] > RATE / 4
+    assert not partial.exists()
     with RecordingReader(out) as reader:
         assert reader.info.closed_cleanly
-        assert reader.info.samples > RATE
+        assert reader.info.samples == summary["samples"]
         assert reader.info.gaps == 0
+
+
+def _publish_then_die(endpoint: str, frames: int, n: int) -> None:
+    """A DAQ that sends some frames and then goes silent without ending its stream."""
+    pub = DaqPublisher(endpoint, frame_samples=n)
+    for k in range(frames):
+        pub.send(k * n, np.ones((1, n), np.int16), volts_per_count=VPC, sample_rate_hz=RATE)
+    time.sleep(2.5)  # silent, socket still open: as if the DAQ hung or its cable was pulled
+    pub.close(linger_s=0)
+
+
+def test_a_silent_daq_is_reported_and_ends_the_recording(
+    tmp_path: Path, free_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sender = threading.Thread(target=_publish_then_die, args=(free_endpoint, 8, 4096), daemon=True)
+    sender.start()
+    out = tmp_path / "dead.h5"
+    status = main([
+        "record", free_endpoint, "-o", str(out), "--wait", "5", "--stall-warning", "0.3",
+        "--idle-timeout", "1",
+    ])  # fmt: skip
+    assert status == 0
+    err = capsys.readouterr().err
+    assert "no data for" in err and "--idle-timeout" in err and "(idle timeout)" in err
+    with RecordingReader(out) as reader:
+        assert reader.info.closed_cleanly and reader.info.samples == 8 * 4096
+    sender.join(timeout=10)
 
 
 def test_record_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,8 +170,9 @@ def test_record_without_daq_says_what_to_start(
 ) -> None:
     out = tmp_path / "none.h5"
     assert main(["record", free_endpoint, "--out", str(out), "--wait", "0.5"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("aemon: error:") and "daq-sim" in err and "\n" not in err
+    waiting, err = capsys.readouterr().err.strip().splitlines()
+    assert waiting.startswith("aemon: waiting up to 0.5 s for the first frame")
+    assert err.startswith("aemon: error:") and "daq-sim" in err
     assert not out.exists()
 
 

@@ -163,5 +163,5 @@ def test_cli_writes_csv_and_reports_bad_input_in_one_line(
     assert main(["detect", str(slow), "--model", str(model), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "aemon train CONFIG --rate 192000" in err
-    assert main(["detect", str(wav), "--model", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert main(["detect", str(wav), "--model", str(tmp_path / "none"), "--overwrite"]) == 2
     assert "no detector model" in capsys.readouterr().err

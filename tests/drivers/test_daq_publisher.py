@@ -186,7 +186,7 @@ def test_daq_sim_end_to_end_is_lossless_and_paced(tmp_path: Path) -> None:
 def test_daq_sim_unpaced_full_rate(tmp_path: Path) -> None:
     source = ZmqSource("tcp://127.0.0.1:*", bind=True, expected_channels=4)
     endpoint = source.connect()
-    process = run_daq_sim(endpoint, tmp_path, "--duration", "0.5", "--no-pace")
+    process = run_daq_sim(endpoint, tmp_path, "--duration", "0.5", "--no-pace", "--channels", "4")
     sink = collect(source)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr.decode()
@@ -202,10 +202,11 @@ def test_daq_sim_unpaced_full_rate(tmp_path: Path) -> None:
 def test_daq_sim_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["daq-sim", "--frame-samples", "0"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "aemon: error: --frame-samples must be at least 1, not 0"
+        "aemon: error: --frame-samples 0 is invalid: it must be a whole number of at least 1; "
+        "use e.g. --frame-samples 32768"
     )
     assert main(["daq-sim", "--duration", "-1"]) == 2
-    assert "--duration must be a positive" in capsys.readouterr().err
+    assert "--duration -1 is invalid: it must be a positive" in capsys.readouterr().err
 
 
 def test_present_ranges_cut_out_gaps() -> None:

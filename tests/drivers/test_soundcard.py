@@ -245,8 +245,10 @@ def test_machine_without_input_devices(
             pytest.skip("this machine has a real audio input")
         with pytest.raises(SourceError, match="no audio input device found"):
             SoundcardSource(None, sample_rate_hz=48000).open()
-        assert cli_main(["devices"]) == 1
+        assert cli_main(["devices"]) == 0  # no device is an answer, not an error
         assert "no audio input devices found" in capsys.readouterr().out
+        assert cli_main(["devices", "--json"]) == 0
+        assert capsys.readouterr().out.strip() == "[]"
     finally:
         monkeypatch.undo()
         _reinitialise_portaudio()

@@ -16,7 +16,7 @@ from aemon.drivers.daq_publisher import DaqPublisher
 from aemon.drivers.protocol import FLAG_END_OF_STREAM, FrameHeader, encode_frame
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.errors import ConfigError, SourceError
-from aemon.types import Gap
+from aemon.types import Gap, StreamFormat
 
 RATE = 100_000.0
 VPC = 1e-6
@@ -118,7 +118,7 @@ def test_delivers_every_frame_as_zero_copy_views(sender: tuple[zmq.Socket[bytes]
         np.concatenate([b for _, b in sink.blocks], axis=1), signal(0, 500)
     )
     assert sink.owned == [False] * 5  # views onto the zmq frames, not copies
-    assert source.format == (RATE, 2, "int16", VPC)
+    assert source.format == StreamFormat(RATE, 2, "int16", VPC)
     assert [c.name for c in source.channel_info] == ["ch1", "ch2"]
     assert source.channel_info[0].volts_per_count == VPC
     assert source.first_header is not None and source.first_header.stream_id == STREAM
@@ -303,7 +303,7 @@ def test_float32_stream(sender: tuple[zmq.Socket[bytes], str]) -> None:
     messages = [frame(0, 0, dtype="float32", vpc=1.0, channels=1), eos(1, 100, channels=1)]
     messages[1] = frame(1, 100, 0, dtype="float32", vpc=1.0, channels=1, flags=FLAG_END_OF_STREAM)
     source, sink = run_source(endpoint, sock, messages)
-    assert source.format == (RATE, 1, "float32", 1.0)
+    assert source.format == StreamFormat(RATE, 1, "float32", 1.0)
     assert sink.blocks[0][1].dtype == np.float32
 
 

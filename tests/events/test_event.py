@@ -151,13 +151,16 @@ def test_event_timing_is_relative_to_the_start_and_in_utc(sim_block: SimBlock) -
     assert EventBuilder(RATE).build(det, sim_block.samples, first, detector="x").utc == ""
 
 
-def test_event_features_equal_the_features_of_the_refined_waveform(sim_block: SimBlock) -> None:
+def test_event_features_equal_the_features_of_the_detected_span(sim_block: SimBlock) -> None:
+    """A neural detection is measured from its onset to its end, not between two crossings."""
     burst = max(sim_block.bursts, key=lambda b: b.snr_db)
     builder = EventBuilder(RATE, threshold_dbae=40.0)
     det = Detection(0, "burst", burst.onset_sample, burst.end_sample, 1.0)
     event = builder.build(det, sim_block.samples, 0, detector="nn")
-    x = sim_block.samples[0, event.sample_index : burst.end_sample]
-    f = hit_features(x, RATE, dbae_to_volts(40.0))
+    start = min(event.sample_index, burst.onset_sample)
+    x = sim_block.samples[0, start : burst.end_sample]
+    f = hit_features(x, RATE, dbae_to_volts(40.0), whole_span=True)
+    assert event.duration_us == pytest.approx((burst.end_sample - start) / RATE * 1e6)
     assert event.amplitude_V == pytest.approx(f.amplitude_v)
     assert event.amplitude_dBAE == pytest.approx(burst.snr_db + 20.0, abs=1.0)  # 10 µV noise
     assert event.counts == f.counts > 0

@@ -139,3 +139,38 @@ def test_bad_input_is_refused() -> None:
         hit_features(np.zeros(0), RATE, 1e-4)
     with pytest.raises(ConfigError, match="positive"):
         hit_features(np.ones(10), RATE, 0.0)
+
+
+def test_a_zero_length_hit_has_no_spectrum() -> None:
+    """One sample above the threshold is a hit without a spectrum: NaN, not a flat one."""
+    x = np.zeros(400)
+    x[100] = 1e-3  # a spike: first crossing == last crossing
+    f = hit_features(x, RATE, threshold_v=1e-4)
+    assert f.duration_us == 0.0 and f.counts == 1
+    assert f.amplitude_v == pytest.approx(1e-3)
+    assert math.isnan(f.peak_freq_khz) and math.isnan(f.centroid_khz)
+    assert all(math.isnan(p) for p in f.partial_powers_pct)
+    # a real burst keeps its spectrum
+    assert math.isfinite(hit_features(_burst(), RATE, threshold_v=1e-4).centroid_khz)
+
+
+def test_whole_span_measures_the_waveform_given() -> None:
+    """A detection's own extent: duration is its length, rise time onset to peak."""
+    wave = _burst()
+    f = hit_features(wave, RATE, threshold_v=1e-4, whole_span=True)
+    peak = int(np.argmax(np.abs(wave)))
+    assert f.duration_us == pytest.approx(wave.size / RATE * 1e6)
+    assert f.rise_time_us == pytest.approx(peak / RATE * 1e6)
+    assert f.energy_eu == pytest.approx(float(np.sum(wave**2)) / RATE / 1e-14, rel=1e-9)
+    assert f.counts == int(vae.counts(wave, 1e-4))
+    # the threshold span of the same waveform is shorter: the two are different measures
+    assert hit_features(wave, RATE, threshold_v=1e-4).duration_us < f.duration_us
+
+
+def test_a_slow_background_does_not_put_the_peak_at_0_khz() -> None:
+    """Hum looks like an offset over a burst's few hundred µs; it is not the burst's spectrum."""
+    t = np.arange(300) / RATE
+    tone = 20e-6 * np.sin(2 * np.pi * 150e3 * t)
+    hum = 200e-6 * np.sin(2 * np.pi * 60.0 * t + 1.0)  # ten times the burst, 60 Hz
+    f = hit_features(tone + hum, RATE, threshold_v=1e-6, whole_span=True)
+    assert f.peak_freq_khz == pytest.approx(150.0, abs=6.2)  # one FFT bin at 512 points

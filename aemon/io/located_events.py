@@ -2,7 +2,7 @@
 
 The hit CSV keeps one row per hit and links the hits of one event by ``event_id``; this table
 has one row per event (:class:`aemon.events.grouping.LocatedEvent`), for counting events and
-plotting positions without grouping the hits again. Columns (:data:`EVENT_TABLE_COLUMNS`):
+plotting positions without grouping the hits again. Columns (:data:`LOCATED_EVENT_COLUMNS`):
 
 ``event_id, time_s, sample_index, first_channel, hits, channels, delays_us, x_m, y_m,
 location_uncertainty_m, location_residual_us, location_status``; ``channels`` and
@@ -23,7 +23,7 @@ from aemon.events.grouping import LocatedEvent
 
 logger = logging.getLogger(__name__)
 
-EVENT_TABLE_COLUMNS = (
+LOCATED_EVENT_COLUMNS = (
     "event_id", "time_s", "sample_index", "first_channel", "hits", "channels", "delays_us",
     "x_m", "y_m", "location_uncertainty_m", "location_residual_us", "location_status",
 )  # fmt: skip
@@ -34,7 +34,7 @@ def _number(value: float, spec: str) -> str:
     return "" if math.isnan(value) else format(value, spec)
 
 
-def event_table_row(event: LocatedEvent) -> list[str]:
+def located_event_row(event: LocatedEvent) -> list[str]:
     """The CSV cells of one located event."""
     loc = event.location
     return [
@@ -53,8 +53,8 @@ def event_table_row(event: LocatedEvent) -> list[str]:
     ]
 
 
-def write_event_table_csv(path: str | os.PathLike[str], events: Iterable[LocatedEvent]) -> int:
-    """Write the event table to ``path`` (via a temporary file, renamed when complete).
+def write_located_events_csv(path: str | os.PathLike[str], events: Iterable[LocatedEvent]) -> int:
+    """Write the event table to ``path`` (the caller makes it atomic, e.g. ``AtomicOutput``).
 
     Returns:
         The number of rows written.
@@ -63,14 +63,12 @@ def write_event_table_csv(path: str | os.PathLike[str], events: Iterable[Located
         FileFormatError: The file cannot be written.
     """
     name = os.fspath(path)
-    tmp = name + ".tmp"
     try:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
+        with open(name, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(EVENT_TABLE_COLUMNS)
-            rows = [event_table_row(e) for e in events]
+            writer.writerow(LOCATED_EVENT_COLUMNS)
+            rows = [located_event_row(e) for e in events]
             writer.writerows(rows)
-        os.replace(tmp, name)
     except OSError as exc:
         raise FileFormatError(f"cannot write event table {name}: {exc.strerror}") from None
     return len(rows)

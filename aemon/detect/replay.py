@@ -1,0 +1,228 @@
+"""Replay: run a stored recording through the live detector at 1×, 4× or full speed.
+
+A replay reads the file block by block and feeds the same event streams the live monitor and
+``aemon detect`` use (:func:`aemon.detect.factory.make_event_stream`, through
+:func:`aemon.detect.offline.detect_reader`), paced by the clock at ``speed`` × real time:
+at ``max`` it reads the same blocks as ``aemon detect`` and finds the same events.
+
+Events of an aemon HDF5 recording go into a new named table in that recording
+(:class:`aemon.io.event_tables.EventTableWriter`; earlier tables and the raw samples stay);
+events of any other file (WAV/FLAC, raw, Vallen tradb) go to an event CSV, written under a
+temporary name and renamed when the replay finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from aemon.detect.offline import (
+    BLOCK_SAMPLES,
+    EventSink,
+    Pace,
+    detect_reader,
+    detect_tradb,
+)
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.options import DetectOptions
+from aemon.errors import ConfigError, FileFormatError
+from aemon.io.atomic_output import atomic_output
+from aemon.io.event_csv import EventCsvWriter
+from aemon.io.event_tables import EventTableWriter, check_table_name
+from aemon.io.file_readers import file_kind, open_block_reader
+
+logger = logging.getLogger(__name__)
+
+PACED_BLOCK_S = 0.02
+"""Signal per block at a paced speed (s of wall time), as smooth as a soundcard's."""
+
+
+class ReplaySummary(NamedTuple):
+    """What a replay did.
+
+    Attributes:
+        events: Events written.
+        seconds: Signal replayed per channel (s).
+        wall_s: Wall-clock time (s).
+        speed: Speed asked for (``inf`` for max).
+        output: Where the events went: ``FILE.h5:/event_tables/NAME`` or a CSV path.
+        detector: ``nn``, ``threshold`` or ``cascade``.
+        model: Model name ("" for the threshold detector).
+    """
+
+    events: int
+    seconds: float
+    wall_s: float
+    speed: float
+    output: str
+    detector: str
+    model: str
+
+    def line(self) -> str:
+        """One summary line for the terminal."""
+        pace = "max" if math.isinf(self.speed) else f"{self.speed:g}×"
+        achieved = self.seconds / max(self.wall_s, 1e-9)
+        return (
+            f"replayed {self.seconds:.3f} s at {pace} ({achieved:.2f}× real time): "
+            f"{self.events} events ({self.detector}{', ' + self.model if self.model else ''})"
+            f" -> {self.output}"
+        )
+
+
+def parse_speed(text: str) -> float:
+    """``"max"`` → ``inf``; otherwise a positive number (``"4"``, ``"4x"``).
+
+    Raises:
+        ConfigError: Anything else.
+    """
+    value = text.strip().lower()
+    if value == "max":
+        return math.inf
+    value = value.removesuffix("x").removesuffix("×")
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = math.nan
+    if not (math.isfinite(speed) and speed > 0):
+        raise ConfigError(f"--speed {text!r} is not a speed; use 1, 4 or max")
+    return speed
+
+
+class _Clock:
+    """Sleeps so that signal time ``t`` is reached at wall time ``t / speed``."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.start = time.monotonic()
+
+    def __call__(self, signal_s: float) -> None:
+        wait = self.start + signal_s / self.speed - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def replay_file(
+    input_path: str | os.PathLike[str],
+    *,
+    options: DetectOptions,
+    speed: float = math.inf,
+    table: str | None = None,
+    out_csv: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    fs: float | None = None,
+    dtype: str | None = None,
+    channels: int | None = None,
+    volts_per_count: float | None = None,
+    progress: bool = False,
+) -> ReplaySummary:
+    """Replay a file through the detector.
+
+    Args:
+        input_path: aemon ``.h5`` recording, WAV/FLAC, raw binary or Vallen ``.tradb``.
+        options: Detector settings (as for ``aemon detect``).
+        speed: Times real time; ``math.inf`` for as fast as possible.
+        table: Name of the new event table (HDF5 input). Default ``replay-<UTC time>``.
+        out_csv: Event CSV for other inputs (default ``INPUT.replay.csv``); for an HDF5
+            input, a CSV instead of a table.
+        overwrite: Replace an existing table or CSV of that name.
+        fs: Sample rate of a raw file (Hz).
+        dtype: Sample type of a raw file.
+        channels: Channels of a raw file.
+        volts_per_count: Volts per sample unit (V) of raw and WAV/FLAC files.
+        progress: Show a progress bar.
+
+    Raises:
+        AemonError: Unreadable input, impossible options, an existing output.
+    """
+    path = Path(input_path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such file; check the path")
+    is_tradb = path.suffix.lower() == ".tradb"
+    is_recording = not is_tradb and file_kind(str(path), raw_hint=dtype is not None) == "recording"
+    pace: Pace | None = None if math.isinf(speed) else _Clock(speed)
+    started = time.perf_counter()
+    if is_recording and out_csv is None:
+        name = check_table_name(table or time.strftime("replay-%Y%m%dT%H%M%SZ", time.gmtime()))
+        with EventTableWriter(path, name, {}, overwrite=overwrite) as writer:
+            seconds, onnx = _run(path, options, writer, pace, speed, progress, {})
+            writer.attrs.update(_table_attrs(options, onnx, speed, path))
+            rows = writer.rows
+        output = f"{path}:/event_tables/{name}"
+    else:
+        if table is not None and not is_recording:
+            raise ConfigError(
+                f"{path}: --table is for aemon .h5 recordings; other files replay into a CSV "
+                "(--out)"
+            )
+        csv_path = (
+            Path(out_csv) if out_csv is not None else path.with_name(path.name + ".replay.csv")
+        )
+        if csv_path.resolve() == path.resolve():
+            raise ConfigError(f"--out {csv_path} would overwrite the input; choose another file")
+        raw = {"fs": fs, "dtype": dtype, "channels": channels, "volts_per_count": volts_per_count}
+        with (
+            atomic_output(csv_path, overwrite=overwrite, what="event CSV") as tmp,
+            EventCsvWriter(tmp) as csv_out,
+        ):
+            seconds, onnx = _run(path, options, csv_out, pace, speed, progress, raw)
+            rows = csv_out.rows
+        output = str(csv_path)
+    summary = ReplaySummary(
+        rows,
+        seconds,
+        time.perf_counter() - started,
+        speed,
+        output,
+        options.detector,
+        onnx.card.name if onnx else "",
+    )
+    logger.info("%s", summary.line())
+    return summary
+
+
+def _run(
+    path: Path,
+    options: DetectOptions,
+    sink: EventSink,
+    pace: Pace | None,
+    speed: float,
+    progress: bool,
+    raw: dict[str, float | str | int | None],
+) -> tuple[float, OnnxDetector | None]:
+    if path.suffix.lower() == ".tradb":
+        seconds, _, onnx = detect_tradb(str(path), options, sink, progress=progress, pace=pace)
+        return seconds, onnx
+    reader = open_block_reader(path, **raw)  # type: ignore[arg-type]
+    try:
+        block = BLOCK_SAMPLES
+        if not math.isinf(speed):
+            block = max(1, round(PACED_BLOCK_S * speed * reader.format.sample_rate_hz))
+        seconds, _, onnx = detect_reader(
+            reader, options, sink, progress=progress, pace=pace, block_samples=block
+        )
+    finally:
+        reader.close()
+    return seconds, onnx
+
+
+def _table_attrs(
+    options: DetectOptions, onnx: OnnxDetector | None, speed: float, path: Path
+) -> dict[str, object]:
+    threshold = options.threshold
+    if threshold is None and options.detector == "nn" and onnx is not None:
+        threshold = float(onnx.card.threshold)
+    if threshold is None and options.detector != "nn":
+        threshold = 40.0 if options.x_noise is None else math.nan
+    pace = "max" if math.isinf(speed) else f"{speed:g}"
+    return {
+        "detector": options.detector,
+        "model": onnx.card.name if onnx else "",
+        "threshold": math.nan if threshold is None else float(threshold),
+        "x_noise": math.nan if options.x_noise is None else float(options.x_noise),
+        "probability": math.nan if options.probability is None else float(options.probability),
+        "source": f"aemon replay --speed {pace} {path.name}",
+    }
