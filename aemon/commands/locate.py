@@ -1,4 +1,4 @@
-"""``--location FILE`` / ``--only-located-inside`` for detect and monitor, and
+"""``--location FILE`` / ``--only-located-inside`` for detect, replay and monitor, and
 ``aemon locate-calibrate``: fit the wave speed from pencil-lead breaks at known positions."""
 
 from __future__ import annotations

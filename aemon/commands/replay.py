@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
 from aemon.io.file_readers import RAW_DTYPES
 
@@ -76,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
     add_overwrite(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_location_arguments(p)
     p.set_defaults(func=run_replay)
 
 
@@ -85,6 +87,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from aemon.detect.replay import parse_speed, replay_file  # heavy: only when run
 
     speed = parse_speed(args.speed)
+    location = location_from_args(args)
     options = DetectOptions(
         args.model,
         args.detector,
@@ -106,6 +109,8 @@ def run_replay(args: argparse.Namespace) -> int:
         channels=args.channels,
         volts_per_count=args.volts_per_count,
         progress=not args.no_progress and sys.stderr.isatty(),
+        location=location,
+        only_inside=args.only_located_inside,
     )
     print(summary.line())
     return 0

@@ -30,6 +30,8 @@ from aemon.detect.offline import (
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.errors import ConfigError, FileFormatError
+from aemon.events.grouping import HitGrouper, LocatingWriter
+from aemon.events.location_config import LocationConfig
 from aemon.io.atomic_output import atomic_output
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.event_tables import EventTableWriter, check_table_name
@@ -118,6 +120,8 @@ def replay_file(
     channels: int | None = None,
     volts_per_count: float | None = None,
     progress: bool = False,
+    location: LocationConfig | None = None,
+    only_inside: bool = False,
 ) -> ReplaySummary:
     """Replay a file through the detector.
 
@@ -134,6 +138,9 @@ def replay_file(
         channels: Channels of a raw file.
         volts_per_count: Volts per sample unit (V) of raw and WAV/FLAC files.
         progress: Show a progress bar.
+        location: Group the hits of all channels into events and locate them
+            (:mod:`aemon.events.grouping`); None keeps the hits as they are.
+        only_inside: With ``location``: keep only hits of events located inside.
 
     Raises:
         AemonError: Unreadable input, impossible options, an existing output.
@@ -148,7 +155,8 @@ def replay_file(
     if is_recording and out_csv is None:
         name = check_table_name(table or time.strftime("replay-%Y%m%dT%H%M%SZ", time.gmtime()))
         with EventTableWriter(path, name, {}, overwrite=overwrite) as writer:
-            seconds, onnx = _run(path, options, writer, pace, speed, progress, {})
+            sink = _locating(writer, location, only_inside)
+            seconds, onnx = _run(path, options, sink, pace, speed, progress, {})
             writer.attrs.update(_table_attrs(options, onnx, speed, path))
             rows = writer.rows
         output = f"{path}:/event_tables/{name}"
@@ -168,7 +176,9 @@ def replay_file(
             atomic_output(csv_path, overwrite=overwrite, what="event CSV") as tmp,
             EventCsvWriter(tmp) as csv_out,
         ):
-            seconds, onnx = _run(path, options, csv_out, pace, speed, progress, raw)
+            seconds, onnx = _run(
+                path, options, _locating(csv_out, location, only_inside), pace, speed, progress, raw
+            )
             rows = csv_out.rows
         output = str(csv_path)
     summary = ReplaySummary(
@@ -195,6 +205,8 @@ def _run(
 ) -> tuple[float, OnnxDetector | None]:
     if path.suffix.lower() == ".tradb":
         seconds, _, onnx = detect_tradb(str(path), options, sink, progress=progress, pace=pace)
+        if isinstance(sink, LocatingWriter):
+            sink.flush()
         return seconds, onnx
     reader = open_block_reader(path, **raw)  # type: ignore[arg-type]
     try:
@@ -206,7 +218,16 @@ def _run(
         )
     finally:
         reader.close()
+    if isinstance(sink, LocatingWriter):
+        sink.flush()  # the events still held for late hits
     return seconds, onnx
+
+
+def _locating(sink: EventSink, location: LocationConfig | None, only_inside: bool) -> EventSink:
+    """``sink``, or with a location a writer that groups and locates the hits first."""
+    if location is None:
+        return sink
+    return LocatingWriter(sink, HitGrouper(location), only_inside=only_inside)
 
 
 def _table_attrs(

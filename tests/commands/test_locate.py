@@ -126,3 +126,20 @@ def test_sim_geometry_outputs_are_atomic(tmp_path: Path, capsys: pytest.CaptureF
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["rod.h5", "rod.location.toml", "rod.sources.csv"]  # no .partial left
     assert load_location_config(layout).wave_speed_m_s == 5000.0
+
+
+def test_replay_locates_like_detect(bar: Path, tmp_path: Path) -> None:
+    location = ["--location", str(bar.with_name("bar.location.toml"))]
+    detected, replayed = tmp_path / "detect.csv", tmp_path / "replay.csv"
+    assert main(["detect", str(bar), "-o", str(detected), *DETECT, *location]) == 0
+    replay = ["replay", str(bar), "-o", str(replayed), "--detector", "threshold"]
+    assert main([*replay, "--x-noise", "6", "--no-progress", *location]) == 0
+    hits, again = read_event_csv(detected), read_event_csv(replayed)
+    assert {e.location_status for e in again} >= {"inside", "outside"}
+    key = [(e.sample_index, e.channel, e.event_id, e.location_status) for e in hits]
+    assert [(e.sample_index, e.channel, e.event_id, e.location_status) for e in again] == key
+    inside = tmp_path / "inside.csv"
+    only = ["--x-noise", "6", "--only-located-inside", *location]
+    assert main(["replay", str(bar), "-o", str(inside), "--detector", "threshold", *only]) == 0
+    kept = read_event_csv(inside)
+    assert kept and all(e.location_status == "inside" for e in kept)
