@@ -18,6 +18,7 @@ On the CPU it computes in fp32 (or bf16 autocast) with torch's own threads.
 from __future__ import annotations
 
 import logging
+import pickle
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
@@ -160,12 +161,18 @@ class TorchDetector:
         net = build_model(config)
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
+            raise FileFormatError(
+                f"cannot load torch weights {self.path}: not a state_dict of tensors "
+                f"({type(exc).__name__}); re-export the model or use --backend onnxruntime"
+            ) from None
+        try:
             net.load_state_dict(state)
-        except (OSError, RuntimeError, ValueError, KeyError) as exc:
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FileFormatError(
-                f"cannot load torch weights {self.path}: {first}; the weights do not belong to "
-                "the card's architecture, or use --backend onnxruntime"
+                f"torch weights {self.path} do not belong to the card's architecture ({first}); "
+                "re-export the model or use --backend onnxruntime"
             ) from None
         head = ProbabilityHead(net).eval()
         for p in head.parameters():
