@@ -45,7 +45,7 @@ def test_onnx_runtime_is_built_in_and_torch_must_be_registered(tmp_path: Path) -
     det = open_with_backend(tmp_path / "m", DetectOptions(backend="onnxruntime", provider="cpu"))
     assert isinstance(det, OnnxDetector) and det.backend == "onnxruntime"
     assert choose_backend("auto", "auto") == "onnxruntime"  # nothing registered
-    with pytest.raises(ConfigError, match="torch backend is not loaded.*--backend onnxruntime"):
+    with pytest.raises(ConfigError, match=r"torch backend is not loaded.*--backend onnxruntime"):
         open_with_backend(tmp_path / "m", DetectOptions(backend="torch"))
     with pytest.raises(ConfigError, match="backend 'tensorflow' unknown"):
         choose_backend("tensorflow", "auto")
