@@ -1,0 +1,367 @@
+"""The one GPU job: train the thesis models briefly on the GPU, check that the trained model
+directories work with ``aemon detect --backend torch``, and measure live channels per GPU.
+
+Run by ``bench/gpu_job.sh`` (which installs the carried wheels first). Steps, all inside a
+wall-clock budget (default 9 minutes):
+
+1. environment: imports the job needs, torch/CUDA/GPU; a missing import is printed and ends
+   the job (exit 3) before anything slow starts;
+2. training: ``aemon train CONFIG --device cuda`` for every ``--models`` config at once (one
+   process each: the simulator data generation is CPU-bound and single-threaded, the GPU has
+   room for all), the shipped data design (``--data sim``, the configs' training settings and
+   augmentation) with ``--epochs``/``--steps``/``--batch-size`` sized to the budget. A run
+   still going at ``--train-deadline-s`` is stopped and packaged from its last finished epoch
+   (``--resume --epochs K``). Each model directory goes to ``$OUT/NAME.tar`` (its training log
+   inside, no checkpoint);
+3. ``aemon detect --model DIR --backend torch`` and ``--backend onnxruntime`` on
+   ``recordings/sim-1m5-250ms.h5`` for the trained middle model: events of both;
+4. ``bench/bench_gpu_live.py`` for the trained middle model and the shipped CPU model, bf16
+   and fp32, N = 8, 16, 32, 48, 64 channels.
+
+Everything lands in ``$OUT``: ``NAME.tar`` per model, ``results.json``, ``summary.md`` (and
+``gpu_job.log`` from the shell script): at most 8 files.
+
+``--smoke`` runs the same steps on the CPU in about two minutes: a tiny InceptionTime config,
+2 steps, 1–2 channels, tenths of a second of signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+NEEDED = ["numpy", "scipy", "numba", "onnxruntime", "onnx", "h5py", "matplotlib", "tqdm",
+          "torch", "vallenae", "openae", "soundfile"]  # fmt: skip
+"""Imports on the training, detect (HDF5 input) and live-benchmark paths."""
+MIDDLE = "inceptiontime-middle"
+CPU_MODEL = "aemon-rt-1m5"
+RECORDING = ROOT / "recordings" / "sim-1m5-250ms.h5"
+MAX_TAR_BYTES = 16 * 2**20
+
+SMOKE_CONFIG = """\
+name = "inceptiontime-middle"
+architecture = "inceptiontime"
+description = "Smoke-test stand-in for the thesis middle model (tiny, CPU)."
+
+[signal]
+sample_rate_hz = 1562500.0
+window = 4096
+channels = 1
+classes = ["low", "high"]
+
+[normalization]
+method = "noise_floor"
+compress = "asinh"
+time_constant_s = 0.05
+
+[[blocks]]
+kernels = [7, 15]
+filters = 4
+bottleneck = 4
+modules = 1
+pool = 4
+activation = "mish"
+
+[[blocks]]
+kernels = [5, 9]
+filters = 4
+bottleneck = 4
+modules = 1
+pool = 4
+activation = "mish"
+
+[training]
+window = 4096
+batch_size = 2
+epochs = 1
+steps_per_epoch = 2
+val_windows = 4
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def check_environment() -> dict[str, Any]:
+    """Versions of the needed imports (``None`` = missing), torch's view of the GPU."""
+    env: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    versions: dict[str, str | None] = {}
+    for name in NEEDED:
+        try:
+            module = importlib.import_module(name)
+            versions[name] = str(getattr(module, "__version__", "?"))
+        except Exception as exc:  # ImportError, or OSError from a missing shared library
+            versions[name] = None
+            log(f"MISSING {name}: {type(exc).__name__}: {exc}")
+    env["versions"] = versions
+    env["missing"] = [k for k, v in versions.items() if v is None]
+    if versions.get("torch"):
+        import torch
+
+        env["cuda"] = torch.cuda.is_available()
+        env["torch_cuda"] = torch.version.cuda
+        if env["cuda"]:
+            env["gpu"] = torch.cuda.get_device_name(0)
+            env["gpu_memory_GiB"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30)
+    return env
+
+
+def _aemon(*args: str) -> list[str]:
+    return [sys.executable, "-m", "aemon.cli", *args]
+
+
+def _child_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONUNBUFFERED="1",
+        OMP_NUM_THREADS=str(threads),
+        NUMBA_NUM_THREADS=str(threads),
+        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    )
+    return env
+
+
+def _epochs_done(log_path: Path) -> int:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    done = re.findall(r"epoch (\d+)/\d+: loss", text)
+    return int(done[-1]) if done else 0
+
+
+def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, dict[str, Any]]:
+    """Train every model at once; stop at the deadline and package what is there."""
+    runs: dict[str, dict[str, Any]] = {}
+    threads = max(1, (os.cpu_count() or 2) // max(1, len(args.models)))
+    for name in args.models:
+        config = args.smoke_config if args.smoke else name
+        out = work / name
+        argv = ["train", str(config), "--out", str(out), "--device", args.device, "--seed", "0",
+                "--threads", str(threads), "--no-progress"]  # fmt: skip
+        if not args.smoke:
+            argv += ["--epochs", str(args.epochs), "--steps", str(args.steps),
+                     "--batch-size", str(args.batch_size)]  # fmt: skip
+        log_path = work / f"{name}.train.log"
+        log(f"train {name}: aemon {' '.join(argv)}")
+        proc = subprocess.Popen(
+            _aemon(*argv), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+            env=_child_env(threads), cwd=ROOT,
+        )  # fmt: skip
+        runs[name] = {"argv": argv, "proc": proc, "log": log_path, "out": out, "config": config}
+    deadline = start + args.train_deadline_s
+    while any(r["proc"].poll() is None for r in runs.values()):
+        if time.perf_counter() > deadline:
+            for name, r in runs.items():
+                if r["proc"].poll() is None:
+                    log(f"train {name}: deadline reached after {_epochs_done(r['log'])} epochs")
+                    r["proc"].send_signal(signal.SIGTERM)
+                    r["stopped"] = True
+            for r in runs.values():
+                try:
+                    r["proc"].wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    r["proc"].kill()
+            break
+        time.sleep(1.0)
+    for name, r in runs.items():
+        if r.get("stopped"):
+            _package_stopped(name, r, threads, start + args.finalize_deadline_s)
+    results = {}
+    for name, r in runs.items():
+        results[name] = _collect(name, r, args.out)
+    return results
+
+
+def _package_stopped(name: str, run: dict[str, Any], threads: int, deadline: float) -> None:
+    """Package a stopped run from its last finished epoch (``--resume --epochs K``)."""
+    done = _epochs_done(run["log"])
+    if done == 0:
+        log(f"train {name}: no finished epoch; nothing to package")
+        return
+    argv = ["train", str(run["config"]), "--out", str(run["out"]), "--device",
+            run["argv"][run["argv"].index("--device") + 1], "--seed", "0", "--threads",
+            str(threads), "--no-progress", "--resume", "--epochs", str(done)]  # fmt: skip
+    for flag in ("--steps", "--batch-size"):
+        if flag in run["argv"]:
+            argv += [flag, run["argv"][run["argv"].index(flag) + 1]]
+    log(f"package {name} after {done} epochs: aemon {' '.join(argv)}")
+    with run["log"].open("a") as fh:
+        try:
+            subprocess.run(
+                _aemon(*argv), stdout=fh, stderr=subprocess.STDOUT, env=_child_env(threads),
+                cwd=ROOT, timeout=max(10.0, deadline - time.perf_counter()),
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            log(f"package {name}: timed out")
+
+
+def _collect(name: str, run: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """Card figures of a trained model, and its directory as ``$OUT/NAME.tar``."""
+    out: Path = run["out"]
+    card_path = out / "model_card.json"
+    result: dict[str, Any] = {"returncode": run["proc"].returncode, "dir": str(out)}
+    tail = run["log"].read_text(errors="replace").splitlines()[-6:]
+    if not card_path.exists():
+        result["error"] = "no model_card.json; log tail: " + " | ".join(tail)
+        log(f"train {name}: FAILED: {result['error']}")
+        return result
+    card = json.loads(card_path.read_text())
+    metrics = card.get("metrics", {})
+    for section in ("heldout_windows", "heldout_stream"):
+        rep = metrics.get(section)
+        if isinstance(rep, dict) and "map" in rep:
+            result[section] = {
+                "map_f1": rep["map"]["f1"], "roc_auc": rep["map"]["roc_auc"],
+                "event_f1": rep["events"]["f1"],
+                "median_onset_error_us": rep["events"]["median_onset_error_us"],
+            }  # fmt: skip
+    result["training"] = {
+        k: card.get("training", {}).get(k)
+        for k in ("epochs_run", "best_epoch", "steps_per_epoch", "batch_size",
+                  "training_seconds", "parameters", "macs_per_sample", "onnx_parity_max_abs_diff")
+    }  # fmt: skip
+    result["speed"] = card.get("speed", {})
+    shutil.copy(run["log"], out / "train.log")
+    tar_path = out_dir / f"{name}.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for path in sorted(out.iterdir()):
+            if path.is_file() and path.name != "checkpoint.pt":
+                tar.add(path, arcname=f"{name}/{path.name}")
+    result["tar_bytes"] = tar_path.stat().st_size
+    if result["tar_bytes"] > MAX_TAR_BYTES:
+        log(f"WARNING {tar_path} is {result['tar_bytes'] / 2**20:.1f} MiB (> 16 MiB: lost)")
+    log(f"train {name}: {json.dumps(result)}")
+    return result
+
+
+def detect_check(model_dir: Path, work: Path, provider: str) -> dict[str, Any]:
+    """``aemon detect --model DIR`` with both backends on the shipped recording."""
+    result: dict[str, Any] = {}
+    for backend in ("torch", "onnxruntime"):
+        csv = work / f"detect-{backend}.csv"
+        argv = ["detect", str(RECORDING), "-o", str(csv), "--model", str(model_dir),
+                "--backend", backend, "--provider", provider if backend == "torch" else "cpu",
+                "--no-progress"]  # fmt: skip
+        proc = subprocess.run(
+            _aemon(*argv), capture_output=True, text=True, env=_child_env(4), cwd=ROOT,
+            timeout=120,
+        )  # fmt: skip
+        line = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[-1:] or [""]
+        result[backend] = {"returncode": proc.returncode, "line": line[0]}
+        result[f"{backend}_csv"] = csv.read_text() if csv.exists() else ""
+        log(f"detect --backend {backend}: rc {proc.returncode}: {line[0]}")
+    rows = {b: result.pop(f"{b}_csv").splitlines()[1:] for b in ("torch", "onnxruntime")}
+    result["events"] = {b: len(r) for b, r in rows.items()}
+    result["identical"] = rows["torch"] == rows["onnxruntime"]
+    return result
+
+
+def bench_live(args: argparse.Namespace, models: list[str], work: Path, budget: float) -> Any:
+    """Run the live ladder in its own process (a clean GPU); returns its rows."""
+    json_path = work / "live.json"
+    argv = [sys.executable, str(ROOT / "bench" / "bench_gpu_live.py"), "--models",
+            ",".join(models), "--json", str(json_path), "--budget-s", f"{max(budget - 40, 5):.0f}"]  # fmt: skip
+    argv += ["--smoke"] if args.smoke else ["--precisions", "bf16,fp32", "--provider", "cuda"]
+    log(f"live bench: {' '.join(argv[1:])}")
+    try:
+        subprocess.run(argv, env=_child_env(os.cpu_count() or 2), cwd=ROOT, timeout=budget)
+    except subprocess.TimeoutExpired:
+        log("live bench: timed out")
+    return json.loads(json_path.read_text())["rows"] if json_path.exists() else []
+
+
+def summary(results: dict[str, Any], p99_ms: float = 100.0) -> str:
+    env = results["environment"]
+    lines = ["# GPU job", "", f"- GPU: {env.get('gpu', 'none')}, torch "
+             f"{env['versions'].get('torch')}, CUDA {env.get('torch_cuda')}",
+             f"- wall time: {results['wall_s']:.0f} s", "", "## Training", "",
+             "| model | epochs | steps × batch | train s | params | stream map F1 | stream event "
+             "F1 | windows map F1 | tar MiB |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, r in results["training"].items():
+        t, s, w = r.get("training", {}), r.get("heldout_stream", {}), r.get("heldout_windows", {})
+        lines.append(
+            f"| {name} | {t.get('epochs_run')} | {t.get('steps_per_epoch')} × "
+            f"{t.get('batch_size')} | {t.get('training_seconds')} | {t.get('parameters')} | "
+            f"{s.get('map_f1', '-')} | {s.get('event_f1', '-')} | {w.get('map_f1', '-')} | "
+            f"{r.get('tar_bytes', 0) / 2**20:.1f} |"
+            if "error" not in r
+            else f"| {name} | failed: {r['error'][:120]} |"
+        )
+    det = results.get("detect_check", {})
+    lines += ["", "## aemon detect --model (trained middle)", "", f"```\n{json.dumps(det)}\n```"]
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_gpu_live import table
+
+    lines += ["", "## Live channels per GPU", "", table(results.get("live", []), p99_ms), ""]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-job-out")))
+    p.add_argument("--models", default=f"{MIDDLE},inceptiontime-small,inceptiontime-big,"
+                   "spec2map-small,spec2map-big", help="configs to train (comma list)")  # fmt: skip
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--steps", type=int, default=120, help="steps per epoch")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--train-deadline-s", type=float, default=250.0, help="stop training at")
+    p.add_argument("--finalize-deadline-s", type=float, default=320.0, help="packaging ends by")
+    p.add_argument("--budget-s", type=float, default=520.0, help="whole job (s)")
+    p.add_argument("--smoke", action="store_true", help="tiny CPU run of every step")
+    args = p.parse_args(argv)
+    args.models = [m for m in args.models.split(",") if m]
+    args.device = "cuda"
+    if args.smoke:
+        args.device, args.models = "cpu", [MIDDLE]
+        args.train_deadline_s, args.finalize_deadline_s = 150.0, 200.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    start = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = check_environment()
+    log(f"environment: {json.dumps(env)}")
+    if env["missing"]:
+        log(f"missing imports {env['missing']}: carry their wheels (see bench/gpu_job.sh)")
+        return 3
+    if not args.smoke and not env.get("cuda"):
+        log("torch sees no CUDA GPU; use --smoke on a CPU machine")
+        return 3
+    work = Path(tempfile.mkdtemp(prefix="aemon-gpu-job-"))
+    if args.smoke:
+        args.smoke_config = work / "smoke-middle.toml"
+        args.smoke_config.write_text(SMOKE_CONFIG)
+    results: dict[str, Any] = {"environment": env, "args": {k: str(v) for k, v in
+                                                             vars(args).items()}}  # fmt: skip
+    results["training"] = train_all(args, work, start)
+    middle = work / MIDDLE
+    if (middle / "model_card.json").exists():
+        results["detect_check"] = detect_check(middle, work, args.device)
+    models = [str(middle)] if (middle / "model.pt").exists() else []
+    remaining = args.budget_s - (time.perf_counter() - start)
+    results["live"] = bench_live(args, [*models, CPU_MODEL], work, remaining)
+    results["wall_s"] = time.perf_counter() - start
+    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    text = summary(results)
+    (args.out / "summary.md").write_text(text + "\n")
+    print(text, flush=True)
+    log(f"done in {results['wall_s']:.0f} s; files in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The one GPU job (bench/gpu_job.py): train the thesis models briefly on the GPU, check the
+# trained model with `aemon detect --backend torch`, measure live channels per GPU.
+#
+#   bash bench/gpu_job.sh            # on the GPU machine; results in $OUT (about 9 minutes)
+#   bash bench/gpu_job.sh --smoke    # anywhere: the same steps, tiny, on the CPU (~3 minutes)
+#
+# The GPU machine lacks a few pure-Python/small packages aemon imports (vallenae, openae-core,
+# soundfile and its cffi). Carry them as wheels in .whl/ (bash bench/gpu_wheels.sh, git-ignored);
+# they are installed into /tmp/site only if one of them does not import. h5py is there;
+# hdf5plugin, pyzmq and sounddevice are not needed on this path.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu-job-out}"
+mkdir -p "$OUT"
+if ! python3 -c "import vallenae, openae, soundfile" >/dev/null 2>&1; then
+    if compgen -G ".whl/*.whl" >/dev/null; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target /tmp/site .whl/*.whl || { echo "wheel install failed"; exit 4; }
+        export PYTHONPATH=/tmp/site
+    else
+        echo "vallenae/openae/soundfile missing and no .whl/ to install them from" >&2
+    fi
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+python3 bench/gpu_job.py --out "$OUT" "$@" 2>&1 | tee "$OUT/gpu_job.log"
+exit "${PIPESTATUS[0]}"
