@@ -184,6 +184,8 @@ def passes(row: dict[str, Any], p99_ms: float) -> bool:
 
 
 def ladder(args: argparse.Namespace, base: np.ndarray, deadline: float) -> list[dict[str, Any]]:
+    """Every model × precision × N (ascending, stopping at the first failure); the rows are
+    written to ``args.json`` after each run, so a killed run keeps what it measured."""
     rows: list[dict[str, Any]] = []
     b = round(args.block_ms * 1e-3 * RATE)
     for model in args.models:
@@ -207,10 +209,17 @@ def ladder(args: argparse.Namespace, base: np.ndarray, deadline: float) -> list[
                 row["ok"] = "error" not in row and passes(row, args.p99_ms)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+                save(args, rows)
                 if not row["ok"] and not args.full_ladder:
                     break
                 _free()
     return rows
+
+
+def save(args: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    if args.json:
+        meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        args.json.write_text(json.dumps({"args": meta, "rows": rows}, indent=2) + "\n")
 
 
 def det_name(model: str) -> str:
@@ -283,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = ladder(args, base, start + args.budget_s)
     text = table(rows, args.p99_ms)
     print(text, flush=True)
-    if args.json:
-        meta = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-        args.json.write_text(json.dumps({"args": meta, "rows": rows}, indent=2) + "\n")
+    save(args, rows)
     if args.markdown:
         args.markdown.write_text(text + "\n")
     return 0
