@@ -28,6 +28,7 @@ import numpy.typing as npt
 import torch
 from torch import Tensor, nn
 
+from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import STATE_DICT_FILE, ModelCard, read_model_card
 from aemon.detect.onnx_runtime import models_dir
 from aemon.errors import ConfigError, FileFormatError
@@ -101,6 +102,8 @@ class TorchDetector:
         precision: One of :data:`PRECISIONS`; ``tf32`` and ``fp16`` need CUDA.
         cuda_graphs: Capture and replay a CUDA graph per batch size (CUDA only).
         pinned: Stage uploads and downloads in pinned host memory (CUDA only).
+        site_calibration: Use the directory's ``aemon calibrate`` threshold if it has one (as
+            :class:`~aemon.detect.onnx_runtime.OnnxDetector` does).
 
     Attributes:
         card: The model card.
@@ -125,9 +128,12 @@ class TorchDetector:
         precision: str = "fp32",
         cuda_graphs: bool = False,
         pinned: bool = True,
+        site_calibration: bool = True,
     ) -> None:
         directory = model_directory(model)
         self.card: ModelCard = read_model_card(directory)
+        if site_calibration:
+            self.card = with_site_calibration(self.card, directory)
         self.path = directory / STATE_DICT_FILE
         self.device = resolve_device(provider)
         self.provider = self.device.type

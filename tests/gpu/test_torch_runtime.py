@@ -86,3 +86,17 @@ def test_cuda_without_a_gpu_is_a_one_line_error() -> None:
     with pytest.raises(ConfigError, match="torch sees no CUDA GPU"):
         TorchDetector("aemon-rt-192k", provider="cuda")
     assert TorchDetector("aemon-rt-192k", provider="auto").provider == "cpu"
+
+
+def test_site_calibration_applies_as_in_onnx_runtime(tmp_path: Path) -> None:
+    from aemon.detect.calibration import SiteCalibration, write_site_calibration
+
+    model = tmp_path / "site"
+    shutil.copytree(models_dir() / "aemon-rt-192k", model)
+    shipped = TorchDetector(model, provider="cpu").card.threshold
+    write_site_calibration(
+        SiteCalibration(0.8125, 1.0, 0.9, 60.0, "empirical", ("bg.wav",), "aemon-rt-192k"), model
+    )
+    assert TorchDetector(model, provider="cpu").card.threshold == 0.8125 != shipped
+    assert OnnxDetector(model, provider="cpu").card.threshold == 0.8125
+    assert TorchDetector(model, provider="cpu", site_calibration=False).card.threshold == shipped
