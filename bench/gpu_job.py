@@ -50,6 +50,7 @@ NEEDED = ["numpy", "scipy", "numba", "onnxruntime", "onnx", "h5py", "matplotlib"
 MIDDLE = "inceptiontime-middle"
 CPU_MODEL = "aemon-rt-1m5"
 MAX_TAR_BYTES = 16 * 2**20
+STEPS = 100
 
 SMOKE_CONFIG = """\
 name = "inceptiontime-middle"
@@ -86,10 +87,18 @@ activation = "mish"
 [training]
 window = 4096
 batch_size = 2
-epochs = 1
+epochs = 3
 steps_per_epoch = 2
 val_windows = 4
 """
+
+
+def cpus() -> int:
+    """CPUs this process may run on (a container's share, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 2
 
 
 def log(msg: str) -> None:
@@ -98,7 +107,7 @@ def log(msg: str) -> None:
 
 def check_environment() -> dict[str, Any]:
     """Versions of the needed imports (``None`` = missing), torch's view of the GPU."""
-    env: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
+    env: dict[str, Any] = {"python": sys.version.split()[0], "cpus": cpus()}
     versions: dict[str, str | None] = {}
     for name in NEEDED:
         try:
@@ -136,6 +145,7 @@ def _child_env(threads: int) -> dict[str, str]:
 
 
 def _epochs_done(log_path: Path) -> int:
+    """Epochs finished, from the trainer's INFO lines (``aemon -v train``)."""
     text = log_path.read_text(errors="replace") if log_path.exists() else ""
     done = re.findall(r"epoch (\d+)/\d+: loss", text)
     return int(done[-1]) if done else 0
@@ -144,7 +154,7 @@ def _epochs_done(log_path: Path) -> int:
 def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, dict[str, Any]]:
     """Train every model at once; stop at the deadline and package what is there."""
     runs: dict[str, dict[str, Any]] = {}
-    threads = max(1, (os.cpu_count() or 2) // max(1, len(args.models)))
+    threads = max(1, cpus() // max(1, len(args.models)))
     for name in args.models:
         config = args.smoke_config if args.smoke else name
         out = work / name
@@ -153,10 +163,12 @@ def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, d
         if not args.smoke:
             argv += ["--epochs", str(args.epochs), "--steps", str(args.steps),
                      "--batch-size", str(args.batch_size)]  # fmt: skip
+        elif args.steps != STEPS:  # a longer smoke run, to see the deadline path
+            argv += ["--steps", str(args.steps)]
         log_path = work / f"{name}.train.log"
         log(f"train {name}: aemon {' '.join(argv)}")
         proc = subprocess.Popen(
-            _aemon(*argv), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+            _aemon("-v", *argv), stdout=log_path.open("w"), stderr=subprocess.STDOUT,
             env=_child_env(threads), cwd=ROOT,
         )  # fmt: skip
         runs[name] = {"argv": argv, "proc": proc, "log": log_path, "out": out, "config": config}
@@ -168,7 +180,8 @@ def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, d
             if r["proc"].poll() is not None:
                 continue
             done = _epochs_done(r["log"])
-            training = done < (1 if args.smoke else args.epochs)  # else: packaging itself
+            training = done < args.epochs  # else: it is packaging the model
+
             if (training and now > train_deadline) or now > final_deadline:
                 log(f"train {name}: deadline reached after {done} epochs; stopping it")
                 r["proc"].send_signal(signal.SIGTERM)
@@ -204,7 +217,7 @@ def _package_stopped(name: str, run: dict[str, Any], threads: int, deadline: flo
     with run["log"].open("a") as fh:
         try:
             subprocess.run(
-                _aemon(*argv), stdout=fh, stderr=subprocess.STDOUT, env=_child_env(threads),
+                _aemon("-v", *argv), stdout=fh, stderr=subprocess.STDOUT, env=_child_env(threads),
                 cwd=ROOT, timeout=max(10.0, deadline - time.perf_counter()),
             )  # fmt: skip
         except subprocess.TimeoutExpired:
@@ -285,7 +298,7 @@ def detect_check(model_dir: Path, work: Path, provider: str, seconds: float) -> 
         argv = ["detect", str(wav), "-o", str(csv), "--model", str(model_dir),
                 "--backend", backend, "--provider", provider if backend == "torch" else "cpu",
                 "--no-progress"]  # fmt: skip
-        env = _child_env(os.cpu_count() or 2) | {"AEMON_TORCH_PRECISION": precision}
+        env = _child_env(cpus()) | {"AEMON_TORCH_PRECISION": precision}
         proc = subprocess.run(
             _aemon(*argv), capture_output=True, text=True, env=env, cwd=ROOT, timeout=180
         )
@@ -321,7 +334,7 @@ def bench_live(args: argparse.Namespace, models: list[str], work: Path, budget: 
     )
     log(f"live bench: {' '.join(argv[1:])}")
     try:
-        subprocess.run(argv, env=_child_env(os.cpu_count() or 2), cwd=ROOT, timeout=budget)
+        subprocess.run(argv, env=_child_env(cpus()), cwd=ROOT, timeout=budget)
     except subprocess.TimeoutExpired:
         log("live bench: timed out")
     return json.loads(json_path.read_text())["rows"] if json_path.exists() else []
@@ -360,7 +373,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", default=f"{MIDDLE},inceptiontime-small,inceptiontime-big,"
                    "spec2map-small,spec2map-big", help="configs to train (comma list)")  # fmt: skip
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--steps", type=int, default=100, help="steps per epoch")
+    p.add_argument("--steps", type=int, default=STEPS, help="steps per epoch")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--train-deadline-s", type=float, default=220.0, help="stop training at")
     p.add_argument("--finalize-deadline-s", type=float, default=290.0, help="packaging ends by")
@@ -369,9 +382,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
     args.device = "cuda"
-    if args.smoke:
-        args.device, args.models = "cpu", [MIDDLE]
-        args.train_deadline_s, args.finalize_deadline_s = 150.0, 200.0
+    if args.smoke:  # epochs and steps come from SMOKE_CONFIG
+        args.device, args.models, args.epochs = "cpu", [MIDDLE], 3
+        if args.train_deadline_s == p.get_default("train_deadline_s"):
+            args.train_deadline_s, args.finalize_deadline_s = 150.0, 220.0
     return args
 
 
