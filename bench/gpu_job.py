@@ -16,7 +16,9 @@ wall-clock budget (default 9 minutes):
 3. ``aemon detect --model DIR`` for the trained middle model with torch fp32, torch bf16
    and ONNX Runtime on a simulator WAV: events of each, fp32 against ONNX Runtime, bf16
    against fp32 within the 100 µs match window;
-4. ``bench/bench_gpu_live.py`` for the trained middle model and the shipped CPU model, bf16
+4. parity: the torch backend (fp32, bf16, fp32 + CUDA graphs) against ONNX Runtime on the
+   same windows, for the trained middle model and the shipped CPU model;
+5. ``bench/bench_gpu_live.py`` for the trained middle model and the shipped CPU model, bf16
    and fp32, N = 8, 16, 32, 48, 64 channels.
 
 Everything lands in ``$OUT``: ``NAME.tar`` per model, ``results.json``, ``summary.md`` (and
@@ -321,6 +323,40 @@ def detect_check(model_dir: Path, work: Path, provider: str, seconds: float) -> 
     return result
 
 
+def parity(models: list[str], provider: str) -> dict[str, Any]:
+    """Max |probability difference| of the torch backend (fp32, bf16, fp32 + CUDA graphs)
+    against ONNX Runtime on the CPU, on the same windows (noise with burst-like packets)."""
+    import numpy as np
+
+    from aemon.detect.onnx_runtime import OnnxDetector
+    from aemon.gpu.torch_runtime import TorchDetector
+
+    result: dict[str, Any] = {}
+    for model in models:
+        ref_det = OnnxDetector(model, provider="cpu")
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((8, 1, ref_det.card.window)).astype(np.float32)
+        t = np.arange(ref_det.card.window // 8)
+        for i in range(len(x)):
+            start = rng.integers(0, ref_det.card.window - t.size)
+            x[i, 0, start : start + t.size] += 30 * np.exp(-t / (t.size / 5)) * np.sin(0.7 * t)
+        ref = ref_det.infer(x)
+        rows = {}
+        variants = [("fp32", False), ("bf16", False), ("fp32", True)]
+        for precision, graphs in variants if provider == "cuda" else variants[:1]:
+            try:
+                det = TorchDetector(
+                    model, provider=provider, precision=precision, cuda_graphs=graphs
+                )
+                diff = max(float(np.abs(det.infer(x) - ref).max()) for _ in range(2))
+                rows[precision + ("+graphs" if graphs else "")] = float(f"{diff:.3g}")
+            except Exception as exc:  # report, do not stop the job
+                rows[precision + ("+graphs" if graphs else "")] = f"{type(exc).__name__}: {exc}"
+        result[Path(model).name] = rows
+        log(f"parity {Path(model).name} vs ONNX Runtime: {rows}")
+    return result
+
+
 def bench_live(args: argparse.Namespace, models: list[str], work: Path, budget: float) -> Any:
     """Run the live ladder in its own process (a clean GPU); returns its rows."""
     json_path = work / "live.json"
@@ -360,6 +396,7 @@ def summary(results: dict[str, Any], p99_ms: float = 100.0) -> str:
         )
     det = results.get("detect_check", {})
     lines += ["", "## aemon detect --model (trained middle)", "", f"```\n{json.dumps(det)}\n```"]
+    lines += ["", "## Torch vs ONNX Runtime (max |Δp|)", "", f"```\n{results.get('parity')}\n```"]
     sys.path.insert(0, str(ROOT / "bench"))
     from bench_gpu_live import table
 
@@ -385,7 +422,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     if args.smoke:  # epochs and steps come from SMOKE_CONFIG
         args.device, args.models, args.epochs = "cpu", [MIDDLE], 3
         if args.train_deadline_s == p.get_default("train_deadline_s"):
-            args.train_deadline_s, args.finalize_deadline_s = 150.0, 220.0
+            args.train_deadline_s, args.finalize_deadline_s = 240.0, 400.0
+        if args.budget_s == p.get_default("budget_s"):
+            args.budget_s = 900.0
     return args
 
 
@@ -414,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
             middle, work, args.device, 0.05 if args.smoke else 0.5
         )
     models = [str(middle)] if (middle / "model.pt").exists() else []
+    try:
+        results["parity"] = parity([*models, CPU_MODEL], args.device)
+    except Exception as exc:  # report, do not stop the job
+        log(f"parity: {type(exc).__name__}: {exc}")
     remaining = args.budget_s - (time.perf_counter() - start)
     results["live"] = bench_live(args, [*models, CPU_MODEL], work, remaining)
     results["wall_s"] = time.perf_counter() - start
