@@ -52,7 +52,7 @@ NEEDED = ["numpy", "scipy", "numba", "onnxruntime", "onnx", "h5py", "matplotlib"
 MIDDLE = "inceptiontime-middle"
 CPU_MODEL = "aemon-rt-1m5"
 MAX_TAR_BYTES = 16 * 2**20
-STEPS = 100
+STEPS = 60
 
 SMOKE_CONFIG = """\
 name = "inceptiontime-middle"
@@ -153,18 +153,32 @@ def _epochs_done(log_path: Path) -> int:
     return int(done[-1]) if done else 0
 
 
+def _packaging(log_path: Path) -> bool:
+    """True once training ended and the run exports and evaluates (ONNX export logged)."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    return "ONNX parity" in text or "time limit" in text
+
+
 def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, dict[str, Any]]:
     """Train every model at once; stop at the deadline and package what is there."""
     runs: dict[str, dict[str, Any]] = {}
     threads = max(1, cpus() // max(1, len(args.models)))
+    workers = max(1, threads - 1)  # batch synthesis processes per run (the CPU-bound part)
     for name in args.models:
         config = args.smoke_config if args.smoke else name
         out = work / name
         argv = ["train", str(config), "--out", str(out), "--device", args.device, "--seed", "0",
                 "--threads", str(threads), "--no-progress"]  # fmt: skip
+        for data in args.data:
+            argv += ["--data", data]
         if not args.smoke:
+            # the trainer ends after the epoch that passes --max-minutes; short epochs keep
+            # that overshoot small, and the deadline below is the backstop
+            minutes = max(0.5, (args.train_deadline_s - (time.perf_counter() - start)) / 60 - 0.5)
             argv += ["--epochs", str(args.epochs), "--steps", str(args.steps),
-                     "--batch-size", str(args.batch_size)]  # fmt: skip
+                     "--batch-size", str(args.batch_size), "--workers", str(workers),
+                     "--max-minutes", f"{minutes:.2f}",
+                     "--eval-bursts", str(args.eval_bursts)]  # fmt: skip
         elif args.steps != STEPS:  # a longer smoke run, to see the deadline path
             argv += ["--steps", str(args.steps)]
         log_path = work / f"{name}.train.log"
@@ -182,7 +196,7 @@ def train_all(args: argparse.Namespace, work: Path, start: float) -> dict[str, d
             if r["proc"].poll() is not None:
                 continue
             done = _epochs_done(r["log"])
-            training = done < args.epochs  # else: it is packaging the model
+            training = done < args.epochs and not _packaging(r["log"])
 
             if (training and now > train_deadline) or now > final_deadline:
                 log(f"train {name}: deadline reached after {done} epochs; stopping it")
@@ -209,12 +223,12 @@ def _package_stopped(name: str, run: dict[str, Any], threads: int, deadline: flo
     if done == 0:
         log(f"train {name}: no finished epoch; nothing to package")
         return
-    argv = ["train", str(run["config"]), "--out", str(run["out"]), "--device",
-            run["argv"][run["argv"].index("--device") + 1], "--seed", "0", "--threads",
-            str(threads), "--no-progress", "--resume", "--epochs", str(done)]  # fmt: skip
-    for flag in ("--steps", "--batch-size"):
-        if flag in run["argv"]:
-            argv += [flag, run["argv"][run["argv"].index(flag) + 1]]
+    argv = list(run["argv"])
+    for flag in ("--epochs", "--max-minutes"):  # drop them with their values
+        if flag in argv:
+            k = argv.index(flag)
+            del argv[k : k + 2]
+    argv += ["--resume", "--epochs", str(done)]
     log(f"package {name} after {done} epochs: aemon {' '.join(argv)}")
     with run["log"].open("a") as fh:
         try:
@@ -409,18 +423,21 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-job-out")))
     p.add_argument("--models", default=f"{MIDDLE},inceptiontime-small,inceptiontime-big,"
                    "spec2map-small,spec2map-big", help="configs to train (comma list)")  # fmt: skip
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--data", default="sim,randomised", help="training data (comma list)")
+    p.add_argument("--epochs", type=int, default=40, help="at most; --max-minutes ends it")
     p.add_argument("--steps", type=int, default=STEPS, help="steps per epoch")
     p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--eval-bursts", type=int, default=200, help="held-out stream bursts")
     p.add_argument("--train-deadline-s", type=float, default=220.0, help="stop training at")
-    p.add_argument("--finalize-deadline-s", type=float, default=290.0, help="packaging ends by")
+    p.add_argument("--finalize-deadline-s", type=float, default=320.0, help="packaging ends by")
     p.add_argument("--budget-s", type=float, default=520.0, help="whole job (s)")
     p.add_argument("--smoke", action="store_true", help="tiny CPU run of every step")
     args = p.parse_args(argv)
     args.models = [m for m in args.models.split(",") if m]
+    args.data = [d for d in args.data.split(",") if d]
     args.device = "cuda"
     if args.smoke:  # epochs and steps come from SMOKE_CONFIG
-        args.device, args.models, args.epochs = "cpu", [MIDDLE], 3
+        args.device, args.models, args.epochs, args.data = "cpu", [MIDDLE], 3, ["sim"]
         if args.train_deadline_s == p.get_default("train_deadline_s"):
             args.train_deadline_s, args.finalize_deadline_s = 240.0, 400.0
         if args.budget_s == p.get_default("budget_s"):
