@@ -7,12 +7,13 @@ wall-clock budget (default 9 minutes):
 1. environment: imports the job needs, torch/CUDA/GPU; a missing import is printed and ends
    the job (exit 3) before anything slow starts;
 2. training: ``aemon train CONFIG --device cuda`` for every ``--models`` config at once (one
-   process each: the simulator data generation is CPU-bound and single-threaded, the GPU has
-   room for all), the shipped data design (``--data sim``, the configs' training settings and
-   augmentation) with ``--epochs``/``--steps``/``--batch-size`` sized to the budget. A run
-   still going at ``--train-deadline-s`` is stopped and packaged from its last finished epoch
-   (``--resume --epochs K``). Each model directory goes to ``$OUT/NAME.tar`` (its training log
-   inside, no checkpoint);
+   process each, with ``--workers`` batch-synthesis processes: the simulator is CPU-bound,
+   the GPU has room for all), the data design of the retrained detectors (``--data sim
+   --data randomised``, the configs' training settings and augmentation, ``--batch-size
+   16``), ending by ``--max-minutes`` so that training is over at ``--train-deadline-s``. A
+   run still training then is stopped and packaged from its last finished epoch
+   (``--resume --epochs K``). Each model directory goes to ``$OUT/NAME.tar`` (its training
+   log inside, no checkpoint);
 3. ``aemon detect --model DIR`` for the trained middle model with torch fp32, torch bf16
    and ONNX Runtime on a simulator WAV: events of each, fp32 against ONNX Runtime, bf16
    against fp32 within the 100 µs match window;
@@ -324,16 +325,12 @@ def detect_check(model_dir: Path, work: Path, provider: str, seconds: float) -> 
         rows[label] = [r.split(",") for r in text.splitlines()[1:]]
         log(f"detect {label}: rc {proc.returncode}: {line[0]}")
     result["events"] = {k: len(v) for k, v in rows.items()}
-    if "torch-fp32" in rows and "onnxruntime" in rows:
-        result["torch_fp32_identical_to_onnxruntime"] = rows["torch-fp32"] == rows["onnxruntime"]
-    if "torch-bf16" in rows and "torch-fp32" in rows:
-        window = round(100e-6 * 1_562_500)  # the scoring match window, 100 µs
-        result["bf16_events_matched_in_fp32_within_100us"] = _matched(
-            rows["torch-bf16"], rows["torch-fp32"], window
-        )
-        result["fp32_events_matched_in_bf16_within_100us"] = _matched(
-            rows["torch-fp32"], rows["torch-bf16"], window
-        )
+    window = round(100e-6 * 1_562_500)  # the scoring match window, 100 µs
+    for a, b in (("torch-fp32", "onnxruntime"), ("torch-bf16", "torch-fp32")):
+        if a in rows and b in rows:
+            result[f"{a}_identical_to_{b}"] = rows[a] == rows[b]
+            result[f"{a}_matched_in_{b}_within_100us"] = _matched(rows[a], rows[b], window)
+            result[f"{b}_matched_in_{a}_within_100us"] = _matched(rows[b], rows[a], window)
     return result
 
 
@@ -428,8 +425,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=STEPS, help="steps per epoch")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--eval-bursts", type=int, default=200, help="held-out stream bursts")
-    p.add_argument("--train-deadline-s", type=float, default=220.0, help="stop training at")
-    p.add_argument("--finalize-deadline-s", type=float, default=320.0, help="packaging ends by")
+    p.add_argument("--train-deadline-s", type=float, default=200.0, help="stop training at")
+    p.add_argument("--finalize-deadline-s", type=float, default=290.0, help="packaging ends by")
     p.add_argument("--budget-s", type=float, default=520.0, help="whole job (s)")
     p.add_argument("--smoke", action="store_true", help="tiny CPU run of every step")
     args = p.parse_args(argv)

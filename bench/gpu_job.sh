@@ -5,6 +5,10 @@
 #   bash bench/gpu_job.sh            # on the GPU machine; results in $OUT (about 9 minutes)
 #   bash bench/gpu_job.sh --smoke    # anywhere: the same steps, tiny, on the CPU (~3 minutes)
 #
+# On the device machine: first, here, `bash bench/gpu_wheels.sh` (and `echo /.whl/ >>
+# .git/info/exclude`); then run `bash bench/gpu_job.sh` with carry [".whl"], timeout 600 s.
+# $OUT gets NAME.tar per trained model, results.json, summary.md and gpu_job.log (8 files).
+#
 # The GPU machine lacks a few pure-Python/small packages aemon imports (vallenae, openae-core,
 # soundfile and its cffi). Carry them as wheels in .whl/ (bash bench/gpu_wheels.sh, git-ignored);
 # they are installed into /tmp/site only if one of them does not import. h5py is there;
