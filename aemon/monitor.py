@@ -26,9 +26,10 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector
 from aemon.detect.background_learning import BackgroundLearning
 from aemon.detect.event_streams import NeuralEventStream
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
 from aemon.errors import ConfigError
 from aemon.events.event import Event
@@ -90,12 +91,12 @@ class MonitorStatus(NamedTuple):
         )
 
 
-def _warm_up(options: DetectOptions, source: Source) -> None:
+def _warm_up(options: DetectOptions, source: Source, detector: Detector | None) -> None:
     """Run a throwaway stream over a little noise so JIT compilation (numba) and ONNX
     Runtime's first-run allocations happen before live samples arrive, not during the first
     bursts (they would otherwise cost a second of latency)."""
     fmt = source.format
-    stream = make_event_stream(options, fmt, source.channel_info, live=True)
+    stream = make_event_stream(options, fmt, source.channel_info, live=True, onnx=detector)
     n = int(0.05 * fmt.sample_rate_hz)
     rng = np.random.default_rng(0)
     noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
@@ -143,12 +144,19 @@ class LiveMonitor:
         self.writer, self.publisher, self.csv = writer, publisher, csv
         self.on_events = on_events
         self.start_time_utc = start_time_utc
+        # one model for the stream and its warm-up (a GPU backend loads and tunes it once)
+        detector = (
+            None
+            if options.detector == "threshold"
+            else open_model(options, self.format.sample_rate_hz)
+        )
         self.stream = make_event_stream(
             options,
             source.format,
             source.channel_info,
             first_sample=source.first_sample,
             start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
+            onnx=detector,
             live=True,
         )
         self.learning: BackgroundLearning | None = None
@@ -159,7 +167,7 @@ class LiveMonitor:
                 self.stream, learn_background_s, fa_per_min, source.first_sample
             )
             self.stream = self.learning
-        _warm_up(options, source)
+        _warm_up(options, source, detector)
         self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample

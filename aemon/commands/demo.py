@@ -64,9 +64,9 @@ def _monitor_args(args: argparse.Namespace, endpoint: str, events_csv: Path) -> 
         quiet=False, summary=None, ring_seconds=4.0, stall_warning=DEFAULT_STALL_S,
         idle_timeout=DEFAULT_IDLE_TIMEOUT_S, model=args.model, detector=args.detector,
         threshold=args.threshold, x_noise=args.x_noise, probability=args.probability,
-        provider=args.provider, threads=args.threads, rate=None, channels=None, fs=None,
-        dtype=None, volts_per_count=None, realtime=None, start=None, device_blocksize=None,
-        pattern=None, wait_s=30.0, internal_csv=True,
+        provider=args.provider, backend=args.backend, threads=args.threads, rate=None,
+        channels=None, fs=None, dtype=None, volts_per_count=None, realtime=None, start=None,
+        device_blocksize=None, pattern=None, wait_s=30.0, internal_csv=True,
     )  # fmt: skip
 
 

@@ -26,7 +26,7 @@ from aemon.commands._live import (
 )
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.commands.record import announce_wait
-from aemon.detect.options import DETECTORS, PROVIDER_CHOICES, DetectOptions
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES, DetectOptions
 from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
 
 if TYPE_CHECKING:
@@ -72,7 +72,11 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     group.add_argument(
         "--provider", choices=PROVIDER_CHOICES, default="auto",
-        help="ONNX Runtime execution provider (default auto: CUDA if available)",
+        help="device: auto (CUDA if available), cpu or cuda",
+    )  # fmt: skip
+    group.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="auto",
+        help="inference runtime (default auto: torch on CUDA if there, else onnxruntime)",
     )  # fmt: skip
     group.add_argument(
         "--threads", type=int, metavar="N", help="inference threads (default: physical cores)"
@@ -159,11 +163,13 @@ def check_monitor_arguments(args: argparse.Namespace) -> None:
 def run_monitor(args: argparse.Namespace) -> int:
     """Run ``aemon monitor``; returns the exit status."""
     check_monitor_arguments(args)
+    from aemon.gpu.backend import register_torch_backend
     from aemon.io.event_csv import EventCsvWriter
     from aemon.io.event_publisher import EventPublisher
     from aemon.io.recording import RecordingWriter
     from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
 
+    register_torch_backend()  # --backend torch/auto; imports torch only if it is used
     options = detect_options(args)
     printer = StatusPrinter(quiet=args.quiet)
     monitor: LiveMonitor | None = None
@@ -244,6 +250,7 @@ def detect_options(args: argparse.Namespace) -> DetectOptions:
         x_noise=args.x_noise,
         provider=args.provider,
         threads=args.threads,
+        backend=args.backend,
     )
 
 
