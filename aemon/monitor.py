@@ -11,10 +11,17 @@
 Both readers are lossless: the detector sees every sample exactly once. If detection falls
 behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
 the source; it never silently skips signal.
+
+A failing worker stops the run in order: if the detector thread raises, :meth:`LiveMonitor.wait`
+raises a one-line :class:`aemon.errors.AemonError` at once, the caller's ``stop()`` stops the
+source and the recording closes cleanly with a ``detector_error`` row in ``/incidents``. A
+recorder failure is handled by :class:`aemon.stream.acquisition.Acquisition` (stop, or go on
+detecting with ``on_recorder_error="continue"``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -28,6 +35,7 @@ import numpy.typing as npt
 
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
+from aemon.errors import AemonError
 from aemon.events.event import Event
 from aemon.io.event_csv import EventCsvWriter, events_to_array
 from aemon.io.event_publisher import EventPublisher
@@ -116,6 +124,8 @@ class LiveMonitor:
         ring_seconds: Ring capacity (s of signal).
         start_time_utc: Wall time of the source's first sample, for event UTC stamps and
             latency (the DAQ clock if the source has one).
+        on_recorder_error: ``"stop"`` (default) or ``"continue"`` detecting without the
+            recording when it fails (e.g. disk full); see :class:`Acquisition`.
     """
 
     def __init__(
@@ -129,6 +139,7 @@ class LiveMonitor:
         on_events: EventCallback | None = None,
         ring_seconds: float = 4.0,
         start_time_utc: datetime | None = None,
+        on_recorder_error: str = "stop",
     ) -> None:
         self.source = source
         self.format = source.format
@@ -144,14 +155,16 @@ class LiveMonitor:
             live=True,
         )
         _warm_up(options, source)
-        self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
+        self.acquisition = Acquisition(
+            source, writer, ring_seconds=ring_seconds, on_recorder_error=on_recorder_error
+        )
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample
         )
         self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
         self._seen_gaps: set[tuple[int, int]] = set()
         self._latencies: deque[float] = deque(maxlen=1000)
-        self._error: BaseException | None = None
+        self._error: AemonError | None = None
         self._done = threading.Event()
         self.events = 0
         self.detected_until = source.first_sample
@@ -164,17 +177,31 @@ class LiveMonitor:
         self.acquisition.start()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True once the source has ended and every sample went through the detector."""
-        if not self.acquisition.wait(timeout):
-            return False
-        self.acquisition.ring.close()
-        return self._done.wait(timeout)
+        """True once the source has ended and every sample went through the detector.
+
+        Raises:
+            AemonError: The detector or (see :class:`Acquisition`) the recorder failed.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._error is not None:
+                raise self._error
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if self.acquisition.wait(max(left, 0.0)):
+                self.acquisition.ring.close()
+                done = self._done.wait(None if deadline is None else deadline - time.monotonic())
+                if self._error is not None:
+                    raise self._error
+                return done
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def stop(self) -> None:
         """Stop the source, drain recorder and detector, and re-raise a worker error."""
         try:
             self.acquisition.stop()
         finally:
+            self.acquisition.ring.close()
             self._thread.join()
         if self._error is not None:
             raise self._error
@@ -197,9 +224,17 @@ class LiveMonitor:
                 self._handle(self._feed(result))
             self._handle(self.stream.flush())
         except BaseException as exc:
-            logger.exception("detector stopped")
-            self._error = exc
+            logger.error("detector stopped", exc_info=exc)
+            what = f"detector stopped ({type(exc).__name__}: {exc})"
+            at = self.detected_until
             self._reader.close()
+            writer = self.writer
+            if writer is not None and not writer.closed:
+                with contextlib.suppress(AemonError):
+                    writer.note("detector_error", at, -1, what)
+            self._error = AemonError(
+                f"{what} at sample {at}; acquisition stopped, the recording is closed"
+            )
         finally:
             self._done.set()
 
@@ -234,8 +269,9 @@ class LiveMonitor:
         self.events += len(events)
         latencies = [self._latency_ms(e) for e in events]
         self._latencies.extend(x for x in latencies if x is not None)
-        if self.writer is not None:
-            self.writer.add_events(events_to_array(events))
+        if self.writer is not None and not self.writer.closed:
+            with contextlib.suppress(AemonError):  # a failed recording: the recorder reports it
+                self.writer.add_events(events_to_array(events))
         if self.csv is not None:
             self.csv.write(events)
         if self.publisher is not None:

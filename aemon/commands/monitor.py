@@ -108,6 +108,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--ring-seconds", type=float, default=4.0, metavar="S",
         help="ring buffer length (s, default 4)",
     )  # fmt: skip
+    parser.add_argument(
+        "--on-disk-full", choices=("stop", "continue-detecting"), default="stop",
+        help="when --out cannot be written (disk full, I/O error): stop (default), or close "
+        "the recording and go on detecting and publishing; the loss is reported at the end",
+    )  # fmt: skip
     add_heartbeat_arguments(parser)
     add_detector_arguments(parser)
     add_source_arguments(parser)
@@ -194,6 +199,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
             ring_seconds=args.ring_seconds,
+            on_recorder_error="continue" if args.on_disk_full == "continue-detecting" else "stop",
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())

@@ -126,6 +126,7 @@ class ZmqSource:
         self._pending: tuple[list[zmq.Frame], FrameHeader, npt.NDArray[np.generic]] | None = None
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
+        self._close_lock = threading.Lock()
         self._done = threading.Event()
         self._ended_by_itself = False
         self._sink_error: BaseException | None = None
@@ -374,16 +375,21 @@ class ZmqSource:
         self.close()
 
     def close(self) -> None:
-        """Close the socket without waiting; call ``stop()`` instead while running."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._pending = None
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-        if self._context is not None:
-            self._context.term()
-            self._context = None
+        """Close the socket without waiting; call ``stop()`` instead while running.
+
+        Safe to call from several threads (the recorder stops a source when it fails while
+        the main thread may be stopping it too).
+        """
+        with self._close_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._pending = None
+            socket, self._socket = self._socket, None
+            context, self._context = self._context, None
+        if socket is not None:
+            socket.close(linger=0)
+        if context is not None:
+            context.term()
 
     def __enter__(self) -> ZmqSource:
         self.open()
