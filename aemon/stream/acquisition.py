@@ -24,11 +24,14 @@ import threading
 import time
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from aemon.errors import AemonError, RecordingError
 from aemon.io.recording import RecordingWriter
-from aemon.stream.ring import RingBuffer, RingReader
-from aemon.stream.source import Source
-from aemon.types import Gap
+from aemon.stream.ring import ReadResult, RingBuffer, RingReader
+from aemon.stream.source import Source, rejected_summary
+from aemon.types import RESTART, Gap
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class Acquisition:
                 result = reader.read(timeout=0.25)
                 if result is None:
                     break
+                self._record_notes()
                 for gap in result.gaps:
                     self._record_gap(gap)
                 if result.lost is not None and result.lost.reason == "overrun":
@@ -134,7 +138,8 @@ class Acquisition:
                     # result.gaps already reported.
                     self._record_gap(result.lost)
                 if result.samples.shape[1]:
-                    writer.push(result.first_sample, result.samples)
+                    for first, block in _without_restarts(result):
+                        writer.push(first, block)
                     self.recorded = result.first_sample + result.samples.shape[1]
                 else:  # the source is idle: still make what we have visible to readers
                     writer.flush_if_due()
@@ -164,6 +169,27 @@ class Acquisition:
             )
         logger.error("%s", error)
         self._recorder_error = error
+
+    def _record_notes(self) -> None:
+        """Move the source's incidents (replaced samples, ...) into ``/incidents``."""
+        assert self.writer is not None
+        notes = getattr(self.source.stats, "notes", None)
+        while notes:
+            kind, start, stop, detail = notes.popleft()
+            self.writer.note(kind, start, stop, detail)
+
+    def _record_summary(self) -> None:
+        """At the end, note rejected frames per reason in ``/incidents``."""
+        stats = self.source.stats
+        if self.writer is None or self.writer.closed:
+            return
+        try:
+            self._record_notes()
+            if stats.rejected:
+                summary = rejected_summary(stats.rejected)
+                self.writer.note("rejected", -1, -1, f"frames rejected per reason: {summary}")
+        except AemonError as exc:
+            self._recorder_error = self._recorder_error or exc
 
     def _record_gap(self, gap: Gap) -> None:
         key = (gap.start_sample, gap.stop_sample)
@@ -204,6 +230,7 @@ class Acquisition:
         self.ring.close()
         if self._recorder_thread is not None:
             self._recorder_thread.join()
+        self._record_summary()
         if self._recorder_error is not None:
             raise self._recorder_error
 
@@ -233,3 +260,22 @@ class Acquisition:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _without_restarts(result: ReadResult) -> list[tuple[int, npt.NDArray[np.generic]]]:
+    """The read's ``(first_sample, block)`` pieces outside restart gaps: the ring zero-fills
+    a restart's down time, but the recording starts a new segment there instead."""
+    pos, stop = result.first_sample, result.first_sample + result.samples.shape[1]
+    pieces = []
+    for gap in sorted(result.gaps, key=lambda g: g.start_sample):
+        lo, hi = max(gap.start_sample, pos), min(gap.stop_sample, stop)
+        if gap.reason != RESTART or hi <= lo:
+            continue
+        if lo > pos:
+            pieces.append(
+                (pos, result.samples[:, pos - result.first_sample : lo - result.first_sample])
+            )
+        pos = hi
+    if pos < stop:
+        pieces.append((pos, result.samples[:, pos - result.first_sample :]))
+    return pieces

@@ -12,9 +12,12 @@ import pytest
 import zmq
 
 from aemon.cli import main
+from aemon.drivers.daq_publisher import DaqPublisher
 from aemon.drivers.protocol import FrameHeader, encode_frame
+from aemon.drivers.zmq_source import ZmqSource
 from aemon.io import schema
-from aemon.io.recording import RecordingReader
+from aemon.io.recording import RecordingReader, RecordingWriter
+from aemon.stream.acquisition import Acquisition
 
 RATE = 500_000.0
 FRAME = 32768
@@ -84,3 +87,64 @@ def test_disk_full_closes_the_recording_early_and_stops_consuming(
         [_block(f, FRAME) for f in range(0, info.samples + FRAME, FRAME)], axis=1
     )
     np.testing.assert_array_equal(recorded, expected[:, : info.samples])
+
+
+def _publish_run(endpoint: str, stream_id: int, frames: int, *, end: bool) -> list[np.ndarray]:
+    """One DAQ run from index 0; ``end=False`` dies without an end-of-stream frame."""
+    sent = []
+    publisher = DaqPublisher(endpoint, stream_id=stream_id, frame_samples=FRAME, crc32=True)
+    try:
+        for k in range(frames):
+            block = _block(stream_id * 10**6 + k * FRAME, FRAME)
+            publisher.send(k * FRAME, block, volts_per_count=1e-6, sample_rate_hz=RATE)
+            sent.append(block)
+        if end:
+            publisher.end()
+    finally:
+        publisher.close(linger_s=5.0)
+    return sent
+
+
+def test_a_daq_restart_becomes_a_new_segment_and_the_receiver_follows(
+    tmp_path: Path, free_endpoint: str
+) -> None:
+    first_run = _publish_run_in_thread(free_endpoint, 1, 4, end=False)
+    source = ZmqSource(free_endpoint, first_frame_timeout_s=10)
+    with source:
+        fmt, channels = source.format, source.channel_info
+        with RecordingWriter(tmp_path / "r.h5", fmt, channels) as writer:
+            acquisition = Acquisition(source, writer)
+            acquisition.start()
+            first_run.join(timeout=20)
+            time.sleep(0.3)
+            second = _publish_run(free_endpoint, 2, 3, end=True)  # same port, index from 0
+            assert acquisition.wait(timeout=20)
+            acquisition.stop()
+    with RecordingReader(tmp_path / "r.h5") as reader:
+        info = reader.info
+        assert info.closed_cleanly and info.samples == 7 * FRAME
+        segments = reader.segments()
+        assert [raw for raw, _ in segments] == [0, 4 * FRAME]
+        (restart,) = reader.gaps()
+        assert restart.reason == "restart" and restart.start_sample == 4 * FRAME
+        assert segments[1][1] == restart.stop_sample > 4 * FRAME  # time goes on
+        kinds = [row[3] for row in reader.incidents()]
+        assert kinds == ["restart"]
+        assert "00000001" in reader.incidents()[0][4] and "00000002" in reader.incidents()[0][4]
+        np.testing.assert_array_equal(
+            reader.read(4 * FRAME, 3 * FRAME), np.concatenate(second, axis=1)
+        )
+        np.testing.assert_array_equal(
+            reader.read(0, 4 * FRAME),
+            np.concatenate([_block(10**6 + k * FRAME, FRAME) for k in range(4)], axis=1),
+        )
+
+
+def _publish_run_in_thread(
+    endpoint: str, stream_id: int, frames: int, *, end: bool
+) -> threading.Thread:
+    thread = threading.Thread(
+        target=_publish_run, args=(endpoint, stream_id, frames), kwargs={"end": end}, daemon=True
+    )
+    thread.start()
+    return thread
