@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "export": "aemon.commands.export:register",
     "import": "aemon.commands.import_:register",
     "info": "aemon.commands.info:register",
+    "keys": "aemon.commands.keys:register",
     "monitor": "aemon.commands.monitor:register",
     "record": "aemon.commands.record:register",
     "replay": "aemon.commands.replay:register",
