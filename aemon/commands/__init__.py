@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "keys": "aemon.commands.keys:register",
     "monitor": "aemon.commands.monitor:register",
     "record": "aemon.commands.record:register",
+    "repair": "aemon.commands.repair:register",
     "replay": "aemon.commands.replay:register",
     "score": "aemon.commands.score:register",
     "sim": "aemon.commands.sim:register",
