@@ -30,7 +30,7 @@ import numpy.typing as npt
 from aemon.errors import AemonError, RecordingError
 from aemon.io.recording import RecordingWriter
 from aemon.stream.ring import ReadResult, RingBuffer, RingReader
-from aemon.stream.source import Source, rejected_summary
+from aemon.stream.source import Source, SourceStats, rejected_summary
 from aemon.types import RESTART, Gap
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ class AcquisitionStatus(NamedTuple):
         malformed: Frames the source rejected.
         lag_s: Stream time received but not yet recorded (s).
         recording_error: Why recording stopped early (one line), "" while it runs.
+        rejected: Rejected frames per reason, e.g. ``"crc 3, bad magic 1"``; "" if none.
+        restarts: DAQ restarts followed (new segments).
+        nonfinite: NaN/Inf samples replaced by 0.
     """
 
     elapsed_s: float
@@ -62,15 +65,23 @@ class AcquisitionStatus(NamedTuple):
     malformed: int
     lag_s: float
     recording_error: str = ""
+    rejected: str = ""
+    restarts: int = 0
+    nonfinite: int = 0
 
     def line(self) -> str:
         """One human-readable status line."""
         return (
-            f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
-            f"{self.realtime_factor:5.2f}× rt  recorded {self.recorded:>12d}  "
-            f"gaps {self.gaps} ({self.samples_lost} lost)  bad frames {self.malformed}  "
-            f"lag {self.lag_s * 1e3:6.1f} ms"
-        ) + ("  RECORDING STOPPED" if self.recording_error else "")
+            (
+                f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
+                f"{self.realtime_factor:5.2f}× rt  recorded {self.recorded:>12d}  "
+                f"gaps {self.gaps} ({self.samples_lost} lost)  bad frames {self.malformed}  "
+                f"lag {self.lag_s * 1e3:6.1f} ms"
+            )
+            + (f" ({self.rejected})" if self.rejected else "")
+            + (f"  restarts {self.restarts}" if self.restarts else "")
+            + ("  RECORDING STOPPED" if self.recording_error else "")
+        )
 
 
 class Acquisition:
@@ -186,7 +197,7 @@ class Acquisition:
         try:
             self._record_notes()
             if stats.rejected:
-                summary = rejected_summary(stats.rejected)
+                summary = rejected_summary(_copy_rejected(stats))
                 self.writer.note("rejected", -1, -1, f"frames rejected per reason: {summary}")
         except AemonError as exc:
             self._recorder_error = self._recorder_error or exc
@@ -225,9 +236,13 @@ class Acquisition:
         return self._recorder_error
 
     def stop(self) -> None:
-        """Stop the source, let the recorder drain the ring, and raise any recorder error."""
-        self.source.stop()
+        """Stop the source, let the recorder drain the ring, and raise any recorder error.
+
+        The ring is closed first, so a source blocked by back-pressure returns at once (the
+        block it was pushing is discarded); the recorder then writes what the ring holds.
+        """
         self.ring.close()
+        self.source.stop()
         if self._recorder_thread is not None:
             self._recorder_thread.join()
         self._record_summary()
@@ -252,6 +267,9 @@ class Acquisition:
             malformed=stats.malformed,
             lag_s=(received - recorded) / rate,
             recording_error=str(self._recorder_error or ""),
+            rejected=rejected_summary(_copy_rejected(stats)),
+            restarts=stats.restarts,
+            nonfinite=stats.nonfinite,
         )
 
     def __enter__(self) -> Acquisition:
@@ -279,3 +297,8 @@ def _without_restarts(result: ReadResult) -> list[tuple[int, npt.NDArray[np.gene
     if pos < stop:
         pieces.append((pos, result.samples[:, pos - result.first_sample :]))
     return pieces
+
+
+def _copy_rejected(stats: SourceStats) -> dict[str, int]:
+    with stats.lock:
+        return dict(stats.rejected)
