@@ -37,7 +37,10 @@ DEFAULT_SNDHWM = 256
 """Frames queued in the publisher before ``send`` blocks (PUSH) or drops (PUB)."""
 
 EOS_TIMEOUT_S = 5.0
-"""How long ``end()`` waits for room to send the end-of-stream frame (s)."""
+"""How long ``end()`` waits for room to send the end-of-stream frame with no receiver (s)."""
+
+CLEAN_LINGER_S = 120.0
+"""How long a clean close lets the queued frames (at most ``sndhwm``) reach a slow receiver."""
 
 
 def quantise(
@@ -320,19 +323,27 @@ class DaqPublisher:
     def end(self, timeout_s: float = EOS_TIMEOUT_S) -> bool:
         """Send the end-of-stream frame (idempotent; nothing to end before the first send).
 
+        A PUSH queue that is full because a connected receiver is slow is waited for as long
+        as that receiver stays connected: the frames before the end-of-stream frame are not
+        given up while someone is still taking them.
+
         Args:
-            timeout_s: How long to wait for room in a full PUSH queue (s).
+            timeout_s: How long to wait for room once no receiver is connected (s).
 
         Returns:
-            True if the frame was handed to ZeroMQ; False if nothing was sent yet or a PUSH
-            receiver took no frames for ``timeout_s``.
+            True if the frame was handed to ZeroMQ; False if nothing was sent yet or no
+            receiver took frames for ``timeout_s``.
         """
         if self._ended or self._format is None or self.next_sample is None:
             return False
         self._ended = True
-        if not self._socket.poll(int(timeout_s * 1000), zmq.POLLOUT):
-            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
-            return False
+        deadline = time.monotonic() + timeout_s
+        while not self._socket.poll(200, zmq.POLLOUT):
+            if self.count_receivers() > 0 and self.pattern == "push":
+                deadline = time.monotonic() + timeout_s
+            elif time.monotonic() >= deadline:
+                logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+                return False
         empty = np.zeros((self._format[1], 0), dtype=self._format[2])
         # The receiver may leave between the poll and the send (e.g. it stopped at its own
         # --duration): never block on the end-of-stream frame.
@@ -347,7 +358,8 @@ class DaqPublisher:
         return True
 
     def close(self, linger_s: float = 10.0) -> None:
-        """Close the socket, giving queued frames up to ``linger_s`` seconds to leave."""
+        """Close the socket, giving queued frames up to ``linger_s`` seconds to leave (frames
+        queued for a receiver that disconnects are dropped at once)."""
         if not self._socket.closed:
             self.count_receivers()
             self._close_sockets(int(linger_s * 1000))
@@ -373,4 +385,4 @@ class DaqPublisher:
         try:
             self.end(EOS_TIMEOUT_S if clean else 0.5)
         finally:
-            self.close(10.0 if clean else 1.0)
+            self.close(CLEAN_LINGER_S if clean else 1.0)
