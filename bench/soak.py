@@ -132,7 +132,7 @@ def run_soak(minutes: float, channels: int, out: Path, detector: str) -> dict[st
     t0 = time.monotonic()
     while monitor.poll() is None:
         mon, dq = _proc_sample(monitor.pid), _proc_sample(daq.pid)
-        if mon is not None:
+        if mon is not None and mon[0] > 0:  # 0: the process is exiting
             samples.append((time.monotonic() - t0, mon[0], mon[1], dq[1] if dq else np.nan))
         time.sleep(1.0)
     wall_s = time.monotonic() - t0

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
+import zmq.auth
 
 from aemon.cli import main
 from aemon.drivers.daq_publisher import DaqPublisher
@@ -25,8 +26,10 @@ RATE = 100_000.0
 
 @pytest.fixture
 def keys(tmp_path: Path) -> Path:
-    for name in ("daq", "rx", "intruder"):
-        assert main(["keys", str(tmp_path / name), "--name", name]) == 0
+    assert main(["keys", str(tmp_path / "rx"), "--name", "rx"]) == 0
+    for name in ("daq", "intruder"):
+        (tmp_path / name).mkdir()
+        zmq.auth.create_certificates(tmp_path / name, name)
     return tmp_path
 
 
