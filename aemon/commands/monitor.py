@@ -199,7 +199,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
             ring_seconds=args.ring_seconds,
-            on_recorder_error="continue" if args.on_disk_full == "continue-detecting" else "stop",
+            on_recorder_error=_recorder_policy(args),
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())
@@ -282,3 +282,8 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
         + ("" if ended == ENDED_BY_SOURCE else f"; ended: {ended}")
         + (f" -> {files}" if files else "")
     )
+
+
+def _recorder_policy(args: argparse.Namespace) -> str:
+    """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full`` (``demo`` has no flag)."""
+    return "continue" if getattr(args, "on_disk_full", "stop") == "continue-detecting" else "stop"

@@ -70,6 +70,9 @@ def test_curve_link_delivers_to_the_authorised_receiver_only(keys: Path) -> None
         assert sink.firsts() == [0, 100, 200]
         with pytest.raises(SourceError, match="no frames"):
             intruder.open()  # its handshake was refused: not one frame reached it
+        deadline = time.monotonic() + 5
+        while publisher.count_receivers() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)  # socket events arrive asynchronously
         assert publisher.max_receivers == 1
     finally:
         publisher.close(linger_s=0)
