@@ -11,10 +11,17 @@
 Both readers are lossless: the detector sees every sample exactly once. If detection falls
 behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
 the source; it never silently skips signal.
+
+A failing worker stops the run in order: if the detector thread raises, :meth:`LiveMonitor.wait`
+raises a one-line :class:`aemon.errors.AemonError` at once, the caller's ``stop()`` stops the
+source and the recording closes cleanly with a ``detector_error`` row in ``/incidents``. A
+recorder failure is handled by :class:`aemon.stream.acquisition.Acquisition` (stop, or go on
+detecting with ``on_recorder_error="continue"``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -31,7 +38,7 @@ from aemon.detect.background_learning import BackgroundLearning
 from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
-from aemon.errors import ConfigError
+from aemon.errors import AemonError, ConfigError
 from aemon.events.event import Event
 from aemon.io.event_csv import EventCsvWriter, events_to_array
 from aemon.io.event_publisher import EventPublisher
@@ -123,6 +130,8 @@ class LiveMonitor:
         learn_background_s: Learn the neural threshold from this much signal at the start
             (s; events are withheld meanwhile); 0 = use the card's (or site calibration's).
         fa_per_min: False-alarm target (events/min) for ``learn_background_s``.
+        on_recorder_error: ``"stop"`` (default) or ``"continue"`` detecting without the
+            recording when it fails (e.g. disk full); see :class:`Acquisition`.
     """
 
     def __init__(
@@ -138,6 +147,7 @@ class LiveMonitor:
         start_time_utc: datetime | None = None,
         learn_background_s: float = 0.0,
         fa_per_min: float = 1.0,
+        on_recorder_error: str = "stop",
     ) -> None:
         self.source = source
         self.format = source.format
@@ -168,14 +178,16 @@ class LiveMonitor:
             )
             self.stream = self.learning
         _warm_up(options, source, detector)
-        self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
+        self.acquisition = Acquisition(
+            source, writer, ring_seconds=ring_seconds, on_recorder_error=on_recorder_error
+        )
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample
         )
         self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
         self._seen_gaps: set[tuple[int, int]] = set()
         self._latencies: deque[float] = deque(maxlen=1000)
-        self._error: BaseException | None = None
+        self._error: AemonError | None = None
         self._done = threading.Event()
         self.events = 0
         self.detected_until = source.first_sample
@@ -188,17 +200,31 @@ class LiveMonitor:
         self.acquisition.start()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True once the source has ended and every sample went through the detector."""
-        if not self.acquisition.wait(timeout):
-            return False
-        self.acquisition.ring.close()
-        return self._done.wait(timeout)
+        """True once the source has ended and every sample went through the detector.
+
+        Raises:
+            AemonError: The detector or (see :class:`Acquisition`) the recorder failed.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._error is not None:
+                raise self._error
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if self.acquisition.wait(max(left, 0.0)):
+                self.acquisition.ring.close()
+                done = self._done.wait(None if deadline is None else deadline - time.monotonic())
+                if self._error is not None:
+                    raise self._error
+                return done
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def stop(self) -> None:
         """Stop the source, drain recorder and detector, and re-raise a worker error."""
         try:
             self.acquisition.stop()
         finally:
+            self.acquisition.ring.close()
             self._thread.join()
         if self._error is not None:
             raise self._error
@@ -221,9 +247,17 @@ class LiveMonitor:
                 self._handle(self._feed(result))
             self._handle(self.stream.flush())
         except BaseException as exc:
-            logger.exception("detector stopped")
-            self._error = exc
+            logger.error("detector stopped", exc_info=exc)
+            what = f"detector stopped ({type(exc).__name__}: {exc})"
+            at = self.detected_until
             self._reader.close()
+            writer = self.writer
+            if writer is not None and not writer.closed:
+                with contextlib.suppress(AemonError):
+                    writer.note("detector_error", at, -1, what)
+            self._error = AemonError(
+                f"{what} at sample {at}; acquisition stopped, the recording is closed"
+            )
         finally:
             self._done.set()
 
@@ -258,8 +292,9 @@ class LiveMonitor:
         self.events += len(events)
         latencies = [self._latency_ms(e) for e in events]
         self._latencies.extend(x for x in latencies if x is not None)
-        if self.writer is not None:
-            self.writer.add_events(events_to_array(events))
+        if self.writer is not None and not self.writer.closed:
+            with contextlib.suppress(AemonError):  # a failed recording: the recorder reports it
+                self.writer.add_events(events_to_array(events))
         if self.csv is not None:
             self.csv.write(events)
         if self.publisher is not None:

@@ -121,6 +121,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--ring-seconds", type=float, default=4.0, metavar="S",
         help="ring buffer length (s, default 4)",
     )  # fmt: skip
+    parser.add_argument(
+        "--on-disk-full", choices=("stop", "continue-detecting"), default="stop",
+        help="when --out cannot be written (disk full, I/O error): stop (default), or close "
+        "the recording and go on detecting and publishing; the loss is reported at the end",
+    )  # fmt: skip
     add_heartbeat_arguments(parser)
     add_detector_arguments(parser)
     add_source_arguments(parser)
@@ -211,6 +216,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             ring_seconds=args.ring_seconds,
             learn_background_s=getattr(args, "learn_background", 0.0),
             fa_per_min=getattr(args, "fa_per_min", 1.0),
+            on_recorder_error=_recorder_policy(args),
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())
@@ -294,3 +300,8 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
         + ("" if ended == ENDED_BY_SOURCE else f"; ended: {ended}")
         + (f" -> {files}" if files else "")
     )
+
+
+def _recorder_policy(args: argparse.Namespace) -> str:
+    """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full`` (``demo`` has no flag)."""
+    return "continue" if getattr(args, "on_disk_full", "stop") == "continue-detecting" else "stop"
