@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "aemon.commands.train:register_evaluate",
     "export": "aemon.commands.export:register",
     "import": "aemon.commands.import_:register",
+    "gui": "aemon.commands.gui:register",
     "info": "aemon.commands.info:register",
     "monitor": "aemon.commands.monitor:register",
     "record": "aemon.commands.record:register",

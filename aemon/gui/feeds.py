@@ -28,9 +28,7 @@ from aemon.io.event_publisher import EVENT_TOPIC, STATUS_TOPIC
 
 logger = logging.getLogger(__name__)
 
-_FLOAT_FIELDS = {
-    name for name, kind in Event.__annotations__.items() if kind in ("float", float)
-}
+_FLOAT_FIELDS = {name for name, kind in Event.__annotations__.items() if kind in ("float", float)}
 
 
 def event_from_message(message: Mapping[str, Any]) -> Event:
@@ -39,7 +37,11 @@ def event_from_message(message: Mapping[str, Any]) -> Event:
     for name in Event._fields:
         value = message.get(name)
         if value is None:
-            value = math.nan if name in _FLOAT_FIELDS else ("" if name in ("utc", "type", "detector") else -1)
+            value = (
+                math.nan
+                if name in _FLOAT_FIELDS
+                else ("" if name in ("utc", "type", "detector") else -1)
+            )
         values[name] = value
     return Event(**values)
 
@@ -143,9 +145,7 @@ class MonitorProcess:
         extra: More ``aemon monitor`` arguments (detector, model, threshold, …).
     """
 
-    def __init__(
-        self, source: str, out: Path | None = None, extra: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, source: str, out: Path | None = None, extra: Sequence[str] = ()) -> None:
         self.source, self.out, self.extra = source, out, list(extra)
         self.events_endpoint = free_endpoint()
         self.display_endpoint = free_endpoint()

@@ -129,9 +129,7 @@ class LabelSet:
         """All labels as rows of :data:`LABEL_DTYPE`."""
         rows = np.zeros(len(self._labels), dtype=LABEL_DTYPE)
         for i, label in enumerate(self):
-            rows[i] = tuple(
-                encode_text(v) if isinstance(v, str) else v for v in label
-            )
+            rows[i] = tuple(encode_text(v) if isinstance(v, str) else v for v in label)
         return rows
 
 
@@ -144,9 +142,14 @@ def load_labels(path: str | os.PathLike[str], sample_rate_hz: float) -> LabelSet
         raise FileFormatError(f"cannot read labels from {path}: {exc}") from None
     labels = [
         Label(
-            int(r["channel"]), int(r["start_sample"]), int(r["end_sample"]),
-            decode_text(r["action"]), decode_text(r["type"]), decode_text(r["original_type"]),
-            decode_text(r["detector"]), float(r["labelled_unix_s"]),
+            int(r["channel"]),
+            int(r["start_sample"]),
+            int(r["end_sample"]),
+            decode_text(r["action"]),
+            decode_text(r["type"]),
+            decode_text(r["original_type"]),
+            decode_text(r["detector"]),
+            float(r["labelled_unix_s"]),
         )  # fmt: skip
         for r in rows
     ]

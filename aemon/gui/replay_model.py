@@ -73,7 +73,9 @@ class ReplayModel:
             return start, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
         return start, self.reader.read(column, count)
 
-    def advance(self, wall_s: float, max_samples: int | None = None) -> tuple[int, npt.NDArray[np.generic]]:
+    def advance(
+        self, wall_s: float, max_samples: int | None = None
+    ) -> tuple[int, npt.NDArray[np.generic]]:
         """The block that ``wall_s`` of playing covers, and move past it."""
         if not self.playing:
             return self.position, np.zeros((self.info.channels, 0), dtype=self.info.dtype)

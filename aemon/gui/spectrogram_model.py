@@ -38,7 +38,9 @@ def code_to_db(codes: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return DB_MIN + np.asarray(codes, dtype=np.float64) * _DB_PER_CODE
 
 
-def level_lut(colours: npt.NDArray[np.uint8], low_db: float, high_db: float) -> npt.NDArray[np.uint8]:
+def level_lut(
+    colours: npt.NDArray[np.uint8], low_db: float, high_db: float
+) -> npt.NDArray[np.uint8]:
     """A 256-entry lookup table mapping codes to colours for the levels ``low_db..high_db``.
 
     Args:

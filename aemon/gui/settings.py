@@ -1,0 +1,38 @@
+"""Settings that persist between sessions (QSettings): geometry, colour levels, source,
+recording file name and detector choice."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aemon.gui.main_window import MainWindow
+
+
+def restore_settings(window: MainWindow) -> None:
+    """Restore geometry, levels, source, recording name and detector choice."""
+    s, c = window.settings, window.controls
+    geometry = s.value("geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)  # type: ignore[arg-type]
+    c.level_low.setValue(float(s.value("level_low", c.level_low.value())))  # type: ignore[arg-type]
+    c.level_high.setValue(float(s.value("level_high", c.level_high.value())))  # type: ignore[arg-type]
+    c.source.setText(str(s.value("source", "")))
+    c.record_file.setText(str(s.value("record_file", "")))
+    c.model.setText(str(s.value("model", "")))
+    c.detector.setCurrentText(str(s.value("detector", "nn")))
+    c.threshold.setValue(float(s.value("threshold", 0.0)))  # type: ignore[arg-type]
+
+
+def save_settings(window: MainWindow) -> None:
+    """Persist geometry, levels, source, recording name and detector choice."""
+    s, c = window.settings, window.controls
+    s.setValue("geometry", window.saveGeometry())
+    s.setValue("level_low", c.level_low.value())
+    s.setValue("level_high", c.level_high.value())
+    s.setValue("source", c.source.text())
+    s.setValue("record_file", c.record_file.text())
+    s.setValue("model", c.model.text())
+    s.setValue("detector", c.detector.currentText())
+    s.setValue("threshold", c.threshold.value())
+    s.sync()
