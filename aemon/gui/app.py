@@ -1,4 +1,4 @@
-"""Start the Qt application: ``aemon gui`` and ``aemon demo`` (with a display) call :func:`run_app`."""
+"""Start the Qt application (:func:`run_app`, for ``aemon gui`` and ``aemon demo``)."""
 
 from __future__ import annotations
 

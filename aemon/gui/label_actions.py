@@ -12,6 +12,7 @@ from PySide6 import QtWidgets
 
 from aemon.events.event import Event
 from aemon.gui.labels import LabelSet, export_labelled_csv, load_labels, save_labels
+from aemon.gui.sessions import ReplaySession
 
 if TYPE_CHECKING:
     from aemon.gui.main_window import MainWindow
@@ -46,17 +47,22 @@ class LabelActions:
         types = sorted({e.type for e in self.table.events()} | {"low", "high"})
         self.controls.label_type.clear()
         self.controls.label_type.addItems(types)
-        events = {
-            (int(e.channel), int(e.sample_index)): i for i, e in enumerate(self.table.events())
-        }
+        self.apply_labels()
+
+    def apply_labels(self: MainWindow) -> None:
+        """Show the stored labels in the table (after loading or re-detecting events)."""
+        if self.labels is None:
+            return
+        events = self.table.events()
+        index_of = {(int(e.channel), int(e.sample_index)): i for i, e in enumerate(events)}
         for label in self.labels:
-            index = events.get((label.channel, label.start_sample))
+            index = index_of.get((label.channel, label.start_sample))
             if index is None and label.action == "added":
                 index = self._add_manual_event(
                     label.channel, label.start_sample, label.end_sample, label.type
                 )
             if index is not None:
-                self.table.set_label(index, label.action)
+                self.table.set_label(index, _label_text(label.action, label.type))
         self.table_model.labels_changed()
 
     def label_selected(self: MainWindow, action: str, new_type: str | None = None) -> None:
@@ -66,7 +72,7 @@ class LabelActions:
             self.statusBar().showMessage("select an event in the table first", 5000)
             return
         label = self.labels.review(self.table.event(index), action, new_type)
-        self.table.set_label(index, label.action if action != "retyped" else f"→ {label.type}")
+        self.table.set_label(index, _label_text(label.action, label.type))
         self.table_model.labels_changed()
 
     def add_label(self: MainWindow, channel: int, start_s: float, stop_s: float, kind: str) -> None:
@@ -104,7 +110,12 @@ class LabelActions:
         """Store the labels in the recording's ``/labels`` table."""
         if self.labels is None or self.recording_path is None:
             return
-        save_labels(self.recording_path, self.labels)
+        session = self.session
+        if isinstance(session, ReplaySession):
+            with session.model.released():
+                save_labels(self.recording_path, self.labels)
+        else:
+            save_labels(self.recording_path, self.labels)
         self.statusBar().showMessage(f"saved {len(self.labels)} labels in {self.recording_path}")
 
     def export_labels(self: MainWindow, path: Path | None = None) -> Path:
@@ -125,3 +136,8 @@ class LabelActions:
         )
         if path:
             self.export_labels(Path(path))
+
+
+def _label_text(action: str, kind: str) -> str:
+    """How a label reads in the table's label column."""
+    return f"→ {kind}" if action == "retyped" else action

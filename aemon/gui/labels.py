@@ -150,7 +150,7 @@ def load_labels(path: str | os.PathLike[str], sample_rate_hz: float) -> LabelSet
             decode_text(r["original_type"]),
             decode_text(r["detector"]),
             float(r["labelled_unix_s"]),
-        )  # fmt: skip
+        )
         for r in rows
     ]
     return LabelSet(sample_rate_hz, labels)

@@ -192,6 +192,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         if self.channel_view is not None:
             self.channel_view.clear_events()
             self.channel_view.add_events(events)
+        self.apply_labels()
 
     # -- the display timer --------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +113,16 @@ class ReplayModel:
             self.events = read_event_csv(out)
         logger.info("re-detection found %d events", len(self.events))
         return self.events
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Close the file for the block (HDF5 allows one open mode per process; labels are
+        written in append mode) and reopen it after."""
+        self.reader.close()
+        try:
+            yield
+        finally:
+            self.reader = RecordingReader(self.path)
 
     def close(self) -> None:
         """Close the recording."""

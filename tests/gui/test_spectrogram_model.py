@@ -62,7 +62,7 @@ def test_visible_image_is_a_contiguous_view_of_the_ring_after_wrapping() -> None
     image = spec.image(0)
     assert image.base is not None and image.flags.c_contiguous
     levels = image.max(axis=1).astype(int)
-    assert list(levels) == sorted(levels) and len(set(levels)) == 8  # oldest (quietest) column first
+    assert list(levels) == sorted(levels) and len(set(levels)) == 8  # oldest (quietest) first
     assert spec.columns_written == 30
 
 
