@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -59,4 +60,10 @@ def run_app(
     if quit_after_s is not None:
         QtCore.QTimer.singleShot(int(quit_after_s * 1000), window.close)
     app.exec()
+    # Delete the window before the interpreter's final garbage collection: pyqtgraph items
+    # left to it can crash the exit (seen with PySide6 6.12).
+    window.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    del window
+    gc.collect()
     return 0

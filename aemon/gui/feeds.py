@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -158,9 +159,11 @@ class MonitorProcess:
             command += ["--out", str(out)]
         self.command = command
         logger.info("starting %s", " ".join(command))
+        # stderr to a file, not a pipe: a pipe nobody reads would block the monitor when full
+        self._log = tempfile.TemporaryFile(prefix="aemon-monitor-", suffix=".log")
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stderr=self._log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,  # Ctrl-C / a dying window do not signal the monitor
         )  # fmt: skip
 
@@ -180,8 +183,14 @@ class MonitorProcess:
                 self.process.wait(5)
         return self.process.returncode
 
+    def close(self) -> None:
+        """Stop the child and drop its log."""
+        self.stop()
+        self._log.close()
+
     def error_text(self) -> str:
         """What the child wrote to stderr (only after it ended)."""
-        if self.process.poll() is None or self.process.stderr is None:
+        if self.process.poll() is None or self._log.closed:
             return ""
-        return self.process.stderr.read().decode(errors="replace").strip()
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace").strip()

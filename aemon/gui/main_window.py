@@ -327,7 +327,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
     def start_recording(self, path: Path | None) -> None:
         """Live: restart the monitor recording to ``path`` (None: stop recording)."""
         assert isinstance(self.session, LiveSession)
-        self.session.restart(path, self.controls.detector_args())
+        self.session.restart(path)
         self.info = None  # the restarted monitor announces its stream again
         self.controls.record_button.setText("Stop recording" if path else "Start recording")
 

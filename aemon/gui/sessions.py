@@ -189,7 +189,7 @@ class LiveSession:
         """Stop the child monitor (it closes its recording) and the sockets."""
         self.feed.close()
         if self.process is not None:
-            self.process.stop()
+            self.process.close()
             self.process = None
 
 
