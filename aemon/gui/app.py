@@ -60,8 +60,7 @@ def run_app(
     if quit_after_s is not None:
         QtCore.QTimer.singleShot(int(quit_after_s * 1000), window.close)
     app.exec()
-    # Delete the window before the interpreter's final garbage collection: pyqtgraph items
-    # left to it can crash the exit (seen with PySide6 6.12).
+    # Delete the window while Qt still runs, not in the interpreter's final collection.
     window.deleteLater()
     QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
     del window

@@ -77,6 +77,7 @@ class MonitorFeed:
             self._display = self._context.socket(zmq.SUB)
             self._display.setsockopt(zmq.LINGER, 0)
             self._display.setsockopt(zmq.RCVHWM, rcvhwm)
+            self._display.setsockopt(zmq.RCVBUF, 1 << 18)  # little kernel buffering: no lag
             self._display.setsockopt(zmq.SUBSCRIBE, DISPLAY_TOPIC)
             self._display.connect(display_endpoint)
         self.malformed = 0
@@ -105,7 +106,7 @@ class MonitorFeed:
         return events, status
 
     def poll_display(
-        self, max_messages: int = 200
+        self, max_messages: int = 2000
     ) -> list[tuple[dict[str, Any], npt.NDArray[np.generic]]]:
         """New display blocks ``(header, samples)``, oldest first."""
         blocks: list[tuple[dict[str, Any], npt.NDArray[np.generic]]] = []

@@ -57,6 +57,8 @@ class HitTable:
 
     def append(self, events: Sequence[Event] | npt.NDArray[np.void]) -> int:
         """Add events; returns how many. Re-sorts when sorted by a column."""
+        if self._start is None and not isinstance(events, np.ndarray):
+            self._start_from(events)
         rows = events if isinstance(events, np.ndarray) else events_to_array(list(events))
         k = len(rows)
         if not k:
@@ -70,6 +72,14 @@ class HitTable:
         self._n = need
         self._order = None
         return k
+
+    def _start_from(self, events: Sequence[Event]) -> None:
+        """Learn the stream start time from an event that carries its UTC (live events)."""
+        for e in events:
+            when = parse_utc(e.utc) if e.utc else None
+            if when is not None and math.isfinite(e.time_s):
+                self._start = when - timedelta(seconds=e.time_s)
+                return
 
     def clear(self) -> None:
         """Drop every event and label."""

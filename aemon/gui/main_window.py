@@ -144,6 +144,9 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         )  # fmt: skip
         self.controls.set_mode(replay=False)
         self.controls.source.setText(source or events_endpoint or "")
+        args = self.session.monitor_args
+        if "--detector" in args[:-1]:
+            self.controls.detector.setCurrentText(args[args.index("--detector") + 1])
         self.setWindowTitle(f"aemon – live – {source or events_endpoint}")
 
     def open_replay(self, path: str | Path) -> None:

@@ -164,19 +164,25 @@ class LiveSession:
         """What arrived since the last poll (``wall_s`` is unused: live data come as they come)."""
         tick = Tick()
         tick.events, tick.status = self.feed.poll_events()
+        blocks = self.feed.poll_display()
+        if blocks and self.info is None:
+            header = blocks[0][0]
+            self.info = StreamInfo(
+                float(header["sample_rate_hz"]), int(header["channels"]),
+                int(header["origin_sample"]), [float(v) for v in header["volts_per_count"]],
+            )  # fmt: skip
+        if blocks and self._pending_reset:
+            tick.reset_at, self._pending_reset = int(blocks[0][0]["first_sample"]), False
+        # Keep the newest signal that fits the budget: a display that fell behind skips
+        # ahead (the spectrogram leaves the skipped span dark) instead of lagging for ever.
         budget = max_samples
-        for header, samples in self.feed.poll_display():
-            if self.info is None:
-                self.info = StreamInfo(
-                    float(header["sample_rate_hz"]), int(header["channels"]),
-                    int(header["origin_sample"]), [float(v) for v in header["volts_per_count"]],
-                )  # fmt: skip
-            if self._pending_reset:
-                tick.reset_at, self._pending_reset = int(header["first_sample"]), False
+        for header, samples in reversed(blocks):
             if budget <= 0:
-                continue  # the display fell behind: skip signal, never wait
-            tick.blocks.append((int(header["first_sample"]), samples[:, :budget]))
-            budget -= samples.shape[1]
+                break
+            n = min(samples.shape[1], budget)
+            first = int(header["first_sample"]) + samples.shape[1] - n
+            tick.blocks.insert(0, (first, samples[:, samples.shape[1] - n :]))
+            budget -= n
         return tick
 
     def monitor_error(self) -> str:

@@ -64,6 +64,7 @@ class DisplayPublisher:
         self._socket = self._context.socket(zmq.PUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
+        self._socket.setsockopt(zmq.SNDBUF, 1 << 18)  # little kernel buffering: no lag
         try:
             self._socket.bind(endpoint)
         except zmq.ZMQError as exc:
@@ -94,7 +95,8 @@ class DisplayPublisher:
             "volts_per_count": self.volts_per_count,
             "lost": int(lost),
         }
-        frames = [DISPLAY_TOPIC, json.dumps(header).encode(), data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()]
+        payload = data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()
+        frames = [DISPLAY_TOPIC, json.dumps(header).encode(), payload]
         try:
             self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
         except zmq.Again:

@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6 import QtCore  # noqa: E402
-
-from aemon.gui.main_window import MainWindow  # noqa: E402
-from aemon.io.recording import RecordingReader  # noqa: E402
+from aemon.io.recording import RecordingReader
 
 DOCS_IMG = Path(__file__).parents[2] / "docs" / "img"
 
@@ -39,13 +36,11 @@ def daq_sim(endpoint: str, seconds: float, channels: int) -> subprocess.Popen[by
     )  # fmt: skip
 
 
-def test_live_events_markers_status_and_recording(qtbot, tmp_path: Path, free_endpoint: str) -> None:  # type: ignore[no-untyped-def]
+def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-def]
+    qtbot, make_window, tmp_path: Path, free_endpoint: str
+) -> None:
     daq = daq_sim(free_endpoint, 40, 2)
-    settings = QtCore.QSettings(str(tmp_path / "gui.ini"), QtCore.QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.resize(1500, 950)
-    window.show()
+    window = make_window()
     try:
         window.open_live(free_endpoint, monitor_args=["--detector", "threshold"])
         qtbot.waitUntil(
@@ -66,7 +61,7 @@ def test_live_events_markers_status_and_recording(qtbot, tmp_path: Path, free_en
         # recording: start, let it run, stop; the file is complete and has no gaps
         out = tmp_path / "rec.h5"
         window.start_recording(out)
-        qtbot.waitUntil(lambda: window.session.recording_size() > 5_000_000, timeout=60_000)  # type: ignore[union-attr]
+        qtbot.waitUntil(lambda: window.session.recording_size() > 2_000_000, timeout=60_000)  # type: ignore[union-attr]
         qtbot.waitUntil(lambda: window.info is not None, timeout=30_000)
         window.start_recording(None)
         with RecordingReader(out) as reader:
@@ -80,6 +75,6 @@ def test_live_events_markers_status_and_recording(qtbot, tmp_path: Path, free_en
         qtbot.wait(500)
         assert window.frames == frames
     finally:
-        window.close()
+        window.close()  # stops the monitor child
         daq.kill()
         daq.wait()

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pyqtgraph")
-from PySide6 import QtCore
 
 from aemon.cli import main
 from aemon.detect.options import DetectOptions
@@ -30,23 +29,16 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def make_window(qtbot, tmp_path: Path) -> MainWindow:  # type: ignore[no-untyped-def]
-    settings = QtCore.QSettings(str(tmp_path / "gui.ini"), QtCore.QSettings.Format.IniFormat)
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.resize(1400, 900)
-    window.show()
-    return window
-
-
 def redetect(qtbot, window: MainWindow, detector: str = "nn") -> None:  # type: ignore[no-untyped-def]
     thread = window.redetect(DetectOptions(detector=detector, provider="cpu"))
     qtbot.waitUntil(lambda: not thread.is_alive(), timeout=60_000)
     window.tick()
 
 
-def test_replay_detect_seek_play_select_and_export(qtbot, tmp_path: Path, recording: Path) -> None:  # type: ignore[no-untyped-def]
-    window = make_window(qtbot, tmp_path)
+def test_replay_detect_seek_play_select_and_export(
+    qtbot, make_window, tmp_path: Path, recording: Path
+) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
     window.open_replay(recording)
     assert len(window.table) == 0  # a simulator recording has no /events yet
     redetect(qtbot, window)
@@ -84,13 +76,13 @@ def test_replay_detect_seek_play_select_and_export(qtbot, tmp_path: Path, record
     assert window.grab().save(str(tmp_path / "replay.png"))
 
 
-def test_labels_round_trip_and_train(qtbot, tmp_path: Path, recording: Path) -> None:  # type: ignore[no-untyped-def]
+def test_labels_round_trip_and_train(qtbot, make_window, tmp_path: Path, recording: Path) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("torch")
     copy = tmp_path / "rec.h5"
     copy.write_bytes(recording.read_bytes())
     with RecordingReader(copy) as reader:
         raw_before = reader.channel_sha256()
-    window = make_window(qtbot, tmp_path)
+    window = make_window()
     window.open_replay(copy)
     redetect(qtbot, window)
     n = len(window.table)
@@ -108,7 +100,7 @@ def test_labels_round_trip_and_train(qtbot, tmp_path: Path, recording: Path) -> 
     labels = load_labels(copy, 1_562_500.0)
     assert sorted(label.action for label in labels) == ["added", "confirmed", "rejected", "retyped"]
     # a new window shows the stored labels
-    again = make_window(qtbot, tmp_path)
+    again = make_window()
     again.open_replay(copy)
     again._load_events(window.table.events())  # the same events, without re-running the model
     assert sorted(x for x in (again.table.label(i) for i in range(len(again.table))) if x) == [

@@ -19,10 +19,11 @@ class EventDetail(pg.GraphicsLayoutWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setBackground((16, 16, 24))
-        self.title = self.addLabel("select an event in the table", row=0, col=0)
+        self.title = self.addLabel("select an event in the table", row=0, col=0, size="9pt")
         self.wave_plot = self.addPlot(row=1, col=0)
         self.wave_plot.setLabel("bottom", "time from onset (µs)")
         self.wave_plot.setLabel("left", "V")
+        self.wave_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.wave = self.wave_plot.plot(pen=pg.mkPen((120, 220, 255), width=1))
         self.onset_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 255, 80), width=2))
         self.end_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 80), width=2))
@@ -45,14 +46,14 @@ class EventDetail(pg.GraphicsLayoutWidget):
         only its numbers when the signal is not at hand."""
         self.current = event
         self.title.setText(
-            f"ch{event.channel + 1}  {event.type}  [{event.detector}]  t = {event.time_s:.6f} s  "
-            f"{event.amplitude_dBAE:.1f} dBAE  {event.duration_us:.0f} µs  "
-            f"{event.peak_freq_kHz:.0f} kHz  score {event.score:.2f}"
+            f"ch{event.channel + 1} {event.type} [{event.detector}] {event.time_s:.6f} s<br>"
+            f"{event.amplitude_dBAE:.1f} dBAE, {event.duration_us:.0f} µs, "
+            f"{event.peak_freq_kHz:.0f} kHz, score {event.score:.2f}"
         )
         if volts is None or volts.size == 0:
             self.wave.setData([], [])
             self.spectrum.setData([], [])
-            self.title.setText(self.title.text + "  (signal no longer buffered)")
+            self.title.setText(self.title.text + " (signal no longer buffered)")
             return
         t_us = (np.arange(volts.size) + first_sample - event.sample_index) / sample_rate_hz * 1e6
         self.wave.setData(t_us, volts)

@@ -101,7 +101,10 @@ class HitTableView(QtWidgets.QTableView):
         self.verticalHeader().hide()
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
-        self.horizontalHeader().setDefaultSectionSize(92)
+        self.horizontalHeader().setDefaultSectionSize(96)
+        self.setColumnWidth(0, 120)
+        self.setColumnWidth(1, 215)
+        self.setColumnWidth(2, 100)
         self._model = model
 
     def _sort_by(self, column: int) -> None:
