@@ -9,10 +9,11 @@
                                                                          └─► callbacks (GUI)
                          └─lossy reader──► display thread ──► display PUB (raw, may drop)
 
-The detector and recorder readers are lossless: the detector sees every sample exactly once. If detection falls
-behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
-the source; it never silently skips signal. The optional display feed reads lossily and sends
-without blocking: a slow display skips signal, the monitor never waits for it.
+The detector and recorder readers are lossless: the detector sees every sample exactly once.
+If detection falls behind, its lag grows (shown in the status) and, once the ring is full,
+back-pressure reaches the source; it never silently skips signal. The optional display feed
+reads lossily and sends without blocking: a slow display skips signal, the monitor never
+waits for it.
 """
 
 from __future__ import annotations
@@ -233,7 +234,11 @@ class LiveMonitor:
                 if result is None:
                     break
                 if result.samples.shape[1]:
-                    lost = 0 if result.lost is None else result.lost.stop_sample - result.lost.start_sample
+                    lost = (
+                        0
+                        if result.lost is None
+                        else result.lost.stop_sample - result.lost.start_sample
+                    )
                     self.display.publish(result.first_sample, result.samples, lost)
         except Exception:  # the display must never take the monitor down
             logger.exception("display feed stopped")

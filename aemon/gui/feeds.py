@@ -34,7 +34,7 @@ _FLOAT_FIELDS = {name for name, kind in Event.__annotations__.items() if kind in
 
 def event_from_message(message: Mapping[str, Any]) -> Event:
     """An :class:`Event` from an ``aemon.event/1`` JSON object (null becomes NaN)."""
-    values = {}
+    values: dict[str, Any] = {}
     for name in Event._fields:
         value = message.get(name)
         if value is None:
@@ -161,7 +161,7 @@ class MonitorProcess:
         self.command = command
         logger.info("starting %s", " ".join(command))
         # stderr to a file, not a pipe: a pipe nobody reads would block the monitor when full
-        self._log = tempfile.TemporaryFile(prefix="aemon-monitor-", suffix=".log")
+        self._log = tempfile.TemporaryFile(prefix="aemon-monitor-", suffix=".log")  # noqa: SIM115 (lives as long as the child)
         self.process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._log, env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtWidgets
 
@@ -15,7 +15,6 @@ from aemon.gui.labels import LabelSet, export_labelled_csv, load_labels, save_la
 from aemon.gui.sessions import ReplaySession
 
 if TYPE_CHECKING:
-    from aemon.gui.main_window import MainWindow
     from aemon.gui.sessions import StreamInfo
 
 logger = logging.getLogger(__name__)
@@ -25,12 +24,14 @@ MANUAL_DETECTOR = "manual"
 
 
 class LabelActions:
-    """Label state and actions; expects the attributes of ``MainWindow``."""
+    """Label state and actions; a mixin of ``MainWindow`` (its methods take the window as
+    ``self``, typed ``Any`` because mypy cannot express "a subclass that also is a
+    QMainWindow")."""
 
     labels: LabelSet | None = None
     recording_path: Path | None = None
 
-    def _connect_label_actions(self: MainWindow) -> None:
+    def _connect_label_actions(self: Any) -> None:
         c = self.controls
         c.confirm.clicked.connect(lambda: self.label_selected("confirmed"))
         c.reject.clicked.connect(lambda: self.label_selected("rejected"))
@@ -41,7 +42,7 @@ class LabelActions:
         c.save_labels.clicked.connect(self.save_labels)
         c.export_labels.clicked.connect(self._choose_label_export)
 
-    def _open_labels(self: MainWindow, path: Path, info: StreamInfo) -> None:
+    def _open_labels(self: Any, path: Path, info: StreamInfo) -> None:
         self.recording_path = path
         self.labels = load_labels(path, info.sample_rate_hz)
         types = sorted({e.type for e in self.table.events()} | {"low", "high"})
@@ -49,7 +50,7 @@ class LabelActions:
         self.controls.label_type.addItems(types)
         self.apply_labels()
 
-    def apply_labels(self: MainWindow) -> None:
+    def apply_labels(self: Any) -> None:
         """Show the stored labels in the table (after loading or re-detecting events)."""
         if self.labels is None:
             return
@@ -65,7 +66,7 @@ class LabelActions:
                 self.table.set_label(index, _label_text(label.action, label.type))
         self.table_model.labels_changed()
 
-    def label_selected(self: MainWindow, action: str, new_type: str | None = None) -> None:
+    def label_selected(self: Any, action: str, new_type: str | None = None) -> None:
         """Confirm, reject or re-type the event selected in the table."""
         index = self.table_view.selected_index()
         if index is None or self.labels is None:
@@ -75,7 +76,7 @@ class LabelActions:
         self.table.set_label(index, _label_text(label.action, label.type))
         self.table_model.labels_changed()
 
-    def add_label(self: MainWindow, channel: int, start_s: float, stop_s: float, kind: str) -> None:
+    def add_label(self: Any, channel: int, start_s: float, stop_s: float, kind: str) -> None:
         """Add an event the detector missed on ``channel`` over ``start_s..stop_s`` (s)."""
         if self.labels is None or self.info is None:
             return
@@ -86,7 +87,7 @@ class LabelActions:
         self.table.set_label(index, label.action)
         self.table_model.labels_changed()
 
-    def _add_manual_event(self: MainWindow, channel: int, start: int, stop: int, kind: str) -> int:
+    def _add_manual_event(self: Any, channel: int, start: int, stop: int, kind: str) -> int:
         assert self.info is not None
         rate = self.info.sample_rate_hz
         values: dict[str, object] = dict.fromkeys(Event._fields, math.nan)
@@ -103,10 +104,10 @@ class LabelActions:
             self.channel_view.add_events([event])
         return len(self.table) - 1
 
-    def _dragged(self: MainWindow, channel: int, start_s: float, stop_s: float) -> None:
+    def _dragged(self: Any, channel: int, start_s: float, stop_s: float) -> None:
         self.add_label(channel, start_s, stop_s, self.controls.label_type.currentText() or "low")
 
-    def save_labels(self: MainWindow) -> None:
+    def save_labels(self: Any) -> None:
         """Store the labels in the recording's ``/labels`` table."""
         if self.labels is None or self.recording_path is None:
             return
@@ -118,7 +119,7 @@ class LabelActions:
             save_labels(self.recording_path, self.labels)
         self.statusBar().showMessage(f"saved {len(self.labels)} labels in {self.recording_path}")
 
-    def export_labels(self: MainWindow, path: Path | None = None) -> Path:
+    def export_labels(self: Any, path: Path | None = None) -> Path:
         """Write the labelled CSV (default ``REC.csv``, where ``aemon train`` looks)."""
         assert self.labels is not None and self.recording_path is not None and self.info
         target = path or self.recording_path.with_suffix(".csv")
@@ -127,7 +128,7 @@ class LabelActions:
         self.statusBar().showMessage(f"wrote {rows} labelled rows to {target}")
         return target
 
-    def _choose_label_export(self: MainWindow) -> None:
+    def _choose_label_export(self: Any) -> None:
         if self.recording_path is None:
             return
         default = str(self.recording_path.with_suffix(".csv"))

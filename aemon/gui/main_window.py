@@ -21,6 +21,7 @@ from aemon.gui.label_actions import LabelActions
 from aemon.gui.sessions import LiveSession, RawHistory, ReplaySession, StreamInfo, Tick
 from aemon.gui.settings import restore_settings, save_settings
 from aemon.gui.spectrogram_model import SpectrogramColumns
+from aemon.gui.status_text import STATUS_FIELDS, status_texts
 from aemon.gui.trends import TrendAccumulator
 from aemon.gui.widgets.channel_view import ChannelView
 from aemon.gui.widgets.control_panel import SPEEDS, ControlPanel
@@ -35,7 +36,6 @@ FRAME_MS = 40
 """Display timer period (ms): 25 frames/s."""
 VISIBLE_S = 4.0
 """Signal shown across the spectrogram (s)."""
-_STATUS_FIELDS = ("rate", "rt", "lag", "gaps", "malformed", "file", "events")
 
 
 class MainWindow(LabelActions, QtWidgets.QMainWindow):
@@ -103,7 +103,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.tabs.addTab(main, "Display")
         self.tabs.addTab(self.trend_view, "Trends")
         self.setCentralWidget(self.tabs)
-        self.status_labels = {name: QtWidgets.QLabel("–") for name in _STATUS_FIELDS}
+        self.status_labels = {name: QtWidgets.QLabel("–") for name in STATUS_FIELDS}
         for label in self.status_labels.values():
             self.statusBar().addPermanentWidget(label)
         c = self.controls
@@ -243,31 +243,11 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
                 self.controls.play.setChecked(False)
 
     def _update_status(self, tick: Tick) -> None:
-        labels = self.status_labels
-        status = tick.status
-        if status is not None:
-            labels["rate"].setText(f"{status.get('rate_hz', 0) / 1e6:.4f} MS/s/ch")
-            labels["rt"].setText(f"{status.get('realtime_factor', 0):.2f}× rt")
-            labels["lag"].setText(f"lag {1e3 * (status.get('detect_lag_s') or 0):.0f} ms")
-            labels["gaps"].setText(
-                f"gaps {status.get('gaps', 0)} ({status.get('samples_lost', 0)} lost)"
-            )
-            labels["malformed"].setText(f"malformed {status.get('malformed', 0)}")
-        elif isinstance(self.session, ReplaySession) and self.info is not None:
-            labels["rate"].setText(f"{self.info.sample_rate_hz / 1e6:.4f} MS/s/ch")
-            labels["rt"].setText(f"replay {self._replay().model.speed:g}×")
-            info = self._replay().model.info
-            labels["gaps"].setText(f"gaps {info.gaps} ({info.samples_lost} lost)")
-        if self.session is not None:
-            name = (
-                self.session.recording if isinstance(self.session, LiveSession)
-                else self.session.model.path
-            )  # fmt: skip
-            size = self.session.recording_size() / 1e6
-            labels["file"].setText(f"{Path(name).name}  {size:.1f} MB" if name else "not recording")
         now = time.monotonic()
         recent = sum(n for t, n in self._event_times if now - t < 5.0)
-        labels["events"].setText(f"{recent / 5.0:.1f} events/s  ({len(self.table)} total)")
+        texts = status_texts(self.session, tick.status, recent / 5.0, len(self.table))
+        for name, text in texts.items():
+            self.status_labels[name].setText(text)
         if isinstance(self.session, LiveSession):
             error = self.session.monitor_error()
             if error:

@@ -90,10 +90,11 @@ class RawHistory:
                 first_sample + n - self.capacity,
                 self.capacity,
             )
+        volts: npt.NDArray[np.float32] = np.asarray(block, dtype=np.float32) * self._scale
         pos = first_sample % self.capacity
         head = min(n, self.capacity - pos)
-        self._data[:, pos : pos + head] = block[:, :head] * self._scale
-        self._data[:, : n - head] = block[:, head:] * self._scale
+        self._data[:, pos : pos + head] = volts[:, :head]
+        self._data[:, : n - head] = volts[:, head:]
         self.end = first_sample + n
         self.valid = min(self.valid + n, self.capacity)
 

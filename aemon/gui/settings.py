@@ -1,20 +1,18 @@
 """Settings that persist between sessions (QSettings): geometry, colour levels, source,
-recording file name and detector choice."""
+recording file name and detector choice. ``window`` is the
+:class:`aemon.gui.main_window.MainWindow` (not imported: that would be a cycle)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from aemon.gui.main_window import MainWindow
+from typing import Any
 
 
-def restore_settings(window: MainWindow) -> None:
+def restore_settings(window: Any) -> None:
     """Restore geometry, levels, source, recording name and detector choice."""
     s, c = window.settings, window.controls
     geometry = s.value("geometry")
     if geometry is not None:
-        window.restoreGeometry(geometry)  # type: ignore[arg-type]
+        window.restoreGeometry(geometry)
     c.level_low.setValue(float(s.value("level_low", c.level_low.value())))  # type: ignore[arg-type]
     c.level_high.setValue(float(s.value("level_high", c.level_high.value())))  # type: ignore[arg-type]
     c.source.setText(str(s.value("source", "")))
@@ -24,7 +22,7 @@ def restore_settings(window: MainWindow) -> None:
     c.threshold.setValue(float(s.value("threshold", 0.0)))  # type: ignore[arg-type]
 
 
-def save_settings(window: MainWindow) -> None:
+def save_settings(window: Any) -> None:
     """Persist geometry, levels, source, recording name and detector choice."""
     s, c = window.settings, window.controls
     s.setValue("geometry", window.saveGeometry())

@@ -168,7 +168,7 @@ class SpectrogramColumns:
     def column_times_s(self) -> npt.NDArray[np.float64]:
         """Centre time (s) of each visible column, oldest first."""
         left = self.span_s[0]
-        return left + (np.arange(self.columns) + 0.5) * self.column_s
+        return np.asarray(left + (np.arange(self.columns) + 0.5) * self.column_s, dtype=np.float64)
 
     # -- internals ----------------------------------------------------------------------------
 

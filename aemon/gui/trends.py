@@ -93,7 +93,7 @@ class TrendAccumulator:
         bins = max(int(np.floor(end / self.bin_s)) + 1, 1)
         index = np.clip((times // self.bin_s).astype(np.int64), 0, bins - 1)
         counts = np.bincount(index, minlength=bins).astype(np.float64)
-        return np.arange(bins) * self.bin_s, counts / self.bin_s
+        return np.arange(bins, dtype=np.float64) * self.bin_s, counts / self.bin_s
 
     def cumulative(self, key: TrendKey) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """``(event times (s), 1..n)``."""

@@ -53,7 +53,7 @@ class EventDetail(pg.GraphicsLayoutWidget):
         if volts is None or volts.size == 0:
             self.wave.setData([], [])
             self.spectrum.setData([], [])
-            self.title.setText(self.title.text + " (signal no longer buffered)")
+            self.title.setText(self.title.text + " (signal not in the display buffer)")
             return
         t_us = (np.arange(volts.size) + first_sample - event.sample_index) / sample_rate_hz * 1e6
         self.wave.setData(t_us, volts)
