@@ -15,8 +15,12 @@ RECORDING_SUFFIXES = (".h5", ".hdf5")
 
 
 def has_display() -> bool:
-    """True when a window can be shown (X11 or Wayland; an explicit QT_QPA_PLATFORM counts)."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    """True when a window can be seen: X11 or Wayland, or an explicit on-screen Qt platform
+    (``offscreen`` and ``minimal`` draw nowhere, so they do not count)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform in ("offscreen", "minimal"):
+        return False
+    if platform:
         return True
     if sys.platform in ("win32", "darwin"):
         return True

@@ -147,18 +147,22 @@ class HitTable:
     def cells(self, row: int) -> list[str]:
         """Display row ``row`` as the CSV would write it, plus the label."""
         index = self.index(row)
+        return [*self._formatted(index), self.label(index)]
+
+    def cell(self, row: int, column: int) -> str:
+        """One cell of display row ``row``."""
+        index = self.index(row)
+        if column == len(CSV_COLUMNS):
+            return self.label(index)
+        return self._formatted(index)[column]
+
+    def _formatted(self, index: int) -> list[str]:
         cells = self._cells.get(index)
         if cells is None:
             if len(self._cells) > 4096:
                 self._cells.clear()
             cells = self._cells[index] = event_row(self.event(index))
-        return [*cells, self.label(index)]
-
-    def cell(self, row: int, column: int) -> str:
-        """One cell of display row ``row``."""
-        if column == len(CSV_COLUMNS):
-            return self.label(self.index(row))
-        return self.cells(row)[column]
+        return cells
 
     def events(self) -> list[Event]:
         """Every event in arrival order."""

@@ -58,6 +58,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.table_model = HitTableModel(self.table)
         self.trends = TrendAccumulator()
         self._event_times: deque[tuple[float, int]] = deque(maxlen=64)
+        self._new_rows: list[Event] = []
         self._redetect: threading.Thread | None = None
         self._redetected: list[Event] | BaseException | None = None
         self._last_tick = time.monotonic()
@@ -176,6 +177,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.history = RawHistory(info, seconds=1.0)
         self.table.__init__(info.start_time_utc)  # type: ignore[misc]
         self.table_model.reset([])
+        self._new_rows = []
         self.trends.clear()
         if self.channel_view is not None:
             self.display_layout.removeWidget(self.channel_view)
@@ -225,10 +227,13 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
                 self.spec.push(first, block)
                 self.history.push(first, block)
         if tick.events:
-            self.table_model.append(tick.events)
+            self._new_rows.extend(tick.events)
             self.trends.add(tick.events)
             self.channel_view.add_events(tick.events)
             self._event_times.append((time.monotonic(), len(tick.events)))
+        if self._new_rows and self.frames % 5 == 0:  # the table repaints 5×/s at most
+            self.table_model.append(self._new_rows)
+            self._new_rows = []
         if not paused:
             self.channel_view.refresh()
             self.frames += 1

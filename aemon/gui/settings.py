@@ -13,13 +13,13 @@ def restore_settings(window: Any) -> None:
     geometry = s.value("geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
-    c.level_low.setValue(float(s.value("level_low", c.level_low.value())))  # type: ignore[arg-type]
-    c.level_high.setValue(float(s.value("level_high", c.level_high.value())))  # type: ignore[arg-type]
+    c.level_low.setValue(float(s.value("level_low", c.level_low.value())))
+    c.level_high.setValue(float(s.value("level_high", c.level_high.value())))
     c.source.setText(str(s.value("source", "")))
     c.record_file.setText(str(s.value("record_file", "")))
     c.model.setText(str(s.value("model", "")))
     c.detector.setCurrentText(str(s.value("detector", "nn")))
-    c.threshold.setValue(float(s.value("threshold", 0.0)))  # type: ignore[arg-type]
+    c.threshold.setValue(float(s.value("threshold", 0.0)))
 
 
 def save_settings(window: Any) -> None:

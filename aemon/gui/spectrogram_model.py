@@ -1,8 +1,9 @@
 """Qt-free scrolling spectrogram and waveform envelope: what the live display draws.
 
-Each *column* covers ``column_s`` of signal per channel. Its spectrum is the maximum power
-over the non-overlapping Hann-windowed FFT frames inside the column, so a 100 µs burst shows
-up even when a column spans 10 ms; its waveform envelope is the column's min and max (V).
+Each *column* covers ``column_s`` of signal per channel. Its spectrum is that of the loudest
+(highest energy) of the non-overlapping ``nfft``-sample frames inside the column, Hann
+windowed, so a 100 µs burst shows up even when a column spans 10 ms, at the cost of one FFT
+per column; its waveform envelope is the column's min and max (V).
 
 Columns are quantised to ``uint8`` once, on a fixed dB scale (:data:`DB_MIN` … :data:`DB_MAX`,
 dB re 1 µV at the sensor, the dBAE reference); the colour levels the user sets act through
@@ -178,9 +179,14 @@ class SpectrogramColumns:
         frames = cols[:, :, : self.frames * self.nfft].reshape(
             self.channels, k, self.frames, self.nfft
         )
-        frames = frames - frames.mean(axis=3, keepdims=True)
-        spectrum = np.fft.rfft(frames * self._window, axis=3)
-        power = (spectrum.real**2 + spectrum.imag**2).max(axis=2) * self._power_scale
+        # The spectrum of the loudest frame of each column: one FFT per column instead of
+        # one per frame, and a burst inside the column is that frame.
+        energy = np.einsum("ckfn,ckfn->ckf", frames, frames)
+        loudest = np.take_along_axis(frames, energy.argmax(axis=2)[:, :, None, None], axis=2)
+        loudest = loudest[:, :, 0, :]
+        loudest = loudest - loudest.mean(axis=2, keepdims=True)
+        spectrum = np.fft.rfft(loudest * self._window, axis=2)
+        power = (spectrum.real**2 + spectrum.imag**2) * self._power_scale[:, :, 0, None]
         codes = quantise_db(10.0 * np.log10(power + 1e-12))
         env = np.stack([cols.min(axis=2), cols.max(axis=2)], axis=2) * self._volts[:, :, None]
         self._write(codes, env)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from aemon.events.event import Event
 from aemon.gui.colours import inferno_like, marker_colour
@@ -43,11 +43,15 @@ class DragViewBox(pg.ViewBox):
             self._region.hide()
             lo, hi = sorted((start, now))
             if hi > lo:
-                self._on_drag(self.channel, lo, hi)  # type: ignore[operator]
+                self._on_drag(self.channel, lo, hi)  # type: ignore[operator]  (relative s)
 
 
 class ChannelView(pg.GraphicsLayoutWidget):
     """Spectrograms (kHz against s) and waveform strips (V against s) of every channel.
+
+    The time axis is fixed, in seconds relative to the newest column (``-span … 0``), and the
+    newest column's stream time is in the axis label: scrolling then redraws the images and
+    curves but never regenerates axis ticks, which costs more than the data at 25 frames/s.
 
     Args:
         spectrogram: The column source it draws.
@@ -70,17 +74,28 @@ class ChannelView(pg.GraphicsLayoutWidget):
         fmax_khz = spectrogram.freqs_hz[-1] / 1e3
         self._fmax = fmax_khz
         self._events: list[list[Event]] = [[] for _ in range(spectrogram.channels)]
+        self._on_drag = on_drag
+        self._brushes: dict[tuple[int, int, int], QtGui.QBrush] = {}
+        self._drawn_markers: list[tuple[float, int, int]] = [(0.0, 0, 0)] * spectrogram.channels
+        self._wave_range = [0.0] * spectrogram.channels
+        self._label_time = -1.0
+        span = spectrogram.columns * spectrogram.column_s
+        self._rect = QtCore.QRectF(-span, 0.0, span, fmax_khz)
+        self._times = np.repeat(spectrogram.column_times_s() - spectrogram.span_s[1], 2)
         row = 0
         for c in range(spectrogram.channels):
-            box = DragViewBox(c, on_drag or (lambda *a: None))
+            box = DragViewBox(c, self._dragged)
             plot = self.addPlot(row=row, col=0, viewBox=box)
             plot.setLabel("left", f"ch{c + 1}  f", units="kHz")
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setYRange(0, fmax_khz, padding=0)
+            plot.setXRange(-span, 0.0, padding=0)
             plot.setMouseEnabled(x=False, y=True)
+            plot.hideAxis("bottom")
             plot.hideButtons()
             image = pg.ImageItem(axisOrder="col-major")
             plot.addItem(image)
+            image.setRect(self._rect)
             scatter = pg.ScatterPlotItem(size=11, symbol="t", pen=pg.mkPen("w", width=0.8))
             scatter.setZValue(10)
             plot.addItem(scatter)
@@ -88,14 +103,15 @@ class ChannelView(pg.GraphicsLayoutWidget):
             wave_plot.setLabel("left", "V")
             wave_plot.setMaximumHeight(90)
             wave_plot.setXLink(plot)
+            wave_plot.enableAutoRange(x=False, y=False)
             wave_plot.setMouseEnabled(x=False, y=False)
             wave_plot.hideButtons()
             wave = wave_plot.plot(pen=pg.mkPen((120, 220, 255), width=1))
             if c == spectrogram.channels - 1:
-                wave_plot.setLabel("bottom", "time", units="s")
+                wave_plot.setLabel("bottom", "time relative to the newest column (s)")
+                self._time_axis = wave_plot.getAxis("bottom")
             else:
-                wave_plot.getAxis("bottom").setStyle(showValues=False)
-            plot.getAxis("bottom").setStyle(showValues=False)
+                wave_plot.hideAxis("bottom")
             if c:
                 plot.setXLink(self.spec_plots[0])
             self.images.append(image)
@@ -140,27 +156,56 @@ class ChannelView(pg.GraphicsLayoutWidget):
     def refresh(self) -> None:
         """Redraw images, waveforms and markers from the column source (GUI thread)."""
         spec = self.spec
-        t0, t1 = spec.span_s
-        rect = QtCore.QRectF(t0, 0.0, t1 - t0, self._fmax)
-        times = np.repeat(spec.column_times_s(), 2)
+        newest = spec.newest_s
         for c, image in enumerate(self.images):
             if not self.spec_plots[c].isVisible():
                 continue
             image.setImage(spec.image(c), autoLevels=False, levels=(0, 255), lut=self._lut)
-            image.setRect(rect)
-            self.waves[c].setData(times, spec.envelope(c).reshape(-1))
-            self._draw_markers(c, t0, t1)
-        self.spec_plots[0].setXRange(t0, t1, padding=0)
+            envelope = spec.envelope(c)
+            self.waves[c].setData(self._times, envelope.reshape(-1))
+            self._scale_wave(c, float(np.abs(envelope).max(initial=0.0)))
+            self._draw_markers(c, newest)
+        if abs(newest - self._label_time) >= 0.5:  # a label change re-lays out: 2×/s at most
+            self._label_time = newest
+            self._time_axis.setLabel(f"time relative to {newest:.1f} s (s)")
 
-    def _draw_markers(self, channel: int, t0: float, t1: float) -> None:
-        visible = [e for e in self._events[channel][-2000:] if t0 <= e.time_s <= t1]
+    def _scale_wave(self, channel: int, peak: float) -> None:
+        """Y range ±(a power of 2 above the peak), changed only when it must (axis redraws
+        are expensive)."""
+        current = self._wave_range[channel]
+        if peak <= 0:
+            return
+        if current == 0 or peak > current or peak < current / 8:
+            self._wave_range[channel] = limit = 2.0 ** np.ceil(np.log2(peak * 1.1))
+            self.wave_plots[channel].setYRange(-limit, limit, padding=0)
+
+    def _draw_markers(self, channel: int, newest: float) -> None:
+        t0 = newest - self.spec.columns * self.spec.column_s
+        events = self._events[channel]
+        visible = [e for e in events[-400:] if t0 <= e.time_s <= newest]
+        key = (newest, len(visible), len(events))
+        if key == self._drawn_markers[channel]:
+            return
+        self._drawn_markers[channel] = key
         if not visible:
             self.markers[channel].setData([], [])
             return
-        xs = np.array([e.time_s for e in visible])
+        xs = np.array([e.time_s for e in visible]) - newest
         ys = np.full(len(visible), self._fmax * 0.93)
-        brushes = [pg.mkBrush(*marker_colour(e.type, e.detector)) for e in visible]
+        brushes = [self._brush(marker_colour(e.type, e.detector)) for e in visible]
         self.markers[channel].setData(xs, ys, brush=brushes, data=visible)
+
+    def _brush(self, colour: tuple[int, int, int]) -> QtGui.QBrush:
+        brush = self._brushes.get(colour)
+        if brush is None:
+            brush = self._brushes[colour] = pg.mkBrush(*colour)
+        return brush
+
+    def _dragged(self, channel: int, start: float, stop: float) -> None:
+        """A drag over relative times → stream times (s) for the owner."""
+        if self._on_drag is not None:
+            newest = self.spec.newest_s
+            self._on_drag(channel, newest + start, newest + stop)  # type: ignore[operator]
 
     def marker_count(self, channel: int) -> int:
         """Markers drawn on a channel now."""
