@@ -324,12 +324,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
             self.session.restart(self.session.recording, self.controls.detector_args())
             self.info = None
         elif isinstance(self.session, ReplaySession):
-            self.redetect(self._options())
-
-    def _options(self) -> DetectOptions:
-        c = self.controls
-        threshold = c.threshold.value() or None
-        return DetectOptions(c.model.text().strip() or None, c.detector.currentText(), threshold)
+            self.redetect(self.controls.detect_options())
 
     def redetect(self, options: DetectOptions) -> threading.Thread:
         """Replay: re-run detection in a worker thread; the table updates when it finishes."""

@@ -3,8 +3,6 @@ table, markers, status; recording start/stop writes a valid file; screenshots.""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,18 +12,7 @@ import pytest
 pytest.importorskip("pyqtgraph")
 from aemon.io.recording import RecordingReader
 
-DOCS_IMG = Path(__file__).parents[2] / "docs" / "img"
-
-
-def save_screenshot(widget, tmp_path: Path, name: str) -> Path:  # type: ignore[no-untyped-def]
-    """Save a PNG of ``widget``; also into docs/img when AEMON_SCREENSHOTS=1."""
-    path = tmp_path / name
-    assert widget.grab().save(str(path))
-    assert path.stat().st_size > 10_000
-    if os.environ.get("AEMON_SCREENSHOTS") == "1":
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, DOCS_IMG / name)
-    return path
+from .screenshots import save_screenshot
 
 
 def daq_sim(endpoint: str, seconds: float, channels: int) -> subprocess.Popen[bytes]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,12 +15,15 @@ from aemon.gui.spectrogram_model import SpectrogramColumns, level_lut
 
 logger = logging.getLogger(__name__)
 
+DragCallback = Callable[[int, float, float], None]
+"""Called with ``(channel, start_s, stop_s)`` when the user drags a time span."""
+
 
 class DragViewBox(pg.ViewBox):
     """A view box that reports left-button drags as a time span (for adding events) when
     :attr:`drag_enabled`; otherwise it behaves as usual."""
 
-    def __init__(self, channel: int, on_drag: object, **kwargs: object) -> None:
+    def __init__(self, channel: int, on_drag: DragCallback, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.channel = channel
         self.drag_enabled = False
@@ -43,7 +46,7 @@ class DragViewBox(pg.ViewBox):
             self._region.hide()
             lo, hi = sorted((start, now))
             if hi > lo:
-                self._on_drag(self.channel, lo, hi)  # type: ignore[operator]  (relative s)
+                self._on_drag(self.channel, lo, hi)  # relative times (s)
 
 
 class ChannelView(pg.GraphicsLayoutWidget):
@@ -59,7 +62,9 @@ class ChannelView(pg.GraphicsLayoutWidget):
             adding events.
     """
 
-    def __init__(self, spectrogram: SpectrogramColumns, on_drag: object = None) -> None:
+    def __init__(
+        self, spectrogram: SpectrogramColumns, on_drag: DragCallback | None = None
+    ) -> None:
         super().__init__()
         self.setBackground((16, 16, 24))
         self.spec = spectrogram
@@ -205,7 +210,7 @@ class ChannelView(pg.GraphicsLayoutWidget):
         """A drag over relative times → stream times (s) for the owner."""
         if self._on_drag is not None:
             newest = self.spec.newest_s
-            self._on_drag(channel, newest + start, newest + stop)  # type: ignore[operator]
+            self._on_drag(channel, newest + start, newest + stop)
 
     def marker_count(self, channel: int) -> int:
         """Markers drawn on a channel now."""

@@ -9,7 +9,7 @@ import logging
 
 from PySide6 import QtCore, QtWidgets
 
-from aemon.detect.options import DETECTORS
+from aemon.detect.options import DETECTORS, DetectOptions
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +164,9 @@ class ControlPanel(QtWidgets.QWidget):
         if self.threshold.value() > 0:
             args += ["--threshold", f"{self.threshold.value():g}"]
         return args
+
+    def detect_options(self) -> DetectOptions:
+        """The detector controls as options for a re-detection."""
+        threshold = self.threshold.value() or None
+        model = self.model.text().strip() or None
+        return DetectOptions(model, self.detector.currentText(), threshold)
