@@ -100,7 +100,6 @@ class ChannelView(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             image = pg.ImageItem(axisOrder="col-major")
             plot.addItem(image)
-            image.setRect(self._rect)
             scatter = pg.ScatterPlotItem(size=11, symbol="t", pen=pg.mkPen("w", width=0.8))
             scatter.setZValue(10)
             plot.addItem(scatter)
@@ -166,12 +165,13 @@ class ChannelView(pg.GraphicsLayoutWidget):
             if not self.spec_plots[c].isVisible():
                 continue
             image.setImage(spec.image(c), autoLevels=False, levels=(0, 255), lut=self._lut)
+            image.setRect(self._rect)  # scales by the image size: only valid after setImage
             envelope = spec.envelope(c)
             self.waves[c].setData(self._times, envelope.reshape(-1))
             self._scale_wave(c, float(np.abs(envelope).max(initial=0.0)))
             self._draw_markers(c, newest)
-        if abs(newest - self._label_time) >= 0.5:  # a label change re-lays out: 2×/s at most
-            self._label_time = newest
+        if round(newest, 1) != self._label_time:  # a label change re-lays out: ≤ 10×/s
+            self._label_time = round(newest, 1)
             self._time_axis.setLabel(f"time relative to {newest:.1f} s (s)")
 
     def _scale_wave(self, channel: int, peak: float) -> None:
