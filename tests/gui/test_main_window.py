@@ -31,7 +31,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def redetect(qtbot, window: MainWindow, detector: str = "nn") -> None:  # type: ignore[no-untyped-def]
     thread = window.redetect(DetectOptions(detector=detector, provider="cpu"))
-    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=60_000)
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=240_000)
     window.tick()
 
 
