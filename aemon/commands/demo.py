@@ -129,6 +129,8 @@ def _run_demo_gui(args: argparse.Namespace) -> int:
     from aemon.gui.app import run_app
 
     endpoint = _free_endpoint()
+    with tempfile.TemporaryDirectory(prefix="aemon-demo-") as tmp:  # refuse bad options first
+        check_monitor_arguments(_monitor_args(args, endpoint, Path(tmp) / "events.csv"))
     daq = subprocess.Popen(
         [sys.executable, "-m", "aemon.cli", "daq-sim", "--endpoint", endpoint,
          "--channels", str(args.channels), "--duration", str(args.duration),

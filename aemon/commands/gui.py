@@ -10,6 +10,14 @@ from aemon.errors import ConfigError
 logger = logging.getLogger(__name__)
 
 
+_EXAMPLES = """\
+examples:
+  aemon gui tcp://127.0.0.1:5555
+  aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold 45
+  aemon gui run.h5
+  aemon gui --attach tcp://127.0.0.1:5556 --display tcp://127.0.0.1:5557"""
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``aemon gui``."""
     parser = subparsers.add_parser(
@@ -20,8 +28,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "window can freeze, be closed or crash without costing a sample. With an aemon .h5 "
         "recording it replays it (1×/N×, step, seek, re-detect, export) and lets you label "
         "events. --attach shows a monitor that is already running.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("target", nargs="?", metavar="SOURCE|FILE")
+    parser.add_argument(
+        "target", nargs="?", metavar="SOURCE|FILE",
+        help="tcp://…, sound:DEVICE (live) or an aemon .h5 recording (replay)",
+    )  # fmt: skip
     parser.add_argument(
         "--attach", metavar="EVENTS_ENDPOINT",
         help="attach to a running monitor's --events-endpoint instead of starting one",
@@ -30,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--display", metavar="DISPLAY_ENDPOINT",
         help="with --attach: the monitor's --display-endpoint (raw feed for the spectrogram)",
     )  # fmt: skip
-    parser.add_argument("--detector", choices=("nn", "threshold", "cascade"), default="nn")
+    parser.add_argument(
+        "--detector", choices=("nn", "threshold", "cascade"), default="nn",
+        help="detector of the monitor it starts (default nn)",
+    )  # fmt: skip
     parser.add_argument("--model", help="model directory for the monitor")
     parser.add_argument("--threshold", type=float, help="detector threshold (see aemon monitor)")
     parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
