@@ -7,10 +7,13 @@
                                                                          ├─► event CSV
                                                                          ├─► PUB socket (JSON)
                                                                          └─► callbacks (GUI)
+                         └─lossy reader──► display thread ──► display PUB (raw, may drop)
 
-Both readers are lossless: the detector sees every sample exactly once. If detection falls
-behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
-the source; it never silently skips signal.
+The detector and recorder readers are lossless: the detector sees every sample exactly once.
+If detection falls behind, its lag grows (shown in the status) and, once the ring is full,
+back-pressure reaches the source; it never silently skips signal. The optional display feed
+reads lossily and sends without blocking: a slow display skips signal, the monitor never
+waits for it.
 
 A failing worker stops the run in order: if the detector thread raises, :meth:`LiveMonitor.wait`
 raises a one-line :class:`aemon.errors.AemonError` at once, the caller's ``stop()`` stops the
@@ -40,6 +43,7 @@ from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
 from aemon.errors import AemonError, ConfigError
 from aemon.events.event import Event
+from aemon.io.display_publisher import DisplayPublisher
 from aemon.io.event_csv import EventCsvWriter, events_to_array
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
@@ -132,6 +136,8 @@ class LiveMonitor:
         fa_per_min: False-alarm target (events/min) for ``learn_background_s``.
         on_recorder_error: ``"stop"`` (default) or ``"continue"`` detecting without the
             recording when it fails (e.g. disk full); see :class:`Acquisition`.
+        display: Lossy raw-sample feed for a display process, or None.
+        display_block_s: Signal per display message (s).
     """
 
     def __init__(
@@ -148,6 +154,8 @@ class LiveMonitor:
         learn_background_s: float = 0.0,
         fa_per_min: float = 1.0,
         on_recorder_error: str = "stop",
+        display: DisplayPublisher | None = None,
+        display_block_s: float = 0.02,
     ) -> None:
         self.source = source
         self.format = source.format
@@ -185,6 +193,14 @@ class LiveMonitor:
             "detector", blocking=True, start=source.first_sample
         )
         self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
+        self.display = display
+        self._display_samples = max(1, round(display_block_s * self.format.sample_rate_hz))
+        self._display_thread: threading.Thread | None = None
+        if display is not None:
+            self._display_reader = self.acquisition.ring.reader("display", blocking=False)
+            self._display_thread = threading.Thread(
+                target=self._display_loop, name="aemon-display", daemon=True
+            )
         self._seen_gaps: set[tuple[int, int]] = set()
         self._latencies: deque[float] = deque(maxlen=1000)
         self._error: AemonError | None = None
@@ -197,6 +213,8 @@ class LiveMonitor:
     def start(self) -> None:
         """Start the detector thread, the recorder and the source."""
         self._thread.start()
+        if self._display_thread is not None:
+            self._display_thread.start()
         self.acquisition.start()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -226,6 +244,9 @@ class LiveMonitor:
         finally:
             self.acquisition.ring.close()
             self._thread.join()
+            if self._display_thread is not None:
+                self.acquisition.ring.close()
+                self._display_thread.join(timeout=2.0)
         if self._error is not None:
             raise self._error
 
@@ -235,6 +256,28 @@ class LiveMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- display thread (lossy) ---------------------------------------------------------------
+
+    def _display_loop(self) -> None:
+        assert self.display is not None
+        n = self._display_samples
+        try:
+            while not self._done.is_set():
+                result = self._display_reader.read(n, min_samples=n, timeout=0.2)
+                if result is None:
+                    break
+                if result.samples.shape[1]:
+                    lost = (
+                        0
+                        if result.lost is None
+                        else result.lost.stop_sample - result.lost.start_sample
+                    )
+                    self.display.publish(result.first_sample, result.samples, lost)
+        except Exception:  # the display must never take the monitor down
+            logger.exception("display feed stopped")
+        finally:
+            self._display_reader.close()
 
     # -- detector thread --------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "devices": "aemon.commands.devices:register",
     "evaluate": "aemon.commands.train:register_evaluate",
     "export": "aemon.commands.export:register",
+    "gui": "aemon.commands.gui:register",
     "import": "aemon.commands.import_:register",
     "info": "aemon.commands.info:register",
     "keys": "aemon.commands.keys:register",

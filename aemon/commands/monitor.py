@@ -114,6 +114,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--events-endpoint", default=DEFAULT_EVENTS_ENDPOINT, metavar="ENDPOINT",
         help=f"PUB socket for events (default {DEFAULT_EVENTS_ENDPOINT}; 'none' to disable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--display-endpoint", default="none", metavar="ENDPOINT",
+        help="PUB socket with a lossy raw-sample feed for 'aemon gui' (default none)",
+    )  # fmt: skip
     parser.add_argument("--print-events", action="store_true", help="print each event")
     parser.add_argument("-q", "--quiet", action="store_true", help="no live status line")
     parser.add_argument("--summary", type=Path, help="write a JSON summary here at the end")
@@ -210,6 +214,7 @@ def run_monitor(args: argparse.Namespace) -> int:
                 )
             )  # fmt: skip
         csv = stack.enter_context(EventCsvWriter(outputs[1].partial)) if outputs[1] else None
+        display = _display_publisher(args, source, stack)
         monitor = LiveMonitor(
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
@@ -217,6 +222,7 @@ def run_monitor(args: argparse.Namespace) -> int:
             learn_background_s=getattr(args, "learn_background", 0.0),
             fa_per_min=getattr(args, "fa_per_min", 1.0),
             on_recorder_error=_recorder_policy(args),
+            display=display,
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())
@@ -305,3 +311,16 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
 def _recorder_policy(args: argparse.Namespace) -> str:
     """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full`` (``demo`` has no flag)."""
     return "continue" if getattr(args, "on_disk_full", "stop") == "continue-detecting" else "stop"
+
+
+def _display_publisher(args: argparse.Namespace, source: Any, stack: ExitStack) -> Any:
+    """The lossy raw-sample PUB for ``aemon gui`` (``--display-endpoint``), or None."""
+    endpoint = getattr(args, "display_endpoint", "none") or "none"
+    if endpoint.lower() == "none":
+        return None
+    from aemon.io.display_publisher import DisplayPublisher
+
+    volts = [c.volts_per_count / 10 ** (c.gain_db / 20) for c in source.channel_info]
+    return stack.enter_context(
+        DisplayPublisher(endpoint, source.format.sample_rate_hz, source.first_sample, volts)
+    )
