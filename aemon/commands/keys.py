@@ -17,6 +17,11 @@ from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+_EXAMPLES = """\
+examples:
+  aemon keys keys/daq --name daq        # on the DAQ host: keys/daq/daq.key(_secret)
+  aemon keys keys/rx --name rx          # on the aemon host; copy rx.key to the DAQ's clients/"""
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``keys`` subcommand."""
@@ -26,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Write DIR/NAME.key (public; copy it to the other end's authorised-keys "
         "directory or give it as its server key) and DIR/NAME.key_secret (secret; only for "
         "this end). See drivers/README.md, section Security.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("dir", type=Path, metavar="DIR", help="directory for the key files")
     parser.add_argument("--name", default="aemon", help="file name stem (default: aemon)")

@@ -7,6 +7,11 @@ import logging
 
 logger = logging.getLogger(__name__)
 
+_EXAMPLES = """\
+examples:
+  aemon repair run.h5          # after the recording process was killed (kill -9, power cut)
+  aemon info run.h5            # then: closed cleanly NO (repaired), and the incident"""
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``repair`` subcommand."""
@@ -16,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Clear the 'open for writing' flags a killed writer left in FILE, cut it "
         "to the writer's last flush and mark it as repaired (never 'closed cleanly'). Run it "
         "only when no aemon process is writing FILE. The file is changed in place.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="recording (.h5) written by aemon")
     parser.set_defaults(func=run)
