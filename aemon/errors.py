@@ -21,3 +21,10 @@ class SourceError(AemonError):
 
 class FileFormatError(AemonError):
     """A file that is missing, corrupt, or not in the expected format."""
+
+
+class RecordingError(AemonError):
+    """The recorder could not go on writing (disk full, I/O error); the file was closed early.
+
+    The message names the file, the first sample that was not recorded and what to do.
+    """

@@ -7,14 +7,24 @@
                                                                          ├─► event CSV
                                                                          ├─► PUB socket (JSON)
                                                                          └─► callbacks (GUI)
+                         └─lossy reader──► display thread ──► display PUB (raw, may drop)
 
-Both readers are lossless: the detector sees every sample exactly once. If detection falls
-behind, its lag grows (shown in the status) and, once the ring is full, back-pressure reaches
-the source; it never silently skips signal.
+The detector and recorder readers are lossless: the detector sees every sample exactly once.
+If detection falls behind, its lag grows (shown in the status) and, once the ring is full,
+back-pressure reaches the source; it never silently skips signal. The optional display feed
+reads lossily and sends without blocking: a slow display skips signal, the monitor never
+waits for it.
+
+A failing worker stops the run in order: if the detector thread raises, :meth:`LiveMonitor.wait`
+raises a one-line :class:`aemon.errors.AemonError` at once, the caller's ``stop()`` stops the
+source and the recording closes cleanly with a ``detector_error`` row in ``/incidents``. A
+recorder failure is handled by :class:`aemon.stream.acquisition.Acquisition` (stop, or go on
+detecting with ``on_recorder_error="continue"``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -26,13 +36,15 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector
 from aemon.detect.background_learning import BackgroundLearning
 from aemon.detect.event_streams import NeuralEventStream
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
-from aemon.errors import ConfigError
+from aemon.errors import AemonError, ConfigError
 from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper, only_inside
+from aemon.io.display_publisher import DisplayPublisher
 from aemon.io.event_csv import EventCsvWriter, events_to_array
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
@@ -91,12 +103,12 @@ class MonitorStatus(NamedTuple):
         )
 
 
-def _warm_up(options: DetectOptions, source: Source) -> None:
+def _warm_up(options: DetectOptions, source: Source, detector: Detector | None) -> None:
     """Run a throwaway stream over a little noise so JIT compilation (numba) and ONNX
     Runtime's first-run allocations happen before live samples arrive, not during the first
     bursts (they would otherwise cost a second of latency)."""
     fmt = source.format
-    stream = make_event_stream(options, fmt, source.channel_info, live=True)
+    stream = make_event_stream(options, fmt, source.channel_info, live=True, onnx=detector)
     n = int(0.05 * fmt.sample_rate_hz)
     rng = np.random.default_rng(0)
     noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
@@ -123,6 +135,10 @@ class LiveMonitor:
         learn_background_s: Learn the neural threshold from this much signal at the start
             (s; events are withheld meanwhile); 0 = use the card's (or site calibration's).
         fa_per_min: False-alarm target (events/min) for ``learn_background_s``.
+        on_recorder_error: ``"stop"`` (default) or ``"continue"`` detecting without the
+            recording when it fails (e.g. disk full); see :class:`Acquisition`.
+        display: Lossy raw-sample feed for a display process, or None.
+        display_block_s: Signal per display message (s).
         grouper: Groups the hits of all channels into located events before they are
             recorded, written and published (held ``window + hold_s`` for late hits).
         only_located_inside: With ``grouper``: pass on only hits located inside.
@@ -141,6 +157,9 @@ class LiveMonitor:
         start_time_utc: datetime | None = None,
         learn_background_s: float = 0.0,
         fa_per_min: float = 1.0,
+        on_recorder_error: str = "stop",
+        display: DisplayPublisher | None = None,
+        display_block_s: float = 0.02,
         grouper: HitGrouper | None = None,
         only_located_inside: bool = False,
     ) -> None:
@@ -149,6 +168,12 @@ class LiveMonitor:
         self.writer, self.publisher, self.csv = writer, publisher, csv
         self.on_events = on_events
         self.start_time_utc = start_time_utc
+        # one model for the stream and its warm-up (a GPU backend loads and tunes it once)
+        detector = (
+            None
+            if options.detector == "threshold"
+            else open_model(options, self.format.sample_rate_hz)
+        )
         self.grouper, self.only_located_inside = grouper, only_located_inside
         if grouper is not None:
             grouper.attach_signal(source.format.sample_rate_hz)
@@ -158,6 +183,7 @@ class LiveMonitor:
             source.channel_info,
             first_sample=source.first_sample,
             start_time_utc=start_time_utc.isoformat() if start_time_utc else "",
+            onnx=detector,
             live=True,
         )
         self.learning: BackgroundLearning | None = None
@@ -168,15 +194,25 @@ class LiveMonitor:
                 self.stream, learn_background_s, fa_per_min, source.first_sample
             )
             self.stream = self.learning
-        _warm_up(options, source)
-        self.acquisition = Acquisition(source, writer, ring_seconds=ring_seconds)
+        _warm_up(options, source, detector)
+        self.acquisition = Acquisition(
+            source, writer, ring_seconds=ring_seconds, on_recorder_error=on_recorder_error
+        )
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample
         )
         self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
+        self.display = display
+        self._display_samples = max(1, round(display_block_s * self.format.sample_rate_hz))
+        self._display_thread: threading.Thread | None = None
+        if display is not None:
+            self._display_reader = self.acquisition.ring.reader("display", blocking=False)
+            self._display_thread = threading.Thread(
+                target=self._display_loop, name="aemon-display", daemon=True
+            )
         self._seen_gaps: set[tuple[int, int]] = set()
         self._latencies: deque[float] = deque(maxlen=1000)
-        self._error: BaseException | None = None
+        self._error: AemonError | None = None
         self._done = threading.Event()
         self.events = 0
         self.detected_until = source.first_sample
@@ -186,21 +222,40 @@ class LiveMonitor:
     def start(self) -> None:
         """Start the detector thread, the recorder and the source."""
         self._thread.start()
+        if self._display_thread is not None:
+            self._display_thread.start()
         self.acquisition.start()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """True once the source has ended and every sample went through the detector."""
-        if not self.acquisition.wait(timeout):
-            return False
-        self.acquisition.ring.close()
-        return self._done.wait(timeout)
+        """True once the source has ended and every sample went through the detector.
+
+        Raises:
+            AemonError: The detector or (see :class:`Acquisition`) the recorder failed.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._error is not None:
+                raise self._error
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if self.acquisition.wait(max(left, 0.0)):
+                self.acquisition.ring.close()
+                done = self._done.wait(None if deadline is None else deadline - time.monotonic())
+                if self._error is not None:
+                    raise self._error
+                return done
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
 
     def stop(self) -> None:
         """Stop the source, drain recorder and detector, and re-raise a worker error."""
         try:
             self.acquisition.stop()
         finally:
+            self.acquisition.ring.close()
             self._thread.join()
+            if self._display_thread is not None:
+                self.acquisition.ring.close()
+                self._display_thread.join(timeout=2.0)
         if self._error is not None:
             raise self._error
 
@@ -210,6 +265,28 @@ class LiveMonitor:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- display thread (lossy) ---------------------------------------------------------------
+
+    def _display_loop(self) -> None:
+        assert self.display is not None
+        n = self._display_samples
+        try:
+            while not self._done.is_set():
+                result = self._display_reader.read(n, min_samples=n, timeout=0.2)
+                if result is None:
+                    break
+                if result.samples.shape[1]:
+                    lost = (
+                        0
+                        if result.lost is None
+                        else result.lost.stop_sample - result.lost.start_sample
+                    )
+                    self.display.publish(result.first_sample, result.samples, lost)
+        except Exception:  # the display must never take the monitor down
+            logger.exception("display feed stopped")
+        finally:
+            self._display_reader.close()
 
     # -- detector thread --------------------------------------------------------------------
 
@@ -222,9 +299,17 @@ class LiveMonitor:
                 self._handle(self._locate(self._feed(result)))
             self._handle(self._locate(self.stream.flush(), final=True))
         except BaseException as exc:
-            logger.exception("detector stopped")
-            self._error = exc
+            logger.error("detector stopped", exc_info=exc)
+            what = f"detector stopped ({type(exc).__name__}: {exc})"
+            at = self.detected_until
             self._reader.close()
+            writer = self.writer
+            if writer is not None and not writer.closed:
+                with contextlib.suppress(AemonError):
+                    writer.note("detector_error", at, -1, what)
+            self._error = AemonError(
+                f"{what} at sample {at}; acquisition stopped, the recording is closed"
+            )
         finally:
             self._done.set()
 
@@ -271,8 +356,9 @@ class LiveMonitor:
         self.events += len(events)
         latencies = [self._latency_ms(e) for e in events]
         self._latencies.extend(x for x in latencies if x is not None)
-        if self.writer is not None:
-            self.writer.add_events(events_to_array(events))
+        if self.writer is not None and not self.writer.closed:
+            with contextlib.suppress(AemonError):  # a failed recording: the recorder reports it
+                self.writer.add_events(events_to_array(events))
         if self.csv is not None:
             self.csv.write(events)
         if self.publisher is not None:

@@ -48,18 +48,27 @@ class ChannelInfo(NamedTuple):
     volts_per_count: float = 1.0
 
 
+RESTART = "restart"
+"""Gap reason of a DAQ restart (new stream id or index reset): a new recording segment begins
+after the gap, whatever its length, and the gap's ``detail`` names both runs."""
+
+
 class Gap(NamedTuple):
     """A range of samples that never arrived.
 
     Attributes:
         start_sample: Absolute index of the first missing sample.
         stop_sample: Absolute index one past the last missing sample.
-        reason: Short machine-friendly cause, e.g. ``"sequence"``, ``"overflow"``.
+        reason: Short machine-friendly cause, e.g. ``"sequence"``, ``"overflow"``,
+            ``"restart"`` (the DAQ restarted: a new segment begins after the gap).
+        detail: Optional one-line explanation kept with the recording, e.g. both stream
+            identities of a restart; empty for ordinary gaps.
     """
 
     start_sample: int
     stop_sample: int
     reason: str
+    detail: str = ""
 
     @property
     def samples(self) -> int:

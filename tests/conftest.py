@@ -1,9 +1,12 @@
-"""Shared pytest set-up: headless Qt, free loopback ports."""
+"""Shared pytest set-up: headless Qt, free loopback ports, a small real tmpfs."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +23,22 @@ def _free_tcp_port() -> int:
 def free_endpoint() -> str:
     """A ``tcp://127.0.0.1:PORT`` endpoint on a port that was free a moment ago."""
     return f"tcp://127.0.0.1:{_free_tcp_port()}"
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 10 MiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
+    mount_point = tmp_path / "tmpfs"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs to fill up (needs root): {done.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)

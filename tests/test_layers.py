@@ -22,10 +22,11 @@ LAYERS: dict[str, int] = {
     "drivers": 7,
     "monitor": 8,
     "train": 9,
-    "gui": 10,
-    "commands": 11,
-    "cli": 12,
-    "__main__": 13,
+    "gpu": 10,  # the torch backend: rebuilds networks with train's builder
+    "gui": 11,
+    "commands": 12,
+    "cli": 13,
+    "__main__": 14,
 }
 """Each top-level part of ``aemon`` and its layer: a module may import only its own part and
 parts with a lower number (see docs/architecture.md)."""

@@ -83,10 +83,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write a JSON summary (SHA-256 per channel, speed)")  # fmt: skip
     add("--truth", type=Path, metavar="CSV", help="write the true bursts as CSV")
     add("--overwrite", action="store_true", help="replace --truth/--summary files that exist")
+    add("--no-crc", action="store_true", help="leave out the payload CRC-32 (on by default)")
+    add("--curve-key", metavar="FILE", help="CURVE: this DAQ's secret key file (aemon keys)")
+    add("--curve-clients", metavar="DIR",
+        help="CURVE: directory of the public keys of receivers allowed to connect")  # fmt: skip
     parser.set_defaults(func=run)
 
 
 def _check_args(args: argparse.Namespace) -> None:
+    if args.curve_key is not None and (args.connect or args.curve_clients is None):
+        raise ConfigError("--curve-key needs --curve-clients DIR and a bound --endpoint")
     at_least("--frame-samples", args.frame_samples, 1, "32768")
     positive("--duration", args.duration, "seconds", "10")
     at_least("--channels", args.channels, 1, "1")
@@ -143,6 +149,9 @@ def _open_publisher(args: argparse.Namespace) -> DaqPublisher:
             bind=not args.connect,
             frame_samples=args.frame_samples,
             digest=args.summary is not None,
+            crc32=not args.no_crc,
+            curve_key=args.curve_key,
+            curve_clients=args.curve_clients,
         )
     except zmq.ZMQError as exc:
         verb = "connect to" if args.connect else "bind"
@@ -241,6 +250,8 @@ def _publish(
         "x_real_time": publisher.samples_sent / spec.sample_rate_hz / max(wall_s, 1e-9),
         "behind_real_time_s": behind,
         "end_of_stream_sent": eos,
+        "crc32": not args.no_crc,
+        "max_receivers": publisher.max_receivers,
         "ended": ended,
         "interrupted": interrupted,
     }

@@ -64,9 +64,10 @@ def _monitor_args(args: argparse.Namespace, endpoint: str, events_csv: Path) -> 
         quiet=False, summary=None, ring_seconds=4.0, stall_warning=DEFAULT_STALL_S,
         idle_timeout=DEFAULT_IDLE_TIMEOUT_S, model=args.model, detector=args.detector,
         threshold=args.threshold, x_noise=args.x_noise, probability=args.probability,
-        provider=args.provider, threads=args.threads, rate=None, channels=None, fs=None,
-        dtype=None, volts_per_count=None, realtime=None, start=None, device_blocksize=None,
-        pattern=None, wait_s=30.0, internal_csv=True, location=None, only_located_inside=False,
+        provider=args.provider, backend=args.backend, threads=args.threads, rate=None,
+        channels=None, fs=None, dtype=None, volts_per_count=None, realtime=None, start=None,
+        device_blocksize=None, pattern=None, wait_s=30.0, internal_csv=True,
+        location=None, only_located_inside=False,
     )  # fmt: skip
 
 
@@ -87,10 +88,10 @@ def run_demo(args: argparse.Namespace) -> int:
     positive("--duration", args.duration, "seconds", "30")
     at_least("--channels", args.channels, 1, "1")
     if not args.headless:
-        print(
-            "aemon demo: the GUI is not part of this installation yet; running headless.",
-            file=sys.stderr,
-        )
+        reason = _gui_unavailable()
+        if reason is None:
+            return _run_demo_gui(args)
+        print(f"aemon demo: {reason}; running headless (--headless).", file=sys.stderr)
     endpoint = _free_endpoint()
     with tempfile.TemporaryDirectory(prefix="aemon-demo-") as tmp:
         truth_csv = Path(tmp) / "truth.csv"
@@ -112,3 +113,40 @@ def run_demo(args: argparse.Namespace) -> int:
 
             print(score_event_list(events_csv, truth_csv).line(), file=sys.stderr)
     return status
+
+
+def _gui_unavailable() -> str | None:
+    """Why the demo cannot open its window (no display, no Qt), or None when it can."""
+    try:
+        from aemon.gui.app import has_display
+    except ImportError:
+        return "the GUI needs PySide6 and pyqtgraph (pip install 'aemon[gui]')"
+    return None if has_display() else "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+
+
+def _run_demo_gui(args: argparse.Namespace) -> int:
+    """daq-sim in a child process, shown by the window (which runs ``aemon monitor`` as its
+    own child process)."""
+    from aemon.gui.app import run_app
+
+    endpoint = _free_endpoint()
+    with tempfile.TemporaryDirectory(prefix="aemon-demo-") as tmp:  # refuse bad options first
+        check_monitor_arguments(_monitor_args(args, endpoint, Path(tmp) / "events.csv"))
+    daq = subprocess.Popen(
+        [sys.executable, "-m", "aemon.cli", "daq-sim", "--endpoint", endpoint,
+         "--channels", str(args.channels), "--duration", str(args.duration),
+         "--seed", str(args.seed)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    extra = ["--detector", args.detector, "--provider", args.provider]
+    extra += ["--duration", str(args.duration)]
+    for flag, value in (("--model", args.model), ("--threshold", args.threshold),
+                        ("--threads", args.threads)):  # fmt: skip
+        if value is not None:
+            extra += [flag, str(value)]
+    if args.out is not None:
+        extra += ["--out", str(args.out)] + (["--overwrite"] if args.overwrite else [])
+    try:
+        return run_app(endpoint, monitor_args=extra, quit_after_s=args.duration + 15.0)
+    finally:
+        end_child(daq)

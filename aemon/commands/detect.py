@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from aemon.commands._checks import at_least, check_detector_flags, positive
 from aemon.commands._outputs import AtomicOutput
 from aemon.commands.locate import add_location_arguments, location_from_args
-from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES
 from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import RAW_DTYPES
 
@@ -68,6 +68,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--volts-per-count", type=float, metavar="V", help="V per sample unit (raw, WAV/FLAC)"
     )
     p.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto", help="default: auto")
+    p.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="auto",
+        help="inference runtime (default auto: torch on CUDA if there, else onnxruntime)",
+    )  # fmt: skip
     p.add_argument("--threads", type=int, metavar="N", help="inference threads (default: cores)")
     p.add_argument(
         "--no-progress", action="store_true",
@@ -124,6 +128,9 @@ def run_detect(args: argparse.Namespace) -> int:
 
 def _detect(args: argparse.Namespace, out: Path, grouper: HitGrouper | None) -> DetectSummary:
     from aemon.detect.offline import detect_file  # heavy (numba, onnxruntime): only when run
+    from aemon.gpu.backend import register_torch_backend
+
+    register_torch_backend()  # --backend torch/auto; imports torch only if it is used
 
     return detect_file(
         args.input,
@@ -140,6 +147,7 @@ def _detect(args: argparse.Namespace, out: Path, grouper: HitGrouper | None) -> 
         provider=args.provider,
         threads=args.threads,
         progress=not args.no_progress,
+        backend=args.backend,
         only_inside=args.only_located_inside,
         grouper=grouper,
     )

@@ -46,6 +46,11 @@ def describe(path: str) -> dict[str, Any]:
         info = reader.info
         channels = reader.channel_info
         version = reader.format_version
+        incidents = [
+            {"start_sample": i[0], "stop_sample": i[1], "unix_s": i[2], "kind": i[3],
+             "detail": i[4]}
+            for i in reader.incidents()
+        ]  # fmt: skip
     with open_tables(path) as f:
         tables = [t._asdict() for t in list_event_tables(f)]
     return {
@@ -69,6 +74,8 @@ def describe(path: str) -> dict[str, Any]:
         "software_version": info.software_version,
         "compression": info.compression,
         "event_tables": tables,
+        "state": info.state,
+        "incidents": incidents,
     }
 
 
@@ -76,10 +83,14 @@ def format_text(summary: dict[str, Any]) -> str:
     """Render ``summary`` (from :func:`describe`) as an aligned, human-readable table."""
     rate = summary["sample_rate"]
     lost_s = summary["samples_lost"] / rate
-    closed = (
-        "yes"
-        if summary["closed_cleanly"]
-        else "NO (still being written, or the writer stopped without closing)"
+    closed = {
+        1: "yes",
+        2: "NO: closed early after an error (see incidents)",
+        3: "NO: repaired after the writer was killed (see incidents)",
+    }.get(
+        summary.get("state", 1 if summary["closed_cleanly"] else 0),
+        f"NO: still being written, or the writer was killed (then run `aemon repair "
+        f"{summary['path']}` so any HDF5 reader can open it)",
     )
     rows = [
         ("file", summary["path"]),
@@ -99,6 +110,8 @@ def format_text(summary: dict[str, Any]) -> str:
         ("written by", f"aemon {summary['software_version']}"),
     ]
     lines = [f"{key:<15}{value}" for key, value in rows]
+    for incident in summary.get("incidents", []):
+        lines.append(f"{'incident':<15}{incident['kind']}: {incident['detail']}")
     lines.append("")
     lines.append(f"  {'#':>3}  {'name':<12}{'sensor':<16}{'gain dB':>8}  {'V/count':>11}")
     for i, ch in enumerate(summary["channel_info"]):

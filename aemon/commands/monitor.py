@@ -27,7 +27,7 @@ from aemon.commands._live import (
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.commands.record import announce_wait
-from aemon.detect.options import DETECTORS, PROVIDER_CHOICES, DetectOptions
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES, DetectOptions
 from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
 
 if TYPE_CHECKING:
@@ -73,7 +73,11 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     group.add_argument(
         "--provider", choices=PROVIDER_CHOICES, default="auto",
-        help="ONNX Runtime execution provider (default auto: CUDA if available)",
+        help="device: auto (CUDA if available), cpu or cuda",
+    )  # fmt: skip
+    group.add_argument(
+        "--backend", choices=BACKEND_CHOICES, default="auto",
+        help="inference runtime (default auto: torch on CUDA if there, else onnxruntime)",
     )  # fmt: skip
     group.add_argument(
         "--threads", type=int, metavar="N", help="inference threads (default: physical cores)"
@@ -111,12 +115,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--events-endpoint", default=DEFAULT_EVENTS_ENDPOINT, metavar="ENDPOINT",
         help=f"PUB socket for events (default {DEFAULT_EVENTS_ENDPOINT}; 'none' to disable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--display-endpoint", default="none", metavar="ENDPOINT",
+        help="PUB socket with a lossy raw-sample feed for 'aemon gui' (default none)",
+    )  # fmt: skip
     parser.add_argument("--print-events", action="store_true", help="print each event")
     parser.add_argument("-q", "--quiet", action="store_true", help="no live status line")
     parser.add_argument("--summary", type=Path, help="write a JSON summary here at the end")
     parser.add_argument(
         "--ring-seconds", type=float, default=4.0, metavar="S",
         help="ring buffer length (s, default 4)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--on-disk-full", choices=("stop", "continue-detecting"), default="stop",
+        help="when --out cannot be written (disk full, I/O error): stop (default), or close "
+        "the recording and go on detecting and publishing; the loss is reported at the end",
     )  # fmt: skip
     add_heartbeat_arguments(parser)
     add_detector_arguments(parser)
@@ -163,11 +176,13 @@ def run_monitor(args: argparse.Namespace) -> int:
     check_monitor_arguments(args)
     location = location_from_args(args)
     from aemon.events.grouping import HitGrouper
+    from aemon.gpu.backend import register_torch_backend
     from aemon.io.event_csv import EventCsvWriter
     from aemon.io.event_publisher import EventPublisher
     from aemon.io.recording import RecordingWriter
     from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
 
+    register_torch_backend()  # --backend torch/auto; imports torch only if it is used
     grouper = HitGrouper(location) if location is not None else None
     options = detect_options(args)
     printer = StatusPrinter(quiet=args.quiet)
@@ -204,12 +219,15 @@ def run_monitor(args: argparse.Namespace) -> int:
                 )
             )  # fmt: skip
         csv = stack.enter_context(EventCsvWriter(outputs[1].partial)) if outputs[1] else None
+        display = _display_publisher(args, source, stack)
         monitor = LiveMonitor(
             source, options, writer=writer, publisher=publisher, csv=csv,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
             ring_seconds=args.ring_seconds,
             learn_background_s=getattr(args, "learn_background", 0.0),
             fa_per_min=getattr(args, "fa_per_min", 1.0),
+            on_recorder_error=_recorder_policy(args),
+            display=display,
             grouper=grouper, only_located_inside=args.only_located_inside,
         )  # fmt: skip
         live_monitor = monitor
@@ -250,6 +268,7 @@ def detect_options(args: argparse.Namespace) -> DetectOptions:
         x_noise=args.x_noise,
         provider=args.provider,
         threads=args.threads,
+        backend=args.backend,
     )
 
 
@@ -292,4 +311,22 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
         f"({status.samples_lost} samples lost), bad frames {status.malformed}{latency}"
         + ("" if ended == ENDED_BY_SOURCE else f"; ended: {ended}")
         + (f" -> {files}" if files else "")
+    )
+
+
+def _recorder_policy(args: argparse.Namespace) -> str:
+    """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full`` (``demo`` has no flag)."""
+    return "continue" if getattr(args, "on_disk_full", "stop") == "continue-detecting" else "stop"
+
+
+def _display_publisher(args: argparse.Namespace, source: Any, stack: ExitStack) -> Any:
+    """The lossy raw-sample PUB for ``aemon gui`` (``--display-endpoint``), or None."""
+    endpoint = getattr(args, "display_endpoint", "none") or "none"
+    if endpoint.lower() == "none":
+        return None
+    from aemon.io.display_publisher import DisplayPublisher
+
+    volts = [c.volts_per_count / 10 ** (c.gain_db / 20) for c in source.channel_info]
+    return stack.enter_context(
+        DisplayPublisher(endpoint, source.format.sample_rate_hz, source.first_sample, volts)
     )

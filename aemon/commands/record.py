@@ -136,6 +136,8 @@ def run_record(args: argparse.Namespace) -> int:
         "gaps": final.gaps,
         "samples_lost": final.samples_lost,
         "malformed_frames": final.malformed,
+        "rejected_per_reason": final.rejected,
+        "restarts": final.restarts,
         "wall_s": round(final.elapsed_s, 3),
         "ended": ended,
         "software_version": __version__,
@@ -176,4 +178,5 @@ def _summary_text(summary: dict[str, object]) -> str:
         f"{summary['out']} in {summary['wall_s']} s{ended}; gaps {summary['gaps']} "
         f"({summary['samples_lost']} samples lost), malformed frames "
         f"{summary['malformed_frames']}"
+        + (f" ({summary['rejected_per_reason']})" if summary["rejected_per_reason"] else "")
     )

@@ -166,10 +166,12 @@ def run_train(args: argparse.Namespace) -> int:
     """Train, export, evaluate, write the model directory."""
     _check_train_out(args)
     _require_torch()
+    from aemon.gpu.backend import register_torch_backend
     from aemon.train.config import load_model_config, with_overrides
     from aemon.train.package import finalize
     from aemon.train.trainer import TrainOptions, train
 
+    register_torch_backend()  # --device cuda: the held-out streams run on the GPU too
     config = load_model_config(args.config)
     overrides: dict[str, Any] = {
         "epochs": args.epochs,

@@ -1,8 +1,13 @@
-"""Detectors: model cards, the ONNX runtime, window scheduling and the stitched probability
-map, threshold hits, the neural/threshold/cascade event streams, the one factory that builds
-them from options, and offline detection of files.
+"""Detectors: model cards, the inference backend interface, the ONNX runtime, window
+scheduling and the stitched probability map, threshold hits, the neural/threshold/cascade
+event streams, the one factory that builds them from options, and offline detection of files.
 
 Public API (imported on first use):
+    Backend: :mod:`aemon.detect.backend`
+    Detector: :mod:`aemon.detect.backend`
+    choose_backend: :mod:`aemon.detect.backend`
+    open_with_backend: :mod:`aemon.detect.backend`
+    register_backend: :mod:`aemon.detect.backend`
     CascadeEventStream: :mod:`aemon.detect.event_streams`
     NeuralEventStream: :mod:`aemon.detect.event_streams`
     EventStream: :mod:`aemon.detect.factory`
@@ -39,13 +44,18 @@ Public API (imported on first use):
     replay_file: :mod:`aemon.detect.replay`
     parse_speed: :mod:`aemon.detect.replay`
 
-Modules: event_streams, factory, hit_stream, model_card, offline, onnx_runtime, options,
-probability_map, replay, threshold_hits, windows.
+Modules: backend, event_streams, factory, hit_stream, model_card, offline, onnx_runtime,
+options, probability_map, replay, threshold_hits, windows.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
+    "Backend": "backend",
+    "Detector": "backend",
+    "choose_backend": "backend",
+    "open_with_backend": "backend",
+    "register_backend": "backend",
     "ReplaySummary": "replay",
     "replay_file": "replay",
     "parse_speed": "replay",
@@ -85,9 +95,11 @@ _EXPORTS = {
 
 __all__ = [
     "OFFLINE_BATCH_WINDOWS",
+    "Backend",
     "CascadeEventStream",
     "DetectOptions",
     "DetectSummary",
+    "Detector",
     "EventStream",
     "Hit",
     "HitDetector",
@@ -103,6 +115,7 @@ __all__ = [
     "WindowScheduler",
     "card_from_dict",
     "card_markdown",
+    "choose_backend",
     "default_model_path",
     "detect_file",
     "detect_hits",
@@ -111,10 +124,12 @@ __all__ = [
     "metrics_table",
     "models_dir",
     "open_model",
+    "open_with_backend",
     "parse_speed",
     "physical_cores",
     "rate_mismatch_error",
     "read_model_card",
+    "register_backend",
     "replay_file",
     "resolve_model",
     "resolve_providers",

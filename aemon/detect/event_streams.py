@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector
 from aemon.detect.hit_stream import HitEventStream
-from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
 from aemon.detect.raw_history import RawHistory
 from aemon.detect.threshold_hits import Hit, HitDetector
@@ -159,7 +159,7 @@ class CascadeEventStream:
         self,
         hits: HitDetector,
         builder: EventBuilder,
-        detector: OnnxDetector,
+        detector: Detector,
         fmt: StreamFormat,
         *,
         probability: float | None = None,

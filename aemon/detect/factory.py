@@ -13,9 +13,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector, open_with_backend
 from aemon.detect.event_streams import CascadeEventStream, NeuralEventStream
 from aemon.detect.hit_stream import HitEventStream
-from aemon.detect.onnx_runtime import OnnxDetector, default_model_path
+from aemon.detect.onnx_runtime import default_model_path
 from aemon.detect.options import DETECTORS, DetectOptions
 from aemon.detect.probability_map import ProbabilityMapStream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
@@ -76,10 +77,11 @@ class _ThresholdStream:
         """The hit detector sees the jump in sample indices itself."""
 
 
-def open_model(options: DetectOptions, rate_hz: float) -> OnnxDetector:
-    """The ONNX detector ``options`` name, or the shipped model for ``rate_hz`` (Hz)."""
+def open_model(options: DetectOptions, rate_hz: float) -> Detector:
+    """The model ``options`` name, or the shipped model for ``rate_hz`` (Hz), opened with the
+    backend and provider ``options`` ask for (:func:`~aemon.detect.backend.open_with_backend`)."""
     model = options.model if options.model is not None else default_model_path(rate_hz)
-    return OnnxDetector(model, provider=options.provider, threads=options.threads)
+    return open_with_backend(model, options)
 
 
 def make_event_stream(
@@ -89,7 +91,7 @@ def make_event_stream(
     *,
     first_sample: int = 0,
     start_time_utc: str = "",
-    onnx: OnnxDetector | None = None,
+    onnx: Detector | None = None,
     live: bool = False,
 ) -> EventStream:
     """The event stream for ``options.detector`` on a stream of format ``fmt``.
@@ -100,7 +102,7 @@ def make_event_stream(
         channel_info: Per-channel metadata (gain for dBAE).
         first_sample: Absolute index of the stream's first sample.
         start_time_utc: ISO 8601 time of the first sample, for event UTC stamps.
-        onnx: An ONNX session to reuse, or None to open the model.
+        onnx: An opened model to reuse (any backend), or None to open the model.
         live: Batch for latency (about 50 ms of signal per inference) instead of throughput.
 
     Raises:

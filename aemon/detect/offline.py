@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 from tqdm import tqdm
 
+from aemon.detect.backend import Detector
 from aemon.detect.factory import make_event_stream, open_model
-from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.errors import FileFormatError
 from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
@@ -55,7 +55,7 @@ class DetectSummary(NamedTuple):
         wall_s: Wall-clock time (s).
         detector: ``nn``, ``threshold`` or ``cascade``.
         model: Model name ("" for the threshold detector).
-        provider: Execution provider of the model ("" without one).
+        provider: Device and backend of the model, e.g. ``cpu (onnxruntime)`` ("" without one).
     """
 
     events: int
@@ -96,6 +96,7 @@ def detect_file(
     provider: str = "auto",
     threads: int | None = None,
     progress: bool = True,
+    backend: str = "auto",
     location: LocationConfig | None = None,
     only_inside: bool = False,
     grouper: HitGrouper | None = None,
@@ -121,6 +122,7 @@ def detect_file(
         provider: ``auto``, ``cpu`` or ``cuda``.
         threads: Inference threads (None: one per physical core).
         progress: Show a tqdm progress bar on stderr.
+        backend: ``auto``, ``onnxruntime`` or ``torch`` (:mod:`aemon.detect.backend`).
         location: Group the hits of all channels into events and locate them
             (:mod:`aemon.events.grouping`); None writes the hits as they are.
         only_inside: With ``location``: write only hits of events located inside.
@@ -133,7 +135,9 @@ def detect_file(
     Raises:
         AemonError: Unreadable input, impossible options, or a model that does not fit.
     """
-    options = DetectOptions(model, detector, threshold, probability, x_noise, provider, threads)
+    options = DetectOptions(
+        model, detector, threshold, probability, x_noise, provider, threads, backend
+    )
     path = os.fspath(input_path)
     started = time.perf_counter()
     with EventCsvWriter(out_csv) as csv_out:
@@ -162,7 +166,7 @@ def detect_file(
         time.perf_counter() - started,
         detector,
         onnx.card.name if onnx else "",
-        onnx.provider if onnx else "",
+        f"{onnx.provider} ({onnx.backend})" if onnx else "",
     )
     logger.info("%s: %s", path, summary.line())
     return summary
@@ -199,7 +203,7 @@ def detect_reader(
     progress: bool = False,
     pace: Pace | None = None,
     block_samples: int = BLOCK_SAMPLES,
-) -> tuple[float, int, OnnxDetector | None]:
+) -> tuple[float, int, Detector | None]:
     """Run the detector over a continuous file's blocks and gaps; events go to ``out``.
 
     Returns:
@@ -275,7 +279,7 @@ def detect_tradb(
     *,
     progress: bool = False,
     pace: Pace | None = None,
-) -> tuple[float, int, OnnxDetector | None]:
+) -> tuple[float, int, Detector | None]:
     """Each transient record of a tradb on its own; events at the record's time.
 
     Returns:
@@ -283,7 +287,7 @@ def detect_tradb(
     """
     if not os.path.isfile(path):
         raise FileFormatError(f"{path}: no such file; check the path")
-    onnx: OnnxDetector | None = None
+    onnx: Detector | None = None
     seconds = 0.0
     for rec in tqdm(_tradb_records(path), unit="rec", disable=not progress, leave=False):
         if pace is not None:

@@ -166,6 +166,7 @@ class OnnxDetector:
 
     Attributes:
         card: The model card.
+        backend: ``"onnxruntime"``.
         provider: Provider actually in use (``"cpu"``, ``"cuda"`` or the ORT name).
         path: The ``model.onnx`` file.
 
@@ -173,6 +174,8 @@ class OnnxDetector:
         FileFormatError: Missing or unreadable model, or a graph that contradicts its card.
         ConfigError: A provider that is not available, or a bad thread count.
     """
+
+    backend = "onnxruntime"
 
     def __init__(
         self,

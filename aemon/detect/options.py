@@ -10,7 +10,11 @@ DETECTORS = ("nn", "threshold", "cascade")
 classified by the network."""
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda")
-"""ONNX Runtime execution providers: ``auto`` takes CUDA when available, else the CPU."""
+"""Devices: ``auto`` takes CUDA when available, else the CPU (ONNX Runtime and torch alike)."""
+
+BACKEND_CHOICES = ("auto", "onnxruntime", "torch")
+"""Inference runtimes: ``auto`` takes torch on CUDA when torch and a GPU are there, else ONNX
+Runtime (see :mod:`aemon.detect.backend`)."""
 
 
 class DetectOptions(NamedTuple):
@@ -25,6 +29,7 @@ class DetectOptions(NamedTuple):
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
         provider: One of :data:`PROVIDER_CHOICES`.
         threads: Inference threads (None: one per physical core).
+        backend: One of :data:`BACKEND_CHOICES`.
     """
 
     model: str | Path | None = None
@@ -34,3 +39,4 @@ class DetectOptions(NamedTuple):
     x_noise: float | None = None
     provider: str = "auto"
     threads: int | None = None
+    backend: str = "auto"

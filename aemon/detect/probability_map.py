@@ -2,7 +2,7 @@
 
 ::
 
-    push(first, block) ─► Preprocessor ─► WindowScheduler ─► OnnxDetector ─► stitch ─► chunks
+    push(first, block) ─► Preprocessor ─► WindowScheduler ─► Detector ─────► stitch ─► chunks
                           (volts, high-pass,   (window, hop,     (batches of      (centre bins
                            decimate, noise      margin on the     windows × all    of every
                            floor, Numba)        model's grid)     channels)        window)
@@ -30,6 +30,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector
 from aemon.detect.model_card import CARD_FILE, ModelCard, read_model_card
 from aemon.detect.onnx_runtime import OnnxDetector, default_model_path
 from aemon.detect.windows import Window, WindowScheduler
@@ -99,7 +100,7 @@ class ProbabilityMapStream:
     """Push raw blocks, get the stitched probability map (Friture-style DSP block).
 
     Args:
-        detector: The model session.
+        detector: The model, in any backend (:class:`~aemon.detect.backend.Detector`).
         fmt: Format of the stream (rate, channels, dtype, volts per count).
         first_sample: Absolute index of the stream's first sample (bin 0 starts there).
         batch_windows: Windows per inference batch (each window counts once for all channels);
@@ -115,7 +116,7 @@ class ProbabilityMapStream:
 
     def __init__(
         self,
-        detector: OnnxDetector,
+        detector: Detector,
         fmt: StreamFormat,
         *,
         first_sample: int = 0,

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from aemon.detect.backend import Detector
 from aemon.detect.offline import (
     BLOCK_SAMPLES,
     EventSink,
@@ -27,7 +28,6 @@ from aemon.detect.offline import (
     detect_reader,
     detect_tradb,
 )
-from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.errors import ConfigError, FileFormatError
 from aemon.events.grouping import HitGrouper, LocatingWriter
@@ -202,7 +202,7 @@ def _run(
     speed: float,
     progress: bool,
     raw: dict[str, float | str | int | None],
-) -> tuple[float, OnnxDetector | None]:
+) -> tuple[float, Detector | None]:
     if path.suffix.lower() == ".tradb":
         seconds, _, onnx = detect_tradb(str(path), options, sink, progress=progress, pace=pace)
         if isinstance(sink, LocatingWriter):
@@ -231,7 +231,7 @@ def _locating(sink: EventSink, location: LocationConfig | None, only_inside: boo
 
 
 def _table_attrs(
-    options: DetectOptions, onnx: OnnxDetector | None, speed: float, path: Path
+    options: DetectOptions, onnx: Detector | None, speed: float, path: Path
 ) -> dict[str, object]:
     threshold = options.threshold
     if threshold is None and options.detector == "nn" and onnx is not None:

@@ -16,9 +16,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from aemon.detect.backend import Detector
 from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.factory import make_event_stream
-from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.errors import ConfigError
@@ -51,7 +51,7 @@ class SignalDetection(NamedTuple):
 
 
 def detect_signal(
-    detector: OnnxDetector,
+    detector: Detector,
     signal: npt.ArrayLike,
     sample_rate_hz: float,
     *,
@@ -80,7 +80,7 @@ def detect_signal(
 
 
 def detect_blocks(
-    detector: OnnxDetector,
+    detector: Detector,
     fmt: StreamFormat,
     channel_info: list[ChannelInfo],
     timeline: Iterable[tuple[int, npt.NDArray[np.generic]] | Gap],
@@ -136,7 +136,7 @@ def _stitch(chunks: list[ProbabilityChunk], origin: int, bins: int) -> npt.NDArr
 
 
 def background_map(
-    detector: OnnxDetector, paths: Sequence[str | os.PathLike[str]]
+    detector: Detector, paths: Sequence[str | os.PathLike[str]]
 ) -> tuple[npt.NDArray[np.float32], int, float]:
     """Stitched probability maps of background files, end to end (for calibration).
 

@@ -18,10 +18,10 @@ Public API (imported on first use):
     open_source: :mod:`aemon.drivers.open_source`
     source_from_args: :mod:`aemon.drivers.open_source`
     source_kind: :mod:`aemon.drivers.open_source`
-    Admission: :mod:`aemon.drivers.protocol`
+    Admission: :mod:`aemon.drivers.stream_tracker`
     FrameHeader: :mod:`aemon.drivers.protocol`
     MalformedFrame: :mod:`aemon.drivers.protocol`
-    StreamTracker: :mod:`aemon.drivers.protocol`
+    StreamTracker: :mod:`aemon.drivers.stream_tracker`
     decode_frame: :mod:`aemon.drivers.protocol`
     decode_header: :mod:`aemon.drivers.protocol`
     encode_frame: :mod:`aemon.drivers.protocol`
@@ -35,7 +35,7 @@ soundcard, zmq_source.
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
-    "Admission": "protocol",
+    "Admission": "stream_tracker",
     "BlockInfo": "capture_queue",
     "CaptureQueue": "capture_queue",
     "ChannelDigest": "daq_publisher",
@@ -46,7 +46,7 @@ _EXPORTS = {
     "MalformedFrame": "protocol",
     "SampleClockCheck": "capture_queue",
     "SoundcardSource": "soundcard",
-    "StreamTracker": "protocol",
+    "StreamTracker": "stream_tracker",
     "ZmqSource": "zmq_source",
     "add_source_arguments": "open_source",
     "decode_frame": "protocol",

@@ -17,6 +17,7 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 import zmq
+import zmq.utils.monitor
 
 from aemon.drivers.protocol import (
     FLAG_CRC32,
@@ -25,6 +26,7 @@ from aemon.drivers.protocol import (
     FrameHeader,
     encode_frame,
 )
+from aemon.io.zmq_security import CurveServer, curve_client, warn_if_exposed
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,10 @@ DEFAULT_SNDHWM = 256
 """Frames queued in the publisher before ``send`` blocks (PUSH) or drops (PUB)."""
 
 EOS_TIMEOUT_S = 5.0
-"""How long ``end()`` waits for room to send the end-of-stream frame (s)."""
+"""How long ``end()`` waits for room to send the end-of-stream frame with no receiver (s)."""
+
+CLEAN_LINGER_S = 120.0
+"""How long a clean close lets the queued frames (at most ``sndhwm``) reach a slow receiver."""
 
 
 def quantise(
@@ -98,8 +103,15 @@ class DaqPublisher:
         stream_id: Id of this stream (u32); random by default.
         frame_samples: Maximum samples per channel in one frame.
         sndhwm: ZeroMQ send high-water mark in frames.
-        crc32: Put a CRC-32 of each payload in the header (costs about 1 ms per MiB).
+        crc32: Put a CRC-32 of each payload in the header (on by default; about 1 ms per MiB).
         digest: Keep a per-channel SHA-256 of everything sent (see :attr:`digest`).
+        curve_key: This end's CURVE secret key file (``aemon keys``): encrypt and authenticate.
+        curve_clients: Binding: directory of the receivers' public keys allowed to connect.
+        curve_server_key: Connecting: the receiver's public key file.
+
+    A PUSH stream deals frames round-robin among its receivers, so a second receiver would
+    silently take half the frames: the publisher counts its connected receivers
+    (:attr:`receivers`, :attr:`max_receivers`) and warns whenever more than one is connected.
     """
 
     def __init__(
@@ -111,8 +123,11 @@ class DaqPublisher:
         stream_id: int | None = None,
         frame_samples: int = DEFAULT_FRAME_SAMPLES,
         sndhwm: int = DEFAULT_SNDHWM,
-        crc32: bool = False,
+        crc32: bool = True,
         digest: bool = False,
+        curve_key: str | None = None,
+        curve_clients: str | None = None,
+        curve_server_key: str | None = None,
     ) -> None:
         if pattern not in ("push", "pub"):
             raise ValueError(f"pattern must be 'push' or 'pub', not {pattern!r}")
@@ -133,19 +148,54 @@ class DaqPublisher:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH if pattern == "push" else zmq.PUB)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
+        self.receivers = 0
+        self.max_receivers = 0
+        self._curve_server: CurveServer | None = None
+        self._monitor = self._socket.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+        )
         try:
+            if curve_key is not None and bind:
+                if curve_clients is None:
+                    raise ValueError("CURVE on a binding publisher needs curve_clients")
+                self._curve_server = CurveServer(
+                    self._context, self._socket, curve_key, curve_clients
+                )
+            elif curve_key is not None:
+                if curve_server_key is None:
+                    raise ValueError("CURVE on a connecting publisher needs curve_server_key")
+                curve_client(self._socket, curve_key, curve_server_key)
             if bind:
+                warn_if_exposed(endpoint, "DAQ publisher", curve=curve_key is not None)
                 self._socket.bind(endpoint)
                 endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
             else:
                 # Queue nothing until a receiver is there, so "sent" means "handed to one".
                 self._socket.setsockopt(zmq.IMMEDIATE, 1)
                 self._socket.connect(endpoint)
-        except zmq.ZMQError:
-            self._socket.close(linger=0)
-            self._context.term()
+        except BaseException:
+            self._close_sockets(0)
             raise
         self.endpoint = endpoint
+
+    def count_receivers(self) -> int:
+        """Update :attr:`receivers` from the socket's events; warn about a second receiver."""
+        while self._monitor.poll(0):
+            event = zmq.utils.monitor.recv_monitor_message(self._monitor)["event"]
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.receivers += 1
+                if self.receivers > 1 and self.pattern == "push":
+                    logger.warning(
+                        "%s: %d receivers connected; PUSH deals frames round-robin, so each "
+                        "gets only part of the samples. Stop the extra receiver, or use "
+                        "--pattern pub for displays",
+                        self.endpoint,
+                        self.receivers,
+                    )
+            elif event == zmq.EVENT_DISCONNECTED:
+                self.receivers = max(self.receivers - 1, 0)
+        self.max_receivers = max(self.max_receivers, self.receivers)
+        return self.receivers
 
     @property
     def dtype(self) -> str | None:
@@ -239,6 +289,8 @@ class DaqPublisher:
         )
         self._socket.send_multipart(encode_frame(header, samples), copy=False)
         self.frames_sent += 1
+        if self.frames_sent % 16 == 1:
+            self.count_receivers()
 
     def wait_for_receiver(self, timeout_s: float | None = None) -> bool:
         """Block until a PUSH receiver is connected (PUB: return at once).
@@ -271,19 +323,27 @@ class DaqPublisher:
     def end(self, timeout_s: float = EOS_TIMEOUT_S) -> bool:
         """Send the end-of-stream frame (idempotent; nothing to end before the first send).
 
+        A PUSH queue that is full because a connected receiver is slow is waited for as long
+        as that receiver stays connected: the frames before the end-of-stream frame are not
+        given up while someone is still taking them.
+
         Args:
-            timeout_s: How long to wait for room in a full PUSH queue (s).
+            timeout_s: How long to wait for room once no receiver is connected (s).
 
         Returns:
-            True if the frame was handed to ZeroMQ; False if nothing was sent yet or a PUSH
-            receiver took no frames for ``timeout_s``.
+            True if the frame was handed to ZeroMQ; False if nothing was sent yet or no
+            receiver took frames for ``timeout_s``.
         """
         if self._ended or self._format is None or self.next_sample is None:
             return False
         self._ended = True
-        if not self._socket.poll(int(timeout_s * 1000), zmq.POLLOUT):
-            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
-            return False
+        deadline = time.monotonic() + timeout_s
+        while not self._socket.poll(200, zmq.POLLOUT):
+            if self.count_receivers() > 0 and self.pattern == "push":
+                deadline = time.monotonic() + timeout_s
+            elif time.monotonic() >= deadline:
+                logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+                return False
         empty = np.zeros((self._format[1], 0), dtype=self._format[2])
         # The receiver may leave between the poll and the send (e.g. it stopped at its own
         # --duration): never block on the end-of-stream frame.
@@ -298,10 +358,19 @@ class DaqPublisher:
         return True
 
     def close(self, linger_s: float = 10.0) -> None:
-        """Close the socket, giving queued frames up to ``linger_s`` seconds to leave."""
+        """Close the socket, giving queued frames up to ``linger_s`` seconds to leave (frames
+        queued for a receiver that disconnects are dropped at once)."""
         if not self._socket.closed:
-            self._socket.close(linger=int(linger_s * 1000))
-            self._context.term()
+            self.count_receivers()
+            self._close_sockets(int(linger_s * 1000))
+
+    def _close_sockets(self, linger_ms: int) -> None:
+        self._socket.disable_monitor()
+        self._monitor.close(linger=0)
+        self._socket.close(linger=linger_ms)
+        if self._curve_server is not None:
+            self._curve_server.stop()
+        self._context.term()
 
     def __enter__(self) -> DaqPublisher:
         return self
@@ -316,4 +385,4 @@ class DaqPublisher:
         try:
             self.end(EOS_TIMEOUT_S if clean else 0.5)
         finally:
-            self.close(10.0 if clean else 1.0)
+            self.close(CLEAN_LINGER_S if clean else 1.0)

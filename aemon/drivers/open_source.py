@@ -39,6 +39,8 @@ _OPTION_FLAGS = {
     "pattern": "--pattern",
     "block_samples": "block_samples",
     "wait_s": "--wait",
+    "curve_key": "--curve-key",
+    "curve_server_key": "--curve-server-key",
 }
 
 
@@ -66,6 +68,8 @@ def open_source(
     block_samples: int | None = None,
     duration_s: float | None = None,
     wait_s: float | None = None,
+    curve_key: str | None = None,
+    curve_server_key: str | None = None,
 ) -> Source:
     """Build (not open) the source a SOURCE string names; open it with ``with``.
 
@@ -84,6 +88,8 @@ def open_source(
         pattern: ZeroMQ socket pattern, ``pull`` (lossless) or ``sub`` (lossy fan-out).
         block_samples: Samples per block for file replay.
         duration_s: Stop by itself after this much signal (s).
+        curve_key: ZeroMQ: this receiver's CURVE secret key file (``aemon keys``).
+        curve_server_key: ZeroMQ: the DAQ's CURVE public key file.
 
     Raises:
         ConfigError: An option that does not apply to this kind of source.
@@ -103,11 +109,13 @@ def open_source(
             "pattern": pattern,
             "block_samples": block_samples,
             "wait_s": wait_s,
+            "curve_key": curve_key,
+            "curve_server_key": curve_server_key,
         }.items()
         if value is not None
     }
     allowed = {
-        "zmq": {"rate_hz", "channels", "pattern", "wait_s"},
+        "zmq": {"rate_hz", "channels", "pattern", "wait_s", "curve_key", "curve_server_key"},
         "sound": {"rate_hz", "channels", "dtype", "volts_per_count", "device_blocksize"},
         "file": {"rate_hz", "channels", "fs", "dtype", "volts_per_count", "realtime",
                  "start_s", "block_samples"},
@@ -118,7 +126,11 @@ def open_source(
         raise ConfigError(f"{', '.join(refused)} cannot be used with {what} ({spec})")
 
     if kind == "zmq":
+        from aemon.drivers.receiver_socket import CurveOptions
         from aemon.drivers.zmq_source import ZmqSource
+
+        if (curve_key is None) != (curve_server_key is None):
+            raise ConfigError("CURVE needs both --curve-key and --curve-server-key")
 
         return ZmqSource(
             spec,
@@ -127,6 +139,7 @@ def open_source(
             expected_channels=channels,
             duration_s=duration_s,
             first_frame_timeout_s=10.0 if wait_s is None else wait_s,
+            curve=CurveOptions(curve_key, curve_server_key),
         )
     if kind == "sound":
         from aemon.drivers.soundcard import SoundcardSource
@@ -201,6 +214,13 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "--wait", type=float, metavar="S", dest="wait_s",
         help="how long to wait for the DAQ's first frame (s, default 10)",
     )  # fmt: skip
+    group.add_argument(
+        "--curve-key", metavar="FILE",
+        help="ZeroMQ CURVE: this receiver's secret key file (from `aemon keys`)",
+    )  # fmt: skip
+    group.add_argument(
+        "--curve-server-key", metavar="FILE", help="ZeroMQ CURVE: the DAQ's public key file"
+    )
 
 
 def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> Source:
@@ -223,6 +243,8 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
         "device_blocksize": getattr(args, "device_blocksize", None),
         "pattern": getattr(args, "pattern", None),
         "wait_s": getattr(args, "wait_s", None),
+        "curve_key": getattr(args, "curve_key", None),
+        "curve_server_key": getattr(args, "curve_server_key", None),
     }
     options.update(overrides)
     return open_source(spec, **options)

@@ -35,8 +35,6 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 
-from aemon.types import Gap
-
 MAGIC = b"AEMN"
 """First four bytes of every header."""
 
@@ -118,11 +116,13 @@ class MalformedFrame(ValueError):  # noqa: N818 - the name is the public API
 
     Attributes:
         reason: One line saying what is wrong, e.g. ``"bad magic b'GET ' (not an aemon frame)"``.
+        kind: Short name of the rule it broke, for per-reason counts, e.g. ``"bad magic"``.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, kind: str = "malformed") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 def encode_frame(header: FrameHeader, samples: npt.NDArray[np.generic]) -> list[bytes | memoryview]:
@@ -193,9 +193,11 @@ def decode_header(data: bytes | memoryview) -> FrameHeader:
     """
     size = len(data)
     if size >= 4 and bytes(data[:4]) != MAGIC:
-        raise MalformedFrame(f"bad magic {bytes(data[:4])!r} (not an aemon frame)")
+        raise MalformedFrame(f"bad magic {bytes(data[:4])!r} (not an aemon frame)", "bad magic")
     if size < HEADER_SIZE:
-        raise MalformedFrame(f"short header: {size} bytes, need at least {HEADER_SIZE}")
+        raise MalformedFrame(
+            f"short header: {size} bytes, need at least {HEADER_SIZE}", "short header"
+        )
     (
         _magic,
         header_len,
@@ -213,24 +215,29 @@ def decode_header(data: bytes | memoryview) -> FrameHeader:
         daq_time_ns,
     ) = HEADER.unpack_from(data)
     if version != VERSION:
-        raise MalformedFrame(f"unsupported protocol version {version} (this aemon reads 1)")
+        raise MalformedFrame(
+            f"unsupported protocol version {version} (this aemon reads 1)", "version"
+        )
     if header_len < HEADER_SIZE:
-        raise MalformedFrame(f"header_len field is {header_len}, must be at least {HEADER_SIZE}")
+        raise MalformedFrame(
+            f"header_len field is {header_len}, must be at least {HEADER_SIZE}", "header size"
+        )
     if header_len != size:
         raise MalformedFrame(
-            f"header part is {size} bytes but its header_len field says {header_len}"
+            f"header part is {size} bytes but its header_len field says {header_len}",
+            "header size",
         )
     dtype = DTYPE_NAMES.get(dtype_code)
     if dtype is None:
-        raise MalformedFrame(f"unknown dtype code {dtype_code} (1 = int16, 2 = float32)")
+        raise MalformedFrame(f"unknown dtype code {dtype_code} (1 = int16, 2 = float32)", "dtype")
     if channels == 0:
-        raise MalformedFrame("channels is 0")
+        raise MalformedFrame("channels is 0", "field")
     if n_samples == 0 and not flags & FLAG_END_OF_STREAM:
-        raise MalformedFrame("n_samples is 0 (only an end-of-stream frame may be empty)")
+        raise MalformedFrame("n_samples is 0 (only an end-of-stream frame may be empty)", "field")
     if not (math.isfinite(rate) and rate > 0):
-        raise MalformedFrame(f"sample rate {rate} Hz is not a positive finite number")
+        raise MalformedFrame(f"sample rate {rate} Hz is not a positive finite number", "field")
     if not (math.isfinite(vpc) and vpc > 0):
-        raise MalformedFrame(f"volts_per_count {vpc} is not a positive finite number")
+        raise MalformedFrame(f"volts_per_count {vpc} is not a positive finite number", "field")
     return FrameHeader(
         version=version,
         stream_id=stream_id,
@@ -249,6 +256,7 @@ def decode_header(data: bytes | memoryview) -> FrameHeader:
 
 def decode_frame(
     parts: Sequence[bytes | zmq.Frame | memoryview],
+    max_payload_bytes: int | None = None,
 ) -> tuple[FrameHeader, npt.NDArray[np.generic]]:
     """Decode one received multipart message.
 
@@ -257,6 +265,7 @@ def decode_frame(
 
     Args:
         parts: The message parts, e.g. from ``socket.recv_multipart(copy=False)``.
+        max_payload_bytes: Reject frames whose header declares a larger payload (bytes).
 
     Returns:
         The header and the ``(channels, n_samples)`` samples in the native byte order.
@@ -266,21 +275,30 @@ def decode_frame(
             match ``channels × n_samples × itemsize``, or a CRC-32 mismatch.
     """
     if len(parts) != 2:
-        raise MalformedFrame(f"message has {len(parts)} parts, expected 2 (header, samples)")
+        raise MalformedFrame(
+            f"message has {len(parts)} parts, expected 2 (header, samples)", "parts"
+        )
     header = decode_header(_as_buffer(parts[0]))
     payload = _as_buffer(parts[1])
     wire_dtype = WIRE_DTYPES[header.dtype]
     expected = header.channels * header.n_samples * wire_dtype.itemsize
+    if max_payload_bytes is not None and expected > max_payload_bytes:
+        raise MalformedFrame(
+            f"frame declares {expected} bytes of samples, more than the limit of "
+            f"{max_payload_bytes}",
+            "too large",
+        )
     if len(payload) != expected:
         raise MalformedFrame(
             f"payload is {len(payload)} bytes but {header.channels} channels × "
-            f"{header.n_samples} {header.dtype} samples need {expected}"
+            f"{header.n_samples} {header.dtype} samples need {expected}",
+            "payload size",
         )
     if header.flags & FLAG_CRC32:
         actual = zlib.crc32(payload)
         if actual != header.payload_crc32:
             raise MalformedFrame(
-                f"payload CRC-32 is {actual:08x}, header says {header.payload_crc32:08x}"
+                f"payload CRC-32 is {actual:08x}, header says {header.payload_crc32:08x}", "crc"
             )
     samples = np.frombuffer(payload, dtype=wire_dtype).reshape(header.channels, header.n_samples)
     if _BIG_ENDIAN_HOST:  # pragma: no cover - aemon runs on little-endian hosts
@@ -288,71 +306,20 @@ def decode_frame(
     return header, samples
 
 
-class Admission(NamedTuple):
-    """What to do with a frame that passed :meth:`StreamTracker.check`.
+def replace_nonfinite(
+    samples: npt.NDArray[np.generic],
+) -> tuple[npt.NDArray[np.generic], int, int, int]:
+    """Replace NaN and ±Inf by 0: the documented rule for float32 frames.
 
-    Attributes:
-        gap: Samples missing before this frame (report them first), or None.
-        samples: How many of the frame's samples per channel to deliver (trimmed at the end).
-        seq_jump: The sequence number jumped although the sample index follows on.
-        finished: The stream is over after this frame (end of stream or sample limit).
+    Returns:
+        ``(samples, count, first, stop)``: the input itself when all samples are finite
+        (``count`` 0), else a fixed copy, how many samples were replaced, and the columns
+        ``first .. stop`` (exclusive) that held them.
     """
-
-    gap: Gap | None
-    samples: int
-    seq_jump: bool
-    finished: bool
-
-
-class StreamTracker:
-    """Apply the sequence and index rules to the successive frames of one stream.
-
-    Args:
-        first: Header of the stream's first valid frame; fixes the format and ``stream_id``.
-        max_samples: End the stream this many sample indices after ``first.first_sample``.
-    """
-
-    def __init__(self, first: FrameHeader, max_samples: int | None = None) -> None:
-        self.first = first
-        self.next_sample = first.first_sample
-        self.next_seq = first.seq
-        self.end_sample = None if max_samples is None else first.first_sample + max_samples
-
-    def check(self, header: FrameHeader) -> None:
-        """Raise :class:`MalformedFrame` for a frame of another format or one out of order."""
-        first = self.first
-        fields = (
-            ("stream_id", first.stream_id, header.stream_id),
-            ("rate", first.sample_rate_hz, header.sample_rate_hz),
-            ("channels", first.channels, header.channels),
-            ("dtype", first.dtype, header.dtype),
-            ("volts_per_count", first.volts_per_count, header.volts_per_count),
-        )
-        changes = [f"{name} {old!r} → {new!r}" for name, old, new in fields if old != new]
-        if changes:
-            raise MalformedFrame(
-                f"format changed mid-stream ({', '.join(changes)}): restart the receiver to "
-                "follow the new stream"
-            )
-        if header.first_sample < self.next_sample:
-            raise MalformedFrame(
-                f"out of order: frame seq {header.seq} starts at sample {header.first_sample} "
-                f"but sample {self.next_sample} is next (duplicate, overlapping or late frame)"
-            )
-
-    def admit(self, header: FrameHeader) -> Admission:
-        """Account for a checked frame and say what to deliver."""
-        end = math.inf if self.end_sample is None else self.end_sample
-        start = header.first_sample
-        gap = None
-        if start > self.next_sample:
-            stop = int(min(start, end))
-            if stop > self.next_sample:
-                reason = "sequence" if header.seq > self.next_seq else "index"
-                gap = Gap(self.next_sample, stop, reason)
-        seq_jump = start == self.next_sample and header.seq != self.next_seq
-        count = int(min(header.n_samples, max(end - start, 0)))
-        self.next_sample = header.next_sample
-        self.next_seq = header.seq + 1
-        finished = header.end_of_stream or header.next_sample >= end
-        return Admission(gap, count, seq_jump, finished)
+    finite = np.isfinite(samples)
+    if finite.all():
+        return samples, 0, 0, 0
+    bad_columns = np.flatnonzero(~finite.all(axis=0))
+    count = int(finite.size - np.count_nonzero(finite))
+    fixed = np.where(finite, samples, 0).astype(samples.dtype)
+    return fixed, count, int(bad_columns[0]), int(bad_columns[-1]) + 1

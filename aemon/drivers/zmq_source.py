@@ -2,7 +2,15 @@
 
 A :class:`ZmqSource` learns the stream format from the first valid frame when it is opened, then
 hands every frame to ``sink.push`` as a zero-copy view, reports missing samples with
-``sink.gap`` and rejects (counts, logs, never dies on) bad frames.
+``sink.gap`` and rejects bad frames (counted per reason, at most one log line per reason per
+interval). Sequence, index and restart rules: :mod:`aemon.drivers.stream_tracker`; a
+restarted DAQ becomes a ``"restart"`` gap (a new recording segment) and is followed.
+
+Memory is bounded: ZeroMQ drops any message part over ``max_frame_bytes`` before it is
+received (``ZMQ_MAXMSGSIZE``, the peer is disconnected) and queues at most ``queue_bytes``
+worth of such frames (``ZMQ_RCVHWM`` = ``queue_bytes // max_frame_bytes`` frames).
+NaN and ±Inf samples of float32 streams are replaced by 0, counted, and noted for the
+recording (``/incidents`` rows of kind ``nonfinite``), so features stay finite.
 """
 
 from __future__ import annotations
@@ -14,47 +22,35 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import zmq
 
-from aemon.drivers.protocol import FrameHeader, MalformedFrame, StreamTracker, decode_frame
+from aemon.drivers.protocol import FrameHeader, MalformedFrame, decode_frame, replace_nonfinite
+from aemon.drivers.receiver_socket import (
+    CurveOptions,
+    check_expected_format,
+    open_receiver_socket,
+)
+from aemon.drivers.reject_log import LOG_INTERVAL_S, RateLimitedLog
+from aemon.drivers.stream_tracker import DEFAULT_MAX_JUMP_S, Admission, StreamTracker
 from aemon.errors import ConfigError, SourceError
+from aemon.io.zmq_security import CurveServer
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_RCVHWM = 256
-"""Frames queued in the receiver before the sender blocks (PUSH) or drops (PUB): 256 frames
-of 32768 samples × 4 channels × int16 (256 KiB each) are 64 MiB, 5 s at 4 × 1.5625 MHz."""
+DEFAULT_MAX_FRAME_BYTES = 4 << 20
+"""Largest payload accepted (bytes): 4 MiB, 16× the recommended 4 × 32768 int16 frame."""
+
+DEFAULT_QUEUE_BYTES = 256 << 20
+"""Receive queue budget (bytes): at most this much in frames of the largest size."""
 
 POLL_INTERVAL_MS = 50
 """How often the receiver thread checks for ``stop()`` while no frames arrive (ms)."""
-
-LOG_INTERVAL_S = 2.0
-"""Minimum time between two warnings about rejected frames (s)."""
-
-
-class _RateLimitedWarning:
-    """Log at most one warning per interval and say how many were held back."""
-
-    def __init__(self, interval_s: float) -> None:
-        self._interval_s = interval_s
-        self._last = -math.inf
-        self._suppressed = 0
-
-    def __call__(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._last < self._interval_s:
-            self._suppressed += 1
-            return
-        if self._suppressed:
-            message += f" ({self._suppressed} similar warnings suppressed)"
-        logger.warning("%s", message)
-        self._last = now
-        self._suppressed = 0
 
 
 class _SinkFailedError(Exception):
@@ -78,8 +74,12 @@ class ZmqSource:
         first_frame_timeout_s: How long opening waits for the first valid frame (s).
         duration_s: Stop by itself after this much stream time (s): exactly
             ``round(duration_s × rate)`` sample indices from the first frame's first sample.
-        rcvhwm: ZeroMQ receive high-water mark (frames queued before back-pressure/drops).
+        max_frame_bytes: Largest payload part accepted (bytes); larger messages are dropped
+            by ZeroMQ before they are received (``ZMQ_MAXMSGSIZE``).
+        queue_bytes: Receive queue budget (bytes); sets ``ZMQ_RCVHWM`` in frames.
+        max_jump_s: A frame starting more than this much signal ahead is rejected (s).
         channel_names: Names for the channels; default ``ch1``, ``ch2``, ...
+        curve: CURVE key files to encrypt and authenticate the link (``aemon keys``).
     """
 
     format: StreamFormat
@@ -95,8 +95,11 @@ class ZmqSource:
         expected_channels: int | None = None,
         first_frame_timeout_s: float = 10.0,
         duration_s: float | None = None,
-        rcvhwm: int = DEFAULT_RCVHWM,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        max_jump_s: float = DEFAULT_MAX_JUMP_S,
         channel_names: Sequence[str] | None = None,
+        curve: CurveOptions | None = None,
     ) -> None:
         if pattern not in ("pull", "sub"):
             raise ConfigError(f"ZeroMQ pattern must be 'pull' or 'sub', not {pattern!r}")
@@ -115,53 +118,44 @@ class ZmqSource:
         self.expected_channels = expected_channels
         self.first_frame_timeout_s = first_frame_timeout_s
         self.duration_s = duration_s
-        self.rcvhwm = rcvhwm
+        self.max_frame_bytes = int(max_frame_bytes)
+        self.rcvhwm = max(8, int(queue_bytes) // self.max_frame_bytes)
+        self.max_jump_s = float(max_jump_s)
+        self._curve = curve or CurveOptions()
+        self._curve_server: CurveServer | None = None
         self.channel_names = list(channel_names) if channel_names is not None else None
         self.stats = SourceStats()
         self.first_header: FrameHeader | None = None
         self.first_sample = 0
         self.start_time_utc: datetime | None = None  # UTC of the first sample, from the DAQ
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
-        self._socket: zmq.Socket[bytes] | None = None
+        self._socket: zmq.Socket[bytes] | None = None  # both closed under _close_lock
         self._pending: tuple[list[zmq.Frame], FrameHeader, npt.NDArray[np.generic]] | None = None
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
+        self._close_lock = threading.Lock()
         self._done = threading.Event()
         self._ended_by_itself = False
         self._sink_error: BaseException | None = None
         self._tracker: StreamTracker | None = None
-        self._warn = _RateLimitedWarning(LOG_INTERVAL_S)
-        self._warn_gap = _RateLimitedWarning(LOG_INTERVAL_S)
+        self._warn = RateLimitedLog(LOG_INTERVAL_S, logger)
 
     def connect(self) -> str:
-        """Create the socket and bind or connect it (idempotent).
-
-        Returns:
-            The endpoint in use; after binding ``tcp://host:*`` it names the chosen port.
-
-        Raises:
-            SourceError: If the endpoint cannot be bound or connected.
-        """
+        """Create the socket and bind or connect it (idempotent); return the endpoint in use
+        (after binding ``tcp://host:*`` it names the port). SourceError if that fails."""
         if self._socket is not None:
             return self.endpoint
-        context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-        socket = context.socket(zmq.PULL if self.pattern == "pull" else zmq.SUB)
-        socket.setsockopt(zmq.LINGER, 0)
-        socket.setsockopt(zmq.RCVHWM, self.rcvhwm)
-        if self.pattern == "sub":
-            socket.setsockopt(zmq.SUBSCRIBE, b"")
-        try:
-            if self.bind:
-                socket.bind(self.endpoint)
-                self.endpoint = socket.getsockopt_string(zmq.LAST_ENDPOINT)
-            else:
-                socket.connect(self.endpoint)
-        except zmq.ZMQError as exc:
-            socket.close()
-            context.term()
-            verb = "bind" if self.bind else "connect to"
-            raise SourceError(f"cannot {verb} {self.endpoint}: {exc.strerror}") from exc
-        self._context, self._socket = context, socket
+        opened = open_receiver_socket(
+            self.endpoint,
+            pattern=self.pattern,
+            bind=self.bind,
+            rcvhwm=self.rcvhwm,
+            max_frame_bytes=self.max_frame_bytes,
+            curve=self._curve,
+        )
+        self.endpoint = opened.endpoint
+        self._curve_server = opened.curve_server
+        self._context, self._socket = opened.context, opened.socket
         return self.endpoint
 
     def open(self) -> None:
@@ -183,8 +177,9 @@ class ZmqSource:
             raise
         header = self._pending[1]
         self.first_header = header
-        limit = None if self.duration_s is None else round(self.duration_s * header.sample_rate_hz)
-        self._tracker = StreamTracker(header, limit)
+        rate = header.sample_rate_hz
+        limit = None if self.duration_s is None else round(self.duration_s * rate)
+        self._tracker = StreamTracker(header, limit, round(self.max_jump_s * rate))
         self.first_sample = header.first_sample
         if header.daq_time_ns > 0:
             self.start_time_utc = datetime.fromtimestamp(header.daq_time_ns / 1e9, UTC)
@@ -195,13 +190,7 @@ class ZmqSource:
         self.channel_info = [
             ChannelInfo(name=name, volts_per_count=header.volts_per_count) for name in names
         ]
-        logger.info(
-            "%s: stream %08x, %s, first sample %d",
-            self.endpoint,
-            header.stream_id,
-            self.format,
-            header.first_sample,
-        )
+        logger.info("%s: stream %08x, %s", self.endpoint, header.stream_id, self.format)
 
     def _await_first_frame(
         self, socket: zmq.Socket[bytes]
@@ -213,11 +202,14 @@ class ZmqSource:
                 break
             parts = socket.recv_multipart(copy=False)
             try:
-                header, samples = decode_frame(parts)
+                header, samples = decode_frame(parts, self.max_frame_bytes)
+                StreamTracker(header).check(header)  # e.g. an index beyond 2^62
             except MalformedFrame as exc:
-                self._reject(exc.reason)
+                self._reject(exc)
                 continue
-            self._check_expected(header)
+            check_expected_format(
+                header, self.endpoint, self.expected_rate_hz, self.expected_channels
+            )
             if self.channel_names is not None and len(self.channel_names) != header.channels:
                 raise SourceError(
                     f"{len(self.channel_names)} channel names given but {self.endpoint} "
@@ -234,21 +226,6 @@ class ZmqSource:
                 f"({self.stats.malformed} malformed, last: {self.stats.last_error})"
             )
         raise SourceError(message)
-
-    def _check_expected(self, header: FrameHeader) -> None:
-        rate = header.sample_rate_hz
-        if self.expected_rate_hz is not None and not math.isclose(
-            rate, self.expected_rate_hz, rel_tol=1e-9
-        ):
-            raise SourceError(
-                f"{self.endpoint} streams {rate:g} Hz but {self.expected_rate_hz:g} Hz was "
-                "expected: set the DAQ or the configured sample rate so they match"
-            )
-        if self.expected_channels is not None and header.channels != self.expected_channels:
-            raise SourceError(
-                f"{self.endpoint} streams {header.channels} channels but "
-                f"{self.expected_channels} were expected: check the DAQ's channel setup"
-            )
 
     def start(self, sink: SampleSink) -> None:
         """Start the receiver thread delivering to ``sink`` (opens first if needed)."""
@@ -268,7 +245,8 @@ class ZmqSource:
             if self._pending is not None:
                 _parts, header, samples = self._pending
                 self._pending = None
-                finished = self._deliver(sink, header, samples)
+                assert self._tracker is not None
+                finished = self._deliver(sink, header, samples, self._tracker.admit(header))
                 del _parts, samples
             while not finished and not self._stop_requested.is_set():
                 if not socket.poll(POLL_INTERVAL_MS):
@@ -289,36 +267,38 @@ class ZmqSource:
     def _handle(self, sink: SampleSink, parts: list[zmq.Frame]) -> bool:
         """Decode, check and deliver one message; return True when the stream is over."""
         try:
-            header, samples = decode_frame(parts)
+            header, samples = decode_frame(parts, self.max_frame_bytes)
             assert self._tracker is not None
-            self._tracker.check(header)
+            admission = self._tracker.admit(header)
         except MalformedFrame as exc:
-            self._reject(exc.reason)
+            self._reject(exc)
             return False
         except Exception as exc:  # never let one bad message kill the receiver
-            self._reject(f"undecodable message: {exc!r}")
+            self._reject(MalformedFrame(f"undecodable message: {exc!r}", "undecodable"))
             return False
-        return self._deliver(sink, header, samples)
+        return self._deliver(sink, header, samples, admission)
 
     def _deliver(
-        self, sink: SampleSink, header: FrameHeader, samples: npt.NDArray[np.generic]
+        self,
+        sink: SampleSink,
+        header: FrameHeader,
+        samples: npt.NDArray[np.generic],
+        admission: Admission,
     ) -> bool:
         """Report any gap, push the samples; return True when the stream is over."""
-        assert self._tracker is not None
-        admission = self._tracker.admit(header)
+        first = admission.first_sample
         if admission.gap is not None:
             self._gap(sink, admission.gap)
         elif admission.seq_jump:
-            self._warn(
-                f"{self.endpoint}: frame seq {header.seq} arrived out of sequence, but its "
-                "samples follow on; no samples lost"
-            )
+            self._warn("seq jump", f"{self.endpoint}: seq jumped to {header.seq}, no samples lost")
         count = admission.samples
         if count > 0:
             if count < header.n_samples:
                 samples = np.ascontiguousarray(samples[:, :count])
+            if samples.dtype.kind == "f":
+                samples = self._replace_nonfinite(first, samples)
             try:
-                sink.push(header.first_sample, samples)
+                sink.push(first, samples)
             except Exception as exc:
                 raise _SinkFailedError from exc
             with self.stats.lock:
@@ -330,11 +310,19 @@ class ZmqSource:
             logger.info("%s: stream ended (%s)", self.endpoint, why)
         return admission.finished
 
+    def _replace_nonfinite(self, first: int, samples: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        fixed, count, lo, hi = replace_nonfinite(samples)
+        if count:
+            detail = f"{count} NaN/Inf samples replaced by 0 in samples {first + lo}..{first + hi}"
+            with self.stats.lock:
+                self.stats.nonfinite += count
+                self.stats.notes.append(("nonfinite", first + lo, first + hi, detail))
+            self._warn("nonfinite", f"{self.endpoint}: {detail}")
+        return fixed
+
     def _gap(self, sink: SampleSink, gap: Gap) -> None:
-        self._warn_gap(
-            f"{self.endpoint}: samples {gap.start_sample}..{gap.stop_sample} "
-            f"({gap.samples} per channel) missing ({gap.reason})"
-        )
+        what = gap.detail or f"samples {gap.start_sample}..{gap.stop_sample} missing"
+        self._warn(gap.reason, f"{self.endpoint}: {what} ({gap.samples} samples, {gap.reason})")
         try:
             sink.gap(gap)
         except Exception as exc:
@@ -342,12 +330,14 @@ class ZmqSource:
         with self.stats.lock:
             self.stats.gaps += 1
             self.stats.samples_lost += gap.samples
+            self.stats.restarts += gap.reason == "restart"
 
-    def _reject(self, reason: str) -> None:
+    def _reject(self, error: MalformedFrame) -> None:
         with self.stats.lock:
             self.stats.malformed += 1
-            self.stats.last_error = reason
-        self._warn(f"{self.endpoint}: rejected frame: {reason}")
+            self.stats.last_error = error.reason
+            self.stats.rejected[error.kind] = self.stats.rejected.get(error.kind, 0) + 1
+        self._warn(error.kind, f"{self.endpoint}: rejected frame ({error.kind}): {error.reason}")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the receiver thread to end.
@@ -374,16 +364,24 @@ class ZmqSource:
         self.close()
 
     def close(self) -> None:
-        """Close the socket without waiting; call ``stop()`` instead while running."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._pending = None
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
-        if self._context is not None:
-            self._context.term()
-            self._context = None
+        """Close the socket without waiting; call ``stop()`` instead while running.
+
+        Safe to call from several threads (the recorder stops a source when it fails while
+        the main thread may be stopping it too).
+        """
+        with self._close_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._pending = None
+            socket, self._socket = self._socket, None
+            context, self._context = self._context, None
+        if socket is not None:
+            socket.close(linger=0)
+        if self._curve_server is not None:
+            self._curve_server.stop()
+            self._curve_server = None
+        if context is not None:
+            context.term()
 
     def __enter__(self) -> ZmqSource:
         self.open()

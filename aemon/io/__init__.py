@@ -8,6 +8,8 @@ Public API (imported on first use):
     events_to_array: :mod:`aemon.io.event_csv`
     read_event_csv: :mod:`aemon.io.event_csv`
     write_event_csv: :mod:`aemon.io.event_csv`
+    DisplayPublisher: :mod:`aemon.io.display_publisher`
+    decode_display_frames: :mod:`aemon.io.display_publisher`
     EventPublisher: :mod:`aemon.io.event_publisher`
     event_message: :mod:`aemon.io.event_publisher`
     LOCATED_EVENT_COLUMNS: :mod:`aemon.io.located_events`
@@ -65,9 +67,9 @@ Public API (imported on first use):
     iter_pridb_hits: :mod:`aemon.io.vallen`
     read_dta: :mod:`aemon.io.mistras`
 
-Modules: atomic_output, event_csv, event_publisher, event_tables, file_readers, import_,
-located_events, mistras, recording, recording_export, recording_reader, recording_writer, schema,
-transients, truth, vallen.
+Modules: atomic_output, display_publisher, event_csv, event_publisher, event_tables,
+file_readers, import_, located_events, mistras, recording, recording_export, recording_reader,
+recording_writer, schema, transients, truth, vallen.
 """
 
 from aemon._lazy import lazy_exports
@@ -100,6 +102,7 @@ _EXPORTS = {
     "COMPRESSIONS": "recording",
     "EVENT_COLUMNS": "recording",
     "EVENT_DTYPE": "recording",
+    "DisplayPublisher": "display_publisher",
     "LOCATED_EVENT_COLUMNS": "located_events",
     "EventCsvWriter": "event_csv",
     "EventPublisher": "event_publisher",
@@ -117,6 +120,7 @@ _EXPORTS = {
     "append_rows": "schema",
     "array_to_events": "event_csv",
     "check_format": "schema",
+    "decode_display_frames": "display_publisher",
     "decode_text": "schema",
     "encode_text": "schema",
     "event_message": "event_publisher",
@@ -149,6 +153,7 @@ __all__ = [
     "TRUTH_COLUMNS",
     "TRUTH_DTYPE",
     "BlockReader",
+    "DisplayPublisher",
     "EventCsvWriter",
     "EventFilter",
     "EventPublisher",
@@ -171,6 +176,7 @@ __all__ = [
     "atomic_output",
     "check_format",
     "check_output",
+    "decode_display_frames",
     "decode_text",
     "encode_text",
     "event_message",

@@ -14,6 +14,11 @@ a subscriber that falls behind loses messages, the monitor does not.
 
 ``status`` objects (about once a second) carry the monitor's status line fields
 (:class:`aemon.monitor.MonitorStatus`).
+
+The PUB socket only sends: it accepts no commands (ZeroMQ PUB sockets ignore what peers send
+besides subscriptions). It binds 127.0.0.1 by default; binding another interface logs a
+warning unless CURVE (``curve_key`` + ``curve_clients``, keys from ``aemon keys``) restricts
+the subscribers.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import zmq
 
 from aemon.errors import ConfigError
+from aemon.io.zmq_security import CurveServer, warn_if_exposed
 
 if TYPE_CHECKING:
     from aemon.events.event import Event
@@ -57,18 +63,35 @@ class EventPublisher:
         endpoint: Where to bind, e.g. ``tcp://127.0.0.1:5556`` (``tcp://127.0.0.1:*`` picks
             a free port; :attr:`endpoint` then names it).
         sndhwm: Messages queued per subscriber before PUB drops for that subscriber.
+        curve_key: CURVE secret key file of this publisher (encrypt, authenticate).
+        curve_clients: Directory of the subscribers' public keys allowed to connect.
 
     Raises:
-        ConfigError: If the endpoint cannot be bound.
+        ConfigError: If the endpoint cannot be bound, or CURVE keys are missing.
     """
 
-    def __init__(self, endpoint: str, sndhwm: int = 10_000) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        sndhwm: int = 10_000,
+        curve_key: str | None = None,
+        curve_clients: str | None = None,
+    ) -> None:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._socket = self._context.socket(zmq.PUB)
         self._socket.setsockopt(zmq.LINGER, 500)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
+        self._curve: CurveServer | None = None
         try:
+            if curve_key is not None:
+                if curve_clients is None:
+                    raise ConfigError("CURVE for events needs a directory of subscriber keys")
+                self._curve = CurveServer(self._context, self._socket, curve_key, curve_clients)
+            warn_if_exposed(endpoint, "event publisher", curve=curve_key is not None)
             self._socket.bind(endpoint)
+        except ConfigError:
+            self.close()
+            raise
         except zmq.ZMQError as exc:
             self.close()
             raise ConfigError(
@@ -111,6 +134,8 @@ class EventPublisher:
         """Close the socket (idempotent)."""
         if not self._socket.closed:
             self._socket.close()
+        if self._curve is not None:
+            self._curve.stop()
         if not self._context.closed:
             self._context.term()
 

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from aemon.errors import FileFormatError
 from aemon.io import schema
+from aemon.io.hdf5_file import open_hdf5
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class RecordingInfo(NamedTuple):
         software_version: aemon version that wrote the file.
         compression: Filter preset of ``/raw``.
         first_sample: Absolute sample index of ``raw[:, 0]``.
+        state: ``/status`` state: 0 being written or writer killed, 1 closed cleanly, 2
+            closed early after an error, 3 repaired (``aemon.io.schema.STATE_NAMES``).
+        incidents: Rows in ``/incidents`` (restarts, replaced samples, errors).
     """
 
     path: str
@@ -65,6 +69,8 @@ class RecordingInfo(NamedTuple):
     software_version: str
     compression: str
     first_sample: int
+    state: int = 1
+    incidents: int = 0
 
 
 class RecordingReader:
@@ -90,7 +96,7 @@ class RecordingReader:
                 version, or a truncated/corrupt file.
         """
         self.path = os.fspath(path)
-        self._file = _open_hdf5(self.path)
+        self._file = open_hdf5(self.path)
         try:
             self._load_header()
         except BaseException:
@@ -124,6 +130,7 @@ class RecordingReader:
             # One handle per dataset: H5Drefresh on a second handle of an open dataset
             # corrupts the first one's chunk index ("can't insert duplicate key").
             self._ds: dict[str, h5py.Dataset] = {n: f[n] for n in schema.REQUIRED_DATASETS}
+            self._ds.update({n: f[n] for n in schema.OPTIONAL_DATASETS if n in f})
             self._raw = self._ds[schema.RAW]
             self.format = StreamFormat(
                 sample_rate_hz=float(attrs["sample_rate_hz"]),
@@ -175,8 +182,13 @@ class RecordingReader:
 
     @property
     def closed_cleanly(self) -> bool:
-        """True if the writer closed the file (as of the last refresh)."""
-        return bool(self._ds[schema.STATUS][0]["state"] == schema.STATE_CLOSED)
+        """True if the writer finished cleanly and closed the file (as of the last refresh)."""
+        return self.state == schema.STATE_CLOSED
+
+    @property
+    def state(self) -> int:
+        """The ``/status`` state (``aemon.io.schema.STATE_*``)."""
+        return int(self._ds[schema.STATUS][0]["state"])
 
     @property
     def info(self) -> RecordingInfo:
@@ -201,6 +213,8 @@ class RecordingReader:
             software_version=str(attrs.get("software_version", "")),
             compression=str(attrs.get("compression", "")),
             first_sample=self._first_sample,
+            state=self.state,
+            incidents=len(self.incidents()),
         )
 
     # -- samples -------------------------------------------------------------------------------
@@ -302,6 +316,17 @@ class RecordingReader:
             for r in self._ds[schema.GAPS][()]
         ]
 
+    def incidents(self) -> list[tuple[int, int, float, str, str]]:
+        """``(start_sample, stop_sample, unix_s, kind, detail)`` per ``/incidents`` row (none
+        in files from writers older than the table)."""
+        if schema.INCIDENTS not in self._ds:
+            return []
+        return [
+            (int(r["start_sample"]), int(r["stop_sample"]), float(r["unix_s"]),
+             schema.decode_text(r["kind"]), schema.decode_text(r["detail"]))
+            for r in self._ds[schema.INCIDENTS][()]
+        ]  # fmt: skip
+
     def events(self) -> npt.NDArray[np.void]:
         """All events, a structured array of ``EVENT_DTYPE`` (columns an older recording
         lacks, such as the location columns, are filled with -1, NaN or "")."""
@@ -328,65 +353,3 @@ class RecordingReader:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _open_hdf5(path: str) -> h5py.File:
-    """Open ``path`` read-only, in SWMR mode when the file allows it."""
-    if not os.path.exists(path):
-        raise FileFormatError(f"{path}: no such file; check the path")
-    if os.path.isdir(path):
-        raise FileFormatError(f"{path}: is a directory, not a recording; give an .h5 file")
-    try:
-        is_hdf5 = h5py.is_hdf5(path)
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot be read ({exc}); check permissions") from None
-    if not is_hdf5:
-        raise FileFormatError(
-            f"{path}: not an HDF5 file (no HDF5 signature); give an aemon .h5 recording"
-        )
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    # A file a writer has open (or had open when it died) refuses a plain open; SWMR read
-    # mode opens it. SWMR reads retry damaged metadata for a long time, so go there only
-    # when the superblock says so and the file is as long as the superblock says.
-    superblock = _read_superblock(path)
-    if superblock is None or not superblock[0] & _WRITE_FLAGS:
-        raise FileFormatError(
-            f"{path}: HDF5 file is truncated or corrupt ({reason}); restore it from a backup"
-        )
-    size, eof = os.path.getsize(path), superblock[1]
-    if size < eof:
-        raise FileFormatError(
-            f"{path}: file is truncated ({size:,} of {eof:,} bytes); copy it again or restore "
-            "it from a backup"
-        )
-    try:
-        return h5py.File(path, "r", swmr=True)
-    except OSError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise FileFormatError(
-            f"{path}: cannot open the recording while it is written ({reason}); if no "
-            "writer is running, the file is corrupt"
-        ) from None
-
-
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_WRITE_FLAGS = 0x01 | 0x04  # superblock v2/v3 file consistency flags: write, SWMR write
-
-
-def _read_superblock(path: str) -> tuple[int, int] | None:
-    """``(consistency flags, end-of-file address)`` of a version 2/3 superblock at byte 0.
-
-    None for other superblock versions or positions (aemon writes version 3 at byte 0).
-    """
-    with open(path, "rb") as f:
-        head = f.read(64)
-    if not head.startswith(_HDF5_SIGNATURE) or len(head) < 12 or head[8] not in (2, 3):
-        return None
-    offset_size, flags = head[9], head[11]
-    eof_at = 12 + 2 * offset_size
-    if offset_size not in (2, 4, 8) or len(head) < eof_at + offset_size:
-        return None
-    return flags, int.from_bytes(head[eof_at : eof_at + offset_size], "little")

@@ -4,6 +4,10 @@ The writer opens the file in SWMR mode, so :class:`aemon.io.recording.RecordingR
 plain h5py with ``swmr=True``) can read it while it grows. Samples are staged in a buffer of
 one chunk per channel and written as whole chunks; :meth:`RecordingWriter.flush` also writes
 the staged tail, so everything pushed before a flush survives a crash of the process.
+
+A failed write (disk full, I/O error) closes the file early but readable
+(:mod:`aemon.io.recording_file`, :mod:`aemon.io.disk_reserve`) and raises
+:class:`aemon.errors.RecordingError`.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon import __version__
-from aemon.errors import ConfigError
+from aemon.errors import RecordingError
 from aemon.io import schema
-from aemon.types import ChannelInfo, Gap, StreamFormat
+from aemon.io.disk_reserve import RESERVE_SUFFIX, DiskReserve, reserve_bytes
+from aemon.io.raw_stage import RawStage, check_block, uncovered
+from aemon.io.recording_file import close_early, create_file, failure_message
+from aemon.types import RESTART, ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,22 @@ def _locked(method: _Method) -> _Method:
     def wrapper(self: RecordingWriter, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return method(self, *args, **kwargs)
+
+    return cast(_Method, wrapper)
+
+
+def _guarded(method: _Method) -> _Method:
+    """Run a writing method under the lock; an I/O error closes the file early and raises
+    :class:`RecordingError` (h5py reports failed writes as OSError or RuntimeError)."""
+
+    @functools.wraps(method)
+    def wrapper(self: RecordingWriter, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._check_open()
+            try:
+                return method(self, *args, **kwargs)
+            except (OSError, RuntimeError) as exc:
+                raise self._fail(exc) from exc
 
     return cast(_Method, wrapper)
 
@@ -62,6 +85,9 @@ class RecordingWriter:
         gaps_recorded: Rows in ``/gaps``.
         samples_lost: Samples per channel covered by recorded gaps.
         events_written: Rows in ``/events``.
+        failure: One line saying why the writer closed the file early, or None.
+        first_unrecorded: After a failure, the absolute index of the first sample that is
+            not in the file (everything from there on was lost); None otherwise.
     """
 
     def __init__(
@@ -77,6 +103,7 @@ class RecordingWriter:
         flush_interval_s: float = 1.0,
         overwrite: bool = False,
         max_zero_fill_s: float = 10.0,
+        disk_reserve: bool = True,
     ) -> None:
         """Create the file and all its datasets, then switch to SWMR mode.
 
@@ -93,6 +120,8 @@ class RecordingWriter:
             flush_interval_s: Longest time (s) between flushes while pushing.
             overwrite: Replace an existing file instead of refusing.
             max_zero_fill_s: Longest gap (s) that is zero-filled in ``/raw``.
+            disk_reserve: Keep a reserve file (``path + ".reserve"``, a few MiB) that is
+                deleted to close the recording cleanly if the disk fills up.
 
         Raises:
             ConfigError: Inconsistent format/channels, unknown compression, or a file that
@@ -102,7 +131,6 @@ class RecordingWriter:
         self.path = os.fspath(path)
         self.format = fmt
         self.samples_written = 0
-        self.raw_samples = 0
         self.next_sample = int(first_sample)
         self.gaps_recorded = 0
         self.samples_lost = 0
@@ -110,21 +138,16 @@ class RecordingWriter:
         self._flush_interval_s = float(flush_interval_s)
         self._max_zero_fill = int(max_zero_fill_s * fmt.sample_rate_hz)
         self._dtype = np.dtype(fmt.dtype)
-        self._stage = np.zeros((fmt.channels, schema.RAW_CHUNK_SAMPLES), dtype=self._dtype)
-        self._stage_base = 0  # raw column of self._stage[:, 0], a multiple of the chunk length
-        self._stage_fill = 0  # valid columns in the stage
         self._pending_gaps: list[tuple[int, int]] = []  # recorded, not yet passed by push
+        self._restart_at: int | None = None  # the next segment starts here (a DAQ restart)
         self._closed = False
-        mode = "w" if overwrite else "x"
-        try:
-            self._file = h5py.File(self.path, mode, libver="latest")
-        except FileExistsError:
-            raise ConfigError(
-                f"{self.path}: file exists; choose another output path or allow overwriting"
-            ) from None
-        except OSError as exc:
-            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"{self.path}: cannot create recording ({first_line})") from None
+        self.failure: str | None = None
+        self.first_unrecorded: int | None = None
+        self._flushed_raw = 0  # columns of /raw durable as of the last successful flush
+        self._flushed_next = self.next_sample  # sample index after them
+        self._flushed_tail = np.zeros((fmt.channels, 0), self._dtype)  # its partial chunk
+        self._reserve: DiskReserve | None = None
+        self._file = create_file(self.path, overwrite)
         try:
             schema.create_layout(
                 self._file,
@@ -137,11 +160,18 @@ class RecordingWriter:
                 compression=compression,
                 software_version=__version__,
             )
-            self._ds: dict[str, h5py.Dataset] = {n: self._file[n] for n in schema.REQUIRED_DATASETS}
+            names = schema.REQUIRED_DATASETS + schema.OPTIONAL_DATASETS
+            self._ds: dict[str, h5py.Dataset] = {n: self._file[n] for n in names}
+            self._stage = RawStage(self._ds[schema.RAW], self._dtype)
             self._file.swmr_mode = True
         except BaseException:
             self._file.close()
             raise
+        if disk_reserve:
+            chunk_bytes = schema.RAW_CHUNK_SAMPLES * self._dtype.itemsize
+            self._reserve = DiskReserve(
+                self.path + RESERVE_SUFFIX, reserve_bytes(fmt.channels, chunk_bytes)
+            )
         self._last_flush = time.monotonic()
         # One recorder thread appends samples while a detector thread may add events.
         self._lock = threading.RLock()
@@ -149,7 +179,7 @@ class RecordingWriter:
 
     # -- SampleSink ----------------------------------------------------------------------------
 
-    @_locked
+    @_guarded
     def push(self, first_sample: int, samples: npt.NDArray[np.generic]) -> None:
         """Append a ``(channels, n)`` block whose first column has index ``first_sample``.
 
@@ -162,9 +192,9 @@ class RecordingWriter:
                 closed writer.
             TypeError: A non-int16 block for an int16 recording, or a non-float block for a
                 float32 recording.
+            RecordingError: The write failed (disk full, I/O error); the file is closed.
         """
-        self._check_open()
-        block = self._check_block(samples)
+        block = check_block(samples, self.format.channels, self._dtype)
         first_sample = int(first_sample)
         if first_sample < self.next_sample:
             raise ValueError(
@@ -173,7 +203,7 @@ class RecordingWriter:
             )
         if first_sample > self.next_sample:
             self._bridge(first_sample)
-        self._append(block)
+        self._stage.append(block)
         self.samples_written += block.shape[1]
         self.next_sample = first_sample + block.shape[1]
         if self._pending_gaps:
@@ -181,70 +211,128 @@ class RecordingWriter:
         if time.monotonic() - self._last_flush >= self._flush_interval_s:
             self.flush()
 
-    @_locked
+    @_guarded
     def gap(self, gap: Gap) -> None:
-        """Record ``gap`` in ``/gaps`` now; its samples are zero-filled by the next push."""
-        self._check_open()
+        """Record ``gap`` in ``/gaps`` now; its samples are zero-filled by the next push.
+
+        A gap with reason :data:`aemon.types.RESTART` is not zero-filled: the next push starts
+        a new row of ``/segments``, and the gap's detail goes to ``/incidents``.
+        """
         start, stop = int(gap.start_sample), int(gap.stop_sample)
         if stop <= start:
-            logger.debug("ignoring empty gap %s", gap)
             return
         if start < self.next_sample:
             logger.warning(
-                "gap %d..%d overlaps samples already recorded (up to %d)",
-                start,
-                stop,
-                self.next_sample,
+                "gap %d..%d overlaps samples recorded up to %d", start, stop, self.next_sample
             )
         self._append_gap(start, stop, gap.reason)
         self._pending_gaps.append((start, stop))
+        if gap.reason == RESTART:
+            self._restart_at = stop
+            self.note(RESTART, start, stop, gap.detail or "the DAQ restarted")
 
     # -- tables --------------------------------------------------------------------------------
 
-    @_locked
+    @_guarded
+    def note(self, kind: str, start: int, stop: int, detail: str) -> None:
+        """Append a row ``(start, stop, now, kind, detail)`` to ``/incidents``: a restart,
+        replaced samples, rejected frames...; ``kind`` is short (16 bytes), ``start``/``stop``
+        absolute indices (-1: none or open-ended), ``detail`` one line for people."""
+        schema.append_rows(
+            self._ds[schema.INCIDENTS], schema.incident_row(kind, start, stop, detail)
+        )
+
+    @_guarded
     def add_events(self, events: npt.NDArray[Any] | Sequence[Mapping[str, Any]]) -> None:
         """Append events (structured array of ``EVENT_DTYPE`` fields, or dicts) to ``/events``.
 
         Raises:
             ValueError: For an unknown column name.
         """
-        self._check_open()
         rows = schema.to_event_rows(events)
         schema.append_rows(self._ds[schema.EVENTS], rows)
         self.events_written += len(rows)
 
-    @_locked
+    @_guarded
     def add_truth(self, bursts: Sequence[Any]) -> None:
         """Append ground truth (``aemon.sim.simulator.BurstTruth``-like objects) to ``/truth``."""
-        self._check_open()
         schema.append_rows(self._ds[schema.TRUTH], schema.truth_to_array(bursts))
 
     # -- flushing ------------------------------------------------------------------------------
 
-    @_locked
+    @_guarded
     def flush(self) -> None:
         """Write the staged samples and flush the file, so readers and crashes see them."""
-        self._check_open()
-        self._write_stage_tail()
-        self._write_status(schema.STATE_RECORDING)
+        self._flush(schema.STATE_RECORDING)
+
+    def _flush(self, state: int) -> None:
+        self._stage.write_tail()
+        self._write_status(state)
         self._file.flush()
         self._last_flush = time.monotonic()
+        self._flushed_raw, self._flushed_next = self.raw_samples, self.next_sample
+        self._flushed_tail = self._stage.tail()
 
     @_locked
     def close(self) -> None:
-        """Flush everything, mark the recording as closed cleanly and close the file."""
+        """Flush everything, mark the recording as closed cleanly and close the file.
+
+        Does nothing after :meth:`abort` (the file is already closed, marked closed early).
+
+        Raises:
+            RecordingError: The final write failed; the file was closed early instead.
+        """
         if self._closed:
             return
-        self._closed = True
         try:
-            self._write_stage_tail()
-            self._write_status(schema.STATE_CLOSED)
-            self._file.flush()
-        finally:
-            self._file.close()
+            self._flush(schema.STATE_CLOSED)
+        except (OSError, RuntimeError) as exc:
+            raise self._fail(exc) from exc
+        except BaseException:
+            self.abort("writer_error", "the writer was interrupted while closing")
+            raise
+        self._closed = True
+        self._file.close()
+        if self._reserve is not None:
+            self._reserve.release()
         logger.info(
             "closed %s: %d samples/ch, %d gaps", self.path, self.raw_samples, self.gaps_recorded
         )
+
+    @_locked
+    def abort(self, kind: str, detail: str) -> int:
+        """Close the file early, keeping what the last flush made durable.
+
+        Releases the disk reserve, then :func:`aemon.io.recording_file.close_early` with an
+        ``/incidents`` row ``(kind, first unrecorded sample, -1, detail)``. Idempotent.
+
+        Args:
+            kind: Why, e.g. ``"disk_full"``, ``"writer_error"``, ``"recorder_error"``.
+            detail: One line for people.
+
+        Returns:
+            The absolute index of the first sample not in the file.
+        """
+        if self._closed:
+            return self.next_sample if self.first_unrecorded is None else self.first_unrecorded
+        self._closed = True
+        if self.failure is None:
+            self.failure = detail
+        if self._reserve is not None:
+            self._reserve.release()
+        keep = self._flushed_raw
+        self.first_unrecorded = self._flushed_next
+        incident = schema.incident_row(kind, self.first_unrecorded, -1, detail)
+        close_early(self._file, keep, self._flushed_tail, incident)
+        self._stage.columns = keep
+        logger.error("%s closed early (%s) at sample %d", self.path, kind, self.first_unrecorded)
+        return self.first_unrecorded
+
+    def _fail(self, exc: BaseException) -> RecordingError:
+        """Close the file early after ``exc`` and build the one-line error to raise."""
+        kind, message = failure_message(self.path, exc, self._flushed_next)
+        self.abort(kind, message)
+        return RecordingError(message)
 
     def flush_if_due(self) -> None:
         """Flush if ``flush_interval_s`` has passed since the last flush (for idle sources)."""
@@ -253,7 +341,7 @@ class RecordingWriter:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` has run."""
+        """True once :meth:`close` or :meth:`abort` has run."""
         return self._closed
 
     def __enter__(self) -> RecordingWriter:
@@ -267,38 +355,32 @@ class RecordingWriter:
     ) -> None:
         self.close()
 
+    @property
+    def raw_samples(self) -> int:
+        """Columns in ``/raw`` so far, zero-filled gap samples included."""
+        return self._stage.columns
+
     # -- internals -----------------------------------------------------------------------------
 
     def _check_open(self) -> None:
+        if self.failure is not None:
+            raise RecordingError(self.failure)
         if self._closed:
             raise ValueError(f"recording {self.path} is closed")
-
-    def _check_block(self, samples: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
-        block = np.asarray(samples)
-        if block.ndim != 2 or block.shape[0] != self.format.channels:
-            raise ValueError(
-                f"expected a ({self.format.channels}, n) block, got shape {block.shape}"
-            )
-        if self._dtype == np.int16:
-            if block.dtype != np.int16:
-                raise TypeError(f"int16 recording needs int16 blocks, got {block.dtype}")
-        elif block.dtype.kind != "f":
-            raise TypeError(f"float32 recording needs float blocks (volts), got {block.dtype}")
-        return block
 
     def _bridge(self, first_sample: int) -> None:
         """Handle the jump from :attr:`next_sample` to ``first_sample``."""
         start = self.next_sample
-        for lo, hi in _uncovered(start, first_sample, self._pending_gaps):
+        for lo, hi in uncovered(start, first_sample, self._pending_gaps):
             self._append_gap(lo, hi, "missing")
         missing = first_sample - start
-        if missing <= self._max_zero_fill:
-            self._append_zeros(missing)
+        restart = self._restart_at is not None and self._restart_at <= first_sample
+        if not restart and missing <= self._max_zero_fill:
+            self._stage.append_zeros(missing)
         else:
-            logger.warning(
-                "gap of %d samples is longer than the zero-fill limit; starting a new segment",
-                missing,
-            )
+            if not restart:
+                logger.warning("gap of %d samples is too long to zero-fill: new segment", missing)
+            self._restart_at = None
             schema.append_rows(
                 self._ds[schema.SEGMENTS],
                 np.array([(self.raw_samples, first_sample)], dtype=schema.SEGMENT_DTYPE),
@@ -311,61 +393,7 @@ class RecordingWriter:
         self.samples_lost += stop - start
         logger.info("gap %d..%d (%d samples, %s)", start, stop, stop - start, reason)
 
-    def _append(self, block: npt.NDArray[np.generic]) -> None:
-        """Copy ``block`` into the stage, writing every chunk that fills up."""
-        n, done = block.shape[1], 0
-        while done < n:
-            k = min(schema.RAW_CHUNK_SAMPLES - self._stage_fill, n - done)
-            self._stage[:, self._stage_fill : self._stage_fill + k] = block[:, done : done + k]
-            self._advance(k)
-            done += k
-
-    def _append_zeros(self, n: int) -> None:
-        """Append ``n`` zero columns, one chunk at a time."""
-        while n > 0:
-            k = min(schema.RAW_CHUNK_SAMPLES - self._stage_fill, n)
-            self._stage[:, self._stage_fill : self._stage_fill + k] = 0
-            self._advance(k)
-            n -= k
-
-    def _advance(self, k: int) -> None:
-        self._stage_fill += k
-        self.raw_samples += k
-        if self._stage_fill == schema.RAW_CHUNK_SAMPLES:
-            self._write_stage(schema.RAW_CHUNK_SAMPLES)
-            self._stage_base += schema.RAW_CHUNK_SAMPLES
-            self._stage_fill = 0
-
-    def _write_stage(self, columns: int) -> None:
-        raw = self._ds[schema.RAW]
-        end = self._stage_base + columns
-        if raw.shape[1] < end:
-            raw.resize(end, axis=1)
-        raw[:, self._stage_base : end] = self._stage[:, :columns]
-
-    def _write_stage_tail(self) -> None:
-        """Write the partly filled chunk (rewritten whole once it fills up)."""
-        if self._stage_fill and self._ds[schema.RAW].shape[1] < self.raw_samples:
-            self._write_stage(self._stage_fill)
-
     def _write_status(self, state: int) -> None:
         self._ds[schema.STATUS][0] = np.array(
             (state, self.raw_samples, time.time()), dtype=schema.STATUS_DTYPE
         )
-
-
-def _uncovered(start: int, stop: int, covered: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Parts of ``[start, stop)`` not inside any ``[lo, hi)`` of ``covered``."""
-    parts: list[tuple[int, int]] = []
-    pos = start
-    for lo, hi in sorted(covered):
-        if hi <= pos:
-            continue
-        if lo >= stop:
-            break
-        if lo > pos:
-            parts.append((pos, lo))
-        pos = max(pos, hi)
-    if pos < stop:
-        parts.append((pos, stop))
-    return parts

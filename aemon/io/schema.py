@@ -48,12 +48,27 @@ SEGMENTS = "segments"
 EVENTS = "events"
 TRUTH = "truth"
 STATUS = "status"
+INCIDENTS = "incidents"
 REQUIRED_DATASETS = (RAW, CHANNELS, GAPS, SEGMENTS, EVENTS, TRUTH, STATUS)
+"""Datasets every recording of format version 1 has."""
+OPTIONAL_DATASETS = (INCIDENTS,)
+"""Datasets newer writers create; readers of older files do without them."""
 
 STATE_RECORDING = 0
 """``/status`` state while the writer has the file open (or after it died)."""
 STATE_CLOSED = 1
-"""``/status`` state written by ``RecordingWriter.close``."""
+"""``/status`` state written by ``RecordingWriter.close`` after a clean run."""
+STATE_ABORTED = 2
+"""``/status`` state of a file the writer closed early after an error (disk full, I/O error):
+readable, complete up to ``raw_samples``; ``/incidents`` says what happened."""
+STATE_REPAIRED = 3
+"""``/status`` state written by ``aemon repair`` to a file whose writer was killed."""
+STATE_NAMES = {
+    STATE_RECORDING: "being written, or the writer was killed",
+    STATE_CLOSED: "closed cleanly",
+    STATE_ABORTED: "closed early after an error",
+    STATE_REPAIRED: "repaired after the writer was killed",
+}
 
 CHANNEL_DTYPE = np.dtype(
     [("name", "S64"), ("sensor", "S64"), ("gain_db", "<f8"), ("volts_per_count", "<f8")]
@@ -61,6 +76,16 @@ CHANNEL_DTYPE = np.dtype(
 GAP_DTYPE = np.dtype([("start_sample", "<i8"), ("stop_sample", "<i8"), ("reason", "S16")])
 SEGMENT_DTYPE = np.dtype([("raw_start", "<i8"), ("first_sample", "<i8")])
 STATUS_DTYPE = np.dtype([("state", "u1"), ("raw_samples", "<i8"), ("last_flush_unix_s", "<f8")])
+INCIDENT_DTYPE = np.dtype(
+    [
+        ("start_sample", "<i8"),  # first sample concerned (absolute index), -1 if none
+        ("stop_sample", "<i8"),  # one past the last one, -1 if open-ended or none
+        ("unix_s", "<f8"),  # wall clock when it was recorded (s since 1970, UTC)
+        ("kind", "S16"),  # restart, nonfinite, rejected, disk_full, writer_error, ...
+        ("detail", "S256"),  # one line of UTF-8 text
+    ]
+)
+"""Rows of ``/incidents``: what happened to the stream besides plain gaps."""
 TRUTH_DTYPE = np.dtype(
     [
         ("onset_sample", "<i8"),
@@ -336,5 +361,15 @@ def create_layout(
     }
     f.create_dataset(EVENTS, shape=(0,), dtype=EVENT_DTYPE, **big)
     f.create_dataset(TRUTH, shape=(0,), dtype=TRUTH_DTYPE, **big)
+    f.create_dataset(INCIDENTS, shape=(0,), dtype=INCIDENT_DTYPE, **small)
     status = np.array([(STATE_RECORDING, 0, time.time())], dtype=STATUS_DTYPE)
     f.create_dataset(STATUS, data=status)
+
+
+def incident_row(kind: str, start: int, stop: int, detail: str) -> npt.NDArray[np.void]:
+    """One ``/incidents`` row stamped with the wall clock now; text longer than the field is
+    cut at a character boundary."""
+    text = detail.encode("utf-8")[:256].decode("utf-8", errors="ignore").encode("utf-8")
+    return np.array(
+        [(start, stop, time.time(), encode_text(kind)[:16], text)], dtype=INCIDENT_DTYPE
+    )

@@ -6,12 +6,16 @@ Concrete sources live in :mod:`aemon.drivers`; the core only relies on this prot
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol
 
 from aemon.errors import AemonError, SourceError
 from aemon.types import ChannelInfo, SampleSink, StreamFormat
+
+MAX_NOTES = 1000
+"""Incidents a source keeps for the recorder before the oldest are dropped."""
 
 
 @dataclass
@@ -23,8 +27,13 @@ class SourceStats:
         samples: Samples per channel delivered to the sink.
         gaps: Gaps reported to the sink.
         samples_lost: Samples per channel covered by those gaps.
-        malformed: Frames rejected as malformed.
+        malformed: Frames rejected (all reasons).
         last_error: Reason of the most recent rejection, "" if none.
+        rejected: Rejected frames per reason (short rule name → count).
+        restarts: Times the stream restarted (new stream id or index reset): new segments.
+        nonfinite: NaN or ±Inf samples replaced by 0.
+        notes: Incidents for the recording, ``(kind, start_sample, stop_sample, detail)``,
+            taken (popped) by the recorder; the most recent :data:`MAX_NOTES` are kept.
     """
 
     frames: int = 0
@@ -33,7 +42,19 @@ class SourceStats:
     samples_lost: int = 0
     malformed: int = 0
     last_error: str = ""
+    rejected: dict[str, int] = field(default_factory=dict)
+    restarts: int = 0
+    nonfinite: int = 0
+    notes: deque[tuple[str, int, int, str]] = field(
+        default_factory=lambda: deque(maxlen=MAX_NOTES), repr=False, compare=False
+    )
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+
+def rejected_summary(rejected: dict[str, int]) -> str:
+    """``"crc 3, bad magic 1"``: rejected frames per reason, most frequent first."""
+    ordered = sorted(rejected.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{kind} {count}" for kind, count in ordered)
 
 
 class Source(Protocol):

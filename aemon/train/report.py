@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from aemon.detect.backend import Detector
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, read_model_card, write_model_card
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.signal_detection import detect_signal
@@ -83,6 +84,7 @@ def evaluate_predictor(
     title: str = "",
     model_dir: Path | None = None,
     choose_threshold: bool = False,
+    open_detector: Callable[[Path], Detector] | None = None,
 ) -> dict[str, Any]:
     """Held-out evaluation (windows and, where there is one, a continuous stream).
 
@@ -90,7 +92,8 @@ def evaluate_predictor(
     (:func:`~aemon.detect.signal_detection.detect_signal` on the exported model in
     ``model_dir``: preprocessing, windows, stitching, segmentation and event building exactly as
     ``aemon monitor`` runs them), so the stream numbers are the numbers a user gets. Without
-    ``model_dir`` only the windows are evaluated.
+    ``model_dir`` only the windows are evaluated. ``open_detector(model_dir)`` opens the model
+    for the streams instead of ONNX Runtime (e.g. the torch backend on a GPU).
 
     With ``choose_threshold`` the decision threshold is first chosen on a separate set of
     windows (:func:`choose_event_threshold`) and written into the card in ``model_dir``.
@@ -137,7 +140,9 @@ def evaluate_predictor(
             for part in source.parts:
                 truth_l = [_true(e) for e in part.events]
                 streams.append((f"recording {part.name}", part.signal, truth_l))
-    detector = OnnxDetector(model_dir) if model_dir is not None else None
+    detector: Detector | None = None
+    if model_dir is not None:  # opened after the threshold went into the card
+        detector = (open_detector or OnnxDetector)(model_dir)
     for name, signal, truth in streams:
         if signal.shape[1] < geo.window or detector is None:
             continue
@@ -181,7 +186,7 @@ def choose_event_threshold(predict: Predictor, windows: WindowSet, geo: Geometry
 
 
 def score_live_stream(
-    detector: OnnxDetector, signal: np.ndarray, truth: list[TrueEvent], geo: Geometry
+    detector: Detector, signal: np.ndarray, truth: list[TrueEvent], geo: Geometry
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
     """Detect with the live event stream and score events and map against the truth.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import sys
 import time
 from dataclasses import dataclass, field
@@ -153,7 +154,13 @@ def train(options: TrainOptions) -> TrainState:
     best: dict[str, Any] = {"score": -math.inf, "epoch": 0, "state": None}
     bad_epochs, start_epoch, elapsed = 0, 0, 0.0
     if options.resume:
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)  # see issue 9
+        try:  # weights_only: a planted checkpoint cannot run code
+            ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise ConfigError(
+                f"{ckpt_path} holds more than weights ({str(exc).splitlines()[0]}); refusing "
+                "to load it: delete it or train into a new --out"
+            ) from None
         if _arch(ckpt["config"]) != _arch(config.to_dict()):
             raise ConfigError(
                 f"{ckpt_path} was trained with another configuration; use a new --out"

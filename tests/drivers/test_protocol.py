@@ -13,14 +13,11 @@ from aemon.drivers.protocol import (
     FLAG_CRC32,
     FLAG_END_OF_STREAM,
     HEADER_SIZE,
-    Admission,
     FrameHeader,
     MalformedFrame,
-    StreamTracker,
     decode_frame,
     encode_frame,
 )
-from aemon.types import Gap
 
 
 def make_header(**changes: object) -> FrameHeader:
@@ -199,28 +196,3 @@ def test_unknown_flag_bits_are_ignored() -> None:
     decoded, _ = decode_frame(patched("<H", 8, 0x8000))
     assert decoded.flags == 0x8000
     assert not decoded.end_of_stream
-
-
-def test_stream_tracker_rules() -> None:
-    first = make_header(seq=10, first_sample=1000, n_samples=100)
-    tracker = StreamTracker(first, max_samples=450)
-    assert tracker.admit(first) == Admission(None, 100, False, False)
-    with pytest.raises(MalformedFrame, match="out of order"):
-        tracker.check(first)  # duplicate
-    with pytest.raises(MalformedFrame, match="volts_per_count"):
-        tracker.check(first._replace(volts_per_count=first.volts_per_count * (1 + 1e-12)))
-    lost = first._replace(seq=12, first_sample=1200)
-    tracker.check(lost)
-    assert tracker.admit(lost) == Admission(Gap(1100, 1200, "sequence"), 100, False, False)
-    jump = first._replace(seq=20, first_sample=1300)
-    assert tracker.admit(jump) == Admission(None, 100, True, False)
-    skipped = first._replace(seq=21, first_sample=1420)
-    assert tracker.admit(skipped) == Admission(Gap(1400, 1420, "index"), 30, False, True)
-
-
-def test_stream_tracker_clips_a_gap_at_the_sample_limit() -> None:
-    first = make_header(seq=0, first_sample=0, n_samples=100)
-    tracker = StreamTracker(first, max_samples=150)
-    tracker.admit(first)
-    far = first._replace(seq=9, first_sample=900)
-    assert tracker.admit(far) == Admission(Gap(100, 150, "sequence"), 0, False, True)

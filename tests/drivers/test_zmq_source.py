@@ -47,8 +47,8 @@ def frame(
     return [bytes(header_bytes), bytes(payload)]
 
 
-def eos(seq: int, first: int, channels: int = 2) -> list[bytes]:
-    return frame(seq, first, 0, channels=channels, flags=FLAG_END_OF_STREAM)
+def eos(seq: int, first: int, channels: int = 2, stream_id: int = STREAM) -> list[bytes]:
+    return frame(seq, first, 0, channels=channels, flags=FLAG_END_OF_STREAM, stream_id=stream_id)
 
 
 class ListSink:
@@ -265,7 +265,9 @@ def test_duplicate_late_and_overlapping_frames_are_rejected(
     assert "out of order: frame seq 4 starts at sample 350" in source.stats.last_error
 
 
-def test_format_change_mid_stream_is_rejected(sender: tuple[zmq.Socket[bytes], str]) -> None:
+def test_format_change_is_rejected_and_a_new_stream_id_is_a_restart(
+    sender: tuple[zmq.Socket[bytes], str],
+) -> None:
     sock, endpoint = sender
     messages = [
         frame(0, 0),
@@ -273,15 +275,18 @@ def test_format_change_mid_stream_is_rejected(sender: tuple[zmq.Socket[bytes], s
         frame(1, 100, channels=3),
         frame(1, 100, dtype="float32"),
         frame(1, 100, vpc=2 * VPC),
-        frame(1, 100, stream_id=STREAM + 1),
-        frame(1, 100),
-        eos(2, 200),
+        frame(0, 0, stream_id=STREAM + 1),  # the DAQ restarted: new id, index from 0
+        frame(1, 100),  # a late frame of the old run
+        eos(1, 100, stream_id=STREAM + 1),
     ]
     source, sink = run_source(endpoint, sock, messages)
-    assert sink.firsts() == [0, 100]
-    assert sink.gaps == []
-    assert source.stats.malformed == 5
-    assert "format changed mid-stream (stream_id 7 → 8)" in source.stats.last_error
+    assert len(sink.blocks) == 2 and sink.firsts()[0] == 0
+    (restart,) = sink.gaps
+    assert restart.reason == "restart" and restart.start_sample == 100
+    assert sink.firsts()[1] == restart.stop_sample  # the time base goes on after the gap
+    np.testing.assert_array_equal(sink.blocks[1][1], signal(0, 100))
+    assert source.stats.rejected == {"format change": 4, "stale": 1}
+    assert source.stats.malformed == 5 and source.stats.restarts == 1
 
 
 def test_duration_ends_after_exactly_that_many_samples(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -27,7 +28,7 @@ from aemon.train.data import (  # noqa: E402
 from aemon.train.data_sources import simulator_mix  # noqa: E402
 from aemon.train.export import check_parity, export_onnx  # noqa: E402
 from aemon.train.models import build_model  # noqa: E402
-from aemon.train.trainer import TrainOptions, train  # noqa: E402
+from aemon.train.trainer import CHECKPOINT_FILE, TrainOptions, train  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
 TINY = """
@@ -265,3 +266,27 @@ def test_clear_errors_before_training(
     )
     assert "no burst waveforms" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing was written
+
+
+class _Planted:
+    """Unpickling this runs code: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_resume_refuses_a_checkpoint_that_would_run_code(
+    tiny_config_path: Path, tmp_path: Path
+) -> None:
+    config = replace(load_model_config(tiny_config_path))
+    config = replace(config, training=replace(config.training, epochs=2, steps_per_epoch=2))
+    out = tmp_path / "run"
+    out.mkdir()
+    marker = tmp_path / "pwned"
+    torch.save({"config": _Planted(marker)}, out / CHECKPOINT_FILE)
+    with pytest.raises(ConfigError, match="more than weights"):
+        train(TrainOptions(config, out, seed=1, progress=False, resume=True))
+    assert not marker.exists()

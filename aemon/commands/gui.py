@@ -1,0 +1,83 @@
+"""``aemon gui``: the live display and replay/labelling window (PySide6 + pyqtgraph)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aemon.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+_EXAMPLES = """\
+examples:
+  aemon gui tcp://127.0.0.1:5555
+  aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold 45
+  aemon gui run.h5
+  aemon gui --attach tcp://127.0.0.1:5556 --display tcp://127.0.0.1:5557"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``aemon gui``."""
+    parser = subparsers.add_parser(
+        "gui",
+        help="live spectrogram/event display, replay and labelling window",
+        description="Open the monitor window. With a SOURCE (tcp://…, sound:DEVICE) it starts "
+        "'aemon monitor SOURCE' as a separate process and shows its signal and events: the "
+        "window can freeze, be closed or crash without costing a sample. With an aemon .h5 "
+        "recording it replays it (1×/N×, step, seek, re-detect, export) and lets you label "
+        "events. --attach shows a monitor that is already running.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "target", nargs="?", metavar="SOURCE|FILE",
+        help="tcp://…, sound:DEVICE (live) or an aemon .h5 recording (replay)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--attach", metavar="EVENTS_ENDPOINT",
+        help="attach to a running monitor's --events-endpoint instead of starting one",
+    )  # fmt: skip
+    parser.add_argument(
+        "--display", metavar="DISPLAY_ENDPOINT",
+        help="with --attach: the monitor's --display-endpoint (raw feed for the spectrogram)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--detector", choices=("nn", "threshold", "cascade"), default="nn",
+        help="detector of the monitor it starts (default nn)",
+    )  # fmt: skip
+    parser.add_argument("--model", help="model directory for the monitor")
+    parser.add_argument("--threshold", type=float, help="detector threshold (see aemon monitor)")
+    parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run_gui)
+
+
+def monitor_args(args: argparse.Namespace) -> list[str]:
+    """The detector options as ``aemon monitor`` arguments."""
+    extra = ["--detector", args.detector]
+    if args.model:
+        extra += ["--model", str(args.model)]
+    if args.threshold is not None:
+        extra += ["--threshold", f"{args.threshold:g}"]
+    return extra
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Run ``aemon gui``."""
+    if args.target and args.attach:
+        raise ConfigError("give either SOURCE|FILE or --attach, not both")
+    try:
+        from aemon.gui.app import run_app
+    except ImportError as exc:
+        raise ConfigError(
+            f"the GUI needs PySide6 and pyqtgraph ({exc.name} is missing); "
+            "install them with: pip install 'aemon[gui]'"
+        ) from None
+    return run_app(
+        args.target,
+        events_endpoint=args.attach,
+        display_endpoint=args.display,
+        monitor_args=monitor_args(args),
+        quit_after_s=args.quit_after,
+    )

@@ -1,0 +1,41 @@
+"""Qt-free colours: the spectrogram colour map and one marker colour per event type/detector."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+_TYPE_COLOURS = {
+    "low": (64, 160, 255),
+    "high": (255, 80, 80),
+    "hit": (255, 220, 60),
+    "burst": (255, 120, 40),
+}
+_PALETTE = [(120, 255, 120), (255, 140, 255), (120, 255, 255), (255, 180, 120), (200, 200, 255)]
+CHANNEL_COLOURS = [(230, 230, 230), (255, 170, 60), (90, 200, 255), (140, 255, 140),
+                   (255, 110, 180), (200, 160, 255), (255, 255, 120), (120, 255, 220)]  # fmt: skip
+"""Trend curve colour per channel (cycled)."""
+
+
+def marker_colour(kind: str, detector: str = "") -> tuple[int, int, int]:
+    """RGB of an event marker: fixed per known type; the detector shifts the shade (threshold
+    hits and cascade confirmations are lighter/darker than the neural model's own)."""
+    base = _TYPE_COLOURS.get(kind) or _PALETTE[zlib.crc32(kind.encode()) % len(_PALETTE)]
+    if detector == "threshold":
+        return tuple(min(255, c + 60) for c in base)  # type: ignore[return-value]
+    if detector == "cascade":
+        return tuple(int(c * 0.75) for c in base)  # type: ignore[return-value]
+    return base
+
+
+def inferno_like(n: int = 256) -> npt.NDArray[np.uint8]:
+    """A dark-to-bright perceptual colour map ``(n, 3)`` (black → purple → orange → yellow)."""
+    stops = np.array(
+        [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21],
+         [250, 193, 39], [252, 255, 164]], dtype=np.float64,
+    )  # fmt: skip
+    x = np.linspace(0, 1, len(stops))
+    t = np.linspace(0, 1, n)
+    return np.stack([np.interp(t, x, stops[:, i]) for i in range(3)], axis=1).astype(np.uint8)

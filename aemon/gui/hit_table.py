@@ -1,0 +1,169 @@
+"""Qt-free data of the hit table: every event so far, newest first or sorted by a column.
+
+Events are kept in a growing structured array (:data:`aemon.io.schema.EVENT_DTYPE`, amortised
+doubling), so appending is O(1) and sorting 100 000 rows is one ``argsort`` (a few ms). The
+table shows the event CSV columns (:data:`aemon.io.event_csv.CSV_COLUMNS`) and a ``label``
+column with the reviewer's verdict (:mod:`aemon.gui.labels`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.events.event import Event
+from aemon.io.event_csv import CSV_COLUMNS, array_to_events, event_row, events_to_array
+from aemon.io.schema import EVENT_DTYPE
+from aemon.utc import format_utc, parse_utc
+
+logger = logging.getLogger(__name__)
+
+TABLE_COLUMNS: list[str] = [*CSV_COLUMNS, "label"]
+"""Columns of the hit table: the event CSV columns, then the review label."""
+
+
+class HitTable:
+    """All events, with a display order (newest first by default).
+
+    Args:
+        start_time_utc: ISO 8601 time of the stream start, for the ``utc`` column of events
+            that arrive without one (recordings); "" if unknown.
+    """
+
+    def __init__(self, start_time_utc: str = "") -> None:
+        self._rows = np.zeros(1024, dtype=EVENT_DTYPE)
+        self._n = 0
+        self._start = parse_utc(start_time_utc) if start_time_utc else None
+        self._labels: dict[int, str] = {}
+        self.sort_column: str | None = None
+        self.descending = True
+        self._order: npt.NDArray[np.intp] | None = None
+        self._cells: dict[int, list[str]] = {}  # formatted rows, by stored index
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def rows(self) -> npt.NDArray[np.void]:
+        """The stored events in arrival order (a view; do not keep across appends)."""
+        return self._rows[: self._n]
+
+    # -- input --------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[Event] | npt.NDArray[np.void]) -> int:
+        """Add events; returns how many. Re-sorts when sorted by a column."""
+        if self._start is None and not isinstance(events, np.ndarray):
+            self._start_from(events)
+        rows = events if isinstance(events, np.ndarray) else events_to_array(list(events))
+        k = len(rows)
+        if not k:
+            return 0
+        need = self._n + k
+        if need > len(self._rows):
+            grown = np.zeros(max(need, 2 * len(self._rows)), dtype=EVENT_DTYPE)
+            grown[: self._n] = self._rows[: self._n]
+            self._rows = grown
+        self._rows[self._n : need] = rows
+        self._n = need
+        self._order = None
+        return k
+
+    def _start_from(self, events: Sequence[Event]) -> None:
+        """Learn the stream start time from an event that carries its UTC (live events)."""
+        for e in events:
+            when = parse_utc(e.utc) if e.utc else None
+            if when is not None and math.isfinite(e.time_s):
+                self._start = when - timedelta(seconds=e.time_s)
+                return
+
+    def clear(self) -> None:
+        """Drop every event and label."""
+        self._n = 0
+        self._labels.clear()
+        self._order = None
+        self._cells.clear()
+
+    def set_label(self, index: int, label: str) -> None:
+        """Set the review label of stored event ``index`` ("" clears it)."""
+        if label:
+            self._labels[index] = label
+        else:
+            self._labels.pop(index, None)
+
+    def label(self, index: int) -> str:
+        """The review label of stored event ``index``."""
+        return self._labels.get(index, "")
+
+    # -- order --------------------------------------------------------------------------------
+
+    def sort(self, column: str | None, descending: bool = True) -> None:
+        """Order by ``column`` (None: arrival order; descending = newest first)."""
+        if column is not None and column not in TABLE_COLUMNS:
+            raise ValueError(f"unknown column {column!r}")
+        self.sort_column, self.descending = column, descending
+        self._order = None
+
+    def index(self, row: int) -> int:
+        """Stored index of display row ``row``."""
+        if self.sort_column is None:
+            return self._n - 1 - row if self.descending else row
+        return int(self._sorted()[row])
+
+    def row_of(self, index: int) -> int:
+        """Display row of stored event ``index``."""
+        if self.sort_column is None:
+            return self._n - 1 - index if self.descending else index
+        return int(np.flatnonzero(self._sorted() == index)[0])
+
+    def _sorted(self) -> npt.NDArray[np.intp]:
+        if self._order is None or len(self._order) != self._n:
+            column = self.sort_column or "sample_index"
+            if column == "utc":
+                column = "time_s"
+            if column == "label":
+                keys: npt.NDArray[np.generic] = np.array(
+                    [self._labels.get(i, "") for i in range(self._n)]
+                )
+            else:
+                keys = self.rows[column]
+            order = np.argsort(keys, kind="stable")
+            self._order = order[::-1].copy() if self.descending else order
+        return self._order
+
+    # -- output -------------------------------------------------------------------------------
+
+    def event(self, index: int) -> Event:
+        """Stored event ``index`` as an :class:`Event` (``utc`` from the start time)."""
+        event = array_to_events(self._rows[index : index + 1])[0]
+        if self._start is not None and math.isfinite(event.time_s):
+            event = event._replace(utc=format_utc(self._start + timedelta(seconds=event.time_s)))
+        return event
+
+    def cells(self, row: int) -> list[str]:
+        """Display row ``row`` as the CSV would write it, plus the label."""
+        index = self.index(row)
+        return [*self._formatted(index), self.label(index)]
+
+    def cell(self, row: int, column: int) -> str:
+        """One cell of display row ``row``."""
+        index = self.index(row)
+        if column == len(CSV_COLUMNS):
+            return self.label(index)
+        return self._formatted(index)[column]
+
+    def _formatted(self, index: int) -> list[str]:
+        cells = self._cells.get(index)
+        if cells is None:
+            if len(self._cells) > 4096:
+                self._cells.clear()
+            cells = self._cells[index] = event_row(self.event(index))
+        return cells
+
+    def events(self) -> list[Event]:
+        """Every event in arrival order."""
+        return [self.event(i) for i in range(self._n)]

@@ -1,0 +1,129 @@
+"""Qt-free replay of an HDF5 recording: play at N× real time, step, seek, re-run detection."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.offline import detect_file
+from aemon.detect.options import DetectOptions
+from aemon.events.event import Event
+from aemon.io.event_csv import array_to_events, read_event_csv
+from aemon.io.recording_reader import RecordingReader
+
+logger = logging.getLogger(__name__)
+
+
+class ReplayModel:
+    """A recording, a play position and the events shown with it.
+
+    Args:
+        path: An aemon ``.h5`` recording.
+
+    Attributes:
+        position: Absolute sample index the display has reached.
+        speed: Stream seconds per wall second (1 = real time).
+        playing: True while :meth:`advance` moves the position.
+        events: The recording's ``/events`` (or the last re-detection's).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.reader = RecordingReader(self.path)
+        info = self.reader.info
+        self.info = info
+        self.sample_rate_hz = info.sample_rate_hz
+        self.first_sample = info.first_sample
+        self.end_sample = self.reader.sample_index(max(info.samples - 1, 0)) + 1
+        self.position = self.first_sample
+        self.speed = 1.0
+        self.playing = False
+        self.events: list[Event] = array_to_events(self.reader.events(), info.start_time_utc)
+        self.volts_per_count = [
+            c.volts_per_count / 10 ** (c.gain_db / 20) for c in self.reader.channel_info
+        ]
+
+    @property
+    def time_s(self) -> float:
+        """Play position (s since the recording start)."""
+        return (self.position - self.first_sample) / self.sample_rate_hz
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording (s)."""
+        return (self.end_sample - self.first_sample) / self.sample_rate_hz
+
+    def seek(self, time_s: float) -> int:
+        """Move to ``time_s`` (clipped to the recording); returns the new position."""
+        t = min(max(time_s, 0.0), self.duration_s)
+        self.position = self.first_sample + round(t * self.sample_rate_hz)
+        return self.position
+
+    def read(self, start: int, count: int) -> tuple[int, npt.NDArray[np.generic]]:
+        """Up to ``count`` samples from absolute ``start`` (fewer at the end or a segment
+        jump); returns ``(first_sample, block)``."""
+        start = max(start, self.first_sample)
+        column = self.reader.raw_index(start)
+        if column is None or count <= 0:
+            return start, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
+        return start, self.reader.read(column, count)
+
+    def advance(
+        self, wall_s: float, max_samples: int | None = None
+    ) -> tuple[int, npt.NDArray[np.generic]]:
+        """The block that ``wall_s`` of playing covers, and move past it."""
+        if not self.playing:
+            return self.position, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
+        count = round(wall_s * self.speed * self.sample_rate_hz)
+        if max_samples is not None:
+            count = min(count, max_samples)
+        first, block = self.read(self.position, count)
+        self.position = first + block.shape[1]
+        if self.position >= self.end_sample:
+            self.playing = False
+        return first, block
+
+    def step(self, seconds: float) -> tuple[int, npt.NDArray[np.generic]]:
+        """Pause and move by ``seconds`` (negative: back); returns the block to show."""
+        self.playing = False
+        if seconds >= 0:
+            first, block = self.read(self.position, round(seconds * self.sample_rate_hz))
+            self.position = first + block.shape[1]
+            return first, block
+        self.seek(self.time_s + seconds)
+        return self.position, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
+
+    def redetect(self, options: DetectOptions) -> list[Event]:
+        """Run a detector over the whole recording; the result replaces :attr:`events`."""
+        with tempfile.TemporaryDirectory(prefix="aemon-redetect-") as tmp:
+            out = Path(tmp) / "events.csv"
+            detect_file(
+                self.path, out, model=options.model, detector=options.detector,
+                threshold=options.threshold, probability=options.probability,
+                x_noise=options.x_noise, provider=options.provider, threads=options.threads,
+                progress=False,
+            )  # fmt: skip
+            self.events = read_event_csv(out)
+        logger.info("re-detection found %d events", len(self.events))
+        return self.events
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Close the file for the block (HDF5 allows one open mode per process; labels are
+        written in append mode) and reopen it after."""
+        self.reader.close()
+        try:
+            yield
+        finally:
+            self.reader = RecordingReader(self.path)
+
+    def close(self) -> None:
+        """Close the recording."""
+        self.reader.close()

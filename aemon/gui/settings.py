@@ -1,0 +1,36 @@
+"""Settings that persist between sessions (QSettings): geometry, colour levels, source,
+recording file name and detector choice. ``window`` is the
+:class:`aemon.gui.main_window.MainWindow` (not imported: that would be a cycle)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def restore_settings(window: Any) -> None:
+    """Restore geometry, levels, source, recording name and detector choice."""
+    s, c = window.settings, window.controls
+    geometry = s.value("geometry")
+    if geometry is not None:
+        window.restoreGeometry(geometry)
+    c.level_low.setValue(float(s.value("level_low", c.level_low.value())))
+    c.level_high.setValue(float(s.value("level_high", c.level_high.value())))
+    c.source.setText(str(s.value("source", "")))
+    c.record_file.setText(str(s.value("record_file", "")))
+    c.model.setText(str(s.value("model", "")))
+    c.detector.setCurrentText(str(s.value("detector", "nn")))
+    c.threshold.setValue(float(s.value("threshold", 0.0)))
+
+
+def save_settings(window: Any) -> None:
+    """Persist geometry, levels, source, recording name and detector choice."""
+    s, c = window.settings, window.controls
+    s.setValue("geometry", window.saveGeometry())
+    s.setValue("level_low", c.level_low.value())
+    s.setValue("level_high", c.level_high.value())
+    s.setValue("source", c.source.text())
+    s.setValue("record_file", c.record_file.text())
+    s.setValue("model", c.model.text())
+    s.setValue("detector", c.detector.currentText())
+    s.setValue("threshold", c.threshold.value())
+    s.sync()

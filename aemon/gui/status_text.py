@@ -1,0 +1,46 @@
+"""Qt-free texts of the status bar: sample rate, × real time, lag, gaps and samples lost,
+malformed frames, the recording file and its size, events/s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aemon.gui.sessions import LiveSession, ReplaySession
+
+STATUS_FIELDS = ("rate", "rt", "lag", "gaps", "malformed", "file", "events")
+"""Status bar fields, left to right."""
+
+
+def status_texts(
+    session: LiveSession | ReplaySession | None,
+    status: dict[str, Any] | None,
+    events_per_s: float,
+    total_events: int,
+) -> dict[str, str]:
+    """The texts to show (only the fields that have news).
+
+    Args:
+        session: The open session, or None.
+        status: The newest ``aemon.event/1`` status message, or None.
+        events_per_s: Recent event rate (events/s).
+        total_events: Events in the table.
+    """
+    texts: dict[str, str] = {}
+    if status is not None:
+        texts["rate"] = f"{(status.get('rate_hz') or 0) / 1e6:.4f} MS/s/ch"
+        texts["rt"] = f"{status.get('realtime_factor') or 0:.2f}× rt"
+        texts["lag"] = f"lag {1e3 * (status.get('detect_lag_s') or 0):.0f} ms"
+        texts["gaps"] = f"gaps {status.get('gaps', 0)} ({status.get('samples_lost', 0)} lost)"
+        texts["malformed"] = f"malformed {status.get('malformed', 0)}"
+    elif isinstance(session, ReplaySession):
+        info = session.model.info
+        texts["rate"] = f"{info.sample_rate_hz / 1e6:.4f} MS/s/ch"
+        texts["rt"] = f"replay {session.model.speed:g}×"
+        texts["gaps"] = f"gaps {info.gaps} ({info.samples_lost} lost)"
+    if session is not None:
+        name = session.recording if isinstance(session, LiveSession) else session.model.path
+        size = session.recording_size() / 1e6
+        texts["file"] = f"{Path(name).name}  {size:.1f} MB" if name else "not recording"
+    texts["events"] = f"{events_per_s:.1f} events/s  ({total_events} total)"
+    return texts

@@ -1,0 +1,69 @@
+"""The selected event, zoomed: its waveform (onset and end marked) and its spectrum."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import numpy.typing as npt
+import pyqtgraph as pg
+
+from aemon.events.event import Event
+
+logger = logging.getLogger(__name__)
+
+
+class EventDetail(pg.GraphicsLayoutWidget):
+    """Waveform (V against µs from the onset) and amplitude spectrum (dB re 1 µV against kHz)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setBackground((16, 16, 24))
+        self.title = self.addLabel("select an event in the table", row=0, col=0, size="9pt")
+        self.wave_plot = self.addPlot(row=1, col=0)
+        self.wave_plot.setLabel("bottom", "time from onset (µs)")
+        self.wave_plot.setLabel("left", "V")
+        self.wave_plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.wave = self.wave_plot.plot(pen=pg.mkPen((120, 220, 255), width=1))
+        self.onset_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 255, 80), width=2))
+        self.end_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 80), width=2))
+        self.wave_plot.addItem(self.onset_line)
+        self.wave_plot.addItem(self.end_line)
+        self.spec_plot = self.addPlot(row=2, col=0)
+        self.spec_plot.setLabel("bottom", "frequency (kHz)")
+        self.spec_plot.setLabel("left", "dB re 1 µV")
+        self.spectrum = self.spec_plot.plot(pen=pg.mkPen((255, 170, 60), width=1.5))
+        self.current: Event | None = None
+
+    def show_event(
+        self,
+        event: Event,
+        volts: npt.NDArray[np.float32] | None,
+        first_sample: int,
+        sample_rate_hz: float,
+    ) -> None:
+        """Show ``event`` with ``volts`` (one channel, from absolute ``first_sample``), or
+        only its numbers when the signal is not at hand."""
+        self.current = event
+        self.title.setText(
+            f"ch{event.channel + 1} {event.type} [{event.detector}] {event.time_s:.6f} s<br>"
+            f"{event.amplitude_dBAE:.1f} dBAE, {event.duration_us:.0f} µs, "
+            f"{event.peak_freq_kHz:.0f} kHz, score {event.score:.2f}"
+        )
+        if volts is None or volts.size == 0:
+            self.wave.setData([], [])
+            self.spectrum.setData([], [])
+            self.title.setText(self.title.text + " (signal not in the display buffer)")
+            return
+        t_us = (np.arange(volts.size) + first_sample - event.sample_index) / sample_rate_hz * 1e6
+        self.wave.setData(t_us, volts)
+        duration = event.duration_us if np.isfinite(event.duration_us) else 0.0
+        self.onset_line.setValue(0.0)
+        self.end_line.setValue(duration)
+        start = int(np.searchsorted(t_us, 0.0))
+        stop = max(int(np.searchsorted(t_us, duration)), start + 64)
+        span = volts[start:stop]
+        nfft = max(256, 1 << int(np.ceil(np.log2(max(len(span), 1)))))
+        magnitude = np.abs(np.fft.rfft(span, nfft)) * 2 / max(len(span), 1)
+        freqs = np.fft.rfftfreq(nfft, 1 / sample_rate_hz) / 1e3
+        self.spectrum.setData(freqs, 20 * np.log10(magnitude * 1e6 + 1e-3))

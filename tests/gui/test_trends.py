@@ -1,0 +1,33 @@
+"""Trend accumulators without Qt."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aemon.gui.trends import TREND_KINDS, TrendAccumulator
+
+from .test_hit_table import event
+
+
+def test_rate_cumulative_amplitude_energy_per_channel_and_type() -> None:
+    trends = TrendAccumulator(bin_s=1.0)
+    events = [event(i, 40 + i) for i in range(30)]  # 0.1 s apart, channels 0/1 alternating
+    events += [event(5, 70, "high")._replace(time_s=2.5, energy_eu=7.0)]
+    trends.add(reversed(events))  # out of order on purpose
+    assert trends.keys() == [(0, "low"), (1, "high"), (1, "low")]
+    t, rate = trends.hit_rate((0, "low"))
+    assert t.tolist() == [0.0, 1.0, 2.0] and rate.tolist() == [5.0, 5.0, 5.0]
+    t, cum = trends.cumulative((1, "low"))
+    assert np.all(np.diff(t) > 0) and cum[-1] == 15
+    t, amp = trends.amplitude((0, "low"))
+    assert amp[0] == 40 and amp[-1] == 68
+    t, energy = trends.energy((1, "high"))
+    assert t.tolist() == [2.5] and energy.tolist() == [7.0]
+    for kind in TREND_KINDS:
+        assert len(trends.curve(kind, (0, "low"))[0]) > 0
+    with pytest.raises(ValueError):
+        trends.curve("nonsense", (0, "low"))
+    version = trends.version
+    trends.clear()
+    assert trends.version > version and trends.keys() == []
