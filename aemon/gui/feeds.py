@@ -37,7 +37,9 @@ def event_from_message(message: Mapping[str, Any]) -> Event:
     values: dict[str, Any] = {}
     for name in Event._fields:
         value = message.get(name)
-        if value is None:
+        if value is None and name in Event._field_defaults:  # e.g. the location columns
+            value = Event._field_defaults[name]
+        elif value is None:
             value = (
                 math.nan
                 if name in _FLOAT_FIELDS

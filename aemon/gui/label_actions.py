@@ -91,6 +91,7 @@ class LabelActions:
         assert self.info is not None
         rate = self.info.sample_rate_hz
         values: dict[str, object] = dict.fromkeys(Event._fields, math.nan)
+        values.update(Event._field_defaults)  # event_id -1, location_status ""
         values.update(
             time_s=(start - self.info.origin_sample) / rate, utc="", sample_index=start,
             channel=channel, type=kind, score=1.0, detector=MANUAL_DETECTOR,
