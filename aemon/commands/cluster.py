@@ -6,8 +6,12 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aemon.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aemon.similarity.event_table import EventTable
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ def add_table_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def load_table_and_truth(args: argparse.Namespace) -> tuple[object, list[str] | None]:
+def load_table_and_truth(args: argparse.Namespace) -> tuple[EventTable, list[str] | None]:
     """The events table of ``args.recording`` and each event's true type (None if no truth)."""
     from aemon.io.recording import RecordingReader
     from aemon.similarity.analysis import event_truth
@@ -88,14 +92,12 @@ def _run(args: argparse.Namespace) -> int:
         write_cluster_hdf5,
         write_cluster_map,
     )
-    from aemon.similarity.event_table import EventTable
 
     prefix = args.out or args.recording.with_name(args.recording.stem + ".clusters")
     outputs = [prefix.with_name(prefix.name + s) for s in (".csv", ".h5", ".png")]
     if any(o.resolve() == args.recording.resolve() for o in outputs):
         raise ConfigError(f"--out {prefix} would overwrite the recording; choose another prefix")
     table, truth = load_table_and_truth(args)
-    assert isinstance(table, EventTable)
     k = None if args.auto else (args.k if args.k is not None else 2)
     result = cluster_events(table, k, space=args.space, method=args.method)
     write_cluster_csv(outputs[0], table.events, result.clusters.tolist())
@@ -105,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_map:
         title = f"{args.recording.name}: {result.space}, {result.method}, k={result.k}"
         projection = write_cluster_map(outputs[2], result.map_data, result.clusters.tolist(), title)
-    sizes = [int(n) for n in __import__("numpy").bincount(result.clusters, minlength=result.k)]
+    sizes = [int((result.clusters == c).sum()) for c in range(result.k)]
     purity = truth_purity(result.clusters, truth) if truth is not None else None
     if args.json:
         out: dict[str, object] = {
@@ -131,5 +133,9 @@ def _run(args: argparse.Namespace) -> int:
     if purity is not None:
         print(purity.line())
     written = outputs[:2] + ([outputs[2]] if projection is not None else [])
-    print("wrote " + ", ".join(str(o) for o in written) + (f" ({projection} map)" if projection else ""))
+    print(
+        "wrote "
+        + ", ".join(str(o) for o in written)
+        + (f" ({projection} map)" if projection else "")
+    )
     return 0

@@ -61,13 +61,14 @@ def _run(args: argparse.Namespace) -> int:
         if truth is not None:
             row["true_type"] = truth[j]
         rows.append(row)
+    true_type = truth[args.event] if truth is not None else None
     same = None
     if truth is not None:
-        same = sum(truth[j] == truth[args.event] for j, _ in neighbours)
+        same = sum(truth[j] == true_type for j, _ in neighbours)
     if args.json:
         out = {"event": args.event, "space": args.space, "neighbours": rows}
         if truth is not None:
-            out["true_type"] = truth[args.event]
+            out["true_type"] = true_type
             out["same_true_type"] = same
         print(json.dumps(out))
         return 0
@@ -75,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"event {args.event}: t={e.time_s:.6f} s ch {e.channel} {e.type} "
         f"{e.amplitude_dBAE:.1f} dBAE {e.peak_freq_kHz:.0f} kHz"
-        + (f" (true: {truth[args.event]})" if truth is not None else "")
+        + (f" (true: {true_type})" if true_type is not None else "")
     )
     print(f"{'rank':>4} {'event':>6} {'distance':>10} {'time_s':>11} ch {'type':<8} dBAE   kHz")
     for rank, row in enumerate(rows, 1):
@@ -85,5 +86,5 @@ def _run(args: argparse.Namespace) -> int:
             f"{row['peak_freq_kHz']:5.0f}" + (f"  {row['true_type']}" if truth is not None else "")
         )
     if same is not None:
-        print(f"{same} of {len(rows)} neighbours share the event's true type ({truth[args.event]})")
+        print(f"{same} of {len(rows)} neighbours share the event's true type ({true_type})")
     return 0

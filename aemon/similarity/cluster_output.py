@@ -78,7 +78,7 @@ def map_coordinates(data: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.floa
         coords[:, : min(2, data.shape[1])] = data[:, :2]
         return coords, "raw"
     try:
-        import umap  # type: ignore[import-not-found]
+        import umap
     except ImportError:
         from sklearn.decomposition import PCA
 

@@ -62,7 +62,10 @@ def feature_vectors(events: Sequence[Event]) -> npt.NDArray[np.float64]:
             table[:, j] = np.log10(1.0 + np.maximum(table[:, j], 0.0))
     finite = np.isfinite(table)
     means = np.array(
-        [table[finite[:, j], j].mean() if finite[:, j].any() else 0.0 for j in range(table.shape[1])]
+        [
+            table[finite[:, j], j].mean() if finite[:, j].any() else 0.0
+            for j in range(table.shape[1])
+        ]
     )
     table = np.where(finite, table, means)
     return np.asarray(StandardScaler().fit_transform(table), dtype=np.float64)
@@ -102,7 +105,7 @@ def correlation_distances(
     unit = _unit_rows(windows)
     n, length = unit.shape
     max_lag = min(length - 1, max(0, math.ceil(max_lag_us * 1e-6 * sample_rate_hz)))
-    size = 1 << int(math.ceil(math.log2(2 * length)))
+    size = 1 << math.ceil(math.log2(2 * length))
     spectra = np.fft.rfft(unit, size, axis=1)
     lags = np.r_[0 : max_lag + 1, size - max_lag : size] if max_lag else np.array([0])
     rows = range(n) if index is None else [index]
