@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "sim": "aemon.commands.sim:register",
     "similar": "aemon.commands.similar:register",
     "train": "aemon.commands.train:register_train",
+    "train-embedding": "aemon.commands.train_embedding:register",
 }
 """Subcommand name → ``"module:function"`` that registers it."""
 

@@ -42,6 +42,12 @@ def add_table_arguments(p: argparse.ArgumentParser) -> None:
         help=f"waveform window around each onset, µs (default {DEFAULT_WINDOW_US})",
     )
     p.add_argument(
+        "--embedding",
+        type=Path,
+        metavar="MODEL",
+        help="embedding model directory (aemon train-embedding); implies --space latent",
+    )
+    p.add_argument(
         "--truth", type=Path, metavar="FILE", help="truth CSV or recording (default: FILE.h5)"
     )
 
@@ -52,7 +58,15 @@ def load_table_and_truth(args: argparse.Namespace) -> tuple[EventTable, list[str
     from aemon.similarity.analysis import event_truth
     from aemon.similarity.event_table import load_event_table
 
-    table = load_event_table(args.recording, args.events, window_us=args.window)
+    window_us = args.window
+    if args.embedding is not None:
+        from aemon.similarity.embedding import EmbeddingModel
+
+        args.space = "latent"
+        samples = EmbeddingModel(args.embedding).window_samples
+        with RecordingReader(args.recording) as reader:
+            window_us = samples / reader.format.sample_rate_hz * 1e6
+    table = load_event_table(args.recording, args.events, window_us=window_us)
     truth_path = args.truth
     if truth_path is None:
         with RecordingReader(args.recording) as reader:
@@ -99,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {prefix} would overwrite the recording; choose another prefix")
     table, truth = load_table_and_truth(args)
     k = None if args.auto else (args.k if args.k is not None else 2)
-    result = cluster_events(table, k, space=args.space, method=args.method)
+    result = cluster_events(
+        table, k, space=args.space, method=args.method, embedding=args.embedding
+    )
     write_cluster_csv(outputs[0], table.events, result.clusters.tolist())
     attrs = {"space": result.space, "method": result.method, "k": result.k, "source": table.source}
     write_cluster_hdf5(outputs[1], table.events, result.clusters.tolist(), attrs)

@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
     from aemon.similarity.analysis import similar_events
 
     table, truth = load_table_and_truth(args)
-    neighbours = similar_events(table, args.event, args.k, args.space)
+    neighbours = similar_events(table, args.event, args.k, args.space, args.embedding)
     rows = []
     for j, distance in neighbours:
         e = table.events[j]

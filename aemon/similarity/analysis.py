@@ -41,13 +41,26 @@ def _check_space(space: str) -> None:
         raise ConfigError(f"unknown --space {space!r}; use one of {', '.join(SPACES)}")
 
 
+def _latent(table: EventTable, embedding: str | os.PathLike[str] | None) -> np.ndarray:
+    if embedding is None:
+        raise ConfigError("--space latent needs --embedding MODEL (see aemon train-embedding)")
+    from aemon.similarity.embedding import EmbeddingModel
+
+    return EmbeddingModel(embedding).latent(table.windows)
+
+
 def similar_events(
-    table: EventTable, index: int, count: int = 20, space: str = "features"
+    table: EventTable,
+    index: int,
+    count: int = 20,
+    space: str = "features",
+    embedding: str | os.PathLike[str] | None = None,
 ) -> list[tuple[int, float]]:
     """The ``count`` events nearest to event ``index``: ``(event ID, distance)``, nearest first.
 
-    Distances are L1 between standardised feature vectors (``features``) or
-    ``1 - max |ρ|`` between waveforms (``correlation``).
+    Distances are L1 between standardised feature vectors (``features``) or latent vectors
+    of the ``embedding`` model (``latent``), or ``1 - max |ρ|`` between waveforms
+    (``correlation``).
 
     Raises:
         ConfigError: Unknown event ID or space, or a count below 1.
@@ -60,6 +73,8 @@ def similar_events(
         raise ConfigError(f"-k {count} must be >= 1")
     if space == "features":
         distances = l1_distances(feature_vectors(table.events), index)
+    elif space == "latent":
+        distances = l1_distances(_latent(table, embedding), index)
     else:
         distances = correlation_distances(table.windows, table.sample_rate_hz, index)
     return [(j, float(distances[j])) for j in nearest(distances, index, count)]
@@ -88,12 +103,17 @@ class Clustering:
 
 
 def cluster_events(
-    table: EventTable, k: int | None = 2, *, space: str = "features", method: str = "kmeans"
+    table: EventTable,
+    k: int | None = 2,
+    *,
+    space: str = "features",
+    method: str = "kmeans",
+    embedding: str | os.PathLike[str] | None = None,
 ) -> Clustering:
     """Cluster the events of ``table``; ``k`` None chooses k by silhouette score."""
     _check_space(space)
-    if space == "features":
-        data = feature_vectors(table.events)
+    if space in ("features", "latent"):
+        data = feature_vectors(table.events) if space == "features" else _latent(table, embedding)
         precomputed = False
         map_data = data
     else:

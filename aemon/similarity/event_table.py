@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,26 +94,38 @@ def load_event_table(
                 f"{source}: no events; run `aemon detect {recording} -o EVENTS.csv` and pass "
                 "--events EVENTS.csv"
             )
-        windows = _cut_windows(reader, events, window_samples(window_us, rate))
+        onsets = [(e.sample_index, e.channel) for e in events]
+        windows = cut_windows(reader, onsets, window_samples(window_us, rate))
     logger.info("%d events from %s, windows of %d samples", len(events), source, windows.shape[1])
     return EventTable(events, windows, rate, source)
 
 
-def _cut_windows(reader: Any, events: list[Event], length: int) -> npt.NDArray[np.float32]:
-    """Windows of ``length`` samples around each onset, float32 volts, zero-padded."""
+def cut_windows(
+    reader: Any, onsets: Sequence[tuple[int, int]], length: int
+) -> npt.NDArray[np.float32]:
+    """Windows of ``length`` samples around each ``(onset sample, channel)``.
+
+    Args:
+        reader: An open :class:`aemon.io.recording.RecordingReader`.
+        onsets: Absolute onset sample index and 0-based channel of each window.
+        length: Window length (samples); :data:`PRE_FRACTION` of it precedes the onset.
+
+    Returns:
+        float32 volts ``(len(onsets), length)``, zero where no samples are stored.
+    """
     pre = round(PRE_FRACTION * length)
-    out = np.zeros((len(events), length), dtype=np.float32)
+    out = np.zeros((len(onsets), length), dtype=np.float32)
     channels = reader.format.channels
-    for i, event in enumerate(events):
-        if not 0 <= event.channel < channels:
+    for i, (onset, channel) in enumerate(onsets):
+        if not 0 <= channel < channels:
             raise FileFormatError(
-                f"event {i} is on channel {event.channel}; the recording has {channels}"
+                f"event {i} is on channel {channel}; the recording has {channels}"
             )
-        start = event.sample_index - pre
+        start = onset - pre
         column = reader.raw_index(max(start, reader.first_sample))
         if column is None:  # onset inside a gap or outside the data: leave zeros
             continue
         offset = max(start, reader.first_sample) - start
-        data = reader.read(column, length - offset, volts=True)[event.channel]
+        data = reader.read(column, length - offset, volts=True)[channel]
         out[i, offset : offset + data.size] = data
     return out

@@ -8,6 +8,8 @@
   ``1 - max |ρ(lag)|`` over lags up to :data:`MAX_LAG_US`, where ρ is the normalised
   cross-correlation (Pearson's r at each lag), so onset jitter of a few µs and polarity do not
   matter.
+* ``latent``: the latent vectors of an embedding autoencoder
+  (:mod:`aemon.similarity.embedding`); distances are L1.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from aemon.events.event import Event
 
 logger = logging.getLogger(__name__)
 
-SPACES = ("features", "correlation")
+SPACES = ("features", "correlation", "latent")
 """Names of the comparison spaces (``--space``)."""
 
 FEATURE_COLUMNS = (

@@ -134,3 +134,11 @@ def test_cluster_auto_chooses_k_by_silhouette(
     scores = {int(k): s for k, s in out["silhouettes"].items()}
     assert out["k"] == max(scores, key=lambda k: scores[k])
     assert not prefix.with_name("auto.png").exists()
+
+
+def test_latent_space_without_a_model_is_a_config_error(
+    recording: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = recording
+    assert main(["similar", str(path), "--event", "1", "--space", "latent"]) == 2
+    assert "--embedding" in capsys.readouterr().err
