@@ -1,12 +1,20 @@
 """Event similarity and clustering: which events look alike (thesis ch. 3, issue 15).
 
-Events of a recording are compared in two spaces: the standardised AE feature vector and the
-raw waveform (normalised cross-correlation around the onset). ``aemon similar`` lists the
-events nearest to one event; ``aemon cluster`` clusters the events table with scikit-learn and
-writes the clustered table (HDF5, CSV) and a 2-D map (PNG).
+Events of a recording are compared in three spaces: the standardised AE feature vector, the
+raw waveform (normalised cross-correlation around the onset) and the latent vector of a
+strided 1-D convolutional autoencoder (``aemon train-embedding``; torch only for training).
+``aemon similar`` lists the events nearest to one event; ``aemon cluster`` clusters the events
+table with scikit-learn and writes the clustered table (HDF5, CSV) and a 2-D map (PNG).
 
 Public API (imported on first use):
     Clustering: :mod:`aemon.similarity.analysis`
+    AutoencoderConfig: :mod:`aemon.similarity.autoencoder`
+    DEFAULT_CONFIG: :mod:`aemon.similarity.autoencoder`
+    build_autoencoder: :mod:`aemon.similarity.autoencoder`
+    load_autoencoder_config: :mod:`aemon.similarity.autoencoder`
+    EmbeddingModel: :mod:`aemon.similarity.embedding`
+    recording_windows: :mod:`aemon.similarity.embedding_training`
+    train_embedding: :mod:`aemon.similarity.embedding_training`
     Purity: :mod:`aemon.similarity.analysis`
     cluster_events: :mod:`aemon.similarity.analysis`
     event_truth: :mod:`aemon.similarity.analysis`
@@ -21,18 +29,28 @@ Public API (imported on first use):
     purity: :mod:`aemon.similarity.clustering`
     truth_labels: :mod:`aemon.similarity.clustering`
     EventTable: :mod:`aemon.similarity.event_table`
+    cut_windows: :mod:`aemon.similarity.event_table`
     load_event_table: :mod:`aemon.similarity.event_table`
     SPACES: :mod:`aemon.similarity.spaces`
     correlation_distances: :mod:`aemon.similarity.spaces`
     feature_vectors: :mod:`aemon.similarity.spaces`
     l1_distances: :mod:`aemon.similarity.spaces`
 
-Modules: analysis, cluster_output, clustering, event_table, spaces.
+Modules: analysis, autoencoder, cluster_output, clustering, embedding, embedding_training,
+event_table, spaces.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
+    "AutoencoderConfig": "autoencoder",
+    "DEFAULT_CONFIG": "autoencoder",
+    "EmbeddingModel": "embedding",
+    "build_autoencoder": "autoencoder",
+    "cut_windows": "event_table",
+    "load_autoencoder_config": "autoencoder",
+    "recording_windows": "embedding_training",
+    "train_embedding": "embedding_training",
     "Clustering": "analysis",
     "EventTable": "event_table",
     "Purity": "analysis",
@@ -56,21 +74,29 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "SPACES",
+    "AutoencoderConfig",
     "Clustering",
+    "EmbeddingModel",
     "EventTable",
     "Purity",
+    "build_autoencoder",
     "choose_k",
     "cluster_events",
     "cluster_labels",
     "correlation_distances",
+    "cut_windows",
     "event_truth",
     "feature_vectors",
     "l1_distances",
+    "load_autoencoder_config",
     "load_event_table",
     "nearest",
     "purity",
+    "recording_windows",
     "similar_events",
+    "train_embedding",
     "truth_labels",
     "truth_purity",
     "write_cluster_csv",
