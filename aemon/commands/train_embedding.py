@@ -34,7 +34,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("config", type=Path, metavar="CONFIG", help="autoencoder TOML")
-    p.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE.h5")
+    p.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        required=True,
+        metavar="FILE.h5",
+        help="recordings with simulator truth (or events) to train on",
+    )
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="model directory")
     p.add_argument("--preset", type=int, metavar="N", help="Table 3.1 preset (1-7)")
     p.add_argument("--epochs", type=int, metavar="N", help="override the config's epochs")
