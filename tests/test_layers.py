@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "drivers": 7,
     "monitor": 8,
     "train": 9,
+    "similarity": 9,
     "gpu": 10,  # the torch backend: rebuilds networks with train's builder
     "gui": 11,
     "commands": 12,

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 COMMANDS: dict[str, str] = {
     "adapt": "aemon.commands.adapt:register",
     "calibrate": "aemon.commands.calibrate:register",
+    "cluster": "aemon.commands.cluster:register",
     "daq-sim": "aemon.commands.daq_sim:register",
     "demo": "aemon.commands.demo:register",
     "detect": "aemon.commands.detect:register",
@@ -42,7 +43,9 @@ COMMANDS: dict[str, str] = {
     "replay": "aemon.commands.replay:register",
     "score": "aemon.commands.score:register",
     "sim": "aemon.commands.sim:register",
+    "similar": "aemon.commands.similar:register",
     "train": "aemon.commands.train:register_train",
+    "train-embedding": "aemon.commands.train_embedding:register",
 }
 """Subcommand name → ``"module:function"`` that registers it."""
 

@@ -19,8 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from aemon.dsp.normalization import NormalizationParams
-from aemon.errors import FileFormatError
+from aemon.errors import ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -245,3 +248,24 @@ def card_markdown(card: ModelCard) -> str:
     lines += [f"- `{name}`: {size / 1024:.1f} KiB" for name, size in card.files.items()]
     lines += ["", "## Configuration", "", "```json", _compact_json(arch), "```", ""]
     return "\n".join(lines)
+
+
+def model_input(card: ModelCard, windows: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Windows as the model takes them: float32 ``(batch, channels, window)``.
+
+    Args:
+        card: The model's card.
+        windows: ``(batch, window)`` for a one-channel model, or ``(batch, channels, window)``.
+
+    Raises:
+        ConfigError: Windows of another shape.
+    """
+    x = np.asarray(windows, dtype=np.float32)
+    if x.ndim == 2 and card.channels == 1:
+        x = x[:, None, :]
+    if x.ndim != 3 or x.shape[1:] != (card.channels, card.window):
+        raise ConfigError(
+            f"model {card.name} takes windows of shape (batch, {card.channels}, "
+            f"{card.window}), not {np.shape(windows)}"
+        )
+    return x

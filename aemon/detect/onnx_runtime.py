@@ -23,7 +23,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from aemon.detect.calibration import with_site_calibration
-from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, read_model_card
+from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.options import PROVIDER_CHOICES
 from aemon.errors import ConfigError, FileFormatError
 
@@ -254,14 +254,7 @@ class OnnxDetector:
             Probabilities, float32 ``(batch, classes, output_bins)``.
         """
         card = self.card
-        x = np.asarray(windows, dtype=np.float32)
-        if x.ndim == 2 and card.channels == 1:
-            x = x[:, None, :]
-        if x.ndim != 3 or x.shape[1:] != (card.channels, card.window):
-            raise ConfigError(
-                f"model {card.name} takes windows of shape (batch, {card.channels}, "
-                f"{card.window}), not {windows.shape}"
-            )
+        x = model_input(card, windows)
         if x.shape[0] == 0:
             return np.empty((0, len(card.classes), card.output_bins), np.float32)
         x = np.ascontiguousarray(x)

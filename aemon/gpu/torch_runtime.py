@@ -29,7 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from aemon.detect.calibration import with_site_calibration
-from aemon.detect.model_card import STATE_DICT_FILE, ModelCard, read_model_card
+from aemon.detect.model_card import STATE_DICT_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_runtime import models_dir
 from aemon.errors import ConfigError, FileFormatError
 from aemon.train.config import model_config_from_dict
@@ -196,14 +196,7 @@ class TorchDetector:
             Probabilities, float32 ``(batch, classes, output_bins)``.
         """
         card = self.card
-        x = np.asarray(windows, dtype=np.float32)
-        if x.ndim == 2 and card.channels == 1:
-            x = x[:, None, :]
-        if x.ndim != 3 or x.shape[1:] != (card.channels, card.window):
-            raise ConfigError(
-                f"model {card.name} takes windows of shape (batch, {card.channels}, "
-                f"{card.window}), not {windows.shape}"
-            )
+        x = model_input(card, windows)
         if x.shape[0] == 0:
             return np.empty((0, *self._out_shape), np.float32)
         if self.device.type == "cpu":

@@ -1,0 +1,74 @@
+"""Latent vectors of event windows from an exported embedding autoencoder (ONNX).
+
+A model directory holds ``encoder.onnx`` (input ``window`` ``(batch, 1, samples)`` float32,
+output ``latent`` ``(batch, latent_size)``) and ``card.json`` (see
+:mod:`aemon.similarity.embedding_training`). Windows are normalised as the detector's are
+(:func:`aemon.dsp.normalization.normalize_window` with the card's settings) before encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.dsp.normalization import NormalizationParams, normalize_window
+from aemon.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+CARD_NAME = "card.json"
+ENCODER_NAME = "encoder.onnx"
+EMBEDDING_KIND = "embedding-autoencoder"
+"""``kind`` of an embedding model card."""
+
+
+class EmbeddingModel:
+    """An exported embedding encoder with its card.
+
+    Attributes:
+        card: The parsed ``card.json``.
+        window_samples: Input window length (samples).
+        normalization: How windows are normalised before encoding.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        import onnxruntime as ort
+
+        folder = Path(directory)
+        try:
+            self.card: dict[str, Any] = json.loads((folder / CARD_NAME).read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"{folder}: not an embedding model ({CARD_NAME} unreadable: {exc}); "
+                "train one with `aemon train-embedding`"
+            ) from exc
+        if self.card.get("kind") != EMBEDDING_KIND:
+            raise ConfigError(f"{folder}: card kind is {self.card.get('kind')!r}, not an embedding")
+        self.window_samples = int(self.card["config"]["window_samples"])
+        self.normalization = NormalizationParams.from_dict(self.card["normalization"])
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            str(folder / ENCODER_NAME), options, providers=["CPUExecutionProvider"]
+        )
+
+    def latent(self, windows: npt.NDArray[np.floating], batch: int = 256) -> np.ndarray:
+        """Latent vectors ``(n, latent_size)`` of raw windows ``(n, window_samples)`` (volts)."""
+        if windows.ndim != 2 or windows.shape[1] != self.window_samples:
+            raise ConfigError(
+                f"windows of {windows.shape[-1]} samples; the model takes {self.window_samples}"
+            )
+        x = normalize_window(windows, self.normalization)[:, None, :]
+        parts = [
+            self._session.run(["latent"], {"window": x[i : i + batch]})[0]
+            for i in range(0, len(x), batch)
+        ]
+        if not parts:
+            return np.zeros((0, int(self.card["latent_size"])), dtype=np.float32)
+        return np.concatenate(parts).astype(np.float64)
