@@ -17,6 +17,7 @@ from aemon import __version__
 from aemon.commands._checks import check_detector_flags, positive
 from aemon.commands._live import (
     ENDED_BY_SOURCE,
+    ENDED_IDLE,
     Fields,
     StatusPrinter,
     add_heartbeat_arguments,
@@ -246,6 +247,8 @@ def run_monitor(args: argparse.Namespace) -> int:
                 if publisher is not None
                 else None,
             )
+            if ended == ENDED_IDLE and writer is not None:
+                writer.note("idle", -1, -1, f"no data for {args.idle_timeout:g} s: ended")
         finally:
             printer.close()
             monitor.stop()

@@ -14,6 +14,7 @@ from aemon import __version__
 from aemon.commands._checks import positive
 from aemon.commands._live import (
     ENDED_BY_SOURCE,
+    ENDED_IDLE,
     Fields,
     StatusPrinter,
     add_heartbeat_arguments,
@@ -125,6 +126,8 @@ def run_record(args: argparse.Namespace) -> int:
                         stall_s=args.stall_warning,
                         idle_timeout_s=args.idle_timeout,
                     )
+                    if ended == ENDED_IDLE:
+                        writer.note("idle", -1, -1, f"no data for {args.idle_timeout:g} s: ended")
                 finally:
                     printer.close()
                     acquisition.stop()

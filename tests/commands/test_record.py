@@ -153,6 +153,7 @@ def test_a_silent_daq_is_reported_and_ends_the_recording(
     assert "no data for" in err and "--idle-timeout" in err and "(idle timeout)" in err
     with RecordingReader(out) as reader:
         assert reader.info.closed_cleanly and reader.info.samples == 8 * 4096
+        assert any(kind == "idle" for _a, _b, _t, kind, _d in reader.incidents())
     sender.join(timeout=10)
 
 
