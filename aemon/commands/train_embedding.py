@@ -12,15 +12,16 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 _EPILOG = """\
-CONFIG is a TOML like aemon/models/configs/embedding.toml (Table 3.1 encoder presets; pick
-one with --preset). Training windows lie around the true burst onsets of simulator
+CONFIG is a TOML like aemon/models/configs/embedding/autoencoders.toml (Table 3.1 encoder
+presets; pick one with --preset). Training windows lie around the true burst onsets of simulator
 recordings (/truth), or around the events of other recordings. The model directory gets
 encoder.onnx (window -> latent) and card.json (settings, reconstruction errors L1, L2, S-L1,
 S-L2 on held-out windows, compression ratio, ONNX parity, the command that made it).
 Needs the train extra (torch, onnx).
 examples:
   aemon sim --duration 10 --seed 11 --out train.h5
-  aemon train-embedding aemon/models/configs/embedding.toml --data train.h5 --out models/ae1
+  aemon train-embedding aemon/models/configs/embedding/autoencoders.toml \\
+      --data train.h5 --out models/ae1
   aemon cluster test.h5 --embedding models/ae1 --k 2"""
 
 

@@ -5,8 +5,8 @@ mirrors it with ``ConvTranspose1d`` layers in the opposite order, so the output 
 length when every layer satisfies ``(length - core) / stride ∈ ℕ`` (thesis eq. 3.7). The latent
 vector is the flattened encoder output; the compression ratio is ``1 - latent / input``.
 
-The configuration is a TOML file (``aemon/models/configs/embedding.toml``). torch is imported
-only by :func:`build_autoencoder` (the ``train`` extra).
+The configuration is a TOML file (``aemon/models/configs/embedding/autoencoders.toml``).
+torch is imported only by :func:`build_autoencoder` (the ``train`` extra).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "models" / "configs" / "embedding.toml"
+DEFAULT_CONFIG = (
+    Path(__file__).resolve().parents[1] / "models" / "configs" / "embedding" / "autoencoders.toml"
+)
 """The shipped configuration with the Table 3.1 presets."""
 
 

@@ -16,7 +16,8 @@ from aemon.train.config import (
 )
 
 CONFIG_DIR = Path(__file__).parents[2] / "aemon" / "models" / "configs"
-CONFIGS = sorted(CONFIG_DIR.rglob("*.toml"))
+CONFIGS = sorted(p for p in CONFIG_DIR.rglob("*.toml") if p.parent.name != "embedding")
+"""Detector configs (the autoencoder presets in configs/embedding/ are another format)."""
 
 MINIMAL = """
 name = "t"
