@@ -184,6 +184,7 @@ class DaqPublisher:
             event = zmq.utils.monitor.recv_monitor_message(self._monitor)["event"]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.receivers += 1
+                self.max_receivers = max(self.max_receivers, self.receivers)  # even if it left
                 if self.receivers > 1 and self.pattern == "push":
                     logger.warning(
                         "%s: %d receivers connected; PUSH deals frames round-robin, so each "
