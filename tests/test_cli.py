@@ -219,7 +219,10 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim = tmp_path / "sim.h5"
-    assert main(["sim", "--duration", "0.3", "-o", str(sim)]) == 0
+    assert main(["sim", "--duration", "4", "-o", str(sim)]) == 0  # detection outlasts Ctrl-C
+    warm = tmp_path / "warm.h5"  # a first run imports and compiles everything: Ctrl-C then
+    assert main(["sim", "--duration", "0.2", "-o", str(warm)]) == 0  # lands in detection, not
+    assert main(["detect", str(warm), "-o", str(tmp_path / "warm.csv")]) == 0  # an import
     out = tmp_path / "ev.csv"
     out.write_text("old contents\n")
     partial = tmp_path / "ev.partial.csv"
@@ -228,9 +231,9 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
 
     def press_ctrl_c_once_writing() -> None:
         deadline = time.monotonic() + 30
-        # once the header is on disk: the run is under way, the writer is open
-        while time.monotonic() < deadline and not (partial.exists() and partial.stat().st_size > 0):
+        while not partial.exists() and time.monotonic() < deadline:
             time.sleep(0.005)
+        time.sleep(0.3)  # the writer is open and detection is under way (4 s of signal)
         signal.pthread_kill(main_thread, signal.SIGINT)
 
     watcher = threading.Thread(target=press_ctrl_c_once_writing)
