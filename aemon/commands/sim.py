@@ -333,13 +333,11 @@ def write_wav(
 
 
 def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
-    from aemon.sim.simulator import BURST_TYPES
-
     return [
         f"{burst.onset_sample / rate:.9f}",
         str(burst.onset_sample),
         str(burst.channel),
-        BURST_TYPES[burst.burst_type],
+        burst.type_name,
         f"{burst.snr_db:.3f}",
         str(burst.end_sample),
         f"{burst.peak_amplitude_v:.6e}",
@@ -376,19 +374,10 @@ def write_hdf5(
     ) as writer:
         for first, samples, bursts in _blocks(config, n_total, geometry, sources_path):
             writer.push(first, samples)
-            writer.add_truth([_named_truth(b) for b in bursts])
+            writer.add_truth(bursts)  # /truth stores each burst's type_name
             n_rows += len(bursts)
     logger.info("wrote %s (%d bursts)", path, n_rows)
     return n_rows
-
-
-def _named_truth(burst: BurstTruth) -> dict[str, Any]:
-    """The truth row with the burst type as its name, as stored in ``/truth``."""
-    from aemon.sim.simulator import BURST_TYPES
-
-    row: dict[str, Any] = burst._asdict()
-    row["burst_type"] = BURST_TYPES[burst.burst_type]
-    return row
 
 
 def _config_dict(config: SimConfig | SensorGeometry) -> dict[str, Any]:

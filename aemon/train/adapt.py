@@ -116,15 +116,19 @@ def read_volts(path: str | Path, rate_hz: float) -> npt.NDArray[np.float64]:
     return np.atleast_2d(match_rate(x, fmt.sample_rate_hz, rate_hz, str(path)))
 
 
-def _candidates(
-    detector: OnnxDetector, x: npt.NDArray[np.float64], rate: float, score: float, k: float
-) -> list[tuple[int, int, int]]:
-    """(onset, channel, class) of neural events scoring ≥ ``score`` and hits at k × RMS."""
-    found = [
-        (e.sample_index, e.channel, detector.card.classes.index(e.type))
+def _neural_events(
+    detector: OnnxDetector, x: npt.NDArray[np.float64], rate: float
+) -> list[tuple[int, int, int, float]]:
+    """(onset, channel, class, score) of every event the live neural stream finds."""
+    return [
+        (e.sample_index, e.channel, detector.card.classes.index(e.type), e.score)
         for e in detect_signal(detector, x, rate).events
-        if e.score >= score and e.type in detector.card.classes
+        if e.type in detector.card.classes
     ]
+
+
+def _hits(x: npt.NDArray[np.float64], rate: float, k: float) -> list[tuple[int, int, int]]:
+    """(onset, channel, -1) of threshold hits at k × the running noise RMS."""
     fmt = StreamFormat(rate, x.shape[0], "float32", 1.0)
     channels = [ChannelInfo(f"ch{c}") for c in range(x.shape[0])]
     hits = make_event_stream(
@@ -134,8 +138,19 @@ def _candidates(
     for start in range(0, x.shape[1], 1 << 16):
         events += hits.push(start, x[:, start : start + (1 << 16)].astype(np.float32))
     events += hits.flush()
-    found += [(e.sample_index, e.channel, -1) for e in events]
-    return sorted(found)
+    return [(e.sample_index, e.channel, -1) for e in events]
+
+
+def _candidates(
+    neural: list[tuple[int, int, int, float]],
+    x: npt.NDArray[np.float64],
+    rate: float,
+    score: float,
+    k: float,
+) -> list[tuple[int, int, int]]:
+    """(onset, channel, class) of neural events scoring ≥ ``score`` and hits at k × RMS."""
+    found = [(o, c, lab) for o, c, lab, sc in neural if sc >= score]
+    return sorted(found + _hits(x, rate, k))
 
 
 def harvest(
@@ -150,8 +165,9 @@ def harvest(
     for path in recordings:
         x = read_volts(path, rate)
         result.seconds += x.shape[1] / rate
-        confident = _candidates(detector, x, rate, MODEL_SCORE, HIT_X_NOISE)
-        sensitive = _candidates(detector, x, rate, QUIET_SCORE, QUIET_X_NOISE)
+        neural = _neural_events(detector, x, rate)  # one pass of the model per recording
+        confident = _candidates(neural, x, rate, MODEL_SCORE, HIT_X_NOISE)
+        sensitive = _candidates(neural, x, rate, QUIET_SCORE, QUIET_X_NOISE)
         for ch in range(x.shape[0]):
             onsets = sorted({o for o, c, _ in confident if c == ch})
             labels = {o: lab for o, c, lab in confident if c == ch and lab >= 0}
