@@ -7,7 +7,12 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
 - ``thr``: band-pass + threshold at k × robust noise RMS with HDT/rearm, k and HDT tuned for
   best F1 on a calibration file of the same family and band (another seed);
 - ``sta``: ObsPy recursive STA/LTA, on-threshold tuned the same way;
-- ``nn``: ``aemon detect FILE --detector nn`` (the shipped model, or ``--model``), untuned.
+- ``nn``: ``aemon detect FILE --detector nn`` (the shipped model, or ``--model``), untuned;
+- ``nn+cal``: the same model after ``aemon calibrate`` on a burst-free recording of the
+  family's background (``--cal-duration`` s, the calibration seed) at ``--fa-per-min``: what a
+  technician does on day one, with no labels. On the noise-only file it is calibrated on a
+  second noise-only file (another seed), which also checks the calibrated rate against its
+  target.
 
 A detection matches a burst when its onset is -100 µs..+250 µs from the true onset. Prints a
 markdown table (P/R/F1 and median |onset error| per detector) and the false alarms per minute
@@ -47,6 +52,7 @@ from independent import (
     read_event_onsets,
     render_noise_only,
     render_parts,
+    run_aemon_calibrate,
     run_aemon_detect,
     score,
     tune_sta_lta,
@@ -55,19 +61,33 @@ from independent import (
 )
 from independent.scoring import window_samples
 
+from aemon.detect.onnx_runtime import default_model_path
+
 logger = logging.getLogger("bench_generalisation")
 
-DETECTORS = ("thr", "sta", "nn")
+DETECTORS = ("thr", "sta", "nn", "nn+cal")
 EVAL_SEED = 1
 CALIBRATION_SEED = 1001
 NOISE_SEED = 7
 
 
-def _nn(h5: Path, out: Path, model: str | None) -> tuple[np.ndarray, int]:
+def _nn(h5: Path, out: Path, model: str | None, tag: str = "nn") -> tuple[np.ndarray, int]:
     """Run the neural detector through aemon's command line: (onsets, skipped long events)."""
-    events = out / f"{h5.stem}.events.csv"
+    events = out / f"{h5.stem}.{tag}.events.csv"
     skipped = run_aemon_detect(h5, events, detector="nn", model=model)
     return read_event_onsets(events), skipped
+
+
+def _calibrated_model(
+    args: argparse.Namespace, out: Path, name: str, background_v: np.ndarray
+) -> tuple[str, dict[str, Any]]:
+    """A copy of the model, calibrated with ``aemon calibrate`` on this background (V)."""
+    source = Path(args.model) if args.model else default_model_path(FS_HZ)
+    target = out / "models" / name
+    shutil.copytree(source.resolve(), target, dirs_exist_ok=True)
+    (target / "site_calibration.json").unlink(missing_ok=True)
+    h5, _ = write_pair(out, f"{name}.background", background_v, [], FS_HZ, NOISE_RMS_V)
+    return str(target), run_aemon_calibrate([h5], target, args.fa_per_min)
 
 
 def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -75,7 +95,12 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     skipped = 0
     tuned_white: dict[str, Any] = {}
+    calibrations: dict[str, Any] = {}
     for family in args.families:
+        calibrated: str | None = None
+        if not args.no_nn:
+            bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
+            calibrated, calibrations[family] = _calibrated_model(args, out, family, bg)
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -95,6 +120,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 h5, _ = write_pair(out, f"{family}-{band}", signal, ev.truth, FS_HZ, NOISE_RMS_V)
                 onsets, skipped = _nn(h5, out, args.model)
                 scores["nn"] = score(onsets, true, FS_HZ, args.duration)
+                cal_onsets = _nn(h5, out, calibrated, "cal")[0]
+                scores["nn+cal"] = score(cal_onsets, true, FS_HZ, args.duration)
             rows.append(
                 {
                     "family": family,
@@ -115,9 +142,11 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "noise_rms_v": NOISE_RMS_V,
             "snr_bands_db": {b: SNR_BANDS[b] for b in args.bands},
             "model": args.model or "(default by rate)",
+            "calibration": {"fa_per_min": args.fa_per_min, "background_s": args.cal_duration},
             "seeds": {"eval": EVAL_SEED, "calibration": CALIBRATION_SEED, "noise": NOISE_SEED},
         },
         "rows": rows,
+        "calibrations": calibrations,
         "noise_only": noise,
     }
 
@@ -133,6 +162,9 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
     if not args.no_nn:
         h5, _ = write_pair(out, "noise-only", noise.signal, [], FS_HZ, NOISE_RMS_V)
         onsets["nn"], skipped = _nn(h5, out, args.model)
+        second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
+        calibrated, _ = _calibrated_model(args, out, "noise-only", second)
+        onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}
     for family, start, stop, level_db in noise.segments:
@@ -247,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated")
     parser.add_argument("--bands", default=",".join(SNR_BANDS), help="comma-separated")
     parser.add_argument("--model", help="model for aemon detect (default: by rate)")
+    parser.add_argument(
+        "--fa-per-min", type=float, default=1.0, help="nn+cal: aemon calibrate's target (1)"
+    )
+    parser.add_argument(
+        "--cal-duration", type=float, default=10.0, help="nn+cal: background seconds (10)"
+    )
     parser.add_argument("--out-json", type=Path, help="write the full result here")
     parser.add_argument("--out-dir", type=Path, help="keep the rendered files here")
     parser.add_argument("--no-nn", action="store_true", help="baselines only")

@@ -61,21 +61,24 @@ def _run(args: argparse.Namespace) -> int:
     if not args.fa_per_min > 0:
         raise ConfigError(f"--fa-per-min must be positive, got {args.fa_per_min}")
     detector = OnnxDetector(args.model, site_calibration=False)
-    probabilities, bin_samples, rate = background_map(detector, args.background)
+    background = background_map(detector, args.background)
     calibration = calibrate_threshold(
-        probabilities,
-        bin_samples,
-        rate,
+        background.probabilities,
+        background.bin_samples,
+        background.rate_hz,
         detector.card,
         fa_per_min=args.fa_per_min,
         sources=tuple(str(p) for p in args.background),
+        event_snr_db=background.event_snr_db,
     )
     path = write_site_calibration(calibration, detector.path.parent)
     if args.json:
         print(json.dumps(asdict(calibration)))
     else:
         print(
-            f"{detector.card.name}: threshold {calibration.threshold:.4f} for "
+            f"{detector.card.name}: threshold {calibration.threshold:.4f}"
+            + (f", SNR gate {calibration.min_snr_db:.1f} dB" if calibration.min_snr_db else "")
+            + f" for "
             f"{calibration.target_fa_per_min:g} false alarms/min ({calibration.method}, "
             f"{calibration.background_s:.1f} s of background; "
             f"{calibration.measured_fa_per_min:.3g}/min on it) -> {path}"

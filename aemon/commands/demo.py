@@ -118,10 +118,12 @@ def run_demo(args: argparse.Namespace) -> int:
 def _gui_unavailable() -> str | None:
     """Why the demo cannot open its window (no display, no Qt), or None when it can."""
     try:
-        from aemon.gui.app import has_display
+        from aemon.gui.app import has_display, platform_problem
     except ImportError:
         return "the GUI needs PySide6 and pyqtgraph (pip install 'aemon[gui]')"
-    return None if has_display() else "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+    if not has_display():
+        return "no display (DISPLAY/WAYLAND_DISPLAY unset)"
+    return platform_problem()
 
 
 def _run_demo_gui(args: argparse.Namespace) -> int:

@@ -68,12 +68,15 @@ def run_gui(args: argparse.Namespace) -> int:
     if args.target and args.attach:
         raise ConfigError("give either SOURCE|FILE or --attach, not both")
     try:
-        from aemon.gui.app import run_app
+        from aemon.gui.app import platform_problem, run_app
     except ImportError as exc:
         raise ConfigError(
             f"the GUI needs PySide6 and pyqtgraph ({exc.name} is missing); "
             "install them with: pip install 'aemon[gui]'"
         ) from None
+    problem = platform_problem()
+    if problem is not None:
+        raise ConfigError(problem)
     return run_app(
         args.target,
         events_endpoint=args.attach,

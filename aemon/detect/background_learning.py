@@ -45,7 +45,9 @@ class BackgroundLearning:
         self.withheld = 0
         self.calibration: SiteCalibration | None = None
         self._chunks: list[ProbabilityChunk] = []
+        self._event_snr_db: list[float] = []
         stream.map_listener = self._chunks.append
+        stream.event_listener = lambda _event, snr_db: self._event_snr_db.append(snr_db)
 
     @property
     def learning(self) -> bool:
@@ -78,6 +80,7 @@ class BackgroundLearning:
 
     def _finish(self) -> None:
         self.stream.map_listener = None
+        self.stream.event_listener = None
         card = self.stream.detector.card
         if not self._chunks:
             logger.warning("no map to learn the background from; keeping the card's threshold")
@@ -91,15 +94,18 @@ class BackgroundLearning:
             card,
             fa_per_min=self.fa_per_min,
             sources=("live",),
+            event_snr_db=self._event_snr_db,
         )
         for segmenter in self.stream.segmenters:
             segmenter.on = segmenter.off = calibration.threshold
+        self.stream.min_snr_db = calibration.min_snr_db
         self.calibration = calibration
         logger.warning(
-            "learnt the background (%.1f s, %d events withheld): threshold %.4f for %g false "
-            "alarms/min",
+            "learnt the background (%.1f s, %d events withheld): threshold %.4f, SNR gate "
+            "%.1f dB for %g false alarms/min",
             calibration.background_s,
             self.withheld,
             calibration.threshold,
+            calibration.min_snr_db,
             self.fa_per_min,
         )

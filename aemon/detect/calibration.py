@@ -12,6 +12,14 @@ segmenter's merging) meets the target:
   (a peaks-over-threshold estimate), and the threshold is extrapolated to the target rate:
   a 20 s background can then still set a threshold for 1 false alarm per minute.
 
+Where the threshold that meets the target would have to exceed :data:`GATE_ABOVE`, the
+background holds transients that the network takes for bursts with full confidence (bearing
+and gear impacts, for example). No probability threshold separates those, so the card's
+threshold is kept and an amplitude gate is set instead, as a conventional hit threshold is set
+above the machine's transients: events whose peak is less than ``min_snr_db`` over the noise
+before them are dropped, with ``min_snr_db`` read off (or tail-fitted to) the SNRs of the events
+the stream made on the background, the same two ways as the threshold.
+
 The result is written beside the model as ``site_calibration.json``;
 :class:`~aemon.detect.onnx_runtime.OnnxDetector` applies it whenever it loads that model, so
 ``aemon detect`` and ``aemon monitor`` use it without a flag (``--threshold`` still wins).
@@ -23,6 +31,7 @@ import datetime as dt
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -53,6 +62,10 @@ MIN_TAIL = 5
 TAIL_RUNS = 20
 """Largest run peaks used for the exponential tail fit."""
 MAX_THRESHOLD = 0.9999
+GATE_ABOVE = 0.95
+"""A threshold above this is not trusted to meet the target: the SNR gate is set instead."""
+LEVEL_STEP = 1e-4
+"""How far above a background value a level read off the data sits (logit units or dB)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +74,13 @@ class SiteCalibration:
 
     Attributes:
         threshold: Decision threshold (probability) that meets the target.
+        min_snr_db: SNR gate (dB of peak over the noise before the event); 0 = none.
         target_fa_per_min: The false-alarm rate asked for (events/min).
         measured_fa_per_min: Events/min the live stream gives at ``threshold`` on the
             background it was calibrated on.
         background_s: Seconds of background used (s).
-        method: ``"empirical"`` or ``"tail-fit"`` (see the module docstring).
+        method: ``"empirical"`` or ``"tail-fit"`` (see the module docstring), with
+            ``"+snr-gate"`` when the gate was set.
         sources: The background files (or ``"live"``).
         model: The model's name.
         created_utc: When it was made (ISO 8601).
@@ -79,6 +94,7 @@ class SiteCalibration:
     sources: tuple[str, ...]
     model: str
     created_utc: str = ""
+    min_snr_db: float = 0.0
 
 
 def run_peaks(
@@ -116,8 +132,10 @@ def calibrate_threshold(
     *,
     fa_per_min: float,
     sources: tuple[str, ...],
+    event_snr_db: Sequence[float] | None = None,
 ) -> SiteCalibration:
-    """The lowest threshold whose false-alarm rate on this background meets ``fa_per_min``.
+    """The lowest threshold whose false-alarm rate on this background meets ``fa_per_min``
+    (and the SNR gate where no threshold up to :data:`GATE_ABOVE` does).
 
     Args:
         probabilities: Stitched map ``(groups, classes, bins)`` of the background.
@@ -126,6 +144,9 @@ def calibrate_threshold(
         card: The model's card (merge gap, classes).
         fa_per_min: Target false alarms per minute (per channel group summed).
         sources: Where the background came from (for the record).
+        event_snr_db: SNR (dB, :func:`~aemon.detect.event_streams.peak_snr_db`) of every
+            event the live stream made on the background at the card's threshold with no gate;
+            None when not measured (then no gate is set).
 
     Raises:
         ConfigError: A non-positive target or an empty background.
@@ -139,16 +160,7 @@ def calibrate_threshold(
     peaks = run_peaks(probabilities, bin_samples, rate_hz, card)
     allowed = fa_per_min * minutes  # events the target allows on this background
     z = np.log(np.clip(peaks, 1e-9, 1 - 1e-9) / (1 - np.clip(peaks, 1e-9, 1 - 1e-9)))
-    if len(peaks) >= allowed + MIN_TAIL and allowed >= 1:
-        k = math.floor(allowed)  # keep at most k runs: sit just above the (k+1)-th peak
-        threshold, method = float(np.nextafter(np.float32(peaks[k]), np.float32(1))), "empirical"
-    elif len(peaks) >= 3:
-        m = min(len(peaks), TAIL_RUNS)
-        u = float(z[m - 1])
-        beta = max(float(np.mean(z[: m - 1] - u)), 1e-3)
-        z_star = u + beta * math.log(m / max(allowed, 1e-12))
-        threshold, method = float(1 / (1 + math.exp(-z_star))), "tail-fit"
-    else:
+    if len(peaks) < 3:
         threshold, method = card.threshold, "tail-fit"
         logger.warning(
             "the background gave %d candidate runs: too few to fit; keeping the card's "
@@ -156,10 +168,21 @@ def calibrate_threshold(
             len(peaks),
             card.threshold,
         )
+    else:
+        z_star, method = _level_for_rate(z, allowed)
+        threshold = float(1 / (1 + math.exp(-z_star)))
     threshold = min(max(threshold, CANDIDATE_THRESHOLD), MAX_THRESHOLD)
-    measured = count_runs(probabilities, bin_samples, rate_hz, card, threshold) / minutes
+    gate = 0.0
+    if threshold > GATE_ABOVE and event_snr_db is not None and len(event_snr_db) >= 3:
+        threshold = card.threshold
+        snr = np.sort(np.asarray(event_snr_db, dtype=np.float64))[::-1]
+        gate, gate_method = _level_for_rate(snr, allowed)
+        method += f"+snr-gate ({gate_method})"
+        measured = float(np.count_nonzero(snr >= gate)) / minutes
+    else:
+        measured = count_runs(probabilities, bin_samples, rate_hz, card, threshold) / minutes
     return SiteCalibration(
-        threshold=round(threshold, 6),
+        threshold=threshold,
         target_fa_per_min=fa_per_min,
         measured_fa_per_min=round(measured, 3),
         background_s=round(seconds, 3),
@@ -167,7 +190,21 @@ def calibrate_threshold(
         sources=sources,
         model=card.name,
         created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        min_snr_db=gate,
     )
+
+
+def _level_for_rate(values: npt.NDArray[np.float64], allowed: float) -> tuple[float, str]:
+    """The level (in the units of ``values``, sorted descending) that at most ``allowed`` of
+    them reach: read off the data when the tail is long enough, else extrapolated with an
+    exponential fit to the largest :data:`TAIL_RUNS` values. Returns ``(level, method)``."""
+    if len(values) >= allowed + MIN_TAIL and allowed >= 1:
+        k = math.floor(allowed)  # keep at most k: sit just above the (k+1)-th largest
+        return float(values[k]) + LEVEL_STEP, "empirical"
+    m = min(len(values), TAIL_RUNS)
+    u = float(values[m - 1])
+    beta = max(float(np.mean(values[: m - 1] - u)), 1e-3)
+    return u + beta * math.log(m / max(allowed, 1e-12)), "tail-fit"
 
 
 def write_site_calibration(calibration: SiteCalibration, model_dir: str | Path) -> Path:
@@ -215,12 +252,13 @@ def with_site_calibration(card: ModelCard, model_dir: str | Path) -> ModelCard:
     if calibration is None:
         return card
     logger.info(
-        "%s: site calibration threshold %.4f (%.3g false alarms/min target)",
+        "%s: site calibration threshold %.4f, SNR gate %.1f dB (%.3g false alarms/min target)",
         card.name,
         calibration.threshold,
+        calibration.min_snr_db,
         calibration.target_fa_per_min,
     )
-    return replace(card, threshold=calibration.threshold)
+    return replace(card, threshold=calibration.threshold, min_snr_db=calibration.min_snr_db)
 
 
 def _segmenter(card: ModelCard, bin_samples: int, rate_hz: float, on: float) -> MapSegmenter:

@@ -53,6 +53,8 @@ class NeuralEventStream:
         off: Probability below which a run closes (hysteresis); None for ``threshold``.
         merge_gap_us: Runs closer than this (µs) merge; None for the model card's.
         min_duration_us: Shorter runs are dropped (µs).
+        min_snr_db: Events whose peak is less than this (dB) over the noise before them are
+            dropped (:func:`peak_snr_db`); None for the model card's (0 = no gate).
     """
 
     def __init__(
@@ -64,9 +66,15 @@ class NeuralEventStream:
         off: float | None = None,
         merge_gap_us: float | None = None,
         min_duration_us: float = 0.0,
+        min_snr_db: float | None = None,
     ) -> None:
         card, fmt = detector.card, detector.format
         self.detector, self.builder, self.name = detector, builder, card.name
+        self.min_snr_db = card.min_snr_db if min_snr_db is None else min_snr_db
+        self.gated_events = 0
+        """Events dropped by the SNR gate so far."""
+        self.event_listener: Callable[[Event, float], None] | None = None
+        """Called with every event and its SNR (dB) before the gate (calibration uses it)."""
         groups = fmt.channels if card.channels == 1 else 1
         self.segmenters = [
             MapSegmenter(
@@ -136,7 +144,32 @@ class NeuralEventStream:
             lo = det.start_sample - first
             peak = np.abs(signal[:, lo : det.stop_sample - first].astype(np.float64))
             det = det._replace(channel=int(np.argmax(peak.max(axis=1))))
-        return self.builder.build(det, signal, first, detector=self.name)
+        event = self.builder.build(det, signal, first, detector=self.name)
+        if self.event_listener is None and self.min_snr_db <= 0:
+            return event
+        lo = det.start_sample - first
+        snr_db = peak_snr_db(signal[det.channel], lo, det.stop_sample - first)
+        if self.event_listener is not None:
+            self.event_listener(event, snr_db)
+        if snr_db < self.min_snr_db:
+            self.gated_events += 1
+            return None
+        return event
+
+
+def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:
+    """Peak of ``x[start:stop]`` over the noise RMS of ``x[:start]`` (dB).
+
+    The noise is estimated robustly (median absolute deviation / 0.6745 about the median), so
+    a transient just before the event does not inflate it. With no samples before ``start``
+    the noise is taken from the event span itself.
+    """
+    x64 = np.asarray(x, dtype=np.float64)
+    before = x64[:start] if start >= 16 else x64[start:stop]
+    centre = float(np.median(before))
+    noise = float(np.median(np.abs(before - centre))) / 0.6745
+    peak = float(np.max(np.abs(x64[start:stop] - centre))) if stop > start else 0.0
+    return 20.0 * float(np.log10(max(peak, 1e-30) / max(noise, 1e-30)))
 
 
 class CascadeEventStream:

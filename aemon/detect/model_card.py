@@ -56,6 +56,9 @@ class ModelCard:
         threshold: Probability above which a bin counts as an event.
         merge_gap_us: Longest gap (µs) below threshold inside one event; an event is a run of
             bins where any class reaches the threshold, of the class with most probability.
+        min_snr_db: Events whose peak is less than this (dB) over the noise RMS just before
+            them are dropped; 0 turns the gate off. ``aemon calibrate`` sets it where the
+            machine's own transients convince the network (see :mod:`aemon.detect.calibration`).
         training: Training data and settings.
         metrics: Evaluation results (held-out set), by section.
         speed: Measured inference speed (× real time per channel), by runtime.
@@ -78,6 +81,7 @@ class ModelCard:
     normalization: dict[str, Any] = field(default_factory=dict)
     threshold: float = 0.5
     merge_gap_us: float = 100.0
+    min_snr_db: float = 0.0
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     speed: dict[str, Any] = field(default_factory=dict)

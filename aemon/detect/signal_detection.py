@@ -28,7 +28,7 @@ from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SignalDetection", "background_map", "detect_blocks", "detect_signal"]
+__all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -88,10 +88,13 @@ def detect_blocks(
     threshold: float | None = None,
     keep_map: bool = False,
     first_sample: int = 0,
+    event_snr_db: list[float] | None = None,
 ) -> SignalDetection:
     """:func:`detect_signal` over ``(first_sample, block)`` items and gaps of a stream.
 
     The map (when kept) starts at ``first_sample`` and spans to the end of the last block.
+    With ``event_snr_db``, the SNR of every event (before the card's SNR gate) is appended
+    to it.
     """
     stream = make_event_stream(
         DetectOptions(detector="nn", threshold=threshold),
@@ -104,6 +107,8 @@ def detect_blocks(
     chunks: list[ProbabilityChunk] = []
     if keep_map:
         stream.map_listener = chunks.append
+    if event_snr_db is not None:
+        stream.event_listener = lambda _event, snr_db: event_snr_db.append(snr_db)
     events: list[Event] = []
     stop = first_sample
     for item in timeline:
@@ -135,18 +140,31 @@ def _stitch(chunks: list[ProbabilityChunk], origin: int, bins: int) -> npt.NDArr
     return out
 
 
-def background_map(
-    detector: Detector, paths: Sequence[str | os.PathLike[str]]
-) -> tuple[npt.NDArray[np.float32], int, float]:
-    """Stitched probability maps of background files, end to end (for calibration).
+class BackgroundMap(NamedTuple):
+    """What :func:`background_map` measured on background files.
 
-    Returns:
-        ``(probabilities (groups, classes, bins), source samples per bin, source rate Hz)``.
+    Attributes:
+        probabilities: Stitched maps, end to end, float32 ``(groups, classes, bins)``.
+        bin_samples: Source samples per bin.
+        rate_hz: Source sample rate (Hz).
+        event_snr_db: SNR (dB) of every event the stream made at the card's threshold.
+    """
+
+    probabilities: npt.NDArray[np.float32]
+    bin_samples: int
+    rate_hz: float
+    event_snr_db: list[float]
+
+
+def background_map(detector: Detector, paths: Sequence[str | os.PathLike[str]]) -> BackgroundMap:
+    """Stitched probability maps of background files, end to end, and the SNRs of the events
+    found on them (for calibration).
 
     Raises:
         ConfigError: The files have different sample rates or channel counts.
     """
     maps: list[npt.NDArray[np.float32]] = []
+    snr_db: list[float] = []
     rate, bin_samples = 0.0, 0
     for path in paths:
         reader = open_block_reader(path)
@@ -164,10 +182,11 @@ def background_map(
                 timeline(reader, reader.first_sample, BLOCK_SAMPLES),
                 keep_map=True,
                 first_sample=reader.first_sample,
+                event_snr_db=snr_db,
             )
         finally:
             reader.close()
         assert found.probabilities is not None
         maps.append(found.probabilities)
         rate, bin_samples = fmt.sample_rate_hz, found.bin_samples
-    return np.concatenate(maps, axis=-1), bin_samples, rate
+    return BackgroundMap(np.concatenate(maps, axis=-1), bin_samples, rate, snr_db)

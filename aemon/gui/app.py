@@ -27,6 +27,56 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+# Debian packages that Qt's X11 (xcb) platform plugin loads, by the library it cannot find.
+_XCB_PACKAGES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+}
+
+
+def platform_problem() -> str | None:
+    """Why Qt's X11 platform plugin cannot start here, or None.
+
+    Without some of the xcb libraries, Qt aborts the whole process when the application starts
+    (no exception to catch). So on X11 the plugin and the cursor library are loaded first, and a
+    missing library becomes a message that names the Debian packages to install.
+    """
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or platform not in ("", "xcb"):
+        return None
+    if not os.environ.get("DISPLAY"):
+        return None
+    if not platform and os.environ.get("WAYLAND_DISPLAY"):
+        return None  # Qt prefers Wayland there
+    import ctypes
+    import ctypes.util
+
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    missing: list[str] = []
+    if ctypes.util.find_library("xcb-cursor") is None:
+        missing.append("libxcb-cursor.so.0")
+    if plugin.is_file():
+        try:
+            ctypes.CDLL(str(plugin))
+        except OSError as exc:
+            missing += [lib for lib in _XCB_PACKAGES if lib in str(exc)] or [str(exc)]
+    if not missing:
+        return None
+    packages = sorted({_XCB_PACKAGES.get(lib, lib) for lib in missing})
+    return (
+        f"Qt cannot open the X11 display ({', '.join(missing)} missing); "
+        f"install it with: apt-get install {' '.join(packages)}"
+    )
+
+
 def run_app(
     target: str | None,
     *,

@@ -21,7 +21,7 @@ Public API:
 - :mod:`.baselines`: :class:`ThresholdDetector`, :class:`StaLtaDetector` (ObsPy, the ``bench``
   extra), :func:`tune_threshold`, :func:`tune_sta_lta`.
 - :mod:`.files`: :func:`write_pair` (aemon HDF5 recording + truth CSV), :func:`run_aemon_detect`,
-  :func:`read_event_onsets`, :func:`run_aemon_score`.
+  :func:`run_aemon_calibrate`, :func:`read_event_onsets`, :func:`run_aemon_score`.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from .dataset import (
 from .files import (
     read_event_onsets,
     read_truth_csv,
+    run_aemon_calibrate,
     run_aemon_detect,
     run_aemon_score,
     write_pair,
@@ -83,6 +84,7 @@ __all__ = [
     "render_noise_only",
     "render_parts",
     "robust_rms",
+    "run_aemon_calibrate",
     "run_aemon_detect",
     "run_aemon_score",
     "score",

@@ -164,6 +164,29 @@ def run_aemon_detect(
     return skipped
 
 
+def run_aemon_calibrate(
+    recordings: Sequence[str | os.PathLike[str]],
+    model_dir: str | os.PathLike[str],
+    fa_per_min: float,
+    timeout_s: float = 1800.0,
+) -> Any:
+    """Run ``aemon calibrate RECORDING… --model DIR --fa-per-min R --json``: writes the site
+    calibration into ``model_dir`` (give it a copy of the model) and returns its JSON object."""
+    paths = [str(Path(r).resolve()) for r in recordings]
+    argv = aemon_command(
+        "calibrate", *paths, "--model", str(Path(model_dir).resolve()),
+        "--fa-per-min", str(fa_per_min), "--json",
+    )  # fmt: skip
+    logger.info("running %s", " ".join(argv))
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout_s, check=False,
+        cwd=Path(paths[0]).parent,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def run_aemon_score(events_csv: str | os.PathLike[str], truth: str | os.PathLike[str]) -> Any:
     """Run ``aemon score EVENTS TRUTH --json`` and return its JSON object (a cross-check)."""
     events_csv, truth = Path(events_csv).resolve(), Path(truth).resolve()

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from aemon.detect.event_streams import peak_snr_db
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
 from aemon.events.event import Event
@@ -39,3 +40,12 @@ def test_live_and_offline_give_the_same_features_for_the_same_waveform() -> None
             assert x == y or (math.isnan(x) and math.isnan(y)), (name, x, y)
         # measured over the detected span: a burst lasts longer than one sample
         assert a.duration_us > 5.0 and math.isfinite(a.peak_freq_kHz)
+
+
+def test_peak_snr_is_peak_over_the_noise_before_the_event() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(20_000) * 2.0 + 5.0  # an offset does not count
+    x[10_000:10_100] += 20.0 * np.sin(np.arange(100) * 0.3)  # 10 × the noise RMS: 20 dB
+    x[2_000] += 500.0  # one transient before the event does not raise the noise estimate
+    assert 19.0 < peak_snr_db(x, 10_000, 10_100) < 23.0  # the noise adds to the peak
+    assert peak_snr_db(x, 5_000, 5_100) < 12.0  # noise only
