@@ -187,6 +187,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.display_layout.addWidget(self.channel_view)
         self._levels_changed()
         self.controls.set_channels(info.channels)
+        self.controls.show_calibration(info.sample_rate_hz)
         for c, box in enumerate(self.controls.channel_boxes):
             box.toggled.connect(lambda on, c=c: self._channel_toggled(c, on))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from aemon.errors import AemonError
 from aemon.gui.sessions import LiveSession, ReplaySession
 
 STATUS_FIELDS = ("rate", "rt", "lag", "gaps", "malformed", "file", "events")
@@ -44,3 +45,27 @@ def status_texts(
         texts["file"] = f"{Path(name).name}  {size:.1f} MB" if name else "not recording"
     texts["events"] = f"{events_per_s:.1f} events/s  ({total_events} total)"
     return texts
+
+
+def calibration_text(model: str | None, rate_hz: float | None) -> str:
+    """What the "Calibrated" field shows: the site calibration of the model the detector uses
+    (``model``, or the shipped one for ``rate_hz``), or how to make one.
+
+    Args:
+        model: The model field's text (directory or name); None or "" for the default.
+        rate_hz: Source sample rate (Hz), None when not known yet.
+    """
+    from aemon.detect.calibration import read_site_calibration
+    from aemon.detect.onnx_runtime import default_model_path, resolve_model
+
+    try:
+        directory = resolve_model(model)[0].parent if model else default_model_path(rate_hz)
+        calibration = read_site_calibration(directory)
+    except AemonError as exc:
+        return f"model problem: {exc}"
+    if calibration is None:
+        return f"none for {directory.name} (aemon calibrate)"
+    text = f"{calibration.threshold:.4g} for {calibration.target_fa_per_min:g} FA/min"
+    if calibration.min_snr_db > 0:
+        text += f", SNR ≥ {calibration.min_snr_db:.1f} dB"
+    return text + f" ({calibration.created_utc[:10] or 'undated'})"

@@ -10,6 +10,7 @@ import logging
 from PySide6 import QtCore, QtWidgets
 
 from aemon.detect.options import DETECTORS, DetectOptions
+from aemon.gui.status_text import calibration_text
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,9 @@ class ControlPanel(QtWidgets.QWidget):
         self.threshold.setSpecialValueText("default")
         self.threshold.setToolTip("nn: probability 0..1; threshold/cascade: dBAE (0 = default)")
         self.calibrated = QtWidgets.QLabel("–")
+        self.calibrated.setWordWrap(True)
+        self._rate_hz: float | None = None
+        self.model.editingFinished.connect(lambda: self.show_calibration(self._rate_hz))
         self.apply_detector = QtWidgets.QPushButton("Apply")
         form.addRow("Kind", self.detector)
         form.addRow("Model", self.model)
@@ -155,6 +159,11 @@ class ControlPanel(QtWidgets.QWidget):
         self.replay_box.setVisible(replay)
         self.labels_box.setVisible(replay)
         self.recording_box.setVisible(not replay)
+
+    def show_calibration(self, rate_hz: float | None) -> None:
+        """Show the site calibration of the model in use at this source rate (Hz)."""
+        self._rate_hz = rate_hz
+        self.calibrated.setText(calibration_text(self.model.text().strip() or None, rate_hz))
 
     def detector_args(self) -> list[str]:
         """The detector controls as ``aemon monitor`` arguments."""
