@@ -109,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
     note = (
         f"fine-tuned from {detector.card.name} on {summary['bursts']} harvested bursts "
         f"({summary['snr_db_min']}-{summary['snr_db_max']} dB) in {summary['background_s']} s "
-        f"of harvested background from {', '.join(str(r) for r in args.recordings)}"
+        f"of harvested background ({summary['background_rule']}) from "
+        f"{', '.join(str(r) for r in args.recordings)}"
     )
     argv = ["aemon", "adapt", *map(str, args.recordings), "--model", str(args.model)]
     argv += ["--out", str(args.out), "--steps", str(args.steps), "--seed", str(args.seed)]

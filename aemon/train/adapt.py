@@ -11,6 +11,11 @@ module does that automatically from recordings nobody labelled:
    back to :data:`END_X_NOISE` × the noise RMS (at most :data:`MAX_BURST_S`).
 2. **Harvest background.** Stretches with no candidate at a sensitive setting (the model at
    :data:`QUIET_SCORE`, hits at :data:`QUIET_X_NOISE` × RMS) within :data:`GUARD_S` of them.
+   On an impulsive machine (bearing or gear impacts all the time, which the model may take
+   for bursts) no such stretch may be a window long; then a channel's background is what
+   lies outside the guard around the conservative hits (:data:`HIT_X_NOISE` × RMS) only, so
+   the machine's own weaker transients are learnt as background (``background_rule``
+   ``"below-hits"`` in the card instead of ``"quiet"``).
 3. **Fine-tune** the model from its weights on windows that mix harvested bursts, scaled to
    random SNRs down to 0 dB, into harvested background (source ``adapt``), beside the
    simulator and randomised sources so it keeps what it knew.
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +72,8 @@ class Harvest:
         background: Burst-free stretches (V, model rate).
         rate_hz: Model rate (Hz).
         seconds: Recording time searched (s).
+        background_rules: How each channel's background was chosen: ``"quiet"`` or
+            ``"below-hits"`` (see the module docstring).
     """
 
     bursts: list[npt.NDArray[np.float64]]
@@ -75,13 +82,14 @@ class Harvest:
     background: list[npt.NDArray[np.float64]]
     rate_hz: float
     seconds: float
+    background_rules: list[str] = field(default_factory=list)
 
     @property
     def background_s(self) -> float:
         """Seconds of background harvested (s)."""
         return sum(b.size for b in self.background) / self.rate_hz
 
-    def summary(self) -> dict[str, float | int]:
+    def summary(self) -> dict[str, float | int | str]:
         """Counts for the model card."""
         snr = np.asarray(self.snr_db) if self.snr_db else np.zeros(1)
         return {
@@ -91,6 +99,7 @@ class Harvest:
             "snr_db_max": round(float(snr.max()), 1),
             "background_s": round(self.background_s, 3),
             "searched_s": round(self.seconds, 3),
+            "background_rule": ",".join(sorted(set(self.background_rules))) or "none",
         }
 
 
@@ -184,13 +193,32 @@ def harvest(
                 result.bursts.append(wave[: int(loud[-1]) + 1].copy())
                 result.snr_db.append(float(20 * np.log10(peak / noise)))
                 result.labels.append(labels.get(onset, _band_label(wave, rate)))
-            busy = np.zeros(x.shape[1], bool)
-            for onset, c, _ in sensitive:
-                if c == ch:
-                    busy[max(0, onset - guard) : onset + longest + guard] = True
-            result.background += _quiet_runs(x[ch], busy, window)
+            quiet = _quiet_runs(x[ch], _busy(sensitive, ch, x.shape[1], guard, longest), window)
+            rule = "quiet"
+            if not quiet:  # an impulsive machine: only the conservative hits are kept out
+                hits = [h for h in confident if h[2] == -1]  # the hits at HIT_X_NOISE
+                quiet = _quiet_runs(x[ch], _busy(hits, ch, x.shape[1], guard, longest), window)
+                rule = "below-hits"
+                logger.warning(
+                    "%s ch%d: no quiet stretch a window long; background is what lies "
+                    "outside the hits at %g x the noise RMS (%.2f s)",
+                    path, ch, HIT_X_NOISE, sum(q.size for q in quiet) / rate,
+                )  # fmt: skip
+            result.background += quiet
+            result.background_rules.append(rule)
     logger.info("harvest: %s", result.summary())
     return result
+
+
+def _busy(
+    candidates: list[tuple[int, int, int]], channel: int, n: int, guard: int, longest: int
+) -> npt.NDArray[np.bool_]:
+    """Samples within ``guard`` of a candidate of ``channel`` (a candidate spans ``longest``)."""
+    busy = np.zeros(n, bool)
+    for onset, c, _ in candidates:
+        if c == channel:
+            busy[max(0, onset - guard) : onset + longest + guard] = True
+    return busy
 
 
 def _quiet_runs(

@@ -51,3 +51,26 @@ def test_adapt_refuses_a_recording_without_bursts(tmp_path: Path) -> None:
     sf.write(quiet, noise.astype(np.float32), int(RATE), subtype="FLOAT")
     argv = ["adapt", str(quiet), "--model", str(start), "-o", str(tmp_path / "x"), "--steps", "1"]
     assert main(argv) == 2
+
+
+def test_adapt_takes_an_impulsive_machines_weak_transients_as_background(tmp_path: Path) -> None:
+    from aemon.detect.onnx_runtime import OnnxDetector
+    from aemon.train.adapt import harvest
+
+    start = tmp_path / "start"
+    torch_model(start)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(int(0.6 * RATE)) * 1e-3
+    t = np.arange(200) / RATE
+    ring = np.exp(-t / 30e-6) * np.sin(2 * np.pi * 60e3 * t) * 5e-3  # 5 x the noise RMS
+    for at in range(500, x.size - 200, int(1e-3 * RATE)):  # a gear mesh: 1000 impacts/s
+        x[at : at + 200] += ring
+    for i, onset in enumerate(range(20_000, 900_000, 40_000)):
+        x[onset : onset + 400] += burst(400, 0.1, seed=i)
+    recording = tmp_path / "machine.wav"
+    sf.write(recording, x.astype(np.float32), int(RATE), subtype="FLOAT")
+    found = harvest(OnnxDetector(start), [recording])
+    assert found.background_rules == ["below-hits"]
+    assert found.background_s > 0.1  # the stretches between the clear bursts, impacts and all
+    assert found.summary()["background_rule"] == "below-hits"
+    assert len(found.bursts) >= 5
