@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "monitor": 8,
     "train": 9,
     "similarity": 9,
+    "denoise": 6,  # STFT + ONNX Runtime inference; imports io (readers, writer) and sim
     "gpu": 10,  # the torch backend: rebuilds networks with train's builder
     "gui": 11,
     "commands": 12,

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "cluster": "aemon.commands.cluster:register",
     "daq-sim": "aemon.commands.daq_sim:register",
     "demo": "aemon.commands.demo:register",
+    "denoise": "aemon.commands.denoise:register",
     "detect": "aemon.commands.detect:register",
     "devices": "aemon.commands.devices:register",
     "evaluate": "aemon.commands.train:register_evaluate",
@@ -45,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "sim": "aemon.commands.sim:register",
     "similar": "aemon.commands.similar:register",
     "train": "aemon.commands.train:register_train",
+    "train-denoiser": "aemon.commands.denoise:register_train",
     "train-embedding": "aemon.commands.train_embedding:register",
 }
 """Subcommand name → ``"module:function"`` that registers it."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aemon.commands._outputs import AtomicOutput, check_output
+from aemon.commands.replay import add_overwrite
 from aemon.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -18,7 +21,8 @@ logger = logging.getLogger(__name__)
 _EPILOG = """\
 Writes PREFIX.csv (event CSV columns + cluster), PREFIX.h5 (/events with a cluster column;
 attributes space, method, k, source) and PREFIX.png (2-D map: UMAP if umap-learn is installed,
-else PCA; needs matplotlib, the train extra). PREFIX defaults to FILE.clusters.
+else PCA; needs matplotlib, the train extra). PREFIX defaults to FILE.clusters. Existing outputs
+are refused unless --overwrite; each is written as NAME.partial.EXT and renamed when all are done.
 With simulator truth in the recording (or --truth), prints the cluster purity against the true
 burst type (over events matching a true burst) and against burst vs other.
 examples:
@@ -94,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--method", choices=METHODS, default="kmeans", help="default: kmeans")
     add_table_arguments(p)
     p.add_argument("--out", type=Path, metavar="PREFIX", help="output prefix")
+    add_overwrite(p)
     p.add_argument("--no-map", action="store_true", help="do not write the PNG map")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_run)
@@ -111,18 +116,27 @@ def _run(args: argparse.Namespace) -> int:
     outputs = [prefix.with_name(prefix.name + s) for s in (".csv", ".h5", ".png")]
     if any(o.resolve() == args.recording.resolve() for o in outputs):
         raise ConfigError(f"--out {prefix} would overwrite the recording; choose another prefix")
+    for path in outputs[: 2 if args.no_map else 3]:
+        check_output(path, overwrite=args.overwrite)  # before the slow part
     table, truth = load_table_and_truth(args)
     k = None if args.auto else (args.k if args.k is not None else 2)
     result = cluster_events(
         table, k, space=args.space, method=args.method, embedding=args.embedding
     )
-    write_cluster_csv(outputs[0], table.events, result.clusters.tolist())
     attrs = {"space": result.space, "method": result.method, "k": result.k, "source": table.source}
-    write_cluster_hdf5(outputs[1], table.events, result.clusters.tolist(), attrs)
     projection = None
-    if not args.no_map:
-        title = f"{args.recording.name}: {result.space}, {result.method}, k={result.k}"
-        projection = write_cluster_map(outputs[2], result.map_data, result.clusters.tolist(), title)
+    with ExitStack() as stack:  # all outputs renamed together once every one is written
+        csv_out, h5_out = (
+            stack.enter_context(AtomicOutput(o, overwrite=args.overwrite)) for o in outputs[:2]
+        )
+        write_cluster_csv(csv_out.partial, table.events, result.clusters.tolist())
+        write_cluster_hdf5(h5_out.partial, table.events, result.clusters.tolist(), attrs)
+        if not args.no_map:
+            png = stack.enter_context(AtomicOutput(outputs[2], overwrite=args.overwrite))
+            title = f"{args.recording.name}: {result.space}, {result.method}, k={result.k}"
+            projection = write_cluster_map(
+                png.partial, result.map_data, result.clusters.tolist(), title
+            )
     sizes = [int((result.clusters == c).sum()) for c in range(result.k)]
     purity = truth_purity(result.clusters, truth) if truth is not None else None
     if args.json:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aemon.commands._checks import at_least, check_detector_flags, positive
+from aemon.commands._features_from import add_features_from, check_features_from, denoise_features
 from aemon.commands._outputs import AtomicOutput
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES
@@ -77,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-progress", action="store_true",
         help="no progress (default: a bar on a terminal, a plain line every 10 s otherwise)",
     )  # fmt: skip
+    add_features_from(p)
     add_location_arguments(p)
     p.add_argument(
         "--event-table", type=Path, metavar="CSV",
@@ -96,6 +98,7 @@ def run_detect(args: argparse.Namespace) -> int:
     positive("--fs", args.fs, "Hz", "1562500")
     at_least("--channels", args.channels, 1, "2")
     positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
+    check_features_from(args)
     location = location_from_args(args)  # a bad location file fails before the heavy imports
     table_path: Path | None = args.event_table
     if table_path is not None:
@@ -116,6 +119,8 @@ def run_detect(args: argparse.Namespace) -> int:
                 AtomicOutput(table_path, overwrite=args.overwrite, flag="--event-table")
             )
         summary = _detect(args, output.partial, grouper)
+        if args.features_from == "denoised":
+            denoise_features(args, output.partial)
         if table is not None and grouper is not None:
             from aemon.io.located_events import write_located_events_csv
 

@@ -6,7 +6,9 @@ import argparse
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
+from aemon.commands._features_from import check_features_from
 from aemon.commands.replay import add_overwrite
 from aemon.errors import ConfigError
 
@@ -60,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--pretrigger-us", type=float, metavar="US", help="waveform before onset")
     p.add_argument("--record-us", type=float, metavar="US", help="waveform length")
     add_overwrite(p)
+    from aemon.commands._features_from import add_features_from
+
+    add_features_from(p)
     p.set_defaults(func=run_export)
 
 
@@ -70,6 +75,9 @@ def run_export(args: argparse.Namespace) -> int:
 
     if not (args.csv or args.pridb or args.wav):
         raise ConfigError("nothing to export; give --csv FILE, --pridb FILE or --wav DIR")
+    if args.features_from == "denoised" and not args.csv:
+        raise ConfigError("--features-from denoised applies to --csv; add --csv FILE")
+    check_features_from(args)
     if args.tradb and not args.pridb:
         raise ConfigError("--tradb holds the waveforms of --pridb hits; give --pridb too")
     with RecordingReader(args.input) as reader:
@@ -83,7 +91,9 @@ def run_export(args: argparse.Namespace) -> int:
     common = {"table": args.table, "event_filter": event_filter, "overwrite": args.overwrite}
     waves = {"pretrigger_us": args.pretrigger_us, "record_us": args.record_us}
     summaries = []
-    if args.csv:
+    if args.csv and args.features_from == "denoised":
+        summaries.append(_export_denoised_csv(args, common))
+    elif args.csv:
         summaries.append(rx.export_csv(args.input, args.csv, **common))
     if args.pridb:
         summaries.append(rx.export_vallen(args.input, args.pridb, args.tradb, **common, **waves))
@@ -92,6 +102,18 @@ def run_export(args: argparse.Namespace) -> int:
     for summary in summaries:
         print(summary.line())
     return 0
+
+
+def _export_denoised_csv(args: argparse.Namespace, common: dict[str, Any]) -> Any:
+    """``--csv`` with ``--features-from denoised`` (raw features as ``raw_*`` columns)."""
+    from aemon.commands._features_from import denoise_features
+    from aemon.commands._outputs import AtomicOutput
+    from aemon.io import recording_export as rx
+
+    with AtomicOutput(args.csv, overwrite=args.overwrite, flag="--csv") as output:
+        summary = rx.export_csv(args.input, output.partial, **{**common, "overwrite": True})
+        denoise_features(args, output.partial)
+    return summary._replace(outputs=[str(args.csv)])
 
 
 def _channel(text: str, names: list[str]) -> int:

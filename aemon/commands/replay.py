@@ -6,10 +6,15 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
+from aemon.errors import ConfigError
 from aemon.io.file_readers import RAW_DTYPES
+
+if TYPE_CHECKING:
+    from aemon.detect.options import DetectOptions
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +83,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_overwrite(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_location_arguments(p)
+    from aemon.commands._features_from import add_features_from
+
+    add_features_from(p)
     p.set_defaults(func=run_replay)
 
 
 def run_replay(args: argparse.Namespace) -> int:
     """Run ``aemon replay``; returns the exit status."""
+    from aemon.commands._features_from import check_features_from
     from aemon.detect.options import DetectOptions
     from aemon.detect.replay import parse_speed, replay_file  # heavy: only when run
 
     speed = parse_speed(args.speed)
+    check_features_from(args)
     location = location_from_args(args)
     options = DetectOptions(
         args.model,
@@ -97,6 +107,8 @@ def run_replay(args: argparse.Namespace) -> int:
         args.provider,
         args.threads,
     )
+    if args.features_from == "denoised":
+        return _replay_denoised(args, options, speed, location)
     summary = replay_file(
         args.input,
         options=options,
@@ -113,4 +125,43 @@ def run_replay(args: argparse.Namespace) -> int:
         only_inside=args.only_located_inside,
     )
     print(summary.line())
+    return 0
+
+
+def _replay_denoised(
+    args: argparse.Namespace, options: DetectOptions, speed: float, location: object
+) -> int:
+    """``--features-from denoised``: replay into a CSV, then measure on the denoised signal."""
+    from aemon.commands._features_from import denoise_features
+    from aemon.commands._outputs import AtomicOutput
+    from aemon.detect.replay import replay_file
+    from aemon.io.file_readers import file_kind
+
+    kind = "tradb" if args.input.suffix.lower() == ".tradb" else ""
+    if not kind and args.input.is_file():
+        kind = file_kind(str(args.input), raw_hint=args.dtype is not None)
+    if kind == "tradb":
+        raise ConfigError("--features-from denoised needs a continuous signal; import the tradb")
+    if kind == "recording" and args.out is None:
+        raise ConfigError(
+            "--features-from denoised writes an event CSV, not a table; add -o FILE.csv"
+        )
+    out = args.out or args.input.with_name(args.input.name + ".replay.csv")
+    with AtomicOutput(out, overwrite=args.overwrite) as output:
+        summary = replay_file(
+            args.input,
+            options=options,
+            speed=speed,
+            out_csv=output.partial,
+            overwrite=True,
+            fs=args.fs,
+            dtype=args.dtype,
+            channels=args.channels,
+            volts_per_count=args.volts_per_count,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            location=location,  # type: ignore[arg-type]
+            only_inside=args.only_located_inside,
+        )
+        denoise_features(args, output.partial)
+    print(summary._replace(output=str(out)).line())
     return 0

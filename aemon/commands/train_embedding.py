@@ -9,6 +9,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from aemon.commands.replay import add_overwrite
+from aemon.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 _EPILOG = """\
@@ -48,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--epochs", type=int, metavar="N", help="override the config's epochs")
     p.add_argument("--time-limit", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--json", action="store_true", help="print the card as JSON")
+    add_overwrite(p)
     p.set_defaults(func=_run)
 
 
@@ -55,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     from aemon.similarity.autoencoder import load_autoencoder_config
     from aemon.similarity.embedding_training import recording_windows, train_embedding
 
+    if args.out.exists() and not args.overwrite:
+        raise ConfigError(f"{args.out} already exists; choose another --out or add --overwrite")
     overrides: dict[str, object] = {}
     if args.preset is not None:
         overrides["preset"] = args.preset

@@ -3,15 +3,15 @@
 The HDF5 file holds one dataset ``/events``: the recording's event columns
 (:data:`aemon.io.schema.EVENT_DTYPE`) plus ``cluster`` (int32), with attributes ``space``,
 ``method``, ``k`` and ``source`` (where the events came from). The CSV has the event CSV
-columns (``docs/events.md``) plus ``cluster``. Each file is written to a temporary name in the
-same directory and renamed on success, so a failure leaves no half-written file.
+columns (``docs/events.md``) plus ``cluster``. Each function writes the path it is given; the
+command (``aemon cluster``) gives a ``NAME.partial.EXT`` and renames it on success
+(:class:`aemon.commands._outputs.AtomicOutput`), so a failure leaves no half-written file.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,24 +24,15 @@ from aemon.events.event import Event
 logger = logging.getLogger(__name__)
 
 
-def _replace_when_done(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_cluster_csv(path: Path, events: Sequence[Event], clusters: Sequence[int]) -> None:
     """Event CSV columns plus ``cluster``, one row per event."""
     from aemon.io.event_csv import CSV_COLUMNS, event_row
 
-    tmp = _replace_when_done(path)
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow([*CSV_COLUMNS, "cluster"])
-            for event, cluster in zip(events, clusters, strict=True):
-                writer.writerow([*event_row(event), str(int(cluster))])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow([*CSV_COLUMNS, "cluster"])
+        for event, cluster in zip(events, clusters, strict=True):
+            writer.writerow([*event_row(event), str(int(cluster))])
 
 
 def write_cluster_hdf5(
@@ -60,15 +51,10 @@ def write_cluster_hdf5(
     for name in EVENT_DTYPE.names or ():
         rows[name] = base[name]
     rows["cluster"] = np.asarray(clusters, dtype=np.int32)
-    tmp = _replace_when_done(path)
-    try:
-        with h5py.File(tmp, "w") as f:
-            dataset = f.create_dataset("events", data=rows)
-            for key, value in attrs.items():
-                dataset.attrs[key] = value
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with h5py.File(path, "w") as f:
+        dataset = f.create_dataset("events", data=rows)
+        for key, value in attrs.items():
+            dataset.attrs[key] = value
 
 
 def map_coordinates(data: npt.NDArray[np.floating]) -> tuple[npt.NDArray[np.float64], str]:
@@ -110,11 +96,8 @@ def write_cluster_map(
     ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
-    tmp = _replace_when_done(path)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        fig.savefig(path, format="png")
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return projection

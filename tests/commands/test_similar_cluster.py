@@ -106,7 +106,17 @@ def test_cluster_writes_tables_and_map_and_reports_purity(
         assert np.array_equal(table["cluster"], [int(r["cluster"]) for r in rows])
         assert np.array_equal(table["sample_index"], [int(r["sample_index"]) for r in rows])
     assert prefix.with_name("out.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob("*.partial.*"))
+
+    # The outputs exist now: refused (nothing touched) unless --overwrite.
+    before = prefix.with_name("out.csv").stat().st_mtime_ns
+    again = ["cluster", str(path), "--k", "3", "--space", "correlation", "--out", str(prefix)]
+    assert main(again) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert prefix.with_name("out.csv").stat().st_mtime_ns == before
+    assert main([*again, "--overwrite", "--no-map"]) == 0
+    with open(prefix.with_name("out.csv"), newline="", encoding="utf-8") as f:
+        assert {r["cluster"] for r in csv.DictReader(f)} == {"0", "1", "2"}
 
 
 def test_cluster_auto_chooses_k_by_silhouette(
