@@ -3,7 +3,10 @@
 The encoder is a stack of ``Conv1d(core_length, stride)`` layers without padding; the decoder
 mirrors it with ``ConvTranspose1d`` layers in the opposite order, so the output has the input's
 length when every layer satisfies ``(length - core) / stride ∈ ℕ`` (thesis eq. 3.7). The latent
-vector is the flattened encoder output; the compression ratio is ``1 - latent / input``.
+vector is the flattened encoder output; the compression ratio is ``1 - latent / input``. That
+latent depends on where in the window the burst starts and on its phase; with
+``input = "spectrum"`` a dense autoencoder sees the window's time-averaged log spectrum
+instead, whose latent depends on neither (``configs/embedding/spectrum.toml``).
 
 The configuration is a TOML file (``aemon/models/configs/embedding/autoencoders.toml``).
 torch is imported only by :func:`build_autoencoder` (the ``train`` extra).
@@ -11,6 +14,7 @@ torch is imported only by :func:`build_autoencoder` (the ``train`` extra).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tomllib
@@ -26,6 +30,10 @@ DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[1] / "models" / "configs" / "embedding" / "autoencoders.toml"
 )
 """The shipped configuration with the Table 3.1 presets."""
+INPUTS = ("waveform", "spectrum")
+"""What the autoencoder sees: the normalised window, or its time-averaged log spectrum."""
+SPECTRUM_BINS = 33
+"""Values of the ``spectrum`` input: one-sided bins of a 64-point STFT frame."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,11 @@ class AutoencoderConfig:
         learning_rate: Adam learning rate.
         validation_fraction: Share of windows held out for the card's errors.
         seed: Random seed (split, initialisation, batches).
+        input: ``"waveform"`` (the normalised window; the strided convolutional network) or
+            ``"spectrum"``: the window's time-averaged log STFT magnitude
+            (:func:`aemon.similarity.embedding.log_spectrum`, :data:`SPECTRUM_BINS` values) into
+            a dense autoencoder whose layer sizes are ``channels`` (the last one is the
+            latent); ``layers`` are then unused.
     """
 
     preset: int
@@ -55,6 +68,7 @@ class AutoencoderConfig:
     learning_rate: float = 2e-3
     validation_fraction: float = 0.2
     seed: int = 0
+    input: str = "waveform"
 
     def lengths(self) -> list[int]:
         """Signal length after each encoder layer, input first."""
@@ -72,7 +86,10 @@ class AutoencoderConfig:
 
     @property
     def latent_size(self) -> int:
-        """Values in the latent vector (channels × length of the last encoder layer)."""
+        """Values in the latent vector: channels × length of the last encoder layer, or the
+        last dense layer's size with ``input = "spectrum"``."""
+        if self.input == "spectrum":
+            return self.channels[-1]
         return self.channels[-1] * self.lengths()[-1]
 
     @property
@@ -124,6 +141,8 @@ def load_autoencoder_config(
     config = AutoencoderConfig(layers=layers, channels=channels, **values)
     if config.activation not in ("tanh", "relu"):
         raise ConfigError(f"{path}: activation must be tanh or relu, got {config.activation!r}")
+    if config.input not in INPUTS:
+        raise ConfigError(f"{path}: input must be waveform or spectrum, got {config.input!r}")
     config.lengths()  # raises for layers that do not fit
     return config
 
@@ -135,6 +154,8 @@ def build_autoencoder(config: AutoencoderConfig) -> Any:
     from torch import nn
 
     act: type[nn.Module] = nn.Tanh if config.activation == "tanh" else nn.ReLU
+    if config.input == "spectrum":
+        return _dense_autoencoder(config, act)
 
     class StridedAutoencoder(nn.Module):
         def __init__(self) -> None:
@@ -161,3 +182,34 @@ def build_autoencoder(config: AutoencoderConfig) -> Any:
             return self.decoder(self.encoder(x))
 
     return StridedAutoencoder()
+
+
+def _dense_autoencoder(config: AutoencoderConfig, act: Any) -> Any:
+    """Dense autoencoder of a ``(batch, 1, SPECTRUM_BINS)`` spectrum; latent ``channels[-1]``."""
+    import torch
+    from torch import nn
+
+    sizes = [SPECTRUM_BINS, *config.channels]
+    encoder: list[nn.Module] = [nn.Flatten()]
+    decoder: list[nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        encoder.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            encoder.append(act())
+        decoder.insert(0, nn.Linear(b, a))
+        if i > 0:
+            decoder.insert(1, act())
+
+    class SpectrumAutoencoder(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(*encoder)
+            self.decoder = nn.Sequential(*decoder)
+
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            return self.encoder(x)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decoder(self.encoder(x)).reshape(x.shape)
+
+    return SpectrumAutoencoder()

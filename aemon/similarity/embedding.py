@@ -3,7 +3,8 @@
 A model directory holds ``encoder.onnx`` (input ``window`` ``(batch, 1, samples)`` float32,
 output ``latent`` ``(batch, latent_size)``) and ``card.json`` (see
 :mod:`aemon.similarity.embedding_training`). Windows are normalised as the detector's are
-(:func:`aemon.dsp.normalization.normalize_window` with the card's settings) before encoding.
+(:func:`aemon.dsp.normalization.normalize_window` with the card's settings) before encoding;
+a model whose config has ``input = "spectrum"`` gets :func:`log_spectrum` of them instead.
 """
 
 from __future__ import annotations
@@ -26,6 +27,37 @@ CARD_NAME = "card.json"
 ENCODER_NAME = "encoder.onnx"
 EMBEDDING_KIND = "embedding-autoencoder"
 """``kind`` of an embedding model card."""
+
+
+SPECTRUM_FRAME = 64
+"""STFT frame (samples, Hann) of :func:`log_spectrum`; hop a quarter of it."""
+
+
+def log_spectrum(windows: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:
+    """Time-averaged log STFT magnitude of each row, shape ``(n, 1, 33)``, float32.
+
+    ``log(mean over frames |STFT| + 1e-6)`` minus its mean over the bins: the spectral shape,
+    independent of where the burst lies in the window, of its phase and of its level.
+    """
+    import scipy.signal
+
+    _, _, z = scipy.signal.stft(
+        np.asarray(windows, dtype=np.float64),
+        nperseg=SPECTRUM_FRAME,
+        noverlap=SPECTRUM_FRAME - SPECTRUM_FRAME // 4,
+        window="hann",
+        axis=-1,
+    )
+    spectrum = np.log(np.abs(z).mean(axis=-1) + 1e-6)
+    spectrum -= spectrum.mean(axis=-1, keepdims=True)
+    return spectrum[:, None, :].astype(np.float32)
+
+
+def model_input(windows: npt.NDArray[np.floating], config: dict[str, Any]) -> np.ndarray:
+    """What the network sees for normalised windows ``(n, samples)``: ``(n, 1, …)`` float32."""
+    if config.get("input", "waveform") == "spectrum":
+        return log_spectrum(windows)
+    return np.asarray(windows, dtype=np.float32)[:, None, :]
 
 
 class EmbeddingModel:
@@ -64,7 +96,7 @@ class EmbeddingModel:
             raise ConfigError(
                 f"windows of {windows.shape[-1]} samples; the model takes {self.window_samples}"
             )
-        x = normalize_window(windows, self.normalization)[:, None, :]
+        x = model_input(normalize_window(windows, self.normalization), self.card["config"])
         parts = [
             self._session.run(["latent"], {"window": x[i : i + batch]})[0]
             for i in range(0, len(x), batch)

@@ -27,7 +27,13 @@ import numpy.typing as npt
 from aemon.dsp.normalization import NormalizationParams, normalize_window
 from aemon.errors import ConfigError
 from aemon.similarity.autoencoder import AutoencoderConfig, build_autoencoder
-from aemon.similarity.embedding import CARD_NAME, EMBEDDING_KIND, ENCODER_NAME, EmbeddingModel
+from aemon.similarity.embedding import (
+    CARD_NAME,
+    EMBEDDING_KIND,
+    ENCODER_NAME,
+    EmbeddingModel,
+    model_input,
+)
 from aemon.similarity.event_table import cut_windows
 
 logger = logging.getLogger(__name__)
@@ -60,11 +66,16 @@ def recording_windows(paths: Sequence[str | os.PathLike[str]], length: int) -> n
     return windows
 
 
-def _errors(model: Any, x: Any) -> dict[str, float]:
+def _errors(model: Any, x: Any, *, spectral_input: bool = False) -> dict[str, float]:
+    """L1, L2 and spectrogram S-L1, S-L2 of the reconstruction; for a spectrum input the
+    input already is a spectrum, so S-L1 and S-L2 equal L1 and L2."""
     import torch
 
     with torch.no_grad():
         y = model(x)
+        if spectral_input:
+            l1, l2 = float((y - x).abs().mean()), float(((y - x) ** 2).mean())
+            return {"l1": l1, "l2": l2, "s_l1": l1, "s_l2": l2}
         window = torch.hann_window(STFT_POINTS)
 
         def spec(s: Any) -> Any:
@@ -104,7 +115,7 @@ def train_embedding(
             f"windows have {windows.shape[1]} samples, config {config.window_samples}"
         )
     rng = np.random.default_rng(config.seed)
-    x_all = normalize_window(np.asarray(windows), params)[:, None, :]
+    x_all = model_input(normalize_window(np.asarray(windows), params), config.to_dict())
     order = rng.permutation(len(x_all))
     n_val = max(1, round(config.validation_fraction * len(x_all)))
     val, train = torch.from_numpy(x_all[order[:n_val]]), torch.from_numpy(x_all[order[n_val:]])
@@ -126,7 +137,7 @@ def train_embedding(
         if time_limit_s is not None and time.monotonic() - started > time_limit_s:
             break
     model.eval()
-    errors = _errors(model, val)
+    errors = _errors(model, val, spectral_input=config.input == "spectrum")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -2,10 +2,10 @@
 
 Each step draws a batch of :class:`aemon.denoise.mixing.DenoiseExample` windows, computes the
 STFT of the noisy and the clean signal with the same numpy code inference uses
-(:mod:`aemon.denoise.spectral`) and fits the mask by the L1 distance of log-compressed
-magnitudes, both divided by the noisy window's noise floor:
-``|log1p(mask·|X|/floor) - log1p(|S|/floor)|`` (the compression weights the quiet onset and
-the coda as well as the peak, with bounded gradients). The best model on a fixed validation
+(:mod:`aemon.denoise.spectral`) and fits the mask to the phase-sensitive target mask by binary
+cross-entropy on the logits, weighted per bin by ``log1p(|X| / floor)`` (a sigmoid output
+trained on a magnitude loss saturates at 0 in the first steps, since most bins are noise; the
+cross-entropy's gradient does not vanish there). The best model on a fixed validation
 set is exported to ONNX (``denoiser.onnx``; input ``features``, output ``mask``), checked
 against torch, and described in ``card.json``. Needs torch and onnx (the ``train`` extra).
 """
@@ -32,7 +32,6 @@ from aemon.denoise.spectral import (
     HOP_SAMPLES,
     PADDED_BINS,
     network_input,
-    noise_floor,
     stft,
 )
 from aemon.train.denoise_model import DEFAULT_WIDTH, build_unet
@@ -42,30 +41,24 @@ logger = logging.getLogger(__name__)
 F32 = npt.NDArray[np.float32]
 
 
-def make_batch(
-    mixer: DenoiseMixer, rng: np.random.Generator, size: int
-) -> tuple[F32, F32, F32, F32]:
-    """``(features, noisy, clean, valid)`` arrays ``(size, 1, PADDED_BINS, frames)``.
+def make_batch(mixer: DenoiseMixer, rng: np.random.Generator, size: int) -> tuple[F32, F32, F32]:
+    """``(features, target, weight)`` arrays ``(size, 1, PADDED_BINS, frames)``.
 
-    ``noisy`` and ``clean`` are STFT magnitudes over the noisy window's noise floor; ``valid``
-    is 1 on real bins and 0 on the padding.
+    ``target`` is the phase-sensitive mask ``clip(Re(S·X*) / |X|², 0, 1)`` (the best real
+    mask when the phase stays the noisy one); ``weight`` is ``log1p(|X| / floor)`` on real
+    bins and 0 on the padding, so loud bins count more than the noise floor.
     """
-    feats, noisy, clean = [], [], []
+    feats, targets, weights = [], [], []
     for _ in range(size):
         example = mixer.draw(rng)
-        mag = np.abs(stft(example.noisy))
-        floor = noise_floor(mag)
-        feats.append(network_input(mag))
-        noisy.append(_padded(mag / floor))
-        clean.append(_padded(np.abs(stft(example.clean)) / floor))
-    valid = np.zeros_like(feats[0])
-    valid[0, :FREQUENCY_BINS, : mag.shape[1]] = 1.0
-    return (
-        np.stack(feats),
-        np.stack(noisy),
-        np.stack(clean),
-        np.broadcast_to(valid, (size, *valid.shape)).copy(),
-    )
+        z = stft(example.noisy)
+        s = stft(example.clean)
+        power = np.maximum(np.abs(z) ** 2, 1e-30)
+        features = network_input(np.abs(z))
+        feats.append(features)
+        targets.append(_padded(np.clip(np.real(s * np.conj(z)) / power, 0.0, 1.0)))
+        weights.append(features)  # log1p(|X| / floor), zero on the padding
+    return np.stack(feats), np.stack(targets), np.stack(weights)
 
 
 def _padded(values: npt.NDArray[np.floating]) -> F32:
@@ -76,9 +69,13 @@ def _padded(values: npt.NDArray[np.floating]) -> F32:
 
 
 def _loss(model: Any, batch: tuple[Any, ...]) -> Any:
-    feats, noisy, clean, valid = batch
-    error = (model(feats) * noisy).log1p() - clean.log1p()
-    return (error.abs() * valid).sum() / valid.sum()
+    import torch
+
+    feats, target, weight = batch
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(
+        model.logits(feats), target, reduction="none"
+    )
+    return (bce * weight).sum() / weight.sum()
 
 
 def train_denoiser(
@@ -89,7 +86,7 @@ def train_denoiser(
     batch_size: int = 32,
     window_samples: int = 2048,
     width: int = DEFAULT_WIDTH,
-    learning_rate: float = 2e-3,
+    learning_rate: float = 1e-3,
     seed: int = 0,
     validation_size: int = 128,
     command: str = "",
@@ -126,9 +123,10 @@ def train_denoiser(
         loss = _loss(model, tuple(torch.from_numpy(a) for a in make_batch(mixer, rng, batch_size)))
         optimiser.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         step += 1
-        if step % 50 == 0 or (steps is not None and step == steps):
+        if step % 25 == 0 or (steps is not None and step == steps):
             model.eval()
             with torch.no_grad():
                 val_loss = float(_loss(model, val))

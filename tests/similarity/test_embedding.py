@@ -64,3 +64,36 @@ def test_training_few_steps_exports_an_encoder_with_parity(tmp_path: Path) -> No
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(ConfigError, match="samples"):
         model.latent(windows[:, :100])
+
+
+def _tone_bursts(rng: np.random.Generator, n: int, length: int, freq_hz: float) -> np.ndarray:
+    t = np.arange(length) / 1.5625e6
+    out = rng.normal(0, 1e-5, (n, length))
+    for row in out:
+        onset = rng.integers(50, length // 2)
+        tt = t - t[onset]
+        row += np.where(tt >= 0, 1e-3 * np.sin(2 * np.pi * freq_hz * tt) * np.exp(-tt / 40e-6), 0)
+    return out.astype(np.float32)
+
+
+def test_spectrum_latent_ignores_where_the_burst_starts(tmp_path: Path) -> None:
+    """The spectrum latent of one burst barely moves when it starts later; a burst of another
+    band lands further away."""
+    overrides = {"window_samples": 256, "epochs": 30, "input": "spectrum", "channels": [8, 3]}
+    config = load_autoencoder_config(DEFAULT_CONFIG, overrides)
+    rng = np.random.default_rng(3)
+    windows = np.concatenate([_tone_bursts(rng, 30, 256, 150e3), _tone_bursts(rng, 30, 256, 450e3)])
+    card = train_embedding(config, windows, tmp_path / "ae", command="test")
+    assert card["onnx_parity_max_abs"] < 1e-4
+    assert card["latent_size"] == config.channels[-1]
+    model = EmbeddingModel(tmp_path / "ae")
+    t = np.arange(256) / 1.5625e6
+    burst = np.sin(2 * np.pi * 150e3 * t) * np.exp(-t / 40e-6) * 1e-3
+    early, late, other = np.zeros((3, 256))
+    early[40:] = burst[:216]
+    late[100:] = burst[:156]
+    other[40:] = (np.sin(2 * np.pi * 450e3 * t) * np.exp(-t / 40e-6) * 1e-3)[:216]
+    noise = rng.normal(0, 1e-5, (3, 256))
+    z = model.latent((np.stack([early, late, other]) + noise).astype(np.float32))
+    shifted, different = np.abs(z[0] - z[1]).sum(), np.abs(z[0] - z[2]).sum()
+    assert shifted < 0.5 * different
