@@ -37,7 +37,12 @@ def add_table_arguments(p: argparse.ArgumentParser) -> None:
     from aemon.similarity.spaces import SPACES
 
     p.add_argument("--events", type=Path, metavar="CSV", help="event CSV (default: see below)")
-    p.add_argument("--space", choices=SPACES, default="features", help="default: features")
+    p.add_argument(
+        "--space",
+        choices=SPACES,
+        default="latent",
+        help="default: latent (the shipped spectrum autoencoder unless --embedding)",
+    )
     p.add_argument(
         "--window",
         type=float,
@@ -49,7 +54,8 @@ def add_table_arguments(p: argparse.ArgumentParser) -> None:
         "--embedding",
         type=Path,
         metavar="MODEL",
-        help="embedding model directory (aemon train-embedding); implies --space latent",
+        help="embedding model directory (aemon train-embedding; default: the shipped "
+        "aemon-embedding-spectrum); implies --space latent",
     )
     p.add_argument(
         "--truth", type=Path, metavar="FILE", help="truth CSV or recording (default: FILE.h5)"
@@ -63,6 +69,10 @@ def load_table_and_truth(args: argparse.Namespace) -> tuple[EventTable, list[str
     from aemon.similarity.event_table import load_event_table
 
     window_us = args.window
+    if args.space == "latent" and args.embedding is None:
+        from aemon.similarity.embedding import DEFAULT_EMBEDDING
+
+        args.embedding = DEFAULT_EMBEDDING
     if args.embedding is not None:
         from aemon.similarity.embedding import EmbeddingModel
 

@@ -35,7 +35,8 @@ over background RMS), STFT magnitudes in, soft mask out, on the CPU (torch; the 
 The model directory gets denoiser.onnx and card.json (settings, validation loss, ONNX parity,
 the command). --evaluate adds the bench/bench_denoise.py table to the card.
 examples:
-  aemon train-denoiser --out aemon/models/aemon-denoise-unet --minutes 12 --evaluate"""
+  aemon train-denoiser --out models/dn --minutes 14 --evaluate
+  aemon train-denoiser --out models/dn2 --init models/dn --minutes 14 --evaluate"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,6 +97,7 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--batch-size", type=int, default=32, metavar="B", help="default 32")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="default 0")
     p.add_argument("--evaluate", action="store_true", help="add the benchmark table to the card")
+    p.add_argument("--init", type=Path, metavar="DIR", help="continue from this denoiser")
     add_overwrite(p)
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.set_defaults(func=run_train_denoiser)
@@ -119,6 +121,7 @@ def run_train_denoiser(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         command=command,
+        init=args.init,
     )
     if args.evaluate:
         card = evaluate_card(args.out)

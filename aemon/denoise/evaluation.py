@@ -5,7 +5,9 @@ Each example is a simulator burst mixed into background at a set input SNR
 paired). Every method's output goes through the event path users run
 (:meth:`aemon.events.event.EventBuilder.build` for a neural detection whose onset lies within
 ±5 µs of the true one and whose end is the burst's end: AIC onset refinement, features over
-the detection). The truth is the same path on the clean burst (plus noise 60 dB down, so the
+the detection); the U-Net's through ``--features-from denoised``
+(:func:`aemon.denoise.event_features.denoised_event`: the raw event's span, measured on the
+denoised waveform). The truth is the same path on the clean burst (plus noise 60 dB down, so the
 AIC has a floor). Reported per SNR and method: the median SNR improvement over the window
 (dB), and the median absolute error of rise time (µs), peak frequency (kHz) and energy (%).
 """
@@ -20,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.denoise.denoiser import Denoiser
+from aemon.denoise.event_features import denoised_event
 from aemon.denoise.mixing import DenoiseMixer
 from aemon.denoise.spectral import bandpass, wiener
 from aemon.events.event import Detection, Event, EventBuilder
@@ -94,9 +97,13 @@ def evaluate(
                 np.sqrt(np.mean(np.square(background))) * 1e-3
             )
             truth = _features(builder, example.clean + floor, start, example.end)
+            raw = _features(builder, example.noisy, start, example.end)
             for name, method in methods.items():
                 estimate = method(example.noisy)
-                got = _features(builder, estimate, start, example.end)
+                if name == "unet":  # as --features-from denoised: the raw event's span
+                    got = denoised_event(denoiser, builder, raw, example.noisy, 0)
+                else:
+                    got = _features(builder, estimate, start, example.end)
                 results.setdefault((snr, name), []).append(
                     (
                         _snr_db(example.clean, estimate) - _snr_db(example.clean, example.noisy),

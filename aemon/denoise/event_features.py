@@ -1,17 +1,20 @@
 """AE features of events measured on the denoised waveform (``--features-from denoised``).
 
-For each event a context of the raw channel around it is read (:data:`PRE_SAMPLES` before the
-detector's onset, :data:`POST_SAMPLES` after its end; together at least the denoiser's
-training window), denoised in one network call, and passed through the same
-:meth:`aemon.events.event.EventBuilder.build` as a neural detection: AIC onset refinement near
-the detector's onset, features from the onset to the event's end. The event keeps its time,
-onset and score; its feature columns (:data:`FEATURE_FIELDS`) are the denoised ones, and the
-raw-waveform features go beside them as ``raw_``-prefixed columns (:func:`write_denoised_csv`).
-``bench/bench_denoise.py`` measures its errors through :func:`denoised_event` too.
+For each event a context of the raw channel around it is read (:data:`PRE_SAMPLES` before its
+span, :data:`POST_SAMPLES` after; together at least the denoiser's training window), denoised
+in one network call, and measured by :meth:`aemon.events.event.EventBuilder.build` as a neural
+detection over the same span the raw features were measured over (:func:`event_span`: the
+event's onset to its end). The onset is not refined again on the denoised waveform: STFT
+masking spreads a burst's start over up to a frame (64 samples), so an AIC pick there lands
+~20 µs early. The event keeps its time, onset and score; its feature columns
+(:data:`FEATURE_FIELDS`) are the denoised ones, and the raw-waveform features go beside them as
+``raw_``-prefixed columns (:func:`write_denoised_csv`). ``bench/bench_denoise.py`` measures
+its errors through :func:`denoised_event` too.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import logging
 import math
@@ -61,29 +64,33 @@ SpanReader = Callable[[int, int, int], npt.NDArray[np.float64]]
 """``(channel, start, count) -> samples`` of one channel (stream units, zeros where none)."""
 
 
-def denoised_event(
-    denoiser: Denoiser,
-    builder: EventBuilder,
-    detection: Detection,
-    context: npt.NDArray[np.floating],
-    context_first_sample: int,
-    *,
-    detector: str,
-) -> Event:
-    """The event of ``detection`` built on the denoised 1-D ``context`` (stream units)."""
-    clean = denoiser.denoise_block(np.asarray(context, dtype=np.float64))
-    block = np.zeros((detection.channel + 1, clean.size))
-    block[detection.channel] = clean
-    return builder.build(detection, block, context_first_sample, detector=detector)
-
-
-def event_detection(event: Event, builder: EventBuilder) -> Detection:
-    """The detection an event was built from: detector onset to the end of its span."""
+def event_span(event: Event, builder: EventBuilder) -> Detection:
+    """The span the event's features were measured over, as a detection: from the earlier of
+    its refined and its detector onset, for ``duration_us``."""
     rate = builder.sample_rate_hz
     onset = builder.first_sample + round(event.onset_s * rate)
     start = min(onset, int(event.sample_index))
     stop = start + max(1, round(event.duration_us * 1e-6 * rate))
-    return Detection(int(event.channel), event.type, onset, max(stop, onset + 1), event.score)
+    return Detection(int(event.channel), event.type, start, stop, event.score)
+
+
+def denoised_event(
+    denoiser: Denoiser,
+    builder: EventBuilder,
+    event: Event,
+    context: npt.NDArray[np.floating],
+    context_first_sample: int,
+) -> Event:
+    """``event`` with its :data:`FEATURE_FIELDS` measured on the denoised 1-D ``context``
+    (stream units) over the same span (:func:`event_span`, no new onset refinement)."""
+    span = event_span(event, builder)
+    clean = denoiser.denoise_block(np.asarray(context, dtype=np.float64))
+    block = np.zeros((span.channel + 1, clean.size))
+    block[span.channel] = clean
+    fixed = copy.copy(builder)
+    fixed.aic_pre = fixed.aic_post = 0  # the span is the raw event's: no new onset
+    built = fixed.build(span, block, context_first_sample, detector=event.detector)
+    return event._replace(**{f: getattr(built, f) for f in FEATURE_FIELDS})
 
 
 def with_denoised_features(
@@ -95,13 +102,11 @@ def with_denoised_features(
     """``(denoised, raw)`` pairs: each event with its features from the denoised waveform."""
     out = []
     for raw in events:
-        det = event_detection(raw, builder)
-        start = det.start_sample - builder.aic_pre - PRE_SAMPLES
-        count = max(det.stop_sample + POST_SAMPLES - start, MIN_CONTEXT_SAMPLES)
-        context = read_span(det.channel, start, count)
-        built = denoised_event(denoiser, builder, det, context, start, detector=raw.detector)
-        values = {f: getattr(built, f) for f in FEATURE_FIELDS}
-        out.append((raw._replace(**values), raw))
+        span = event_span(raw, builder)
+        start = span.start_sample - PRE_SAMPLES
+        count = max(span.stop_sample + POST_SAMPLES - start, MIN_CONTEXT_SAMPLES)
+        context = read_span(span.channel, start, count)
+        out.append((denoised_event(denoiser, builder, raw, context, start), raw))
     return out
 
 

@@ -1,8 +1,10 @@
 """Event similarity and clustering: which events look alike (thesis ch. 3, issue 15).
 
 Events of a recording are compared in three spaces: the standardised AE feature vector, the
-raw waveform (normalised cross-correlation around the onset) and the latent vector of a
-strided 1-D convolutional autoencoder (``aemon train-embedding``; torch only for training).
+raw waveform (normalised cross-correlation around the onset) and the latent vector of an
+autoencoder (``aemon train-embedding``; torch only for training): the thesis's strided 1-D
+convolutional ones on the waveform, or the shipped default, a dense one on the window's
+time-averaged log spectrum (``aemon/models/aemon-embedding-spectrum``).
 ``aemon similar`` lists the events nearest to one event; ``aemon cluster`` clusters the events
 table with scikit-learn and writes the clustered table (HDF5, CSV) and a 2-D map (PNG).
 
@@ -12,7 +14,9 @@ Public API (imported on first use):
     DEFAULT_CONFIG: :mod:`aemon.similarity.autoencoder`
     build_autoencoder: :mod:`aemon.similarity.autoencoder`
     load_autoencoder_config: :mod:`aemon.similarity.autoencoder`
+    DEFAULT_EMBEDDING: :mod:`aemon.similarity.embedding`
     EmbeddingModel: :mod:`aemon.similarity.embedding`
+    log_spectrum: :mod:`aemon.similarity.embedding`
     recording_windows: :mod:`aemon.similarity.embedding_training`
     train_embedding: :mod:`aemon.similarity.embedding_training`
     Purity: :mod:`aemon.similarity.analysis`
@@ -45,7 +49,9 @@ from aemon._lazy import lazy_exports
 _EXPORTS = {
     "AutoencoderConfig": "autoencoder",
     "DEFAULT_CONFIG": "autoencoder",
+    "DEFAULT_EMBEDDING": "embedding",
     "EmbeddingModel": "embedding",
+    "log_spectrum": "embedding",
     "build_autoencoder": "autoencoder",
     "cut_windows": "event_table",
     "load_autoencoder_config": "autoencoder",
@@ -75,6 +81,7 @@ _EXPORTS = {
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "DEFAULT_EMBEDDING",
     "SPACES",
     "AutoencoderConfig",
     "Clustering",
@@ -92,6 +99,7 @@ __all__ = [
     "l1_distances",
     "load_autoencoder_config",
     "load_event_table",
+    "log_spectrum",
     "nearest",
     "purity",
     "recording_windows",

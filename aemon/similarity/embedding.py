@@ -27,6 +27,8 @@ CARD_NAME = "card.json"
 ENCODER_NAME = "encoder.onnx"
 EMBEDDING_KIND = "embedding-autoencoder"
 """``kind`` of an embedding model card."""
+DEFAULT_EMBEDDING = Path(__file__).resolve().parent.parent / "models" / "aemon-embedding-spectrum"
+"""The shipped embedding (spectrum autoencoder), the default of ``similar`` and ``cluster``."""
 
 
 SPECTRUM_FRAME = 64

@@ -39,6 +39,8 @@ from aemon.train.denoise_model import DEFAULT_WIDTH, build_unet
 logger = logging.getLogger(__name__)
 
 F32 = npt.NDArray[np.float32]
+WEIGHTS_NAME = "model.pt"
+"""The torch weights beside the ONNX model (to continue training with ``--init``)."""
 
 
 def make_batch(mixer: DenoiseMixer, rng: np.random.Generator, size: int) -> tuple[F32, F32, F32]:
@@ -90,11 +92,13 @@ def train_denoiser(
     seed: int = 0,
     validation_size: int = 128,
     command: str = "",
+    init: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train a denoiser for ``minutes`` (or ``steps``), export it to ``out``; returns the card.
 
     ``out`` is built in a temporary sibling directory and renamed when complete (an existing
-    ``out`` is replaced: the command checks ``--overwrite`` first).
+    ``out`` is replaced: the command checks ``--overwrite`` first). It also gets the torch
+    weights (``model.pt``), so ``init`` (a denoiser directory) can continue a training run.
     """
     import torch
 
@@ -107,11 +111,15 @@ def train_denoiser(
     val_mixer.new_bank(val_rng)
     val = tuple(torch.from_numpy(a) for a in make_batch(val_mixer, val_rng, validation_size))
     model = build_unet(width)
+    earlier: dict[str, Any] = {}
+    if init is not None:
+        model.load_state_dict(torch.load(Path(init) / WEIGHTS_NAME, weights_only=True))
+        earlier = json.loads((Path(init) / CARD_NAME).read_text("utf-8"))["training"]
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     started = time.monotonic()
     best = (float("inf"), {k: v.clone() for k, v in model.state_dict().items()})
     step = 0
-    history: list[tuple[int, float]] = []
+    history: list[list[float]] = []
     while True:
         if steps is not None and step >= steps:
             break
@@ -130,7 +138,7 @@ def train_denoiser(
             model.eval()
             with torch.no_grad():
                 val_loss = float(_loss(model, val))
-            history.append((step, round(val_loss, 5)))
+            history.append([step, round(val_loss, 5)])
             logger.info("step %d: training loss %.4f, validation %.4f", step, loss.item(), val_loss)
             if val_loss < best[0]:
                 best = (val_loss, {k: v.clone() for k, v in model.state_dict().items()})
@@ -153,6 +161,7 @@ def train_denoiser(
             "seconds": round(time.monotonic() - started, 1),
             "validation_loss": history,
             "best_validation_loss": best[0],
+            "continued_from": earlier,
         },
         "command": command,
     }
@@ -161,6 +170,7 @@ def train_denoiser(
     tmp.mkdir(parents=True)
     try:
         _export(model, val[0][:2], tmp / MODEL_NAME)
+        torch.save(model.state_dict(), tmp / WEIGHTS_NAME)
         (tmp / CARD_NAME).write_text(json.dumps(card, indent=2), encoding="utf-8")
         with torch.no_grad():
             expected = model(val[0]).numpy()

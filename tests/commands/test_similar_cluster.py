@@ -146,9 +146,12 @@ def test_cluster_auto_chooses_k_by_silhouette(
     assert not prefix.with_name("auto.png").exists()
 
 
-def test_latent_space_without_a_model_is_a_config_error(
-    recording: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+def test_latent_space_uses_the_shipped_embedding_by_default(
+    recording: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, _ = recording
-    assert main(["similar", str(path), "--event", "1", "--space", "latent"]) == 2
-    assert "--embedding" in capsys.readouterr().err
+    assert main(["similar", str(path), "--event", "1", "-k", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["space"] == "latent" and out["same_true_type"] >= 4
+    assert main(["similar", str(path), "--event", "1", "--embedding", str(tmp_path)]) == 2
+    assert "embedding model" in capsys.readouterr().err

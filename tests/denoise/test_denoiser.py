@@ -32,7 +32,7 @@ def _snr_db(clean: np.ndarray, estimate: np.ndarray) -> float:
 def test_shipped_model_is_small_and_has_its_card() -> None:
     card = json.loads((DEFAULT_DENOISER / CARD_NAME).read_text())
     assert (DEFAULT_DENOISER / MODEL_NAME).stat().st_size < 5_000_000
-    assert card["command"].startswith("aemon train-denoiser")
+    assert "aemon" in card["command"] and "train-denoiser" in card["command"]
     assert card["onnx_parity_max_abs"] < 1e-4
     assert {"rows", "reduction_vs_bandpass_6_12_db_pct"} <= set(card["evaluation"])
 

@@ -13,7 +13,7 @@ from aemon.denoise.event_features import (
     DENOISED_COLUMNS,
     FEATURE_FIELDS,
     RAW_PREFIX,
-    event_detection,
+    event_span,
     read_denoised_csv,
     with_denoised_features,
     write_denoised_csv,
@@ -32,7 +32,8 @@ def test_features_come_from_the_denoised_waveform_and_raw_ones_stay(tmp_path: Pa
     builder = EventBuilder(FS)
     detection = Detection(0, "burst", example.onset, example.end, 0.9)
     raw_event = builder.build(detection, signal[None, :], 0, detector="nn")
-    assert event_detection(raw_event, builder).start_sample == example.onset
+    span = event_span(raw_event, builder)
+    assert span.start_sample <= example.onset and span.stop_sample == example.end
 
     def read(channel: int, start: int, count: int) -> np.ndarray:
         out = np.zeros(count)
@@ -43,6 +44,7 @@ def test_features_come_from_the_denoised_waveform_and_raw_ones_stay(tmp_path: Pa
     [(denoised, raw)] = with_denoised_features([raw_event], read, builder, Denoiser())
     assert raw == raw_event
     assert denoised.time_s == raw.time_s and denoised.score == raw.score
+    assert denoised.duration_us == raw.duration_us  # the same span, another waveform
     assert denoised.energy_eu != raw.energy_eu  # the background's energy is gone
     clean = builder.build(detection, example.clean[None, :], 0, detector="nn")
     assert abs(denoised.energy_eu - clean.energy_eu) < abs(raw.energy_eu - clean.energy_eu)

@@ -19,10 +19,12 @@ from aemon.train.denoise_training import evaluate_card, make_batch, train_denois
 def test_batches_and_network_shapes_agree() -> None:
     import torch
 
-    feats, noisy, clean, valid = make_batch(DenoiseMixer(1024), np.random.default_rng(0), 3)
-    assert feats.shape == noisy.shape == clean.shape == valid.shape
+    feats, target, weight = make_batch(DenoiseMixer(1024), np.random.default_rng(0), 3)
+    assert feats.shape == target.shape == weight.shape
     assert feats.shape[:2] == (3, 1) and feats.shape[3] % 4 == 0
-    mask = build_unet(4)(torch.from_numpy(feats))
+    assert target.min() >= 0 and target.max() <= 1 and weight.min() >= 0
+    with torch.no_grad():
+        mask = build_unet(4)(torch.from_numpy(feats))
     assert mask.shape == feats.shape and float(mask.min()) >= 0 and float(mask.max()) <= 1
 
 
