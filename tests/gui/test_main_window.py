@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("pyqtgraph")
@@ -67,6 +68,9 @@ def test_replay_detect_seek_play_select_and_export(
     newest = window.table.event(len(window.table) - 1)
     assert window.detail.current.sample_index == newest.sample_index
     assert len(window.detail.wave.getData()[0]) > 100
+    raw, denoised = window.detail.wave.getData()[1], window.detail.denoised.getData()[1]
+    assert denoised is not None and len(denoised) == len(raw)  # the U-Net overlay
+    assert np.std(denoised) < np.std(raw)
     out = tmp_path / "hits.csv"
     assert window.export_hit_table(out) == len(window.table)
     assert [e.sample_index for e in read_event_csv(out)] == [

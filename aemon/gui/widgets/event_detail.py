@@ -1,14 +1,23 @@
-"""The selected event, zoomed: its waveform (onset and end marked) and its spectrum."""
+"""The selected event, zoomed: its waveform (onset and end marked) and its spectrum.
+
+When the shipped U-Net denoiser loads (:mod:`aemon.denoise`, ONNX Runtime), the denoised
+waveform is drawn over the raw one (orange), so a burst buried in machine noise is readable;
+``show_denoised`` turns the overlay off and on.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 
 from aemon.events.event import Event
+
+if TYPE_CHECKING:
+    from aemon.denoise.denoiser import Denoiser
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,10 @@ class EventDetail(pg.GraphicsLayoutWidget):
         self.wave_plot.setLabel("left", "V")
         self.wave_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.wave = self.wave_plot.plot(pen=pg.mkPen((120, 220, 255), width=1))
+        self.denoised = self.wave_plot.plot(pen=pg.mkPen((255, 150, 40, 220), width=1))
+        self.show_denoised = True
+        self._denoiser: Denoiser | None = None
+        self._denoiser_failed = False
         self.onset_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 255, 80), width=2))
         self.end_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 80, 80), width=2))
         self.wave_plot.addItem(self.onset_line)
@@ -52,11 +65,18 @@ class EventDetail(pg.GraphicsLayoutWidget):
         )
         if volts is None or volts.size == 0:
             self.wave.setData([], [])
+            self.denoised.setData([], [])
             self.spectrum.setData([], [])
             self.title.setText(self.title.text + " (signal not in the display buffer)")
             return
         t_us = (np.arange(volts.size) + first_sample - event.sample_index) / sample_rate_hz * 1e6
         self.wave.setData(t_us, volts)
+        clean = self._denoise(volts) if self.show_denoised else None
+        if clean is None:
+            self.denoised.setData([], [])
+        else:
+            self.denoised.setData(t_us, clean)
+            self.title.setText(self.title.text + " <span style='color:#ff9628'>denoised</span>")
         duration = event.duration_us if np.isfinite(event.duration_us) else 0.0
         self.onset_line.setValue(0.0)
         self.end_line.setValue(duration)
@@ -67,3 +87,17 @@ class EventDetail(pg.GraphicsLayoutWidget):
         magnitude = np.abs(np.fft.rfft(span, nfft)) * 2 / max(len(span), 1)
         freqs = np.fft.rfftfreq(nfft, 1 / sample_rate_hz) / 1e3
         self.spectrum.setData(freqs, 20 * np.log10(magnitude * 1e6 + 1e-3))
+
+    def _denoise(self, volts: npt.NDArray[np.float32]) -> npt.NDArray[np.float64] | None:
+        """The denoised waveform, or None when no denoiser can be loaded (logged once)."""
+        if self._denoiser is None and not self._denoiser_failed:
+            try:
+                from aemon.denoise.denoiser import Denoiser
+
+                self._denoiser = Denoiser(threads=1)
+            except Exception as exc:  # a missing model or runtime only loses the overlay
+                logger.warning("no denoised overlay: %s", exc)
+                self._denoiser_failed = True
+        if self._denoiser is None:
+            return None
+        return self._denoiser.denoise_block(volts)
