@@ -81,3 +81,11 @@ def test_replay_and_export_with_denoised_features(recording: Path, tmp_path: Pat
     assert (
         main(["export", str(recording), "--wav", str(tmp_path), "--features-from", "denoised"]) == 2
     )
+
+
+def test_train_denoiser_refuses_an_existing_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train-denoiser", "--out", str(tmp_path), "--steps", "1"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["train-denoiser", "--out", str(tmp_path / "m"), "--minutes", "0"]) == 2
