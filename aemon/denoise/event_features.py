@@ -20,6 +20,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -176,4 +177,11 @@ def denoise_event_csv(
         pairs = with_denoised_features(events, block_span_reader(reader), builder, denoiser)
     finally:
         reader.close()
-    return write_denoised_csv(csv_path, pairs)
+    # Written beside it and renamed: an interruption leaves the raw-feature CSV intact.
+    tmp = Path(csv_path).with_name(Path(csv_path).name + ".denoised.tmp")
+    try:
+        rows = write_denoised_csv(tmp, pairs)
+        os.replace(tmp, csv_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rows
