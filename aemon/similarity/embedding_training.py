@@ -16,7 +16,6 @@ import logging
 import os
 import shutil
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -108,6 +107,8 @@ def train_embedding(
     """
     import torch
 
+    from aemon.train.export import torchscript_to_onnx
+
     out = Path(out)
     params = normalization or NormalizationParams()
     if windows.shape[1] != config.window_samples:
@@ -143,21 +144,10 @@ def train_embedding(
     tmp.mkdir(parents=True)
     try:
         encoder = _encoder_of(model)
-        with warnings.catch_warnings():
-            # The TorchScript exporter (dynamo=False) is deprecated but exact for these plain
-            # convolutional graphs and needs nothing extra (as aemon.train.export).
-            warnings.simplefilter("ignore", DeprecationWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            torch.onnx.export(
-                encoder,
-                (val[:1],),
-                str(tmp / ENCODER_NAME),
-                input_names=["window"],
-                output_names=["latent"],
-                dynamic_axes={"window": {0: "batch"}, "latent": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
+        torchscript_to_onnx(
+            encoder, val[:1], tmp / ENCODER_NAME, input_name="window", output_name="latent",
+            dynamic_axes={"window": {0: "batch"}, "latent": {0: "batch"}},
+        )  # fmt: skip
         card: dict[str, Any] = {
             "kind": EMBEDDING_KIND,
             "name": out.name,

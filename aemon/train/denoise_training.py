@@ -17,7 +17,6 @@ import logging
 import os
 import shutil
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -188,23 +187,13 @@ def train_denoiser(
 
 
 def _export(model: Any, example: Any, path: Path) -> None:
-    import torch
+    from aemon.train.export import torchscript_to_onnx
 
-    with warnings.catch_warnings():
-        # The TorchScript exporter (dynamo=False) is deprecated but exact for this plain
-        # convolutional graph and needs nothing extra (as aemon.train.export).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            input_names=["features"],
-            output_names=["mask"],
-            dynamic_axes={"features": {0: "batch", 3: "frames"}, "mask": {0: "batch", 3: "frames"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    axes = {0: "batch", 3: "frames"}
+    torchscript_to_onnx(
+        model, example, path, input_name="features", output_name="mask",
+        dynamic_axes={"features": axes, "mask": axes},
+    )  # fmt: skip
 
 
 def evaluate_card(model: str | os.PathLike[str], examples: int = 200) -> dict[str, Any]:

@@ -46,21 +46,14 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
     model = ProbabilityHead(net).eval()
     example = torch.zeros(1, config.signal.channels, config.signal.window)
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # torch >= 2.9 prefers the dynamo exporter (needs onnxscript); the TorchScript exporter
-        # handles these plain convolutional graphs exactly and needs nothing extra.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,  # type: ignore[arg-type]  # file-like objects are accepted
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        )
+    torchscript_to_onnx(
+        model,
+        example,
+        buffer,
+        input_name=INPUT_NAME,
+        output_name=OUTPUT_NAME,
+        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+    )
     proto = onnx.load_from_string(buffer.getvalue())
     proto.doc_string = f"aemon burst detector {config.name} ({config.architecture})"
     onnx.checker.check_model(proto)
@@ -68,6 +61,37 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def torchscript_to_onnx(
+    model: nn.Module,
+    example: torch.Tensor,
+    target: str | Path | io.BytesIO,
+    *,
+    input_name: str,
+    output_name: str,
+    dynamic_axes: dict[str, dict[int, str]],
+) -> None:
+    """Export a plain convolutional network to ONNX (opset :data:`OPSET`) with the TorchScript
+    exporter, as every aemon model is (detector, embedding, denoiser).
+
+    torch >= 2.9 prefers the dynamo exporter, which needs onnxscript; the TorchScript exporter
+    handles these graphs exactly and needs nothing extra, so its deprecation warnings are
+    silenced here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        torch.onnx.export(
+            model,
+            (example,),
+            target if isinstance(target, io.BytesIO) else str(target),  # type: ignore[arg-type]
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_axes=dynamic_axes,
+        )
 
 
 def check_parity(
