@@ -162,6 +162,7 @@ def _rewrite(proto: Any) -> None:
             node.output[:] = [inner if x == out.name else x for x in node.output]
         tail.append(helper.make_node("Squeeze", [inner, axes], [out.name], name=f"{inner}.sq"))
     nodes = [*head, *graph.node, *tail]
+    _fold_pads(nodes, {i.name: i for i in [*graph.initializer, *new_inits]})
     del graph.node[:]
     graph.node.extend(_reachable(nodes, {o.name for o in graph.output}))
     used = {x for node in graph.node for x in node.input}
@@ -169,6 +170,36 @@ def _rewrite(proto: Any) -> None:
     del graph.initializer[:]
     graph.initializer.extend(kept)
     del graph.value_info[:]  # shapes of the rewritten tensors changed; ORT infers them
+
+
+def _fold_pads(nodes: list[Any], inits: dict[str, Any]) -> None:
+    """Zero padding of the time axis that only a ``Conv`` reads becomes that conv's padding
+    (ONNX Runtime does not fuse it: a whole extra copy of the signal per window)."""
+    from onnx import helper, numpy_helper
+
+    readers: dict[str, list[Any]] = {}
+    for node in nodes:
+        for x in node.input:
+            readers.setdefault(x, []).append(node)
+    for pad in [n for n in nodes if n.op_type == "Pad"]:
+        mode = next((a.s for a in pad.attribute if a.name == "mode"), b"constant")
+        (conv, *others) = readers.get(pad.output[0], [None])
+        if mode != b"constant" or others or conv is None or conv.op_type != "Conv":
+            continue
+        if len(pad.input) > 2 and pad.input[2]:  # a constant value: only zero folds
+            value = inits.get(pad.input[2])
+            if value is None or numpy_helper.to_array(value).any():
+                continue
+        amounts = numpy_helper.to_array(inits[pad.input[1]]).reshape(2, 4)  # begin/end × NCHW
+        if amounts[:, :3].any() or any(a.name == "auto_pad" for a in conv.attribute):
+            continue
+        extra = [0, int(amounts[0, 3]), 0, int(amounts[1, 3])]  # conv pads: hb, wb, he, we
+        conv_pads = next((a for a in conv.attribute if a.name == "pads"), None)
+        if conv_pads is None:
+            conv.attribute.append(helper.make_attribute("pads", extra))
+        else:
+            conv_pads.ints[:] = [v + e for v, e in zip(conv_pads.ints, extra, strict=True)]
+        conv.input[0] = pad.input[0]
 
 
 def _rank(value: Any) -> int:
