@@ -12,7 +12,10 @@ float32 rounding (max |diff| ~1e-6). :func:`as_conv2d` does that rewrite on a se
 * a ``Pad`` of the signal (padding computed from constants, as torch exports it) gets its
   pads evaluated and widened to 4-D; ``Concat`` along time moves to axis 3;
 * per-channel ops (``BatchNormalization``), activations and elementwise ops between
-  activations stay as they are.
+  activations stay as they are;
+* two fusions ONNX Runtime does not do itself: zero padding of the signal that only a conv
+  reads becomes that conv's padding, and a batch norm after a ``Concat`` of convolutions (an
+  inception module) is folded into their weights and biases.
 
 Any other operator on the signal path (reshapes, reductions, attention…) makes the rewrite
 decline: :func:`as_conv2d` returns None and the model runs as it is. The rewritten model
@@ -162,7 +165,8 @@ def _rewrite(proto: Any) -> None:
             node.output[:] = [inner if x == out.name else x for x in node.output]
         tail.append(helper.make_node("Squeeze", [inner, axes], [out.name], name=f"{inner}.sq"))
     nodes = [*head, *graph.node, *tail]
-    _fold_pads(nodes, {i.name: i for i in [*graph.initializer, *new_inits]})
+    _fold_pads(nodes, {i.name: i for i in graph.initializer})
+    graph.initializer.extend(_fold_batch_norms(nodes, {i.name: i for i in graph.initializer}))
     del graph.node[:]
     graph.node.extend(_reachable(nodes, {o.name for o in graph.output}))
     used = {x for node in graph.node for x in node.input}
@@ -200,6 +204,60 @@ def _fold_pads(nodes: list[Any], inits: dict[str, Any]) -> None:
         else:
             conv_pads.ints[:] = [v + e for v, e in zip(conv_pads.ints, extra, strict=True)]
         conv.input[0] = pad.input[0]
+
+
+def _fold_batch_norms(nodes: list[Any], inits: dict[str, Any]) -> list[Any]:
+    """A ``BatchNormalization`` of a ``Concat`` of convolutions (an inception module) becomes
+    a scale and shift of those convolutions' weights and biases; returns the new tensors.
+
+    ONNX Runtime fuses a batch norm into the conv right before it, not across a concat.
+    """
+    from onnx import numpy_helper
+
+    producer = {out: node for node in nodes for out in node.output}
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for x in node.input:
+            readers[x] = readers.get(x, 0) + 1
+    added: list[Any] = []
+    for norm in [n for n in nodes if n.op_type == "BatchNormalization"]:
+        cat = producer.get(norm.input[0])
+        if cat is None or cat.op_type != "Concat" or readers.get(cat.output[0]) != 1:
+            continue
+        convs = [producer[x] for x in cat.input if x in producer]
+        if len(convs) != len(cat.input) or not all(x in inits for x in norm.input[1:5]):
+            continue
+        if not all(c.op_type == "Conv" and readers.get(c.output[0]) == 1 for c in convs):
+            continue
+        if not all(_constant_weights(c, inits) for c in convs):
+            continue
+        scale, bias, mean, var = (numpy_helper.to_array(inits[x]) for x in norm.input[1:5])
+        eps = next((a.f for a in norm.attribute if a.name == "epsilon"), 1e-5)
+        gain = scale / np.sqrt(var + eps)
+        shift = bias - mean * gain
+        first = 0
+        for conv in convs:
+            weight = numpy_helper.to_array(inits[conv.input[1]])
+            has_bias = len(conv.input) > 2 and conv.input[2]
+            old = numpy_helper.to_array(inits[conv.input[2]]) if has_bias else 0.0
+            part = slice(first, first + weight.shape[0])
+            first += weight.shape[0]
+            w = (weight * gain[part].reshape(-1, *[1] * (weight.ndim - 1))).astype(np.float32)
+            b = (old * gain[part] + shift[part]).astype(np.float32)
+            names = (f"{conv.output[0]}.bn_w", f"{conv.output[0]}.bn_b")
+            added += [numpy_helper.from_array(w, names[0]), numpy_helper.from_array(b, names[1])]
+            conv.input[1:] = list(names)
+        if first != gain.shape[0]:
+            raise _DeclinedError(f"batch norm {norm.name} does not match its convolutions")
+        cat.output[0] = norm.output[0]
+        nodes.remove(norm)
+    return added
+
+
+def _constant_weights(conv: Any, inits: dict[str, Any]) -> bool:
+    """The conv's weights (and bias, if any) are initializers."""
+    bias = conv.input[2] if len(conv.input) > 2 else ""
+    return bool(conv.input[1] in inits and (not bias or bias in inits))
 
 
 def _rank(value: Any) -> int:
