@@ -162,7 +162,11 @@ def _conv2d_model(onnx_path: Path) -> bytes | None:
             onnx_path,
         )
         return None
-    faster = as_conv2d(onnx_path.read_bytes())
+    try:
+        faster = as_conv2d(onnx_path.read_bytes())
+    except Exception as exc:  # the rewrite is an optimisation: never a reason to fail
+        logger.warning("%s: kept as it is (2-D rewrite failed: %s)", onnx_path, exc)
+        return None
     if faster is not None:
         logger.info("%s: convolutions run as 2-D (NCHWc kernels)", onnx_path)
     return faster

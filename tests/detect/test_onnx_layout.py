@@ -150,3 +150,35 @@ def test_detector_runs_an_old_1d_model_in_2d(tmp_path: Path) -> None:
     detector = OnnxDetector(tmp_path, provider="cpu", threads=1)
     assert detector.session.get_modelmeta().custom_metadata_map[LAYOUT_KEY] == LAYOUT_CONV2D
     np.testing.assert_allclose(detector.infer(x), expected, atol=1e-5)
+
+
+def test_folded_batch_norms_and_grouped_convs_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    from aemon.train.config import model_config_from_dict
+    from aemon.train.export import check_parity, export_onnx
+    from aemon.train.models import build_model
+
+    raw = {
+        "name": "tiny-separable",
+        "architecture": "inceptiontime",
+        "signal": {"sample_rate_hz": 1_562_500.0, "window": 1024, "classes": ["low", "high"]},
+        "frontend": {"filters": 8, "kernel": 16, "stride": 4},
+        "blocks": [
+            {"kernels": [5, 9], "filters": 4, "bottleneck": 8, "modules": 2, "separable": True}
+        ],
+    }
+    config = model_config_from_dict(raw)
+    torch.manual_seed(0)
+    net = build_model(config).eval()
+    for module in net.modules():  # trained-looking statistics, so the fold does something
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.uniform_(-1.0, 1.0)
+            module.running_var.uniform_(0.3, 3.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.5, 0.5)
+    data = export_onnx(net, config)
+    proto = onnx.load_from_string(data)
+    assert not any(n.op_type == "BatchNormalization" for n in proto.graph.node)
+    groups = {a.i for n in proto.graph.node for a in n.attribute if a.name == "group"}
+    assert max(groups) > 1  # depthwise convolutions went through the rewrite too
+    assert check_parity(net, config, data, batch=2) < 1e-4
