@@ -6,11 +6,13 @@ THIS`` on stderr and exit status 2, and leaves existing files as they were.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -258,3 +260,26 @@ def test_detect_without_a_terminal_shows_plain_progress_lines(
     captured = capsys.readouterr()
     assert "detect: 100%" in captured.err and "\r" not in captured.err
     assert " events in " in captured.out and (tmp_path / "sim.h5.events.csv").exists()
+
+
+def test_a_command_line_registers_only_its_command() -> None:
+    def commands(parser: argparse.ArgumentParser) -> set[str]:
+        return set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+    everything = commands(build_parser())
+    assert {"detect", "sim", "monitor"} <= everything
+    assert commands(build_parser(["-v", "detect", "x.h5"])) == {"detect"}
+    assert commands(build_parser(["no-such-command"])) == everything  # its error lists them
+
+
+def test_the_detect_path_does_not_import_slow_modules() -> None:
+    """scipy.signal / scipy.optimize cost about a second each at startup of `aemon detect`."""
+    code = (
+        "import sys, aemon.cli as cli\n"
+        "cli.build_parser(['detect'])\n"
+        "import aemon.detect.offline, aemon.dsp.preprocess, aemon.events.grouping\n"
+        "print(sorted(m for m in ('scipy.signal', 'scipy.optimize', 'sklearn', 'torch') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

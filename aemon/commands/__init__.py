@@ -52,9 +52,18 @@ COMMANDS: dict[str, str] = {
 """Subcommand name → ``"module:function"`` that registers it."""
 
 
-def register_all(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add every subcommand whose module imports; log (debug) the ones that do not."""
-    for name, target in sorted(COMMANDS.items()):
+def register_all(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], only: str | None = None
+) -> None:
+    """Add every subcommand whose module imports; log (debug) the ones that do not.
+
+    Args:
+        subparsers: Where to add them.
+        only: Add just this command (the one being run: importing every command's module
+            costs about a second at startup); None or an unknown name adds all.
+    """
+    chosen = {only: COMMANDS[only]} if only in COMMANDS else COMMANDS
+    for name, target in sorted(chosen.items()):
         module_name, function = target.split(":")
         try:
             module = importlib.import_module(module_name)

@@ -103,7 +103,8 @@ def make_event_stream(
         first_sample: Absolute index of the stream's first sample.
         start_time_utc: ISO 8601 time of the first sample, for event UTC stamps.
         onnx: An opened model to reuse (any backend), or None to open the model.
-        live: Batch for latency (about 50 ms of signal per inference) instead of throughput.
+        live: Batch for latency (about 50 ms of signal per inference, inferred at once)
+            instead of throughput (16 windows, inferred while the next batch is preprocessed).
 
     Raises:
         ConfigError: Unknown detector, bad thresholds, or a model that cannot take the rate.
@@ -137,6 +138,7 @@ def make_event_stream(
             first_sample=first_sample,
             # live: the detector's latency-bounded default; offline: bigger batches
             batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
+            overlap=not live,  # offline: preprocess the next batch while one is inferred
         )
         return NeuralEventStream(streaming, builder, threshold=options.threshold)
     x_noise = options.x_noise

@@ -61,7 +61,8 @@ class ModelCard:
             machine's own transients convince the network (see :mod:`aemon.detect.calibration`).
         training: Training data and settings.
         metrics: Evaluation results (held-out set), by section.
-        speed: Measured inference speed (× real time per channel), by runtime.
+        speed: Measured speed (× real time per channel), by runtime and path; a list of
+            rows (dicts) is shown as a table.
         reproduce: The exact command that produced this model.
         created_utc: ISO-8601 creation time.
         aemon_version: aemon version that trained it.
@@ -200,6 +201,18 @@ def metrics_table(sections: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _is_table(value: Any) -> bool:
+    """A list of rows (dicts): shown as a Markdown table."""
+    return isinstance(value, list) and bool(value) and all(isinstance(r, dict) for r in value)
+
+
+def _table(rows: list[dict[str, Any]]) -> list[str]:
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return lines
+
+
 def _compact_json(obj: dict[str, Any]) -> str:
     items = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in obj.items()]
     return "{\n" + ",\n".join(items) + "\n}"
@@ -247,7 +260,9 @@ def card_markdown(card: ModelCard) -> str:
             lines += ["", notes]
     if card.speed:
         lines += ["", "## Speed", ""]
-        lines += [f"- {k}: {v}" for k, v in card.speed.items()]
+        lines += [f"- {k}: {v}" for k, v in card.speed.items() if not _is_table(v)]
+        for value in filter(_is_table, card.speed.values()):
+            lines += ["", *_table(value)]
     lines += ["", "## Files", ""]
     lines += [f"- `{name}`: {size / 1024:.1f} KiB" for name, size in card.files.items()]
     lines += ["", "## Configuration", "", "```json", _compact_json(arch), "```", ""]

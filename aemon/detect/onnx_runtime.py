@@ -24,6 +24,7 @@ import onnxruntime as ort
 
 from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, model_input, read_model_card
+from aemon.detect.onnx_layout import LAYOUT_KEY, as_conv2d
 from aemon.detect.options import PROVIDER_CHOICES
 from aemon.errors import ConfigError, FileFormatError
 
@@ -149,6 +150,28 @@ def resolve_providers(requested: str, available: list[str] | None = None) -> lis
     return [name, CPU_PROVIDER]
 
 
+def _conv2d_model(onnx_path: Path) -> bytes | None:
+    """The model rewritten with 2-D convolutions (:mod:`aemon.detect.onnx_layout`), or None
+    when it cannot be (no ``onnx`` package, or a graph the rewrite does not handle)."""
+    try:
+        import onnx  # noqa: F401  # the train extra
+    except ImportError:
+        logger.info(
+            "%s has 1-D convolutions; pip install onnx to run it ~1.5x faster (or re-export "
+            "it with this aemon)",
+            onnx_path,
+        )
+        return None
+    try:
+        faster = as_conv2d(onnx_path.read_bytes())
+    except Exception as exc:  # the rewrite is an optimisation: never a reason to fail
+        logger.warning("%s: kept as it is (2-D rewrite failed: %s)", onnx_path, exc)
+        return None
+    if faster is not None:
+        logger.info("%s: convolutions run as 2-D (NCHWc kernels)", onnx_path)
+    return faster
+
+
 def _short(provider: str) -> str:
     names = {CPU_PROVIDER: "cpu", CUDA_PROVIDER: "cuda"}
     return names.get(provider, provider)
@@ -203,6 +226,10 @@ class OnnxDetector:
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
+            if LAYOUT_KEY not in self.session.get_modelmeta().custom_metadata_map:
+                faster = _conv2d_model(onnx_path)
+                if faster is not None:
+                    self.session = ort.InferenceSession(faster, options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own non-exported exception types
             raise FileFormatError(f"cannot load detector model {onnx_path}: {exc}") from None
         used = self.session.get_providers()

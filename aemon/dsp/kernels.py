@@ -1,12 +1,29 @@
 """Numba kernels of the detector's preprocessing (see :mod:`aemon.dsp.preprocess`).
 
 All loop over ``(channels, n)`` arrays, release the GIL, and are cached on disk.
+:func:`butter2_highpass` designs the coefficients :func:`volts_highpass` runs.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import numpy.typing as npt
 from numba import njit
+
+
+def butter2_highpass(corner_hz: float, sample_rate_hz: float) -> npt.NDArray[np.float64]:
+    """2nd-order Butterworth high-pass (bilinear, pre-warped) as ``[b0, b1, b2, a1, a2]``.
+
+    The closed form of ``scipy.signal.butter(2, corner_hz, "highpass", fs=sample_rate_hz)``
+    (``a0 = 1``), so the live path does not import ``scipy.signal`` (about 1 s at startup).
+    """
+    k = math.tan(math.pi * corner_hz / sample_rate_hz)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    a1 = 2.0 * (k * k - 1.0) * norm
+    a2 = (1.0 - math.sqrt(2.0) * k + k * k) * norm
+    return np.array([norm, -2.0 * norm, norm, a1, a2], np.float64)
 
 
 @njit(cache=True, nogil=True)

@@ -39,9 +39,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal as sps
 
-from aemon.dsp.kernels import fir_decimate, scale_compress, volts, volts_highpass
+from aemon.dsp.kernels import butter2_highpass, fir_decimate, scale_compress, volts, volts_highpass
 from aemon.dsp.normalization import NoiseFloorTracker, NormalizationParams
 from aemon.dsp.whitening import make_whitener
 from aemon.errors import ConfigError
@@ -128,8 +127,7 @@ class HighPass:
         self.volts_per_count = float(volts_per_count)
         self._coef = np.zeros(5)
         if corner_hz > 0:
-            sos = sps.butter(2, corner_hz, "highpass", fs=sample_rate_hz, output="sos")[0]
-            self._coef = np.array([sos[0], sos[1], sos[2], sos[4], sos[5]], np.float64)
+            self._coef = butter2_highpass(corner_hz, sample_rate_hz)
         self._state = np.zeros((channels, 2))
         self._started = False
         self._pending: list[np.ndarray] = []
@@ -189,6 +187,8 @@ class FirDecimator:
     def __init__(self, channels: int, factor: int, input_rate_hz: float) -> None:
         out_nyquist = input_rate_hz / factor / 2
         width = (1 - DECIMATION_PASSBAND) * out_nyquist / (input_rate_hz / 2)
+        from scipy import signal as sps  # only when decimating: a slow import (~1 s)
+
         n_taps, beta = sps.kaiserord(DECIMATION_STOPBAND_DB, width)
         n_taps += 1 - n_taps % 2  # odd: integer delay
         cutoff = (1 + DECIMATION_PASSBAND) / 2 * out_nyquist

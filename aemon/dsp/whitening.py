@@ -52,7 +52,6 @@ import logging
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal as sps
 
 from aemon.dsp._whitening_kernels import (
     _C_ERR,
@@ -207,6 +206,8 @@ def spectral_flatness(
     Returns:
         Flatness in (0, 1]; 1 for a perfectly flat PSD.
     """
+    from scipy import signal as sps  # slow to import; not needed by the live path
+
     freqs, psd = sps.welch(np.asarray(x, np.float64), fs=fs, nperseg=nperseg)
     if band is None:
         keep = (freqs > 0) & (freqs < fs / 2)
@@ -235,6 +236,8 @@ def support_band(
         ``(low, high)`` in Hz: the contiguous run of qualifying bins around the peak (DC
         and Nyquist excluded).
     """
+    from scipy import signal as sps  # slow to import; not needed by the live path
+
     freqs, psd = sps.welch(np.asarray(x, np.float64), fs=fs, nperseg=nperseg)
     inner = slice(1, -1)
     freqs, psd = freqs[inner], psd[inner]

@@ -19,7 +19,6 @@ from collections import deque
 
 import numpy as np
 import numpy.typing as npt
-import scipy.signal
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +111,8 @@ def refine_delay(
     corr = (views @ ref) / np.where(norm > 0, norm, np.inf)
     # The correlation of band-limited signals is band-limited: interpolate it (FFT) so a
     # peak between two samples is not lost to the neighbouring cycle of a narrow-band burst.
+    import scipy.signal  # slow to import (~1 s); only multi-channel location needs it
+
     fine = scipy.signal.resample(corr, corr.size * _UPSAMPLE)
     lags = start + np.arange(fine.size) / _UPSAMPLE
     allowed = (lags >= lo) & (lags <= hi)

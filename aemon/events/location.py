@@ -29,7 +29,6 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import least_squares
 
 from aemon.events.location_config import LocationConfig, Sensor
 
@@ -129,6 +128,8 @@ def _planar_fit(
         jac[:, 1] = -(p[1] - pos[:, 1]) / d / v_m_us
         jac[:, 2] = -1.0
         return jac
+
+    from scipy.optimize import least_squares  # slow to import (~1 s); only when locating
 
     result = least_squares(misfit, start, jac=jacobian, method="lm", xtol=1e-12, ftol=1e-12)
     return np.asarray(result.x), np.asarray(result.jac), bool(result.success)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME
+from aemon.detect.onnx_layout import as_conv2d
 from aemon.errors import AemonError
 from aemon.train.config import ModelConfig
 from aemon.train.evaluate import make_session
@@ -33,7 +34,9 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
 
     The graph takes ``signal`` float32 ``(batch, channels, window)`` and returns
     ``probabilities`` ``(batch, classes, bins)``. The batch axis is dynamic; the time axis is
-    fixed to the configured window (the live path always feeds whole windows).
+    fixed to the configured window (the live path always feeds whole windows). 1-D
+    convolutions are written as 2-D ones of height 1 where the graph allows
+    (:func:`aemon.detect.onnx_layout.as_conv2d`: ONNX Runtime runs those several times faster).
 
     Args:
         net: Logit network from :func:`aemon.train.models.build_model`.
@@ -58,6 +61,7 @@ def export_onnx(net: nn.Module, config: ModelConfig, path: str | Path | None = N
     proto.doc_string = f"aemon burst detector {config.name} ({config.architecture})"
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
+    data = as_conv2d(data) or data  # ORT's fast NCHWc kernels; same interface
     if path is not None:
         Path(path).write_bytes(data)
     return data

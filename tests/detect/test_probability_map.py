@@ -285,3 +285,33 @@ def test_default_model_path_follows_the_rate(
     det = OnnxDetector("aemon-rt-1m5")  # a bare name is looked up in the models directory
     with pytest.raises(ConfigError, match=r"use a model .* or --model \S*aemon-rt-192k$"):
         ProbabilityMapStream(det, StreamFormat(192_000.0, 1, "int16", 1.0))
+
+
+def test_overlapped_inference_gives_the_same_chunks_one_batch_later(
+    energy: OnnxDetector,
+) -> None:
+    fmt = StreamFormat(RATE, 2, "int16", 3e-7)
+    x = noise(2, 30_000, seed=5, rms=100.0)
+    x[:, 9000:9300] *= 50
+    x = np.clip(x, -32768, 32767).astype(np.int16)
+    pieces = [(0, 4000), (4000, 9000), (9200, 15000), (15000, 15001), (40_000, 55_000)]
+    results = {}
+    for overlap in (False, True):
+        sd = ProbabilityMapStream(energy, fmt, batch_windows=2, overlap=overlap)
+        per_push = []
+        for start, stop in pieces:  # a short gap at 9000, a long one at 15001
+            block = x[:, start % 30_000 : start % 30_000 + stop - start]
+            per_push.append(sd.push(start, np.ascontiguousarray(block)))
+        per_push.append(sd.flush())
+        per_push.append(sd.push(55_000, np.ascontiguousarray(x[:, :3000])) + sd.flush())
+        results[overlap] = per_push
+    plain, overlapped = results[False], results[True]
+    flat = [c for push in plain for c in push]
+    assert [c.first_bin_sample for c in flat] == [
+        c.first_bin_sample for push in overlapped for c in push
+    ]
+    for a, b in zip(flat, [c for push in overlapped for c in push], strict=True):
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+    assert len(overlapped[0]) <= len(plain[0])  # the newest batch may still be in flight
+    sd = ProbabilityMapStream(energy, fmt, batch_windows=2, overlap=True)
+    assert sd.latency_samples > ProbabilityMapStream(energy, fmt, batch_windows=2).latency_samples
