@@ -68,7 +68,8 @@ class DetectSummary(NamedTuple):
 
     @property
     def realtime_factor(self) -> float:
-        """Signal seconds per wall second (× real time, all channels together)."""
+        """Stream seconds per wall second: × real time for all channels at once (each
+        channel-second counts once per channel, so per channel it is ``channels`` × this)."""
         return self.seconds / max(self.wall_s, 1e-9)
 
     def line(self) -> str:
@@ -77,6 +78,11 @@ class DetectSummary(NamedTuple):
         return (
             f"{self.events} events in {self.seconds:.3f} s of signal ({self.channels} ch) with "
             f"{self.detector} ({using}); {self.realtime_factor:.2f}× real time"
+            + (
+                f" ({self.channels * self.realtime_factor:.2f}× per channel)"
+                if self.channels > 1
+                else ""
+            )
         )
 
 
