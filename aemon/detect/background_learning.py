@@ -47,7 +47,7 @@ class BackgroundLearning:
         self._chunks: list[ProbabilityChunk] = []
         self._event_snr_db: list[float] = []
         stream.map_listener = self._chunks.append
-        stream.event_listener = lambda _event, snr_db: self._event_snr_db.append(snr_db)
+        stream.snr_listener = self._event_snr_db.append
 
     @property
     def learning(self) -> bool:
@@ -80,7 +80,7 @@ class BackgroundLearning:
 
     def _finish(self) -> None:
         self.stream.map_listener = None
-        self.stream.event_listener = None
+        self.stream.snr_listener = None
         card = self.stream.detector.card
         if not self._chunks:
             logger.warning("no map to learn the background from; keeping the card's threshold")

@@ -29,6 +29,7 @@ from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
 from aemon.detect.raw_history import RawHistory
 from aemon.detect.threshold_hits import Hit, HitDetector
+from aemon.dsp.normalization import noise_floor
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.errors import ConfigError
 from aemon.events.event import Detection, Event, EventBuilder
@@ -73,8 +74,8 @@ class NeuralEventStream:
         self.min_snr_db = card.min_snr_db if min_snr_db is None else min_snr_db
         self.gated_events = 0
         """Events dropped by the SNR gate so far."""
-        self.event_listener: Callable[[Event, float], None] | None = None
-        """Called with every event and its SNR (dB) before the gate (calibration uses it)."""
+        self.snr_listener: Callable[[float], None] | None = None
+        """Called with the SNR (dB) of every event before the gate (calibration uses it)."""
         groups = fmt.channels if card.channels == 1 else 1
         self.segmenters = [
             MapSegmenter(
@@ -144,30 +145,28 @@ class NeuralEventStream:
             lo = det.start_sample - first
             peak = np.abs(signal[:, lo : det.stop_sample - first].astype(np.float64))
             det = det._replace(channel=int(np.argmax(peak.max(axis=1))))
-        event = self.builder.build(det, signal, first, detector=self.name)
-        if self.event_listener is None and self.min_snr_db <= 0:
-            return event
-        lo = det.start_sample - first
-        snr_db = peak_snr_db(signal[det.channel], lo, det.stop_sample - first)
-        if self.event_listener is not None:
-            self.event_listener(event, snr_db)
-        if snr_db < self.min_snr_db:
-            self.gated_events += 1
-            return None
-        return event
+        if self.snr_listener is not None or self.min_snr_db > 0:
+            lo = det.start_sample - first
+            snr_db = peak_snr_db(signal[det.channel], lo, det.stop_sample - first)
+            if self.snr_listener is not None:
+                self.snr_listener(snr_db)
+            if snr_db < self.min_snr_db:  # gated before the features are measured
+                self.gated_events += 1
+                return None
+        return self.builder.build(det, signal, first, detector=self.name)
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:
     """Peak of ``x[start:stop]`` over the noise RMS of ``x[:start]`` (dB).
 
-    The noise is estimated robustly (median absolute deviation / 0.6745 about the median), so
-    a transient just before the event does not inflate it. With no samples before ``start``
-    the noise is taken from the event span itself.
+    The noise is :func:`~aemon.dsp.normalization.noise_floor` about the median (a DC offset
+    does not count), so a transient just before the event does not inflate it. With fewer
+    than 16 samples before ``start`` the noise is taken from the event span itself.
     """
     x64 = np.asarray(x, dtype=np.float64)
     before = x64[:start] if start >= 16 else x64[start:stop]
     centre = float(np.median(before))
-    noise = float(np.median(np.abs(before - centre))) / 0.6745
+    noise = float(noise_floor(before - centre))
     peak = float(np.max(np.abs(x64[start:stop] - centre))) if stop > start else 0.0
     return 20.0 * float(np.log10(max(peak, 1e-30) / max(noise, 1e-30)))
 

@@ -108,7 +108,7 @@ def detect_blocks(
     if keep_map:
         stream.map_listener = chunks.append
     if event_snr_db is not None:
-        stream.event_listener = lambda _event, snr_db: event_snr_db.append(snr_db)
+        stream.snr_listener = event_snr_db.append
     events: list[Event] = []
     stop = first_sample
     for item in timeline:

@@ -39,7 +39,7 @@ from aemon.detect.factory import make_event_stream
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.options import DetectOptions
 from aemon.detect.signal_detection import detect_signal
-from aemon.dsp.normalization import MAD_TO_RMS
+from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.io.file_readers import open_block_reader, timeline
 from aemon.train.data import Augmentation, MixSource
@@ -184,7 +184,7 @@ def harvest(
                 near = [o for o in onsets[max(0, i - 1) : i + 2] if o != onset]
                 if any(abs(o - onset) < isolation for o in near) or onset < span:
                     continue
-                noise = np.median(np.abs(x[ch, onset - span : onset])) / MAD_TO_RMS
+                noise = float(noise_floor(x[ch, onset - span : onset]))
                 wave = x[ch, onset : onset + longest]
                 peak = float(np.max(np.abs(wave))) if wave.size else 0.0
                 if noise <= 0 or 20 * np.log10(peak / noise) < min_snr_db:
@@ -260,7 +260,7 @@ def harvest_source(
             "recording with quiet periods"
         )
     bank = BackgroundBank(found.background)
-    noise_rms = float(np.median([np.median(np.abs(b)) / MAD_TO_RMS for b in found.background]))
+    noise_rms = float(np.median([noise_floor(b) for b in found.background]))
     by_class = {
         c: [b for b, lab in zip(found.bursts, found.labels, strict=True) if lab == c]
         for c in range(classes)
