@@ -159,7 +159,8 @@ def calibrate_threshold(
     minutes = seconds / 60.0
     peaks = run_peaks(probabilities, bin_samples, rate_hz, card)
     allowed = fa_per_min * minutes  # events the target allows on this background
-    z = np.log(np.clip(peaks, 1e-9, 1 - 1e-9) / (1 - np.clip(peaks, 1e-9, 1 - 1e-9)))
+    p = np.clip(peaks, 1e-9, 1 - 1e-9)
+    z = np.log(p / (1 - p))  # logit: the tail is fitted in these units
     if len(peaks) < 3:
         threshold, method = card.threshold, "tail-fit"
         logger.warning(
