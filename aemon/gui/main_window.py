@@ -18,13 +18,14 @@ from aemon.errors import AemonError
 from aemon.events.event import Event
 from aemon.gui.hit_table import HitTable
 from aemon.gui.label_actions import LabelActions
+from aemon.gui.replay_actions import VISIBLE_S, ReplayActions
 from aemon.gui.sessions import LiveSession, RawHistory, ReplaySession, StreamInfo, Tick
 from aemon.gui.settings import restore_settings, save_settings
 from aemon.gui.spectrogram_model import SpectrogramColumns
 from aemon.gui.status_text import STATUS_FIELDS, status_texts
 from aemon.gui.trends import TrendAccumulator
 from aemon.gui.widgets.channel_view import ChannelView
-from aemon.gui.widgets.control_panel import SPEEDS, ControlPanel
+from aemon.gui.widgets.control_panel import ControlPanel
 from aemon.gui.widgets.event_detail import EventDetail
 from aemon.gui.widgets.hit_table_view import HitTableModel, HitTableView
 from aemon.gui.widgets.trend_view import TrendView
@@ -34,11 +35,9 @@ logger = logging.getLogger(__name__)
 
 FRAME_MS = 40
 """Display timer period (ms): 25 frames/s."""
-VISIBLE_S = 4.0
-"""Signal shown across the spectrogram (s)."""
 
 
-class MainWindow(LabelActions, QtWidgets.QMainWindow):
+class MainWindow(LabelActions, ReplayActions, QtWidgets.QMainWindow):
     """The window. Open a session with :meth:`open_live` or :meth:`open_replay`.
 
     Args:
@@ -260,36 +259,6 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
                 self.statusBar().showMessage(f"monitor stopped: {error.splitlines()[-1]}")
 
     # -- controls -----------------------------------------------------------------------------
-
-    def _replay(self) -> ReplaySession:
-        assert isinstance(self.session, ReplaySession)
-        return self.session
-
-    def seek(self, time_s: float) -> None:
-        """Replay: show the signal up to ``time_s`` (s) and continue from there."""
-        self._replay().seek(time_s, VISIBLE_S)
-
-    def step(self, seconds: float) -> None:
-        """Replay: pause and move by ``seconds`` (s)."""
-        session = self._replay()
-        self.controls.play.setChecked(False)
-        if seconds < 0:
-            session.seek(session.model.time_s + seconds, VISIBLE_S)
-        else:
-            self._apply(session.step(seconds))
-
-    def _play_toggled(self, on: bool) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.session.model.playing = on
-            self.controls.play.setText("Pause" if on else "Play")
-
-    def _speed_changed(self, index: int) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.session.model.speed = SPEEDS[index]
-
-    def _pause_toggled(self, on: bool) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.controls.play.setChecked(False)
 
     def _levels_changed(self) -> None:
         low, high = self.controls.level_low.value(), self.controls.level_high.value()
