@@ -4,7 +4,7 @@ hit rate, cumulative hits, amplitude (dBAE) and energy (eu) against time (s)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,8 @@ from aemon.events.event import Event
 logger = logging.getLogger(__name__)
 
 TrendKey = tuple[int, str]
-"""``(channel, type)``: one curve per channel and event type."""
+"""``(group, type)``: one curve per group and event type; the group is the channel, or the
+cluster label when the events are added with ``groups``."""
 
 TREND_KINDS = ("hit rate", "cumulative hits", "amplitude", "energy")
 """The four trend plots, in display order."""
@@ -59,11 +60,13 @@ class TrendAccumulator:
         self.version = 0
         """Incremented on every change, so a view redraws only when needed."""
 
-    def add(self, events: Iterable[Event]) -> int:
-        """Add events; returns how many."""
+    def add(self, events: Iterable[Event], groups: Sequence[int] | None = None) -> int:
+        """Add events; returns how many. ``groups`` (one per event, e.g. cluster labels)
+        replaces the channel as the curve's group."""
         n = 0
-        for e in events:
-            series = self._series.setdefault((int(e.channel), str(e.type)), _Series())
+        for i, e in enumerate(events):
+            group = int(e.channel) if groups is None else int(groups[i])
+            series = self._series.setdefault((group, str(e.type)), _Series())
             series.add(float(e.time_s), float(e.amplitude_dBAE), float(e.energy_eu))
             n += 1
         if n:

@@ -1,0 +1,254 @@
+"""Qt-free latent vectors of the events the window has seen, for "similar events" and the
+cluster colour mode.
+
+Each event's waveform window (:data:`aemon.similarity.event_table.PRE_FRACTION` of it before
+the onset, on the event's channel, volts) is encoded by the shipped embedding autoencoder
+(:class:`aemon.similarity.embedding.EmbeddingModel`, as ``aemon similar`` and ``aemon cluster``
+do) in a worker thread, and the latent vector is cached per event ``(channel, sample_index)``.
+Windows come from the recording in replay (:func:`aemon.similarity.event_table.cut_windows`,
+through :meth:`aemon.gui.replay_model.ReplayModel.windows`) and from the raw history live
+(:class:`aemon.gui.sessions.RawHistory`, cut as soon as the whole window has arrived).
+Neighbours and clusters then use :func:`aemon.similarity.analysis.nearest_rows` and
+:func:`aemon.similarity.analysis.cluster_vectors`, the code of the two commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.errors import ConfigError
+from aemon.similarity.embedding import CARD_NAME, DEFAULT_EMBEDDING
+from aemon.similarity.event_table import PRE_FRACTION
+
+if TYPE_CHECKING:
+    from aemon.gui.sessions import RawHistory
+    from aemon.similarity.embedding import EmbeddingModel
+
+logger = logging.getLogger(__name__)
+
+EventKey = tuple[int, int]
+"""``(channel, sample_index)``: how an event is known to the cache."""
+
+WindowReader = Callable[[list[tuple[int, int]], int], npt.NDArray[np.float32]]
+"""Reads windows ``(n, length)`` volts for ``(onset sample, channel)`` pairs (replay)."""
+
+BATCH = 256
+"""Events encoded per step of the worker (the cache grows in steps of this)."""
+
+NOT_CLUSTERED = -1
+"""Cluster label of an event without a latent vector or newer than the last clustering."""
+
+
+class Neighbour(NamedTuple):
+    """One row of the "similar events" list: ``event`` is its position in the keys given
+    (the hit table's stored index), ``distance`` the L1 latent distance."""
+
+    event: int
+    distance: float
+
+
+class EventEmbeddings:
+    """Latent vectors of events, computed off the GUI thread and cached per event.
+
+    Args:
+        model_dir: Embedding model directory (default: the shipped spectrum autoencoder).
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str] = DEFAULT_EMBEDDING) -> None:
+        self.model_dir = Path(model_dir)
+        self.error: str | None = None
+        """Why no vectors can be computed (model missing, read failure), or None."""
+        self.window_samples = 0
+        try:
+            card = json.loads((self.model_dir / CARD_NAME).read_text("utf-8"))
+            self.window_samples = int(card["config"]["window_samples"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.error = f"no embedding model in {self.model_dir}: {exc}"
+            logger.warning("similar events off: %s", self.error)
+        self._model: EmbeddingModel | None = None
+        self._lock = threading.Lock()
+        self._latent: dict[EventKey, npt.NDArray[np.float64]] = {}
+        self._onsets: list[EventKey] = []  # replay: windows still to read
+        self._reader: WindowReader | None = None
+        self._windows: list[tuple[EventKey, npt.NDArray[np.float32]]] = []  # live: cut
+        self._awaiting: list[EventKey] = []  # live: window not complete in the history yet
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self.version = 0
+        """Incremented whenever vectors are added or dropped."""
+
+    # -- input --------------------------------------------------------------------------------
+
+    def add_recorded(self, keys: Sequence[EventKey], reader: WindowReader) -> None:
+        """Queue events of a recording; the worker reads their windows with ``reader``."""
+        if self.error is not None:
+            return
+        with self._lock:
+            self._reader = reader
+            self._onsets.extend(k for k in keys if k not in self._latent)
+        self._start()
+
+    def add_live(self, keys: Sequence[EventKey], history: RawHistory) -> None:
+        """Queue live events; their windows are cut from ``history`` once complete."""
+        if self.error is not None:
+            return
+        self._awaiting.extend(keys)
+        self.collect(history)
+
+    def collect(self, history: RawHistory) -> int:
+        """Cut the windows of awaiting live events that ``history`` now holds (GUI thread,
+        every tick; microseconds); returns how many still await. Windows the history no
+        longer holds (older than it, or across a gap) are given up."""
+        if not self._awaiting:
+            return 0
+        length = self.window_samples
+        pre = round(PRE_FRACTION * length)
+        still: list[EventKey] = []
+        cut: list[tuple[EventKey, npt.NDArray[np.float32]]] = []
+        for channel, onset in self._awaiting:
+            start = onset - pre
+            volts = history.get(start, start + length)
+            if volts is not None:
+                cut.append(((channel, onset), np.array(volts[channel], dtype=np.float32)))
+            elif start + length > history.end:
+                still.append((channel, onset))
+        self._awaiting = still
+        if cut:
+            with self._lock:
+                self._windows.extend(cut)
+            self._start()
+        return len(still)
+
+    def clear(self) -> None:
+        """Forget every vector and every queued event (a new session or event table)."""
+        with self._lock:
+            self._generation += 1
+            self._latent.clear()
+            self._onsets.clear()
+            self._windows.clear()
+            self._reader = None
+            self.version += 1
+        self._awaiting = []
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Events queued but not encoded yet."""
+        with self._lock:
+            return len(self._onsets) + len(self._windows) + len(self._awaiting)
+
+    def busy(self) -> bool:
+        """True while the worker runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait for the worker to finish (tests); True when nothing is queued for it."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+        return not self.busy() and not self._onsets and not self._windows
+
+    def latent(self, key: EventKey) -> npt.NDArray[np.float64] | None:
+        """The cached latent vector of one event, or None."""
+        with self._lock:
+            return self._latent.get(key)
+
+    def vectors(self, keys: Sequence[EventKey]) -> tuple[npt.NDArray[np.float64], list[int]]:
+        """Latent vectors of the ``keys`` that have one, and their positions in ``keys``."""
+        with self._lock:
+            found = [(i, self._latent.get(k)) for i, k in enumerate(keys)]
+        have = [(i, v) for i, v in found if v is not None]
+        if not have:
+            return np.zeros((0, 0)), []
+        return np.stack([v for _, v in have]), [i for i, _ in have]
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def neighbours(self, keys: Sequence[EventKey], index: int, count: int) -> list[Neighbour]:
+        """The ``count`` events of ``keys`` nearest to ``keys[index]`` by L1 latent distance
+        (:func:`aemon.similarity.analysis.nearest_rows`, as ``aemon similar``), nearest
+        first; empty while the event has no vector. Events without one are left out."""
+        from aemon.similarity.analysis import nearest_rows
+
+        vectors, positions = self.vectors(keys)
+        if index not in positions:
+            return []
+        row = positions.index(index)
+        return [Neighbour(positions[j], d) for j, d in nearest_rows(vectors, row, count)]
+
+    def clusters(
+        self, keys: Sequence[EventKey], k: int | None, method: str = "kmeans"
+    ) -> tuple[npt.NDArray[np.int64], int]:
+        """Cluster labels of ``keys`` in the latent space, as ``aemon cluster`` computes them
+        (:func:`aemon.similarity.analysis.cluster_vectors`; ``k`` None: by silhouette), and k.
+        Events without a vector get :data:`NOT_CLUSTERED`.
+
+        Raises:
+            ConfigError: Too few events with a vector for ``k``.
+        """
+        from aemon.similarity.analysis import cluster_vectors
+
+        vectors, positions = self.vectors(keys)
+        labels = np.full(len(keys), NOT_CLUSTERED, dtype=np.int64)
+        if len(positions) < 2:
+            raise ConfigError(
+                f"{len(positions)} events with a waveform embedding so far; "
+                "clustering needs at least 2 (wait, or open a recording with events)"
+            )
+        found, k, _ = cluster_vectors(vectors, k, method=method)
+        labels[positions] = found
+        return labels, k
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self.busy():
+            return
+        self._thread = threading.Thread(target=self._work, name="aemon-embed", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                generation = self._generation
+                reader = self._reader
+                onsets, self._onsets = self._onsets[:BATCH], self._onsets[BATCH:]
+                cut, self._windows = self._windows[:BATCH], self._windows[BATCH:]
+            if not onsets and not cut:
+                return
+            if reader is None:
+                onsets = []
+            try:
+                keys = [k for k, _ in cut] + onsets
+                windows = [w for _, w in cut]
+                if onsets and reader is not None:
+                    pairs = [(onset, channel) for channel, onset in onsets]
+                    windows.extend(reader(pairs, self.window_samples))
+                latent = self._encode(np.asarray(windows, dtype=np.float32))
+            except Exception as exc:  # a closed recording or a broken model: stop, say why
+                with self._lock:
+                    if generation == self._generation:
+                        self.error = f"embedding failed: {exc}"
+                        logger.warning("similar events off: %s", self.error)
+                return
+            with self._lock:
+                if generation == self._generation:
+                    self._latent.update(zip(keys, latent, strict=True))
+                    self.version += 1
+
+    def _encode(self, windows: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+        if self._model is None:
+            from aemon.similarity.embedding import EmbeddingModel
+
+            self._model = EmbeddingModel(self.model_dir)
+        return np.asarray(self._model.latent(windows), dtype=np.float64)
