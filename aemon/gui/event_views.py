@@ -53,7 +53,9 @@ class EventViews:
         self.similar_view = SimilarEventsView()
         self.similar_view.show_message("Similar events: select an event in the table")
         self.similar_view.chosen.connect(self.show_similar_event)
-        self.similar_view.count_changed.connect(lambda _: self._update_similar())
+        self.similar_view.count_changed.connect(
+            lambda _: self._update_similar(self.similar_view.anchor)
+        )
         self.cluster_bar = ClusterBar()
         self.cluster_bar.colour_by.currentTextChanged.connect(self.set_colour_by)
         self.cluster_bar.cluster_now.clicked.connect(self.cluster_now)
@@ -120,7 +122,7 @@ class EventViews:
             and self.embeddings.version != self._similar_version
             and self.frames % _REFRESH_FRAMES == 0
         ):
-            self._update_similar()
+            self._update_similar(self.similar_view.anchor)
 
     # -- similar events -----------------------------------------------------------------------
 
@@ -148,13 +150,12 @@ class EventViews:
         if self._from_similar:  # a neighbour was clicked: keep the list it came from
             self._from_similar = False
         else:
-            self._update_similar()
+            self._update_similar(index)
 
-    def _update_similar(self: Any) -> None:
-        """List the neighbours of the selected event (or say why not yet)."""
-        index = self.table_view.selected_index()
+    def _update_similar(self: Any, index: int | None) -> None:
+        """List the neighbours of stored event ``index`` (or say why not yet)."""
         view = self.similar_view
-        if index is None:
+        if index is None or index >= len(self.table):
             return
         embeddings = self.embeddings
         if embeddings.error is not None:

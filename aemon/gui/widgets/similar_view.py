@@ -51,7 +51,7 @@ class SimilarEventsView(QtWidgets.QWidget):
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((56, 82, 30, 66)):
+        for column, width in enumerate((48, 76, 28, 62)):
             self.table.setColumnWidth(column, width)
         self.table.cellClicked.connect(self._clicked)
         layout.addWidget(self.table)
