@@ -222,9 +222,8 @@ class EventViews:
                 QtWidgets.QMessageBox.critical(self, "aemon", str(exc))
 
     def _rebuild_cluster_trends(self: Any) -> None:
-        events = self.table.events()
-        groups = labels_of(self._event_keys(), self.cluster_labels).tolist()
+        groups = labels_of(self._event_keys(), self.cluster_labels)
         self.cluster_trends.clear()
-        self.cluster_trends.add(events, groups)
+        self.cluster_trends.add_rows(self.table.rows, groups.tolist())
         if self.trend_view.colour_by == "cluster":
             self.trend_view.refresh()

@@ -37,6 +37,16 @@ class _Series:
         self.data[:, self.n] = (time_s, dbae, energy)
         self.n += 1
 
+    def extend(self, times: np.ndarray, dbae: np.ndarray, energy: np.ndarray) -> None:
+        k = len(times)
+        if self.n + k > self.data.shape[1]:
+            grown = np.zeros((3, max(2 * self.data.shape[1], self.n + k)), dtype=np.float64)
+            grown[:, : self.n] = self.data[:, : self.n]
+            self.data = grown
+        self.data[:, self.n : self.n + k] = (times, dbae, energy)
+        self.n += k
+        self.sorted = False
+
     def view(self) -> npt.NDArray[np.float64]:
         if not self.sorted:  # events of one channel may arrive slightly out of order
             order = np.argsort(self.data[0, : self.n], kind="stable")
@@ -59,6 +69,22 @@ class TrendAccumulator:
         self._series: dict[TrendKey, _Series] = {}
         self.version = 0
         """Incremented on every change, so a view redraws only when needed."""
+
+    def add_rows(self, rows: npt.NDArray[np.void], groups: Sequence[int]) -> int:
+        """Add events given as rows of :data:`aemon.io.schema.EVENT_DTYPE` (the hit table's
+        store), grouped by ``groups`` (one per row, e.g. cluster labels); returns how many.
+        Vectorised: 100 000 rows take milliseconds, not the seconds of :meth:`add`."""
+        group = np.asarray(groups, dtype=np.int64)
+        types = rows["type"]
+        for g in np.unique(group):
+            for t in np.unique(types[group == g]):
+                chosen = rows[(group == g) & (types == t)]
+                key = (int(g), t.decode() if isinstance(t, bytes) else str(t))
+                series = self._series.setdefault(key, _Series())
+                series.extend(chosen["time_s"], chosen["amplitude_dBAE"], chosen["energy_eu"])
+        if len(rows):
+            self.version += 1
+        return len(rows)
 
     def add(self, events: Iterable[Event], groups: Sequence[int] | None = None) -> int:
         """Add events; returns how many. ``groups`` (one per event, e.g. cluster labels)
