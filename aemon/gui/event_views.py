@@ -33,7 +33,7 @@ from aemon.gui.widgets.similar_view import SimilarEventsView
 
 logger = logging.getLogger(__name__)
 
-_REFRESH_FRAMES = 10
+_REFRESH_FRAMES = 25
 """An incomplete "similar events" list is recomputed at most every this many frames."""
 
 
@@ -50,6 +50,7 @@ class EventViews:
         self.cluster_job: ClusterJob | None = None
         self._from_similar = False
         self._similar_version = -1  # embeddings version of an incomplete list, else -1
+        self._keys: list[EventKey] = []
         self.similar_view = SimilarEventsView()
         self.similar_view.show_message("Similar events: select an event in the table")
         self.similar_view.chosen.connect(self.show_similar_event)
@@ -68,14 +69,21 @@ class EventViews:
         return self.similar_view, tab
 
     def _event_keys(self: Any) -> list[EventKey]:
-        """``(channel, sample_index)`` of each hit-table event, in stored order."""
-        rows = self.table.rows
-        return list(zip(rows["channel"].tolist(), rows["sample_index"].tolist(), strict=True))
+        """``(channel, sample_index)`` of each hit-table event, in stored order (cached: the
+        table only grows between :meth:`_events_loaded` calls, which drop the cache)."""
+        keys: list[EventKey] = self._keys
+        if len(keys) > len(self.table):
+            keys.clear()
+        if len(keys) < len(self.table):
+            rows = self.table.rows[len(keys) :]
+            keys.extend(zip(rows["channel"].tolist(), rows["sample_index"].tolist(), strict=True))
+        return keys
 
     # -- events in --------------------------------------------------------------------------
 
     def _reset_event_views(self: Any) -> None:
         """A new session or stream: forget vectors and clusters."""
+        self._keys = []
         self.embeddings.clear()
         self.cluster_labels = {}
         self.cluster_trends.clear()
@@ -84,6 +92,7 @@ class EventViews:
     def _events_loaded(self: Any) -> None:
         """The hit table was replaced (replay opened or re-detected): embed all its events
         (worker thread) and take the clusters of ``FILE.clusters.csv`` if there is one."""
+        self._keys = []
         self.embeddings.clear()
         if isinstance(self.session, ReplaySession):
             self.embeddings.add_recorded(self._event_keys(), self.session.model.windows)
@@ -149,6 +158,7 @@ class EventViews:
         self.detail.show_event(event, volts, start, rate)
         if self._from_similar:  # a neighbour was clicked: keep the list it came from
             self._from_similar = False
+            self.similar_view.highlight(index)
         else:
             self._update_similar(index)
 
@@ -175,6 +185,7 @@ class EventViews:
             return
         rows = [(n.event, n.distance, self.table.event(n.event)) for n in found]
         view.show_neighbours(index, rows, pending)
+        view.highlight(self.table_view.selected_index())
 
     def show_similar_event(self: Any, index: int) -> None:
         """Show stored event ``index`` (a clicked neighbour) and keep the neighbour list."""
@@ -198,7 +209,7 @@ class EventViews:
         self.cluster_bar.cluster_now.setEnabled(False)
         self.cluster_bar.status.setText("clustering…")
         self.cluster_job = ClusterJob(
-            self.embeddings, self._event_keys(), self.cluster_bar.chosen_k()
+            self.embeddings, list(self._event_keys()), self.cluster_bar.chosen_k()
         )
         return self.cluster_job
 

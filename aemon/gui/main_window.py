@@ -94,7 +94,7 @@ class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow)
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         for widget in (self.table_view, self.detail, similar):
             lower.addWidget(widget)
-        lower.setSizes([560, 420, 340])
+        lower.setSizes([540, 420, 360])
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         main.addWidget(self.display_box)
         main.addWidget(lower)

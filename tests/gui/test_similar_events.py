@@ -1,12 +1,9 @@
 """The window's "similar events" list and the trend plots' cluster colour mode, offscreen
-(pytest-qt), on a simulator recording with two burst types replayed with one event per burst.
-
-Screenshots go to the test's tmp dir and to $AEMON_SHOT_DIR when set (for a look by eye)."""
+(pytest-qt), on a simulator recording with two burst types replayed with one event per burst."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,14 +20,6 @@ from aemon.similarity.clustering import purity
 from .screenshots import save_screenshot
 
 Recording = tuple[Path, Path, list[str]]
-
-
-def _shot(widget, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
-    path = save_screenshot(widget, tmp_path, name)
-    folder = os.environ.get("AEMON_SHOT_DIR")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, Path(folder) / name)
 
 
 def _open(qtbot, make_window, recording: Recording) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -69,13 +58,15 @@ def test_similar_events_list_neighbours_of_the_same_type_and_show_one(
     assert window.detail.current.sample_index == window.table.event(neighbour).sample_index
     assert view.anchor == anchors[1] and view.indices[2] == neighbour
     assert str(neighbour) == view.table.item(2, 0).text()
+    assert [i.row() for i in view.table.selectionModel().selectedRows()] == [2]
     # Fewer neighbours on request.
     view.count.setValue(5)
     assert len(view.indices) == 5 and view.table.rowCount() == 5
     assert view.anchor == anchors[1] and view.indices[2] == neighbour
+    assert [i.row() for i in view.table.selectionModel().selectedRows()] == [2]
     window.seek(window.table.event(neighbour).time_s + 0.1)
     window.tick()
-    _shot(window, tmp_path, "similar_events.png")
+    save_screenshot(window, tmp_path, "similar_events.png")
 
 
 def test_cluster_colour_mode_colours_two_clusters_apart(
@@ -104,7 +95,7 @@ def test_cluster_colour_mode_colours_two_clusters_apart(
         brushes[cluster] = curve.opts["symbolBrush"]
     assert brushes[0] != brushes[1]
     assert window.trend_view.curve_item("amplitude", (0, "burst")) is not None
-    _shot(window, tmp_path, "cluster_colours.png")
+    save_screenshot(window, tmp_path, "cluster_colours.png")
     # Back to channels: one channel, one colour.
     bar.colour_by.setCurrentText("channel")
     assert window.trend_view.curve_item("amplitude", (0, "burst")) is not None

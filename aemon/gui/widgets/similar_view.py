@@ -50,9 +50,11 @@ class SimilarEventsView(QtWidgets.QWidget):
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        for column, width in enumerate((48, 76, 28, 62)):
-            self.table.setColumnWidth(column, width)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)  # time
+        header.setMinimumSectionSize(24)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.cellClicked.connect(self._clicked)
         layout.addWidget(self.table)
         self.indices: list[int] = []
@@ -88,6 +90,13 @@ class SimilarEventsView(QtWidgets.QWidget):
                 self.table.setItem(r, c, item)
         more = f"; {pending} events not embedded yet" if pending else ""
         self.title.setText(f"Similar to event {anchor} (latent L1){more}")
+
+    def highlight(self, index: int | None) -> None:
+        """Select the row of stored event ``index`` if it is listed (the event shown)."""
+        if index in self.indices:
+            self.table.selectRow(self.indices.index(index))
+        else:
+            self.table.clearSelection()
 
     def _clicked(self, row: int, _column: int) -> None:
         if 0 <= row < len(self.indices):
