@@ -87,6 +87,8 @@ class EventEmbeddings:
         self._awaiting: list[EventKey] = []  # live: window not complete in the history yet
         self._generation = 0
         self._thread: threading.Thread | None = None
+        self._running = False
+        self._model_error = self.error
         self.version = 0
         """Incremented whenever vectors are added or dropped."""
 
@@ -140,6 +142,7 @@ class EventEmbeddings:
             self._onsets.clear()
             self._windows.clear()
             self._reader = None
+            self.error = self._model_error  # a read failure belonged to the old events
             self.version += 1
         self._awaiting = []
 
@@ -153,14 +156,15 @@ class EventEmbeddings:
 
     def busy(self) -> bool:
         """True while the worker runs."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._running
 
     def wait(self, timeout_s: float | None = None) -> bool:
         """Wait for the worker to finish (tests); True when nothing is queued for it."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout_s)
-        return not self.busy() and not self._onsets and not self._windows
+        with self._lock:
+            return not self._running and not self._onsets and not self._windows
 
     def latent(self, key: EventKey) -> npt.NDArray[np.float64] | None:
         """The cached latent vector of one event, or None."""
@@ -224,8 +228,12 @@ class EventEmbeddings:
     # -- the worker ---------------------------------------------------------------------------
 
     def _start(self) -> None:
-        if self.busy():
-            return
+        """Start the worker unless it runs (``_running`` is set and cleared under the lock, so
+        work queued while it is about to stop is never left behind)."""
+        with self._lock:
+            if self._running or not (self._onsets or self._windows):
+                return
+            self._running = True
         self._thread = threading.Thread(target=self._work, name="aemon-embed", daemon=True)
         self._thread.start()
 
@@ -236,8 +244,9 @@ class EventEmbeddings:
                 reader = self._reader
                 onsets, self._onsets = self._onsets[:BATCH], self._onsets[BATCH:]
                 cut, self._windows = self._windows[:BATCH], self._windows[BATCH:]
-            if not onsets and not cut:
-                return
+                if not onsets and not cut:
+                    self._running = False
+                    return
             if reader is None:
                 onsets = []
             try:
@@ -247,11 +256,15 @@ class EventEmbeddings:
                     pairs = [(onset, channel) for channel, onset in onsets]
                     windows.extend(reader(pairs, self.window_samples))
                 latent = self._encode(np.asarray(windows, dtype=np.float32))
-            except Exception as exc:  # a closed recording or a broken model: stop, say why
+            except Exception as exc:  # a broken model or file: stop and say why
                 with self._lock:
-                    if generation == self._generation:
-                        self.error = f"embedding failed: {exc}"
-                        logger.warning("similar events off: %s", self.error)
+                    if generation != self._generation:  # the session closed: go on
+                        continue
+                    self.error = f"embedding failed: {exc}"
+                    logger.warning("similar events off: %s", self.error)
+                    self._onsets.clear()
+                    self._windows.clear()
+                    self._running = False
                 return
             with self._lock:
                 if generation == self._generation:

@@ -124,3 +124,29 @@ def test_missing_model_turns_similarity_off(tmp_path: Path) -> None:
     assert embeddings.error is not None and "no embedding model" in embeddings.error
     embeddings.add_recorded([(0, 1)], lambda pairs, n: np.zeros((len(pairs), n), np.float32))
     assert embeddings.pending == 0 and not embeddings.busy()
+
+
+def test_a_read_failure_is_reported_and_a_new_event_table_starts_afresh() -> None:
+    embeddings = EventEmbeddings()
+    keys = [(0, i * 1000) for i in range(300)]  # more than one worker batch
+
+    def broken(pairs: list[tuple[int, int]], length: int) -> np.ndarray:
+        raise OSError("recording closed")
+
+    embeddings.add_recorded(keys, broken)
+    assert embeddings.wait(60)
+    assert embeddings.error is not None and "recording closed" in embeddings.error
+    assert embeddings.pending == 0 and embeddings.latent(keys[0]) is None
+    embeddings.clear()  # a new session: the failure belonged to the old one
+    assert embeddings.error is None
+    rng = np.random.default_rng(1)
+
+    def noise(pairs: list[tuple[int, int]], length: int) -> np.ndarray:
+        return rng.normal(0.0, 1e-4, (len(pairs), length)).astype(np.float32)
+
+    embeddings.add_recorded(keys, noise)
+    embeddings.clear()  # dropped while the worker runs: nothing of it is kept
+    embeddings.add_recorded(keys[:10], noise)  # picked up by the running worker or a new one
+    assert embeddings.wait(60) and embeddings.error is None
+    assert all(embeddings.latent(k) is not None for k in keys[:10])
+    assert embeddings.vectors(keys)[1].tolist() == list(range(10))
