@@ -16,6 +16,7 @@ examples:
   aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold 45
   aemon gui run.h5
   aemon gui run.h5 --events run.h5.events.csv
+  aemon gui run.h5 --events run.clusters.csv
   aemon gui --attach tcp://127.0.0.1:5556 --display tcp://127.0.0.1:5557"""
 
 
@@ -49,9 +50,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="detector of the monitor it starts (default nn)",
     )  # fmt: skip
     parser.add_argument(
-        "--events", metavar="CSV",
-        help="replay: show the events of this event CSV (e.g. what `aemon detect` wrote) "
-        "instead of the recording's /events",
+        "--events", metavar="CSV|H5",
+        help="replay: show the events of this event CSV (e.g. what `aemon detect` wrote) or "
+        "clustered table (`aemon cluster`'s PREFIX.csv/.h5: its cluster column colours the "
+        "trends) instead of the recording's /events",
     )  # fmt: skip
     parser.add_argument("--model", help="model directory for the monitor")
     parser.add_argument("--threshold", type=float, help="detector threshold (see aemon monitor)")

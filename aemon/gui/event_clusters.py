@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import FileFormatError
+from aemon.events.event import Event
 from aemon.gui.event_embeddings import NOT_CLUSTERED, EventEmbeddings, EventKey
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,54 @@ def read_cluster_labels(path: str | os.PathLike[str]) -> dict[EventKey, int]:
             f"{path}: not a clustered events table ({exc}); give the PREFIX.csv or PREFIX.h5 "
             "that `aemon cluster` wrote"
         ) from None
+
+
+def read_events_table(
+    path: str | os.PathLike[str], start_time_utc: str = ""
+) -> tuple[list[Event], dict[EventKey, int]]:
+    """The events of an event CSV (``aemon detect``) or of a clustered events table (``aemon
+    cluster``'s ``PREFIX.csv`` or ``PREFIX.h5``), and the cluster of each event (empty when
+    the table has no ``cluster`` column).
+
+    Raises:
+        FileFormatError: Not an event CSV or clustered table.
+    """
+    from aemon.io.event_csv import CSV_COLUMNS, array_to_events, read_event_csv
+
+    path = Path(path)
+    if path.suffix.lower() in (".h5", ".hdf5"):
+        try:
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                rows = f["events"][()]
+        except (OSError, KeyError) as exc:
+            raise FileFormatError(
+                f"{path}: no events table ({exc}); give an event CSV or the PREFIX.h5 that "
+                "`aemon cluster` wrote"
+            ) from None
+        events = array_to_events(rows, start_time_utc or None)
+        if "cluster" not in (rows.dtype.names or ()):
+            return events, {}
+        return events, read_cluster_labels(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"cannot read event CSV {path}: {exc}") from None
+    if header != [*CSV_COLUMNS, "cluster"]:
+        return read_event_csv(path), {}
+    with tempfile.TemporaryDirectory(prefix="aemon-events-") as tmp:  # the event CSV part
+        plain = Path(tmp) / "events.csv"
+        with (
+            open(path, newline="", encoding="utf-8") as f,
+            open(plain, "w", newline="", encoding="utf-8") as out,
+        ):
+            writer = csv.writer(out)
+            for row in csv.reader(f):
+                writer.writerow(row[:-1])
+        events = read_event_csv(plain)
+    return events, read_cluster_labels(path)
 
 
 def default_cluster_table(recording: str | os.PathLike[str]) -> Path | None:

@@ -91,13 +91,19 @@ class EventViews:
 
     def _events_loaded(self: Any) -> None:
         """The hit table was replaced (replay opened or re-detected): embed all its events
-        (worker thread) and take the clusters of ``FILE.clusters.csv`` if there is one."""
+        (worker thread) and take the clusters of the events table, else of
+        ``FILE.clusters.csv`` if there is one."""
         self._keys = []
         self.embeddings.clear()
+        self.cluster_labels = {}
         if isinstance(self.session, ReplaySession):
-            self.embeddings.add_recorded(self._event_keys(), self.session.model.windows)
-            table = default_cluster_table(self.session.model.path)
-            if table is not None:
+            model = self.session.model
+            self.embeddings.add_recorded(self._event_keys(), model.windows)
+            table = default_cluster_table(model.path)
+            if model.cluster_labels:
+                self.cluster_labels = model.cluster_labels  # replayed with a clustered table
+                self.cluster_bar.status.setText("clusters of the events table")
+            elif table is not None:
                 self.load_clusters(table)
                 return
         self._rebuild_cluster_trends()

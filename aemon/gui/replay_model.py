@@ -16,6 +16,7 @@ import numpy.typing as npt
 from aemon.detect.offline import detect_file
 from aemon.detect.options import DetectOptions
 from aemon.events.event import Event
+from aemon.gui.event_clusters import read_events_table
 from aemon.io.event_csv import array_to_events, read_event_csv
 from aemon.io.recording_reader import RecordingReader
 from aemon.similarity.event_table import cut_windows
@@ -28,14 +29,17 @@ class ReplayModel:
 
     Args:
         path: An aemon ``.h5`` recording.
-        events_csv: Show the events of this event CSV (``aemon detect``) instead of the
-            recording's ``/events``.
+        events_csv: Show the events of this event CSV (``aemon detect``) or clustered events
+            table (``aemon cluster``'s ``PREFIX.csv`` or ``.h5``) instead of the recording's
+            ``/events``.
 
     Attributes:
         position: Absolute sample index the display has reached.
         speed: Stream seconds per wall second (1 = real time).
         playing: True while :meth:`advance` moves the position.
         events: The recording's ``/events`` (or the last re-detection's).
+        cluster_labels: ``{(channel, sample_index): cluster}`` from a clustered events table
+            given as ``events_csv`` (else empty).
     """
 
     def __init__(
@@ -53,8 +57,9 @@ class ReplayModel:
         self.speed = 1.0
         self.playing = False
         self.events: list[Event] = array_to_events(self.reader.events(), info.start_time_utc)
+        self.cluster_labels: dict[tuple[int, int], int] = {}
         if events_csv is not None:
-            self.events = read_event_csv(events_csv)
+            self.events, self.cluster_labels = read_events_table(events_csv, info.start_time_utc)
         self.volts_per_count = [
             c.volts_per_count / 10 ** (c.gain_db / 20) for c in self.reader.channel_info
         ]
@@ -130,6 +135,7 @@ class ReplayModel:
                 progress=False,
             )  # fmt: skip
             self.events = read_event_csv(out)
+        self.cluster_labels = {}  # they were of the table the events replace
         logger.info("re-detection found %d events", len(self.events))
         return self.events
 

@@ -15,11 +15,12 @@ from aemon.gui.event_clusters import (
     default_cluster_table,
     labels_of,
     read_cluster_labels,
+    read_events_table,
 )
 from aemon.gui.event_embeddings import NOT_CLUSTERED, EventEmbeddings
 from aemon.gui.replay_model import ReplayModel
 from aemon.gui.sessions import RawHistory, StreamInfo
-from aemon.io.event_csv import read_event_csv
+from aemon.io.event_csv import read_event_csv, write_event_csv
 from aemon.similarity.cluster_output import write_cluster_csv, write_cluster_hdf5
 from aemon.similarity.clustering import purity
 
@@ -114,6 +115,19 @@ def test_cluster_tables_of_aemon_cluster_are_read_back(tmp_path: Path) -> None:
     assert default_cluster_table(tmp_path / "none.h5") is None
     keys = [(0, 10), (9, 9), (1, 30)]
     assert labels_of(keys, expected).tolist() == [1, NOT_CLUSTERED, 1]
+    # As an events table: the events and their clusters; a plain event CSV has none.
+    for table in (tmp_path / "rec.clusters.csv", tmp_path / "other.h5"):
+        got, labels = read_events_table(table)
+        assert [(e.channel, e.sample_index) for e in got] == list(expected)
+        assert [e.amplitude_dBAE for e in got] == [e.amplitude_dBAE for e in events]
+        assert labels == expected
+    write_event_csv(tmp_path / "plain.csv", events)
+    assert read_events_table(tmp_path / "plain.csv") == (read_event_csv(tmp_path / "plain.csv"), {})
+    with pytest.raises(FileFormatError):
+        read_events_table(tmp_path / "missing.csv")
+    with pytest.raises(FileFormatError, match="no events table"):
+        read_events_table(tmp_path / "e.h5")
+
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(FileFormatError, match="aemon cluster"):
         read_cluster_labels(tmp_path / "bad.csv")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_cluster_colour_mode_colours_two_clusters_apart(
     qtbot.waitUntil(job.done, timeout=60_000)
     window.tick()
     assert job.error is None and bar.cluster_now.isEnabled() and "k = 2" in bar.status.text()
-    keys = window._event_keys()
+    keys = list(window._event_keys())
     labels = [window.cluster_labels.get(k, NOT_CLUSTERED) for k in keys]
     assert set(labels) == {0, 1} and purity(labels, types) >= 0.9
     bar.colour_by.setCurrentText("cluster")
@@ -112,6 +113,22 @@ def test_cluster_colour_mode_colours_two_clusters_apart(
     counts = {c: len(window.trend_view.curve_item("amplitude", (c, "burst")).getData()[0])
               for c in (0, 1)}  # fmt: skip
     assert counts == {c: written.count(c) for c in (0, 1)}
+
+    # Replayed with the clustered table as its events table, or with it beside the recording.
+    window.open_replay(path, tmp_path / "c.csv")
+    clustered = dict(zip(keys, written, strict=True))
+    assert len(window.table) == len(types) and window.cluster_labels == clustered
+    assert "clusters of the events table" in bar.status.text()
+    copy = tmp_path / "copy" / "rec.h5"
+    copy.parent.mkdir()
+    shutil.copy(path, copy)
+    shutil.copy(tmp_path / "c.h5", tmp_path / "copy" / "rec.clusters.h5")
+    window.open_replay(copy, csv_path)
+    assert window.cluster_labels == clustered
+    assert "rec.clusters.h5" in bar.status.text()
+    assert window.trend_view.colour_by == "cluster"
+    window.tick()
+    assert window.trend_view.curve_item("amplitude", (1, "burst")) is not None
 
 
 def test_aemon_gui_replays_a_recording_with_an_events_csv(
