@@ -146,3 +146,16 @@ def test_aemon_gui_replays_a_recording_with_an_events_csv(
     assert bad.returncode == 2 and "missing.csv" in bad.stderr
     assert main(["gui", "tcp://127.0.0.1:1", "--events", str(csv_path)]) == 2
     assert "--events is for replaying" in capsys.readouterr().err
+
+
+def test_similar_count_and_cluster_k_persist(make_window) -> None:  # type: ignore[no-untyped-def]
+    window = make_window()
+    assert window.similar_view.count.value() == 20 and not window.cluster_bar.auto.isChecked()
+    window.similar_view.count.setValue(7)
+    window.cluster_bar.k.setValue(4)
+    window.cluster_bar.auto.setChecked(True)
+    window.close()
+    again = make_window()
+    assert again.similar_view.count.value() == 7 and again.cluster_bar.k.value() == 4
+    assert again.cluster_bar.auto.isChecked() and not again.cluster_bar.k.isEnabled()
+    assert again.cluster_bar.chosen_k() is None
