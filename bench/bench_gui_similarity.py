@@ -5,7 +5,9 @@ Measures, Qt-free and with the window's own classes (:mod:`aemon.gui.event_embed
 shipped embedding in the worker thread (windows/s; the GUI thread is not involved), one
 "similar events" query among N events (GUI thread, on a click), the event keys of the hit table
 (GUI thread), clustering N events with k-means (worker thread), and rebuilding the cluster
-trend curves from the hit table (GUI thread, once per clustering). Windows are Gaussian noise
+trend curves from the hit table (GUI thread, once per clustering), and how long a 25 frames/s
+Qt timer on the GUI thread is held up while the worker encodes (the window's frame timer
+competes with it for the GIL and the cores). Windows are Gaussian noise
 (the cost does not depend on the content). Figures include CPU contention on a shared machine;
 process CPU time is printed beside the wall time.
 
@@ -17,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -75,6 +78,39 @@ def main() -> None:
     trends = TrendAccumulator()
     _timed(f"cluster trend curves from {n} rows (GUI)", lambda: (trends.clear(), trends.add_rows(
         rows, labels.tolist())))  # fmt: skip
+    _timer_stalls(windows[: min(n, 20_000)])
+
+
+def _timer_stalls(windows: np.ndarray) -> None:
+    """Frame-timer intervals on the GUI thread while a fresh worker encodes ``windows``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    embeddings = EventEmbeddings()
+    keys = [(0, i) for i in range(len(windows))]
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def frame() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+        if not embeddings.busy():
+            app.quit()
+
+    timer = QtCore.QTimer()
+    timer.setInterval(40)
+    timer.timeout.connect(frame)
+    timer.start()
+    started = time.perf_counter()
+    embeddings.add_recorded(keys, lambda pairs, _n: windows[[onset for onset, _ in pairs]])
+    app.exec()
+    took = time.perf_counter() - started
+    ms = np.array(gaps[1:]) * 1e3
+    print(f"frame timer (40 ms) while encoding {len(windows)} windows in {took:.1f} s: "
+          f"median {np.median(ms):.0f} ms, p99 {np.percentile(ms, 99):.0f} ms, "
+          f"max {ms.max():.0f} ms over {len(ms)} frames")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,6 @@ from aemon.similarity.embedding import CARD_NAME, DEFAULT_EMBEDDING
 from aemon.similarity.event_table import PRE_FRACTION
 
 if TYPE_CHECKING:
-    from aemon.gui.sessions import RawHistory
     from aemon.similarity.embedding import EmbeddingModel
 
 logger = logging.getLogger(__name__)
@@ -49,6 +48,16 @@ AUTO_K_SAMPLE = 3000
 
 NOT_CLUSTERED = -1
 """Cluster label of an event without a latent vector or newer than the last clustering."""
+
+
+class RawHistory(Protocol):
+    """What live windows are cut from: :class:`aemon.gui.sessions.RawHistory` (not imported:
+    sessions imports the replay model, which imports this module)."""
+
+    end: int
+
+    def get(self, start: int, stop: int) -> npt.NDArray[np.float32] | None:
+        """Volts ``(channels, stop - start)`` of absolute ``[start, stop)``, or None."""
 
 
 class Neighbour(NamedTuple):

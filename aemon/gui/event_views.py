@@ -85,7 +85,7 @@ class EventViews:
         """A new session or stream: forget vectors and clusters."""
         self._keys = []
         self.embeddings.clear()
-        self.cluster_labels = {}
+        self._drop_clusters()
         self.cluster_trends.clear()
         self.similar_view.show_message("Similar events: select an event in the table")
 
@@ -95,7 +95,7 @@ class EventViews:
         ``FILE.clusters.csv`` if there is one."""
         self._keys = []
         self.embeddings.clear()
-        self.cluster_labels = {}
+        self._drop_clusters()
         if isinstance(self.session, ReplaySession):
             model = self.session.model
             self.embeddings.add_recorded(self._event_keys(), model.windows)
@@ -107,6 +107,14 @@ class EventViews:
                 self.load_clusters(table)
                 return
         self._rebuild_cluster_trends()
+
+    def _drop_clusters(self: Any) -> None:
+        """Forget the cluster labels and a clustering still running (it was of other events;
+        its thread ends by itself)."""
+        self.cluster_labels = {}
+        self.cluster_job = None
+        self.cluster_bar.cluster_now.setEnabled(True)
+        self.cluster_bar.status.setText("")
 
     def _events_arrived(self: Any, events: list[Event]) -> None:
         """Live events: queue their windows (cut from the raw history) and trend them."""
