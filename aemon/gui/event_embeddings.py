@@ -296,5 +296,5 @@ class EventEmbeddings:
         if self._model is None:
             from aemon.similarity.embedding import EmbeddingModel
 
-            self._model = EmbeddingModel(self.model_dir)
+            self._model = EmbeddingModel(self.model_dir, threads=1)
         return np.asarray(self._model.latent(windows), dtype=np.float64)
