@@ -15,6 +15,8 @@ examples:
   aemon gui tcp://127.0.0.1:5555
   aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold 45
   aemon gui run.h5
+  aemon gui run.h5 --events run.h5.events.csv
+  aemon gui run.h5 --events run.clusters.csv
   aemon gui --attach tcp://127.0.0.1:5556 --display tcp://127.0.0.1:5557"""
 
 
@@ -47,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--detector", choices=("nn", "threshold", "cascade"), default="nn",
         help="detector of the monitor it starts (default nn)",
     )  # fmt: skip
+    parser.add_argument(
+        "--events", metavar="CSV|H5",
+        help="replay: show the events of this event CSV (e.g. what `aemon detect` wrote) or "
+        "clustered table (`aemon cluster`'s PREFIX.csv/.h5: its cluster column colours the "
+        "trends) instead of the recording's /events",
+    )  # fmt: skip
     parser.add_argument("--model", help="model directory for the monitor")
     parser.add_argument("--threshold", type=float, help="detector threshold (see aemon monitor)")
     parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
@@ -67,6 +75,8 @@ def run_gui(args: argparse.Namespace) -> int:
     """Run ``aemon gui``."""
     if args.target and args.attach:
         raise ConfigError("give either SOURCE|FILE or --attach, not both")
+    if args.events and not (args.target and args.target.lower().endswith((".h5", ".hdf5"))):
+        raise ConfigError("--events is for replaying a recording; give FILE.h5 too")
     try:
         from aemon.gui.app import platform_problem, run_app
     except ImportError as exc:
@@ -83,4 +93,5 @@ def run_gui(args: argparse.Namespace) -> int:
         display_endpoint=args.display,
         monitor_args=monitor_args(args),
         quit_after_s=args.quit_after,
+        events_csv=args.events,
     )

@@ -84,6 +84,7 @@ def run_app(
     display_endpoint: str | None = None,
     monitor_args: Sequence[str] = (),
     quit_after_s: float | None = None,
+    events_csv: str | None = None,
 ) -> int:
     """Open the window on a recording (replay), a SOURCE (live, through an ``aemon monitor``
     child process) or a running monitor's endpoints; run until it is closed.
@@ -94,6 +95,7 @@ def run_app(
         display_endpoint: And to its display PUB.
         monitor_args: Detector arguments for the child monitor.
         quit_after_s: Close the window after this many seconds (for unattended runs).
+        events_csv: Replay: show this event CSV's events instead of the recording's.
     """
     import pyqtgraph as pg
     from PySide6 import QtCore, QtWidgets
@@ -104,7 +106,7 @@ def run_app(
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["aemon"])
     window = MainWindow()
     if target and Path(target).suffix.lower() in RECORDING_SUFFIXES and Path(target).is_file():
-        window.open_replay(target)
+        window.open_replay(target, events_csv)
     elif target:
         window.open_live(target, monitor_args=list(monitor_args))
     elif events_endpoint:

@@ -17,6 +17,18 @@ _PALETTE = [(120, 255, 120), (255, 140, 255), (120, 255, 255), (255, 180, 120), 
 CHANNEL_COLOURS = [(230, 230, 230), (255, 170, 60), (90, 200, 255), (140, 255, 140),
                    (255, 110, 180), (200, 160, 255), (255, 255, 120), (120, 255, 220)]  # fmt: skip
 """Trend curve colour per channel (cycled)."""
+CLUSTER_COLOURS = [(70, 150, 255), (255, 80, 80), (80, 230, 120), (255, 210, 40),
+                   (200, 120, 255), (40, 225, 225), (255, 140, 40), (255, 120, 200)]  # fmt: skip
+"""Trend point colour per cluster label (cycled); as distinct as possible from each other."""
+UNCLUSTERED_COLOUR = (128, 128, 128)
+"""Trend point colour of an event without a cluster label (label < 0)."""
+
+
+def cluster_colour(label: int) -> tuple[int, int, int]:
+    """RGB of cluster ``label``; grey for a negative label (not clustered)."""
+    if label < 0:
+        return UNCLUSTERED_COLOUR
+    return CLUSTER_COLOURS[label % len(CLUSTER_COLOURS)]
 
 
 def marker_colour(kind: str, detector: str = "") -> tuple[int, int, int]:

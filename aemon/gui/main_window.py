@@ -4,27 +4,27 @@ trend plots, controls and status bar, fed by a live or a replay session on a GUI
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from aemon.detect.options import DetectOptions
 from aemon.errors import AemonError
 from aemon.events.event import Event
+from aemon.gui.event_views import EventViews
 from aemon.gui.hit_table import HitTable
 from aemon.gui.label_actions import LabelActions
+from aemon.gui.replay_actions import VISIBLE_S, ReplayActions
 from aemon.gui.sessions import LiveSession, RawHistory, ReplaySession, StreamInfo, Tick
 from aemon.gui.settings import restore_settings, save_settings
 from aemon.gui.spectrogram_model import SpectrogramColumns
 from aemon.gui.status_text import STATUS_FIELDS, status_texts
 from aemon.gui.trends import TrendAccumulator
 from aemon.gui.widgets.channel_view import ChannelView
-from aemon.gui.widgets.control_panel import SPEEDS, ControlPanel
+from aemon.gui.widgets.control_panel import ControlPanel
 from aemon.gui.widgets.event_detail import EventDetail
 from aemon.gui.widgets.hit_table_view import HitTableModel, HitTableView
 from aemon.gui.widgets.trend_view import TrendView
@@ -34,11 +34,9 @@ logger = logging.getLogger(__name__)
 
 FRAME_MS = 40
 """Display timer period (ms): 25 frames/s."""
-VISIBLE_S = 4.0
-"""Signal shown across the spectrogram (s)."""
 
 
-class MainWindow(LabelActions, QtWidgets.QMainWindow):
+class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow):
     """The window. Open a session with :meth:`open_live` or :meth:`open_replay`.
 
     Args:
@@ -91,18 +89,19 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.table_view = HitTableView(self.table_model)
         self.table_view.selectionModel().selectionChanged.connect(self._show_selected)
         self.detail = EventDetail()
+        self.trend_view = TrendView(self.trends)
+        similar, trends_tab = self._build_event_views()
         lower = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        lower.addWidget(self.table_view)
-        lower.addWidget(self.detail)
-        lower.setSizes([700, 400])
+        for widget in (self.table_view, self.detail, similar):
+            lower.addWidget(widget)
+        lower.setSizes([540, 420, 360])
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         main.addWidget(self.display_box)
         main.addWidget(lower)
         main.setSizes([560, 300])
-        self.trend_view = TrendView(self.trends)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(main, "Display")
-        self.tabs.addTab(self.trend_view, "Trends")
+        self.tabs.addTab(trends_tab, "Trends")
         self.setCentralWidget(self.tabs)
         self.status_labels = {name: QtWidgets.QLabel("–") for name in STATUS_FIELDS}
         for label in self.status_labels.values():
@@ -150,10 +149,11 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
             self.controls.detector.setCurrentText(args[args.index("--detector") + 1])
         self.setWindowTitle(f"aemon – live – {source or events_endpoint}")
 
-    def open_replay(self, path: str | Path) -> None:
-        """Open a recording for replay and labelling."""
+    def open_replay(self, path: str | Path, events_csv: str | Path | None = None) -> None:
+        """Open a recording for replay and labelling (with the events of ``events_csv``
+        instead of its ``/events`` when given)."""
         self._close_session()
-        session = ReplaySession(path)
+        session = ReplaySession(path, events_csv)
         self.session = session
         self.controls.set_mode(replay=True)
         self.controls.source.setText(str(path))
@@ -163,6 +163,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.setWindowTitle(f"aemon – replay – {Path(path).name}")
 
     def _close_session(self) -> None:
+        self._reset_event_views()
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -179,6 +180,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         self.table_model.reset([])
         self._new_rows = []
         self.trends.clear()
+        self._reset_event_views()
         if self.channel_view is not None:
             self.display_layout.removeWidget(self.channel_view)
             self.channel_view.deleteLater()
@@ -199,6 +201,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
             self.channel_view.clear_events()
             self.channel_view.add_events(events)
         self.apply_labels()
+        self._events_loaded()
 
     # -- the display timer --------------------------------------------------------------------
 
@@ -230,6 +233,7 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         if tick.events:
             self._new_rows.extend(tick.events)
             self.trends.add(tick.events)
+            self._events_arrived(tick.events)
             self.channel_view.add_events(tick.events)
             self._event_times.append((time.monotonic(), len(tick.events)))
         if self._new_rows and self.frames % 5 == 0:  # the table repaints 5×/s at most
@@ -238,7 +242,8 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
         if not paused:
             self.channel_view.refresh()
             self.frames += 1
-        if self.tabs.currentWidget() is self.trend_view and self.frames % 10 == 0:
+        self._tick_event_views()
+        if self.tabs.currentIndex() == 1 and self.frames % 10 == 0:
             self.trend_view.refresh()
         if isinstance(self.session, ReplaySession):
             m = self.session.model
@@ -260,36 +265,6 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
                 self.statusBar().showMessage(f"monitor stopped: {error.splitlines()[-1]}")
 
     # -- controls -----------------------------------------------------------------------------
-
-    def _replay(self) -> ReplaySession:
-        assert isinstance(self.session, ReplaySession)
-        return self.session
-
-    def seek(self, time_s: float) -> None:
-        """Replay: show the signal up to ``time_s`` (s) and continue from there."""
-        self._replay().seek(time_s, VISIBLE_S)
-
-    def step(self, seconds: float) -> None:
-        """Replay: pause and move by ``seconds`` (s)."""
-        session = self._replay()
-        self.controls.play.setChecked(False)
-        if seconds < 0:
-            session.seek(session.model.time_s + seconds, VISIBLE_S)
-        else:
-            self._apply(session.step(seconds))
-
-    def _play_toggled(self, on: bool) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.session.model.playing = on
-            self.controls.play.setText("Pause" if on else "Play")
-
-    def _speed_changed(self, index: int) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.session.model.speed = SPEEDS[index]
-
-    def _pause_toggled(self, on: bool) -> None:
-        if isinstance(self.session, ReplaySession):
-            self.controls.play.setChecked(False)
 
     def _levels_changed(self) -> None:
         low, high = self.controls.level_low.value(), self.controls.level_high.value()
@@ -368,28 +343,6 @@ class MainWindow(LabelActions, QtWidgets.QMainWindow):
                 self.open_replay(path)
             except AemonError as exc:
                 QtWidgets.QMessageBox.critical(self, "aemon", str(exc))
-
-    def _show_selected(self) -> None:
-        index = self.table_view.selected_index()
-        if index is None or self.info is None:
-            return
-        event = self.table.event(index)
-        rate = self.info.sample_rate_hz
-        duration = event.duration_us if math.isfinite(event.duration_us) else 0.0
-        start = event.sample_index - round(200e-6 * rate)
-        stop = event.sample_index + round((duration + 300) * 1e-6 * rate)
-        volts = None
-        if isinstance(self.session, ReplaySession):
-            first, block = self.session.model.read(start, stop - start)
-            start = first
-            if block.shape[1]:
-                volts = (block[event.channel] * self.info.volts_per_count[event.channel]).astype(
-                    np.float32
-                )
-        elif self.history is not None:
-            got = self.history.get(start, stop)
-            volts = None if got is None else got[event.channel]
-        self.detail.show_event(event, volts, start, rate)
 
     def closeEvent(self, event: object) -> None:  # noqa: N802 (Qt name)
         """Save settings and stop the monitor child (it closes its recording)."""

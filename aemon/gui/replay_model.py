@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +16,10 @@ import numpy.typing as npt
 from aemon.detect.offline import detect_file
 from aemon.detect.options import DetectOptions
 from aemon.events.event import Event
+from aemon.gui.event_clusters import read_events_table
 from aemon.io.event_csv import array_to_events, read_event_csv
 from aemon.io.recording_reader import RecordingReader
+from aemon.similarity.event_table import cut_windows
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +29,25 @@ class ReplayModel:
 
     Args:
         path: An aemon ``.h5`` recording.
+        events_csv: Show the events of this event CSV (``aemon detect``) or clustered events
+            table (``aemon cluster``'s ``PREFIX.csv`` or ``.h5``) instead of the recording's
+            ``/events``.
 
     Attributes:
         position: Absolute sample index the display has reached.
         speed: Stream seconds per wall second (1 = real time).
         playing: True while :meth:`advance` moves the position.
         events: The recording's ``/events`` (or the last re-detection's).
+        cluster_labels: ``{(channel, sample_index): cluster}`` from a clustered events table
+            given as ``events_csv`` (else empty).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], events_csv: str | os.PathLike[str] | None = None
+    ) -> None:
         self.path = Path(path)
         self.reader = RecordingReader(self.path)
+        self._lock = threading.Lock()  # the reader is shared with the embedding worker
         info = self.reader.info
         self.info = info
         self.sample_rate_hz = info.sample_rate_hz
@@ -46,6 +57,9 @@ class ReplayModel:
         self.speed = 1.0
         self.playing = False
         self.events: list[Event] = array_to_events(self.reader.events(), info.start_time_utc)
+        self.cluster_labels: dict[tuple[int, int], int] = {}
+        if events_csv is not None:
+            self.events, self.cluster_labels = read_events_table(events_csv, info.start_time_utc)
         self.volts_per_count = [
             c.volts_per_count / 10 ** (c.gain_db / 20) for c in self.reader.channel_info
         ]
@@ -74,6 +88,16 @@ class ReplayModel:
         if column is None or count <= 0:
             return start, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
         return start, self.reader.read(column, count)
+
+    def windows(self, onsets: list[tuple[int, int]], length: int) -> npt.NDArray[np.float32]:
+        """Waveform windows (volts) around ``(onset sample, channel)`` pairs, as ``aemon
+        similar`` cuts them (:func:`aemon.similarity.event_table.cut_windows`); thread-safe
+        (the embedding worker calls it; the lock is held 32 windows at a time)."""
+        parts = [np.zeros((0, length), dtype=np.float32)]
+        for i in range(0, len(onsets), 32):
+            with self._lock:
+                parts.append(cut_windows(self.reader, onsets[i : i + 32], length))
+        return np.concatenate(parts)
 
     def advance(
         self, wall_s: float, max_samples: int | None = None
@@ -111,6 +135,7 @@ class ReplayModel:
                 progress=False,
             )  # fmt: skip
             self.events = read_event_csv(out)
+        self.cluster_labels = {}  # they were of the table the events replace
         logger.info("re-detection found %d events", len(self.events))
         return self.events
 
@@ -118,12 +143,14 @@ class ReplayModel:
     def released(self) -> Iterator[None]:
         """Close the file for the block (HDF5 allows one open mode per process; labels are
         written in append mode) and reopen it after."""
-        self.reader.close()
-        try:
-            yield
-        finally:
-            self.reader = RecordingReader(self.path)
+        with self._lock:
+            self.reader.close()
+            try:
+                yield
+            finally:
+                self.reader = RecordingReader(self.path)
 
     def close(self) -> None:
         """Close the recording."""
-        self.reader.close()
+        with self._lock:
+            self.reader.close()

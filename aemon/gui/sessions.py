@@ -204,8 +204,10 @@ class ReplaySession:
     """A recording played back through the display; its events are all known up front
     (:attr:`events`), so the table, trends and markers show the whole recording at once."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.model = ReplayModel(path)
+    def __init__(
+        self, path: str | os.PathLike[str], events_csv: str | os.PathLike[str] | None = None
+    ) -> None:
+        self.model = ReplayModel(path, events_csv)
         m = self.model
         self.info = StreamInfo(
             m.sample_rate_hz, m.info.channels, m.first_sample, m.volts_per_count,

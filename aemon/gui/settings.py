@@ -1,6 +1,7 @@
 """Settings that persist between sessions (QSettings): geometry, colour levels, source,
-recording file name and detector choice. ``window`` is the
-:class:`aemon.gui.main_window.MainWindow` (not imported: that would be a cycle)."""
+recording file name, detector choice, and the similar-events count and clustering k.
+``window`` is the :class:`aemon.gui.main_window.MainWindow` (not imported: that would be a
+cycle)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def restore_settings(window: Any) -> None:
     c.model.setText(str(s.value("model", "")))
     c.detector.setCurrentText(str(s.value("detector", "nn")))
     c.threshold.setValue(float(s.value("threshold", 0.0)))
+    window.similar_view.count.setValue(int(s.value("similar_count", 20)))
+    window.cluster_bar.k.setValue(int(s.value("cluster_k", 2)))
+    window.cluster_bar.auto.setChecked(str(s.value("cluster_auto", "false")).lower() == "true")
 
 
 def save_settings(window: Any) -> None:
@@ -33,4 +37,7 @@ def save_settings(window: Any) -> None:
     s.setValue("model", c.model.text())
     s.setValue("detector", c.detector.currentText())
     s.setValue("threshold", c.threshold.value())
+    s.setValue("similar_count", window.similar_view.count.value())
+    s.setValue("cluster_k", window.cluster_bar.k.value())
+    s.setValue("cluster_auto", "true" if window.cluster_bar.auto.isChecked() else "false")
     s.sync()

@@ -4,7 +4,7 @@ hit rate, cumulative hits, amplitude (dBAE) and energy (eu) against time (s)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -14,7 +14,8 @@ from aemon.events.event import Event
 logger = logging.getLogger(__name__)
 
 TrendKey = tuple[int, str]
-"""``(channel, type)``: one curve per channel and event type."""
+"""``(group, type)``: one curve per group and event type; the group is the channel, or the
+cluster label when the events are added with ``groups``."""
 
 TREND_KINDS = ("hit rate", "cumulative hits", "amplitude", "energy")
 """The four trend plots, in display order."""
@@ -35,6 +36,16 @@ class _Series:
             self.sorted = False
         self.data[:, self.n] = (time_s, dbae, energy)
         self.n += 1
+
+    def extend(self, times: np.ndarray, dbae: np.ndarray, energy: np.ndarray) -> None:
+        k = len(times)
+        if self.n + k > self.data.shape[1]:
+            grown = np.zeros((3, max(2 * self.data.shape[1], self.n + k)), dtype=np.float64)
+            grown[:, : self.n] = self.data[:, : self.n]
+            self.data = grown
+        self.data[:, self.n : self.n + k] = (times, dbae, energy)
+        self.n += k
+        self.sorted = False
 
     def view(self) -> npt.NDArray[np.float64]:
         if not self.sorted:  # events of one channel may arrive slightly out of order
@@ -59,11 +70,29 @@ class TrendAccumulator:
         self.version = 0
         """Incremented on every change, so a view redraws only when needed."""
 
-    def add(self, events: Iterable[Event]) -> int:
-        """Add events; returns how many."""
+    def add_rows(self, rows: npt.NDArray[np.void], groups: Sequence[int]) -> int:
+        """Add events given as rows of :data:`aemon.io.schema.EVENT_DTYPE` (the hit table's
+        store), grouped by ``groups`` (one per row, e.g. cluster labels); returns how many.
+        Vectorised: 100 000 rows take milliseconds, not the seconds of :meth:`add`."""
+        group = np.asarray(groups, dtype=np.int64)
+        types = rows["type"]
+        for g in np.unique(group):
+            for t in np.unique(types[group == g]):
+                chosen = rows[(group == g) & (types == t)]
+                key = (int(g), t.decode() if isinstance(t, bytes) else str(t))
+                series = self._series.setdefault(key, _Series())
+                series.extend(chosen["time_s"], chosen["amplitude_dBAE"], chosen["energy_eu"])
+        if len(rows):
+            self.version += 1
+        return len(rows)
+
+    def add(self, events: Iterable[Event], groups: Sequence[int] | None = None) -> int:
+        """Add events; returns how many. ``groups`` (one per event, e.g. cluster labels)
+        replaces the channel as the curve's group."""
         n = 0
-        for e in events:
-            series = self._series.setdefault((int(e.channel), str(e.type)), _Series())
+        for i, e in enumerate(events):
+            group = int(e.channel) if groups is None else int(groups[i])
+            series = self._series.setdefault((group, str(e.type)), _Series())
             series.add(float(e.time_s), float(e.amplitude_dBAE), float(e.energy_eu))
             n += 1
         if n:

@@ -21,7 +21,9 @@ Public API (imported on first use):
     train_embedding: :mod:`aemon.similarity.embedding_training`
     Purity: :mod:`aemon.similarity.analysis`
     cluster_events: :mod:`aemon.similarity.analysis`
+    cluster_vectors: :mod:`aemon.similarity.analysis`
     event_truth: :mod:`aemon.similarity.analysis`
+    nearest_rows: :mod:`aemon.similarity.analysis`
     similar_events: :mod:`aemon.similarity.analysis`
     truth_purity: :mod:`aemon.similarity.analysis`
     write_cluster_csv: :mod:`aemon.similarity.cluster_output`
@@ -63,6 +65,8 @@ _EXPORTS = {
     "SPACES": "spaces",
     "choose_k": "clustering",
     "cluster_events": "analysis",
+    "cluster_vectors": "analysis",
+    "nearest_rows": "analysis",
     "cluster_labels": "clustering",
     "correlation_distances": "spaces",
     "event_truth": "analysis",
@@ -92,6 +96,7 @@ __all__ = [
     "choose_k",
     "cluster_events",
     "cluster_labels",
+    "cluster_vectors",
     "correlation_distances",
     "cut_windows",
     "event_truth",
@@ -101,6 +106,7 @@ __all__ = [
     "load_event_table",
     "log_spectrum",
     "nearest",
+    "nearest_rows",
     "purity",
     "recording_windows",
     "similar_events",

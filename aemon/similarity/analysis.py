@@ -72,11 +72,23 @@ def similar_events(
     if count < 1:
         raise ConfigError(f"-k {count} must be >= 1")
     if space == "features":
-        distances = l1_distances(feature_vectors(table.events), index)
-    elif space == "latent":
-        distances = l1_distances(_latent(table, embedding), index)
-    else:
-        distances = correlation_distances(table.windows, table.sample_rate_hz, index)
+        return nearest_rows(feature_vectors(table.events), index, count)
+    if space == "latent":
+        return nearest_rows(_latent(table, embedding), index, count)
+    distances = correlation_distances(table.windows, table.sample_rate_hz, index)
+    return [(j, float(distances[j])) for j in nearest(distances, index, count)]
+
+
+def nearest_rows(
+    vectors: npt.NDArray[np.floating], index: int, count: int
+) -> list[tuple[int, float]]:
+    """The ``count`` rows of ``vectors`` nearest to row ``index`` by L1 distance:
+    ``(row, distance)``, nearest first, row ``index`` itself left out.
+
+    The distance of ``aemon similar`` in the ``features`` and ``latent`` spaces; the GUI's
+    "similar events" panel calls it on the latent vectors it has cached.
+    """
+    distances = l1_distances(vectors, index)
     return [(j, float(distances[j])) for j in nearest(distances, index, count)]
 
 
@@ -121,11 +133,28 @@ def cluster_events(
         precomputed = True
         method = "agglomerative"
         map_data = 1.0 - data
+    clusters, k, silhouettes = cluster_vectors(data, k, method=method, precomputed=precomputed)
+    return Clustering(clusters, k, method, space, map_data, silhouettes)
+
+
+def cluster_vectors(
+    data: npt.NDArray[np.floating],
+    k: int | None,
+    *,
+    method: str = "kmeans",
+    precomputed: bool = False,
+) -> tuple[npt.NDArray[np.int64], int, dict[int, float]]:
+    """Cluster labels of the rows of ``data`` (vectors, or a distance matrix when
+    ``precomputed``), as ``aemon cluster`` does: ``k`` None chooses k by silhouette score.
+
+    Returns:
+        ``(label 0..k-1 of each row, k, silhouette score per k tried)``.
+    """
     silhouettes: dict[int, float] = {}
     if k is None:
         k, silhouettes = choose_k(data, method=method, precomputed=precomputed)
     clusters = cluster_labels(data, k, method=method, precomputed=precomputed)
-    return Clustering(clusters, k, method, space, map_data, silhouettes)
+    return clusters, k, silhouettes
 
 
 @dataclass(frozen=True)

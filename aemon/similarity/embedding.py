@@ -65,13 +65,18 @@ def model_input(windows: npt.NDArray[np.floating], config: dict[str, Any]) -> np
 class EmbeddingModel:
     """An exported embedding encoder with its card.
 
+    Args:
+        directory: The model directory.
+        threads: ONNX Runtime intra-op threads (0: its default, one per core); the GUI
+            encodes with 1 so that a live monitor beside it keeps its cores.
+
     Attributes:
         card: The parsed ``card.json``.
         window_samples: Input window length (samples).
         normalization: How windows are normalised before encoding.
     """
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], threads: int = 0) -> None:
         import onnxruntime as ort
 
         folder = Path(directory)
@@ -88,6 +93,7 @@ class EmbeddingModel:
         self.normalization = NormalizationParams.from_dict(self.card["normalization"])
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = max(0, threads)
         self._session = ort.InferenceSession(
             str(folder / ENCODER_NAME), options, providers=["CPUExecutionProvider"]
         )

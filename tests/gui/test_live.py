@@ -42,6 +42,13 @@ def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-de
         assert window.status_labels["gaps"].text().startswith("gaps 0")
         window.table_view.selectRow(6)  # a few events back: its signal is in the history
         assert window.detail.current is not None
+        # "similar events" of a live event: windows cut from the raw history, encoded in the
+        # worker thread; the list fills in when they are (the event itself left out)
+        anchor = window.table_view.selected_index()
+        qtbot.waitUntil(lambda: len(window.similar_view.indices) >= 3, timeout=30_000)
+        assert window.similar_view.anchor == anchor
+        assert anchor not in window.similar_view.indices
+        assert window.embeddings.error is None
         save_screenshot(window, tmp_path, "live.png")
         window.tabs.setCurrentIndex(1)
         qtbot.waitUntil(lambda: len(window.trend_view._curves) >= 4, timeout=10_000)

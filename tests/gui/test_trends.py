@@ -31,3 +31,21 @@ def test_rate_cumulative_amplitude_energy_per_channel_and_type() -> None:
     version = trends.version
     trends.clear()
     assert trends.version > version and trends.keys() == []
+
+
+def test_rows_grouped_by_label_match_events_grouped_one_by_one() -> None:
+    from aemon.io.event_csv import events_to_array
+
+    events = [event(i, 40 + i, "low" if i % 3 else "high") for i in range(40)]
+    groups = [i % 4 - 1 for i in range(40)]  # -1 (not clustered), 0, 1, 2
+    one_by_one, vectorised = TrendAccumulator(), TrendAccumulator()
+    one_by_one.add(events, groups)
+    version = vectorised.version
+    assert vectorised.add_rows(events_to_array(events), groups) == 40
+    assert vectorised.version > version
+    curves = one_by_one.keys()
+    assert vectorised.keys() == curves and (-1, "high") in curves
+    for key in curves:
+        for kind in TREND_KINDS:
+            for a, b in zip(vectorised.curve(kind, key), one_by_one.curve(kind, key), strict=True):
+                np.testing.assert_array_equal(a, b)

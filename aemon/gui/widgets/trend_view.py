@@ -1,5 +1,5 @@
 """AE trend plots: hit rate, cumulative hits, amplitude and energy against time, one curve per
-channel and type."""
+channel and type, or per cluster and type in the "colour by cluster" mode."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pyqtgraph as pg
 
-from aemon.gui.colours import CHANNEL_COLOURS
+from aemon.gui.colours import CHANNEL_COLOURS, cluster_colour
 from aemon.gui.trends import TREND_KINDS, TrendAccumulator, TrendKey
 
 logger = logging.getLogger(__name__)
@@ -19,15 +19,22 @@ _UNITS = {
     "energy": "eu",
 }
 _SYMBOLS = ["o", "s", "t", "d", "+", "x"]
+COLOUR_MODES = ("channel", "cluster")
+"""What the trend curves are coloured by."""
 
 
 class TrendView(pg.GraphicsLayoutWidget):
-    """Four trend plots drawn from a :class:`TrendAccumulator` (redrawn only on change)."""
+    """Four trend plots drawn from a :class:`TrendAccumulator` (redrawn only on change).
+
+    Args:
+        trends: The curves, grouped by channel (the accumulator's group is the channel).
+    """
 
     def __init__(self, trends: TrendAccumulator) -> None:
         super().__init__()
         self.setBackground((16, 16, 24))
         self.trends = trends
+        self.colour_by = "channel"
         self.plots: dict[str, pg.PlotItem] = {}
         self._curves: dict[tuple[str, TrendKey], pg.PlotDataItem] = {}
         self._types: list[str] = []
@@ -41,6 +48,21 @@ class TrendView(pg.GraphicsLayoutWidget):
             if kind == "energy":
                 plot.setLogMode(y=True)
             self.plots[kind] = plot
+
+    def set_colour_mode(self, colour_by: str, trends: TrendAccumulator) -> None:
+        """Draw ``trends`` (grouped by channel or by cluster label, as ``colour_by`` says)
+        from now on."""
+        if colour_by not in COLOUR_MODES:
+            raise ValueError(f"colour_by must be one of {COLOUR_MODES}, got {colour_by!r}")
+        for (kind, _), curve in self._curves.items():
+            self.plots[kind].removeItem(curve)
+        self._curves.clear()
+        self.colour_by, self.trends, self._drawn = colour_by, trends, -1
+        self.refresh()
+
+    def curve_item(self, kind: str, key: TrendKey) -> pg.PlotDataItem | None:
+        """The drawn curve of one trend and ``(group, type)``, or None."""
+        return self._curves.get((kind, key))
 
     def refresh(self) -> None:
         """Redraw the curves if events came since the last call."""
@@ -64,16 +86,17 @@ class TrendView(pg.GraphicsLayoutWidget):
                 del self._curves[(kind, key)]
 
     def _new_curve(self, kind: str, key: TrendKey, plot: pg.PlotItem) -> pg.PlotDataItem:
-        channel, event_type = key
+        group, event_type = key
         if event_type not in self._types:
             self._types.append(event_type)
-        colour = CHANNEL_COLOURS[channel % len(CHANNEL_COLOURS)]
-        name = f"ch{channel + 1} {event_type}"
+        if self.colour_by == "cluster":
+            colour = cluster_colour(group)
+            name = f"cluster {group} {event_type}" if group >= 0 else f"unclustered {event_type}"
+        else:
+            colour = CHANNEL_COLOURS[group % len(CHANNEL_COLOURS)]
+            name = f"ch{group + 1} {event_type}"
         if kind in ("hit rate", "cumulative hits"):
-            style = {"pen": pg.mkPen(colour, width=1.5), "stepMode": None}
-            if kind == "hit rate":
-                style = {"pen": pg.mkPen(colour, width=1.5)}
-            curve = plot.plot(name=name, **style)
+            curve = plot.plot(name=name, pen=pg.mkPen(colour, width=1.5))
         else:
             symbol = _SYMBOLS[self._types.index(event_type) % len(_SYMBOLS)]
             curve = plot.plot(
