@@ -94,6 +94,13 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     )
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument(
+        "--init",
+        type=Path,
+        metavar="DIR",
+        help="start from the weights (model.pt) of this model directory, e.g. a shipped model "
+        "of the same architecture, instead of random weights",
+    )
+    p.add_argument(
         "--stop-after",
         type=int,
         default=0,
@@ -159,6 +166,8 @@ def _command_line(args: argparse.Namespace) -> str:
         argv += ["--max-minutes", f"{args.max_minutes:g}"]
     if args.eval_bursts != 800:
         argv += ["--eval-bursts", str(args.eval_bursts)]
+    if args.init is not None:
+        argv += ["--init", str(args.init)]
     return shlex.join(argv)
 
 
@@ -193,6 +202,7 @@ def run_train(args: argparse.Namespace) -> int:
         eval_bursts=args.eval_bursts,
         progress=not args.no_progress,
         stop_after=args.stop_after,
+        init_weights=_init_weights(args.init),
     )
     state = train(options)
     if not state.finished:
@@ -234,6 +244,19 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"{name}: {summary_line(rep)}", file=sys.stderr)
     print(f"figures and evaluation.json in {out}")
     return 0
+
+
+def _init_weights(model_dir: Path | None) -> Path | None:
+    """The ``model.pt`` of ``--init DIR`` (a model name is looked up among the shipped ones)."""
+    if model_dir is None:
+        return None
+    from aemon.detect.model_card import STATE_DICT_FILE
+    from aemon.detect.onnx_runtime import resolve_model
+
+    weights = resolve_model(model_dir)[0].parent / STATE_DICT_FILE
+    if not weights.is_file():
+        raise ConfigError(f"--init {model_dir}: no {STATE_DICT_FILE} there; pass a model directory")
+    return weights
 
 
 def _check_train_out(args: argparse.Namespace) -> None:

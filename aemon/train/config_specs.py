@@ -134,6 +134,9 @@ class TrainingSpec:
         bursts_per_window: Inclusive range of bursts mixed into one window.
         snr_db_range: Burst peak over noise RMS (dB) for simulated bursts.
         positive_weight: BCE weight of positive bins (1 = plain BCE as in the thesis).
+        short_burst_us: Bursts shorter than this (µs at the model's rate) get larger loss
+            weights, so that each weighs like one of this length (0 = plain BCE; see
+            :mod:`aemon.train.loss_weights`).
     """
 
     window: int = 32768
@@ -147,6 +150,7 @@ class TrainingSpec:
     bursts_per_window: tuple[int, int] = (1, 10)
     snr_db_range: tuple[float, float] = (15.0, 55.0)
     positive_weight: float = 1.0
+    short_burst_us: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,8 @@ def _validate_training(config: ModelConfig, source: str) -> None:
         _positive(getattr(tr, key), f"{source}: training.{key}")
     if tr.weight_decay < 0 or tr.patience < 1 or tr.positive_weight <= 0:
         raise ConfigError(f"{source}: training.weight_decay ≥ 0, patience ≥ 1, positive_weight > 0")
+    if not 0 <= tr.short_burst_us <= 1e5:
+        raise ConfigError(f"{source}: training.short_burst_us must be 0 (off) to 100000 µs")
     lo, hi = tr.bursts_per_window
     if len(tr.bursts_per_window) != 2 or not 0 <= lo <= hi:
         raise ConfigError(

@@ -28,6 +28,7 @@ from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation, WindowGenerator, WindowSource
 from aemon.train.data_sources import build_sources
 from aemon.train.evaluate import Geometry, WindowSet, make_window_set, score_windows
+from aemon.train.loss_weights import event_balanced_weights
 from aemon.train.models import build_model
 
 logger = logging.getLogger(__name__)
@@ -141,15 +142,22 @@ def train(options: TrainOptions) -> TrainState:
     torch.manual_seed(options.seed)
     net = build_model(config).to(device)
     if options.init_weights is not None and not options.resume:
-        net.load_state_dict(
-            torch.load(options.init_weights, map_location=device, weights_only=True)
-        )
+        try:
+            net.load_state_dict(
+                torch.load(options.init_weights, map_location=device, weights_only=True)
+            )
+        except RuntimeError as exc:  # another architecture: missing/unexpected/mis-sized keys
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise ConfigError(
+                f"{options.init_weights} does not fit {config.name} ({lines[-1][:120]}); "
+                "pass a model of the same architecture"
+            ) from None
     opt = torch.optim.Adam(net.parameters(), lr=tr.learning_rate, weight_decay=tr.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(
         opt, T_max=tr.epochs, eta_min=tr.learning_rate * LR_FLOOR
     )
     pos_weight = torch.full((len(config.signal.classes), 1), tr.positive_weight, device=device)
-    loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    short_bins = tr.short_burst_us * 1e-6 * config.signal.sample_rate_hz / config.decimation
     history: list[dict[str, float]] = []
     best: dict[str, Any] = {"score": -math.inf, "epoch": 0, "state": None}
     bad_epochs, start_epoch, elapsed = 0, 0, 0.0
@@ -202,7 +210,15 @@ def train(options: TrainOptions) -> TrainState:
         )
         for x, y in bar:
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(x.to(device, non_blocking=True)), y.to(device, non_blocking=True))
+            weight = None
+            if short_bins > 1:
+                weight = torch.from_numpy(event_balanced_weights(y.numpy(), short_bins)).to(device)
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                net(x.to(device, non_blocking=True)),
+                y.to(device, non_blocking=True),
+                weight=weight,
+                pos_weight=pos_weight,
+            )
             loss.backward()
             opt.step()
             losses.append(loss.item())
