@@ -10,9 +10,11 @@ Public API (imported on first use):
     Denoiser: :mod:`aemon.denoise.denoiser`
     resolve_denoiser: :mod:`aemon.denoise.denoiser`
     EvaluationRow: :mod:`aemon.denoise.evaluation`
+    collect: :mod:`aemon.denoise.evaluation`
     evaluate: :mod:`aemon.denoise.evaluation`
     format_table: :mod:`aemon.denoise.evaluation`
     improvement: :mod:`aemon.denoise.evaluation`
+    summarise: :mod:`aemon.denoise.evaluation`
     DENOISED_COLUMNS: :mod:`aemon.denoise.event_features`
     denoise_event_csv: :mod:`aemon.denoise.event_features`
     denoised_event: :mod:`aemon.denoise.event_features`
@@ -39,6 +41,7 @@ _EXPORTS = {
     "DenoiseMixer": "mixing",
     "EvaluationRow": "evaluation",
     "bandpass": "spectral",
+    "collect": "evaluation",
     "denoise_event_csv": "event_features",
     "denoise_file": "recording",
     "denoised_event": "event_features",
@@ -49,6 +52,7 @@ _EXPORTS = {
     "read_denoised_csv": "event_features",
     "resolve_denoiser": "denoiser",
     "stft": "spectral",
+    "summarise": "evaluation",
     "wiener": "spectral",
     "with_denoised_features": "event_features",
 }
@@ -61,6 +65,7 @@ __all__ = [
     "Denoiser",
     "EvaluationRow",
     "bandpass",
+    "collect",
     "denoise_event_csv",
     "denoise_file",
     "denoised_event",
@@ -71,6 +76,7 @@ __all__ = [
     "read_denoised_csv",
     "resolve_denoiser",
     "stft",
+    "summarise",
     "wiener",
     "with_denoised_features",
 ]
