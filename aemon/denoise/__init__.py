@@ -18,6 +18,7 @@ Public API (imported on first use):
     DENOISED_COLUMNS: :mod:`aemon.denoise.event_features`
     denoise_event_csv: :mod:`aemon.denoise.event_features`
     denoised_event: :mod:`aemon.denoise.event_features`
+    event_on_waveform: :mod:`aemon.denoise.event_features`
     read_denoised_csv: :mod:`aemon.denoise.event_features`
     with_denoised_features: :mod:`aemon.denoise.event_features`
     DenoiseExample: :mod:`aemon.denoise.mixing`
@@ -45,6 +46,7 @@ _EXPORTS = {
     "denoise_event_csv": "event_features",
     "denoise_file": "recording",
     "denoised_event": "event_features",
+    "event_on_waveform": "event_features",
     "evaluate": "evaluation",
     "format_table": "evaluation",
     "improvement": "evaluation",
@@ -70,6 +72,7 @@ __all__ = [
     "denoise_file",
     "denoised_event",
     "evaluate",
+    "event_on_waveform",
     "format_table",
     "improvement",
     "istft",
