@@ -28,7 +28,7 @@ import numpy.typing as npt
 from aemon.denoise.denoiser import Denoiser
 from aemon.denoise.event_features import denoised_event, event_on_waveform
 from aemon.denoise.mixing import DenoiseMixer
-from aemon.denoise.spectral import bandpass, wiener
+from aemon.denoise.spectral import bandpass, ideal_mask, istft, stft, wiener
 from aemon.events.event import Detection, Event, EventBuilder
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,10 @@ def _snr_db(clean: F64, estimate: F64) -> float:
     return 10.0 * np.log10(max(float(np.sum(np.square(clean))), 1e-30) / max(error, 1e-30))
 
 
+def _returning(signal: F64) -> Callable[[F64], F64]:
+    return lambda _: signal
+
+
 def _features(builder: EventBuilder, signal: F64, start: int, stop: int) -> Event:
     detection = Detection(0, "burst", start, stop, 1.0)
     return builder.build(detection, signal[None, :], 0, detector="bench")
@@ -79,8 +83,14 @@ def collect(
     seed: int = 20261130,
     window_samples: int = 2048,
     sample_rate_hz: float = 1_562_500.0,
+    oracle: bool = False,
 ) -> Results:
-    """Per-example SNR gains and feature errors of :data:`METHODS` (module docstring)."""
+    """Per-example SNR gains and feature errors of :data:`METHODS` (module docstring).
+
+    ``oracle`` adds the method ``oracle``: the ideal mask computed from the clean burst
+    (:func:`aemon.denoise.spectral.ideal_mask`, the network's training target) applied like
+    the U-Net's and measured by the same rule, an upper bound of what a better mask can do.
+    """
     mixer = DenoiseMixer(window_samples, sample_rate_hz)
     builder = EventBuilder(sample_rate_hz)
     methods: dict[str, Callable[[F64], F64]] = {
@@ -109,11 +119,15 @@ def collect(
             )
             truth = _features(builder, example.clean + floor, start, example.end)
             raw = _features(builder, example.noisy, start, example.end)
+            if oracle:
+                z = stft(example.noisy)
+                best = istft(z * ideal_mask(z, stft(example.clean)), example.noisy.size)
+                methods["oracle"] = _returning(best)
             for name, method in methods.items():
                 estimate = method(example.noisy)
                 if name == "unet":  # as --features-from denoised: the raw event's span
                     got = denoised_event(denoiser, builder, raw, example.noisy, 0)
-                elif name == "bp-span":  # the same rule for the band-pass
+                elif name in ("bp-span", "oracle"):  # the same rule as the U-Net
                     got = event_on_waveform(builder, raw, estimate, 0)
                 else:
                     got = _features(builder, estimate, start, example.end)
@@ -164,14 +178,17 @@ def format_table(rows: Sequence[EvaluationRow]) -> str:
 
 
 def improvement(
-    rows: Sequence[EvaluationRow], snrs_db: Sequence[float], baseline: str = "bandpass"
+    rows: Sequence[EvaluationRow],
+    snrs_db: Sequence[float],
+    baseline: str = "bandpass",
+    method: str = "unet",
 ) -> dict[str, float]:
-    """U-Net vs ``baseline`` over ``snrs_db``: relative reduction (%) of the mean over those
-    SNRs of the rows' errors (medians, or whatever :func:`summarise` gave)."""
+    """``method`` vs ``baseline`` over ``snrs_db``: relative reduction (%) of the mean over
+    those SNRs of the rows' errors (medians, or whatever :func:`summarise` gave)."""
     by = {(r.snr_db, r.method): r for r in rows}
     out = {}
     for field in ("rise_time_error_us", "peak_freq_error_khz", "energy_error_pct"):
-        unet = float(np.mean([getattr(by[s, "unet"], field) for s in snrs_db]))
+        unet = float(np.mean([getattr(by[s, method], field) for s in snrs_db]))
         band = float(np.mean([getattr(by[s, baseline], field) for s in snrs_db]))
         out[field] = round(100.0 * (1.0 - unet / band), 1) if band > 0 else 0.0
     return out

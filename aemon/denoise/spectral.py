@@ -121,6 +121,15 @@ def snr_floor_gain(
     return np.where(m >= FLOOR_MASK_GATE, np.maximum(m, ramp), m)
 
 
+def ideal_mask(noisy: npt.ArrayLike, clean: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The phase-sensitive ideal mask ``clip(Re(S·X*) / |X|², 0, 1)`` of STFTs ``noisy`` (X)
+    and ``clean`` (S): the best real gain when the phase stays the noisy one. It is the
+    network's training target, and with the clean burst known an upper bound for any mask."""
+    x = np.asarray(noisy)
+    power = np.maximum(np.abs(x) ** 2, 1e-30)
+    return np.clip(np.real(np.asarray(clean) * np.conj(x)) / power, 0.0, 1.0)
+
+
 def bandpass(
     x: npt.ArrayLike, sample_rate_hz: float, band_hz: tuple[float, float]
 ) -> npt.NDArray[np.float64]:

@@ -30,6 +30,7 @@ from aemon.denoise.spectral import (
     FREQUENCY_BINS,
     HOP_SAMPLES,
     PADDED_BINS,
+    ideal_mask,
     network_input,
     stft,
 )
@@ -54,10 +55,9 @@ def make_batch(mixer: DenoiseMixer, rng: np.random.Generator, size: int) -> tupl
         example = mixer.draw(rng)
         z = stft(example.noisy)
         s = stft(example.clean)
-        power = np.maximum(np.abs(z) ** 2, 1e-30)
         features = network_input(np.abs(z))
         feats.append(features)
-        targets.append(_padded(np.clip(np.real(s * np.conj(z)) / power, 0.0, 1.0)))
+        targets.append(_padded(ideal_mask(z, s)))
         weights.append(features)  # log1p(|X| / floor), zero on the padding
     return np.stack(feats), np.stack(targets), np.stack(weights)
 

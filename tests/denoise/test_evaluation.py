@@ -39,3 +39,11 @@ def test_percentiles_of_the_same_examples_are_ordered() -> None:
         assert upper[method].rise_time_error_us >= median[method].rise_time_error_us
         assert upper[method].energy_error_pct >= median[method].energy_error_pct
     assert median["unet"].energy_error_pct == round(float(np.median(results[9.0, "unet"][:, 3])), 3)
+
+
+def test_the_ideal_mask_bounds_the_network() -> None:
+    results = collect(Denoiser(), snrs_db=(6.0,), examples=6, oracle=True)
+    rows = {r.method: r for r in summarise(results)}
+    assert set(rows) == {*METHODS, "oracle"}
+    assert rows["oracle"].snr_gain_db > rows["unet"].snr_gain_db > rows["bandpass"].snr_gain_db
+    assert improvement(list(rows.values()), (6.0,), method="oracle")["energy_error_pct"] > 0
