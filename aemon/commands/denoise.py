@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -96,6 +97,9 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--steps", type=int, metavar="N", help="stop after N steps instead")
     p.add_argument("--batch-size", type=int, default=32, metavar="B", help="default 32")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="default 0")
+    p.add_argument(
+        "--learning-rate", type=float, default=1e-3, metavar="LR", help="Adam, default 1e-3"
+    )
     p.add_argument("--evaluate", action="store_true", help="add the benchmark table to the card")
     p.add_argument("--init", type=Path, metavar="DIR", help="continue from this denoiser")
     add_overwrite(p)
@@ -107,6 +111,8 @@ def run_train_denoiser(args: argparse.Namespace) -> int:
     """Run ``aemon train-denoiser``; returns the exit status."""
     positive("--minutes", args.minutes, "minutes", "12")
     positive("--batch-size", args.batch_size, "windows", "32")
+    if not (math.isfinite(args.learning_rate) and args.learning_rate > 0):
+        raise ConfigError(f"--learning-rate {args.learning_rate} is not above 0; give e.g. 1e-3")
     if args.steps is not None:
         positive("--steps", args.steps, "steps", "500")
     if args.out.exists() and not args.overwrite:
@@ -120,6 +126,7 @@ def run_train_denoiser(args: argparse.Namespace) -> int:
         steps=args.steps,
         batch_size=args.batch_size,
         seed=args.seed,
+        learning_rate=args.learning_rate,
         command=command,
         init=args.init,
     )

@@ -10,12 +10,15 @@ Public API (imported on first use):
     Denoiser: :mod:`aemon.denoise.denoiser`
     resolve_denoiser: :mod:`aemon.denoise.denoiser`
     EvaluationRow: :mod:`aemon.denoise.evaluation`
+    collect: :mod:`aemon.denoise.evaluation`
     evaluate: :mod:`aemon.denoise.evaluation`
     format_table: :mod:`aemon.denoise.evaluation`
     improvement: :mod:`aemon.denoise.evaluation`
+    summarise: :mod:`aemon.denoise.evaluation`
     DENOISED_COLUMNS: :mod:`aemon.denoise.event_features`
     denoise_event_csv: :mod:`aemon.denoise.event_features`
     denoised_event: :mod:`aemon.denoise.event_features`
+    event_on_waveform: :mod:`aemon.denoise.event_features`
     read_denoised_csv: :mod:`aemon.denoise.event_features`
     with_denoised_features: :mod:`aemon.denoise.event_features`
     DenoiseExample: :mod:`aemon.denoise.mixing`
@@ -39,9 +42,11 @@ _EXPORTS = {
     "DenoiseMixer": "mixing",
     "EvaluationRow": "evaluation",
     "bandpass": "spectral",
+    "collect": "evaluation",
     "denoise_event_csv": "event_features",
     "denoise_file": "recording",
     "denoised_event": "event_features",
+    "event_on_waveform": "event_features",
     "evaluate": "evaluation",
     "format_table": "evaluation",
     "improvement": "evaluation",
@@ -49,6 +54,7 @@ _EXPORTS = {
     "read_denoised_csv": "event_features",
     "resolve_denoiser": "denoiser",
     "stft": "spectral",
+    "summarise": "evaluation",
     "wiener": "spectral",
     "with_denoised_features": "event_features",
 }
@@ -61,16 +67,19 @@ __all__ = [
     "Denoiser",
     "EvaluationRow",
     "bandpass",
+    "collect",
     "denoise_event_csv",
     "denoise_file",
     "denoised_event",
     "evaluate",
+    "event_on_waveform",
     "format_table",
     "improvement",
     "istft",
     "read_denoised_csv",
     "resolve_denoiser",
     "stft",
+    "summarise",
     "wiener",
     "with_denoised_features",
 ]

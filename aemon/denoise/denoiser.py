@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aemon.denoise.spectral import crop_mask, istft, network_input, stft
+from aemon.denoise.spectral import crop_mask, istft, network_input, snr_floor_gain, stft
 from aemon.errors import ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
@@ -62,14 +62,24 @@ class Denoiser:
     Args:
         model: Denoiser directory or name (default: the shipped one).
         threads: ONNX Runtime intra-op threads (0: its default).
+        snr_floor: Raise the mask towards 1 in bins of high SNR
+            (:func:`aemon.denoise.spectral.snr_floor_gain`); False applies the bare mask.
 
     Attributes:
         card: The parsed ``card.json``.
         directory: Where the model lives.
     """
 
-    def __init__(self, model: str | os.PathLike[str] | None = None, threads: int = 0) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        threads: int = 0,
+        *,
+        snr_floor: bool = True,
+    ) -> None:
         import onnxruntime as ort
+
+        self.snr_floor = snr_floor
 
         self.directory = resolve_denoiser(model)
         try:
@@ -94,13 +104,21 @@ class Denoiser:
         out = self._session.run(["mask"], {"features": features})[0]
         return crop_mask(out, magnitude.shape[1])
 
+    def gain(self, magnitude: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+        """Gain ``(bins, frames)`` 0..1 applied to the STFT: the mask, with the SNR floor
+        unless ``snr_floor`` is off."""
+        mask = self.mask(magnitude)
+        if not self.snr_floor:
+            return mask.astype(np.float64)
+        return snr_floor_gain(mask, magnitude)
+
     def denoise_block(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Denoise one short signal in a single network call (any unit, same unit out)."""
         signal = np.asarray(x, dtype=np.float64).reshape(-1)
         if signal.size < MIN_SAMPLES:
             return signal.copy()
         z = stft(signal)
-        return istft(z * self.mask(np.abs(z)), signal.size)
+        return istft(z * self.gain(np.abs(z)), signal.size)
 
     def denoise(self, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Denoise a 1-D signal of any length in blocks (see the module docstring)."""

@@ -84,13 +84,26 @@ def denoised_event(
 ) -> Event:
     """``event`` with its :data:`FEATURE_FIELDS` measured on the denoised 1-D ``context``
     (stream units) over the same span (:func:`event_span`, no new onset refinement)."""
-    span = event_span(event, builder)
     clean = denoiser.denoise_block(np.asarray(context, dtype=np.float64))
-    block = np.zeros((span.channel + 1, clean.size))
-    block[span.channel] = clean
+    return event_on_waveform(builder, event, clean, context_first_sample)
+
+
+def event_on_waveform(
+    builder: EventBuilder,
+    event: Event,
+    waveform: npt.NDArray[np.floating],
+    first_sample: int,
+) -> Event:
+    """``event`` with its :data:`FEATURE_FIELDS` measured on another 1-D ``waveform`` of its
+    channel (e.g. a denoised or band-passed one, stream units, starting at absolute sample
+    ``first_sample``) over the event's own span (:func:`event_span`; no new onset)."""
+    span = event_span(event, builder)
+    signal = np.asarray(waveform, dtype=np.float64).reshape(-1)
+    block = np.zeros((span.channel + 1, signal.size))
+    block[span.channel] = signal
     fixed = copy.copy(builder)
     fixed.aic_pre = fixed.aic_post = 0  # the span is the raw event's: no new onset
-    built = fixed.build(span, block, context_first_sample, detector=event.detector)
+    built = fixed.build(span, block, first_sample, detector=event.detector)
     return event._replace(**{f: getattr(built, f) for f in FEATURE_FIELDS})
 
 

@@ -6,8 +6,16 @@ training, so the network sees the same numbers in both. The network's input is
 ``log1p(|X| / floor_f)``: the magnitude over the per-frequency noise floor ``floor_f`` (the
 median magnitude of that frequency over the frames of the block), which makes it independent
 of the signal's scale and of the background's spectral colour. The network returns a soft mask
-``0..1`` per time-frequency bin; the denoised signal is the inverse STFT of ``mask · X`` (the
-phase is the input's).
+``0..1`` per time-frequency bin; the denoised signal is the inverse STFT of ``gain · X`` (the
+phase is the input's), where ``gain`` is the mask with an SNR floor (:func:`snr_floor_gain`).
+
+**SNR floor.** A soft mask also takes a few percent off a strong burst (its bins get 0.8-0.95,
+not 1), which made the high-SNR energy error worse than the band-pass's. So where a bin's
+a-posteriori SNR ``γ = |X|² / N_f`` (``N_f`` the noise power from the median floor, Rayleigh:
+``median² / ln 4``) is high the gain is raised towards 1: ``gain = max(mask, r(γ))`` with
+``r`` rising linearly in dB from 0 at :data:`FLOOR_LOW_DB` to 1 at :data:`FLOOR_HIGH_DB`. It
+applies only to bins the network already passes (``mask >= FLOOR_MASK_GATE``): a spike or a
+friction burst is loud too, and the network, not the SNR, decides that it is not a burst.
 
 Baselines for ``bench/bench_denoise.py``:
 
@@ -38,6 +46,12 @@ TIME_MULTIPLE = 4
 """The network's frame count is padded to a multiple of this."""
 _MEDIAN_TO_RMS = 1.0 / np.sqrt(np.log(4.0))
 """Rayleigh magnitude: RMS = median / sqrt(ln 4)."""
+FLOOR_LOW_DB = 10.0
+"""Bin SNR (dB, a posteriori, over the median noise floor) where the SNR floor starts."""
+FLOOR_HIGH_DB = 20.0
+"""Bin SNR (dB) from which the SNR floor is 1: the bin passes untouched."""
+FLOOR_MASK_GATE = 0.5
+"""The SNR floor applies only where the network's mask is at least this."""
 
 F32 = npt.NDArray[np.float32]
 
@@ -87,6 +101,33 @@ def network_input(magnitude: npt.NDArray[np.floating]) -> F32:
 def crop_mask(mask: npt.NDArray[np.floating], frames: int) -> F32:
     """The ``(FREQUENCY_BINS, frames)`` part of a network output ``(1, PADDED_BINS, T)``."""
     return np.asarray(mask, dtype=np.float32).reshape(PADDED_BINS, -1)[:FREQUENCY_BINS, :frames]
+
+
+def bin_snr_db(magnitude: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """A-posteriori SNR (dB) per bin: ``|X|²`` over the noise power from the median floor."""
+    mag = np.asarray(magnitude, dtype=np.float64)
+    noise = (noise_floor(mag) * _MEDIAN_TO_RMS) ** 2
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(np.square(mag) / noise)
+
+
+def snr_floor_gain(
+    mask: npt.NDArray[np.floating], magnitude: npt.NDArray[np.floating]
+) -> npt.NDArray[np.float64]:
+    """The mask with the SNR floor (module docstring): ``max(mask, r(γ))`` where the mask is
+    at least :data:`FLOOR_MASK_GATE`, else the mask. Both arrays ``(bins, frames)``."""
+    m = np.asarray(mask, dtype=np.float64)
+    ramp = np.clip((bin_snr_db(magnitude) - FLOOR_LOW_DB) / (FLOOR_HIGH_DB - FLOOR_LOW_DB), 0, 1)
+    return np.where(m >= FLOOR_MASK_GATE, np.maximum(m, ramp), m)
+
+
+def ideal_mask(noisy: npt.ArrayLike, clean: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The phase-sensitive ideal mask ``clip(Re(S·X*) / |X|², 0, 1)`` of STFTs ``noisy`` (X)
+    and ``clean`` (S): the best real gain when the phase stays the noisy one. It is the
+    network's training target, and with the clean burst known an upper bound for any mask."""
+    x = np.asarray(noisy)
+    power = np.maximum(np.abs(x) ** 2, 1e-30)
+    return np.clip(np.real(np.asarray(clean) * np.conj(x)) / power, 0.0, 1.0)
 
 
 def bandpass(

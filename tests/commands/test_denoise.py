@@ -89,3 +89,6 @@ def test_train_denoiser_refuses_an_existing_model(
     assert main(["train-denoiser", "--out", str(tmp_path), "--steps", "1"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(["train-denoiser", "--out", str(tmp_path / "m"), "--minutes", "0"]) == 2
+    bad_rate = ["train-denoiser", "--out", str(tmp_path / "m"), "--learning-rate", "0"]
+    assert main(bad_rate) == 2
+    assert "--learning-rate" in capsys.readouterr().err

@@ -13,6 +13,7 @@ from aemon.denoise.event_features import (
     DENOISED_COLUMNS,
     FEATURE_FIELDS,
     RAW_PREFIX,
+    event_on_waveform,
     event_span,
     read_denoised_csv,
     with_denoised_features,
@@ -57,3 +58,17 @@ def test_features_come_from_the_denoised_waveform_and_raw_ones_stay(tmp_path: Pa
     for field in FEATURE_FIELDS:
         assert row[RAW_PREFIX + field] == pytest.approx(float(getattr(raw, field)), rel=1e-3)
     assert row["energy_eu"] == pytest.approx(denoised.energy_eu, rel=1e-5)
+
+
+def test_measuring_an_event_on_its_own_waveform_gives_its_own_features() -> None:
+    mixer = DenoiseMixer(4096)
+    rng = np.random.default_rng(11)
+    example = mixer.mix(rng, mixer.burst(rng), mixer.background(rng), 9.0, 1500)
+    builder = EventBuilder(FS)
+    detection = Detection(0, "burst", example.onset + 5, example.end, 0.9)
+    raw = builder.build(detection, example.noisy[None, :], 0, detector="nn")
+    same = event_on_waveform(builder, raw, example.noisy, 0)
+    assert same == raw  # same span, same rule: nothing changes
+    quiet = event_on_waveform(builder, raw, 0.5 * example.noisy, 0)
+    assert quiet.amplitude_V == pytest.approx(0.5 * raw.amplitude_V)
+    assert quiet.rise_time_us == raw.rise_time_us and quiet.sample_index == raw.sample_index

@@ -5,13 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from aemon.denoise.spectral import (
+    FLOOR_HIGH_DB,
+    FLOOR_LOW_DB,
+    FLOOR_MASK_GATE,
     FREQUENCY_BINS,
     PADDED_BINS,
     bandpass,
+    bin_snr_db,
     crop_mask,
     istft,
     network_input,
     noise_floor,
+    snr_floor_gain,
     stft,
     wiener,
 )
@@ -54,3 +59,23 @@ def test_bandpass_removes_hum_and_wiener_removes_white_noise() -> None:
     )
     noisy = clean + 2e-4 * rng.standard_normal(4096)
     assert _snr_db(clean, wiener(noisy)) > _snr_db(clean, noisy) + 3
+
+
+def test_snr_floor_passes_strong_bins_the_network_passes_and_nothing_else() -> None:
+    rng = np.random.default_rng(5)
+    noise = np.abs(
+        rng.standard_normal((FREQUENCY_BINS, 200)) + 1j * rng.standard_normal((FREQUENCY_BINS, 200))
+    )
+    magnitude = noise.copy()
+    magnitude[10, 100] = 1e3 * np.median(noise[10])  # 60 dB over the floor
+    magnitude[11, 100] = np.sqrt(10.0) * np.median(noise[11]) * np.sqrt(1 / np.log(4.0))  # 5 dB
+    snr = bin_snr_db(magnitude)
+    assert snr[10, 100] > FLOOR_HIGH_DB and snr[11, 100] < FLOOR_LOW_DB
+    assert abs(np.median(snr) - 10 * np.log10(np.log(4.0))) < 0.5  # the floor is the noise
+    mask = np.full_like(magnitude, 0.7)
+    gain = snr_floor_gain(mask, magnitude)
+    assert gain[10, 100] == 1.0  # far above the floor: untouched
+    assert gain[11, 100] == 0.7  # weak bin: the network's mask
+    assert np.all(gain >= mask) and np.all(gain <= 1.0)
+    closed = snr_floor_gain(np.full_like(magnitude, FLOOR_MASK_GATE / 2), magnitude)
+    assert closed[10, 100] == FLOOR_MASK_GATE / 2  # the network closed it (a spike): stays closed

@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("torch")
 
 from aemon.denoise.denoiser import Denoiser
+from aemon.denoise.evaluation import METHODS, SNRS_DB
 from aemon.denoise.mixing import DenoiseMixer
 from aemon.train.denoise_model import build_unet
 from aemon.train.denoise_training import evaluate_card, make_batch, train_denoiser
@@ -39,5 +40,5 @@ def test_few_steps_export_with_parity_and_a_card(tmp_path: Path) -> None:
     x = np.random.default_rng(1).standard_normal(3000)
     assert Denoiser(out).denoise(x).shape == x.shape
     evaluated = evaluate_card(out, examples=2)
-    assert len(evaluated["evaluation"]["rows"]) == 7 * 4
+    assert len(evaluated["evaluation"]["rows"]) == len(SNRS_DB) * len(METHODS)
     assert "## Reproduce" in (out / "README.md").read_text()
