@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 _REFRESH_FRAMES = 25
 """An incomplete "similar events" list is recomputed at most every this many frames."""
 
+_DETAIL_RETRY_FRAMES = 100
+"""Frames (about 4 s) for which a live event's detail waits for its signal to arrive."""
+
 
 class EventViews:
     """Event detail, similar events and cluster colours; a mixin of ``MainWindow`` (its
@@ -49,6 +52,7 @@ class EventViews:
         self.cluster_trends = TrendAccumulator()
         self.cluster_job: ClusterJob | None = None
         self._from_similar = False
+        self._detail_pending: tuple[int, int] | None = None  # (event index, frames left)
         self._similar_version = -1  # embeddings version of an incomplete list, else -1
         self._keys: list[EventKey] = []
         self.similar_view = SimilarEventsView()
@@ -124,10 +128,16 @@ class EventViews:
         self.cluster_trends.add(events, labels_of(keys, self.cluster_labels).tolist())
 
     def _tick_event_views(self: Any) -> None:
-        """Every frame: cut newly complete live windows, take a finished clustering, and
-        complete a similar-events list that waited for vectors."""
+        """Every frame: cut newly complete live windows, take a finished clustering, show a
+        live event's waveform once it has arrived, and complete a similar-events list that
+        waited for vectors."""
         if self.history is not None and isinstance(self.session, LiveSession):
             self.embeddings.collect(self.history)
+        if self._detail_pending is not None:
+            index, frames_left = self._detail_pending
+            self._detail_pending = None
+            if self.table_view.selected_index() == index and frames_left > 0:
+                self._show_detail(index, frames_left - 1)
         job = self.cluster_job
         if job is not None and job.done():
             self.cluster_job = None
@@ -153,6 +163,17 @@ class EventViews:
         index = self.table_view.selected_index()
         if index is None or self.info is None:
             return
+        self._show_detail(index, _DETAIL_RETRY_FRAMES)
+        if self._from_similar:  # a neighbour was clicked: keep the list it came from
+            self._from_similar = False
+            self.similar_view.highlight(index)
+        else:
+            self._update_similar(index)
+
+    def _show_detail(self: Any, index: int, retries: int) -> None:
+        """Show stored event ``index`` in the event detail. A live event selected before its
+        whole window has arrived is shown again, with its waveform, on a later frame (up to
+        ``retries`` frames)."""
         event = self.table.event(index)
         rate = self.info.sample_rate_hz
         duration = event.duration_us if math.isfinite(event.duration_us) else 0.0
@@ -169,12 +190,9 @@ class EventViews:
         elif self.history is not None:
             got = self.history.get(start, stop)
             volts = None if got is None else got[event.channel]
+            if got is None and stop > self.history.end:  # the end has not arrived yet
+                self._detail_pending = (index, retries)
         self.detail.show_event(event, volts, start, rate)
-        if self._from_similar:  # a neighbour was clicked: keep the list it came from
-            self._from_similar = False
-            self.similar_view.highlight(index)
-        else:
-            self._update_similar(index)
 
     def _update_similar(self: Any, index: int | None) -> None:
         """List the neighbours of stored event ``index`` (or say why not yet)."""

@@ -23,6 +23,11 @@ def daq_sim(endpoint: str, seconds: float, channels: int) -> subprocess.Popen[by
     )  # fmt: skip
 
 
+def _shows_waveform(detail) -> bool:  # type: ignore[no-untyped-def]
+    x, _ = detail.wave.getData()
+    return x is not None and len(x) > 0
+
+
 def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-def]
     qtbot, make_window, tmp_path: Path, free_endpoint: str
 ) -> None:
@@ -49,6 +54,13 @@ def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-de
         assert window.similar_view.anchor == anchor
         assert anchor not in window.similar_view.indices
         assert window.embeddings.error is None
+        # the newest event: selected before its whole window has arrived, its detail shows
+        # the waveform as soon as the signal is there
+        count = len(window.table)
+        qtbot.waitUntil(lambda: len(window.table) > count, timeout=10_000)
+        window.table_view.selectRow(0)
+        qtbot.waitUntil(lambda: _shows_waveform(window.detail), timeout=10_000)
+        window.table_view.selectRow(6)
         save_screenshot(window, tmp_path, "live.png")
         window.tabs.setCurrentIndex(1)
         qtbot.waitUntil(lambda: len(window.trend_view._curves) >= 4, timeout=10_000)
