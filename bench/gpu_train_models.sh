@@ -3,10 +3,11 @@
 # Each line is the exact `aemon train` command its model card records. Usage:
 #   bench/gpu_train_models.sh OUTDIR [MINUTES] [SMOKE] [MODELS]
 # MINUTES caps each training (default 4); SMOKE=1 runs a few tiny steps on the CPU instead;
-# MODELS picks some of: aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5 (default all).
+# MODELS picks some of: aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5 aemon-rt-1m5-sb
+# (default all; aemon-rt-1m5-sb is the candidate config aemon-rt-sb, not yet shipped).
 set -uo pipefail
 out=${1:?output directory}; minutes=${2:-4}; smoke=${3:-0}
-models=${4:-"aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5"}
+models=${4:-"aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5 aemon-rt-1m5-sb"}
 mkdir -p "$out"
 if [ "$smoke" = 1 ]; then
     common=(--epochs 1 --steps 3 --batch-size 2 --eval-bursts 20 --workers 1 --no-progress)
@@ -24,9 +25,10 @@ run() {  # name config extra-args...
     echo "$name: exit $? ($(tail -1 "$out/$name.log"))"
 }
 n_models=$(wc -w <<<"$models")
-w=$(( n_models > 2 ? 5 : 7 ))
+w=$(( n_models > 3 ? 4 : n_models > 2 ? 5 : 7 ))
 run aemon-rt-1m5 aemon-rt --batch-size 32 --epochs 24 --workers "$w" &
 run aemon-rt-192k aemon-rt-192k --batch-size 32 --epochs 24 --workers $(( w - 1 )) &
 run inceptiontime-middle-1m5 inceptiontime-middle --batch-size 16 --workers 5 --eval-bursts 200 &
+run aemon-rt-1m5-sb aemon-rt-sb --batch-size 32 --epochs 24 --workers "$w" &
 wait
 grep -h "wrote\|Error\|error" "$out"/*.log | tail -20

@@ -130,13 +130,18 @@ class TrainingSpec:
         epochs: Maximum epochs.
         steps_per_epoch: Optimiser steps per epoch.
         val_windows: Validation windows (fixed set, drawn once).
-        patience: Early stopping after this many epochs without a better validation loss.
+        patience: Early stopping after this many epochs without a better validation score
+            (see ``keep_best_by``).
         bursts_per_window: Inclusive range of bursts mixed into one window.
         snr_db_range: Burst peak over noise RMS (dB) for simulated bursts.
         positive_weight: BCE weight of positive bins (1 = plain BCE as in the thesis).
         short_burst_us: Bursts shorter than this (µs at the model's rate) get larger loss
             weights, so that each weighs like one of this length (0 = plain BCE; see
             :mod:`aemon.train.loss_weights`).
+        keep_best_by: Validation score that picks the kept weights and drives early stopping:
+            ``map_f1`` (bin-wise F1 of the binary map at 0.5, dominated by long bursts' bins)
+            or ``event_f1`` (event F1 of the validation windows through the live event rule,
+            where a 30 µs burst counts as much as a 3 ms one).
     """
 
     window: int = 32768
@@ -151,6 +156,7 @@ class TrainingSpec:
     snr_db_range: tuple[float, float] = (15.0, 55.0)
     positive_weight: float = 1.0
     short_burst_us: float = 0.0
+    keep_best_by: str = "map_f1"
 
 
 @dataclass(frozen=True)

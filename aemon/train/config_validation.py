@@ -12,6 +12,7 @@ from aemon.train.config_specs import ModelConfig
 ARCHITECTURES = ("inceptiontime", "spec2map")
 ACTIVATIONS = ("mish", "relu", "gelu", "silu", "elu", "leaky_relu", "tanh")
 SPECTRUM_COMPRESSIONS = ("log1p", "none")
+KEEP_BEST_BY = ("map_f1", "event_f1")
 
 
 def _check_activation(name: str, where: str) -> None:
@@ -134,6 +135,11 @@ def _validate_training(config: ModelConfig, source: str) -> None:
         raise ConfigError(f"{source}: training.weight_decay ≥ 0, patience ≥ 1, positive_weight > 0")
     if not 0 <= tr.short_burst_us <= 1e5:
         raise ConfigError(f"{source}: training.short_burst_us must be 0 (off) to 100000 µs")
+    if tr.keep_best_by not in KEEP_BEST_BY:
+        raise ConfigError(
+            f"{source}: training.keep_best_by is {tr.keep_best_by!r}; use one of "
+            + ", ".join(KEEP_BEST_BY)
+        )
     lo, hi = tr.bursts_per_window
     if len(tr.bursts_per_window) != 2 or not 0 <= lo <= hi:
         raise ConfigError(

@@ -103,6 +103,7 @@ def finalize(
         "seed": options.seed,
         "epochs_run": len(state.history),
         "best_epoch": state.best_epoch,
+        "best_by": "validation " + tr.keep_best_by.replace("_f1", " F1"),
         "stopped_early": state.stopped_early,
         "time_limit_s": options.time_limit_s,
         "steps_per_epoch": tr.steps_per_epoch,

@@ -252,7 +252,9 @@ def train(options: TrainOptions) -> TrainState:
             "seconds": time.monotonic() - t_start,
         }
         history.append(row)
-        score = row["val_map_f1"] if not math.isnan(row["val_map_f1"]) else -row["val_loss"]
+        score = row["val_" + tr.keep_best_by]
+        if math.isnan(score):  # nothing to score (no bursts or no bins): fall back on the loss
+            score = -row["val_loss"]
         if score > best["score"]:
             best = {
                 "score": score,
@@ -287,7 +289,9 @@ def train(options: TrainOptions) -> TrainState:
             ckpt_path,
         )
         if stopped_early:
-            logger.info("early stop: no better validation F1 for %d epochs", tr.patience)
+            logger.info(
+                "early stop: no better validation %s for %d epochs", tr.keep_best_by, tr.patience
+            )
         if options.time_limit_s and row["seconds"] >= options.time_limit_s:
             logger.info(
                 "time limit of %.0f s reached after epoch %d", options.time_limit_s, epoch + 1

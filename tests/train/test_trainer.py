@@ -184,6 +184,27 @@ def test_resume_continues_exactly(tiny_config_path: Path, tmp_path: Path) -> Non
         torch.testing.assert_close(second.net.state_dict()[key], value, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("keep_best_by", ["map_f1", "event_f1"])
+def test_kept_weights_are_the_best_epoch_by_the_chosen_score(
+    tiny_config_path: Path, tmp_path: Path, keep_best_by: str
+) -> None:
+    config = load_model_config(tiny_config_path)
+    tr = replace(config.training, epochs=3, steps_per_epoch=3, keep_best_by=keep_best_by)
+    torch.set_num_threads(1)
+    options = TrainOptions(replace(config, training=tr), tmp_path / "m", seed=2, progress=False)
+    state = train(options)
+    scores = [row["val_" + keep_best_by] for row in state.history]
+    assert len(scores) == 3 and not any(np.isnan(scores))
+    assert state.best_epoch == 1 + int(np.argmax(scores))  # the first of equal maxima
+
+
+def test_an_unknown_keep_best_by_is_refused_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY + 'keep_best_by = "val_loss"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="keep_best_by is 'val_loss'; use one of map_f1, e"):
+        load_model_config(bad)
+
+
 def test_binary_map_lines_up_with_placed_bursts() -> None:
     config = load_model_config(ROOT / "aemon" / "models" / "configs" / "aemon-rt-sketch.toml")
     sim = simulator_mix(config, NO_AUGMENTATION)
