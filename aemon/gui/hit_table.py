@@ -19,7 +19,7 @@ import numpy.typing as npt
 from aemon.events.event import Event
 from aemon.io.event_csv import CSV_COLUMNS, array_to_events, event_row, events_to_array
 from aemon.io.schema import EVENT_DTYPE
-from aemon.utc import format_utc, parse_utc
+from aemon.utc import parse_utc
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +139,7 @@ class HitTable:
 
     def event(self, index: int) -> Event:
         """Stored event ``index`` as an :class:`Event` (``utc`` from the start time)."""
-        event = array_to_events(self._rows[index : index + 1])[0]
-        if self._start is not None and math.isfinite(event.time_s):
-            event = event._replace(utc=format_utc(self._start + timedelta(seconds=event.time_s)))
-        return event
+        return array_to_events(self._rows[index : index + 1], self._start)[0]
 
     def cells(self, row: int) -> list[str]:
         """Display row ``row`` as the CSV would write it, plus the label."""
@@ -166,4 +163,4 @@ class HitTable:
 
     def events(self) -> list[Event]:
         """Every event in arrival order."""
-        return [self.event(i) for i in range(self._n)]
+        return array_to_events(self._rows[: self._n], self._start)

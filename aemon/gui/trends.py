@@ -20,6 +20,26 @@ cluster label when the events are added with ``groups``."""
 TREND_KINDS = ("hit rate", "cumulative hits", "amplitude", "energy")
 """The four trend plots, in display order."""
 
+RATE_BIN_STEPS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0)
+"""Hit-rate bin widths (s) that the automatic choice picks from; beyond them, whole minutes."""
+
+RATE_BINS_TARGET = 60
+"""The automatic bin width is the smallest step giving at most this many bins."""
+
+
+def auto_rate_bin_s(span_s: float) -> float:
+    """Hit-rate bin width (s) for events spread over ``span_s`` seconds from time 0.
+
+    The smallest of :data:`RATE_BIN_STEPS_S` (then whole minutes) that gives at most
+    :data:`RATE_BINS_TARGET` bins: 0.02 s bins for a 1 s recording, 1 s for a minute,
+    1 min for an hour.
+    """
+    need = max(span_s, 0.0) / RATE_BINS_TARGET
+    for step in RATE_BIN_STEPS_S:
+        if step >= need:
+            return step
+    return 60.0 * float(np.ceil(need / 60.0))
+
 
 class _Series:
     """Growing arrays of one curve's event times, amplitudes and energies."""
@@ -59,13 +79,14 @@ class TrendAccumulator:
     """Collects events into per ``(channel, type)`` trend curves.
 
     Args:
-        bin_s: Width of a hit-rate bin (s).
+        bin_s: Width of a hit-rate bin (s); None picks it from the time span of all events
+            (:func:`auto_rate_bin_s`), so a 1 s recording still shows a rate curve.
     """
 
-    def __init__(self, bin_s: float = 1.0) -> None:
-        if bin_s <= 0:
+    def __init__(self, bin_s: float | None = None) -> None:
+        if bin_s is not None and not bin_s > 0:
             raise ValueError(f"bin_s must be positive, got {bin_s}")
-        self.bin_s = float(bin_s)
+        self.bin_s = None if bin_s is None else float(bin_s)
         self._series: dict[TrendKey, _Series] = {}
         self.version = 0
         """Incremented on every change, so a view redraws only when needed."""
@@ -116,13 +137,27 @@ class TrendAccumulator:
     def hit_rate(
         self, key: TrendKey, until_s: float | None = None
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """``(bin start times (s), hits/s)`` from time 0 to the last event (or ``until_s``)."""
+        """``(bin start times (s), hits/s)`` from time 0 to the latest event of any curve (or
+        ``until_s``), so a channel that went quiet shows a rate of 0 up to now."""
         times = self._column(key, 0)
-        end = until_s if until_s is not None else (times[-1] if len(times) else 0.0)
-        bins = max(int(np.floor(end / self.bin_s)) + 1, 1)
-        index = np.clip((times // self.bin_s).astype(np.int64), 0, bins - 1)
+        end = until_s if until_s is not None else self._latest_s()
+        width = self.rate_bin_s()
+        bins = max(int(end // width) + 1, 1)  # // as for the events' bins below
+        index = np.clip((times // width).astype(np.int64), 0, bins - 1)
         counts = np.bincount(index, minlength=bins).astype(np.float64)
-        return np.arange(bins, dtype=np.float64) * self.bin_s, counts / self.bin_s
+        return np.arange(bins, dtype=np.float64) * width, counts / width
+
+    def rate_bin_s(self) -> float:
+        """The hit-rate bin width (s) now: fixed, or chosen from the latest event time over
+        every curve (the same for all curves, so they can be compared)."""
+        if self.bin_s is not None:
+            return self.bin_s
+        return auto_rate_bin_s(self._latest_s())
+
+    def _latest_s(self) -> float:
+        """Time (s) of the latest event over every curve; 0 without events."""
+        ends = [float(series.view()[0, -1]) for series in self._series.values() if series.n]
+        return max(ends, default=0.0)
 
     def cumulative(self, key: TrendKey) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """``(event times (s), 1..n)``."""

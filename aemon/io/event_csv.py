@@ -228,21 +228,26 @@ def array_to_events(
             as start + ``time_s``. None leaves ``utc`` empty unless the rows have it.
     """
     start = parse_utc(start_time_utc)
+    rows = rows.reshape(-1)
     names = set(rows.dtype.names or ())
-    defaults: dict[str, Any] = dict.fromkeys(CSV_COLUMNS, math.nan)
-    defaults.update(dict.fromkeys(_INTS, -1))
-    defaults.update(dict.fromkeys(_TEXT, ""))
-    events = []
-    for row in rows.reshape(-1):
-        values: dict[str, Any] = {}
-        for name in CSV_COLUMNS:
-            if name not in names:
-                values[name] = defaults[name]
-            elif name in _TEXT:
-                values[name] = decode_text(row[name])
-            else:
-                values[name] = int(row[name]) if name in _INTS else float(row[name])
-        if start is not None and math.isfinite(values["time_s"]):
-            values["utc"] = format_utc(start + timedelta(seconds=values["time_s"]))
-        events.append(Event(**values))
+    n = rows.shape[0]
+    columns: list[list[Any]] = []  # column by column: one conversion per column, not per cell
+    for name in CSV_COLUMNS:
+        if name not in names:
+            fill = -1 if name in _INTS else "" if name in _TEXT else math.nan
+            columns.append([fill] * n)
+        elif name in _TEXT:
+            columns.append([decode_text(v) for v in rows[name].tolist()])
+        elif name in _INTS:
+            columns.append(rows[name].astype(np.int64).tolist())
+        else:
+            columns.append(rows[name].astype(np.float64).tolist())
+    events = [Event(*values) for values in zip(*columns, strict=True)]
+    if start is not None:
+        events = [
+            e._replace(utc=format_utc(start + timedelta(seconds=e.time_s)))
+            if math.isfinite(e.time_s)
+            else e
+            for e in events
+        ]
     return events

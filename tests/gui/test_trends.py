@@ -49,3 +49,27 @@ def test_rows_grouped_by_label_match_events_grouped_one_by_one() -> None:
         for kind in TREND_KINDS:
             for a, b in zip(vectorised.curve(kind, key), one_by_one.curve(kind, key), strict=True):
                 np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("span_s", "bin_s"), [(0.0, 0.01), (1.0, 0.02), (59.0, 1.0), (600.0, 10.0), (3600.0, 60.0)]
+)
+def test_automatic_rate_bins_give_a_curve_for_any_span(span_s: float, bin_s: float) -> None:
+    trends = TrendAccumulator()
+    times = np.linspace(0.0, span_s, 200)
+    trends.add(event(0, 50)._replace(time_s=float(t)) for t in times)
+    assert trends.rate_bin_s() == bin_s
+    t, rate = trends.hit_rate((0, "low"))
+    assert len(t) == int(span_s // bin_s) + 1 and len(t) <= 61
+    assert rate.sum() * bin_s == pytest.approx(200)  # every event counted once
+    assert np.all(np.diff(t) == pytest.approx(bin_s))
+
+
+def test_automatic_bins_follow_the_latest_event_of_any_curve() -> None:
+    trends = TrendAccumulator()
+    trends.add([event(0, 50)._replace(time_s=0.5), event(1, 50)._replace(time_s=120.0)])
+    assert trends.rate_bin_s() == 2.0
+    t, rate = trends.hit_rate((0, "low"))
+    assert t[1] - t[0] == 2.0 and rate[0] == 0.5
+    with pytest.raises(ValueError):
+        TrendAccumulator(bin_s=0.0)

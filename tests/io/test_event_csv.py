@@ -239,3 +239,17 @@ def test_events_table_of_an_older_recording_gets_empty_location(tmp_path: Path) 
         table = reader.events()
     assert list(table["sample_index"]) == [10, 20]
     assert list(table["event_id"]) == [-1, -1] and np.isnan(table["x_m"]).all()
+
+
+def test_rows_with_some_columns_fill_the_rest_as_unknown() -> None:
+    rows = np.zeros(3, dtype=[("time_s", "f8"), ("channel", "i4"), ("type", "S8")])
+    rows["time_s"] = [0.5, np.nan, 2.0]
+    rows["channel"] = [0, 1, 2]
+    rows["type"] = [b"high", b"low", b"\xff"]  # invalid UTF-8 is replaced, not an error
+    events = array_to_events(rows, START)
+    assert [e.channel for e in events] == [0, 1, 2]
+    assert [e.type for e in events] == ["high", "low", "\ufffd"]
+    assert events[0].utc == "2024-05-01T12:00:00.500000Z" and events[1].utc == ""
+    assert all(e.sample_index == -1 and e.counts == -1 and e.detector == "" for e in events)
+    assert all(math.isnan(e.amplitude_dBAE) for e in events)
+    assert isinstance(events[0].channel, int) and isinstance(events[0].time_s, float)

@@ -80,6 +80,9 @@ class TrendView(pg.GraphicsLayoutWidget):
                     keep = y > 0
                     x, y = x[keep], y[keep]
                 curve.setData(x, y)
+        rate_title = f"hit rate ({self.trends.rate_bin_s():g} s bins)"
+        if self.plots["hit rate"].titleLabel.text != rate_title:
+            self.plots["hit rate"].setTitle(rate_title)
         for (kind, key), curve in list(self._curves.items()):
             if key not in keys:
                 self.plots[kind].removeItem(curve)
