@@ -4,7 +4,8 @@
 #   bench/gpu_train_models.sh OUTDIR [MINUTES] [SMOKE] [MODELS]
 # MINUTES caps each training (default 4); SMOKE=1 runs a few tiny steps on the CPU instead;
 # MODELS picks some of: aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5 aemon-rt-1m5-sb
-# (default all; aemon-rt-1m5-sb is the candidate config aemon-rt-sb, not yet shipped).
+# (default all; aemon-rt-1m5-sb is aemon-rt with short-burst weights and event-F1 selection,
+# the candidate to replace aemon-rt-1m5, not yet shipped).
 set -uo pipefail
 out=${1:?output directory}; minutes=${2:-4}; smoke=${3:-0}
 models=${4:-"aemon-rt-1m5 aemon-rt-192k inceptiontime-middle-1m5 aemon-rt-1m5-sb"}
@@ -29,6 +30,7 @@ w=$(( n_models > 3 ? 4 : n_models > 2 ? 5 : 7 ))
 run aemon-rt-1m5 aemon-rt --batch-size 32 --epochs 24 --workers "$w" &
 run aemon-rt-192k aemon-rt-192k --batch-size 32 --epochs 24 --workers $(( w - 1 )) &
 run inceptiontime-middle-1m5 inceptiontime-middle --batch-size 16 --workers 5 --eval-bursts 200 &
-run aemon-rt-1m5-sb aemon-rt-sb --batch-size 32 --epochs 24 --workers "$w" &
+run aemon-rt-1m5-sb aemon-rt --batch-size 32 --epochs 24 --workers "$w" \
+    --short-burst-us 300 --keep-best-by event_f1 &
 wait
 grep -h "wrote\|Error\|error" "$out"/*.log | tail -20

@@ -15,6 +15,7 @@ from typing import Any
 
 from aemon.commands._checks import at_least, positive
 from aemon.errors import AemonError, ConfigError, FileFormatError
+from aemon.train.config_validation import KEEP_BEST_BY
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,17 @@ def register_train(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     p.add_argument("--steps", type=int, metavar="N", help="steps per epoch (overrides the config)")
     p.add_argument("--batch-size", type=int, metavar="N", help="windows per step")
     p.add_argument("--lr", type=float, metavar="X", help="initial learning rate")
+    p.add_argument(
+        "--short-burst-us",
+        type=float,
+        metavar="US",
+        help="weigh bursts shorter than this like one of this length (overrides the config)",
+    )
+    p.add_argument(
+        "--keep-best-by",
+        choices=KEEP_BEST_BY,
+        help="validation score that picks the kept epoch (overrides the config)",
+    )
     p.add_argument(
         "--device", choices=["cpu", "cuda"], default="cpu", help="torch device (default cpu)"
     )
@@ -152,6 +164,8 @@ def _command_line(args: argparse.Namespace) -> str:
         ("--steps", args.steps),
         ("--batch-size", args.batch_size),
         ("--lr", args.lr),
+        ("--short-burst-us", args.short_burst_us),
+        ("--keep-best-by", args.keep_best_by),
     ):
         if value is not None:
             argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
@@ -187,6 +201,8 @@ def run_train(args: argparse.Namespace) -> int:
         "steps_per_epoch": args.steps,
         "batch_size": args.batch_size,
         "learning_rate": args.lr,
+        "short_burst_us": args.short_burst_us,
+        "keep_best_by": args.keep_best_by,
     }
     config = with_overrides(config, sample_rate_hz=args.rate, **overrides)
     options = TrainOptions(

@@ -242,12 +242,10 @@ def array_to_events(
             columns.append(rows[name].astype(np.int64).tolist())
         else:
             columns.append(rows[name].astype(np.float64).tolist())
-    events = [Event(*values) for values in zip(*columns, strict=True)]
-    if start is not None:
-        events = [
-            e._replace(utc=format_utc(start + timedelta(seconds=e.time_s)))
-            if math.isfinite(e.time_s)
-            else e
-            for e in events
+    if start is not None:  # utc from the start time, where time_s is known
+        times, utc = columns[CSV_COLUMNS.index("time_s")], columns[CSV_COLUMNS.index("utc")]
+        columns[CSV_COLUMNS.index("utc")] = [
+            format_utc(start + timedelta(seconds=t)) if math.isfinite(t) else u
+            for t, u in zip(times, utc, strict=True)
         ]
-    return events
+    return [Event(*values) for values in zip(*columns, strict=True)]

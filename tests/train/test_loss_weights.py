@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,13 @@ def test_init_from_another_architecture_is_refused(
     assert main(["train", str(config), "--out", str(tmp_path / "v"), "--init", str(tmp_path)]) == 2
     assert "no detector model" in capsys.readouterr().err
     assert not (tmp_path / "w" / "model.onnx").exists()
+
+
+def test_command_line_sets_short_bursts_and_the_kept_epoch_score(tmp_path: Path) -> None:
+    out = _train(tmp_path, "flags", 8, 0.0, "--short-burst-us", "250", "--keep-best-by", "event_f1")
+    card = json.loads((out / "model_card.json").read_text(encoding="utf-8"))
+    assert card["training"]["best_by"] == "validation event F1"
+    assert "--short-burst-us 250 --keep-best-by event_f1" in card["reproduce"]
+    assert '"short_burst_us": 250.0' in (out / "model_card.json").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):  # argparse refuses an unknown score
+        main(["train", "x.toml", "--out", str(tmp_path / "o"), "--keep-best-by", "loss"])
