@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "drivers": 7,
     "monitor": 8,
     "train": 9,
+    "site": 9,  # site learning (aemon adapt --background): detect + io + scikit-learn
     "similarity": 9,
     "denoise": 6,  # STFT + ONNX Runtime inference; imports io (readers, writer) and sim
     "gpu": 10,  # the torch backend: rebuilds networks with train's builder

@@ -1,10 +1,17 @@
-"""``aemon adapt``: fine-tune a detector on your own, unlabelled recordings (self-training).
+"""``aemon adapt``: teach the detector your machine, from recordings nobody labelled.
 
-Give one or more recordings from your machine with some clear bursts in them (pencil-lead
-breaks, or the first minutes of a test); ``aemon adapt`` harvests the isolated high-SNR bursts
-and the burst-free background from them, mixes the bursts back into the background at lower
-SNRs, and fine-tunes the model on that beside its original training data. The new model
-directory's card says what was harvested. See ``aemon.train.adapt`` for the rules.
+With ``--background`` (site learning, minutes on a CPU, no extra needed): give the pencil-lead-
+break sensor check (or the first minutes of a test) and a recording of the machine running
+before any damage. Every detection in the background is learnt as the machine; your own bursts
+are mixed into that background at all SNRs down to 0 dB, on top of the machine's transients
+too; a site classifier learns to tell them apart (``aemon.site``). Without ``--background``
+the model itself is fine-tuned on harvested bursts (needs the train extra).
+
+Either way a guard scores the old and the new detector on held-back site data and on an
+independent slice, through the path ``aemon detect`` runs, prints both, and writes the new model
+directory only when it is better on the site and no worse on the slice; otherwise it exits 2
+and writes nothing. ``detect``, ``replay`` and ``monitor`` use the new model with
+``--model DIR``.
 """
 
 from __future__ import annotations
@@ -17,108 +24,111 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 EXAMPLES = """examples:
-  aemon adapt plb-run.h5 --model aemon-rt-1m5 --out models/lab-1m5
-  aemon adapt day1.h5 day2.h5 --model models/lab-1m5 --out models/lab-1m5-v2 --steps 3000"""
+  aemon adapt plb-check.h5 --background machine-running.h5 --out models/rig3
+  aemon adapt plb.wav --background bg1.wav bg2.wav --model aemon-rt-1m5 --out models/rig3 \\
+      --fa-per-min 0.5
+  aemon adapt day1.h5 --model models/lab-1m5 --out models/lab-1m5-v2 --steps 3000"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``aemon adapt``."""
     parser = subparsers.add_parser(
         "adapt",
-        help="fine-tune a detector on your own unlabelled recordings (needs the train extra)",
+        help="teach the detector your machine from a background and a PLB check",
         description=__doc__,
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("recordings", nargs="+", type=Path, help="recordings (.h5, WAV, ...)")
-    parser.add_argument("--model", required=True, help="model to start from (directory or name)")
+    parser.add_argument("recordings", nargs="+", type=Path, help="recordings with bursts")
+    parser.add_argument(
+        "--background", nargs="+", type=Path, metavar="BG", help="recordings of the machine alone"
+    )
+    parser.add_argument(
+        "--model", help="model to start from (default: the shipped model for the rate)"
+    )
     parser.add_argument("-o", "--out", type=Path, required=True, help="new model directory")
     parser.add_argument(
-        "--steps", type=int, default=1500, metavar="N", help="fine-tuning steps (default 1500)"
-    )
-    parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="windows per step")
-    parser.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
-    parser.add_argument(
-        "--device", choices=["cpu", "cuda"], default="cpu", help="torch device (default cpu)"
-    )
+        "--fa-per-min", type=float, default=1.0, metavar="RATE",
+        help="site learning: false alarms per minute allowed on the background (default 1)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
-    parser.add_argument(
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tune = parser.add_argument_group("fine-tuning (without --background; needs the train extra)")
+    tune.add_argument("--steps", type=int, default=1500, metavar="N", help="steps (1500)")
+    tune.add_argument("--batch-size", type=int, default=8, metavar="N", help="windows per step")
+    tune.add_argument("--lr", type=float, default=5e-4, help="learning rate (default 5e-4)")
+    tune.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="torch device")
+    tune.add_argument(
         "--eval-bursts", type=int, default=200, metavar="N", help="bursts in the final check"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+    from aemon.commands._adapt_output import default_model
+    from aemon.errors import ConfigError
 
-    from aemon.detect.model_card import STATE_DICT_FILE
-    from aemon.detect.onnx_runtime import OnnxDetector
+    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        raise ConfigError(f"{args.out} exists and is not empty; choose a new --out")
+    if not args.fa_per_min > 0:
+        raise ConfigError(f"--fa-per-min must be positive, got {args.fa_per_min}")
+    model = args.model or str(default_model(args.recordings[0]))
+    if args.background:
+        return _site(args, model)
+    return _fine_tune(args, model)
+
+
+def _command(args: argparse.Namespace, model: str) -> str:
+    argv = ["aemon", "adapt", *map(str, args.recordings)]
+    if args.background:
+        argv += ["--background", *map(str, args.background)]
+        argv += ["--fa-per-min", f"{args.fa_per_min:g}"]
+    else:
+        argv += ["--steps", str(args.steps)]
+    argv += ["--model", model, "--out", str(args.out), "--seed", str(args.seed)]
+    return shlex.join(argv)
+
+
+def _site(args: argparse.Namespace, model: str) -> int:
+    from tqdm import tqdm
+
+    from aemon.commands._adapt_output import print_verdict, refuse, write_site_model
+    from aemon.site.learning import SiteOptions, learn_site
+
+    options = SiteOptions(fa_per_min=args.fa_per_min, seed=args.seed)
+    stages = 5
+    with tqdm(total=stages, desc="aemon adapt", unit="stage", disable=args.no_progress) as bar:
+
+        def step(name: str) -> None:
+            if bar.n or name != "reading the background":
+                bar.update(1)
+            bar.set_postfix_str(name)
+
+        learnt = learn_site(model, args.recordings, args.background, options, step=step)
+        bar.update(stages - bar.n)
+    print_verdict(learnt.verdict)
+    if not learnt.verdict.keep:
+        return refuse(learnt.verdict, site=True)
+    write_site_model(model, args.out, learnt, _command(args, model))
+    h = learnt.summary["harvest"]
+    print(
+        f"wrote {args.out}: site classifier from {h['bursts']} harvested bursts and "
+        f"{learnt.summary['background_s_train_held_out'][0]:.1f} s of background; "
+        f"use it with --model {args.out}"
+    )
+    return 0
+
+
+def _fine_tune(args: argparse.Namespace, model: str) -> int:
     from aemon.errors import ConfigError
 
     if args.steps < 1 or args.batch_size < 1 or not args.lr > 0:
         raise ConfigError("--steps, --batch-size and --lr must be positive")
-    if args.out.exists() and any(args.out.iterdir()):
-        raise ConfigError(f"{args.out} exists and is not empty; choose a new --out")
     try:
-        from aemon.train.adapt import harvest, harvest_source
-        from aemon.train.config import model_config_from_dict
-        from aemon.train.package import finalize
-        from aemon.train.trainer import TrainOptions, train
+        from aemon.commands._adapt_fine_tune import fine_tune
     except ImportError as exc:
         raise ConfigError(
-            f"aemon adapt needs the train extra ({exc.name} is missing); pip install 'aemon[train]'"
+            f"aemon adapt without --background needs the train extra ({exc.name} is missing); "
+            "pip install 'aemon[train]', or give --background to learn the site without it"
         ) from None
-
-    detector = OnnxDetector(args.model, site_calibration=False)
-    model_dir = detector.path.parent
-    weights = model_dir / STATE_DICT_FILE
-    if not weights.is_file():
-        raise ConfigError(f"{model_dir} has no {STATE_DICT_FILE} to fine-tune; retrain it")
-    config = model_config_from_dict(detector.card.architecture, str(model_dir))
-    training = replace(
-        config.training,
-        steps_per_epoch=min(args.steps, 500),
-        epochs=max(1, -(-args.steps // 500)),
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        patience=10_000,
-    )
-    config = replace(config, name=args.out.name, training=training)
-    found = harvest(detector, args.recordings)
-    options = TrainOptions(
-        config=config,
-        out=args.out,
-        data=["sim", "randomised"],
-        device=args.device,
-        seed=args.seed,
-        progress=not args.no_progress,
-        eval_bursts=args.eval_bursts,
-        init_weights=weights,
-    )
-    adapt_source = harvest_source(
-        found,
-        len(config.signal.classes),
-        training.bursts_per_window,
-        (0.0, max(found.snr_db) if found.snr_db else 30.0),
-        options.augmentation,
-    )
-    options.extra_sources = [adapt_source]
-    state = train(options)
-    summary = found.summary()
-    note = (
-        f"fine-tuned from {detector.card.name} on {summary['bursts']} harvested bursts "
-        f"({summary['snr_db_min']}-{summary['snr_db_max']} dB) in {summary['background_s']} s "
-        f"of harvested background ({summary['background_rule']}) from "
-        f"{', '.join(str(r) for r in args.recordings)}"
-    )
-    argv = ["aemon", "adapt", *map(str, args.recordings), "--model", str(args.model)]
-    argv += ["--out", str(args.out), "--steps", str(args.steps), "--seed", str(args.seed)]
-    command = shlex.join(argv)
-    card = finalize(options, state, command, data_note=note)
-    card.training["adapt"] = summary
-    from aemon.detect.model_card import write_model_card
-
-    write_model_card(card, args.out)
-    print(f"wrote {args.out}: {note}")
-    return 0
+    return fine_tune(args, model, _command(args, model))

@@ -48,6 +48,7 @@ __all__ = [
     "CALIBRATION_FILE",
     "SiteCalibration",
     "calibrate_threshold",
+    "level_for_rate",
     "read_site_calibration",
     "run_peaks",
     "with_site_calibration",
@@ -170,14 +171,14 @@ def calibrate_threshold(
             card.threshold,
         )
     else:
-        z_star, method = _level_for_rate(z, allowed)
+        z_star, method = level_for_rate(z, allowed)
         threshold = float(1 / (1 + math.exp(-z_star)))
     threshold = min(max(threshold, CANDIDATE_THRESHOLD), MAX_THRESHOLD)
     gate = 0.0
     if threshold > GATE_ABOVE and event_snr_db is not None and len(event_snr_db) >= 3:
         threshold = card.threshold
         snr = np.sort(np.asarray(event_snr_db, dtype=np.float64))[::-1]
-        gate, gate_method = _level_for_rate(snr, allowed)
+        gate, gate_method = level_for_rate(snr, allowed)
         method += f"+snr-gate ({gate_method})"
         measured = float(np.count_nonzero(snr >= gate)) / minutes
     else:
@@ -195,7 +196,7 @@ def calibrate_threshold(
     )
 
 
-def _level_for_rate(values: npt.NDArray[np.float64], allowed: float) -> tuple[float, str]:
+def level_for_rate(values: npt.NDArray[np.float64], allowed: float) -> tuple[float, str]:
     """The level (in the units of ``values``, sorted descending) that at most ``allowed`` of
     them reach: read off the data when the tail is long enough, else extrapolated with an
     exponential fit to the largest :data:`TAIL_RUNS` values. Returns ``(level, method)``."""

@@ -28,6 +28,8 @@ from aemon.detect.backend import Detector
 from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
 from aemon.detect.raw_history import RawHistory
+from aemon.detect.site_classifier import SiteClassifier
+from aemon.detect.site_features import site_features
 from aemon.detect.threshold_hits import Hit, HitDetector
 from aemon.dsp.normalization import noise_floor
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
@@ -56,6 +58,9 @@ class NeuralEventStream:
         min_duration_us: Shorter runs are dropped (µs).
         min_snr_db: Events whose peak is less than this (dB) over the noise before them are
             dropped (:func:`peak_snr_db`); None for the model card's (0 = no gate).
+        site_classifier: A second look at every event (``aemon adapt --background``): events
+            it rejects are dropped. With it, runs open at its ``candidate_probability``
+            unless ``threshold`` is given.
     """
 
     def __init__(
@@ -68,8 +73,17 @@ class NeuralEventStream:
         merge_gap_us: float | None = None,
         min_duration_us: float = 0.0,
         min_snr_db: float | None = None,
+        site_classifier: SiteClassifier | None = None,
     ) -> None:
         card, fmt = detector.card, detector.format
+        self.site_classifier = site_classifier
+        self.site_rejected = 0
+        """Events the site classifier dropped so far."""
+        self.feature_listener: Callable[[Event, npt.NDArray[np.float64]], None] | None = None
+        """Called with every built event and its site features (``aemon adapt`` learns
+        from them); setting it makes the stream measure the features."""
+        if threshold is None and site_classifier is not None:
+            threshold = site_classifier.candidate_probability
         self.detector, self.builder, self.name = detector, builder, card.name
         self.min_snr_db = card.min_snr_db if min_snr_db is None else min_snr_db
         self.gated_events = 0
@@ -153,7 +167,22 @@ class NeuralEventStream:
             if snr_db < self.min_snr_db:  # gated before the features are measured
                 self.gated_events += 1
                 return None
-        return self.builder.build(det, signal, first, detector=self.name)
+        event = self.builder.build(det, signal, first, detector=self.name)
+        if self.site_classifier is None and self.feature_listener is None:
+            return event
+        features = site_features(
+            signal[event.channel],
+            event.sample_index - first,
+            det.stop_sample - first,
+            self.detector.format.sample_rate_hz,
+            event.score,
+        )
+        if self.feature_listener is not None:
+            self.feature_listener(event, features)
+        if self.site_classifier is not None and not self.site_classifier.accepts(features):
+            self.site_rejected += 1
+            return None
+        return event
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:

@@ -140,7 +140,12 @@ def make_event_stream(
             batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
             overlap=not live,  # offline: preprocess the next batch while one is inferred
         )
-        return NeuralEventStream(streaming, builder, threshold=options.threshold)
+        return NeuralEventStream(
+            streaming,
+            builder,
+            threshold=options.threshold,
+            site_classifier=getattr(onnx, "site_classifier", None),
+        )
     x_noise = options.x_noise
     if options.threshold is None and x_noise is None and not fmt.volts_known:
         x_noise = FLOATING_X_NOISE

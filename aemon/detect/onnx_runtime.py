@@ -26,6 +26,7 @@ from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_layout import LAYOUT_KEY, as_conv2d
 from aemon.detect.options import PROVIDER_CHOICES
+from aemon.detect.site_classifier import SiteClassifier, read_site_classifier
 from aemon.errors import ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
@@ -186,12 +187,15 @@ class OnnxDetector:
         provider: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, or a
             full ONNX Runtime provider name.
         threads: Intra-op threads on the CPU; None for one per physical core.
+        site_calibration: Use the directory's site files if it has them: ``aemon calibrate``'s
+            threshold and ``aemon adapt --background``'s site classifier.
 
     Attributes:
         card: The model card.
         backend: ``"onnxruntime"``.
         provider: Provider actually in use (``"cpu"``, ``"cuda"`` or the ORT name).
         path: The ``model.onnx`` file.
+        site_classifier: The directory's site classifier, or None.
 
     Raises:
         FileFormatError: Missing or unreadable model, or a graph that contradicts its card.
@@ -210,8 +214,10 @@ class OnnxDetector:
     ) -> None:
         card_path, onnx_path = resolve_model(model)
         self.card: ModelCard = read_model_card(card_path)
-        if site_calibration:  # aemon calibrate's threshold for this site, if there is one
+        self.site_classifier: SiteClassifier | None = None
+        if site_calibration:  # aemon calibrate's / aemon adapt's site files, if there are
             self.card = with_site_calibration(self.card, onnx_path.parent)
+            self.site_classifier = read_site_classifier(onnx_path.parent)
         self.path = onnx_path
         if threads is not None and threads < 1:
             raise ConfigError(f"inference threads must be at least 1, not {threads}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -29,6 +29,9 @@ from aemon.types import ChannelInfo, Gap, StreamFormat
 logger = logging.getLogger(__name__)
 
 __all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
+
+FeatureListener = Callable[[Event, npt.NDArray[np.float64]], None]
+"""Receives every event the stream builds and its site features."""
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -58,6 +61,7 @@ def detect_signal(
     threshold: float | None = None,
     keep_map: bool = False,
     block_samples: int = BLOCK_SAMPLES,
+    feature_listener: FeatureListener | None = None,
 ) -> SignalDetection:
     """Detect events in a ``(channels, n)`` float signal (V) with the live neural stream.
 
@@ -69,13 +73,22 @@ def detect_signal(
             calibration's).
         keep_map: Also return the stitched probability map.
         block_samples: Samples per channel pushed at a time.
+        feature_listener: Called with every event built and its site features, before the
+            site classifier (if the model has one) decides (``aemon adapt`` learns so).
     """
     x = np.atleast_2d(np.asarray(signal, dtype=np.float32))
     fmt = StreamFormat(float(sample_rate_hz), x.shape[0], "float32", 1.0)
     channels = [ChannelInfo(name=f"ch{c}") for c in range(x.shape[0])]
     blocks = ((s, x[:, s : s + block_samples]) for s in range(0, x.shape[1], block_samples))
     return detect_blocks(
-        detector, fmt, channels, blocks, threshold=threshold, keep_map=keep_map, first_sample=0
+        detector,
+        fmt,
+        channels,
+        blocks,
+        threshold=threshold,
+        keep_map=keep_map,
+        first_sample=0,
+        feature_listener=feature_listener,
     )
 
 
@@ -89,6 +102,7 @@ def detect_blocks(
     keep_map: bool = False,
     first_sample: int = 0,
     event_snr_db: list[float] | None = None,
+    feature_listener: FeatureListener | None = None,
 ) -> SignalDetection:
     """:func:`detect_signal` over ``(first_sample, block)`` items and gaps of a stream.
 
@@ -109,6 +123,7 @@ def detect_blocks(
         stream.map_listener = chunks.append
     if event_snr_db is not None:
         stream.snr_listener = event_snr_db.append
+    stream.feature_listener = feature_listener
     events: list[Event] = []
     stop = first_sample
     for item in timeline:

@@ -82,6 +82,24 @@ def match_events(
     A pair matches when both are on the same channel, (if ``typed``) of the same class, and
     ``true_onset - before_us <= predicted_onset <= true_onset + after_us``.
     """
+    matched = matched_pairs(predicted, truth, sample_rate_hz, typed, before_us, after_us)
+    counted = [(ti, pi) for ti, pi in matched if truth[ti].counted]
+    errors = [(predicted[pi].onset - truth[ti].onset) / sample_rate_hz * 1e6 for ti, pi in counted]
+    used_t = {ti for ti, _ in matched}
+    fp = len(predicted) - len(matched)
+    fn = sum(1 for i, t in enumerate(truth) if t.counted and i not in used_t)
+    return EventCounts(len(counted), fp, fn, errors)
+
+
+def matched_pairs(
+    predicted: Sequence[DetectedEvent],
+    truth: Sequence[TrueEvent],
+    sample_rate_hz: float,
+    typed: bool = True,
+    before_us: float = MATCH_BEFORE_US,
+    after_us: float = MATCH_AFTER_US,
+) -> list[tuple[int, int]]:
+    """``(truth index, predicted index)`` of every match under :func:`match_events`' rule."""
     before = before_us * 1e-6 * sample_rate_hz
     after = after_us * 1e-6 * sample_rate_hz
     pairs: list[tuple[float, int, int]] = []
@@ -98,19 +116,14 @@ def match_events(
     pairs.sort()
     used_t: set[int] = set()
     used_p: set[int] = set()
-    errors: list[float] = []
-    tp = 0
+    matched: list[tuple[int, int]] = []
     for _dist, ti, pi in pairs:
         if ti in used_t or pi in used_p:
             continue
         used_t.add(ti)
         used_p.add(pi)
-        if truth[ti].counted:
-            tp += 1
-            errors.append((predicted[pi].onset - truth[ti].onset) / sample_rate_hz * 1e6)
-    fp = len(predicted) - len(used_p)
-    fn = sum(1 for i, t in enumerate(truth) if t.counted and i not in used_t)
-    return EventCounts(tp, fp, fn, errors)
+        matched.append((ti, pi))
+    return matched
 
 
 def add_counts(a: EventCounts, b: EventCounts) -> EventCounts:

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import STATE_DICT_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_runtime import models_dir
+from aemon.detect.site_classifier import SiteClassifier, read_site_classifier
 from aemon.errors import ConfigError, FileFormatError
 from aemon.train.config import model_config_from_dict
 from aemon.train.models import ProbabilityHead, build_model
@@ -132,8 +133,10 @@ class TorchDetector:
     ) -> None:
         directory = model_directory(model)
         self.card: ModelCard = read_model_card(directory)
+        self.site_classifier: SiteClassifier | None = None
         if site_calibration:
             self.card = with_site_calibration(self.card, directory)
+            self.site_classifier = read_site_classifier(directory)
         self.path = directory / STATE_DICT_FILE
         self.device = resolve_device(provider)
         self.provider = self.device.type

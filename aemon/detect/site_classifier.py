@@ -1,0 +1,201 @@
+"""The site classifier: a second look at every neural detection, learnt on one lab's machine.
+
+``aemon adapt --background`` (:mod:`aemon.site`) trains gradient-boosted trees on the
+:func:`~aemon.detect.site_features.site_features` of the detections in a recording of the
+machine alone (negatives) and of the lab's own pencil-lead breaks mixed into that machine's
+noise (positives). The trees are stored as plain arrays in ``site_classifier.json`` beside the
+model (no pickle: the file is data, safe to load from anywhere), and evaluated here in numpy.
+
+:class:`~aemon.detect.event_streams.NeuralEventStream` asks :meth:`SiteClassifier.accepts` for
+every event it builds; a rejected one is counted, not written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.site_features import FEATURE_NAMES
+from aemon.errors import FileFormatError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SITE_CLASSIFIER_FILE", "SiteClassifier", "Tree", "read_site_classifier"]
+
+SITE_CLASSIFIER_FILE = "site_classifier.json"
+FORMAT = "aemon-site-classifier/1"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One regression tree as arrays (sklearn's layout: ``left == -1`` marks a leaf).
+
+    Attributes:
+        left: Index of each node's left child (``x[feature] <= threshold``), -1 at leaves.
+        right: Index of each node's right child, -1 at leaves.
+        feature: Feature index each node splits on.
+        threshold: Split value of each node.
+        value: Output of each node (used at leaves).
+    """
+
+    left: npt.NDArray[np.int64]
+    right: npt.NDArray[np.int64]
+    feature: npt.NDArray[np.int64]
+    threshold: npt.NDArray[np.float64]
+    value: npt.NDArray[np.float64]
+
+    def predict(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Leaf value for each row of ``x`` ``(n, features)``."""
+        node = np.zeros(x.shape[0], dtype=np.int64)
+        rows = np.arange(x.shape[0])
+        while True:
+            inner = self.left[node] >= 0
+            if not inner.any():
+                return self.value[node]
+            r, n = rows[inner], node[inner]
+            go_left = x[r, self.feature[n]] <= self.threshold[n]
+            node[r] = np.where(go_left, self.left[n], self.right[n])
+
+
+@dataclass(frozen=True)
+class SiteClassifier:
+    """Boosted trees over site features, with the probability a burst must reach.
+
+    Attributes:
+        trees: The boosting stages.
+        learning_rate: Shrinkage of each stage.
+        offset: Initial log-odds.
+        threshold: Burst probability at or above which a detection is kept.
+        candidate_probability: Network probability at which detections are proposed to the
+            classifier (the segmenter's threshold while the classifier is in use).
+        feature_names: The features, in order (must match :data:`FEATURE_NAMES`).
+        info: What it was trained on and how it scored (for the card; free form).
+    """
+
+    trees: tuple[Tree, ...]
+    learning_rate: float
+    offset: float
+    threshold: float
+    candidate_probability: float
+    feature_names: tuple[str, ...] = FEATURE_NAMES
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def probability(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``."""
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        x = np.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)
+        x = x.astype(np.float32).astype(np.float64)  # sklearn's trees split float32 values
+        raw = np.full(x.shape[0], self.offset)
+        for tree in self.trees:
+            raw += self.learning_rate * tree.predict(x)
+        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
+
+    def accepts(self, features: npt.ArrayLike) -> bool:
+        """True when one detection's features reach :attr:`threshold`."""
+        return bool(self.probability(features)[0] >= self.threshold)
+
+    @classmethod
+    def from_sklearn(
+        cls,
+        model: Any,
+        threshold: float,
+        candidate_probability: float,
+        info: dict[str, Any] | None = None,
+    ) -> SiteClassifier:
+        """Copy a fitted binary ``sklearn.ensemble.GradientBoostingClassifier``."""
+        trees = tuple(
+            Tree(
+                t.tree_.children_left.astype(np.int64),
+                t.tree_.children_right.astype(np.int64),
+                t.tree_.feature.astype(np.int64),
+                t.tree_.threshold.astype(np.float64),
+                t.tree_.value[:, 0, 0].astype(np.float64),
+            )
+            for t in model.estimators_[:, 0]
+        )
+        probe = np.zeros((1, model.n_features_in_))
+        staged = sum(float(t.predict(probe)[0]) for t in model.estimators_[:, 0])
+        offset = float(model.decision_function(probe)[0]) - model.learning_rate * staged
+        return cls(trees, float(model.learning_rate), offset, threshold, candidate_probability,
+                   FEATURE_NAMES, dict(info or {}))  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of ``site_classifier.json``."""
+        return {
+            "format": FORMAT,
+            "feature_names": list(self.feature_names),
+            "learning_rate": self.learning_rate,
+            "offset": self.offset,
+            "threshold": self.threshold,
+            "candidate_probability": self.candidate_probability,
+            "info": self.info,
+            "trees": [
+                {
+                    "left": t.left.tolist(),
+                    "right": t.right.tolist(),
+                    "feature": t.feature.tolist(),
+                    "threshold": t.threshold.tolist(),
+                    "value": t.value.tolist(),
+                }
+                for t in self.trees
+            ],
+        }
+
+    def write(self, model_dir: str | Path) -> Path:
+        """Write ``site_classifier.json`` into ``model_dir`` (atomically); returns its path."""
+        path = Path(model_dir) / SITE_CLASSIFIER_FILE
+        tmp = path.with_name(path.name + ".partial")
+        tmp.write_text(json.dumps(self.to_json()) + "\n", "utf-8")
+        tmp.replace(path)
+        return path
+
+
+def _tree_json(tree: Tree) -> dict[str, list[Any]]:
+    return {
+        "left": tree.left.tolist(),
+        "right": tree.right.tolist(),
+        "feature": tree.feature.tolist(),
+        "threshold": tree.threshold.tolist(),
+        "value": tree.value.tolist(),
+    }
+
+
+def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
+    """The site classifier beside a model, or None.
+
+    Raises:
+        FileFormatError: The file exists but is not a site classifier of this aemon.
+    """
+    path = Path(model_dir) / SITE_CLASSIFIER_FILE
+    if not path.is_file():
+        return None
+    hint = "run aemon adapt --background again, or delete it to detect without it"
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        if raw.get("format") != FORMAT:
+            raise ValueError(f"format {raw.get('format')!r}, not {FORMAT!r}")
+        if tuple(raw["feature_names"]) != FEATURE_NAMES:
+            raise ValueError("its features are not the ones this aemon measures")
+        trees = tuple(
+            Tree(np.asarray(t["left"], np.int64), np.asarray(t["right"], np.int64),
+                 np.asarray(t["feature"], np.int64), np.asarray(t["threshold"], np.float64),
+                 np.asarray(t["value"], np.float64))
+            for t in raw["trees"]
+        )  # fmt: skip
+        return SiteClassifier(
+            trees,
+            float(raw["learning_rate"]),
+            float(raw["offset"]),
+            float(raw["threshold"]),
+            float(raw["candidate_probability"]),
+            FEATURE_NAMES,
+            dict(raw.get("info", {})),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FileFormatError(f"{path} is not a site classifier ({exc}); {hint}") from None

@@ -1,0 +1,166 @@
+"""The numbers a site classifier sees of one detection: shape, spectrum and level against the
+noise just before it.
+
+Every value is relative (dB over the noise before the onset, fractions, log-times), so a model
+learnt at one gain works at another. The spectrum is compared band by band with the noise
+spectrum before the onset: a bearing impact that rings a 60 kHz structural resonance stands
+out in one or two bands, a crack or pencil-lead burst in many, up to the sensor's band edge.
+
+:func:`site_features` is called by the live event stream on the raw samples it holds
+(:class:`~aemon.detect.event_streams.NeuralEventStream`) and by ``aemon adapt`` on the same
+samples, so the classifier is trained on exactly what it sees in use.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.dsp.normalization import noise_floor
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BAND_EDGES_HZ", "FEATURE_NAMES", "site_features"]
+
+BAND_EDGES_HZ = (10e3, 30e3, 60e3, 100e3, 160e3, 250e3, 400e3, 600e3, 800e3)
+"""Edges (Hz) of the bands whose power is compared with the noise's (capped at Nyquist)."""
+SPAN_S = 1.3e-3
+"""Longest stretch after the onset (s) the spectrum and envelope are measured on."""
+NOISE_S = 0.6e-3
+"""Noise stretch before the onset (s), where the stream holds that much."""
+PRE_S = 50e-6
+"""Stretch just before the onset (s) whose level shows an emergent onset or an earlier
+transient still ringing."""
+FLOOR = 1e-30
+
+_BANDS = len(BAND_EDGES_HZ) - 1
+FEATURE_NAMES: tuple[str, ...] = (
+    "snr_db",
+    "log_duration_us",
+    "rise_fraction",
+    "log_rise_us",
+    "score_logit",
+    "pre_onset_db",
+    "first_50us_db",
+    "decay_db",
+    "crest_db",
+    "kurtosis",
+    "centroid_log_hz",
+    "bandwidth_octaves",
+    "spectral_flatness",
+    "bands_above_noise",
+    *(f"band{i}_over_noise_db" for i in range(_BANDS)),
+    *(f"band{i}_fraction" for i in range(_BANDS)),
+)
+"""Names of the feature vector's entries, in order."""
+
+
+def site_features(
+    x: npt.NDArray[np.generic],
+    onset: int,
+    stop: int,
+    sample_rate_hz: float,
+    score: float,
+) -> npt.NDArray[np.float64]:
+    """The feature vector (:data:`FEATURE_NAMES`) of one detection on one channel.
+
+    Args:
+        x: Raw samples of the channel (V or counts), with some signal before ``onset``.
+        onset: Index into ``x`` of the detection's onset.
+        stop: Index one past the detection's end.
+        sample_rate_hz: Rate of ``x`` (Hz).
+        score: The detector's confidence 0..1 (peak probability of the run).
+
+    Returns:
+        float64 vector of ``len(FEATURE_NAMES)``.
+    """
+    rate = float(sample_rate_hz)
+    x64 = np.asarray(x, dtype=np.float64)
+    onset = int(min(max(onset, 0), x64.size - 1))
+    stop = int(min(max(stop, onset + 1), x64.size))
+    n_noise = min(onset, max(16, int(NOISE_S * rate)))
+    noise_part = x64[onset - n_noise : onset] if n_noise >= 16 else x64[onset:stop]
+    centre = float(np.median(noise_part))
+    noise_part = noise_part - centre
+    noise = max(float(noise_floor(noise_part)), FLOOR)
+    span = x64[onset : min(x64.size, onset + max(stop - onset, int(SPAN_S * rate)))] - centre
+    span = span[: int(SPAN_S * rate)] if span.size > int(SPAN_S * rate) else span
+    event = x64[onset:stop] - centre
+    a = np.abs(event)
+    peak_at = int(np.argmax(a))
+    peak = max(float(a[peak_at]), FLOOR)
+    duration_s = event.size / rate
+    rise_s = peak_at / rate
+    pre = x64[max(0, onset - int(PRE_S * rate)) : onset] - centre
+    first = span[: max(1, int(50e-6 * rate))]
+    half = max(1, span.size // 2)
+    decay = _rms(span[:half]) / max(_rms(span[half:]), FLOOR) if span.size > 1 else 1.0
+    centred = span - np.mean(span)
+    var = max(float(np.mean(centred**2)), FLOOR)
+    kurtosis = float(np.mean(centred**4)) / var**2
+    over, fraction, centroid, bandwidth, flatness = _spectrum(span, noise_part, rate)
+    p = float(np.clip(score, 1e-6, 1 - 1e-6))
+    return np.array(
+        [
+            _db(peak / noise),
+            np.log10(max(duration_s * 1e6, 0.1)),
+            rise_s / max(duration_s, 1 / rate),
+            np.log10(max(rise_s * 1e6, 0.1)),
+            np.log(p / (1 - p)),
+            _db(_rms(pre) / noise) if pre.size else 0.0,
+            _db(_rms(first) / noise),
+            _db(decay),
+            _db(peak / max(_rms(span), FLOOR)),
+            np.log10(max(kurtosis, 1e-3)),
+            np.log10(max(centroid, 1.0)),
+            bandwidth,
+            flatness,
+            float(np.count_nonzero(over > 6.0)),
+            *over,
+            *fraction,
+        ],
+        dtype=np.float64,
+    )
+
+
+def _rms(x: npt.NDArray[np.float64]) -> float:
+    return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
+
+
+def _db(ratio: float) -> float:
+    return 20.0 * float(np.log10(max(ratio, FLOOR)))
+
+
+def _spectrum(
+    span: npt.NDArray[np.float64], noise: npt.NDArray[np.float64], rate: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float, float, float]:
+    """Band power over the noise's (dB), band fractions, centroid (Hz), bandwidth (octaves
+    between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
+    n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
+    freqs = np.fft.rfftfreq(n, 1 / rate)
+    power = np.abs(np.fft.rfft(span * np.hanning(span.size), n)) ** 2 / max(span.size, 1)
+    noise_power = np.abs(np.fft.rfft(noise * np.hanning(noise.size), n)) ** 2
+    noise_power /= max(noise.size, 1)
+    edges = np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate)
+    over = np.zeros(_BANDS)
+    fraction = np.zeros(_BANDS)
+    total = max(float(np.sum(power[(freqs >= edges[0]) & (freqs < edges[-1])])), FLOOR)
+    for i in range(_BANDS):
+        sel = (freqs >= edges[i]) & (freqs < edges[i + 1])
+        if not np.any(sel):
+            continue
+        band = float(np.sum(power[sel]))
+        over[i] = 10 * np.log10(max(band, FLOOR) / max(float(np.sum(noise_power[sel])), FLOOR))
+        fraction[i] = band / total
+    sel = (freqs >= edges[0]) & (freqs < edges[-1])
+    p, f = power[sel], freqs[sel]
+    weight = max(float(np.sum(p)), FLOOR)
+    centroid = float(np.sum(f * p) / weight)
+    cumulative = np.cumsum(p) / weight
+    f10 = float(f[min(int(np.searchsorted(cumulative, 0.1)), f.size - 1)])
+    f90 = float(f[min(int(np.searchsorted(cumulative, 0.9)), f.size - 1)])
+    bandwidth = float(np.log2(max(f90, 1.0) / max(f10, 1.0)))
+    flatness = float(np.exp(np.mean(np.log(p + FLOOR))) / max(float(np.mean(p)), FLOOR))
+    return over, fraction, centroid, bandwidth, flatness

@@ -1,0 +1,267 @@
+"""Site learning: a detector for one lab's machine from its background and its PLB check.
+
+``aemon adapt BURSTS… --background BG…`` (ASTM E976 / EN 13477-2 practice: every test already
+records the machine running before damage, and a pencil-lead-break sensor check):
+
+1. Every recording is read at the model's rate and split in time: the last
+   ``held_out_fraction`` is held back for the guard.
+2. The background's detections (the live stream at the candidate probability) show how loud
+   the machine's own transients get; bursts are harvested from the burst recordings
+   (:func:`~aemon.site.harvest.harvest`) only above that (:data:`OVER_MACHINE_DB` over the
+   99th percentile), so a machine impact is never learnt as a burst.
+3. The background's detections are negatives; the harvested bursts mixed into the background
+   (:mod:`aemon.site.training_set`) give positives, on top of transients too.
+4. Gradient-boosted trees (scikit-learn) learn them; their decision threshold is set on
+   out-of-fold probabilities of the background's own detections for the false-alarm target
+   (:func:`~aemon.detect.calibration.level_for_rate`), never below :data:`MIN_DECISION`.
+5. The guard (:mod:`aemon.site.guard`) scores the old and the new detector on the held-back
+   part and on the independent slice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.site_classifier import SiteClassifier
+from aemon.dsp.normalization import noise_floor
+from aemon.errors import ConfigError
+from aemon.site.checks import check_background, check_noise_match
+from aemon.site.guard import Verdict, judge, score_detector, slice_scores
+from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, read_volts
+from aemon.site.training_set import (
+    LabelledDetections,
+    detections,
+    generic_backgrounds,
+    labelled_detections,
+    mix_bursts,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SiteLearning", "SiteOptions", "learn_site"]
+
+OVER_MACHINE_DB = 6.0
+"""Harvested bursts stand this far (dB) above the 99th percentile of the background's events."""
+MIN_DECISION = 0.5
+"""Lowest burst probability the classifier's decision threshold may take."""
+MIN_BURSTS = 4
+"""Fewest harvested bursts site learning works with."""
+
+
+@dataclass(frozen=True)
+class SiteOptions:
+    """Settings of site learning.
+
+    Attributes:
+        fa_per_min: False-alarm target on the machine's background (events/min).
+        candidate_probability: Network probability at which detections are proposed.
+        snr_db_range: Burst peak over the background noise RMS of the mixtures (dB).
+        mixtures: Mixtures of each background stretch with the bursts.
+        generic_s: Seconds of each generic background (white, pink, brown) the bursts are
+            also mixed into, so bursts in other noise stay bursts.
+        held_out_fraction: Last part (in time) of each recording held back for the guard.
+        trees: Boosting stages.
+        seed: Seed of all randomness.
+    """
+
+    fa_per_min: float = 1.0
+    candidate_probability: float = 0.3
+    snr_db_range: tuple[float, float] = (0.0, 30.0)
+    mixtures: int = 3
+    generic_s: float = 2.0
+    held_out_fraction: float = 0.3
+    trees: int = 150
+    seed: int = 0
+
+
+@dataclass
+class SiteLearning:
+    """What site learning made and measured.
+
+    Attributes:
+        classifier: The new site classifier.
+        verdict: The guard's decision with both detectors' scores.
+        harvest: The bursts taken from the burst recordings.
+        summary: Counts and settings for the card.
+    """
+
+    classifier: SiteClassifier
+    verdict: Verdict
+    harvest: Harvest
+    summary: dict[str, Any]
+
+
+def learn_site(
+    model: str | Path,
+    burst_paths: Sequence[str | Path],
+    background_paths: Sequence[str | Path],
+    options: SiteOptions,
+    step: Callable[[str], None] = lambda _: None,
+) -> SiteLearning:
+    """Learn a site classifier for ``model`` and judge it (see the module docstring).
+
+    Args:
+        model: The model to start from (directory or shipped name).
+        burst_paths: Recordings with bursts (a PLB check, the first minutes of a test).
+        background_paths: Recordings of the machine alone.
+        options: Settings.
+        step: Called with the name of each stage as it starts (progress).
+
+    Raises:
+        ConfigError: Hostile or unusable recordings (one line: what was found, what to do).
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.model_selection import cross_val_predict
+
+    rng = np.random.default_rng(options.seed)
+    network = OnnxDetector(model, site_calibration=False)
+    rate = network.card.sample_rate_hz
+    step("reading the background")
+    background = [ch for p in background_paths for ch in read_volts(p, rate)]
+    cut = [int(b.size * (1 - options.held_out_fraction)) for b in background]
+    train_bg = [b[:c] for b, c in zip(background, cut, strict=True)]
+    held_bg = [b[c:] for b, c in zip(background, cut, strict=True)]
+    machine = [detections(network, b, rate, options.candidate_probability) for b in train_bg]
+    machine_snr = np.concatenate([d.features[:, 0] for d in machine])
+    loudest = float(np.percentile(machine_snr, 99)) if machine_snr.size else 0.0
+    min_snr = max(MIN_SNR_DB, loudest + OVER_MACHINE_DB)
+    check_background(machine, [b.size / rate for b in train_bg], background_paths)
+    step("harvesting bursts")
+    found = harvest(network, burst_paths, min_snr_db=min_snr)
+    if len(found.bursts) < MIN_BURSTS:
+        if not found.bursts:
+            raise no_bursts_error(min_snr)
+        raise ConfigError(
+            f"aemon adapt harvested only {len(found.bursts)} clear bursts (at least "
+            f"{min_snr:.0f} dB above the noise, above the machine's own transients); record "
+            f"10-20 pencil-lead breaks on the specimen"
+        )
+    check_noise_match(background, found.background, rate)
+    order = np.argsort(found.onset_s)
+    n_held = max(2, round(len(order) * options.held_out_fraction))
+    held_bursts = [found.bursts[i] for i in order[-n_held:]]
+    train_bursts = [found.bursts[i] for i in order[:-n_held]]
+    step("mixing bursts into the background")
+    data = labelled_detections(network, train_bg, train_bursts, rng, rate,
+                               threshold=options.candidate_probability, mixtures=options.mixtures,
+                               snr_db_range=options.snr_db_range)  # fmt: skip
+    noise = float(np.median([noise_floor(b) for b in train_bg]))
+    other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
+    general = labelled_detections(network, other, train_bursts, rng, rate,
+                                  threshold=options.candidate_probability, mixtures=1,
+                                  snr_db_range=options.snr_db_range)  # fmt: skip
+    site_rows = np.concatenate([np.ones(data.is_burst.size, bool),
+                                np.zeros(general.is_burst.size, bool)])  # fmt: skip
+    data = LabelledDetections(
+        np.concatenate([data.features, general.features]),
+        np.concatenate([data.is_burst, general.is_burst]),
+        np.concatenate([data.background_only, np.zeros(general.is_burst.size, bool)]),
+        data.seconds,
+    )
+    if data.is_burst.sum() < MIN_BURSTS or (~data.is_burst).sum() < 2:
+        raise ConfigError(
+            "the mixtures gave too few detections to learn from; record a longer background "
+            "(at least 10 s) and more pencil-lead breaks"
+        )
+    step("training the site classifier")
+    trees = GradientBoostingClassifier(
+        n_estimators=options.trees, max_depth=3, subsample=0.8, random_state=options.seed
+    )
+    out_of_fold = cross_val_predict(trees, data.features, data.is_burst, cv=3,
+                                    method="predict_proba")[:, 1]  # fmt: skip
+    trees.fit(data.features, data.is_burst)
+    decision, oof_fa = _decision(out_of_fold, data, site_rows, options.fa_per_min)
+    classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability)
+    step("checking the new detector against the old one")
+    verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, rate, options)
+    summary = {
+        "harvest": found.summary(),
+        "machine_events_per_s": round(machine_snr.size / max(sum(c for c in cut) / rate, 1e-9), 1),
+        "machine_event_snr_db_p99": round(loudest, 1),
+        "burst_min_snr_db": round(min_snr, 1),
+        "bursts_train_held_out": [len(train_bursts), len(held_bursts)],
+        "background_s_train_held_out": [
+            round(sum(cut) / rate, 3),
+            round(sum(b.size for b in held_bg) / rate, 3),
+        ],
+        "detections_learnt": int(data.features.shape[0]),
+        "burst_detections_learnt": int(data.is_burst.sum()),
+        "decision_probability": round(decision, 4),
+        "background_fa_per_min_out_of_fold": round(oof_fa, 2),
+        "generic_background_s": options.generic_s,
+        "candidate_probability": options.candidate_probability,
+        "fa_per_min_target": options.fa_per_min,
+        "snr_db_range": list(options.snr_db_range),
+        "guard": verdict.as_dict(),
+    }
+    classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability,
+                                             info=summary)  # fmt: skip
+    return SiteLearning(classifier, verdict, found, summary)
+
+
+def _decision(
+    probability: npt.NDArray[np.float64],
+    data: LabelledDetections,
+    site_rows: npt.NDArray[np.bool_],
+    fa_per_min: float,
+) -> tuple[float, float]:
+    """The burst probability a detection must reach, and the background's false alarms per
+    minute at it (both from out-of-fold probabilities).
+
+    It is the threshold of best F1 on the site's own rows (its background alone and with the
+    bursts mixed in), from :data:`MIN_DECISION` up; where the background is long enough to
+    count the target rate (``fa_per_min`` × its minutes ≥ 1), it is raised until the
+    background's own detections reach it at most that often.
+    """
+    candidates = np.linspace(MIN_DECISION, 0.99, 50)
+    p, positive = probability[site_rows], data.is_burst[site_rows]
+    f1 = [2 * np.sum(positive & (p >= t)) / max(np.sum(positive) + np.sum(p >= t), 1)
+          for t in candidates]  # fmt: skip
+    decision = float(candidates[int(np.argmax(f1))])
+    negatives = np.sort(probability[data.background_only])[::-1]
+    minutes = data.seconds / 60.0
+    allowed = fa_per_min * minutes
+    if allowed >= 1 and negatives.size > allowed:
+        decision = max(decision, float(negatives[int(allowed)]) + 1e-6)
+    elif allowed < 1:
+        logger.warning(
+            "%.1f s of background cannot show %g false alarm(s)/min; the decision is set for "
+            "the best F1 on the site data (record a longer background to calibrate the rate)",
+            data.seconds, fa_per_min,
+        )  # fmt: skip
+    decision = min(decision, 0.999)
+    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9)
+
+
+def _guard(
+    model: str | Path,
+    network: OnnxDetector,
+    classifier: SiteClassifier,
+    held_bg: list[npt.NDArray[np.float64]],
+    held_bursts: list[npt.NDArray[np.float64]],
+    rng: np.random.Generator,
+    rate: float,
+    options: SiteOptions,
+) -> Verdict:
+    """Score the old detector (with its own site files) and the new one."""
+    old = OnnxDetector(model)
+    new = OnnxDetector(model, site_calibration=False)
+    new.site_classifier = classifier
+    mixtures = []
+    for b in held_bg:
+        onsets = detections(network, b, rate, options.candidate_probability).onsets
+        mixtures.append(mix_bursts(b, held_bursts, onsets, rng, rate, options.snr_db_range))
+    site_old = score_detector(old, mixtures, held_bg, rate)
+    site_new = score_detector(new, mixtures, held_bg, rate)
+    slice_old, slice_new = slice_scores(old), slice_scores(new)
+    verdict = judge(site_old, site_new, slice_old, slice_new)
+    logger.info("guard: %s", verdict)
+    return verdict

@@ -1,0 +1,193 @@
+"""Labelled detections of one site: its machine alone, and its own bursts mixed into it.
+
+Every detection the live stream makes on the background recording is the machine: a hard
+negative, learnt with its own waveform at its own level. The harvested bursts are mixed back
+into that background at random SNRs from ``snr_db_range`` (peak over the background's noise
+RMS), half of them at random times and half on top of the machine's own transients (from just
+before a transient's onset to well into its ring-down), because real bursts overlap them.
+The mixture goes through the same live stream, and a detection is a positive when it matches
+a mixed-in burst under ``aemon score``'s rule (:mod:`aemon.events.scoring`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+from aemon.detect.backend import Detector
+from aemon.detect.signal_detection import detect_signal
+from aemon.dsp.normalization import noise_floor
+from aemon.events.event import Event
+from aemon.events.scoring import DetectedEvent, TrueEvent, matched_pairs
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Detections",
+    "LabelledDetections",
+    "detections",
+    "generic_backgrounds",
+    "labelled_detections",
+    "mix_bursts",
+]
+
+MIN_SPACING_S = 3e-3
+"""Shortest time between two mixed-in burst onsets (s)."""
+MEAN_SPACING_S = 12e-3
+"""Mean time between mixed-in burst onsets (s)."""
+ON_TRANSIENT_S = (-0.2e-3, 1.5e-3)
+"""Where a burst mixed onto a transient starts, relative to the transient's onset (s)."""
+
+
+class Detections(NamedTuple):
+    """What the live stream found in a signal, with each detection's site features.
+
+    Attributes:
+        onsets: Refined onset of each detection (samples from the signal's start).
+        features: ``(n, len(FEATURE_NAMES))`` site features.
+    """
+
+    onsets: npt.NDArray[np.int64]
+    features: npt.NDArray[np.float64]
+
+
+class LabelledDetections(NamedTuple):
+    """Site features of detections, with whether each one is a burst.
+
+    Attributes:
+        features: ``(n, len(FEATURE_NAMES))``.
+        is_burst: True for a detection of a mixed-in burst.
+        background_only: True for detections of the background alone (no burst mixed in).
+        seconds: Signal seconds the detections come from, per row's pass (s).
+    """
+
+    features: npt.NDArray[np.float64]
+    is_burst: npt.NDArray[np.bool_]
+    background_only: npt.NDArray[np.bool_]
+    seconds: float
+
+
+def detections(
+    detector: Detector, x: npt.NDArray[np.float64], rate_hz: float, threshold: float | None
+) -> Detections:
+    """The live stream's detections in a one-channel signal ``x`` (V), with site features."""
+    found: list[tuple[Event, npt.NDArray[np.float64]]] = []
+    detect_signal(
+        detector,
+        x,
+        rate_hz,
+        threshold=threshold,
+        feature_listener=lambda event, features: found.append((event, features)),
+    )
+    found.sort(key=lambda f: f[0].sample_index)
+    onsets = np.array([e.sample_index for e, _ in found], dtype=np.int64)
+    features = np.array([f for _, f in found]).reshape(len(found), -1)
+    return Detections(onsets, features)
+
+
+def mix_bursts(
+    background: npt.NDArray[np.float64],
+    bursts: Sequence[npt.NDArray[np.float64]],
+    transients: npt.NDArray[np.int64],
+    rng: np.random.Generator,
+    rate_hz: float,
+    snr_db_range: tuple[float, float],
+) -> tuple[npt.NDArray[np.float64], list[int]]:
+    """``background`` with ``bursts`` mixed in; returns ``(signal, burst onsets)``.
+
+    Args:
+        background: One channel (V).
+        bursts: Waveforms, onset at sample 0 (any scale: each is scaled by its peak).
+        transients: Onsets (samples) of the background's own detections.
+        rng: Randomness.
+        rate_hz: Sample rate (Hz).
+        snr_db_range: Burst peak over the background's noise RMS (dB), drawn uniformly.
+    """
+    out = background.copy()
+    noise = float(noise_floor(background))
+    n = background.size
+    spacing = int(MIN_SPACING_S * rate_hz)
+    starts: list[int] = []
+    pos = int(rng.uniform(0.5, 1.5) * spacing)
+    while pos < n - spacing:
+        starts.append(pos)
+        pos += spacing + int(rng.exponential(MEAN_SPACING_S * rate_hz - spacing))
+    near = [t for t in transients if spacing <= t < n - spacing]
+    if near:  # half of them onto the machine's transients
+        lo, hi = (int(s * rate_hz) for s in ON_TRANSIENT_S)
+        for i in range(0, len(starts), 2):
+            starts[i] = int(near[int(rng.integers(len(near)))] + rng.integers(lo, hi))
+        starts = sorted(set(starts))
+        starts = [s for i, s in enumerate(starts) if i == 0 or s - starts[i - 1] >= spacing]
+    for start in starts:
+        wave = bursts[int(rng.integers(len(bursts)))]
+        scale = noise * 10 ** (rng.uniform(*snr_db_range) / 20) / max(np.max(np.abs(wave)), 1e-30)
+        stop = min(n, start + wave.size)
+        out[start:stop] += scale * wave[: stop - start]
+    return out, starts
+
+
+def labelled_detections(
+    detector: Detector,
+    backgrounds: Sequence[npt.NDArray[np.float64]],
+    bursts: Sequence[npt.NDArray[np.float64]],
+    rng: np.random.Generator,
+    rate_hz: float,
+    *,
+    threshold: float,
+    mixtures: int,
+    snr_db_range: tuple[float, float],
+) -> LabelledDetections:
+    """Detections of each background alone (negatives) and of ``mixtures`` mixtures of it with
+    the bursts (labelled by matching), all at the candidate ``threshold``."""
+    rows: list[npt.NDArray[np.float64]] = []
+    is_burst: list[npt.NDArray[np.bool_]] = []
+    alone: list[npt.NDArray[np.bool_]] = []
+    seconds = 0.0
+    for background in backgrounds:
+        base = detections(detector, background, rate_hz, threshold)
+        rows.append(base.features)
+        is_burst.append(np.zeros(base.onsets.size, bool))
+        alone.append(np.ones(base.onsets.size, bool))
+        seconds += background.size / rate_hz
+        for _ in range(mixtures):
+            signal, onsets = mix_bursts(background, bursts, base.onsets, rng, rate_hz,
+                                        snr_db_range)  # fmt: skip
+            found = detections(detector, signal, rate_hz, threshold)
+            rows.append(found.features)
+            is_burst.append(burst_matches(found.onsets, onsets, rate_hz))
+            alone.append(np.zeros(found.onsets.size, bool))
+    features = np.concatenate(rows) if rows else np.zeros((0, 0))
+    return LabelledDetections(features, np.concatenate(is_burst), np.concatenate(alone), seconds)
+
+
+def burst_matches(
+    onsets: npt.NDArray[np.int64], true_onsets: Sequence[int], rate_hz: float
+) -> npt.NDArray[np.bool_]:
+    """Which detections (by onset) match a true burst onset one-to-one (``aemon score``'s
+    rule)."""
+    predicted = [DetectedEvent(int(o), int(o) + 1, 0, 1.0) for o in onsets]
+    truth = [TrueEvent(int(o), int(o) + 1, 0) for o in true_onsets]
+    hit = np.zeros(len(predicted), bool)
+    for _ti, pi in matched_pairs(predicted, truth, rate_hz, typed=False):
+        hit[pi] = True
+    return hit
+
+
+def generic_backgrounds(
+    rng: np.random.Generator, n: int, rate_hz: float, noise_rms: float
+) -> list[npt.NDArray[np.float64]]:
+    """Stationary white, pink (1/f) and brown (1/f², above 20 kHz) noise of RMS ``noise_rms``
+    (V): backgrounds other than the site's, into which the site's own bursts are mixed too, so
+    the classifier keeps accepting bursts where the machine is quieter or other-coloured."""
+    freqs = np.fft.rfftfreq(n, 1 / rate_hz)
+    out = []
+    for power in (0.0, 1.0, 2.0):
+        shape = 1.0 / np.maximum(freqs, 20e3) ** (power / 2)
+        x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * shape, n)
+        out.append(x * noise_rms / max(float(noise_floor(x)), 1e-30))
+    return out
