@@ -12,7 +12,13 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
   family's background (``--cal-duration`` s, the calibration seed) at ``--fa-per-min``: what a
   technician does on day one, with no labels. On the noise-only file it is calibrated on a
   second noise-only file (another seed), which also checks the calibrated rate against its
-  target.
+  target;
+- ``site``: the same model after ``aemon adapt PLB --background BG`` (site learning): BG is
+  the ``nn+cal`` background, PLB ``--plb-duration`` s of the family's background (another seed)
+  with ``--plb-bursts`` strong pencil-lead-break-like bursts. Where the guard refuses the new
+  detector, ``site`` is the old one (as a user would be left with), and the table says so. On
+  the noise-only file, site learning uses a second noise-only file as BG and a third, with the
+  bursts, as PLB.
 
 A detection matches a burst when its onset is -100 µs..+250 µs from the true onset. Prints a
 markdown table (P/R/F1 and median |onset error| per detector) and the false alarms per minute
@@ -52,6 +58,8 @@ from independent import (
     read_event_onsets,
     render_noise_only,
     render_parts,
+    render_plb_check,
+    run_aemon_adapt,
     run_aemon_calibrate,
     run_aemon_detect,
     score,
@@ -65,10 +73,11 @@ from aemon.detect.onnx_runtime import default_model_path
 
 logger = logging.getLogger("bench_generalisation")
 
-DETECTORS = ("thr", "sta", "nn", "nn+cal")
+DETECTORS = ("thr", "sta", "nn", "nn+cal", "site")
 EVAL_SEED = 1
 CALIBRATION_SEED = 1001
 NOISE_SEED = 7
+PLB_SEED = 2001
 
 
 def _nn(h5: Path, out: Path, model: str | None, tag: str = "nn") -> tuple[np.ndarray, int]:
@@ -90,17 +99,38 @@ def _calibrated_model(
     return str(target), run_aemon_calibrate([h5], target, args.fa_per_min)
 
 
+def _site_model(
+    args: argparse.Namespace, out: Path, name: str, background_v: np.ndarray, plb_bg_v: np.ndarray
+) -> tuple[str | None, dict[str, Any]]:
+    """``aemon adapt`` on a PLB check in this background; the new model, or None when the
+    guard kept the old one. Also returns what it printed and how long it took (s)."""
+    bg, _ = write_pair(out, f"{name}.site-bg", background_v, [], FS_HZ, NOISE_RMS_V)
+    plb, truth = render_plb_check(plb_bg_v, PLB_SEED, args.plb_bursts)
+    plb_h5, _ = write_pair(out, f"{name}.plb", plb, truth, FS_HZ, NOISE_RMS_V)
+    target = out / "models" / f"{name}-site"
+    t0 = time.perf_counter()
+    kept, text = run_aemon_adapt(plb_h5, bg, target)
+    info = {"written": kept, "seconds": round(time.perf_counter() - t0, 1),
+            "output": [line for line in text.splitlines() if line.strip()][-4:]}  # fmt: skip
+    logger.info("%s site learning: %s", name, info)
+    return (str(target) if kept else None), info
+
+
 def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """Render, detect and score everything; return the results as a JSON-able dict."""
     rows: list[dict[str, Any]] = []
     skipped = 0
     tuned_white: dict[str, Any] = {}
     calibrations: dict[str, Any] = {}
+    sites: dict[str, Any] = {}
     for family in args.families:
         calibrated: str | None = None
+        site: str | None = None
         if not args.no_nn:
             bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
             calibrated, calibrations[family] = _calibrated_model(args, out, family, bg)
+            plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration).background
+            site, sites[family] = _site_model(args, out, family, bg, plb_bg)
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -122,6 +152,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 scores["nn"] = score(onsets, true, FS_HZ, args.duration)
                 cal_onsets = _nn(h5, out, calibrated, "cal")[0]
                 scores["nn+cal"] = score(cal_onsets, true, FS_HZ, args.duration)
+                site_onsets = _nn(h5, out, site, "site")[0] if site else onsets
+                scores["site"] = score(site_onsets, true, FS_HZ, args.duration)
             rows.append(
                 {
                     "family": family,
@@ -147,6 +179,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         },
         "rows": rows,
         "calibrations": calibrations,
+        "site_learning": sites,
         "noise_only": noise,
     }
 
@@ -165,6 +198,9 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
         calibrated, _ = _calibrated_model(args, out, "noise-only", second)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
+        third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
+        site, _info = _site_model(args, out, "noise-only", second, third)
+        onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}
     for family, start, stop, level_db in noise.segments:
@@ -253,6 +289,13 @@ def markdown(result: dict[str, Any]) -> str:
                for r in result["rows"] if r.get("nn_skipped_long_events")]  # fmt: skip
     if noise.get("nn_skipped_long_events"):
         skipped.append(f"noise-only: {noise['nn_skipped_long_events']}")
+    sites = result.get("site_learning", {})
+    if sites:
+        lines += ["", "Site learning (`aemon adapt PLB --background BG`), per family:", ""]
+        for family, info in sites.items():
+            what = "new model written" if info["written"] else "guard kept the old model"
+            lines.append(f"- {family}: {what} in {info['seconds']:.0f} s; "
+                         + " / ".join(info["output"][-3:]))  # fmt: skip
     if skipped:
         note = "aemon detect skipped over-long nn events (on for longer than its raw history;"
         note += " not in its CSV, so not counted above): "
@@ -284,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cal-duration", type=float, default=10.0, help="nn+cal: background seconds (10)"
+    )
+    parser.add_argument(
+        "--plb-duration", type=float, default=10.0, help="site: PLB check seconds (10)"
+    )
+    parser.add_argument(
+        "--plb-bursts", type=int, default=15, help="site: bursts in the PLB check (15)"
     )
     parser.add_argument("--out-json", type=Path, help="write the full result here")
     parser.add_argument("--out-dir", type=Path, help="keep the rendered files here")

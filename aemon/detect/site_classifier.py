@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit
 
 from aemon.detect.site_features import FEATURE_NAMES
 from aemon.errors import FileFormatError
@@ -94,7 +95,7 @@ class SiteClassifier:
         raw = np.full(x.shape[0], self.offset)
         for tree in self.trees:
             raw += self.learning_rate * tree.predict(x)
-        return np.asarray(1.0 / (1.0 + np.exp(-raw)))
+        return np.asarray(expit(raw))
 
     def accepts(self, features: npt.ArrayLike) -> bool:
         """True when one detection's features reach :attr:`threshold`."""

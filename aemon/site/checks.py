@@ -28,7 +28,7 @@ MAX_NOISE_MISMATCH_DB = 12.0
 """Largest difference (dB) between the background's and the burst recordings' noise in any
 band before ``aemon adapt`` refuses them as recordings of different machines or sensors."""
 MIN_COMPARED_S = 0.05
-"""Burst-free stretch of the burst recordings (s) needed to compare the noise at all."""
+"""Burst recordings (s) needed to compare the noise at all."""
 
 _SNR = FEATURE_NAMES.index("snr_db")
 _LOGIT = FEATURE_NAMES.index("score_logit")
@@ -60,8 +60,9 @@ def check_background(
 
 
 def band_levels_db(x: npt.NDArray[np.float64], rate_hz: float) -> npt.NDArray[np.float64]:
-    """Noise power in the site-feature bands (:data:`BAND_EDGES_HZ`), dB re 1 V²."""
-    f, psd = welch(x, fs=rate_hz, nperseg=min(1024, x.size))
+    """Noise power in the site-feature bands (:data:`BAND_EDGES_HZ`), dB re 1 V² (the median
+    over 1024-sample frames, so sparse bursts and transients barely move it)."""
+    f, psd = welch(x, fs=rate_hz, nperseg=min(1024, x.size), average="median")
     edges = np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate_hz)
     levels = []
     for lo, hi in itertools.pairwise(edges):
@@ -72,10 +73,11 @@ def band_levels_db(x: npt.NDArray[np.float64], rate_hz: float) -> npt.NDArray[np
 
 def check_noise_match(
     background: Sequence[npt.NDArray[np.float64]],
-    burst_noise: Sequence[npt.NDArray[np.float64]],
+    burst_recordings: Sequence[npt.NDArray[np.float64]],
     rate_hz: float,
 ) -> float:
-    """Refuse a background that does not sound like the noise between the bursts.
+    """Refuse a background that does not sound like the noise between the bursts (band levels
+    of :func:`band_levels_db` of the background and of the burst recordings compared).
 
     Returns:
         The largest band difference (dB).
@@ -83,10 +85,10 @@ def check_noise_match(
     Raises:
         ConfigError: A band differs by more than :data:`MAX_NOISE_MISMATCH_DB`.
     """
-    quiet = [b for b in burst_noise if b.size >= 64]
+    quiet = [b for b in burst_recordings if b.size >= 1024]
     if sum(b.size for b in quiet) < MIN_COMPARED_S * rate_hz or not background:
-        logger.warning("the burst recordings have too little burst-free signal to compare "
-                       "their noise with the background's")  # fmt: skip
+        logger.warning("the burst recordings are too short to compare their noise with the "
+                       "background's")  # fmt: skip
         return 0.0
     bg = band_levels_db(np.concatenate(background), rate_hz)
     between = band_levels_db(np.concatenate(quiet), rate_hz)

@@ -76,7 +76,7 @@ class SiteOptions:
     candidate_probability: float = 0.3
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
-    generic_s: float = 2.0
+    generic_s: float = 1.0
     held_out_fraction: float = 0.3
     trees: int = 150
     seed: int = 0
@@ -144,7 +144,7 @@ def learn_site(
             f"{min_snr:.0f} dB above the noise, above the machine's own transients); record "
             f"10-20 pencil-lead breaks on the specimen"
         )
-    check_noise_match(background, found.background, rate)
+    check_noise_match(background, [ch for p in burst_paths for ch in read_volts(p, rate)], rate)
     order = np.argsort(found.onset_s)
     n_held = max(2, round(len(order) * options.held_out_fraction))
     held_bursts = [found.bursts[i] for i in order[-n_held:]]

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from aemon.detect.backend import Detector
 from aemon.detect.signal_detection import detect_signal
+from aemon.detect.site_features import FEATURE_NAMES
 from aemon.dsp.normalization import noise_floor
 from aemon.events.event import Event
 from aemon.events.scoring import DetectedEvent, TrueEvent, matched_pairs
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "Detections",
     "LabelledDetections",
+    "augment_burst",
     "detections",
     "generic_backgrounds",
     "labelled_detections",
@@ -41,6 +43,12 @@ MEAN_SPACING_S = 12e-3
 """Mean time between mixed-in burst onsets (s)."""
 ON_TRANSIENT_S = (-0.2e-3, 1.5e-3)
 """Where a burst mixed onto a transient starts, relative to the transient's onset (s)."""
+STRETCH = (0.7, 1.4)
+"""Range of the time-stretch factor applied to each mixed-in burst."""
+TILT = (-1.0, 1.0)
+"""Range of the spectral tilt (power of f / 200 kHz on the amplitude) of each mixed-in burst."""
+RAMP_S = (0.0, 60e-6)
+"""Range of the emergent-onset ramp (s) of each mixed-in burst."""
 
 
 class Detections(NamedTuple):
@@ -85,7 +93,7 @@ def detections(
     )
     found.sort(key=lambda f: f[0].sample_index)
     onsets = np.array([e.sample_index for e, _ in found], dtype=np.int64)
-    features = np.array([f for _, f in found]).reshape(len(found), -1)
+    features = np.array([f for _, f in found]).reshape(len(found), len(FEATURE_NAMES))
     return Detections(onsets, features)
 
 
@@ -124,11 +132,37 @@ def mix_bursts(
         starts = sorted(set(starts))
         starts = [s for i, s in enumerate(starts) if i == 0 or s - starts[i - 1] >= spacing]
     for start in starts:
-        wave = bursts[int(rng.integers(len(bursts)))]
+        wave = augment_burst(rng, bursts[int(rng.integers(len(bursts)))], rate_hz)
         scale = noise * 10 ** (rng.uniform(*snr_db_range) / 20) / max(np.max(np.abs(wave)), 1e-30)
         stop = min(n, start + wave.size)
         out[start:stop] += scale * wave[: stop - start]
     return out, starts
+
+
+def augment_burst(
+    rng: np.random.Generator, wave: npt.NDArray[np.float64], rate_hz: float
+) -> npt.NDArray[np.float64]:
+    """A variant of a harvested burst: stretched in time (:data:`STRETCH`), tilted in
+    spectrum (:data:`TILT`) and with an emergent onset (:data:`RAMP_S`).
+
+    A PLB check gives a dozen bursts from one source position through one path; cracks in a
+    test come from elsewhere, through other paths. The variants keep the classifier from
+    learning the PLBs' exact spectrum as "burst", which would cost bursts in other places.
+    """
+    stretch = rng.uniform(*STRETCH)
+    n = max(8, round(wave.size * stretch))
+    spectrum = np.fft.rfft(wave)
+    m = n // 2 + 1
+    resized = np.zeros(m, complex)
+    k = min(m, spectrum.size)
+    resized[:k] = spectrum[:k]
+    freqs = np.fft.rfftfreq(n, 1 / rate_hz)
+    resized *= (np.maximum(freqs, 10e3) / 200e3) ** rng.uniform(*TILT)
+    out = np.fft.irfft(resized, n)
+    ramp = int(rng.uniform(*RAMP_S) * rate_hz)
+    if 0 < ramp < n:
+        out[:ramp] *= np.linspace(0.0, 1.0, ramp, endpoint=False)
+    return np.asarray(out)
 
 
 def labelled_detections(

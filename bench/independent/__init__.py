@@ -15,12 +15,14 @@ Public API:
   with unit RMS, and :func:`background` by name.
 - :mod:`.dataset`: :func:`render_file` → ``(signal V, [TruthBurst])``, :func:`render_parts`
   (background and bursts apart), :func:`render_noise_only` (hard negatives, no bursts),
+  :func:`render_plb_check` (a pencil-lead-break sensor check in a given background),
   :data:`SNR_BANDS`.
 - :mod:`.scoring`: :func:`score` → :class:`Score` (event P/R/F1, false alarms per minute,
   median onset error; match window -100 µs..+250 µs).
 - :mod:`.baselines`: :class:`ThresholdDetector`, :class:`StaLtaDetector` (ObsPy, the ``bench``
   extra), :func:`tune_threshold`, :func:`tune_sta_lta`.
 - :mod:`.files`: :func:`write_pair` (aemon HDF5 recording + truth CSV), :func:`run_aemon_detect`,
+  :func:`run_aemon_adapt`,
   :func:`run_aemon_calibrate`, :func:`read_event_onsets`, :func:`run_aemon_score`.
 """
 
@@ -47,10 +49,12 @@ from .dataset import (
     render_file,
     render_noise_only,
     render_parts,
+    render_plb_check,
 )
 from .files import (
     read_event_onsets,
     read_truth_csv,
+    run_aemon_adapt,
     run_aemon_calibrate,
     run_aemon_detect,
     run_aemon_score,
@@ -83,7 +87,9 @@ __all__ = [
     "render_file",
     "render_noise_only",
     "render_parts",
+    "render_plb_check",
     "robust_rms",
+    "run_aemon_adapt",
     "run_aemon_calibrate",
     "run_aemon_detect",
     "run_aemon_score",

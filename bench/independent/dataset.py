@@ -290,6 +290,38 @@ def render_noise_only(
     return NoiseOnly(signal, [], counts, negatives, segments)
 
 
+PLB_SNR_DB = (30.0, 45.0)
+"""Peak (dB over the noise RMS) of the bursts of a pencil-lead-break check."""
+
+
+def render_plb_check(
+    background_v: npt.NDArray[np.floating],
+    seed: int,
+    n_bursts: int,
+    fs: float = FS_HZ,
+    noise_rms_v: float = NOISE_RMS_V,
+) -> tuple[npt.NDArray[np.float32], list[TruthBurst]]:
+    """A sensor check: ``n_bursts`` strong bursts spread evenly over ``background_v`` (V).
+
+    As a technician breaks 10-20 leads on the specimen with the machine running: one burst
+    every ``duration / n_bursts`` s (±20 % jitter), peaks :data:`PLB_SNR_DB` over the noise.
+    """
+    rng = _stream(seed, "plb-check")
+    out = np.asarray(background_v, dtype=np.float64).copy()
+    step = out.size / (n_bursts + 1)
+    truth: list[TruthBurst] = []
+    for k in range(n_bursts):
+        burst = make_burst(rng, fs)
+        pos = round((k + 1 + rng.uniform(-0.2, 0.2)) * step)
+        snr = float(rng.uniform(*PLB_SNR_DB))
+        wave = burst.waveform * (noise_rms_v * 10.0 ** (snr / 20.0))
+        start = pos - burst.onset
+        stop = min(out.size, start + wave.size)
+        out[start:stop] += wave[: stop - start]
+        truth.append(TruthBurst(pos, pos + burst.end - burst.onset, snr))
+    return out.astype(np.float32), truth
+
+
 def snr_db(peak_v: float, noise_rms_v: float) -> float:
     """SNR (dB) of a burst with peak ``peak_v`` (V) over noise RMS ``noise_rms_v`` (V)."""
     return 20.0 * math.log10(peak_v / noise_rms_v)

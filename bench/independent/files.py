@@ -187,6 +187,32 @@ def run_aemon_calibrate(
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_aemon_adapt(
+    bursts: str | os.PathLike[str],
+    background: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    timeout_s: float = 1800.0,
+) -> tuple[bool, str]:
+    """Run ``aemon adapt BURSTS --background BG --out DIR``: ``(model written, its output)``.
+
+    Exit status 2 with "kept the old model" is the guard's refusal (no model written); any
+    other failure raises.
+    """
+    bursts, background = Path(bursts).resolve(), Path(background).resolve()
+    argv = aemon_command("adapt", str(bursts), "--background", str(background), "--out",
+                         str(Path(out).resolve()), "--no-progress")  # fmt: skip
+    logger.info("running %s", " ".join(argv))
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=bursts.parent
+    )
+    text = done.stdout + done.stderr
+    if done.returncode == 2 and "kept the old model" in done.stderr:
+        return False, text
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return True, text
+
+
 def run_aemon_score(events_csv: str | os.PathLike[str], truth: str | os.PathLike[str]) -> Any:
     """Run ``aemon score EVENTS TRUTH --json`` and return its JSON object (a cross-check)."""
     events_csv, truth = Path(events_csv).resolve(), Path(truth).resolve()
