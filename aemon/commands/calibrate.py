@@ -7,7 +7,12 @@ minutes of a test, before damage), then::
 
 The neural detector runs over the background exactly as ``aemon monitor`` would; the
 threshold that keeps its events to the target rate is stored as ``site_calibration.json``
-beside the model, where ``aemon detect`` and ``aemon monitor`` pick it up.
+beside the model, where ``aemon detect`` and ``aemon monitor`` pick it up (and say so). A model
+shipped with aemon is never changed: give ``--out DIR`` and a calibrated copy is written there.
+
+Where the machine's own impacts convince the network, no threshold meets the target and an
+SNR gate is set instead: it drops every burst weaker than the machine's transients. To keep
+those, learn the site instead: ``aemon adapt PLB-CHECK --background BACKGROUND --out DIR``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 EXAMPLES = """examples:
+  aemon calibrate quiet-machine.h5 --model aemon-rt-1m5 --out models/rig3-calibrated
   aemon calibrate quiet-machine.h5 --model models/lab-1m5 --fa-per-min 1
   aemon calibrate run1.wav run2.wav --model aemon-rt-192k --fa-per-min 0.5 --json"""
 
@@ -46,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="RATE",
         help="target false alarms per minute (default 1)",
     )
+    parser.add_argument(
+        "-o", "--out", type=Path, metavar="DIR",
+        help="write a calibrated copy of the model here (needed for a shipped model)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the calibration as JSON")
     parser.set_defaults(func=_run)
 
@@ -53,7 +63,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from aemon.detect.calibration import calibrate_threshold, write_site_calibration
+    from aemon.detect.calibration import (
+        CALIBRATION_FILE,
+        calibrate_threshold,
+        write_site_calibration,
+    )
     from aemon.detect.onnx_runtime import OnnxDetector
     from aemon.detect.signal_detection import background_map
     from aemon.errors import ConfigError
@@ -61,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.fa_per_min > 0:
         raise ConfigError(f"--fa-per-min must be positive, got {args.fa_per_min}")
     detector = OnnxDetector(args.model, site_calibration=False)
+    target = _target_directory(detector.path.parent, args.out)
     background = background_map(detector, args.background)
     calibration = calibrate_threshold(
         background.probabilities,
@@ -71,16 +86,73 @@ def _run(args: argparse.Namespace) -> int:
         sources=tuple(str(p) for p in args.background),
         event_snr_db=background.event_snr_db,
     )
-    path = write_site_calibration(calibration, detector.path.parent)
+    if args.out is None:
+        path = write_site_calibration(calibration, target)
+    else:  # a complete copy under DIR.partial, renamed at the end
+        partial = args.out.with_name(args.out.name + ".partial")
+        _copy_model(detector.path.parent, partial)
+        write_site_calibration(calibration, partial)
+        if args.out.exists():
+            args.out.rmdir()
+        partial.rename(args.out)
+        path = args.out / CALIBRATION_FILE
     if args.json:
         print(json.dumps(asdict(calibration)))
-    else:
+        return 0
+    print(
+        f"{detector.card.name}: threshold {calibration.threshold:.4f}"
+        + (f", SNR gate {calibration.min_snr_db:.1f} dB" if calibration.min_snr_db else "")
+        + f" for {calibration.target_fa_per_min:g} false alarms/min -> {path}"
+    )
+    measured = calibration.measured_fa_per_min
+    if measured > calibration.target_fa_per_min:
         print(
-            f"{detector.card.name}: threshold {calibration.threshold:.4f}"
-            + (f", SNR gate {calibration.min_snr_db:.1f} dB" if calibration.min_snr_db else "")
-            + f" for "
-            f"{calibration.target_fa_per_min:g} false alarms/min ({calibration.method}, "
-            f"{calibration.background_s:.1f} s of background; "
-            f"{calibration.measured_fa_per_min:.3g}/min on it) -> {path}"
+            f"  {measured:.3g}/min on the {calibration.background_s:.0f} s background: too short "
+            f"to count {calibration.target_fa_per_min:g}/min, so the {calibration.method} "
+            f"extrapolates the threshold to it (record a longer background to measure it)"
+        )
+    if calibration.min_snr_db:
+        print(
+            f"  the background is impulsive: the network takes the machine's transients for "
+            f"bursts, and the {calibration.min_snr_db:.0f} dB gate drops every burst weaker "
+            f"than them; to keep those, learn the site: aemon adapt PLB-CHECK --background "
+            f"{args.background[0]} --out DIR"
         )
     return 0
+
+
+def _target_directory(model_dir: Path, out: Path | None) -> Path:
+    """Where the calibration goes: ``--out``, or beside a model that is not aemon's own.
+
+    Raises:
+        ConfigError: A shipped model without ``--out``, or an ``--out`` that is not empty.
+    """
+    from aemon.detect.onnx_runtime import models_dir
+    from aemon.errors import ConfigError
+
+    if out is not None:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(f"{out} exists and is not empty; choose a new --out")
+        return out
+    shipped = Path(__file__).resolve().parent.parent / "models"
+    if model_dir.resolve().parent in {shipped, models_dir().resolve()}:
+        raise ConfigError(
+            f"{model_dir.name} is a model shipped with aemon: calibrating it in place would "
+            f"change every later run on this machine; give --out DIR for a calibrated copy"
+        )
+    return model_dir
+
+
+def _copy_model(model_dir: Path, out: Path) -> None:
+    """Copy the model's files (not its site files) into ``out``, named after it."""
+    import shutil
+    from dataclasses import replace
+
+    from aemon.detect.calibration import CALIBRATION_FILE
+    from aemon.detect.model_card import read_model_card, write_model_card
+    from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE
+
+    skip = {CALIBRATION_FILE, SITE_CLASSIFIER_FILE}
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(model_dir, out, ignore=lambda _d, names: [n for n in names if n in skip])
+    write_model_card(replace(read_model_card(model_dir), name=out.name), out)

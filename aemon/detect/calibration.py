@@ -253,12 +253,16 @@ def with_site_calibration(card: ModelCard, model_dir: str | Path) -> ModelCard:
     calibration = read_site_calibration(model_dir)
     if calibration is None:
         return card
-    logger.info(
-        "%s: site calibration threshold %.4f, SNR gate %.1f dB (%.3g false alarms/min target)",
+    logger.warning(
+        "%s: using the site calibration %s (threshold %.4f, SNR gate %.1f dB, %.3g false "
+        "alarms/min on %s, made %s)",
         card.name,
+        Path(model_dir) / CALIBRATION_FILE,
         calibration.threshold,
         calibration.min_snr_db,
         calibration.target_fa_per_min,
+        ", ".join(calibration.sources) or "?",
+        calibration.created_utc or "?",
     )
     return replace(card, threshold=calibration.threshold, min_snr_db=calibration.min_snr_db)
 

@@ -189,7 +189,7 @@ def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
                  np.asarray(t["value"], np.float64))
             for t in raw["trees"]
         )  # fmt: skip
-        return SiteClassifier(
+        classifier = SiteClassifier(
             trees,
             float(raw["learning_rate"]),
             float(raw["offset"]),
@@ -200,3 +200,10 @@ def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FileFormatError(f"{path} is not a site classifier ({exc}); {hint}") from None
+    harvest = classifier.info.get("harvest", {})
+    logger.warning(
+        "using the site classifier %s (learnt from %s harvested bursts; detections from "
+        "probability %.2f, kept from burst probability %.2f)",
+        path, harvest.get("bursts", "?"), classifier.candidate_probability, classifier.threshold,
+    )  # fmt: skip
+    return classifier

@@ -22,7 +22,7 @@ __all__ = ["band_levels_db", "check_background", "check_noise_match"]
 
 BURST_LIKE_SCORE = 0.9
 """Network probability of a background detection that looks like a burst."""
-BURST_LIKE_SNR_DB = 20.0
+BURST_LIKE_SNR_DB = 30.0
 """Peak over the noise (dB) of a background detection that looks like a burst."""
 MAX_NOISE_MISMATCH_DB = 12.0
 """Largest difference (dB) between the background's and the burst recordings' noise in any

@@ -117,15 +117,16 @@ def test_a_recording_at_another_rate_names_both_rates(
     assert "48000 Hz" in err and "1.5625e+06 Hz" in err
 
 
-def _scores(f1: float, fa: float = 0.0) -> Scores:
-    return Scores(f1, f1, f1, fa, 10)
+def _scores(f1: float, alarms: int = 0) -> Scores:
+    return Scores(f1, f1, f1, alarms * 20.0, 10, alarms)  # 3 s of held-back background
 
 
 def test_the_guard_keeps_only_a_detector_better_on_the_site_and_no_worse_elsewhere() -> None:
     assert judge(_scores(0.5), _scores(0.8), _scores(0.9), _scores(0.89)).keep
     worse_site = judge(_scores(0.8), _scores(0.8), _scores(0.9), _scores(0.9))
     assert not worse_site.keep and "not better on the held-back site" in worse_site.reason
-    noisier = judge(_scores(0.5, 1.0), _scores(0.8, 5.0), _scores(0.9), _scores(0.9))
+    noisier = judge(_scores(0.5, 1), _scores(0.8, 5), _scores(0.9), _scores(0.9))
     assert not noisier.keep and "more false alarms" in noisier.reason
+    assert judge(_scores(0.5, 0), _scores(0.8, 1), _scores(0.9), _scores(0.9)).keep  # chance
     forgot = judge(_scores(0.5), _scores(0.8), _scores(0.9), _scores(0.85))
     assert not forgot.keep and "independent check data" in forgot.reason
