@@ -186,7 +186,7 @@ def test_info_devices_train_evaluate(capsys: pytest.CaptureFixture[str], tmp_pat
     _fails(capsys, ["train", "aemon-rt", "-o", str(tmp_path / "m2"), "--epochs", "0"], "--epochs")
     _fails(capsys, ["evaluate", str(model), "--windows", "0"], "--windows 0")
     (model / "model.onnx").write_bytes(b"corrupt")
-    _fails(capsys, ["evaluate", str(model)], "cannot be loaded", "retrain")
+    _fails(capsys, ["evaluate", str(model)], "cannot load model", "retrain")
 
 
 @pytest.mark.parametrize("command", sorted(build_parser()._subparsers._group_actions[0].choices))  # type: ignore[union-attr]

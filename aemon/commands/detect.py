@@ -12,9 +12,10 @@ from aemon.commands._checks import at_least, check_detector_flags, positive
 from aemon.commands._features_from import add_features_from, check_features_from, denoise_features
 from aemon.commands._outputs import AtomicOutput
 from aemon.commands.locate import add_location_arguments, location_from_args
-from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS
 from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import RAW_DTYPES
+from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
     from aemon.detect.offline import DetectSummary

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aemon.commands.locate import add_location_arguments, location_from_args
-from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
+from aemon.detect.options import DETECTORS
 from aemon.errors import ConfigError
 from aemon.io.file_readers import RAW_DTYPES
+from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
     from aemon.detect.options import DetectOptions

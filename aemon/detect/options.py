@@ -9,9 +9,6 @@ DETECTORS = ("nn", "threshold", "cascade")
 """``nn``: neural binary map; ``threshold``: conventional hits; ``cascade``: hits confirmed and
 classified by the network."""
 
-PROVIDER_CHOICES = ("auto", "cpu", "cuda")
-"""Devices: ``auto`` takes CUDA when available, else the CPU (ONNX Runtime and torch alike)."""
-
 BACKEND_CHOICES = ("auto", "onnxruntime", "torch")
 """Inference runtimes: ``auto`` takes torch on CUDA when torch and a GPU are there, else ONNX
 Runtime (see :mod:`aemon.detect.backend`)."""
@@ -27,7 +24,7 @@ class DetectOptions(NamedTuple):
             ``cascade``: hit threshold (dBAE at the sensor; None: 40 dBAE).
         probability: ``cascade``: probability a class must reach (None: the card's).
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
-        provider: One of :data:`PROVIDER_CHOICES`.
+        provider: One of :data:`aemon.onnx_sessions.PROVIDER_CHOICES`.
         threads: Inference threads (None: one per physical core).
         backend: One of :data:`BACKEND_CHOICES`.
     """
