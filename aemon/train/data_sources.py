@@ -29,13 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.io.file_readers import (
-    HDF5_SUFFIXES,
-    BlockReader,
-    RawBlocks,
-    open_block_reader,
-    read_volts,
-)
+from aemon.io.file_readers import HDF5_SUFFIXES, open_block_reader, read_volts
 from aemon.io.schema import FORMAT_NAME
 from aemon.io.vallen import iter_tradb_records
 from aemon.sim.bursts import band_scale
@@ -74,15 +68,10 @@ def read_waveforms(path: Path, default_rate_hz: float) -> tuple[list[np.ndarray]
         return _read_tradb(path)
     if suffix in HDF5_SUFFIXES and not _is_recording(path):
         return _read_hdf5(path)
-    if suffix in RAW_SAMPLE_TYPES:
-        reader: BlockReader = RawBlocks(
-            str(path), fs=default_rate_hz, dtype=RAW_SAMPLE_TYPES[suffix], channels=1,
-            volts_per_count=1.0,
-        )  # fmt: skip
-    elif suffix in AUDIO_SUFFIXES or suffix in HDF5_SUFFIXES:
-        reader = open_block_reader(path)
-    else:
+    raw_type = RAW_SAMPLE_TYPES.get(suffix)
+    if raw_type is None and suffix not in AUDIO_SUFFIXES | set(HDF5_SUFFIXES):
         raise FileFormatError(f"{path}: unsupported waveform file type {suffix!r}")
+    reader = open_block_reader(path, fs=default_rate_hz if raw_type else None, dtype=raw_type)
     try:
         return list(read_volts(reader)), reader.format.sample_rate_hz
     finally:

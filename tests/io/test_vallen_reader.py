@@ -39,7 +39,7 @@ def test_records_in_volts_are_what_vallenae_decodes(tmp_path: Path, tr_mv: float
 def test_a_file_that_is_not_a_tradb_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tradb"
     bad.write_bytes(b"not sqlite at all" * 100)
-    with pytest.raises(FileFormatError, match="bad.tradb: cannot read as a Vallen tradb"):
+    with pytest.raises(FileFormatError, match=r"bad\.tradb: cannot read as a Vallen tradb"):
         list(iter_tradb_records(bad))
     with pytest.raises(FileFormatError, match="no such file"):
         list(iter_tradb_records(tmp_path / "missing.tradb"))
