@@ -163,8 +163,8 @@ def open_session(
 
     options = session_options(threads)
     providers = resolve_providers(provider)
-    source = model if isinstance(model, bytes) else os.fspath(model)
-    where = what if isinstance(model, bytes) else f"{what} {source}"
+    source: bytes | str = model if isinstance(model, bytes) else os.fspath(model)
+    where = what if isinstance(source, bytes) else f"{what} {source}"
     try:
         session = ort.InferenceSession(source, options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own non-exported exception types
