@@ -95,7 +95,7 @@ def main() -> None:
     try:
         rec, raw, size = make_files(directory, args.gb)
         run("replay --speed max (thr)", ["replay", str(rec), "--detector", "threshold",
-            "--threshold", "45", "--table", "thr", "--no-progress"], size)  # fmt: skip
+            "--threshold-db", "45", "--table", "thr", "--no-progress"], size)  # fmt: skip
         run("export --csv", ["export", str(rec), "--table", "thr", "--csv",
             str(directory / "e.csv")], size)  # fmt: skip
         run("export --pridb --tradb", ["export", str(rec), "--table", "thr", "--pridb",

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aemon.commands._checks import add_threshold_arguments, check_detector_flags
 from aemon.commands._outputs import AtomicOutput, check_output
 from aemon.detect.options import DETECTORS
 from aemon.errors import ConfigError, FileFormatError
@@ -116,10 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     p.add_argument("--positions", type=Path, metavar="CSV", help="start_s,stop_s,x_m[,y_m]")
     p.add_argument("--detector", choices=DETECTORS, default="threshold", help="default threshold")
-    p.add_argument(
-        "--threshold", type=float, metavar="X",
-        help="as for aemon detect (default for threshold/cascade: 6 × the noise RMS)",
-    )  # fmt: skip
+    add_threshold_arguments(p)
     p.add_argument("--model", metavar="M", help="model for nn / cascade")
     p.add_argument("--write", type=Path, metavar="FILE", help="write the TOML with the fit")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --write FILE")
@@ -127,8 +125,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _x_noise(args: argparse.Namespace) -> float | None:
-    """Threshold hits at 6 × the noise RMS unless a threshold is given (breaks are loud)."""
-    return 6.0 if args.detector != "nn" and args.threshold is None else None
+    """Threshold hits at 6 × the noise RMS unless --threshold-db is given (breaks are loud)."""
+    return 6.0 if args.detector != "nn" and args.threshold_db is None else None
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
@@ -139,6 +137,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
+    check_detector_flags(args)
     if args.write is not None:
         check_output(args.write, overwrite=args.overwrite, flag="--write")
     config = load_location_config(args.location)
@@ -151,7 +150,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
         grouper = HitGrouper(config)  # cross-correlated arrivals, as detect --location
         detect_file(
             args.input, Path(tmp) / "hits.csv", model=args.model, detector=args.detector,
-            threshold=args.threshold, x_noise=_x_noise(args),
+            probability=args.probability, threshold_db=args.threshold_db, x_noise=_x_noise(args),
             progress=sys.stderr.isatty(), grouper=grouper,
         )  # fmt: skip
     result = calibrate(grouper.table, config, positions)

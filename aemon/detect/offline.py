@@ -90,8 +90,8 @@ def detect_file(
     *,
     model: str | Path | None = None,
     detector: str = "nn",
-    threshold: float | None = None,
     probability: float | None = None,
+    threshold_db: float | None = None,
     x_noise: float | None = None,
     fs: float | None = None,
     dtype: str | None = None,
@@ -115,9 +115,10 @@ def detect_file(
             of the file's sample rate.
         detector: ``nn`` (neural map), ``threshold`` (conventional hits) or ``cascade``
             (threshold hits confirmed and classified by the network).
-        threshold: ``nn``: probability 0..1 (default: the model card's). ``threshold`` and
-            ``cascade``: hit threshold in dBAE at the sensor (default 40 dBAE).
-        probability: ``cascade``: probability a class must reach (default: the card's).
+        probability: ``nn``: the probability an event must reach; ``cascade``: the
+            probability a class must reach to confirm a hit (default: the model card's).
+        threshold_db: ``threshold`` and ``cascade``: hit threshold in dBAE at the sensor
+            (default 40 dBAE).
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
         fs: Sample rate of a raw file (Hz).
         dtype: Sample type of a raw file (``int16``, ``int32``, ``float32``, ``float64``).
@@ -140,8 +141,9 @@ def detect_file(
         AemonError: Unreadable input, impossible options, or a model that does not fit.
     """
     options = DetectOptions(
-        model, detector, threshold, probability, x_noise, provider, threads, backend
-    )
+        model=model, detector=detector, probability=probability, threshold_db=threshold_db,
+        x_noise=x_noise, provider=provider, threads=threads, backend=backend,
+    )  # fmt: skip
     path = os.fspath(input_path)
     started = time.perf_counter()
     with EventCsvWriter(out_csv) as csv_out:
