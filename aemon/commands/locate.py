@@ -24,7 +24,7 @@ from aemon.events.location_config import (
 )
 
 if TYPE_CHECKING:
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def location_from_args(args: argparse.Namespace) -> LocationConfig | None:
 
 def parse_at(text: str) -> KnownPosition:
     """``X[,Y]@START:STOP`` (m, s) → :class:`KnownPosition`."""
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
     try:
         where, when = text.split("@")
@@ -75,7 +75,7 @@ def parse_at(text: str) -> KnownPosition:
 
 def read_positions(path: Path) -> list[KnownPosition]:
     """A CSV with columns ``start_s,stop_s,x_m[,y_m]`` → known positions."""
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -132,8 +132,8 @@ def _x_noise(args: argparse.Namespace) -> float | None:
 def run_calibrate(args: argparse.Namespace) -> int:
     """Run ``aemon locate-calibrate``."""
     from aemon.detect.offline import detect_file  # heavy: only when run
-    from aemon.events.calibration import calibrate, calibration_table
     from aemon.events.grouping import HitGrouper
+    from aemon.events.wave_speed import fit_wave_speed, wave_speed_table
 
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
@@ -153,8 +153,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
             probability=args.probability, threshold_db=args.threshold_db, x_noise=_x_noise(args),
             progress=sys.stderr.isatty(), grouper=grouper,
         )  # fmt: skip
-    result = calibrate(grouper.table, config, positions)
-    print(calibration_table(result, config))
+    result = fit_wave_speed(grouper.table, config, positions)
+    print(wave_speed_table(result, config))
     if args.write is not None:
         fitted = dataclasses.replace(config, wave_speed_m_s=result.wave_speed_m_s)
         with AtomicOutput(args.write, overwrite=args.overwrite, flag="--write") as output:

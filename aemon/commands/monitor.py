@@ -35,7 +35,7 @@ from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomi
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.commands.record import announce_wait
 from aemon.detect.options import BACKEND_CHOICES, DETECTORS
-from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
+from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_kind
 from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:

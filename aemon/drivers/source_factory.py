@@ -53,7 +53,7 @@ def source_kind(spec: str) -> str:
     return "file"
 
 
-def open_source(
+def source_from_spec(
     spec: str,
     *,
     rate_hz: float | None = None,
@@ -229,7 +229,7 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
     Args:
         spec: The SOURCE string.
         args: Parsed arguments; options the command did not add count as not given.
-        **overrides: Keyword arguments of :func:`open_source` that win over ``args``
+        **overrides: Keyword arguments of :func:`source_from_spec` that win over ``args``
             (e.g. ``duration_s``).
     """
     options: dict[str, Any] = {
@@ -247,4 +247,4 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
         "curve_server_key": getattr(args, "curve_server_key", None),
     }
     options.update(overrides)
-    return open_source(spec, **options)
+    return source_from_spec(spec, **options)
