@@ -100,7 +100,7 @@ def main() -> None:
             str(directory / "e.csv")], size)  # fmt: skip
         run("export --pridb --tradb", ["export", str(rec), "--table", "thr", "--pridb",
             str(directory / "e.pridb"), "--tradb", str(directory / "e.tradb")], size)  # fmt: skip
-        run("import raw -> h5", ["import", str(raw), "--fs", str(RATE_HZ), "--dtype", "int16",
+        run("import raw -> h5", ["import", str(raw), "--rate", str(RATE_HZ), "--dtype", "int16",
             "--channels", str(CHANNELS), "--volts-per-count", str(VPC), "-o",
             str(directory / "imported.h5")], size)  # fmt: skip
     finally:

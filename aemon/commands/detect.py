@@ -40,7 +40,7 @@ a failed run leaves an existing OUT untouched; Ctrl-C keeps what was found as OU
 examples:
   aemon detect test.h5 -o events.csv
   aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --probability 0.7
-  aemon detect dump.raw --fs 1562500 --dtype int16 --channels 2 -o events.csv
+  aemon detect dump.raw --rate 1562500 --dtype int16 --channels 2 -o events.csv
   aemon detect hits.tradb --detector threshold --threshold-db 45 -o hits.csv
   aemon detect bar.h5 --location bar.location.toml --only-located-inside -o inside.csv"""
 
@@ -64,7 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--x-noise", type=float, metavar="K", help="threshold/cascade: threshold = K × noise RMS"
     )
-    p.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file (Hz)")
+    p.add_argument(
+        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        help="sample rate of a raw file (Hz; --fs is an older name)",
+    )  # fmt: skip
     p.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
     p.add_argument("--channels", type=int, metavar="C", help="channels of a raw file")
     p.add_argument(
@@ -97,7 +100,7 @@ def run_detect(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
     check_detector_flags(args)
-    positive("--fs", args.fs, "Hz", "1562500")
+    positive("--rate", args.fs, "Hz", "1562500")
     at_least("--channels", args.channels, 1, "2")
     positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
     check_features_from(args)

@@ -49,7 +49,10 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
 
 def add_raw_options(parser: argparse.ArgumentParser) -> None:
     """Options that describe a raw or WAV/FLAC input."""
-    parser.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file (Hz)")
+    parser.add_argument(
+        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        help="sample rate of a raw file (Hz; --fs is an older name)",
+    )  # fmt: skip
     parser.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
     parser.add_argument("--channels", type=int, metavar="C", help="channels of a raw file")
     parser.add_argument(

@@ -158,7 +158,7 @@ def source_from_spec(
     from aemon.drivers.file_source import FileSource
 
     if fs is not None and rate_hz is not None and fs != rate_hz:
-        raise ConfigError(f"--fs {fs:g} and --rate {rate_hz:g} disagree; give only --fs")
+        raise ConfigError(f"--fs {fs:g} and --rate {rate_hz:g} disagree; give only --rate")
     return FileSource(
         spec,
         realtime=realtime,
@@ -180,13 +180,15 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--rate", type=float, metavar="HZ",
         help=f"soundcard sample rate (default {DEFAULT_SOUND_RATE_HZ:g}); for a DAQ the rate it "
-        "must send; for a raw file the same as --fs",
+        "must send; for a raw file its sample rate",
     )  # fmt: skip
     group.add_argument(
         "--channels", type=int, metavar="N",
         help="soundcard channels (default 1), channels a DAQ must send, or raw file channels",
     )  # fmt: skip
-    group.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file")
+    group.add_argument(
+        "--fs", type=float, metavar="HZ", help="sample rate of a raw file (older name of --rate)"
+    )
     group.add_argument(
         "--dtype", choices=sorted(RAW_DTYPES),
         help="raw file sample type (little-endian, interleaved), or the soundcard sample "

@@ -249,7 +249,7 @@ def file_kind(path: str, raw_hint: bool = False) -> str:
             return kind
     raise FileFormatError(
         f"{path}: unknown file type {suffix or '(no suffix)'}; give an aemon .h5 "
-        "recording, a WAV/FLAC file, or a raw file with --fs and --dtype"
+        "recording, a WAV/FLAC file, or a raw file with --rate and --dtype"
     )
 
 
@@ -283,7 +283,7 @@ def open_block_reader(
     if kind == "raw":
         if fs is None or dtype is None:
             raise ConfigError(
-                f"{path}: raw samples need the sample rate and type (--fs HZ and --dtype "
+                f"{path}: raw samples need the sample rate and type (--rate HZ and --dtype "
                 f"{'|'.join(RAW_DTYPES)})"
             )
         return RawBlocks(

@@ -174,7 +174,7 @@ def test_raw_needs_rate_and_type(tmp_path: Path) -> None:
     path.write_bytes(b"\x00" * 8)
     with pytest.raises(ConfigError) as exc:
         FileSource(path, dtype="int16").open()
-    assert "--fs" in one_line(exc)
+    assert "--rate HZ" in one_line(exc)
 
 
 def test_block_size_bounds_every_block_of_a_large_file(tmp_path: Path) -> None:

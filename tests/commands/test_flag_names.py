@@ -1,5 +1,6 @@
-"""``--probability`` (nn, cascade), ``--threshold-db`` (threshold, cascade) and the alias
-``--threshold`` with its old meaning per detector, on real files through the command line."""
+"""Flag names on real files through the command line: ``--probability`` (nn, cascade),
+``--threshold-db`` (threshold, cascade) and the alias ``--threshold`` with its old meaning per
+detector; ``--rate`` for a raw file's sample rate, with the older ``--fs``."""
 
 from __future__ import annotations
 
@@ -85,3 +86,15 @@ def test_a_child_monitor_gets_the_resolved_flag() -> None:
     assert threshold_arguments(gui_args("threshold", threshold=45.0)) == ["--threshold-db", "45"]
     assert threshold_arguments(gui_args("cascade", probability=0.6, threshold_db=50.0)) == [
         "--probability", "0.6", "--threshold-db", "50"]  # fmt: skip
+
+
+def test_rate_and_its_older_name_fs_read_a_raw_file_alike(tmp_path: Path) -> None:
+    raw = tmp_path / "dump.raw"
+    signal().T.tofile(raw)  # interleaved int16 frames
+    flags = ["--dtype", "int16", "--channels", "2", "--volts-per-count", "1e-6"]
+    thr = ["--detector", "threshold", *flags]
+    new = detect(tmp_path, raw, "rate", *thr, "--rate", str(RATE))
+    old = detect(tmp_path, raw, "fs", *thr, "--fs", str(RATE))
+    assert new == old and new.count(b"\n") == 5  # header + the four bursts
+    out = tmp_path / "x.csv"
+    assert main(["detect", str(raw), "-o", str(out), *flags]) == 2  # no rate: refused
