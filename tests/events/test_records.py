@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 from typing import Annotated, NamedTuple
@@ -23,7 +24,7 @@ from aemon.events.records import (
     record_dtype,
 )
 from aemon.io.event_csv import CSV_COLUMNS, event_row
-from aemon.io.event_publisher import event_message
+from aemon.io.event_publisher import event_from_message, event_message
 from aemon.io.located_events import LOCATED_EVENT_COLUMNS
 from aemon.io.schema import EVENT_DTYPE, TRUTH_DTYPE, to_truth_rows
 from aemon.io.truth import TRUTH_CSV_COLUMNS, truth_csv_cells, truth_row
@@ -107,4 +108,9 @@ def test_pub_message_carries_every_csv_column() -> None:
     message = event_message(hit, 2000.0)
     assert [k for k in message if k in CSV_COLUMNS] == CSV_COLUMNS
     assert message["x_m"] is None  # NaN -> null
+    back = event_from_message(json.loads(json.dumps(message)))
+    assert back[:22] == hit[:22] and back.event_id == -1 and math.isnan(back.x_m)
+    sparse = event_from_message({"sample_index": 7, "channel": 1, "type": "hit"})
+    assert (sparse.sample_index, sparse.counts, sparse.detector) == (7, -1, "")
+    assert math.isnan(sparse.amplitude_dBAE) and math.isnan(sparse.time_s)
     assert len(event_row(hit)) == len(CSV_COLUMNS)
