@@ -95,12 +95,12 @@ def main() -> None:
     try:
         rec, raw, size = make_files(directory, args.gb)
         run("replay --speed max (thr)", ["replay", str(rec), "--detector", "threshold",
-            "--threshold", "45", "--table", "thr", "--no-progress"], size)  # fmt: skip
+            "--threshold-db", "45", "--table", "thr", "--no-progress"], size)  # fmt: skip
         run("export --csv", ["export", str(rec), "--table", "thr", "--csv",
             str(directory / "e.csv")], size)  # fmt: skip
         run("export --pridb --tradb", ["export", str(rec), "--table", "thr", "--pridb",
             str(directory / "e.pridb"), "--tradb", str(directory / "e.tradb")], size)  # fmt: skip
-        run("import raw -> h5", ["import", str(raw), "--fs", str(RATE_HZ), "--dtype", "int16",
+        run("import raw -> h5", ["import", str(raw), "--rate", str(RATE_HZ), "--dtype", "int16",
             "--channels", str(CHANNELS), "--volts-per-count", str(VPC), "-o",
             str(directory / "imported.h5")], size)  # fmt: skip
     finally:

@@ -106,7 +106,12 @@ def test_record(capsys: pytest.CaptureFixture[str], tmp_path: Path, precious) ->
 def test_monitor(capsys: pytest.CaptureFixture[str], tmp_path: Path, precious) -> None:
     src = str(tmp_path / "none.h5")
     _fails(capsys, ["monitor", src, "--x-noise", "4"], "--x-noise", "--detector threshold")
-    _fails(capsys, ["monitor", src, "--probability", "0.5"], "--probability", "cascade")
+    _fails(capsys, ["monitor", src, "--threshold-db", "40"], "--threshold-db", "cascade")
+    thr = ["monitor", src, "--detector", "threshold"]
+    _fails(capsys, [*thr, "--probability", "0.5"], "--probability", "--detector nn or cascade")
+    _fails(capsys, [*thr, "--threshold", "45", "--threshold-db", "40"], "give only --threshold-db")
+    _fails(capsys, ["monitor", src, "--threshold", "0.5", "--probability", "0.4"], "only --prob")
+    _fails(capsys, ["monitor", src, "--probability", "1.5"], "--probability 1.5", "0 to 1")
     _fails(capsys, ["monitor", src, "--threshold", "7"], "--threshold 7", "0 to 1")
     csv = precious("ev.csv")
     _fails(capsys, ["monitor", src, "--csv", str(csv)], "already exists", "--overwrite")
@@ -186,7 +191,7 @@ def test_info_devices_train_evaluate(capsys: pytest.CaptureFixture[str], tmp_pat
     _fails(capsys, ["train", "aemon-rt", "-o", str(tmp_path / "m2"), "--epochs", "0"], "--epochs")
     _fails(capsys, ["evaluate", str(model), "--windows", "0"], "--windows 0")
     (model / "model.onnx").write_bytes(b"corrupt")
-    _fails(capsys, ["evaluate", str(model)], "cannot be loaded", "retrain")
+    _fails(capsys, ["evaluate", str(model)], "cannot load model", "retrain")
 
 
 @pytest.mark.parametrize("command", sorted(build_parser()._subparsers._group_actions[0].choices))  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "types": 0,
     "utc": 0,
+    "onnx_sessions": 0,  # the one ONNX Runtime session factory (imports onnxruntime lazily)
     "dsp": 1,
     "sim": 2,
     "events": 3,

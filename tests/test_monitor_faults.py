@@ -70,7 +70,7 @@ def test_a_failing_detector_thread_stops_the_run_in_order(
             writer = RecordingWriter(tmp_path / "r.h5", source.format, source.channel_info)
             with writer:
                 monitor = LiveMonitor(
-                    source, DetectOptions(detector="threshold", threshold=30.0), writer=writer,
+                    source, DetectOptions(detector="threshold", threshold_db=30.0), writer=writer,
                     on_events=broken_callback,
                 )  # fmt: skip
                 monitor.start()

@@ -7,39 +7,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from aemon.drivers.daq_publisher import quantise
 from aemon.errors import ConfigError, FileFormatError
+from aemon.events.records import TruthRow
 
 logger = logging.getLogger(__name__)
 
 BEHIND_WARNING_S = 0.25
 """Lag behind real time (s) at which daq-sim warns, once, that it cannot keep up."""
-
-TRUTH_COLUMNS = [
-    "time_s",
-    "sample_index",
-    "channel",
-    "type",
-    "snr_db",
-    "end_sample",
-    "peak_amplitude_V",
-]
-
-
-class TruthRow(NamedTuple):
-    """One true burst (from the simulator or a recording's ``/truth`` table)."""
-
-    onset_sample: int
-    end_sample: int
-    channel: int
-    burst_type: str
-    peak_amplitude_v: float
-    snr_db: float
 
 
 class Block(NamedTuple):
@@ -84,14 +64,15 @@ def _limit(blocks: Iterator[Block], total: int | None) -> Iterator[Block]:
             if room < block.samples.shape[1]:
                 samples = np.ascontiguousarray(block.samples[:, :room])
                 end = block.first_sample + room
-                bursts = [b for b in block.bursts if b.onset_sample < end]
+                bursts = [b for b in block.bursts if b.sample_index < end]
                 yield Block(block.first_sample, samples, bursts)
                 return
         yield block
 
 
 def _simulator_blocks(args: argparse.Namespace) -> tuple[StreamSpec, Iterator[Block], list[int]]:
-    from aemon.sim.simulator import BURST_TYPES, AESimulator, SimConfig
+    from aemon.io.truth import truth_row
+    from aemon.sim.simulator import AESimulator, SimConfig
 
     rate = 1_562_500.0 if args.rate is None else args.rate
     channels = 1 if args.channels is None else args.channels
@@ -107,17 +88,7 @@ def _simulator_blocks(args: argparse.Namespace) -> tuple[StreamSpec, Iterator[Bl
                     "simulated signal exceeds ±%g V full scale; clipping", args.full_scale
                 )
             clipped[0] += n_clipped
-            bursts = [
-                TruthRow(
-                    b.onset_sample,
-                    b.end_sample,
-                    b.channel,
-                    BURST_TYPES[b.burst_type],
-                    b.peak_amplitude_v,
-                    b.snr_db,
-                )
-                for b in sim_block.bursts
-            ]
+            bursts = [truth_row(b, rate) for b in sim_block.bursts]
             yield Block(sim_block.first_sample, counts, bursts)
 
     return StreamSpec(rate, channels, vpc), blocks(), clipped
@@ -127,6 +98,7 @@ def _recording_blocks(
     args: argparse.Namespace, stack: contextlib.ExitStack
 ) -> tuple[StreamSpec, Iterator[Block]]:
     from aemon.io.recording import RecordingReader
+    from aemon.io.truth import truth_row
 
     if not args.file.exists():
         raise FileFormatError(f"{args.file}: no such recording")
@@ -140,23 +112,17 @@ def _recording_blocks(
             raise ConfigError(f"{option} {given:g} contradicts {args.file}, which has {actual:g}")
 
     gaps = sorted((g.start_sample, g.stop_sample) for g in reader.gaps())
+    rate, first = fmt.sample_rate_hz, reader.first_sample
     truth = sorted(
-        TruthRow(
-            int(r["onset_sample"]),
-            int(r["end_sample"]),
-            int(r["channel"]),
-            r["burst_type"].decode(errors="replace"),
-            float(r["peak_amplitude_v"]),
-            float(r["snr_db"]),
-        )
-        for r in reader.truth()
+        (truth_row(r, rate, first) for r in reader.truth()),
+        key=lambda t: (t.sample_index, t.end_sample, t.channel),
     )
 
     def blocks() -> Iterator[Block]:
         # Recorded gaps are zero-filled in the file: send them as gaps, not as zeros.
         for first, samples in reader.iter_blocks(args.frame_samples):
             for lo, hi in present_ranges(first, first + samples.shape[1], gaps):
-                rows = [t for t in truth if lo <= t.onset_sample < hi]
+                rows = [t for t in truth if lo <= t.sample_index < hi]
                 yield Block(lo, np.ascontiguousarray(samples[:, lo - first : hi - first]), rows)
 
     return StreamSpec(fmt.sample_rate_hz, fmt.channels, fmt.volts_per_count), blocks()
@@ -195,18 +161,3 @@ class _Pacer:
                 "daq-sim is %.2f s behind real time: the simulator or the receiver cannot keep up",
                 -ahead,
             )
-
-
-def _write_truth(writer: Any, bursts: list[TruthRow], rate: float, first: int) -> None:
-    for b in bursts:
-        writer.writerow(
-            [
-                f"{(b.onset_sample - first) / rate:.9f}",
-                b.onset_sample,
-                b.channel,
-                b.burst_type,
-                f"{b.snr_db:.3f}",
-                b.end_sample,
-                f"{b.peak_amplitude_v:.6e}",
-            ]
-        )

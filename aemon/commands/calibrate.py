@@ -100,7 +100,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(asdict(calibration)))
         return 0
     print(
-        f"{detector.card.name}: threshold {calibration.threshold:.4f}"
+        f"{detector.card.name}: probability {calibration.threshold:.4f} (the default of "
+        "--probability)"
         + (f", SNR gate {calibration.min_snr_db:.1f} dB" if calibration.min_snr_db else "")
         + f" for {calibration.target_fa_per_min:g} false alarms/min -> {path}"
     )

@@ -22,14 +22,12 @@ from typing import IO, Any
 
 from aemon.commands._checks import at_least, positive
 from aemon.commands._daq_blocks import (
-    TRUTH_COLUMNS,
     Block,
     StreamSpec,
     _limit,
     _Pacer,
     _recording_blocks,
     _simulator_blocks,
-    _write_truth,
     present_ranges,
 )
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
@@ -175,9 +173,11 @@ def _await_room(publisher: DaqPublisher, timeout_s: float) -> bool:
 def _publish(
     args: argparse.Namespace, spec: StreamSpec, blocks: Iterator[Block], truth_file: IO[str] | None
 ) -> dict[str, Any]:
+    from aemon.io.truth import TRUTH_CSV_COLUMNS, truth_csv_cells
+
     truth = csv.writer(truth_file) if truth_file is not None else None
     if truth is not None:
-        truth.writerow(TRUTH_COLUMNS)
+        truth.writerow(TRUTH_CSV_COLUMNS)
     n_bursts = 0
     first_sample: int | None = None
     interrupted = False
@@ -217,7 +217,11 @@ def _publish(
             wall_s = time.perf_counter() - wall_start
             n_bursts += len(block.bursts)
             if truth is not None and block.bursts:
-                _write_truth(truth, block.bursts, spec.sample_rate_hz, first_sample)
+                rate = spec.sample_rate_hz
+                truth.writerows(
+                    truth_csv_cells(b._replace(time_s=(b.sample_index - first_sample) / rate))
+                    for b in block.bursts
+                )
     except KeyboardInterrupt:
         interrupted = True
         ended = "interrupted"
@@ -257,4 +261,4 @@ def _publish(
     }
 
 
-__all__ = ["DEFAULT_FULL_SCALE_V", "TRUTH_COLUMNS", "present_ranges", "register", "run"]
+__all__ = ["DEFAULT_FULL_SCALE_V", "present_ranges", "register", "run"]

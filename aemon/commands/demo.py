@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from aemon.commands._checks import at_least, positive
+from aemon.commands._checks import at_least, positive, threshold_arguments
 from aemon.commands._live import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_STALL_S
 from aemon.commands.monitor import add_detector_arguments, check_monitor_arguments, run_monitor
 
@@ -23,7 +23,7 @@ _EXAMPLES = """\
 examples:
   aemon demo --headless --duration 10
   aemon demo --headless -o demo.h5 --overwrite
-  aemon demo --headless --channels 2 --detector threshold --threshold 45"""
+  aemon demo --headless --channels 2 --detector threshold --threshold-db 45"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +64,7 @@ def _monitor_args(args: argparse.Namespace, endpoint: str, events_csv: Path) -> 
         quiet=False, summary=None, ring_seconds=4.0, stall_warning=DEFAULT_STALL_S,
         idle_timeout=DEFAULT_IDLE_TIMEOUT_S, model=args.model, detector=args.detector,
         threshold=args.threshold, x_noise=args.x_noise, probability=args.probability,
+        threshold_db=args.threshold_db,
         provider=args.provider, backend=args.backend, threads=args.threads, rate=None,
         channels=None, fs=None, dtype=None, volts_per_count=None, realtime=None, start=None,
         device_blocksize=None, pattern=None, wait_s=30.0, internal_csv=True,
@@ -142,10 +143,10 @@ def _run_demo_gui(args: argparse.Namespace) -> int:
     )  # fmt: skip
     extra = ["--detector", args.detector, "--provider", args.provider]
     extra += ["--duration", str(args.duration)]
-    for flag, value in (("--model", args.model), ("--threshold", args.threshold),
-                        ("--threads", args.threads)):  # fmt: skip
+    for flag, value in (("--model", args.model), ("--threads", args.threads)):
         if value is not None:
             extra += [flag, str(value)]
+    extra += threshold_arguments(args)
     if args.out is not None:
         extra += ["--out", str(args.out)] + (["--overwrite"] if args.overwrite else [])
     try:

@@ -8,13 +8,20 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aemon.commands._checks import at_least, check_detector_flags, positive
+from aemon.commands._checks import (
+    THRESHOLD_HELP,
+    add_threshold_arguments,
+    at_least,
+    check_detector_flags,
+    positive,
+)
 from aemon.commands._features_from import add_features_from, check_features_from, denoise_features
 from aemon.commands._outputs import AtomicOutput
 from aemon.commands.locate import add_location_arguments, location_from_args
-from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS
 from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import RAW_DTYPES
+from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
     from aemon.detect.offline import DetectSummary
@@ -27,16 +34,14 @@ detectors:
   nn         the neural detector: stitched probability map -> runs -> events (default)
   threshold  conventional hits: threshold, HDT, HLT, PDT (no model needed)
   cascade    threshold hits confirmed and classified by the network (one window per hit)
---threshold is a probability 0..1 for nn (default: the model card's) and a hit threshold in
-dBAE at the sensor for threshold and cascade (default 40 dBAE). Options a detector does not
-use (--x-noise with nn, --probability without cascade) are refused, not ignored.
+{threshold_help}
 The CSV is written as OUT with .partial before its suffix and renamed when detection is done:
 a failed run leaves an existing OUT untouched; Ctrl-C keeps what was found as OUT.partial.csv.
 examples:
   aemon detect test.h5 -o events.csv
-  aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --threshold 0.7
-  aemon detect dump.raw --fs 1562500 --dtype int16 --channels 2 -o events.csv
-  aemon detect hits.tradb --detector threshold --threshold 45 -o hits.csv
+  aemon detect lab.wav -o events.csv --model models/aemon-rt-192k --probability 0.7
+  aemon detect dump.raw --rate 1562500 --dtype int16 --channels 2 -o events.csv
+  aemon detect hits.tradb --detector threshold --threshold-db 45 -o hits.csv
   aemon detect bar.h5 --location bar.location.toml --only-located-inside -o inside.csv"""
 
 
@@ -47,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="detect AE events in a recording, WAV/FLAC, raw or tradb file -> event CSV",
         description="Run the burst detector over a file with the live path's streaming "
         "detector (bounded memory whatever the file size) and write one CSV row per event.",
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(threshold_help=THRESHOLD_HELP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", type=Path, metavar="INPUT", help=".h5, .wav/.flac, raw or .tradb")
@@ -55,14 +60,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
     p.add_argument("--model", metavar="M", help="model directory or name (default: by rate)")
     p.add_argument("--detector", choices=DETECTORS, default="nn", help="default: nn")
-    p.add_argument("--threshold", type=float, metavar="X", help="see below")
-    p.add_argument(
-        "--probability", type=float, metavar="P", help="cascade: class probability to confirm"
-    )
+    add_threshold_arguments(p)
     p.add_argument(
         "--x-noise", type=float, metavar="K", help="threshold/cascade: threshold = K × noise RMS"
     )
-    p.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file (Hz)")
+    p.add_argument(
+        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        help="sample rate of a raw file (Hz; --fs is an older name)",
+    )  # fmt: skip
     p.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
     p.add_argument("--channels", type=int, metavar="C", help="channels of a raw file")
     p.add_argument(
@@ -95,7 +100,7 @@ def run_detect(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
     check_detector_flags(args)
-    positive("--fs", args.fs, "Hz", "1562500")
+    positive("--rate", args.fs, "Hz", "1562500")
     at_least("--channels", args.channels, 1, "2")
     positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
     check_features_from(args)
@@ -142,8 +147,8 @@ def _detect(args: argparse.Namespace, out: Path, grouper: HitGrouper | None) -> 
         out,
         model=args.model,
         detector=args.detector,
-        threshold=args.threshold,
         probability=args.probability,
+        threshold_db=args.threshold_db,
         x_noise=args.x_noise,
         fs=args.fs,
         dtype=args.dtype,

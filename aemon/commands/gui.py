@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from aemon.commands._checks import add_threshold_arguments, threshold_arguments
 from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -13,7 +14,7 @@ logger = logging.getLogger(__name__)
 _EXAMPLES = """\
 examples:
   aemon gui tcp://127.0.0.1:5555
-  aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold 45
+  aemon gui tcp://127.0.0.1:5555 --detector threshold --threshold-db 45
   aemon gui run.h5
   aemon gui run.h5 --events run.h5.events.csv
   aemon gui run.h5 --events run.clusters.csv
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "trends) instead of the recording's /events",
     )  # fmt: skip
     parser.add_argument("--model", help="model directory for the monitor")
-    parser.add_argument("--threshold", type=float, help="detector threshold (see aemon monitor)")
+    add_threshold_arguments(parser)
     parser.add_argument("--quit-after", type=float, help=argparse.SUPPRESS)
     parser.set_defaults(func=run_gui)
 
@@ -66,9 +67,7 @@ def monitor_args(args: argparse.Namespace) -> list[str]:
     extra = ["--detector", args.detector]
     if args.model:
         extra += ["--model", str(args.model)]
-    if args.threshold is not None:
-        extra += ["--threshold", f"{args.threshold:g}"]
-    return extra
+    return extra + threshold_arguments(args)
 
 
 def run_gui(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aemon.commands._checks import add_threshold_arguments, check_detector_flags
 from aemon.commands._outputs import AtomicOutput, check_output
 from aemon.detect.options import DETECTORS
 from aemon.errors import ConfigError, FileFormatError
@@ -23,7 +24,7 @@ from aemon.events.location_config import (
 )
 
 if TYPE_CHECKING:
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def location_from_args(args: argparse.Namespace) -> LocationConfig | None:
 
 def parse_at(text: str) -> KnownPosition:
     """``X[,Y]@START:STOP`` (m, s) → :class:`KnownPosition`."""
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
     try:
         where, when = text.split("@")
@@ -74,7 +75,7 @@ def parse_at(text: str) -> KnownPosition:
 
 def read_positions(path: Path) -> list[KnownPosition]:
     """A CSV with columns ``start_s,stop_s,x_m[,y_m]`` → known positions."""
-    from aemon.events.calibration import KnownPosition
+    from aemon.events.wave_speed import KnownPosition
 
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -116,10 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     p.add_argument("--positions", type=Path, metavar="CSV", help="start_s,stop_s,x_m[,y_m]")
     p.add_argument("--detector", choices=DETECTORS, default="threshold", help="default threshold")
-    p.add_argument(
-        "--threshold", type=float, metavar="X",
-        help="as for aemon detect (default for threshold/cascade: 6 × the noise RMS)",
-    )  # fmt: skip
+    add_threshold_arguments(p)
     p.add_argument("--model", metavar="M", help="model for nn / cascade")
     p.add_argument("--write", type=Path, metavar="FILE", help="write the TOML with the fit")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --write FILE")
@@ -127,18 +125,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _x_noise(args: argparse.Namespace) -> float | None:
-    """Threshold hits at 6 × the noise RMS unless a threshold is given (breaks are loud)."""
-    return 6.0 if args.detector != "nn" and args.threshold is None else None
+    """Threshold hits at 6 × the noise RMS unless --threshold-db is given (breaks are loud)."""
+    return 6.0 if args.detector != "nn" and args.threshold_db is None else None
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     """Run ``aemon locate-calibrate``."""
     from aemon.detect.offline import detect_file  # heavy: only when run
-    from aemon.events.calibration import calibrate, calibration_table
     from aemon.events.grouping import HitGrouper
+    from aemon.events.wave_speed import fit_wave_speed, wave_speed_table
 
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
+    check_detector_flags(args)
     if args.write is not None:
         check_output(args.write, overwrite=args.overwrite, flag="--write")
     config = load_location_config(args.location)
@@ -151,11 +150,11 @@ def run_calibrate(args: argparse.Namespace) -> int:
         grouper = HitGrouper(config)  # cross-correlated arrivals, as detect --location
         detect_file(
             args.input, Path(tmp) / "hits.csv", model=args.model, detector=args.detector,
-            threshold=args.threshold, x_noise=_x_noise(args),
+            probability=args.probability, threshold_db=args.threshold_db, x_noise=_x_noise(args),
             progress=sys.stderr.isatty(), grouper=grouper,
         )  # fmt: skip
-    result = calibrate(grouper.table, config, positions)
-    print(calibration_table(result, config))
+    result = fit_wave_speed(grouper.table, config, positions)
+    print(wave_speed_table(result, config))
     if args.write is not None:
         fitted = dataclasses.replace(config, wave_speed_m_s=result.wave_speed_m_s)
         with AtomicOutput(args.write, overwrite=args.overwrite, flag="--write") as output:

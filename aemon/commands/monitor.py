@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aemon import __version__
-from aemon.commands._checks import check_detector_flags, positive
+from aemon.commands._checks import (
+    THRESHOLD_HELP,
+    add_threshold_arguments,
+    check_detector_flags,
+    detect_options,
+    positive,
+)
 from aemon.commands._live import (
     ENDED_BY_SOURCE,
     ENDED_IDLE,
@@ -28,8 +34,9 @@ from aemon.commands._live import (
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.commands.record import announce_wait
-from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES, DetectOptions
-from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
+from aemon.detect.options import BACKEND_CHOICES, DETECTORS
+from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_kind
+from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
     from aemon.events.event import Event
@@ -43,7 +50,7 @@ _EXAMPLES = """\
 examples:
   aemon monitor tcp://127.0.0.1:5555 -o run.h5 --csv run.events.csv
   aemon monitor tcp://daq:5555 --print-events --events-endpoint none
-  aemon monitor sound: --rate 192000 --detector threshold --threshold 45
+  aemon monitor sound: --rate 192000 --detector threshold --threshold-db 45
   aemon monitor old.h5 --realtime --print-events      # replay a recording live"""
 
 
@@ -59,18 +66,10 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
         help="nn: neural map (default); threshold: conventional hits; cascade: hits confirmed "
         "by the network",
     )  # fmt: skip
-    group.add_argument(
-        "--threshold", type=float, metavar="X",
-        help="nn: probability 0..1 (default: the model card's); threshold/cascade: hit "
-        "threshold in dBAE (default 40)",
-    )  # fmt: skip
+    add_threshold_arguments(group)
     group.add_argument(
         "--x-noise", type=float, metavar="K",
-        help="threshold/cascade: hit threshold = K × noise RMS instead of --threshold",
-    )  # fmt: skip
-    group.add_argument(
-        "--probability", type=float, metavar="P",
-        help="cascade: class probability 0..1 to confirm a hit (default: the model card's)",
+        help="threshold/cascade: hit threshold = K × noise RMS instead of --threshold-db",
     )  # fmt: skip
     group.add_argument(
         "--provider", choices=PROVIDER_CHOICES, default="auto",
@@ -104,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "publishing events as JSON on a ZeroMQ PUB socket (schema: docs/events.md). Prints a "
         "status line (elapsed, events, × real time, gaps, lag, latency) and a summary at the "
         "end. Stop with Ctrl-C, SIGTERM or SIGHUP: files are closed cleanly.",
-        epilog=_EXAMPLES,
+        epilog=f"{THRESHOLD_HELP}\n{_EXAMPLES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="SOURCE", help="tcp://…, sound:DEVICE, or a file path")
@@ -259,20 +258,6 @@ def run_monitor(args: argparse.Namespace) -> int:
     shown_csv = None if getattr(args, "internal_csv", False) else args.csv
     print(summary_text(final, ended, args.out, shown_csv), file=sys.stderr)
     return 0
-
-
-def detect_options(args: argparse.Namespace) -> DetectOptions:
-    """The detector settings from the parsed arguments."""
-    return DetectOptions(
-        model=args.model,
-        detector=args.detector,
-        threshold=args.threshold,
-        probability=args.probability,
-        x_noise=args.x_noise,
-        provider=args.provider,
-        threads=args.threads,
-        backend=args.backend,
-    )
 
 
 def _json_default(value: Any) -> Any:

@@ -23,7 +23,7 @@ from aemon.commands._live import (
     stop_on_signals,
 )
 from aemon.commands._outputs import AtomicOutput
-from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
+from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_kind
 
 if TYPE_CHECKING:
     from aemon.stream.acquisition import Acquisition, AcquisitionStatus

@@ -8,10 +8,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aemon.commands._checks import (
+    THRESHOLD_HELP,
+    add_threshold_arguments,
+    check_detector_flags,
+    detect_options,
+)
 from aemon.commands.locate import add_location_arguments, location_from_args
-from aemon.detect.options import DETECTORS, PROVIDER_CHOICES
+from aemon.detect.options import DETECTORS
 from aemon.errors import ConfigError
 from aemon.io.file_readers import RAW_DTYPES
+from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
     from aemon.detect.options import DetectOptions
@@ -22,8 +29,9 @@ _EPILOG = """\
 An aemon .h5 recording gets a new named event table (its raw samples and earlier tables stay;
 `aemon info FILE` lists the tables); any other file gets an event CSV.
 --speed max gives the same events as `aemon detect` on the same file.
+{threshold_help}
 examples:
-  aemon replay recordings/sim-1m5-250ms.h5 --detector threshold --table thr45 --threshold 45
+  aemon replay recordings/sim-1m5-250ms.h5 --detector threshold --table thr45 --threshold-db 45
   aemon replay recordings/sim-192k-2s.wav --speed 4 -o replay.csv
   aemon replay hits.tradb --detector threshold -o hits.csv"""
 
@@ -41,7 +49,10 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
 
 def add_raw_options(parser: argparse.ArgumentParser) -> None:
     """Options that describe a raw or WAV/FLAC input."""
-    parser.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file (Hz)")
+    parser.add_argument(
+        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        help="sample rate of a raw file (Hz; --fs is an older name)",
+    )  # fmt: skip
     parser.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
     parser.add_argument("--channels", type=int, metavar="C", help="channels of a raw file")
     parser.add_argument(
@@ -59,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="replay a recording through the live detector (1x, 4x or max speed)",
         description="Play an aemon .h5 recording, WAV/FLAC, raw or Vallen tradb file through "
         "the live detection pipeline, paced at the chosen speed.",
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(threshold_help=THRESHOLD_HELP),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("input", type=Path, metavar="FILE", help=".h5, .wav/.flac, raw or .tradb")
@@ -70,10 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("-o", "--out", type=Path, help="event CSV (default for non-.h5 inputs)")
     p.add_argument("--model", metavar="M", help="model directory or name (default: by rate)")
     p.add_argument("--detector", choices=DETECTORS, default="nn", help="default: nn")
-    p.add_argument("--threshold", type=float, metavar="X", help="nn: probability; others: dBAE")
-    p.add_argument(
-        "--probability", type=float, metavar="P", help="cascade: class probability to confirm"
-    )
+    add_threshold_arguments(p)
     p.add_argument(
         "--x-noise", type=float, metavar="K", help="threshold/cascade: threshold = K × noise RMS"
     )
@@ -92,21 +100,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_replay(args: argparse.Namespace) -> int:
     """Run ``aemon replay``; returns the exit status."""
     from aemon.commands._features_from import check_features_from
-    from aemon.detect.options import DetectOptions
     from aemon.detect.replay import parse_speed, replay_file  # heavy: only when run
 
     speed = parse_speed(args.speed)
     check_features_from(args)
     location = location_from_args(args)
-    options = DetectOptions(
-        args.model,
-        args.detector,
-        args.threshold,
-        args.probability,
-        args.x_noise,
-        args.provider,
-        args.threads,
-    )
+    check_detector_flags(args)
+    options = detect_options(args)
     if args.features_from == "denoised":
         return _replay_denoised(args, options, speed, location)
     summary = replay_file(

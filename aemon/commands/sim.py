@@ -44,16 +44,6 @@ SIM_DEFAULTS: dict[str, Any] = {
 BLOCK_SAMPLES = 1 << 17
 """Samples per channel rendered and written at a time (bounds memory for long recordings)."""
 
-TRUTH_CSV_COLUMNS = (
-    "time_s",
-    "sample_index",
-    "channel",
-    "type",
-    "snr_db",
-    "end_sample",
-    "peak_amplitude_V",
-)
-"""Columns of the ``.truth.csv`` written next to a WAV file."""
 
 _WAV_LIMIT_BYTES = 0xFFFF_FFFF - 1024  # plain RIFF/WAV size limit; larger files use RF64
 
@@ -304,6 +294,8 @@ def write_wav(
     """
     import soundfile
 
+    from aemon.io.truth import TRUTH_CSV_COLUMNS, truth_csv_cells, truth_row
+
     rate = config.sample_rate_hz
     if rate != int(rate):
         raise ConfigError(f"WAV needs a whole-number sample rate, got {rate} Hz; use .h5")
@@ -324,24 +316,12 @@ def write_wav(
             writer.writerow(TRUTH_CSV_COLUMNS)
             for _, samples, bursts in _blocks(config, n_total, geometry, sources_path):
                 wav.write(samples.T)
-                writer.writerows(_truth_csv_row(b, rate) for b in bursts)
+                writer.writerows(truth_csv_cells(truth_row(b, rate)) for b in bursts)
                 n_rows += len(bursts)
     except (OSError, soundfile.SoundFileError) as exc:
         raise ConfigError(f"{path}: cannot write ({_first_line(exc)}); check free space") from None
     logger.info("wrote %s and %s (%d bursts)", path, truth_path, n_rows)
     return n_rows
-
-
-def _truth_csv_row(burst: BurstTruth, rate: float) -> list[str]:
-    return [
-        f"{burst.onset_sample / rate:.9f}",
-        str(burst.onset_sample),
-        str(burst.channel),
-        burst.type_name,
-        f"{burst.snr_db:.3f}",
-        str(burst.end_sample),
-        f"{burst.peak_amplitude_v:.6e}",
-    ]
 
 
 def write_hdf5(

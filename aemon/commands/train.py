@@ -309,12 +309,9 @@ def _check_model_loads(model_dir: Path) -> None:
         )
     if not onnx.is_file():
         raise FileFormatError(f"{model_dir} has no model.onnx; export or retrain the model")
-    import onnxruntime as ort
+    from aemon.onnx_sessions import open_session
 
     try:
-        ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's own exception types are not exported
-        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise FileFormatError(
-            f"{onnx} cannot be loaded ({first}); export or retrain the model"
-        ) from None
+        open_session(onnx, threads=1, what="model")
+    except FileFormatError as exc:
+        raise FileFormatError(f"{exc}; export or retrain the model") from None

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from aemon.denoise.spectral import crop_mask, istft, network_input, snr_floor_gain, stft
 from aemon.errors import ConfigError, FileFormatError
+from aemon.onnx_sessions import open_session
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Denoiser:
 
     Args:
         model: Denoiser directory or name (default: the shipped one).
-        threads: ONNX Runtime intra-op threads (0: its default).
+        threads: ONNX Runtime intra-op threads (None: one per physical core).
         snr_floor: Raise the mask towards 1 in bins of high SNR
             (:func:`aemon.denoise.spectral.snr_floor_gain`); False applies the bare mask.
 
@@ -73,12 +74,10 @@ class Denoiser:
     def __init__(
         self,
         model: str | os.PathLike[str] | None = None,
-        threads: int = 0,
+        threads: int | None = None,
         *,
         snr_floor: bool = True,
     ) -> None:
-        import onnxruntime as ort
-
         self.snr_floor = snr_floor
 
         self.directory = resolve_denoiser(model)
@@ -91,11 +90,8 @@ class Denoiser:
                 f"{self.directory}: card kind is {self.card.get('kind')!r}, not {DENOISER_KIND}; "
                 "give a denoiser directory"
             )
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            str(self.directory / MODEL_NAME), options, providers=["CPUExecutionProvider"]
+        self._session = open_session(
+            self.directory / MODEL_NAME, threads=threads, what="denoiser model"
         )
 
     def mask(self, magnitude: npt.NDArray[np.floating]) -> npt.NDArray[np.float32]:

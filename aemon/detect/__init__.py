@@ -27,9 +27,7 @@ Public API (imported on first use):
     OnnxDetector: :mod:`aemon.detect.onnx_runtime`
     default_model_path: :mod:`aemon.detect.onnx_runtime`
     models_dir: :mod:`aemon.detect.onnx_runtime`
-    physical_cores: :mod:`aemon.detect.onnx_runtime`
     resolve_model: :mod:`aemon.detect.onnx_runtime`
-    resolve_providers: :mod:`aemon.detect.onnx_runtime`
     DetectOptions: :mod:`aemon.detect.options`
     ProbabilityChunk: :mod:`aemon.detect.probability_map`
     ProbabilityMapStream: :mod:`aemon.detect.probability_map`
@@ -85,11 +83,9 @@ _EXPORTS = {
     "metrics_table": "model_card",
     "models_dir": "onnx_runtime",
     "open_model": "factory",
-    "physical_cores": "onnx_runtime",
     "rate_mismatch_error": "probability_map",
     "read_model_card": "model_card",
     "resolve_model": "onnx_runtime",
-    "resolve_providers": "onnx_runtime",
     "write_model_card": "model_card",
 }
 
@@ -126,13 +122,11 @@ __all__ = [
     "open_model",
     "open_with_backend",
     "parse_speed",
-    "physical_cores",
     "rate_mismatch_error",
     "read_model_card",
     "register_backend",
     "replay_file",
     "resolve_model",
-    "resolve_providers",
     "write_model_card",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -113,10 +113,10 @@ def make_event_stream(
         raise ConfigError(f"detector {options.detector!r} unknown; use {', '.join(DETECTORS)}")
     aic_us: dict[str, float] = {}
     if options.detector == "nn":
-        if options.threshold is not None and not 0 < options.threshold < 1:
+        if options.probability is not None and not 0 < options.probability < 1:
             raise ConfigError(
-                f"--threshold for the nn detector is a probability between 0 and 1, "
-                f"not {options.threshold:g}"
+                f"--probability for the nn detector is between 0 and 1, not "
+                f"{options.probability:g}; use e.g. --probability 0.5"
             )
         onnx = onnx or open_model(options, fmt.sample_rate_hz)
         # The map's onset is only good to a bin (10 µs at 1.5625 MHz, 83 µs at 192 kHz): the
@@ -143,21 +143,22 @@ def make_event_stream(
         return NeuralEventStream(
             streaming,
             builder,
-            threshold=options.threshold,
+            threshold=options.probability,
             site_classifier=getattr(onnx, "site_classifier", None),
         )
     x_noise = options.x_noise
-    if options.threshold is None and x_noise is None and not fmt.volts_known:
+    if options.threshold_db is None and x_noise is None and not fmt.volts_known:
         x_noise = FLOATING_X_NOISE
         logger.warning(
             "the input has no volts scale, so %g dBAE would mean nothing: the hit threshold "
-            "floats at %g × the running noise RMS (give --volts-per-count, --threshold DBAE "
+            "floats at %g × the running noise RMS (give --volts-per-count, --threshold-db DB "
             "or --x-noise K to choose)",
             DEFAULT_THRESHOLD_DBAE,
             x_noise,
         )
+    threshold_db = options.threshold_db
     config = HitDetectorConfig(
-        threshold_dbae=DEFAULT_THRESHOLD_DBAE if options.threshold is None else options.threshold,
+        threshold_dbae=DEFAULT_THRESHOLD_DBAE if threshold_db is None else threshold_db,
         threshold_x_noise=x_noise,
     )
     hits = HitDetector.for_stream(config, fmt, channel_info)

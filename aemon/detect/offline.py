@@ -17,22 +17,20 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
-import numpy as np
-import numpy.typing as npt
 from tqdm import tqdm
 
 from aemon.detect.backend import Detector
 from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
-from aemon.errors import FileFormatError
 from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
 from aemon.events.location_config import LocationConfig
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
+from aemon.io.vallen import iter_tradb_records
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -92,8 +90,8 @@ def detect_file(
     *,
     model: str | Path | None = None,
     detector: str = "nn",
-    threshold: float | None = None,
     probability: float | None = None,
+    threshold_db: float | None = None,
     x_noise: float | None = None,
     fs: float | None = None,
     dtype: str | None = None,
@@ -117,9 +115,10 @@ def detect_file(
             of the file's sample rate.
         detector: ``nn`` (neural map), ``threshold`` (conventional hits) or ``cascade``
             (threshold hits confirmed and classified by the network).
-        threshold: ``nn``: probability 0..1 (default: the model card's). ``threshold`` and
-            ``cascade``: hit threshold in dBAE at the sensor (default 40 dBAE).
-        probability: ``cascade``: probability a class must reach (default: the card's).
+        probability: ``nn``: the probability an event must reach; ``cascade``: the
+            probability a class must reach to confirm a hit (default: the model card's).
+        threshold_db: ``threshold`` and ``cascade``: hit threshold in dBAE at the sensor
+            (default 40 dBAE).
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
         fs: Sample rate of a raw file (Hz).
         dtype: Sample type of a raw file (``int16``, ``int32``, ``float32``, ``float64``).
@@ -142,8 +141,9 @@ def detect_file(
         AemonError: Unreadable input, impossible options, or a model that does not fit.
     """
     options = DetectOptions(
-        model, detector, threshold, probability, x_noise, provider, threads, backend
-    )
+        model=model, detector=detector, probability=probability, threshold_db=threshold_db,
+        x_noise=x_noise, provider=provider, threads=threads, backend=backend,
+    )  # fmt: skip
     path = os.fspath(input_path)
     started = time.perf_counter()
     with EventCsvWriter(out_csv) as csv_out:
@@ -254,30 +254,6 @@ def detect_reader(
     return total / fmt.sample_rate_hz, fmt.channels, onnx
 
 
-class _Record(NamedTuple):
-    time_s: float
-    channel: int
-    pretrigger: int
-    samplerate: float
-    data: npt.NDArray[np.float32]
-
-
-def _tradb_records(path: str) -> Iterator[_Record]:
-    import vallenae.io
-
-    try:
-        with vallenae.io.TraDatabase(path) as tradb:
-            for rec in tradb.iread():
-                data = np.asarray(rec.data, dtype=np.float32)
-                yield _Record(rec.time, rec.channel, rec.pretrigger, float(rec.samplerate), data)
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise FileFormatError(f"{path}: cannot read as a Vallen tradb ({exc})") from None
-    except Exception as exc:  # sqlite3.DatabaseError for files that are not SQLite
-        if type(exc).__module__ == "sqlite3":
-            raise FileFormatError(f"{path}: not a Vallen tradb ({exc})") from None
-        raise
-
-
 def detect_tradb(
     path: str,
     options: DetectOptions,
@@ -291,27 +267,26 @@ def detect_tradb(
     Returns:
         ``(signal seconds, 1, ONNX detector or None)``.
     """
-    if not os.path.isfile(path):
-        raise FileFormatError(f"{path}: no such file; check the path")
     onnx: Detector | None = None
     seconds = 0.0
-    for rec in tqdm(_tradb_records(path), unit="rec", disable=not progress, leave=False):
+    for rec in tqdm(iter_tradb_records(path), unit="rec", disable=not progress, leave=False):
         if pace is not None:
             pace(rec.time_s)
-        fmt = StreamFormat(rec.samplerate, 1, "float32", 1.0)
+        rate = rec.sample_rate_hz
+        fmt = StreamFormat(rate, 1, "float32", 1.0)
         if onnx is None and options.detector != "threshold":
-            onnx = open_model(options, rec.samplerate)
+            onnx = open_model(options, rate)
         stream = make_event_stream(options, fmt, [ChannelInfo(f"ch{rec.channel}")], onnx=onnx)
-        events = stream.push(0, rec.data[None, :]) + stream.flush()
-        offset = rec.time_s - rec.pretrigger / rec.samplerate
+        events = stream.push(0, rec.volts()[None, :]) + stream.flush()
+        offset = rec.time_s - rec.pretrigger / rate
         out.write(
             e._replace(
                 time_s=e.time_s + offset,
                 onset_s=e.onset_s + offset,
-                sample_index=round((e.time_s + offset) * rec.samplerate),
+                sample_index=round((e.time_s + offset) * rate),
                 channel=rec.channel - 1,
             )
             for e in events
         )
-        seconds += rec.data.size / rec.samplerate
+        seconds += rec.counts.size / rate
     return seconds, 1, onnx

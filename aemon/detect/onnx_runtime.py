@@ -6,10 +6,8 @@ card, and runs batches of normalised windows. The CUDA execution provider is use
 ``onnxruntime-gpu`` and a GPU are present (``provider="auto"``), the CPU one otherwise; the
 choice can be forced with ``provider="cpu"`` or ``"cuda"`` (or a full ORT provider name).
 
-CPU sessions are tuned for throughput on few cores: one intra-op thread per physical core
-(hyper-threads only add contention in convolutions), sequential execution, all graph
-optimisations, and no spin-waiting, so the preprocessing, recorder and GUI threads keep their
-share of the CPU between batches.
+The session is opened by :func:`aemon.onnx_sessions.open_session`, the one session factory
+(threads, providers, options) of aemon.
 """
 
 from __future__ import annotations
@@ -20,19 +18,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnxruntime as ort
 
 from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_layout import LAYOUT_KEY, as_conv2d
-from aemon.detect.options import PROVIDER_CHOICES
 from aemon.detect.site_classifier import SiteClassifier, read_site_classifier
-from aemon.errors import ConfigError, FileFormatError
+from aemon.errors import FileFormatError
+from aemon.onnx_sessions import open_session, session_threads, short_provider
 
 logger = logging.getLogger(__name__)
-
-CPU_PROVIDER = "CPUExecutionProvider"
-CUDA_PROVIDER = "CUDAExecutionProvider"
 
 REFERENCE_MODELS = {1_562_500.0: "aemon-rt-1m5", 192_000.0: "aemon-rt-192k"}
 """Shipped default model per sample rate (Hz)."""
@@ -105,52 +99,6 @@ def resolve_model(model: str | Path) -> tuple[Path, Path]:
     return card, onnx
 
 
-def physical_cores() -> int:
-    """Physical CPU cores this process may run on (hyper-thread siblings count once)."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return max(1, (os.cpu_count() or 2) // 2)
-    cores = set()
-    for cpu in cpus:
-        topo = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
-        try:
-            package = (topo / "physical_package_id").read_text().strip()
-            core = (topo / "core_id").read_text().strip()
-        except OSError:
-            return len(cpus)
-        cores.add((package, core))
-    return max(1, len(cores))
-
-
-def resolve_providers(requested: str, available: list[str] | None = None) -> list[str]:
-    """ORT provider list for ``auto``, ``cpu``, ``cuda`` or a full provider name.
-
-    Raises:
-        ConfigError: The requested provider is unknown or not available here.
-    """
-    available = ort.get_available_providers() if available is None else available
-    choice = requested.strip()
-    if choice.lower() == "auto":
-        return [CUDA_PROVIDER, CPU_PROVIDER] if CUDA_PROVIDER in available else [CPU_PROVIDER]
-    if choice.lower() == "cpu":
-        return [CPU_PROVIDER]
-    name = CUDA_PROVIDER if choice.lower() == "cuda" else choice
-    if not name.endswith("ExecutionProvider"):
-        raise ConfigError(
-            f"execution provider {requested!r} unknown; use {', '.join(PROVIDER_CHOICES)}"
-        )
-    if name not in available:
-        hint = (
-            " (pip install 'aemon[gpu]' and check the CUDA driver)" if name == CUDA_PROVIDER else ""
-        )
-        raise ConfigError(
-            f"ONNX Runtime here has no {name}{hint}; available: {', '.join(available)}; "
-            "use --provider cpu or auto"
-        )
-    return [name, CPU_PROVIDER]
-
-
 def _conv2d_model(onnx_path: Path) -> bytes | None:
     """The model rewritten with 2-D convolutions (:mod:`aemon.detect.onnx_layout`), or None
     when it cannot be (no ``onnx`` package, or a graph the rewrite does not handle)."""
@@ -171,11 +119,6 @@ def _conv2d_model(onnx_path: Path) -> bytes | None:
     if faster is not None:
         logger.info("%s: convolutions run as 2-D (NCHWc kernels)", onnx_path)
     return faster
-
-
-def _short(provider: str) -> str:
-    names = {CPU_PROVIDER: "cpu", CUDA_PROVIDER: "cuda"}
-    return names.get(provider, provider)
 
 
 class OnnxDetector:
@@ -219,34 +162,18 @@ class OnnxDetector:
             self.card = with_site_calibration(self.card, onnx_path.parent)
             self.site_classifier = read_site_classifier(onnx_path.parent)
         self.path = onnx_path
-        if threads is not None and threads < 1:
-            raise ConfigError(f"inference threads must be at least 1, not {threads}")
-        self.threads = threads or physical_cores()
-        providers = resolve_providers(provider)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(onnx_path), options, providers=providers)
-            if LAYOUT_KEY not in self.session.get_modelmeta().custom_metadata_map:
-                faster = _conv2d_model(onnx_path)
-                if faster is not None:
-                    self.session = ort.InferenceSession(faster, options, providers=providers)
-        except Exception as exc:  # onnxruntime raises its own non-exported exception types
-            raise FileFormatError(f"cannot load detector model {onnx_path}: {exc}") from None
-        used = self.session.get_providers()
-        if providers[0] not in used:  # ORT falls back silently when e.g. CUDA libraries fail
-            if provider.lower() != "auto":
-                raise ConfigError(
-                    f"{providers[0]} could not start (see the ONNX Runtime log); "
-                    "use --provider cpu or auto"
+        self.threads = session_threads(threads)
+        self.session = open_session(
+            onnx_path, threads=self.threads, provider=provider, what="detector model"
+        )
+        if LAYOUT_KEY not in self.session.get_modelmeta().custom_metadata_map:
+            faster = _conv2d_model(onnx_path)
+            if faster is not None:
+                what = f"detector model {onnx_path} (with 2-D convolutions)"
+                self.session = open_session(
+                    faster, threads=self.threads, provider=provider, what=what
                 )
-            logger.warning("%s could not start; running the detector on the CPU", providers[0])
-        self.provider = _short(used[0])
+        self.provider = short_provider(self.session.get_providers()[0])
         self._check_graph()
         logger.info(
             "detector %s on %s (%d threads): %g Hz, window %d, hop %d, %d classes",

@@ -9,9 +9,6 @@ DETECTORS = ("nn", "threshold", "cascade")
 """``nn``: neural binary map; ``threshold``: conventional hits; ``cascade``: hits confirmed and
 classified by the network."""
 
-PROVIDER_CHOICES = ("auto", "cpu", "cuda")
-"""Devices: ``auto`` takes CUDA when available, else the CPU (ONNX Runtime and torch alike)."""
-
 BACKEND_CHOICES = ("auto", "onnxruntime", "torch")
 """Inference runtimes: ``auto`` takes torch on CUDA when torch and a GPU are there, else ONNX
 Runtime (see :mod:`aemon.detect.backend`)."""
@@ -23,19 +20,21 @@ class DetectOptions(NamedTuple):
     Attributes:
         model: Model directory or name; None for the shipped model of the stream's rate.
         detector: One of :data:`DETECTORS`.
-        threshold: ``nn``: probability 0..1 (None: the model card's); ``threshold`` and
-            ``cascade``: hit threshold (dBAE at the sensor; None: 40 dBAE).
-        probability: ``cascade``: probability a class must reach (None: the card's).
+        probability: ``nn``: the probability a run of the map must reach to be an event;
+            ``cascade``: the probability a class must reach to confirm a hit (None: the
+            model card's). ``--probability`` on the command line.
+        threshold_db: ``threshold`` and ``cascade``: hit threshold (dBAE at the sensor;
+            None: 40 dBAE). ``--threshold-db`` on the command line.
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
-        provider: One of :data:`PROVIDER_CHOICES`.
+        provider: One of :data:`aemon.onnx_sessions.PROVIDER_CHOICES`.
         threads: Inference threads (None: one per physical core).
         backend: One of :data:`BACKEND_CHOICES`.
     """
 
     model: str | Path | None = None
     detector: str = "nn"
-    threshold: float | None = None
     probability: float | None = None
+    threshold_db: float | None = None
     x_noise: float | None = None
     provider: str = "auto"
     threads: int | None = None

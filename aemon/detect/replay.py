@@ -233,7 +233,7 @@ def _locating(sink: EventSink, location: LocationConfig | None, only_inside: boo
 def _table_attrs(
     options: DetectOptions, onnx: Detector | None, speed: float, path: Path
 ) -> dict[str, object]:
-    threshold = options.threshold
+    threshold = options.probability if options.detector == "nn" else options.threshold_db
     if threshold is None and options.detector == "nn" and onnx is not None:
         threshold = float(onnx.card.threshold)
     if threshold is None and options.detector != "nn":
@@ -244,6 +244,8 @@ def _table_attrs(
         "model": onnx.card.name if onnx else "",
         "threshold": math.nan if threshold is None else float(threshold),
         "x_noise": math.nan if options.x_noise is None else float(options.x_noise),
-        "probability": math.nan if options.probability is None else float(options.probability),
+        "probability": math.nan
+        if options.probability is None or options.detector != "cascade"
+        else float(options.probability),
         "source": f"aemon replay --speed {pace} {path.name}",
     }

@@ -111,7 +111,7 @@ def detect_blocks(
     to it.
     """
     stream = make_event_stream(
-        DetectOptions(detector="nn", threshold=threshold),
+        DetectOptions(detector="nn", probability=threshold),
         fmt,
         channel_info,
         onnx=detector,

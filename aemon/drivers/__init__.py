@@ -1,5 +1,6 @@
 """Acquisition drivers: the ZeroMQ wire protocol and receiver, the DAQ-side publisher,
-soundcard capture (PortAudio) and file replay; ``open_source`` turns a SOURCE string into one.
+soundcard capture (PortAudio) and file replay; ``source_from_spec`` (source_factory) turns a
+SOURCE string into one.
 
 Public API (imported on first use):
     InputDevice: :mod:`aemon.drivers.audio_devices`
@@ -14,10 +15,10 @@ Public API (imported on first use):
     DaqPublisher: :mod:`aemon.drivers.daq_publisher`
     quantise: :mod:`aemon.drivers.daq_publisher`
     FileSource: :mod:`aemon.drivers.file_source`
-    add_source_arguments: :mod:`aemon.drivers.open_source`
-    open_source: :mod:`aemon.drivers.open_source`
-    source_from_args: :mod:`aemon.drivers.open_source`
-    source_kind: :mod:`aemon.drivers.open_source`
+    add_source_arguments: :mod:`aemon.drivers.source_factory`
+    source_from_spec: :mod:`aemon.drivers.source_factory`
+    source_from_args: :mod:`aemon.drivers.source_factory`
+    source_kind: :mod:`aemon.drivers.source_factory`
     Admission: :mod:`aemon.drivers.stream_tracker`
     FrameHeader: :mod:`aemon.drivers.protocol`
     MalformedFrame: :mod:`aemon.drivers.protocol`
@@ -28,7 +29,7 @@ Public API (imported on first use):
     SoundcardSource: :mod:`aemon.drivers.soundcard`
     ZmqSource: :mod:`aemon.drivers.zmq_source`
 
-Modules: audio_devices, capture_queue, daq_publisher, file_source, open_source, protocol,
+Modules: audio_devices, capture_queue, daq_publisher, file_source, protocol, source_factory,
 soundcard, zmq_source.
 """
 
@@ -48,7 +49,7 @@ _EXPORTS = {
     "SoundcardSource": "soundcard",
     "StreamTracker": "stream_tracker",
     "ZmqSource": "zmq_source",
-    "add_source_arguments": "open_source",
+    "add_source_arguments": "source_factory",
     "decode_frame": "protocol",
     "decode_header": "protocol",
     "default_input_index": "audio_devices",
@@ -56,10 +57,10 @@ _EXPORTS = {
     "find_input_device": "audio_devices",
     "import_sounddevice": "audio_devices",
     "list_input_devices": "audio_devices",
-    "open_source": "open_source",
+    "source_from_spec": "source_factory",
     "quantise": "daq_publisher",
-    "source_from_args": "open_source",
-    "source_kind": "open_source",
+    "source_from_args": "source_factory",
+    "source_kind": "source_factory",
 }
 
 __all__ = [
@@ -84,9 +85,9 @@ __all__ = [
     "find_input_device",
     "import_sounddevice",
     "list_input_devices",
-    "open_source",
     "quantise",
     "source_from_args",
+    "source_from_spec",
     "source_kind",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -2,16 +2,17 @@
 segmentation, event-level scoring against ground truth, and multi-channel events: hits of
 several channels grouped (grouping), arrival times refined by cross-correlation (arrival),
 sources located on a line or a plate (location, location_config) and the wave speed fitted
-from pencil-lead breaks (calibration).
+from pencil-lead breaks (wave_speed). The stored rows (hit, truth, event) are declared once
+in records.
 
 Public API (imported on first use):
     SignalHistory: :mod:`aemon.events.arrival`
     refine_delay: :mod:`aemon.events.arrival`
-    Calibration: :mod:`aemon.events.calibration`
-    KnownPosition: :mod:`aemon.events.calibration`
-    PositionError: :mod:`aemon.events.calibration`
-    calibrate: :mod:`aemon.events.calibration`
-    calibration_table: :mod:`aemon.events.calibration`
+    WaveSpeedFit: :mod:`aemon.events.wave_speed`
+    KnownPosition: :mod:`aemon.events.wave_speed`
+    PositionError: :mod:`aemon.events.wave_speed`
+    fit_wave_speed: :mod:`aemon.events.wave_speed`
+    wave_speed_table: :mod:`aemon.events.wave_speed`
     Detection: :mod:`aemon.events.event`
     Event: :mod:`aemon.events.event`
     EventBuilder: :mod:`aemon.events.event`
@@ -52,14 +53,14 @@ Public API (imported on first use):
     MapSegmenter: :mod:`aemon.events.segmentation`
     map_to_detections: :mod:`aemon.events.segmentation`
 
-Modules: arrival, calibration, event, features, grouping, location, location_config, scoring,
-segmentation.
+Modules: arrival, event, features, grouping, location, location_config, records, scoring,
+segmentation, wave_speed.
 """
 
 from aemon._lazy import lazy_exports
 
 _EXPORTS = {
-    "Calibration": "calibration",
+    "WaveSpeedFit": "wave_speed",
     "DetectedEvent": "scoring",
     "Detection": "event",
     "Event": "event",
@@ -68,21 +69,21 @@ _EXPORTS = {
     "EventSink": "grouping",
     "HitFeatures": "features",
     "HitGrouper": "grouping",
-    "KnownPosition": "calibration",
+    "KnownPosition": "wave_speed",
     "LocatedEvent": "grouping",
     "LocatingWriter": "grouping",
     "Location": "location",
     "LocationConfig": "location_config",
     "MapSegmenter": "segmentation",
-    "PositionError": "calibration",
+    "PositionError": "wave_speed",
     "STATUSES": "location",
     "Score": "scoring",
     "Sensor": "location_config",
     "SignalHistory": "arrival",
     "TrueEvent": "scoring",
     "add_counts": "scoring",
-    "calibrate": "calibration",
-    "calibration_table": "calibration",
+    "fit_wave_speed": "wave_speed",
+    "wave_speed_table": "wave_speed",
     "check_bands": "features",
     "dbae_to_volts": "features",
     "default_partial_power_bands": "features",
@@ -109,7 +110,6 @@ _EXPORTS = {
 
 __all__ = [
     "STATUSES",
-    "Calibration",
     "DetectedEvent",
     "Detection",
     "Event",
@@ -129,15 +129,15 @@ __all__ = [
     "Sensor",
     "SignalHistory",
     "TrueEvent",
+    "WaveSpeedFit",
     "add_counts",
-    "calibrate",
-    "calibration_table",
     "check_bands",
     "dbae_to_volts",
     "default_partial_power_bands",
     "event_metrics",
     "f1_score",
     "fft_length",
+    "fit_wave_speed",
     "group_hits",
     "hit_features",
     "load_location_config",
@@ -154,5 +154,6 @@ __all__ = [
     "spectral_features",
     "us_to_samples",
     "volts_to_dbae",
+    "wave_speed_table",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from vallenae.timepicker import aic
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.events.features import Band, check_bands, dbae_to_volts, hit_features
+from aemon.events.records import Column
 from aemon.types import ChannelInfo, StreamFormat
 from aemon.utc import format_utc, parse_utc
 
@@ -60,6 +61,11 @@ class Detection(NamedTuple):
 class Event(NamedTuple):
     """One AE event, as a row of the event CSV and the HDF5 ``/events`` table.
 
+    This is the one declaration of the row (:mod:`aemon.events.records`): each field's
+    :class:`~aemon.events.records.Column` gives the numpy type of its HDF5 column (``utc`` is
+    not stored there: it follows from ``time_s`` and the recording's start time) and the
+    format of its CSV cell.
+
     Attributes:
         time_s: Refined onset (s) since the start of the input:
             ``(sample_index - first_sample) / sample_rate_hz``.
@@ -94,34 +100,34 @@ class Event(NamedTuple):
             location was configured (:mod:`aemon.events.location`).
     """
 
-    time_s: float
-    utc: str
-    sample_index: int
-    channel: int
-    type: str
-    score: float
-    detector: str
-    onset_s: float
-    duration_us: float
-    amplitude_V: float  # noqa: N815 (unit in the name, as in the CSV header)
-    amplitude_dBAE: float  # noqa: N815
-    rise_time_us: float
-    counts: int
-    energy_eu: float
-    rms_V: float  # noqa: N815
-    signal_strength_nVs: float  # noqa: N815
-    peak_freq_kHz: float  # noqa: N815
-    centroid_kHz: float  # noqa: N815
-    pp1_pct: float
-    pp2_pct: float
-    pp3_pct: float
-    pp4_pct: float
-    event_id: int = -1
-    x_m: float = math.nan
-    y_m: float = math.nan
-    location_uncertainty_m: float = math.nan
-    location_residual_us: float = math.nan
-    location_status: str = ""
+    time_s: Annotated[float, Column("<f8", ".9f")]
+    utc: Annotated[str, Column("")]
+    sample_index: Annotated[int, Column("<i8", "d")]
+    channel: Annotated[int, Column("<i2", "d")]
+    type: Annotated[str, Column("S16")]
+    score: Annotated[float, Column("<f4", ".4f")]
+    detector: Annotated[str, Column("S32")]
+    onset_s: Annotated[float, Column("<f8", ".9f")]
+    duration_us: Annotated[float, Column("<f4", ".3f")]
+    amplitude_V: Annotated[float, Column("<f4", ".6e")]  # noqa: N815
+    amplitude_dBAE: Annotated[float, Column("<f4", ".2f")]  # noqa: N815
+    rise_time_us: Annotated[float, Column("<f4", ".3f")]
+    counts: Annotated[int, Column("<i4", "d")]
+    energy_eu: Annotated[float, Column("<f4", ".6g")]
+    rms_V: Annotated[float, Column("<f4", ".6e")]  # noqa: N815
+    signal_strength_nVs: Annotated[float, Column("<f4", ".6g")]  # noqa: N815
+    peak_freq_kHz: Annotated[float, Column("<f4", ".3f")]  # noqa: N815
+    centroid_kHz: Annotated[float, Column("<f4", ".3f")]  # noqa: N815
+    pp1_pct: Annotated[float, Column("<f4", ".2f")]
+    pp2_pct: Annotated[float, Column("<f4", ".2f")]
+    pp3_pct: Annotated[float, Column("<f4", ".2f")]
+    pp4_pct: Annotated[float, Column("<f4", ".2f")]
+    event_id: Annotated[int, Column("<i8", "d")] = -1
+    x_m: Annotated[float, Column("<f4", ".5f")] = math.nan
+    y_m: Annotated[float, Column("<f4", ".5f")] = math.nan
+    location_uncertainty_m: Annotated[float, Column("<f4", ".5f")] = math.nan
+    location_residual_us: Annotated[float, Column("<f4", ".3f")] = math.nan
+    location_status: Annotated[str, Column("S16")] = ""
 
 
 def us_to_samples(us: float, sample_rate_hz: float) -> int:

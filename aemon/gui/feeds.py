@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,28 +24,9 @@ import zmq
 
 from aemon.events.event import Event
 from aemon.io.display_publisher import DISPLAY_TOPIC, decode_display_frames
-from aemon.io.event_publisher import EVENT_TOPIC, STATUS_TOPIC
+from aemon.io.event_publisher import EVENT_TOPIC, STATUS_TOPIC, event_from_message
 
 logger = logging.getLogger(__name__)
-
-_FLOAT_FIELDS = {name for name, kind in Event.__annotations__.items() if kind in ("float", float)}
-
-
-def event_from_message(message: Mapping[str, Any]) -> Event:
-    """An :class:`Event` from an ``aemon.event/1`` JSON object (null becomes NaN)."""
-    values: dict[str, Any] = {}
-    for name in Event._fields:
-        value = message.get(name)
-        if value is None and name in Event._field_defaults:  # e.g. the location columns
-            value = Event._field_defaults[name]
-        elif value is None:
-            value = (
-                math.nan
-                if name in _FLOAT_FIELDS
-                else ("" if name in ("utc", "type", "detector") else -1)
-            )
-        values[name] = value
-    return Event(**values)
 
 
 def free_endpoint() -> str:

@@ -130,7 +130,7 @@ class ReplayModel:
             out = Path(tmp) / "events.csv"
             detect_file(
                 self.path, out, model=options.model, detector=options.detector,
-                threshold=options.threshold, probability=options.probability,
+                probability=options.probability, threshold_db=options.threshold_db,
                 x_noise=options.x_noise, provider=options.provider, threads=options.threads,
                 progress=False,
             )  # fmt: skip

@@ -18,7 +18,7 @@ import csv
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import IO, Any
@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from aemon.errors import FileFormatError
 from aemon.events.event import Event
+from aemon.events.records import format_cell, missing_value, parse_cell, record_columns
 from aemon.io.schema import EVENT_DTYPE, decode_text, encode_text
 from aemon.utc import format_utc, parse_utc
 
@@ -35,54 +36,15 @@ logger = logging.getLogger(__name__)
 
 CSV_COLUMNS: list[str] = list(Event._fields)
 """Header of the event CSV, in column order (the :class:`~aemon.events.event.Event` fields)."""
-
-_FORMATS: dict[str, str] = {
-    "time_s": ".9f",
-    "sample_index": "d",
-    "channel": "d",
-    "score": ".4f",
-    "onset_s": ".9f",
-    "duration_us": ".3f",
-    "amplitude_V": ".6e",
-    "amplitude_dBAE": ".2f",
-    "rise_time_us": ".3f",
-    "counts": "d",
-    "energy_eu": ".6g",
-    "rms_V": ".6e",
-    "signal_strength_nVs": ".6g",
-    "peak_freq_kHz": ".3f",
-    "centroid_kHz": ".3f",
-    "pp1_pct": ".2f",
-    "pp2_pct": ".2f",
-    "pp3_pct": ".2f",
-    "pp4_pct": ".2f",
-    "event_id": "d",
-    "x_m": ".5f",
-    "y_m": ".5f",
-    "location_uncertainty_m": ".5f",
-    "location_residual_us": ".3f",
-}
-"""Number format per column: finer than what the measurement resolves (1 ns, 0.01 dB, ...)."""
-_TEXT = ("utc", "type", "detector", "location_status")
-_INTS = ("sample_index", "channel", "counts", "event_id")
+_COLUMNS = list(record_columns(Event).values())
+"""Each CSV column's :class:`~aemon.events.records.Column` (type and number format), in order."""
 LEGACY_CSV_COLUMNS: list[str] = CSV_COLUMNS[: CSV_COLUMNS.index("event_id")]
 """Header of event CSVs written before the location columns; still read (location empty)."""
 
 
-def _format(name: str, value: Any) -> str:
-    if name in _TEXT:
-        return str(value)
-    if name in _INTS:
-        return str(int(value))
-    number = float(value)
-    if not math.isfinite(number):
-        return "" if math.isnan(number) else ("inf" if number > 0 else "-inf")
-    return format(number, _FORMATS[name])
-
-
 def event_row(event: Event) -> list[str]:
     """The CSV cells of one event, formatted as in the file."""
-    return [_format(name, value) for name, value in zip(CSV_COLUMNS, event, strict=True)]
+    return [format_cell(column, value) for column, value in zip(_COLUMNS, event, strict=True)]
 
 
 class EventCsvWriter:
@@ -153,17 +115,6 @@ def _check_header(header: Sequence[str], path: str, *, legacy: bool = False) -> 
         )
 
 
-def _parser(name: str) -> Callable[[str], Any]:
-    if name in _TEXT:
-        return str
-    if name in _INTS:
-        return int
-    return lambda text: math.nan if text == "" else float(text)
-
-
-_PARSERS = [_parser(name) for name in CSV_COLUMNS]
-
-
 def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
     """Read an event CSV written by :class:`EventCsvWriter`.
 
@@ -187,8 +138,8 @@ def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
                 try:
                     if len(row) != width:
                         raise ValueError(f"{len(row)} cells, expected {width}")
-                    cells = zip(_PARSERS, row, strict=False)  # legacy rows are shorter
-                    events.append(Event(*(parse(cell) for parse, cell in cells)))
+                    cells = zip(_COLUMNS, row, strict=False)  # legacy rows are shorter
+                    events.append(Event(*(parse_cell(col, cell) for col, cell in cells)))
                 except ValueError as exc:
                     raise FileFormatError(
                         f"{name} line {reader.line_num}: malformed event row ({exc})"
@@ -232,13 +183,12 @@ def array_to_events(
     names = set(rows.dtype.names or ())
     n = rows.shape[0]
     columns: list[list[Any]] = []  # column by column: one conversion per column, not per cell
-    for name in CSV_COLUMNS:
+    for name, column in zip(CSV_COLUMNS, _COLUMNS, strict=True):
         if name not in names:
-            fill = -1 if name in _INTS else "" if name in _TEXT else math.nan
-            columns.append([fill] * n)
-        elif name in _TEXT:
+            columns.append([missing_value(column)] * n)
+        elif column.kind == "S":
             columns.append([decode_text(v) for v in rows[name].tolist()])
-        elif name in _INTS:
+        elif column.kind == "i":
             columns.append(rows[name].astype(np.int64).tolist())
         else:
             columns.append(rows[name].astype(np.float64).tolist())

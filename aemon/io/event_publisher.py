@@ -56,6 +56,21 @@ def event_message(event: Event, sample_rate_hz: float, **extra: Any) -> dict[str
     return message
 
 
+def event_from_message(message: Mapping[str, Any]) -> Event:
+    """The event of an ``event`` message (:func:`event_message`'s inverse): every column of
+    the hit row, null or missing ones as the row's defaults (NaN, -1, "")."""
+    from aemon.events.event import Event
+    from aemon.events.records import missing_value, record_columns
+
+    values: dict[str, Any] = {}
+    for name, column in record_columns(Event).items():
+        value = message.get(name)
+        if value is None:
+            value = Event._field_defaults.get(name, missing_value(column))
+        values[name] = value
+    return Event(**values)
+
+
 class EventPublisher:
     """Publishes events and status on a bound PUB socket.
 

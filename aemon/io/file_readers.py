@@ -1,7 +1,8 @@
 """Block readers for sample files: aemon HDF5 recordings, WAV/FLAC, raw binary.
 
-Used by :class:`~aemon.drivers.file_source.FileSource` (replay) and by ``aemon detect``
-(offline detection); the core must not import drivers, so the readers live here.
+Used by :class:`~aemon.drivers.file_source.FileSource` (replay), by ``aemon detect``
+(offline detection) and by training (:func:`read_volts`); the core must not import drivers,
+so the readers live here. Vallen tradb/pridb files are read by :mod:`aemon.io.vallen`.
 :func:`open_block_reader` picks the reader from the suffix or the first bytes and checks the
 options; :func:`timeline` yields the blocks and gaps in index order.
 
@@ -248,7 +249,7 @@ def file_kind(path: str, raw_hint: bool = False) -> str:
             return kind
     raise FileFormatError(
         f"{path}: unknown file type {suffix or '(no suffix)'}; give an aemon .h5 "
-        "recording, a WAV/FLAC file, or a raw file with --fs and --dtype"
+        "recording, a WAV/FLAC file, or a raw file with --rate and --dtype"
     )
 
 
@@ -282,7 +283,7 @@ def open_block_reader(
     if kind == "raw":
         if fs is None or dtype is None:
             raise ConfigError(
-                f"{path}: raw samples need the sample rate and type (--fs HZ and --dtype "
+                f"{path}: raw samples need the sample rate and type (--rate HZ and --dtype "
                 f"{'|'.join(RAW_DTYPES)})"
             )
         return RawBlocks(
@@ -310,6 +311,23 @@ def open_block_reader(
         reader.close()
         raise ConfigError(f"{path} {mismatch}; drop the option or give the right file")
     return reader
+
+
+def read_volts(reader: BlockReader, block_samples: int = 1 << 20) -> npt.NDArray[np.float64]:
+    """Every stored sample of an open reader, as float64 volts ``(channels, n)``.
+
+    Gaps are left out (the samples are joined as stored); int16 counts are scaled by each
+    channel's volts per count. For files that fit in memory (training's burst and background
+    files); detection walks :func:`timeline` instead.
+    """
+    parts = [block for _, block in reader.blocks(reader.first_sample, block_samples)]
+    if not parts:
+        return np.zeros((reader.format.channels, 0))
+    data = np.concatenate(parts, axis=1)
+    if data.dtype == np.int16:
+        scale = np.array([c.volts_per_count for c in reader.channel_info], dtype=np.float64)
+        return data * scale[:, None]
+    return data.astype(np.float64)
 
 
 def timeline(reader: BlockReader, start: int, block_samples: int) -> Iterator[Gap | Block]:

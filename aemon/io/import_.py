@@ -291,7 +291,12 @@ def _import_vallen(
     source: Path, tmp: Path, pridb: str | os.PathLike[str] | None, start: datetime | None,
     compression: str,
 ) -> ImportSummary:  # fmt: skip
-    from aemon.io.vallen import iter_pridb_hits, iter_tradb_records, tradb_layout
+    from aemon.io.vallen import (
+        iter_pridb_hits,
+        iter_tradb_records,
+        pridb_start_time,
+        tradb_layout,
+    )
 
     tradb = source if source.suffix.lower() == ".tradb" else source.with_suffix(".tradb")
     if not tradb.is_file():
@@ -303,7 +308,7 @@ def _import_vallen(
     if pridb is not None and not hits_path.is_file():
         raise FileFormatError(f"{hits_path}: no such pridb; check the path")
     if start is None and hits_path.is_file():
-        start = _pridb_start(hits_path)
+        start = pridb_start_time(hits_path)
     layout = tradb_layout(tradb)
     config = {"imported_from": str(tradb), "import_kind": "tradb"}
     summary, _, first = _transient_recording(
@@ -322,18 +327,6 @@ def _import_vallen(
             table.write_rows(_vallen_hit_rows(batch, layout.sample_rate_hz, first))
         summary.tables["pridb"] = table.rows
     return summary
-
-
-def _pridb_start(path: Path) -> datetime | None:
-    import vallenae.io as vio
-
-    try:
-        with vio.PriDatabase(str(path)) as db:
-            return db.to_datetime(0.0)
-    except (RuntimeError, ValueError):
-        return None
-    except Exception as exc:  # sqlite3.DatabaseError: not a pridb
-        raise FileFormatError(f"{path}: not a Vallen pridb ({exc})") from None
 
 
 def _vallen_hit_rows(hits: list[Any], rate: float, first: int) -> npt.NDArray[np.void]:

@@ -334,7 +334,7 @@ class RecordingReader:
 
     def truth(self) -> npt.NDArray[np.void]:
         """Simulator ground truth, a structured array of ``TRUTH_DTYPE`` (empty if none)."""
-        return np.asarray(self._ds[schema.TRUTH][()], dtype=schema.TRUTH_DTYPE)
+        return schema.to_truth_rows(self._ds[schema.TRUTH][()])
 
     # -- lifetime ------------------------------------------------------------------------------
 

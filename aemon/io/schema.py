@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError
+from aemon.events.event import Event
+from aemon.events.records import TruthRow, record_dtype
 from aemon.types import ChannelInfo, StreamFormat
 from aemon.utc import format_utc
 
@@ -86,51 +88,13 @@ INCIDENT_DTYPE = np.dtype(
     ]
 )
 """Rows of ``/incidents``: what happened to the stream besides plain gaps."""
-TRUTH_DTYPE = np.dtype(
-    [
-        ("onset_sample", "<i8"),
-        ("end_sample", "<i8"),
-        ("channel", "<i2"),
-        ("burst_type", "S16"),
-        ("peak_amplitude_v", "<f4"),
-        ("snr_db", "<f4"),
-    ]
-)
+TRUTH_DTYPE = record_dtype(TruthRow)
+"""Rows of ``/truth``, derived from :class:`aemon.events.records.TruthRow` (its HDF5 names)."""
 TRUTH_COLUMNS: list[str] = list(TRUTH_DTYPE.names or ())
 
-EVENT_DTYPE = np.dtype(
-    [
-        ("time_s", "<f8"),  # refined (AIC) onset, s: (sample_index - first_sample) / rate
-        ("sample_index", "<i8"),  # absolute sample index of the refined onset
-        ("channel", "<i2"),  # 0-based channel number
-        ("type", "S16"),  # event class, e.g. "burst"
-        ("score", "<f4"),  # detector confidence 0..1
-        ("detector", "S32"),  # which detector produced it, e.g. "inception-s"
-        ("onset_s", "<f8"),  # detector's own onset before refinement, s since start
-        ("duration_us", "<f4"),  # µs, first to last threshold crossing
-        ("amplitude_V", "<f4"),  # peak amplitude, V at the sensor
-        ("amplitude_dBAE", "<f4"),  # 20 log10(V / 1 µV)
-        ("rise_time_us", "<f4"),  # µs, first crossing to peak
-        ("counts", "<i4"),  # positive threshold crossings
-        ("energy_eu", "<f4"),  # 1 eu = 1e-14 V²s
-        ("rms_V", "<f4"),  # V
-        ("signal_strength_nVs", "<f4"),  # nV·s, ∫|x| dt
-        ("peak_freq_kHz", "<f4"),  # kHz
-        ("centroid_kHz", "<f4"),  # kHz, spectral centroid
-        ("pp1_pct", "<f4"),  # partial power of band 1, % of total (bands: docs/events.md)
-        ("pp2_pct", "<f4"),
-        ("pp3_pct", "<f4"),
-        ("pp4_pct", "<f4"),
-        # Multi-channel events and source location (docs/events.md); added columns, so
-        # older recordings lack them (readers fill -1, NaN, "").
-        ("event_id", "<i8"),  # hits of one multi-channel event share it; -1 ungrouped
-        ("x_m", "<f4"),  # located source position, m
-        ("y_m", "<f4"),  # m (0 for linear location)
-        ("location_uncertainty_m", "<f4"),  # 1-sigma, m
-        ("location_residual_us", "<f4"),  # RMS arrival-time misfit, µs
-        ("location_status", "S16"),  # inside / outside / guard / unlocated / ""
-    ]
-)
+EVENT_DTYPE = record_dtype(Event)
+"""Rows of ``/events`` and the named event tables, derived from the hit row
+:class:`aemon.events.event.Event` (every field but ``utc``)."""
 EVENT_COLUMNS: list[str] = list(EVENT_DTYPE.names or ())
 """Names of the ``/events`` columns, in table order."""
 
@@ -241,6 +205,23 @@ def to_event_rows(
 def _check_column(name: str, columns: list[str], what: str) -> None:
     if name not in columns:
         raise ValueError(f"unknown {what} column {name!r}; known: {', '.join(columns)}")
+
+
+def to_truth_rows(rows: npt.NDArray[np.void]) -> npt.NDArray[np.void]:
+    """Rows of a ``/truth`` table as :data:`TRUTH_DTYPE`, column by column by name (files
+    written before :class:`~aemon.events.records.TruthRow` have the columns in another order).
+
+    Raises:
+        ValueError: A column of :data:`TRUTH_COLUMNS` is missing.
+    """
+    if rows.dtype == TRUTH_DTYPE:
+        return rows
+    out = np.zeros(rows.shape[0], dtype=TRUTH_DTYPE)
+    for name in TRUTH_COLUMNS:
+        if name not in (rows.dtype.names or ()):
+            raise ValueError(f"the truth table lacks column {name!r}")
+        out[name] = rows[name]
+    return out
 
 
 def truth_to_array(bursts: Iterable[Any]) -> npt.NDArray[np.void]:

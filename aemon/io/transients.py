@@ -58,6 +58,11 @@ class TransientRecord(NamedTuple):
     threshold_v: float | None
     trai: int | None
 
+    def volts(self) -> npt.NDArray[np.float32]:
+        """The record in volts at the sensor, float32 (as ``vallenae``'s ``TraDatabase``
+        reads it: counts × volts per count)."""
+        return np.multiply(self.counts, self.volts_per_count, dtype=np.float32)
+
 
 class TransientLayout(NamedTuple):
     """What a recording of the records needs to know before the first record.

@@ -1,8 +1,9 @@
-"""Score event files against ground-truth files (``aemon score``).
+"""Ground-truth files: the truth CSV, and scoring event files against truth (``aemon score``).
 
-The truth is a simulator truth CSV (``aemon sim`` / ``aemon daq-sim --truth``) or the
-``/truth`` table of a recording; the events are an event CSV (``aemon detect``/``monitor``) or
-a recording's ``/events`` table. Matching follows :mod:`aemon.events.scoring`.
+The truth is a simulator truth CSV (``aemon sim`` / ``aemon daq-sim --truth``, columns
+:data:`TRUTH_CSV_COLUMNS` from :class:`aemon.events.records.TruthRow`) or the ``/truth`` table
+of a recording; the events are an event CSV (``aemon detect``/``monitor``) or a recording's
+``/events`` table. Matching follows :mod:`aemon.events.scoring`.
 """
 
 from __future__ import annotations
@@ -10,14 +11,57 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from functools import partial
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from aemon.errors import FileFormatError
 from aemon.events.event import Event
+from aemon.events.records import TruthRow, format_cell, record_columns
 from aemon.events.scoring import DetectedEvent, Score, TrueEvent, event_metrics, match_events
 from aemon.io.event_csv import read_event_csv
+from aemon.io.schema import decode_text
 
 logger = logging.getLogger(__name__)
+
+TRUTH_CSV_COLUMNS: list[str] = list(TruthRow._fields)
+"""Header of the truth CSV, in column order."""
+_COLUMNS = list(record_columns(TruthRow).values())
+
+
+def truth_csv_cells(row: TruthRow) -> list[str]:
+    """The cells of one truth CSV row."""
+    return [format_cell(column, value) for column, value in zip(_COLUMNS, row, strict=True)]
+
+
+def truth_row(burst: Any, sample_rate_hz: float, first_sample: int = 0) -> TruthRow:
+    """A true burst as a :class:`TruthRow`.
+
+    Args:
+        burst: A ``/truth`` table row (:data:`aemon.io.schema.TRUTH_DTYPE`) or an object with
+            those attributes (:class:`aemon.sim.simulator.BurstTruth`, whose ``type_name`` is
+            the class name).
+        sample_rate_hz: Sample rate (Hz), for ``time_s``.
+        first_sample: The sample index ``time_s`` counts from.
+    """
+    if isinstance(burst, np.void):
+        get: Any = burst.__getitem__
+        kind = decode_text(burst["burst_type"])
+    else:
+        get = partial(getattr, burst)
+        kind = str(getattr(burst, "type_name", burst.burst_type))
+    onset = int(get("onset_sample"))
+    return TruthRow(
+        time_s=(onset - first_sample) / sample_rate_hz,
+        sample_index=onset,
+        channel=int(get("channel")),
+        type=kind,
+        snr_db=float(get("snr_db")),
+        end_sample=int(get("end_sample")),
+        peak_amplitude_V=float(get("peak_amplitude_v")),
+    )
 
 
 def read_truth(path: str | os.PathLike[str]) -> tuple[list[TrueEvent], list[str], float | None]:
@@ -32,19 +76,13 @@ def read_truth(path: str | os.PathLike[str]) -> tuple[list[TrueEvent], list[str]
         from aemon.io.recording import RecordingReader
 
         with RecordingReader(path) as reader:
-            rows = reader.truth()
             rate: float | None = reader.format.sample_rate_hz
-            names = [t.decode() if isinstance(t, bytes) else str(t) for t in rows["burst_type"]]
-            types = sorted(set(names))
-            return (
-                [
-                    TrueEvent(int(r["onset_sample"]), int(r["end_sample"]), types.index(n),
-                              int(r["channel"]))
-                    for r, n in zip(rows, names, strict=True)
-                ],
-                types,
-                rate,
-            )  # fmt: skip
+            rows = [truth_row(r, reader.format.sample_rate_hz) for r in reader.truth()]
+        types = sorted({r.type for r in rows})
+        bursts = [
+            TrueEvent(r.sample_index, r.end_sample, types.index(r.type), r.channel) for r in rows
+        ]
+        return bursts, types, rate
     try:
         with open(path, newline="", encoding="utf-8") as f:
             dict_reader = csv.DictReader(f)

@@ -11,8 +11,11 @@ factors are fine enough (1 pV, 1e-9 eu, 1e-9 nVs) that the stored hits keep the 
 float32 precision. ``TR_mV`` is the recording's own step (volts per count, sensor side) for
 int16 recordings, so waveforms keep their counts exactly.
 
-Reading (:func:`tradb_layout`, :func:`iter_tradb_records`): transient records with their
-ADC values, pretrigger and scale, for :mod:`aemon.io.transients`.
+Reading (:func:`tradb_layout`, :func:`iter_tradb_records`, :func:`iter_pridb_hits`,
+:func:`pridb_start_time`): the one reader of Vallen files in aemon. Transient records come
+with their ADC values, pretrigger and scale (:class:`~aemon.io.transients.TransientRecord`,
+whose ``volts()`` gives volts): import (:mod:`aemon.io.transients`), detection (``aemon
+detect``/``replay`` of a tradb) and training (bursts in a tradb) all read them here.
 """
 
 from __future__ import annotations
@@ -292,10 +295,16 @@ def tradb_layout(path: str | os.PathLike[str]) -> TransientLayout:
 
 
 def iter_tradb_records(path: str | os.PathLike[str]) -> Iterator[TransientRecord]:
-    """The records of a tradb in TRAI order, as ADC values with their scale (V per count)."""
+    """The records of a tradb in TRAI order, as ADC values with their scale (V per count).
+
+    Raises:
+        FileFormatError: Missing file, not a tradb, or a record that cannot be decoded.
+    """
     import vallenae.io as vio
 
     name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise FileFormatError(f"{name}: no such file; check the path")
     scales = {}
     try:
         with vio.TraDatabase(name) as tradb:
@@ -312,8 +321,8 @@ def iter_tradb_records(path: str | os.PathLike[str]) -> Iterator[TransientRecord
                     threshold_v=None if rec.threshold is None else float(rec.threshold),
                     trai=None if rec.trai is None else int(rec.trai),
                 )
-    except sqlite3.DatabaseError as exc:
-        raise FileFormatError(f"{name}: cannot read the tradb ({exc})") from None
+    except (sqlite3.DatabaseError, OSError, ValueError, RuntimeError) as exc:
+        raise FileFormatError(f"{name}: cannot read as a Vallen tradb ({exc})") from None
 
 
 def iter_pridb_hits(path: str | os.PathLike[str]) -> Iterator[tuple[VallenHit, int | None]]:
@@ -343,6 +352,23 @@ def iter_pridb_hits(path: str | os.PathLike[str]) -> Iterator[tuple[VallenHit, i
                 )
     except sqlite3.DatabaseError as exc:
         raise FileFormatError(f"{name}: not a Vallen pridb ({exc})") from None
+
+
+def pridb_start_time(path: str | os.PathLike[str]) -> datetime | None:
+    """UTC time of the pridb's time 0 (its acquisition start), or None when it does not say.
+
+    Raises:
+        FileFormatError: Not a pridb.
+    """
+    import vallenae.io as vio
+
+    try:
+        with vio.PriDatabase(os.fspath(path)) as db:
+            return db.to_datetime(0.0)
+    except (RuntimeError, ValueError):
+        return None
+    except sqlite3.DatabaseError as exc:
+        raise FileFormatError(f"{os.fspath(path)}: not a Vallen pridb ({exc})") from None
 
 
 def _optional(value: float | None) -> float:

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from aemon.dsp.normalization import NormalizationParams, normalize_window
 from aemon.errors import ConfigError
+from aemon.onnx_sessions import open_session
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class EmbeddingModel:
 
     Args:
         directory: The model directory.
-        threads: ONNX Runtime intra-op threads (0: its default, one per core); the GUI
+        threads: ONNX Runtime intra-op threads (None: one per physical core); the GUI
             encodes with 1 so that a live monitor beside it keeps its cores.
 
     Attributes:
@@ -76,9 +77,7 @@ class EmbeddingModel:
         normalization: How windows are normalised before encoding.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], threads: int = 0) -> None:
-        import onnxruntime as ort
-
+    def __init__(self, directory: str | os.PathLike[str], threads: int | None = None) -> None:
         folder = Path(directory)
         try:
             self.card: dict[str, Any] = json.loads((folder / CARD_NAME).read_text("utf-8"))
@@ -91,11 +90,8 @@ class EmbeddingModel:
             raise ConfigError(f"{folder}: card kind is {self.card.get('kind')!r}, not an embedding")
         self.window_samples = int(self.card["config"]["window_samples"])
         self.normalization = NormalizationParams.from_dict(self.card["normalization"])
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = max(0, threads)
-        self._session = ort.InferenceSession(
-            str(folder / ENCODER_NAME), options, providers=["CPUExecutionProvider"]
+        self._session = open_session(
+            folder / ENCODER_NAME, threads=threads, what="embedding encoder"
         )
 
     def latent(self, windows: npt.NDArray[np.floating], batch: int = 256) -> np.ndarray:

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.io.file_readers import HDF5_SUFFIXES
+from aemon.io.file_readers import HDF5_SUFFIXES, open_block_reader, read_volts
+from aemon.io.schema import FORMAT_NAME
+from aemon.io.vallen import iter_tradb_records
 from aemon.sim.bursts import band_scale
 from aemon.sim.randomised import randomised_mix_callbacks
 from aemon.sim.simulator import SimConfig, make_background, make_burst
@@ -40,9 +42,10 @@ from aemon.train.labelled import LabelledSource, find_labelled_recordings, match
 logger = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
-RAW_SUFFIXES = {".raw": np.float32, ".f32": np.float32, ".i16": np.int16}
+RAW_SAMPLE_TYPES = {".raw": "float32", ".f32": "float32", ".i16": "int16"}
+"""Raw burst/background files by suffix: their sample type (one channel, the model rate)."""
 TRADB_SUFFIXES = {".tradb"}
-WAVEFORM_SUFFIXES = AUDIO_SUFFIXES | set(RAW_SUFFIXES) | set(HDF5_SUFFIXES) | TRADB_SUFFIXES
+WAVEFORM_SUFFIXES = AUDIO_SUFFIXES | set(RAW_SAMPLE_TYPES) | set(HDF5_SUFFIXES) | TRADB_SUFFIXES
 TEST_FRACTION = 0.2
 BANK_SEGMENTS = 8
 """Simulator background segments rendered per epoch (each >= 2**20 samples)."""
@@ -53,56 +56,53 @@ def read_waveforms(path: Path, default_rate_hz: float) -> tuple[list[np.ndarray]
 
     WAV/FLAC and raw files give one waveform per channel; an aemon recording one per channel;
     a plain HDF5 file one per 1-D dataset (or row of a 2-D dataset), rate from a
-    ``sample_rate_hz`` attribute; a Vallen tradb one per transient record.
+    ``sample_rate_hz`` attribute; a Vallen tradb one per transient record. Recordings, audio,
+    raw and tradb files are read by :mod:`aemon.io` (:func:`~aemon.io.file_readers.read_volts`,
+    :func:`~aemon.io.vallen.iter_tradb_records`), as detection reads them.
 
     Raises:
         FileFormatError: Unreadable or unsupported file.
     """
     suffix = path.suffix.lower()
+    if suffix in TRADB_SUFFIXES:
+        return _read_tradb(path)
+    if suffix in HDF5_SUFFIXES and not _is_recording(path):
+        return _read_hdf5(path)
+    raw_type = RAW_SAMPLE_TYPES.get(suffix)
+    if raw_type is None and suffix not in AUDIO_SUFFIXES | set(HDF5_SUFFIXES):
+        raise FileFormatError(f"{path}: unsupported waveform file type {suffix!r}")
+    reader = open_block_reader(path, fs=default_rate_hz if raw_type else None, dtype=raw_type)
     try:
-        if suffix in AUDIO_SUFFIXES:
-            import soundfile
-
-            data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
-            return [np.ascontiguousarray(c) for c in data.T], float(rate)
-        if suffix in RAW_SUFFIXES:
-            return [
-                np.fromfile(path, dtype=RAW_SUFFIXES[suffix]).astype(np.float64)
-            ], default_rate_hz
-        if suffix in TRADB_SUFFIXES:
-            return _read_tradb(path)
-        if suffix in HDF5_SUFFIXES:
-            return _read_hdf5(path)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise FileFormatError(f"cannot read waveform file {path}: {exc}") from exc
-    raise FileFormatError(f"{path}: unsupported waveform file type {suffix!r}")
+        return list(read_volts(reader)), reader.format.sample_rate_hz
+    finally:
+        reader.close()
 
 
 def _read_tradb(path: Path) -> tuple[list[np.ndarray], float]:
-    import vallenae.io
-
     waves: list[np.ndarray] = []
     rates: set[float] = set()
-    with vallenae.io.TraDatabase(str(path)) as tradb:
-        for record in tradb.iread():
-            waves.append(np.asarray(record.data, dtype=np.float64))
-            rates.add(float(record.samplerate))
+    for record in iter_tradb_records(path):
+        waves.append(record.volts().astype(np.float64))
+        rates.add(record.sample_rate_hz)
     if len(rates) > 1:
         raise FileFormatError(f"{path}: transient records use several sample rates {sorted(rates)}")
     return waves, rates.pop() if rates else 0.0
 
 
-def _read_hdf5(path: Path) -> tuple[list[np.ndarray], float]:
+def _is_recording(path: Path) -> bool:
     import h5py
 
-    from aemon.io.recording import RecordingReader
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f.attrs.get("format") == FORMAT_NAME)
+    except OSError as exc:
+        raise FileFormatError(f"cannot read waveform file {path}: {exc}") from exc
 
-    with h5py.File(path, "r") as f:
-        is_recording = f.attrs.get("format") == "aemon-recording"
-    if is_recording:
-        with RecordingReader(path) as reader:
-            data = reader.read(0, reader.samples, volts=True).astype(np.float64)
-            return list(data), reader.format.sample_rate_hz
+
+def _read_hdf5(path: Path) -> tuple[list[np.ndarray], float]:
+    """A plain HDF5 file of waveforms (not an aemon recording): one per 1-D dataset or row."""
+    import h5py
+
     waves: list[np.ndarray] = []
     rates: set[float] = set()
     with h5py.File(path, "r") as f:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import onnxruntime as ort
 
 from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME, ModelCard
 from aemon.dsp.normalization import NormalizationParams
@@ -83,17 +81,6 @@ class Geometry(NamedTuple):
             model.signal.classes,
             model.normalization,
         )
-
-
-def make_session(model: bytes | str | Path, threads: int = 0) -> ort.InferenceSession:
-    """ONNX Runtime CPU session; ``threads`` 0 lets ORT choose (all cores)."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    source = model if isinstance(model, bytes) else str(model)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def onnx_predictor(session: Any) -> Predictor:

@@ -15,8 +15,8 @@ from torch import nn
 from aemon.detect.model_card import INPUT_NAME, OUTPUT_NAME
 from aemon.detect.onnx_layout import as_conv2d
 from aemon.errors import AemonError
+from aemon.onnx_sessions import open_session
 from aemon.train.config import ModelConfig
-from aemon.train.evaluate import make_session
 from aemon.train.models import ProbabilityHead
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def check_parity(
     x[:, :, x.shape[-1] // 3 : x.shape[-1] // 3 + 200] *= 20.0
     with torch.no_grad():
         expected = ProbabilityHead(net).eval()(torch.from_numpy(x)).numpy()
-    session = make_session(model)
+    session = open_session(model)
     got = session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
     if got.shape != expected.shape:
         raise ParityError(f"ONNX output shape {got.shape} differs from torch {expected.shape}")

@@ -27,9 +27,10 @@ from aemon.detect.model_card import (
     write_model_card,
 )
 from aemon.detect.options import DetectOptions
+from aemon.onnx_sessions import open_session
 from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation
-from aemon.train.evaluate import Geometry, make_session, onnx_predictor
+from aemon.train.evaluate import Geometry, onnx_predictor
 from aemon.train.export import check_parity, export_onnx
 from aemon.train.models import count_parameters, macs_per_sample
 from aemon.train.plots import plot_training
@@ -50,7 +51,7 @@ def finalize(
     parity = check_parity(net, config, onnx_path)
     torch.save(net.state_dict(), out / STATE_DICT_FILE)
     plot_training(state.history, out / "training.png", f"{config.name}: training")
-    session = make_session(onnx_path)
+    session = open_session(onnx_path)
     predict = onnx_predictor(session)
     write_model_card(card_for(config, {}, {}, command), out)  # the live path reads the card
     geo = Geometry.of(config)
@@ -91,7 +92,7 @@ def finalize(
     speed["onnxruntime_cpu_x_realtime"] = round(measure_speed(predict, geo), 3)
     speed["threads"] = "ORT default (all cores), wall clock; the machine may have been busy"
     if options.device != "cuda":  # one core takes long on a thesis-size network
-        one_core = onnx_predictor(make_session(onnx_path, threads=1))
+        one_core = onnx_predictor(open_session(onnx_path, threads=1))
         speed["onnxruntime_1core_cpu_time_x_realtime"] = round(
             measure_speed(one_core, geo, clock=time.thread_time), 3
         )

@@ -22,6 +22,7 @@ from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.signal_detection import detect_signal
 from aemon.errors import AemonError
 from aemon.events.scoring import DetectedEvent, TrueEvent, event_metrics, match_events
+from aemon.onnx_sessions import open_session
 from aemon.train.config import ModelConfig, model_config_from_dict
 from aemon.train.data import Augmentation, WindowGenerator, binary_map
 from aemon.train.data_sources import build_sources
@@ -29,7 +30,6 @@ from aemon.train.evaluate import (
     Geometry,
     Predictor,
     WindowSet,
-    make_session,
     make_window_set,
     onnx_predictor,
     score_windows,
@@ -243,7 +243,7 @@ def evaluate_model_dir(
     if not onnx_path.is_file():
         raise AemonError(f"{model_dir} has no {ONNX_FILE}; export or retrain the model")
     config = model_config_from_dict(card.architecture, f"{model_dir}/{CARD_FILE}")
-    predict = onnx_predictor(make_session(onnx_path))
+    predict = onnx_predictor(open_session(onnx_path))
     return evaluate_predictor(
         predict,
         config,

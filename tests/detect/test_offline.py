@@ -157,7 +157,7 @@ def test_cli_writes_csv_and_reports_bad_input_in_one_line(
     signal(1).tofile(raw)
     assert main(["detect", str(raw), "-o", str(tmp_path / "e.csv"), "--model", str(model)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "--fs HZ and --dtype" in err
+    assert err.count("\n") == 0 and "--rate HZ and --dtype" in err
     slow = tmp_path / "slow.wav"
     sf.write(slow, signal(1).T, 192_000, subtype="PCM_16")
     assert main(["detect", str(slow), "--model", str(model), "--no-progress"]) == 2

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aemon.detect.onnx_runtime import CPU_PROVIDER, CUDA_PROVIDER, resolve_providers
 from aemon.detect.probability_map import (
     OnnxDetector,
     ProbabilityChunk,
@@ -22,6 +21,7 @@ from aemon.dsp.preprocess import (
     card_highpass_hz,
 )
 from aemon.errors import ConfigError, FileFormatError
+from aemon.onnx_sessions import CPU_PROVIDER, CUDA_PROVIDER, resolve_providers
 from aemon.types import Gap, StreamFormat
 from tests.detect_models import RATE, burst, energy_model, torch_model
 

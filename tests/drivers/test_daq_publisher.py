@@ -16,11 +16,12 @@ import pytest
 import zmq
 
 from aemon.cli import main
-from aemon.commands.daq_sim import TRUTH_COLUMNS, present_ranges
+from aemon.commands.daq_sim import present_ranges
 from aemon.drivers.daq_publisher import ChannelDigest, DaqPublisher, quantise
 from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.io.recording import RecordingWriter
+from aemon.io.truth import TRUTH_CSV_COLUMNS
 from aemon.sim.simulator import BurstTruth
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
@@ -176,7 +177,7 @@ def test_daq_sim_end_to_end_is_lossless_and_paced(tmp_path: Path) -> None:
     assert summary["x_real_time"] <= 1.06
     with truth.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == TRUTH_COLUMNS
+    assert rows[0] == TRUTH_CSV_COLUMNS
     assert len(rows) - 1 == summary["truth_bursts"] > 0
     for row in rows[1:]:
         assert 0 <= int(row[1]) < 200_000 and row[2] in ("0", "1") and row[3] in ("low", "high")

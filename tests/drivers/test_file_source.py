@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from aemon.drivers.file_source import FileSource
-from aemon.drivers.open_source import add_source_arguments, open_source, source_from_args
+from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_from_spec
 from aemon.errors import ConfigError, FileFormatError, SourceError
 from aemon.io.recording import RecordingWriter
 from aemon.types import ChannelInfo, Gap, StreamFormat
@@ -174,7 +174,7 @@ def test_raw_needs_rate_and_type(tmp_path: Path) -> None:
     path.write_bytes(b"\x00" * 8)
     with pytest.raises(ConfigError) as exc:
         FileSource(path, dtype="int16").open()
-    assert "--fs" in one_line(exc)
+    assert "--rate HZ" in one_line(exc)
 
 
 def test_block_size_bounds_every_block_of_a_large_file(tmp_path: Path) -> None:
@@ -345,36 +345,36 @@ def test_stop_interrupts_a_realtime_replay(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- SOURCE strings
 
 
-def test_open_source_dispatch(tmp_path: Path) -> None:
+def test_source_from_spec_dispatch(tmp_path: Path) -> None:
     from aemon.drivers.soundcard import SoundcardSource
     from aemon.drivers.zmq_source import ZmqSource
 
-    zmq = open_source("tcp://127.0.0.1:5999", pattern="sub", rate_hz=1e6, duration_s=2)
+    zmq = source_from_spec("tcp://127.0.0.1:5999", pattern="sub", rate_hz=1e6, duration_s=2)
     assert isinstance(zmq, ZmqSource) and zmq.pattern == "sub" and zmq.expected_rate_hz == 1e6
-    assert isinstance(open_source("ipc:///tmp/aemon-feed"), ZmqSource)
+    assert isinstance(source_from_spec("ipc:///tmp/aemon-feed"), ZmqSource)
 
-    card = open_source("sound:3", channels=2, dtype="int16")
+    card = source_from_spec("sound:3", channels=2, dtype="int16")
     assert isinstance(card, SoundcardSource) and card.device == 3
     assert card.format == StreamFormat(192000.0, 2, "int16", 1.0)
-    named = open_source("sound:USB Audio", rate_hz=48000)
+    named = source_from_spec("sound:USB Audio", rate_hz=48000)
     assert named.device == "USB Audio" and named.format.sample_rate_hz == 48000
-    assert open_source("sound:").device is None
+    assert source_from_spec("sound:").device is None
 
     path = tmp_path / "dump.raw"
     np.zeros(10, dtype=np.int16).tofile(path)
-    file_source = open_source(str(path), rate_hz=8000, dtype="int16", start_s=0.0)
+    file_source = source_from_spec(str(path), rate_hz=8000, dtype="int16", start_s=0.0)
     assert isinstance(file_source, FileSource) and file_source.fs == 8000
 
 
-def test_open_source_refuses_options_that_do_not_apply() -> None:
+def test_source_from_spec_refuses_options_that_do_not_apply() -> None:
     with pytest.raises(ConfigError, match="--realtime cannot be used with a ZeroMQ source"):
-        open_source("tcp://127.0.0.1:5999", realtime=True)
+        source_from_spec("tcp://127.0.0.1:5999", realtime=True)
     with pytest.raises(ConfigError, match="--fs, --start cannot be used with a soundcard"):
-        open_source("sound:", fs=8000, start_s=1.0)
+        source_from_spec("sound:", fs=8000, start_s=1.0)
     with pytest.raises(ConfigError, match="--pattern"):
-        open_source("rec.h5", pattern="pull")
+        source_from_spec("rec.h5", pattern="pull")
     with pytest.raises(ConfigError, match="int16 or float32"):
-        open_source("sound:", dtype="float64")
+        source_from_spec("sound:", dtype="float64")
 
 
 def test_shared_cli_options_reach_the_source(tmp_path: Path) -> None:

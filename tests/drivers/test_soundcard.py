@@ -33,8 +33,8 @@ import sounddevice as sd
 
 from aemon.cli import main as cli_main
 from aemon.drivers.capture_queue import CaptureQueue, SampleClockCheck
-from aemon.drivers.open_source import open_source
 from aemon.drivers.soundcard import SoundcardSource, list_input_devices
+from aemon.drivers.source_factory import source_from_spec
 from aemon.errors import ConfigError, SourceError
 from aemon.types import Gap, StreamFormat
 
@@ -184,7 +184,7 @@ def test_stop_delivers_everything_captured(alsa_file_pcm: Callable[..., str]) ->
 def test_sound_source_string_opens_the_device(alsa_file_pcm: Callable[..., str]) -> None:
     frames = np.arange(4800, dtype=np.int16).reshape(-1, 1)
     device = alsa_file_pcm(frames)
-    source = open_source(f"sound:{DEVICE}", rate_hz=48000, dtype="int16", duration_s=0.1)
+    source = source_from_spec(f"sound:{DEVICE}", rate_hz=48000, dtype="int16", duration_s=0.1)
     assert isinstance(source, SoundcardSource)
     sink = CollectingSink()
     capture(source, sink)

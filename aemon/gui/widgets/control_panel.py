@@ -176,6 +176,9 @@ class ControlPanel(QtWidgets.QWidget):
 
     def detect_options(self) -> DetectOptions:
         """The detector controls as options for a re-detection."""
-        threshold = self.threshold.value() or None
+        threshold = self.threshold.value() or None  # the probability for nn, else dBAE
         model = self.model.text().strip() or None
-        return DetectOptions(model, self.detector.currentText(), threshold)
+        detector = self.detector.currentText()
+        if detector == "nn":
+            return DetectOptions(model=model, detector=detector, probability=threshold)
+        return DetectOptions(model=model, detector=detector, threshold_db=threshold)

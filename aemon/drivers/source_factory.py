@@ -53,7 +53,7 @@ def source_kind(spec: str) -> str:
     return "file"
 
 
-def open_source(
+def source_from_spec(
     spec: str,
     *,
     rate_hz: float | None = None,
@@ -158,7 +158,7 @@ def open_source(
     from aemon.drivers.file_source import FileSource
 
     if fs is not None and rate_hz is not None and fs != rate_hz:
-        raise ConfigError(f"--fs {fs:g} and --rate {rate_hz:g} disagree; give only --fs")
+        raise ConfigError(f"--fs {fs:g} and --rate {rate_hz:g} disagree; give only --rate")
     return FileSource(
         spec,
         realtime=realtime,
@@ -180,13 +180,15 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--rate", type=float, metavar="HZ",
         help=f"soundcard sample rate (default {DEFAULT_SOUND_RATE_HZ:g}); for a DAQ the rate it "
-        "must send; for a raw file the same as --fs",
+        "must send; for a raw file its sample rate",
     )  # fmt: skip
     group.add_argument(
         "--channels", type=int, metavar="N",
         help="soundcard channels (default 1), channels a DAQ must send, or raw file channels",
     )  # fmt: skip
-    group.add_argument("--fs", type=float, metavar="HZ", help="sample rate of a raw file")
+    group.add_argument(
+        "--fs", type=float, metavar="HZ", help="sample rate of a raw file (older name of --rate)"
+    )
     group.add_argument(
         "--dtype", choices=sorted(RAW_DTYPES),
         help="raw file sample type (little-endian, interleaved), or the soundcard sample "
@@ -229,7 +231,7 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
     Args:
         spec: The SOURCE string.
         args: Parsed arguments; options the command did not add count as not given.
-        **overrides: Keyword arguments of :func:`open_source` that win over ``args``
+        **overrides: Keyword arguments of :func:`source_from_spec` that win over ``args``
             (e.g. ``duration_s``).
     """
     options: dict[str, Any] = {
@@ -247,4 +249,4 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
         "curve_server_key": getattr(args, "curve_server_key", None),
     }
     options.update(overrides)
-    return open_source(spec, **options)
+    return source_from_spec(spec, **options)

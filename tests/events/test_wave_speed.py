@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.events.calibration import KnownPosition, calibrate
 from aemon.events.event import Event
 from aemon.events.location_config import LocationConfig, Sensor
+from aemon.events.wave_speed import KnownPosition, fit_wave_speed
 
 RATE = 1_562_500.0
 V = 5000.0
@@ -34,7 +34,7 @@ def test_calibration_recovers_the_wave_speed_and_reports_errors() -> None:
             t0 = p.start_s + 1 + k
             for ch, s in ((0, 0.0), (1, 0.2)):
                 hits.append(hit(t0 + abs(p.x_m - s) / V + rng.normal(0, 0.1e-6), ch))
-    result = calibrate(hits, guess, positions)
+    result = fit_wave_speed(hits, guess, positions)
     assert result.wave_speed_m_s == pytest.approx(V, rel=0.01)
     assert [row.breaks for row in result.positions] == [8, 8]
     assert all(row.median_error_m < 1e-3 for row in result.positions)
@@ -43,4 +43,4 @@ def test_calibration_recovers_the_wave_speed_and_reports_errors() -> None:
 def test_calibration_without_usable_breaks_says_what_to_check() -> None:
     guess = LocationConfig((Sensor(0, 0.0), Sensor(1, 0.2)), 4300.0)
     with pytest.raises(ConfigError, match="--at"):
-        calibrate([hit(5.0, 0)], guess, [KnownPosition(0, 10, 0.03)])
+        fit_wave_speed([hit(5.0, 0)], guess, [KnownPosition(0, 10, 0.03)])

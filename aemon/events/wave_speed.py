@@ -66,8 +66,8 @@ class PositionError(NamedTuple):
     max_error_m: float
 
 
-class Calibration(NamedTuple):
-    """Result of :func:`calibrate`.
+class WaveSpeedFit(NamedTuple):
+    """Result of :func:`fit_wave_speed`.
 
     Attributes:
         wave_speed_m_s: Fitted wave speed (m/s).
@@ -97,11 +97,11 @@ def _fit_slowness(dd: np.ndarray, dt: np.ndarray) -> tuple[float, np.ndarray]:
     return slowness, keep
 
 
-def calibrate(
+def fit_wave_speed(
     events: Sequence[Event] | Sequence[LocatedEvent],
     config: LocationConfig,
     positions: Sequence[KnownPosition],
-) -> Calibration:
+) -> WaveSpeedFit:
     """Fit the wave speed to breaks at known positions.
 
     Args:
@@ -160,7 +160,7 @@ def calibrate(
                 max(errors, default=math.nan),
             )
         )
-    return Calibration(
+    return WaveSpeedFit(
         speed,
         int(np.count_nonzero(keep)),
         int(keep.size - np.count_nonzero(keep)),
@@ -169,7 +169,7 @@ def calibrate(
     )
 
 
-def calibration_table(result: Calibration, config: LocationConfig) -> str:
+def wave_speed_table(result: WaveSpeedFit, config: LocationConfig) -> str:
     """A printable report of ``result``."""
     lines = [
         f"wave speed {result.wave_speed_m_s:.1f} m/s (was {config.wave_speed_m_s:g}); "
