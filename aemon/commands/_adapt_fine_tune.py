@@ -22,8 +22,9 @@ from aemon.detect.model_card import STATE_DICT_FILE, write_model_card
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.errors import ConfigError
 from aemon.site.guard import judge, score_detector, slice_scores
+from aemon.site.harvest import harvest
 from aemon.site.training_set import mix_bursts
-from aemon.train.adapt import harvest, harvest_source
+from aemon.train.adapt import harvest_source
 from aemon.train.config import model_config_from_dict
 from aemon.train.package import finalize
 from aemon.train.trainer import TrainOptions, train

@@ -12,7 +12,7 @@ Public API (imported on first use):
     learn_site: :mod:`aemon.site.learning`
     Harvest: :mod:`aemon.site.harvest`
     harvest: :mod:`aemon.site.harvest`
-    read_volts: :mod:`aemon.site.harvest`
+    recording_volts: :mod:`aemon.site.harvest`
     Scores: :mod:`aemon.site.guard`
     Verdict: :mod:`aemon.site.guard`
     judge: :mod:`aemon.site.guard`
@@ -34,7 +34,7 @@ _EXPORTS = {
     "learn_site": "learning",
     "Harvest": "harvest",
     "harvest": "harvest",
-    "read_volts": "harvest",
+    "recording_volts": "harvest",
     "Scores": "guard",
     "Verdict": "guard",
     "judge": "guard",
@@ -59,7 +59,7 @@ __all__ = [
     "labelled_detections",
     "learn_site",
     "mix_bursts",
-    "read_volts",
+    "recording_volts",
     "score_detector",
     "slice_scores",
 ]

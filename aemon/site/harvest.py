@@ -38,13 +38,13 @@ from aemon.detect.options import DetectOptions
 from aemon.detect.signal_detection import detect_signal
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
-from aemon.io.file_readers import open_block_reader, timeline
+from aemon.io.file_readers import open_block_reader, read_volts
 from aemon.train.labelled import match_rate
-from aemon.types import ChannelInfo, Gap, StreamFormat
+from aemon.types import ChannelInfo, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Harvest", "harvest", "no_bursts_error", "read_volts", "threshold_hit_onsets"]
+__all__ = ["Harvest", "harvest", "no_bursts_error", "recording_volts", "threshold_hit_onsets"]
 
 MODEL_SCORE = 0.9
 HIT_X_NOISE = 8.0
@@ -107,26 +107,19 @@ class Harvest:
         }
 
 
-def read_volts(path: str | Path, rate_hz: float) -> npt.NDArray[np.float64]:
-    """A recording as ``(channels, n)`` volts at ``rate_hz`` (gaps as zeros).
+def recording_volts(path: str | Path, rate_hz: float) -> npt.NDArray[np.float64]:
+    """A recording as ``(channels, n)`` volts at ``rate_hz`` (gaps left out).
 
     Raises:
         ConfigError: A rate the model cannot be brought to (the message names both rates).
     """
     reader = open_block_reader(path)
     try:
-        fmt = reader.format
-        n = reader.stop_sample - reader.first_sample
-        x = np.zeros((fmt.channels, n))
-        for item in timeline(reader, reader.first_sample, 1 << 20):
-            if isinstance(item, Gap):
-                continue
-            first, block = item
-            lo = first - reader.first_sample
-            x[:, lo : lo + block.shape[1]] = block * fmt.volts_per_count
+        rate = reader.format.sample_rate_hz
+        x = read_volts(reader)
     finally:
         reader.close()
-    return np.atleast_2d(match_rate(x, fmt.sample_rate_hz, rate_hz, str(path)))
+    return np.atleast_2d(match_rate(x, rate, rate_hz, str(path)))
 
 
 def threshold_hit_onsets(
@@ -152,7 +145,7 @@ def harvest(
     rate = detector.card.sample_rate_hz
     result = Harvest([], [], [], [], rate, 0.0)
     for path in recordings:
-        x = read_volts(path, rate)
+        x = recording_volts(path, rate)
         result.seconds += x.shape[1] / rate
         neural = [
             (e.sample_index, e.channel, detector.card.classes.index(e.type), e.score)

@@ -35,7 +35,7 @@ from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.site.checks import check_background, check_noise_match
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
-from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, read_volts
+from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, recording_volts
 from aemon.site.training_set import (
     LabelledDetections,
     detections,
@@ -125,7 +125,7 @@ def learn_site(
     network = OnnxDetector(model, site_calibration=False)
     rate = network.card.sample_rate_hz
     step("reading the background")
-    background = [ch for p in background_paths for ch in read_volts(p, rate)]
+    background = [ch for p in background_paths for ch in recording_volts(p, rate)]
     cut = [int(b.size * (1 - options.held_out_fraction)) for b in background]
     train_bg = [b[:c] for b, c in zip(background, cut, strict=True)]
     held_bg = [b[c:] for b, c in zip(background, cut, strict=True)]
@@ -144,7 +144,9 @@ def learn_site(
             f"{min_snr:.0f} dB above the noise, above the machine's own transients); record "
             f"10-20 pencil-lead breaks on the specimen"
         )
-    check_noise_match(background, [ch for p in burst_paths for ch in read_volts(p, rate)], rate)
+    check_noise_match(
+        background, [ch for p in burst_paths for ch in recording_volts(p, rate)], rate
+    )
     order = np.argsort(found.onset_s)
     n_held = max(2, round(len(order) * options.held_out_fraction))
     held_bursts = [found.bursts[i] for i in order[-n_held:]]

@@ -16,13 +16,13 @@ import numpy as np
 
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
-from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, read_volts
+from aemon.site.harvest import MIN_SNR_DB, Harvest
 from aemon.train.data import Augmentation, MixSource
 from aemon.train.data_sources import BackgroundBank
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Harvest", "harvest", "harvest_source", "read_volts"]
+__all__ = ["harvest_source"]
 
 
 def harvest_source(

@@ -55,7 +55,7 @@ def test_adapt_refuses_a_recording_without_bursts(tmp_path: Path) -> None:
 
 def test_adapt_takes_an_impulsive_machines_weak_transients_as_background(tmp_path: Path) -> None:
     from aemon.detect.onnx_runtime import OnnxDetector
-    from aemon.train.adapt import harvest
+    from aemon.site.harvest import harvest
 
     start = tmp_path / "start"
     torch_model(start)

@@ -37,10 +37,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _f1(model: Path, recording: Path, onsets: list[int]) -> tuple[float, int]:
-    from aemon.site.harvest import read_volts
+    from aemon.site.harvest import recording_volts
     from aemon.site.training_set import burst_matches
 
-    x = read_volts(recording, RATE)[0]
+    x = recording_volts(recording, RATE)[0]
     found = detect_signal(OnnxDetector(model), x, RATE).events
     hit = burst_matches(np.array([e.sample_index for e in found]), onsets, RATE)
     return 2 * hit.sum() / (len(found) + len(onsets)), len(found) - int(hit.sum())
