@@ -118,11 +118,16 @@ class NeuralEventStream:
     @property
     def settled_sample(self) -> int:
         """No event returned from now on has its refined onset before this absolute index:
-        the earliest open or pending run (or the end of the map) less the AIC pre-window."""
+        the earliest open or pending run (or the end of the map) less the AIC pre-window, but
+        no earlier than the oldest raw sample held (an event is built from those, so a run
+        open for longer than the history does not hold the clock back)."""
         starts = [seg.settled_sample for seg in self.segmenters]
         if all(s is not None for s in starts):
             earliest = min(s for s in starts if s is not None)
             self._settled = max(self._settled, earliest - self.builder.aic_pre)
+        oldest = self._history.oldest
+        if oldest is not None:
+            self._settled = max(self._settled, oldest)
         return self._settled
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:

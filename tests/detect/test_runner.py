@@ -121,3 +121,20 @@ def test_fanout_writes_every_sink_in_turn() -> None:
 
 def _hit(sample: int) -> Event:
     return Event(*([0.0] * len(Event._fields)))._replace(sample_index=sample)
+
+
+def test_a_run_longer_than_the_raw_history_does_not_hold_the_clock_back(model: Path) -> None:
+    rng = np.random.default_rng(1)
+    x = (rng.standard_normal((2, round(0.8 * RATE))) * 0.01).astype(np.float32)
+    # 0.6 s of 50 µs bursts 50 µs apart on channel 0: one run (the gaps are within the merge
+    # gap) that would stay open for 0.6 s
+    t = np.arange(round(0.1 * RATE), round(0.7 * RATE))
+    x[0, t] += np.sin(2 * np.pi * 150e3 / RATE * t) * ((t // 80) % 2)
+    options = DetectOptions(model=model, detector="nn", threshold=0.5)
+    stream = make_event_stream(options, FORMAT, CHANNELS, live=True)
+    block = 32768
+    for start in range(0, round(0.6 * RATE), block):
+        assert [e.sample_index for e in stream.push(start, x[:, start : start + block])] == []
+    end = start + block
+    # the run is still open, but its start left the history: the clock follows the history
+    assert end - round(0.25 * RATE) < stream.settled_sample < end
