@@ -1,9 +1,10 @@
 """Replay: run a stored recording through the live detector at 1×, 4× or full speed.
 
-A replay reads the file block by block and feeds the same event streams the live monitor and
-``aemon detect`` use (:func:`aemon.detect.factory.make_event_stream`, through
-:func:`aemon.detect.offline.detect_reader`), paced by the clock at ``speed`` × real time:
-at ``max`` it reads the same blocks as ``aemon detect`` and finds the same events.
+A replay reads the file block by block through the runner the live monitor and ``aemon detect``
+use (:class:`aemon.detect.runner.DetectionRunner`, through
+:func:`aemon.detect.offline.detect_path`), paced by the clock at ``speed`` × real time: at
+``max`` it reads the same blocks as ``aemon detect`` and finds the same events; at any speed
+it groups and locates them alike.
 
 Events of an aemon HDF5 recording go into a new named table in that recording
 (:class:`aemon.io.event_tables.EventTableWriter`; earlier tables and the raw samples stay);
