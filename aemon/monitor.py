@@ -34,24 +34,23 @@ from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from aemon.detect.backend import Detector
 from aemon.detect.background_learning import BackgroundLearning
 from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import DetectionRunner, ring_items
+from aemon.detect.sinks import CallbackSink, PublishedEvents, RecordedEvents
 from aemon.errors import AemonError, ConfigError
 from aemon.events.event import Event
-from aemon.events.grouping import HitGrouper, only_inside
+from aemon.events.grouping import EventSink, HitGrouper
 from aemon.io.display_publisher import DisplayPublisher
-from aemon.io.event_csv import EventCsvWriter, events_to_array
+from aemon.io.event_csv import EventCsvWriter
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
 from aemon.stream.acquisition import Acquisition
-from aemon.stream.ring import ReadResult
 from aemon.stream.source import Source
-from aemon.types import Gap
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +173,6 @@ class LiveMonitor:
             if options.detector == "threshold"
             else open_model(options, self.format.sample_rate_hz)
         )
-        self.grouper, self.only_located_inside = grouper, only_located_inside
-        if grouper is not None:
-            grouper.attach_signal(source.format.sample_rate_hz)
         self.stream = make_event_stream(
             options,
             source.format,
@@ -201,6 +197,20 @@ class LiveMonitor:
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample
         )
+        sinks: list[EventSink] = [CallbackSink(self._tally)]
+        if writer is not None:
+            sinks.append(RecordedEvents(writer))
+        if csv is not None:
+            sinks.append(csv)
+        if publisher is not None:
+            sinks.append(PublishedEvents(publisher, self.format.sample_rate_hz, self._latency_ms))
+        if on_events is not None:
+            sinks.append(CallbackSink(on_events))
+        self.runner = DetectionRunner(
+            self.stream, sinks, first_sample=source.first_sample,
+            sample_rate_hz=self.format.sample_rate_hz, grouper=grouper,
+            only_inside=only_located_inside, keep_event_table=False,
+        )  # fmt: skip
         self._thread = threading.Thread(target=self._detect_loop, name="aemon-detector")
         self.display = display
         self._display_samples = max(1, round(display_block_s * self.format.sample_rate_hz))
@@ -210,12 +220,15 @@ class LiveMonitor:
             self._display_thread = threading.Thread(
                 target=self._display_loop, name="aemon-display", daemon=True
             )
-        self._seen_gaps: set[tuple[int, int]] = set()
         self._latencies: deque[float] = deque(maxlen=1000)
         self._error: AemonError | None = None
         self._done = threading.Event()
         self.events = 0
-        self.detected_until = source.first_sample
+
+    @property
+    def detected_until(self) -> int:
+        """Absolute index one past the last sample through the detector."""
+        return self.runner.detected_until
 
     # -- running ---------------------------------------------------------------------------
 
@@ -292,12 +305,7 @@ class LiveMonitor:
 
     def _detect_loop(self) -> None:
         try:
-            while True:
-                result = self._reader.read(timeout=0.1)
-                if result is None:
-                    break
-                self._handle(self._locate(self._feed(result)))
-            self._handle(self._locate(self.stream.flush(), final=True))
+            self.runner.run(ring_items(self._reader))
         except BaseException as exc:
             logger.error("detector stopped", exc_info=exc)
             what = f"detector stopped ({type(exc).__name__}: {exc})"
@@ -313,58 +321,11 @@ class LiveMonitor:
         finally:
             self._done.set()
 
-    def _feed(self, result: ReadResult) -> list[Event]:
-        """Push a ring read into the event stream, declaring gaps instead of their zeros."""
-        events: list[Event] = []
-        pos, stop = result.first_sample, result.first_sample + result.samples.shape[1]
-        samples = result.samples
-        for gap in sorted(result.gaps, key=lambda g: g.start_sample):
-            lo, hi = max(gap.start_sample, pos), min(gap.stop_sample, stop)
-            if hi <= lo:
-                continue
-            if lo > pos:
-                base = result.first_sample
-                events += self._push(pos, samples[:, pos - base : lo - base])
-            key = (gap.start_sample, gap.stop_sample)
-            if key not in self._seen_gaps:
-                self._seen_gaps.add(key)
-                self.stream.gap(Gap(lo, gap.stop_sample, gap.reason))
-            pos = hi
-        if pos < stop:
-            events += self._push(pos, samples[:, pos - result.first_sample :])
-        self.detected_until = stop
-        return events
-
-    def _locate(self, events: list[Event], *, final: bool = False) -> list[Event]:
-        if self.grouper is None:
-            return events
-        seen_s = (self.detected_until - self.source.first_sample) / self.format.sample_rate_hz
-        located = self.grouper.push(events, seen_s)
-        if final:
-            located += self.grouper.flush()
-        self.grouper.table.clear()  # the hits carry the location; keep memory bounded
-        return only_inside(located) if self.only_located_inside else located
-
-    def _push(self, first: int, block: npt.NDArray[np.generic]) -> list[Event]:
-        if self.grouper is not None:
-            self.grouper.add_signal(first, block)
-        return self.stream.push(first, np.ascontiguousarray(block))
-
-    def _handle(self, events: list[Event]) -> None:
-        if not events:
-            return
+    def _tally(self, events: Sequence[Event]) -> None:
+        """The status sink: counts events and keeps their latencies."""
         self.events += len(events)
-        latencies = [self._latency_ms(e) for e in events]
+        latencies = (self._latency_ms(e) for e in events)
         self._latencies.extend(x for x in latencies if x is not None)
-        if self.writer is not None and not self.writer.closed:
-            with contextlib.suppress(AemonError):  # a failed recording: the recorder reports it
-                self.writer.add_events(events_to_array(events))
-        if self.csv is not None:
-            self.csv.write(events)
-        if self.publisher is not None:
-            self.publisher.publish_events(events, self.format.sample_rate_hz, latencies)
-        if self.on_events is not None:
-            self.on_events(events)
 
     def _latency_ms(self, event: Event) -> float | None:
         """Now minus the source clock time of the event's last sample (ms)."""

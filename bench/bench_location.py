@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import DetectionRunner, Item
 from aemon.events.grouping import HitGrouper, LocatedEvent
 from aemon.events.location_config import LocationConfig, Sensor
 from aemon.sim.geometry import GeometrySimulator, SensorGeometry, SourceTruth
@@ -36,10 +38,16 @@ from aemon.types import ChannelInfo, StreamFormat
 BLOCK = 1 << 16
 
 
-def location_config(geometry: SensorGeometry, mode: str, uncertainty_us: float) -> LocationConfig:
+def location_config(
+    geometry: SensorGeometry, mode: str, uncertainty_us: float, xcorr: bool
+) -> LocationConfig:
     sensors = tuple(Sensor(c, x, y) for c, (x, y) in enumerate(geometry.sensors_m))
     return LocationConfig(
-        sensors, geometry.wave_speed_m_s, mode=mode, onset_uncertainty_us=uncertainty_us
+        sensors,
+        geometry.wave_speed_m_s,
+        mode=mode,
+        onset_uncertainty_us=uncertainty_us,
+        cross_correlate=xcorr,
     )
 
 
@@ -64,19 +72,19 @@ def run(args: argparse.Namespace) -> None:
     channels = [ChannelInfo(f"ch{c + 1}") for c in range(args.channels)]
     options = DetectOptions(detector=args.detector, x_noise=args.x_noise, provider="cpu")
     stream = make_event_stream(options, fmt, channels)
-    loc = location_config(geometry, mode, args.uncertainty_us)
-    grouper = HitGrouper(loc, sample_rate_hz=fs if args.xcorr else None)
+    loc = location_config(geometry, mode, args.uncertainty_us, args.xcorr)
+    grouper = HitGrouper(loc)
     sources: list[SourceTruth] = []
     n_total = round(args.seconds * fs)
+
+    def blocks() -> Iterator[Item]:
+        while sim.position < n_total:
+            block, new = sim.render_located(min(BLOCK, n_total - sim.position))
+            sources.extend(new)
+            yield block.first_sample, block.samples
+
     started = time.perf_counter()
-    while sim.position < n_total:
-        block, new = sim.render_located(min(BLOCK, n_total - sim.position))
-        sources += new
-        end = block.first_sample + block.samples.shape[1]
-        grouper.add_signal(block.first_sample, block.samples)
-        grouper.push(stream.push(block.first_sample, block.samples), end / fs)
-    grouper.push(stream.flush(), n_total / fs)
-    grouper.flush()
+    DetectionRunner(stream, [], first_sample=0, sample_rate_hz=fs, grouper=grouper).run(blocks())
     wall = time.perf_counter() - started
     report(grouper.table, sources, geometry, loc, fs, args, wall)
 

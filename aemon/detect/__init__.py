@@ -1,6 +1,8 @@
 """Detectors: model cards, the inference backend interface, the ONNX runtime, window
 scheduling and the stitched probability map, threshold hits, the neural/threshold/cascade
-event streams, the one factory that builds them from options, and offline detection of files.
+event streams, the one factory that builds them from options, the one runner that walks a
+stream of blocks and gaps into event sinks (live, files, replay, evaluation), and offline
+detection of files.
 
 Public API (imported on first use):
     Backend: :mod:`aemon.detect.backend`
@@ -22,8 +24,17 @@ Public API (imported on first use):
     metrics_table: :mod:`aemon.detect.model_card`
     read_model_card: :mod:`aemon.detect.model_card`
     write_model_card: :mod:`aemon.detect.model_card`
+    DetectRun: :mod:`aemon.detect.offline`
     DetectSummary: :mod:`aemon.detect.offline`
     detect_file: :mod:`aemon.detect.offline`
+    detect_path: :mod:`aemon.detect.offline`
+    DetectionRunner: :mod:`aemon.detect.runner`
+    EventList: :mod:`aemon.detect.runner`
+    Fanout: :mod:`aemon.detect.runner`
+    ring_items: :mod:`aemon.detect.runner`
+    CallbackSink: :mod:`aemon.detect.sinks`
+    PublishedEvents: :mod:`aemon.detect.sinks`
+    RecordedEvents: :mod:`aemon.detect.sinks`
     OnnxDetector: :mod:`aemon.detect.onnx_runtime`
     default_model_path: :mod:`aemon.detect.onnx_runtime`
     models_dir: :mod:`aemon.detect.onnx_runtime`
@@ -43,7 +54,7 @@ Public API (imported on first use):
     parse_speed: :mod:`aemon.detect.replay`
 
 Modules: backend, event_streams, factory, hit_stream, model_card, offline, onnx_runtime,
-options, probability_map, replay, threshold_hits, windows.
+options, probability_map, replay, runner, sinks, threshold_hits, windows.
 """
 
 from aemon._lazy import lazy_exports
@@ -60,6 +71,15 @@ _EXPORTS = {
     "CascadeEventStream": "event_streams",
     "DetectOptions": "options",
     "DetectSummary": "offline",
+    "DetectRun": "offline",
+    "detect_path": "offline",
+    "DetectionRunner": "runner",
+    "EventList": "runner",
+    "Fanout": "runner",
+    "ring_items": "runner",
+    "CallbackSink": "sinks",
+    "PublishedEvents": "sinks",
+    "RecordedEvents": "sinks",
     "EventStream": "factory",
     "Hit": "threshold_hits",
     "HitDetector": "threshold_hits",
@@ -92,11 +112,16 @@ _EXPORTS = {
 __all__ = [
     "OFFLINE_BATCH_WINDOWS",
     "Backend",
+    "CallbackSink",
     "CascadeEventStream",
     "DetectOptions",
+    "DetectRun",
     "DetectSummary",
+    "DetectionRunner",
     "Detector",
+    "EventList",
     "EventStream",
+    "Fanout",
     "Hit",
     "HitDetector",
     "HitDetectorConfig",
@@ -106,6 +131,8 @@ __all__ = [
     "OnnxDetector",
     "ProbabilityChunk",
     "ProbabilityMapStream",
+    "PublishedEvents",
+    "RecordedEvents",
     "ReplaySummary",
     "Window",
     "WindowScheduler",
@@ -115,6 +142,7 @@ __all__ = [
     "default_model_path",
     "detect_file",
     "detect_hits",
+    "detect_path",
     "hits_to_events",
     "make_event_stream",
     "metrics_table",
@@ -127,6 +155,8 @@ __all__ = [
     "register_backend",
     "replay_file",
     "resolve_model",
+    "resolve_providers",
+    "ring_items",
     "write_model_card",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

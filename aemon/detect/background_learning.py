@@ -69,6 +69,11 @@ class BackgroundLearning:
         """As the stream's ``gap``."""
         self.stream.gap(gap)
 
+    @property
+    def settled_sample(self) -> int:
+        """As the stream's ``settled_sample``."""
+        return self.stream.settled_sample
+
     def flush(self) -> list[Event]:
         """End of stream (a run shorter than the learning time keeps the card's threshold)."""
         events = self.stream.flush()

@@ -113,6 +113,22 @@ class NeuralEventStream:
         self.cut_events = 0
         self.map_listener: Callable[[ProbabilityChunk], None] | None = None
         """Called with every stitched probability chunk (evaluation keeps the map this way)."""
+        self._settled = builder.first_sample - builder.aic_pre
+
+    @property
+    def settled_sample(self) -> int:
+        """No event returned from now on has its refined onset before this absolute index:
+        the earliest open or pending run (or the end of the map) less the AIC pre-window, but
+        no earlier than the oldest raw sample held (an event is built from those, so a run
+        open for longer than the history does not hold the clock back)."""
+        starts = [seg.settled_sample for seg in self.segmenters]
+        if all(s is not None for s in starts):
+            earliest = min(s for s in starts if s is not None)
+            self._settled = max(self._settled, earliest - self.builder.aic_pre)
+        oldest = self._history.oldest
+        if oldest is not None:
+            self._settled = max(self._settled, oldest)
+        return self._settled
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
         """Add a raw ``(channels, n)`` block; return the events that are complete."""
@@ -261,6 +277,16 @@ class CascadeEventStream:
 
     def gap(self, gap: Gap) -> None:
         """Missing samples: hits end at the gap (the detector sees the jump)."""
+
+    @property
+    def settled_sample(self) -> int:
+        """No event returned from now on has its refined onset before this absolute index:
+        the hit stream's, or the earliest hit still waiting for its window."""
+        settled = self.hits.settled_sample
+        if self._pending:
+            aic_pre = self.hits.builder.aic_pre
+            settled = min(settled, min(h.start_sample for h in self._pending) - aic_pre)
+        return settled
 
     def flush(self) -> list[Event]:
         """End of stream: classify the remaining hits (windows padded with zeros)."""

@@ -58,6 +58,13 @@ class EventStream(Protocol):
         """End of stream: return the events still open."""
         ...
 
+    @property
+    def settled_sample(self) -> int:
+        """No event returned from now on has a refined onset (``sample_index``) before this
+        absolute sample index; it never decreases. The runner drives the hit grouper's clock
+        with it (:mod:`aemon.detect.runner`), so grouping does not depend on block sizes."""
+        ...
+
 
 class _ThresholdStream:
     """The hit stream with the gap call the other streams have (the jump ends hits)."""
@@ -75,6 +82,11 @@ class _ThresholdStream:
 
     def gap(self, gap: Gap) -> None:
         """The hit detector sees the jump in sample indices itself."""
+
+    @property
+    def settled_sample(self) -> int:
+        """See :attr:`EventStream.settled_sample`."""
+        return self.hits.settled_sample
 
 
 def open_model(options: DetectOptions, rate_hz: float) -> Detector:

@@ -84,6 +84,16 @@ class HitEventStream:
             longest_s += cfg.noise_frame_s  # the first frame's hits come one frame late
         # A gap starts a new run; the run before it stays for the hits the gap closed.
         self._history = RawHistory(int(longest_s * rate) + builder.aic_pre + 16)
+        self._settled = builder.first_sample - builder.aic_pre
+
+    @property
+    def settled_sample(self) -> int:
+        """No event returned from now on has its refined onset before this absolute index
+        (a hit's onset moves at most the AIC pre-window before its start)."""
+        start = self.detector.settled_sample
+        if start is not None:
+            self._settled = max(self._settled, start - self.builder.aic_pre)
+        return self._settled
 
     @property
     def history_range(self) -> tuple[int, int]:

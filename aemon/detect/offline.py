@@ -17,7 +17,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
@@ -26,6 +26,7 @@ from tqdm import tqdm
 from aemon.detect.backend import Detector
 from aemon.detect.factory import make_event_stream, open_model
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import DetectionRunner, EventList, Fanout, Item, Pace, paced
 from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
 from aemon.events.location_config import LocationConfig
 from aemon.io.event_csv import EventCsvWriter
@@ -37,10 +38,6 @@ logger = logging.getLogger(__name__)
 
 BLOCK_SAMPLES = 1 << 18
 """Samples per channel read at a time (bounded memory)."""
-
-Pace = Callable[[float], None]
-"""Called with the signal time (s since the file's start) about to be processed; replay
-sleeps in it to hold a speed (``None``: as fast as possible)."""
 
 
 class DetectSummary(NamedTuple):
@@ -146,24 +143,15 @@ def detect_file(
     )  # fmt: skip
     path = os.fspath(input_path)
     started = time.perf_counter()
+    if grouper is None and location is not None:
+        grouper = HitGrouper(location)
     with EventCsvWriter(out_csv) as csv_out:
-        out: EventSink = csv_out
-        if grouper is None and location is not None:
-            grouper = HitGrouper(location)
-        if grouper is not None:
-            out = LocatingWriter(csv_out, grouper, only_inside=only_inside)
-        if Path(path).suffix.lower() == ".tradb":
-            seconds, n_channels, onnx = detect_tradb(path, options, out, progress=progress)
-        else:
-            reader = open_block_reader(
-                path, fs=fs, dtype=dtype, channels=channels, volts_per_count=volts_per_count
-            )
-            try:
-                seconds, n_channels, onnx = detect_reader(reader, options, out, progress=progress)
-            finally:
-                reader.close()
-        if isinstance(out, LocatingWriter):
-            out.flush()
+        raw = {"fs": fs, "dtype": dtype, "channels": channels, "volts_per_count": volts_per_count}
+        run = detect_path(
+            path, options, [csv_out], grouper=grouper, only_inside=only_inside,
+            progress=progress, raw=raw,
+        )  # fmt: skip
+        seconds, n_channels, onnx = run.seconds, run.channels, run.detector
         rows = csv_out.rows
     summary = DetectSummary(
         rows,
@@ -201,22 +189,79 @@ def _bar_options() -> dict[str, Any]:
     return {"file": _PlainLines(sys.stderr), "mininterval": 10.0, "ncols": 80}
 
 
+class DetectRun(NamedTuple):
+    """What :func:`detect_reader`, :func:`detect_tradb` and :func:`detect_path` did.
+
+    Attributes:
+        seconds: Signal processed per channel (s).
+        channels: Channels (1 for a tradb: records are processed one at a time).
+        detector: The opened model, or None for the threshold detector.
+        rows: Hits passed on to the sinks.
+    """
+
+    seconds: float
+    channels: int
+    detector: Detector | None
+    rows: int
+
+
+def detect_path(
+    path: str | os.PathLike[str],
+    options: DetectOptions,
+    sinks: Sequence[EventSink],
+    *,
+    grouper: HitGrouper | None = None,
+    only_inside: bool = False,
+    progress: bool = False,
+    pace: Pace | None = None,
+    block_s: float | None = None,
+    raw: Mapping[str, Any] | None = None,
+) -> DetectRun:
+    """Detect in any file (continuous, or a Vallen tradb); hits go to ``sinks``.
+
+    Args:
+        path: aemon ``.h5`` recording, WAV/FLAC, raw binary, or Vallen ``.tradb``.
+        options: Detector settings.
+        sinks: Where the hits go.
+        grouper: Group and locate the hits first (see :class:`DetectionRunner`).
+        only_inside: With ``grouper``: pass on only hits of events located inside.
+        progress: Show a progress bar on stderr.
+        pace: Called before each block (replay holds its speed in it).
+        block_s: Signal read at a time (s); None for :data:`BLOCK_SAMPLES` samples.
+        raw: ``fs``, ``dtype``, ``channels``, ``volts_per_count`` of a raw or WAV/FLAC file.
+    """
+    name = os.fspath(path)
+    if Path(name).suffix.lower() == ".tradb":
+        return detect_tradb(
+            name, options, sinks, grouper=grouper, only_inside=only_inside,
+            progress=progress, pace=pace,
+        )  # fmt: skip
+    reader = open_block_reader(name, **dict(raw or {}))
+    try:
+        return detect_reader(
+            reader, options, sinks, grouper=grouper, only_inside=only_inside,
+            progress=progress, pace=pace, block_s=block_s,
+        )  # fmt: skip
+    finally:
+        reader.close()
+
+
 def detect_reader(
     reader: BlockReader,
     options: DetectOptions,
-    out: EventSink,
+    sinks: Sequence[EventSink],
     *,
+    grouper: HitGrouper | None = None,
+    only_inside: bool = False,
     progress: bool = False,
     pace: Pace | None = None,
-    block_samples: int = BLOCK_SAMPLES,
-) -> tuple[float, int, Detector | None]:
-    """Run the detector over a continuous file's blocks and gaps; events go to ``out``.
-
-    Returns:
-        ``(signal seconds, channels, ONNX detector or None)``.
-    """
+    block_s: float | None = None,
+) -> DetectRun:
+    """Run the detector over a continuous file's blocks and gaps (:class:`DetectionRunner`);
+    arguments as :func:`detect_path`."""
     fmt, first = reader.format, reader.first_sample
     rate = fmt.sample_rate_hz
+    block_samples = BLOCK_SAMPLES if block_s is None else max(1, round(block_s * rate))
     onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
     stream = make_event_stream(
         options,
@@ -226,9 +271,11 @@ def detect_reader(
         start_time_utc=reader.start_time_utc,
         onnx=onnx,
     )
+    runner = DetectionRunner(
+        stream, sinks, first_sample=first, sample_rate_hz=rate, grouper=grouper,
+        only_inside=only_inside,
+    )  # fmt: skip
     total = reader.stop_sample - first
-    if isinstance(out, LocatingWriter):
-        out.grouper.attach_signal(fmt.sample_rate_hz)
     with tqdm(
         total=total,
         unit="S",
@@ -238,37 +285,34 @@ def detect_reader(
         leave=True,
         **_bar_options(),
     ) as bar:
-        for item in timeline(reader, first, block_samples):
-            if pace is not None:
-                pace(((item.start_sample if isinstance(item, Gap) else item[0]) - first) / rate)
-            if isinstance(item, Gap):
-                stream.gap(item)
-                bar.update(item.samples)
-                continue
-            start, block = item
-            if isinstance(out, LocatingWriter):  # raw signal for cross-correlated arrivals
-                out.grouper.add_signal(start, block)
-            out.write(stream.push(start, block))
-            bar.update(block.shape[1])
-        out.write(stream.flush())
-    return total / fmt.sample_rate_hz, fmt.channels, onnx
+        items: Iterable[Item] = timeline(reader, first, block_samples)
+        if pace is not None:
+            items = paced(items, pace, first, rate)
+        for item in items:
+            runner.feed(item)
+            bar.update(item.samples if isinstance(item, Gap) else item[1].shape[1])
+        runner.flush()
+    return DetectRun(total / rate, fmt.channels, onnx, runner.rows)
 
 
 def detect_tradb(
     path: str,
     options: DetectOptions,
-    out: EventSink,
+    sinks: Sequence[EventSink],
     *,
+    grouper: HitGrouper | None = None,
+    only_inside: bool = False,
     progress: bool = False,
     pace: Pace | None = None,
-) -> tuple[float, int, Detector | None]:
-    """Each transient record of a tradb on its own; events at the record's time.
+) -> DetectRun:
+    """Each transient record of a tradb on its own; hits at the record's time.
 
-    Returns:
-        ``(signal seconds, 1, ONNX detector or None)``.
+    The records' hits are grouped (``grouper``) across records, by their times.
     """
     onnx: Detector | None = None
     seconds = 0.0
+    out = Fanout(sinks)
+    locating = None if grouper is None else LocatingWriter(out, grouper, only_inside=only_inside)
     for rec in tqdm(iter_tradb_records(path), unit="rec", disable=not progress, leave=False):
         if pace is not None:
             pace(rec.time_s)
@@ -277,16 +321,22 @@ def detect_tradb(
         if onnx is None and options.detector != "threshold":
             onnx = open_model(options, rate)
         stream = make_event_stream(options, fmt, [ChannelInfo(f"ch{rec.channel}")], onnx=onnx)
-        events = stream.push(0, rec.volts()[None, :]) + stream.flush()
-        offset = rec.time_s - rec.pretrigger / rate
-        out.write(
+        hits = EventList()
+        DetectionRunner(stream, [hits], first_sample=0, sample_rate_hz=rec.sample_rate_hz).run(
+            [(0, rec.volts()[None, :])]
+        )
+        offset = rec.time_s - rec.pretrigger / rec.sample_rate_hz
+        placed = [
             e._replace(
                 time_s=e.time_s + offset,
                 onset_s=e.onset_s + offset,
                 sample_index=round((e.time_s + offset) * rate),
                 channel=rec.channel - 1,
             )
-            for e in events
-        )
+            for e in hits
+        ]
+        (out if locating is None else locating).write(placed)
         seconds += rec.counts.size / rate
-    return seconds, 1, onnx
+    if locating is not None:
+        locating.flush()
+    return DetectRun(seconds, 1, onnx, out.rows)

@@ -54,6 +54,11 @@ class RawHistory:
         return None
 
     @property
+    def oldest(self) -> int | None:
+        """Absolute index of the oldest sample held (None if none); it never decreases."""
+        return min((ring.oldest_index for ring in self.runs), default=None)
+
+    @property
     def newest_range(self) -> tuple[int, int]:
         """Absolute ``[first, stop)`` of the newest contiguous run held (``(0, 0)`` if none)."""
         if not self.runs:

@@ -1,9 +1,10 @@
 """Replay: run a stored recording through the live detector at 1×, 4× or full speed.
 
-A replay reads the file block by block and feeds the same event streams the live monitor and
-``aemon detect`` use (:func:`aemon.detect.factory.make_event_stream`, through
-:func:`aemon.detect.offline.detect_reader`), paced by the clock at ``speed`` × real time:
-at ``max`` it reads the same blocks as ``aemon detect`` and finds the same events.
+A replay reads the file block by block through the runner the live monitor and ``aemon detect``
+use (:class:`aemon.detect.runner.DetectionRunner`, through
+:func:`aemon.detect.offline.detect_path`), paced by the clock at ``speed`` × real time: at
+``max`` it reads the same blocks as ``aemon detect`` and finds the same events; at any speed
+it groups and locates them alike.
 
 Events of an aemon HDF5 recording go into a new named table in that recording
 (:class:`aemon.io.event_tables.EventTableWriter`; earlier tables and the raw samples stay);
@@ -21,21 +22,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 from aemon.detect.backend import Detector
-from aemon.detect.offline import (
-    BLOCK_SAMPLES,
-    EventSink,
-    Pace,
-    detect_reader,
-    detect_tradb,
-)
+from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import Pace
 from aemon.errors import ConfigError, FileFormatError
-from aemon.events.grouping import HitGrouper, LocatingWriter
+from aemon.events.grouping import EventSink, HitGrouper
 from aemon.events.location_config import LocationConfig
 from aemon.io.atomic_output import atomic_output
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.event_tables import EventTableWriter, check_table_name
-from aemon.io.file_readers import file_kind, open_block_reader
+from aemon.io.file_readers import file_kind
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +151,9 @@ def replay_file(
     if is_recording and out_csv is None:
         name = check_table_name(table or time.strftime("replay-%Y%m%dT%H%M%SZ", time.gmtime()))
         with EventTableWriter(path, name, {}, overwrite=overwrite) as writer:
-            sink = _locating(writer, location, only_inside)
-            seconds, onnx = _run(path, options, sink, pace, speed, progress, {})
+            seconds, onnx = _run(
+                path, options, writer, pace, speed, progress, {}, location, only_inside
+            )
             writer.attrs.update(_table_attrs(options, onnx, speed, path))
             rows = writer.rows
         output = f"{path}:/event_tables/{name}"
@@ -177,7 +174,7 @@ def replay_file(
             EventCsvWriter(tmp) as csv_out,
         ):
             seconds, onnx = _run(
-                path, options, _locating(csv_out, location, only_inside), pace, speed, progress, raw
+                path, options, csv_out, pace, speed, progress, raw, location, only_inside
             )
             rows = csv_out.rows
         output = str(csv_path)
@@ -202,32 +199,15 @@ def _run(
     speed: float,
     progress: bool,
     raw: dict[str, float | str | int | None],
+    location: LocationConfig | None,
+    only_inside: bool,
 ) -> tuple[float, Detector | None]:
-    if path.suffix.lower() == ".tradb":
-        seconds, _, onnx = detect_tradb(str(path), options, sink, progress=progress, pace=pace)
-        if isinstance(sink, LocatingWriter):
-            sink.flush()
-        return seconds, onnx
-    reader = open_block_reader(path, **raw)  # type: ignore[arg-type]
-    try:
-        block = BLOCK_SAMPLES
-        if not math.isinf(speed):
-            block = max(1, round(PACED_BLOCK_S * speed * reader.format.sample_rate_hz))
-        seconds, _, onnx = detect_reader(
-            reader, options, sink, progress=progress, pace=pace, block_samples=block
-        )
-    finally:
-        reader.close()
-    if isinstance(sink, LocatingWriter):
-        sink.flush()  # the events still held for late hits
-    return seconds, onnx
-
-
-def _locating(sink: EventSink, location: LocationConfig | None, only_inside: bool) -> EventSink:
-    """``sink``, or with a location a writer that groups and locates the hits first."""
-    if location is None:
-        return sink
-    return LocatingWriter(sink, HitGrouper(location), only_inside=only_inside)
+    run = detect_path(
+        path, options, [sink], grouper=None if location is None else HitGrouper(location),
+        only_inside=only_inside, progress=progress, pace=pace, raw=raw,
+        block_s=None if math.isinf(speed) else PACED_BLOCK_S * speed,
+    )  # fmt: skip
+    return run.seconds, run.detector
 
 
 def _table_attrs(

@@ -21,10 +21,11 @@ from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
+from aemon.detect.runner import DetectionRunner, EventList, Item
 from aemon.errors import ConfigError
 from aemon.events.event import Event
 from aemon.io.file_readers import open_block_reader, timeline
-from aemon.types import ChannelInfo, Gap, StreamFormat
+from aemon.types import ChannelInfo, StreamFormat
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def detect_blocks(
     detector: Detector,
     fmt: StreamFormat,
     channel_info: list[ChannelInfo],
-    timeline: Iterable[tuple[int, npt.NDArray[np.generic]] | Gap],
+    timeline: Iterable[Item],
     *,
     threshold: float | None = None,
     keep_map: bool = False,
@@ -124,16 +125,12 @@ def detect_blocks(
     if event_snr_db is not None:
         stream.snr_listener = event_snr_db.append
     stream.feature_listener = feature_listener
-    events: list[Event] = []
-    stop = first_sample
-    for item in timeline:
-        if isinstance(item, Gap):
-            stream.gap(item)
-            continue
-        start, block = item
-        events += stream.push(start, block)
-        stop = start + block.shape[1]
-    events += stream.flush()
+    events = EventList()
+    runner = DetectionRunner(
+        stream, [events], first_sample=first_sample, sample_rate_hz=fmt.sample_rate_hz
+    )
+    runner.run(timeline)
+    stop = runner.detected_until
     bin_samples = stream.detector.bin_samples
     probabilities = None
     if keep_map:

@@ -264,6 +264,17 @@ class HitDetector:
         """Threshold in force per channel (V at the sensor); inf until it is known."""
         return np.asarray(self._thr * self._to_volts, dtype=np.float64)
 
+    @property
+    def settled_sample(self) -> int | None:
+        """The earliest start a hit not yet returned can have: the start of an open hit, else
+        the first sample not scanned yet; None before the first block."""
+        if self._next is None:
+            return None
+        waiting = self._log_noise is None and self.config.threshold_x_noise is not None
+        starts = [self._next - self._fill if waiting else self._next]
+        starts += [int(self._state[c, 1]) for c in range(self.channels) if self._state[c, 0]]
+        return min(starts)
+
     def push(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
         """Scan a block; return the hits that ended (by ``start_sample``, then channel).
 

@@ -54,6 +54,11 @@ class SignalHistory:
         ):
             self._blocks.popleft()
 
+    def drop_before(self, sample: int) -> None:
+        """Forget the blocks that end at or before absolute index ``sample``."""
+        while self._blocks and self._blocks[0][0] + self._blocks[0][1].shape[-1] <= sample:
+            self._blocks.popleft()
+
     def window(self, channel: int, start: int, stop: int) -> npt.NDArray[np.float64] | None:
         """Samples ``start..stop`` of ``channel`` as float64, or None if any is missing."""
         out = np.empty(stop - start)

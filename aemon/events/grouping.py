@@ -124,28 +124,36 @@ class HitGrouper:
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
         self.sample_rate_hz: float | None = None
         self._history: SignalHistory | None = None
-        self._max_keep = 0
+        self._origin = 0
+        self._reach = 0
         if sample_rate_hz:
             self.attach_signal(sample_rate_hz)
 
-    def attach_signal(self, sample_rate_hz: float) -> None:
+    def attach_signal(self, sample_rate_hz: float, first_sample: int = 0) -> None:
         """Refine arrival times by cross-correlation from now on, with raw blocks of this
-        sample rate (Hz) given to :meth:`add_signal` (no-op unless ``config.cross_correlate``)."""
+        sample rate (Hz) given to :meth:`add_signal` (no-op unless ``config.cross_correlate``).
+
+        Args:
+            sample_rate_hz: Rate of the raw blocks (Hz).
+            first_sample: Absolute index of ``time_s = 0`` (relates :meth:`push`'s ``until_s``
+                to the blocks' sample indices).
+        """
         if self.config is None or not self.config.cross_correlate:
             return
         self.sample_rate_hz = float(sample_rate_hz)
-        keep = (self.window_s + self.hold_s + CORRELATION_S + 0.05) * sample_rate_hz
-        self._history = SignalHistory(round(keep))
-        self._max_keep = round(MAX_HISTORY_S * sample_rate_hz)
+        self._origin = int(first_sample)
+        config = self.config
+        longest = SEARCH_MARGIN * config.max_distance_m / config.wave_speed_m_s * sample_rate_hz
+        # samples a correlation reads around the first hit's onset, each way (see _refine)
+        self._reach = math.ceil(longest) + max(32, round(CORRELATION_S * sample_rate_hz)) + 32
+        self._history = SignalHistory(round(MAX_HISTORY_S * sample_rate_hz))
 
     def add_signal(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Raw ``(channels, n)`` block at absolute ``first_sample`` for the cross-correlation
         of arrival times; call before pushing the hits found in it (no-op without
-        ``sample_rate_hz``). The history held grows to twice the latest a hit was reported
-        (detector latency), at most :data:`MAX_HISTORY_S`."""
+        ``sample_rate_hz``). The history is kept back to the earliest held hit (or the clock)
+        less the correlation's reach, and never longer than :data:`MAX_HISTORY_S`."""
         if self._history is not None:
-            keep = min(2 * block.shape[-1], self._max_keep)
-            self._history.keep_samples = max(self._history.keep_samples, keep)
             self._history.add(first_sample, block)
 
     @property
@@ -158,26 +166,35 @@ class HitGrouper:
 
         Args:
             hits: New hits, any order, any channels.
-            until_s: Time (s since the start, as ``time_s``) up to which the detector has
-                seen the signal; None uses the latest hit onset.
+            until_s: Time (s since the start, as ``time_s``) before which no further hit
+                will come (the detector's settled time); None uses the latest hit onset.
+                An event is final once ``until_s`` is ``window + hold`` past its first hit
+                (and, with cross-correlation, the raw signal it needs has arrived), so the
+                events do not depend on how the stream was cut into blocks.
 
         Returns:
             Hits of the finished events, event by event, each event's hits by onset.
         """
         for hit in hits:
             bisect.insort(self._pending, hit, key=_key)
-            if self._history is not None and self.sample_rate_hz:
-                # Keep the raw history as far back as hits come (detector latency).
-                late = min(2 * (self._history.newest - hit.sample_index), self._max_keep)
-                self._history.keep_samples = max(self._history.keep_samples, late)
         if until_s is None:
             if not self._pending:
                 return []
             until_s = self._pending[-1].time_s
+        history = self._history
+        if history is not None and self.sample_rate_hz:
+            # the correlation reads up to ``reach`` samples after the first hit's onset
+            arrived = (history.newest - self._reach - self._origin) / self.sample_rate_hz
+            until_s = min(until_s, arrived + self.window_s + self.hold_s)
         limit = until_s - self.window_s - self.hold_s
         out: list[Event] = []
         while self._pending and self._pending[0].time_s <= limit:
             out += self._close_first()
+        if history is not None and self.sample_rate_hz:
+            oldest = self._origin + math.floor(min(until_s, limit) * self.sample_rate_hz)
+            if self._pending:
+                oldest = min(oldest, self._pending[0].sample_index)
+            history.drop_before(oldest - self._reach)
         return out
 
     def flush(self) -> list[Event]:

@@ -91,8 +91,8 @@ class LocationConfig:
             uncertainty and the default gauge inset.
         window_us: Longest time (µs) from an event's first to its last hit; None derives it
             as :data:`WINDOW_MARGIN` × the longest sensor-to-sensor distance / wave speed.
-        hold_s: How long (s of signal) live grouping waits for late hits before an event is
-            final (detectors report a hit only once it has ended).
+        hold_s: How long (s of signal) grouping waits, beyond the event window past the
+            time the detector has settled to, before an event is final.
         gauge_m: Linear: the interval (m) counted as inside; None: the non-guard sensors'
             span inset by :data:`EDGE_SIGMAS` location uncertainties.
         gauge_x_m: Planar: x interval (m) counted as inside; None: the non-guard sensors'

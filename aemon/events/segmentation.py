@@ -109,6 +109,17 @@ class MapSegmenter:
         self._next_sample = end
         return sorted(out, key=lambda d: d.start_sample)
 
+    @property
+    def settled_sample(self) -> int | None:
+        """The earliest start a run not yet returned can have: the open or pending run's
+        start, else where the next bins begin; None before the first bins and after a flush.
+        """
+        starts = [t.open.start for t in self._tracks if t.open is not None]
+        starts += [t.pending.start for t in self._tracks if t.pending is not None]
+        if self._next_sample is not None:
+            starts.append(self._next_sample)
+        return min(starts) if starts else None
+
     def flush(self) -> list[Detection]:
         """End all runs (end of stream or a gap) and return those that qualify."""
         out: list[Detection] = []

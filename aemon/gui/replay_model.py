@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect.offline import detect_file
+from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import EventList
 from aemon.events.event import Event
 from aemon.gui.event_clusters import read_events_table
-from aemon.io.event_csv import array_to_events, read_event_csv
+from aemon.io.event_csv import array_to_events
 from aemon.io.recording_reader import RecordingReader
 from aemon.similarity.event_table import cut_windows
 
@@ -126,15 +126,9 @@ class ReplayModel:
 
     def redetect(self, options: DetectOptions) -> list[Event]:
         """Run a detector over the whole recording; the result replaces :attr:`events`."""
-        with tempfile.TemporaryDirectory(prefix="aemon-redetect-") as tmp:
-            out = Path(tmp) / "events.csv"
-            detect_file(
-                self.path, out, model=options.model, detector=options.detector,
-                probability=options.probability, threshold_db=options.threshold_db,
-                x_noise=options.x_noise, provider=options.provider, threads=options.threads,
-                progress=False,
-            )  # fmt: skip
-            self.events = read_event_csv(out)
+        found = EventList()
+        detect_path(self.path, options, [found])  # the runner of aemon detect, into a list
+        self.events = list(found)
         self.cluster_labels = {}  # they were of the table the events replace
         logger.info("re-detection found %d events", len(self.events))
         return self.events

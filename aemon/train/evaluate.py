@@ -51,11 +51,6 @@ class Geometry(NamedTuple):
     normalization: NormalizationParams
     merge_gap_us: float = MERGE_GAP_US
 
-    @property
-    def merge_gap_bins(self) -> int:
-        """Longest gap inside one event, in bins."""
-        return round(self.merge_gap_us * 1e-6 * self.sample_rate_hz / self.decimation)
-
     @classmethod
     def of(cls, model: ModelConfig | ModelCard) -> Geometry:
         """Geometry of a configuration or a card."""
@@ -145,7 +140,9 @@ def score_windows(
     for p, truth in zip(probs, windows.events, strict=True):
         # a single-channel map cannot tell channels apart: score per window on channel 0
         flat = [t._replace(channel=0) for t in truth]
-        found = extract_events(p, geo.decimation, threshold, merge_gap_bins=geo.merge_gap_bins)
+        found = extract_events(
+            p, geo.decimation, geo.sample_rate_hz, threshold, merge_gap_us=geo.merge_gap_us
+        )
         typed = add_counts(typed, match_events(found, flat, geo.sample_rate_hz, typed=True))
         anytype = add_counts(anytype, match_events(found, flat, geo.sample_rate_hz, typed=False))
     report = {

@@ -2,9 +2,10 @@
 
 * Binary-map metrics (thesis Table 4.3): accuracy, precision, recall, F1 at a threshold and the
   ROC AUC, over every (class, bin) cell.
-* Events: runs of bins at or above the threshold become events whose onset is the start of the
-  first bin. A predicted event matches a true burst of the same class when its onset lies from
-  100 µs before to 250 µs after the true onset; matching is one-to-one, closest onset first.
+* Events: the live segmenter's runs (:func:`extract_events`) become events whose onset is the
+  start of the first bin. A predicted event matches a true burst of the same class when its
+  onset lies from 100 µs before to 250 µs after the true onset; matching is one-to-one,
+  closest onset first.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from aemon.events.scoring import (
     f1_score,
     ratio,
 )
+from aemon.events.segmentation import map_to_detections
 
 logger = logging.getLogger(__name__)
+
+MERGE_GAP_US = 100.0
+"""Default longest gap (µs) inside one detected event; bursts closer than this merge."""
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -82,65 +87,41 @@ def map_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) 
     }
 
 
-def _runs(mask: np.ndarray, merge_gap_bins: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` bin runs where ``mask`` is true, joining runs split by short gaps."""
-    padded = np.concatenate(([False], mask, [False]))
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    runs: list[tuple[int, int]] = []
-    for start, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        if runs and start - runs[-1][1] <= merge_gap_bins:
-            runs[-1] = (runs[-1][0], stop)
-        else:
-            runs.append((start, stop))
-    return runs
-
-
 def extract_events(
     probabilities: np.ndarray,
-    decimation: int,
+    bin_samples: int,
+    sample_rate_hz: float,
     threshold: float = 0.5,
+    *,
     offset: int = 0,
     channel: int = 0,
-    merge_gap_bins: int = 0,
+    merge_gap_us: float = MERGE_GAP_US,
     per_class: bool = False,
 ) -> list[DetectedEvent]:
-    """Turn a ``(classes, bins)`` probability map into events.
+    """Turn a ``(classes, bins)`` probability map into events by the live rule.
 
-    By default events are exclusive, as AE bursts are: an event is a run of bins where any
-    class reaches ``threshold``; runs closer than ``merge_gap_bins`` empty bins are joined
-    (like the hit definition time of a threshold detector), and the event takes the class with
-    the largest probability mass inside it. With ``per_class`` every class row gives its own
-    events (for overlapping event types).
+    The runs are those of :class:`~aemon.events.segmentation.MapSegmenter`, set up as the
+    live neural stream sets it up (:class:`~aemon.detect.event_streams.NeuralEventStream`):
+    a run is where any class reaches ``threshold``, runs at most ``merge_gap_us`` apart merge,
+    and the run takes the class with the highest probability inside it, whose peak is its
+    score. With ``per_class`` every class row gives its own events (for overlapping types).
 
     Args:
         probabilities: Map of one window or a stitched stream.
-        decimation: Samples per bin.
+        bin_samples: Samples per bin.
+        sample_rate_hz: Sample rate of the map's samples (Hz).
         threshold: Decision threshold.
         offset: Sample position of bin 0 (added to onsets and ends).
         channel: Channel recorded in the events.
-        merge_gap_bins: Longest gap (bins) inside one event.
+        merge_gap_us: Longest gap (µs) inside one event (the model card's ``merge_gap_us``).
         per_class: Extract each class row separately.
     """
     probs = np.asarray(probabilities)
-    events: list[DetectedEvent] = []
-    rows = (
-        [(label, probs[label : label + 1]) for label in range(len(probs))]
-        if per_class
-        else [(-1, probs)]
+    labels = [str(k) for k in range(probs.shape[0])]
+    runs = map_to_detections(
+        probs, labels, bin_samples, sample_rate_hz, first_sample=offset, channel=channel,
+        on=threshold, merge_gap_us=merge_gap_us, per_class=per_class,
+    )  # fmt: skip
+    return sorted(
+        DetectedEvent(d.start_sample, d.stop_sample, int(d.type), d.score, d.channel) for d in runs
     )
-    for fixed_label, block in rows:
-        for start, stop in _runs(np.any(block >= threshold, axis=0), merge_gap_bins):
-            span = block[:, start:stop]
-            label = fixed_label if fixed_label >= 0 else int(np.argmax(span.sum(axis=1)))
-            score = float(span.max()) if fixed_label >= 0 else float(probs[label, start:stop].max())
-            events.append(
-                DetectedEvent(
-                    offset + start * decimation, offset + stop * decimation, label, score, channel
-                )
-            )
-    events.sort()
-    return events
-
-
-MERGE_GAP_US = 100.0
-"""Default longest gap (µs) inside one detected event; bursts closer than this merge."""

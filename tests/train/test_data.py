@@ -188,22 +188,28 @@ def test_map_metrics_and_auc() -> None:
     assert roc_auc(labels, 1.0 - labels) == 0.0
 
 
-def test_extract_events_reads_runs() -> None:
+def test_extract_events_reads_runs_as_the_live_segmenter() -> None:
     probs = np.zeros((2, 20))
     probs[0, 3:6] = 0.8
     probs[1, 10] = 0.55
     probs[1, 15:20] = 0.9
-    events = extract_events(probs, 16, offset=1000)
+    rate = 1.6e6  # a bin of 16 samples is 10 µs
+    events = extract_events(probs, 16, rate, offset=1000, merge_gap_us=0.0)
     assert events == [
         DetectedEvent(1048, 1096, 0, 0.8),
         DetectedEvent(1160, 1176, 1, 0.55),
         DetectedEvent(1240, 1320, 1, 0.9),
     ]
-    # gaps of up to 2 empty bins join; the class with most probability mass names the event
+    # gaps of up to 20 µs (2 empty bins) join
     probs[0, 12:14] = 0.7
-    merged = extract_events(probs, 16, merge_gap_bins=2)
+    merged = extract_events(probs, 16, rate, merge_gap_us=20.0)
     assert merged == [DetectedEvent(48, 96, 0, 0.8), DetectedEvent(160, 320, 1, 0.9)]
-    assert len(extract_events(probs, 16, per_class=True)) == 4
+    assert len(extract_events(probs, 16, rate, merge_gap_us=20.0, per_class=True)) == 4
+    # the class with the highest probability names the event, not the one with most mass
+    plateau = np.zeros((2, 20))
+    plateau[0, 2:18] = 0.6
+    plateau[1, 9] = 0.9
+    assert extract_events(plateau, 16, rate) == [DetectedEvent(32, 288, 1, 0.9)]
 
 
 def energy_predictor(decimation: int):
