@@ -17,6 +17,7 @@ import logging
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal.windows import tukey
 
 from aemon.dsp.normalization import noise_floor
 
@@ -27,7 +28,9 @@ __all__ = ["BAND_EDGES_HZ", "FEATURE_NAMES", "site_features"]
 BAND_EDGES_HZ = (10e3, 30e3, 60e3, 100e3, 160e3, 250e3, 400e3, 600e3, 800e3)
 """Edges (Hz) of the bands whose power is compared with the noise's (capped at Nyquist)."""
 SPAN_S = 1.3e-3
-"""Longest stretch after the onset (s) the spectrum and envelope are measured on."""
+"""Longest stretch after the onset (s) the spectrum and envelope are measured on: the
+detection's own length, from :data:`MIN_SPAN_S` up to this."""
+MIN_SPAN_S = 50e-6
 NOISE_S = 0.6e-3
 """Noise stretch before the onset (s), where the stream holds that much."""
 PRE_S = 50e-6
@@ -85,8 +88,8 @@ def site_features(
     centre = float(np.median(noise_part))
     noise_part = noise_part - centre
     noise = max(float(noise_floor(noise_part)), FLOOR)
-    span = x64[onset : min(x64.size, onset + max(stop - onset, int(SPAN_S * rate)))] - centre
-    span = span[: int(SPAN_S * rate)] if span.size > int(SPAN_S * rate) else span
+    length = int(min(max(stop - onset, MIN_SPAN_S * rate), SPAN_S * rate))
+    span = x64[onset : min(x64.size, onset + length)] - centre
     event = x64[onset:stop] - centre
     a = np.abs(event)
     peak_at = int(np.argmax(a))
@@ -140,9 +143,12 @@ def _spectrum(
     between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
     n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
     freqs = np.fft.rfftfreq(n, 1 / rate)
-    power = np.abs(np.fft.rfft(span * np.hanning(span.size), n)) ** 2 / max(span.size, 1)
-    noise_power = np.abs(np.fft.rfft(noise * np.hanning(noise.size), n)) ** 2
-    noise_power /= max(noise.size, 1)
+    # a short taper only: the event sits at the start of the span, where a Hann window is ~0
+    taper = tukey(span.size, 0.1) if span.size > 2 else np.ones(span.size)
+    power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / max(float(np.sum(taper**2)), 1e-12)
+    hann = np.hanning(noise.size)
+    noise_power = np.abs(np.fft.rfft(noise * hann, n)) ** 2
+    noise_power /= max(float(np.sum(hann**2)), 1e-12)
     edges = np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate)
     over = np.zeros(_BANDS)
     fraction = np.zeros(_BANDS)

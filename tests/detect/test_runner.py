@@ -63,9 +63,9 @@ def test_no_event_comes_before_the_settled_sample(
     bar: tuple[np.ndarray, LocationConfig], model: Path, detector: str
 ) -> None:
     x, _ = bar
-    options = DetectOptions(model=model, detector=detector, threshold=None, x_noise=6.0)
+    options = DetectOptions(model=model, detector=detector, x_noise=6.0)
     if detector == "nn":
-        options = options._replace(threshold=0.5, x_noise=None)
+        options = options._replace(probability=0.5, x_noise=None)
     stream = make_event_stream(options, FORMAT, CHANNELS, live=detector == "nn")
     settled, found = stream.settled_sample, 0
     for item in _blocks(x, [3000, 20_000, 777, 65_536]):
@@ -130,7 +130,7 @@ def test_a_run_longer_than_the_raw_history_does_not_hold_the_clock_back(model: P
     # gap) that would stay open for 0.6 s
     t = np.arange(round(0.1 * RATE), round(0.7 * RATE))
     x[0, t] += np.sin(2 * np.pi * 150e3 / RATE * t) * ((t // 80) % 2)
-    options = DetectOptions(model=model, detector="nn", threshold=0.5)
+    options = DetectOptions(model=model, detector="nn", probability=0.5)
     stream = make_event_stream(options, FORMAT, CHANNELS, live=True)
     block = 32768
     for start in range(0, round(0.6 * RATE), block):

@@ -1,0 +1,55 @@
+"""The site classifier: numpy trees equal to scikit-learn's, a safe JSON file, and its use by the
+live stream."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.ensemble import GradientBoostingClassifier
+
+from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE, SiteClassifier, read_site_classifier
+from aemon.detect.site_features import FEATURE_NAMES
+from aemon.errors import FileFormatError
+
+
+def _fitted(seed: int = 0) -> tuple[GradientBoostingClassifier, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((400, len(FEATURE_NAMES))) * 10
+    y = (x[:, 0] + 0.5 * x[:, 3] - 0.2 * x[:, 7] ** 2 / 10 + rng.standard_normal(400) * 3) > 0
+    model = GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=seed)
+    return model.fit(x, y), rng.standard_normal((300, len(FEATURE_NAMES))) * 10
+
+
+def test_numpy_trees_give_scikit_learns_probabilities() -> None:
+    model, x = _fitted()
+    ours = SiteClassifier.from_sklearn(model, 0.5, 0.3).probability(x)
+    theirs = model.predict_proba(x)[:, 1]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    assert 0.1 < np.mean(ours > 0.5) < 0.9  # not a constant answer
+
+
+def test_the_json_file_round_trips(tmp_path: Path) -> None:
+    model, x = _fitted(1)
+    classifier = SiteClassifier.from_sklearn(model, 0.7, 0.25, info={"harvest": {"bursts": 12}})
+    classifier.write(tmp_path)
+    again = read_site_classifier(tmp_path)
+    assert again is not None
+    np.testing.assert_array_equal(again.probability(x), classifier.probability(x))
+    assert (again.threshold, again.candidate_probability) == (0.7, 0.25)
+    assert again.accepts(x[:1]) == bool(classifier.probability(x[:1])[0] >= 0.7)
+    assert read_site_classifier(tmp_path / "none") is None
+
+
+def test_a_file_that_is_not_a_site_classifier_is_refused(tmp_path: Path) -> None:
+    model, _ = _fitted(2)
+    raw = SiteClassifier.from_sklearn(model, 0.5, 0.3).to_json()
+    raw["feature_names"] = raw["feature_names"][:-1]
+    (tmp_path / SITE_CLASSIFIER_FILE).write_text(json.dumps(raw))
+    with pytest.raises(FileFormatError, match="features are not the ones"):
+        read_site_classifier(tmp_path)
+    (tmp_path / SITE_CLASSIFIER_FILE).write_text("{not json")
+    with pytest.raises(FileFormatError, match="is not a site classifier"):
+        read_site_classifier(tmp_path)
