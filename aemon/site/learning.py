@@ -218,28 +218,30 @@ def _decision(
     """The burst probability a detection must reach, and the background's false alarms per
     minute at it (both from out-of-fold probabilities).
 
-    It is the threshold of best F1 on the site's own rows (its background alone and with the
-    bursts mixed in), from :data:`MIN_DECISION` up; where the background is long enough to
-    count the target rate (``fa_per_min`` × its minutes ≥ 1), it is raised until the
-    background's own detections reach it at most that often.
+    The background's own detections may reach it at most ``fa_per_min`` times a minute, or
+    once in the whole background where that is too short to count the target (the strictest
+    rate it can show); among the thresholds that allow, the one of best F1 on the site's rows
+    (its background alone and with the bursts mixed in), from :data:`MIN_DECISION` up.
     """
     candidates = np.linspace(MIN_DECISION, 0.99, 50)
-    p, positive = probability[site_rows], data.is_burst[site_rows]
-    f1 = [2 * np.sum(positive & (p >= t)) / max(np.sum(positive) + np.sum(p >= t), 1)
-          for t in candidates]  # fmt: skip
-    decision = float(candidates[int(np.argmax(f1))])
     negatives = np.sort(probability[data.background_only])[::-1]
     minutes = data.seconds / 60.0
-    allowed = fa_per_min * minutes
-    if allowed >= 1 and negatives.size > allowed:
-        decision = max(decision, float(negatives[int(allowed)]) + 1e-6)
-    elif allowed < 1:
+    allowed = max(1, int(fa_per_min * minutes))
+    if fa_per_min * minutes < 1:
         logger.warning(
-            "%.1f s of background cannot show %g false alarm(s)/min; the decision is set for "
-            "the best F1 on the site data (record a longer background to calibrate the rate)",
+            "%.1f s of background cannot show %g false alarm(s)/min; the decision allows one "
+            "false alarm in it (record a longer background to calibrate the rate)",
             data.seconds, fa_per_min,
         )  # fmt: skip
-    decision = min(decision, 0.999)
+    floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
+    p, positive = probability[site_rows], data.is_burst[site_rows]
+    f1 = [
+        2 * np.sum(positive & (p >= t)) / max(np.sum(positive) + np.sum(p >= t), 1)
+        if t >= floor else -1.0
+        for t in candidates
+    ]  # fmt: skip
+    decision = float(candidates[int(np.argmax(f1))]) if max(f1) >= 0 else floor
+    decision = min(max(decision, floor, MIN_DECISION), 0.999)
     return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9)
 
 
