@@ -20,6 +20,13 @@ CHANNEL_COLOURS = [(230, 230, 230), (255, 170, 60), (90, 200, 255), (140, 255, 1
 CLUSTER_COLOURS = [(70, 150, 255), (255, 80, 80), (80, 230, 120), (255, 210, 40),
                    (200, 120, 255), (40, 225, 225), (255, 140, 40), (255, 120, 200)]  # fmt: skip
 """Trend point colour per cluster label (cycled); as distinct as possible from each other."""
+LABEL_COLOURS = {
+    "confirmed": (60, 220, 90),
+    "rejected": (150, 150, 150),
+    "retyped": (80, 200, 255),
+    "added": (230, 90, 255),
+}
+"""Colour of each review label (:data:`aemon.gui.labels.ACTIONS`): marker outline, row tint."""
 UNCLUSTERED_COLOUR = (128, 128, 128)
 """Trend point colour of an event without a cluster label (label < 0)."""
 

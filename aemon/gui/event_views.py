@@ -163,6 +163,7 @@ class EventViews:
         index = self.table_view.selected_index()
         if index is None or self.info is None:
             return
+        self.show_on_spectrogram(self.table.event(index))
         self._show_detail(index, _DETAIL_RETRY_FRAMES)
         if self._from_similar:  # a neighbour was clicked: keep the list it came from
             self._from_similar = False

@@ -64,7 +64,14 @@ class LabelActions:
                 )
             if index is not None:
                 self.table.set_label(index, _label_text(label.action, label.type))
+        self._labels_changed()
+
+    def _labels_changed(self: Any) -> None:
+        """Redraw the label column and row colours, and the markers' outlines."""
         self.table_model.labels_changed()
+        if self.channel_view is not None and self.labels is not None:
+            marks = {(x.channel, x.start_sample): x.action for x in self.labels}
+            self.channel_view.set_marks(marks)
 
     def label_selected(self: Any, action: str, new_type: str | None = None) -> None:
         """Confirm, reject or re-type the event selected in the table."""
@@ -74,7 +81,7 @@ class LabelActions:
             return
         label = self.labels.review(self.table.event(index), action, new_type)
         self.table.set_label(index, _label_text(label.action, label.type))
-        self.table_model.labels_changed()
+        self._labels_changed()
 
     def add_label(self: Any, channel: int, start_s: float, stop_s: float, kind: str) -> None:
         """Add an event the detector missed on ``channel`` over ``start_s..stop_s`` (s)."""
@@ -85,7 +92,7 @@ class LabelActions:
         label = self.labels.add(channel, start, stop, kind)
         index = self._add_manual_event(channel, start, stop, kind)
         self.table.set_label(index, label.action)
-        self.table_model.labels_changed()
+        self._labels_changed()
 
     def _add_manual_event(self: Any, channel: int, start: int, stop: int, kind: str) -> int:
         assert self.info is not None
