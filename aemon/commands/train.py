@@ -26,8 +26,9 @@ _TRAIN_EPILOG = """\
   sim                 the built-in simulator at the model's sample rate
   DIR                 DIR/bursts/<class>/ isolated burst waveforms (WAV, FLAC, raw, HDF5, Vallen
                       tradb) plus DIR/noise/ background recordings
-  REC.h5 | REC.wav    a labelled recording with REC.csv (time_s, type, channel, end_s or
-                      duration_us), or a simulator recording with its /truth table
+  REC.h5 | REC.wav    a labelled recording with REC.labels.csv (the window's export) or
+                      else REC.csv (time_s, type, channel, end_s or duration_us), or a
+                      simulator recording with its /truth table; it says which it used
   REC:EVENTS.csv      a recording with an explicitly named event CSV
 examples:
   aemon train aemon-rt --out models/my-rt
@@ -220,6 +221,11 @@ def run_train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         init_weights=_init_weights(args.init),
     )
+    from aemon.train.labelled import labels_used
+
+    for spec in options.data:
+        for line in labels_used(spec):
+            print(f"aemon train: {line}", file=sys.stderr)
     state = train(options)
     if not state.finished:
         print(

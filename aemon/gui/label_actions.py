@@ -13,6 +13,7 @@ from PySide6 import QtWidgets
 from aemon.events.event import Event
 from aemon.gui.labels import LabelSet, export_labelled_csv, load_labels, save_labels
 from aemon.gui.sessions import ReplaySession
+from aemon.train.labelled import LABELS_CSV_SUFFIX
 
 if TYPE_CHECKING:
     from aemon.gui.sessions import StreamInfo
@@ -128,9 +129,10 @@ class LabelActions:
         self.statusBar().showMessage(f"saved {len(self.labels)} labels in {self.recording_path}")
 
     def export_labels(self: Any, path: Path | None = None) -> Path:
-        """Write the labelled CSV (default ``REC.csv``, where ``aemon train`` looks)."""
+        """Write the labelled CSV (default ``REC.labels.csv``, which ``aemon train --data
+        REC.h5`` takes before ``REC.csv``; the monitor's own ``REC.csv`` is left alone)."""
         assert self.labels is not None and self.recording_path is not None and self.info
-        target = path or self.recording_path.with_suffix(".csv")
+        target = path or self.recording_path.with_suffix(LABELS_CSV_SUFFIX)
         events = [e for e in self.table.events() if e.detector != MANUAL_DETECTOR]
         rows = export_labelled_csv(target, events, self.labels, self.info.origin_sample)
         self.statusBar().showMessage(f"wrote {rows} labelled rows to {target}")
@@ -139,7 +141,7 @@ class LabelActions:
     def _choose_label_export(self: Any) -> None:
         if self.recording_path is None:
             return
-        default = str(self.recording_path.with_suffix(".csv"))
+        default = str(self.recording_path.with_suffix(LABELS_CSV_SUFFIX))
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Export labels", default, "CSV (*.csv)"
         )

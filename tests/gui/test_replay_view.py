@@ -111,3 +111,70 @@ def test_a_click_on_the_timeline_groove_steps_a_page(  # type: ignore[no-untyped
     qtbot.mouseClick(timeline, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(4, 4))
     window.tick()
     assert model.time_s == pytest.approx(0.0, abs=0.02)
+
+
+def test_labels_show_beside_the_time_tint_the_row_and_mark_the_spectrogram(  # type: ignore[no-untyped-def]
+    qtbot, make_window, tmp_path: Path, busy_recording: tuple[Path, Path], capsys
+) -> None:
+    from PySide6 import QtCore
+
+    from aemon.gui.colours import LABEL_COLOURS
+    from aemon.gui.hit_table import TABLE_COLUMNS
+
+    copy = tmp_path / "day.h5"
+    copy.write_bytes(busy_recording[0].read_bytes())
+    monitors_csv = tmp_path / "day.csv"  # what `monitor --csv day.csv` wrote: kept
+    monitors_csv.write_bytes(busy_recording[1].read_bytes())
+    window = make_window()
+    window.open_replay(copy, busy_recording[1])
+    window.seek(2.0)
+    window.tick()
+    view, model = window.channel_view, window.table_model
+    in_view = [i for i in range(len(window.table)) if 0.5 < window.table.event(i).time_s < 1.9]
+    for index, action in zip(in_view, ("confirmed", "rejected", "retyped"), strict=False):
+        window.table_view.select_index(index)
+        window.label_selected(action, "high" if action == "retyped" else None)
+    rows = [window.table.row_of(i) for i in in_view[:3]]
+    assert TABLE_COLUMNS.index("label") == TABLE_COLUMNS.index("time_s") + 1
+    assert [window.table.cells(r)[1] for r in rows] == ["confirmed", "rejected", "→ high"]
+    for row, action in zip(rows, ("confirmed", "rejected", "retyped"), strict=True):
+        tint = model.data(model.index(row, 4), QtCore.Qt.ItemDataRole.BackgroundRole)
+        assert tint is not None and tint.getRgb()[:3] == LABEL_COLOURS[action]
+    unlabelled = window.table.row_of(in_view[3])
+    assert model.data(model.index(unlabelled, 4), QtCore.Qt.ItemDataRole.BackgroundRole) is None
+    window.tick()
+    for index, action in zip(in_view, ("confirmed", "rejected", "retyped"), strict=False):
+        event = window.table.event(index)
+        spots = view.markers[event.channel].points()
+        spot = next(s for s in spots if s.data().sample_index == event.sample_index)
+        assert spot.pen().color().getRgb()[:3] == LABEL_COLOURS[action]
+        assert spot.symbol() == ("x" if action == "rejected" else "t")
+    qtbot.wait(100)
+    save_screenshot(window, tmp_path, "replay-labelled.png")
+    window.save_labels()
+    exported = window.export_labels()
+    assert exported == tmp_path / "day.labels.csv"
+    assert monitors_csv.read_bytes() == busy_recording[1].read_bytes()  # untouched
+    window.close()
+    capsys.readouterr()
+    assert main(["info", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "labels" in out and "3  (1 confirmed, 1 rejected, 1 retyped; aemon gui)" in out
+    assert main(["info", "--json", str(copy)]) == 0
+    assert '"labels": {"confirmed": 1, "rejected": 1, "retyped": 1}' in capsys.readouterr().out
+
+
+def test_train_takes_the_labels_csv_before_the_monitors_csv_and_says_so(tmp_path: Path) -> None:
+    from aemon.train.labelled import csv_for, labels_used
+
+    rec = tmp_path / "day.h5"
+    rec.write_bytes(b"")
+    assert csv_for(rec) is None
+    assert labels_used(str(rec)) == [f"--data {rec}: labels of day.h5 from {rec}:/truth"]
+    (tmp_path / "day.csv").write_text("time_s\n")
+    assert csv_for(rec) == tmp_path / "day.csv"
+    (tmp_path / "day.labels.csv").write_text("time_s\n")
+    assert csv_for(rec) == tmp_path / "day.labels.csv"
+    assert labels_used(str(rec)) == [
+        f"--data {rec}: labels of day.h5 from {tmp_path / 'day.labels.csv'}"
+    ]

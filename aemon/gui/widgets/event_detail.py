@@ -59,7 +59,7 @@ class EventDetail(pg.GraphicsLayoutWidget):
         only its numbers when the signal is not at hand."""
         self.current = event
         self.title.setText(
-            f"ch{event.channel + 1} {event.type} [{event.detector}] {event.time_s:.6f} s<br>"
+            f"channel {event.channel} {event.type} [{event.detector}] {event.time_s:.6f} s<br>"
             f"{event.amplitude_dBAE:.1f} dBAE, {event.duration_us:.0f} µs, "
             f"{event.peak_freq_kHz:.0f} kHz, score {event.score:.2f}"
         )

@@ -97,7 +97,7 @@ class TrendView(pg.GraphicsLayoutWidget):
             name = f"cluster {group} {event_type}" if group >= 0 else f"unclustered {event_type}"
         else:
             colour = CHANNEL_COLOURS[group % len(CHANNEL_COLOURS)]
-            name = f"ch{group + 1} {event_type}"
+            name = f"channel {group} {event_type}"
         if kind in ("hit rate", "cumulative hits"):
             curve = plot.plot(name=name, pen=pg.mkPen(colour, width=1.5))
         else:
