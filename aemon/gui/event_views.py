@@ -91,6 +91,7 @@ class EventViews:
         self.embeddings.clear()
         self._drop_clusters()
         self.cluster_trends.clear()
+        self.detail.clear()
         self.similar_view.show_message("Similar events: select an event in the table")
 
     def _events_loaded(self: Any) -> None:
