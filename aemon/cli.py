@@ -122,8 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("aemon: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # with a message when an output was kept (said once)
+        print(f"aemon: {exc}" if exc.args else "aemon: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

@@ -254,6 +254,8 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
     assert partial.read_text().startswith("time_s,")
     err = capsys.readouterr().err
     assert "interrupted; the incomplete result is kept as" in err and "ev.partial.csv" in err
+    said = [line for line in err.splitlines() if line.startswith("aemon:")]
+    assert len(said) == 1, err  # one line, not a second "aemon: interrupted"
 
 
 def test_detect_without_a_terminal_shows_plain_progress_lines(

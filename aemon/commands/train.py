@@ -226,7 +226,13 @@ def run_train(args: argparse.Namespace) -> int:
     for spec in options.data:
         for line in labels_used(spec):
             print(f"aemon train: {line}", file=sys.stderr)
-    state = train(options)
+    made = not args.out.exists()
+    try:
+        state = train(options)
+    except BaseException:  # Ctrl-C or an error before the first checkpoint: no empty --out
+        if made and args.out.is_dir() and not any(args.out.iterdir()):
+            args.out.rmdir()
+        raise
     if not state.finished:
         print(
             f"stopped after epoch {len(state.history)} of {config.training.epochs}; continue "

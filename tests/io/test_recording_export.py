@@ -117,7 +117,7 @@ def test_wav_per_event_with_pretrigger(tmp_path: Path) -> None:
     data, rate = sf.read(files[0], dtype="float64")
     assert rate == RATE and len(data) == 300
     np.testing.assert_allclose(data, x[0, 10_000 - 50 : 10_000 + 250] * VPC, rtol=1e-6)
-    assert files[0].name == "000001_ch1_0.010000s.wav"
+    assert files[0].name == "000001_ch0_0.010000s.wav"  # channel numbers as in the CSV
 
 
 def test_cli_refuses_existing_outputs_without_overwrite_and_accepts_force(
