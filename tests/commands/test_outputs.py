@@ -29,8 +29,11 @@ def test_interrupt_or_valuable_data_keep_the_partial_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run.h5"
-    with pytest.raises(KeyboardInterrupt, match=r"^interrupted; the incomplete result is kept as"
-                       ), AtomicOutput(out, overwrite=False, keep_on_interrupt=True) as o:  # fmt: skip
+    said = r"^interrupted; the incomplete result is kept as"
+    with (
+        pytest.raises(KeyboardInterrupt, match=said),
+        AtomicOutput(out, overwrite=False, keep_on_interrupt=True) as o,
+    ):
         o.partial.write_text("60 of 119 events")
         raise KeyboardInterrupt
     assert o.kept == tmp_path / "run.partial.h5" and not out.exists()
