@@ -290,3 +290,15 @@ def test_the_detect_path_does_not_import_slow_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_help_text_shows_rest_markup() -> None:
+    parser = build_parser()
+    (commands,) = (
+        a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert len(commands.choices) > 20
+    for name, sub in commands.choices.items():
+        text = sub.format_help()
+        markup = re.findall(r"``|:(?:class|func|meth|mod|data|attr):`|\*\*\w|\S::$", text, re.M)
+        assert markup == [], f"aemon {name} --help: {markup}"
