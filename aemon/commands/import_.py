@@ -38,7 +38,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.h5", help="recording")
     add_raw_options(p)
     p.add_argument("--pridb", type=Path, metavar="FILE", help="Vallen hits (default: beside tradb)")
-    p.add_argument("--start-utc", metavar="TIME", help="UTC of the first sample (ISO 8601)")
+    p.add_argument(
+        "--start-utc", metavar="TIME",
+        help="UTC of the first sample (ISO 8601); without it a WAV/FLAC or raw file's start "
+        "is unknown (the recording's utc columns stay empty)",
+    )  # fmt: skip
     p.add_argument(
         "--compression", choices=("blosc-lz4", "gzip", "none"), default="blosc-lz4",
         help="raw compression (default blosc-lz4)",

@@ -97,7 +97,7 @@ def format_text(summary: dict[str, Any]) -> str:
     )
     rows = [
         ("file", summary["path"]),
-        ("start (UTC)", summary["start_time_utc"]),
+        ("start (UTC)", summary["start_time_utc"] or "unknown (e.g. an imported WAV)"),
         ("sample rate", f"{rate:,.0f} Hz"),
         ("channels", f"{summary['channels']} ({summary['dtype']})"),
         (
