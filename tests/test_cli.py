@@ -302,3 +302,18 @@ def test_no_help_text_shows_rest_markup() -> None:
         text = sub.format_help()
         markup = re.findall(r"``|:(?:class|func|meth|mod|data|attr):`|\*\*\w|\S::$", text, re.M)
         assert markup == [], f"aemon {name} --help: {markup}"
+
+
+def test_every_sample_file_a_help_text_names_exists() -> None:
+    root = Path(__file__).parents[1]
+    parser = build_parser()
+    (commands,) = (
+        a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction)
+    )
+    named = {
+        (name, found)
+        for name, sub in commands.choices.items()
+        for found in re.findall(r"recordings/[\w.-]+", sub.format_help())
+    }
+    assert ("import", "recordings/sim-1m5-hits.tradb") in named
+    assert [(n, f) for n, f in sorted(named) if not (root / f).is_file()] == []

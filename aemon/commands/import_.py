@@ -16,7 +16,7 @@ Vallen and MISTRAS transient records are placed at their own times (time between
 a gap) and listed in the event table "records"; a Vallen pridb's hits become table "pridb".
 examples:
   aemon import recordings/sim-192k-2s.wav --out sim.h5 --volts-per-count 1
-  aemon import recordings/sim-hits.tradb --out hits.h5
+  aemon import recordings/sim-1m5-hits.tradb --out hits.h5
   aemon import dump.raw --rate 1562500 --dtype int16 --channels 2 \\
       --volts-per-count 3.05e-4 --out dump.h5
   aemon import test.DTA --out test.h5"""
