@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -38,11 +39,31 @@ examples:
 run `aemon COMMAND --help` for a command's options and examples."""
 
 
+_REST_ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|data|attr|exc|obj):`~?([^`]+)`")
+_REST_LITERAL = re.compile(r"``([^`]+)``")
+_REST_STRONG = re.compile(r"\*\*([^*]+)\*\*")
+_REST_BLOCK = re.compile(r"(?<=\S)::$", re.MULTILINE)
+
+
+def plain_help(text: str) -> str:
+    """Help text without reStructuredText markup (descriptions are often module docstrings):
+    double back-quotes and roles such as ``:func:`` become single back-quotes, bold stars go,
+    and a literal block's double colon becomes one colon."""
+    text = _REST_BLOCK.sub(":", text)
+    text = _REST_ROLE.sub(r"`\1`", text)
+    text = _REST_LITERAL.sub(r"`\1`", text)
+    return _REST_STRONG.sub(r"\1", text)
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are the one-line ``aemon: error: ...; ...`` (exit 2)."""
+    """An argument parser whose errors are the one-line ``aemon: error: ...; ...`` (exit 2)
+    and whose help shows no reST markup (:func:`plain_help`)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_ERROR, f"aemon: error: {message}; see `{self.prog} --help`\n")
+
+    def format_help(self) -> str:
+        return plain_help(super().format_help())
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -122,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("aemon: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # with a message when an output was kept (said once)
+        print(f"aemon: {exc}" if exc.args else "aemon: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

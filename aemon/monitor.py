@@ -28,7 +28,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -50,6 +49,7 @@ from aemon.io.event_csv import EventCsvWriter
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
 from aemon.stream.acquisition import Acquisition
+from aemon.stream.live_stats import LiveStats
 from aemon.stream.source import Source
 
 logger = logging.getLogger(__name__)
@@ -71,8 +71,14 @@ class MonitorStatus(NamedTuple):
         malformed: Frames the source rejected.
         record_lag_s: Stream time received but not yet recorded (s).
         detect_lag_s: Stream time received but not yet through the detector (s).
-        latency_p50_ms: Median event latency over the last 1000 events (ms), NaN if unknown.
+        latency_p50_ms: Median latency of the last 1000 events after the warm-up (ms), NaN
+            if unknown (see :mod:`aemon.stream.live_stats`).
         latency_p99_ms: 99th percentile of the same (ms).
+        recent_realtime_factor: × real time over the last 10 s (``realtime_factor``: since
+            the start).
+        warmup_s: Wall time until detection first kept up with the source (s); NaN while
+            warming up.
+        warmup_latency_max_ms: Largest latency of an event found in the warm-up (ms).
     """
 
     elapsed_s: float
@@ -87,17 +93,20 @@ class MonitorStatus(NamedTuple):
     detect_lag_s: float
     latency_p50_ms: float
     latency_p99_ms: float
+    recent_realtime_factor: float = np.nan
+    warmup_s: float = np.nan
+    warmup_latency_max_ms: float = np.nan
 
     def line(self) -> str:
         """One human-readable status line."""
         latency = (
-            f"latency p50 {self.latency_p50_ms:5.1f} p99 {self.latency_p99_ms:5.1f} ms"
+            f"latency p50/p99 {self.latency_p50_ms:.1f}/{self.latency_p99_ms:.1f} ms"
             if self.latency_p50_ms == self.latency_p50_ms
             else "latency –"
         )
         return (
             f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
-            f"{self.realtime_factor:5.2f}× rt  events {self.events:6d}  gaps {self.gaps} "
+            f"{self.recent_realtime_factor:5.2f}× rt  events {self.events:6d}  gaps {self.gaps} "
             f"({self.samples_lost} lost)  lag {self.detect_lag_s * 1e3:6.1f} ms  {latency}"
         )
 
@@ -220,7 +229,7 @@ class LiveMonitor:
             self._display_thread = threading.Thread(
                 target=self._display_loop, name="aemon-display", daemon=True
             )
-        self._latencies: deque[float] = deque(maxlen=1000)
+        self.stats = LiveStats(self.format.sample_rate_hz)
         self._error: AemonError | None = None
         self._done = threading.Event()
         self.events = 0
@@ -234,6 +243,7 @@ class LiveMonitor:
 
     def start(self) -> None:
         """Start the detector thread, the recorder and the source."""
+        self.stats.start()
         self._thread.start()
         if self._display_thread is not None:
             self._display_thread.start()
@@ -324,8 +334,13 @@ class LiveMonitor:
     def _tally(self, events: Sequence[Event]) -> None:
         """The status sink: counts events and keeps their latencies."""
         self.events += len(events)
+        self._progress()
         latencies = (self._latency_ms(e) for e in events)
-        self._latencies.extend(x for x in latencies if x is not None)
+        self.stats.add_latencies(x for x in latencies if x is not None)
+
+    def _progress(self) -> None:
+        done = self.detected_until - self.source.first_sample
+        self.stats.progress(done, self.acquisition.ring.write_index - self.detected_until)
 
     def _latency_ms(self, event: Event) -> float | None:
         """Now minus the source clock time of the event's last sample (ms)."""
@@ -343,8 +358,8 @@ class LiveMonitor:
         acq = self.acquisition.status()
         rate = self.format.sample_rate_hz
         received = self.acquisition.ring.write_index
-        lat = np.asarray(self._latencies, dtype=float)
-        p50, p99 = np.percentile(lat, [50, 99]) if lat.size else (np.nan, np.nan)
+        self._progress()
+        p50, p99 = self.stats.latency_ms()
         return MonitorStatus(
             elapsed_s=acq.elapsed_s,
             rate_hz=acq.rate_hz,
@@ -356,6 +371,9 @@ class LiveMonitor:
             malformed=acq.malformed,
             record_lag_s=acq.lag_s,
             detect_lag_s=max(received - self.detected_until, 0) / rate,
-            latency_p50_ms=float(p50),
-            latency_p99_ms=float(p99),
+            latency_p50_ms=p50,
+            latency_p99_ms=p99,
+            recent_realtime_factor=self.stats.recent_realtime_factor(acq.samples),
+            warmup_s=self.stats.warmup_s,
+            warmup_latency_max_ms=self.stats.warmup_latency_max_ms(),
         )

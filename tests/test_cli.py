@@ -254,6 +254,8 @@ def test_detect_interrupted_keeps_a_named_partial_csv(
     assert partial.read_text().startswith("time_s,")
     err = capsys.readouterr().err
     assert "interrupted; the incomplete result is kept as" in err and "ev.partial.csv" in err
+    said = [line for line in err.splitlines() if line.startswith("aemon:")]
+    assert len(said) == 1, err  # one line, not a second "aemon: interrupted"
 
 
 def test_detect_without_a_terminal_shows_plain_progress_lines(
@@ -288,3 +290,30 @@ def test_the_detect_path_does_not_import_slow_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_help_text_shows_rest_markup() -> None:
+    parser = build_parser()
+    (commands,) = (
+        a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert len(commands.choices) > 20
+    for name, sub in commands.choices.items():
+        text = sub.format_help()
+        markup = re.findall(r"``|:(?:class|func|meth|mod|data|attr):`|\*\*\w|\S::$", text, re.M)
+        assert markup == [], f"aemon {name} --help: {markup}"
+
+
+def test_every_sample_file_a_help_text_names_exists() -> None:
+    root = Path(__file__).parents[1]
+    parser = build_parser()
+    (commands,) = (
+        a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction)
+    )
+    named = {
+        (name, found)
+        for name, sub in commands.choices.items()
+        for found in re.findall(r"recordings/[\w.-]+", sub.format_help())
+    }
+    assert ("import", "recordings/sim-1m5-hits.tradb") in named
+    assert [(n, f) for n, f in sorted(named) if not (root / f).is_file()] == []

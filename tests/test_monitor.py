@@ -73,6 +73,7 @@ def test_monitor_records_publishes_and_finds_the_bursts(
         status = main([
             "monitor", free_endpoint, "--duration", "2", "--out", str(out), "--csv", str(csv),
             "--events-endpoint", pub_endpoint, "--detector", detector, "-q", "--wait", "60",
+            "--summary", str(tmp_path / "summary.json"),
             "--threshold", "0.5" if detector == "nn" else "45", *model_args,
         ])  # fmt: skip
     finally:
@@ -82,6 +83,9 @@ def test_monitor_records_publishes_and_finds_the_bursts(
     assert status == 0
     events = read_event_csv(csv)
     assert events, "no events detected"
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert 0 <= summary["warmup_s"] < 60  # detection caught up with the DAQ at some point
+    assert summary["recent_realtime_factor"] > 0
     with RecordingReader(out) as reader:
         info = reader.info
         assert info.samples == (2 * 1_562_500) and info.gaps == 0 and info.closed_cleanly

@@ -118,16 +118,18 @@ class AtomicOutput:
             except Exception:  # deciding must not hide the original error
                 logger.exception("cannot tell whether %s holds data", self.partial)
                 keep = True
-        if keep:
-            self.kept = self.partial
-            why = "interrupted" if interrupted else "the command failed"
-            print(
-                f"aemon: {why}; the incomplete result is kept as {self.partial} "
-                f"({self.path} {'was left as it was' if self.path.exists() else 'not written'})",
-                file=sys.stderr,
-            )
-        else:
+        if not keep:
             self.partial.unlink()
+            return
+        self.kept = self.partial
+        kept = (
+            f"the incomplete result is kept as {self.partial} "
+            f"({self.path} {'was left as it was' if self.path.exists() else 'not written'})"
+        )
+        if interrupted:  # the CLI prints it as its one "aemon: interrupted; ..." line
+            said = str(exc) if exc is not None and exc.args else "interrupted"
+            raise KeyboardInterrupt(f"{said}; {kept}") from None
+        print(f"aemon: the command failed; {kept}", file=sys.stderr)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from aemon.commands._checks import add_threshold_arguments, threshold_arguments
-from aemon.errors import ConfigError
+from aemon.errors import ConfigError, FileFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +71,54 @@ def monitor_args(args: argparse.Namespace) -> list[str]:
     return extra + threshold_arguments(args)
 
 
+def check_target(target: str | None, events: str | None) -> None:
+    """Refuse a SOURCE|FILE the window could not show, before it opens.
+
+    A recording must be one (:class:`~aemon.io.recording_reader.RecordingReader` opens it);
+    another file must be a source ``aemon monitor`` reads (WAV/FLAC; an event CSV is
+    pointed to ``--events``); ``--events`` must exist.
+
+    Raises:
+        FileFormatError: A missing, unreadable or unknown file.
+        ConfigError: ``--events`` without a recording.
+    """
+    from aemon.drivers.open_source import source_kind
+
+    is_recording = bool(target) and Path(str(target)).suffix.lower() in (".h5", ".hdf5")
+    if events and not is_recording:
+        raise ConfigError("--events is for replaying a recording; give FILE.h5 too")
+    if events and not Path(events).is_file():
+        raise FileFormatError(f"--events {events}: no such file; check the path")
+    if not target or source_kind(target) != "file":
+        return
+    if Path(target).suffix.lower() == ".csv" and Path(target).is_file():
+        raise FileFormatError(
+            f"{target} is an event CSV, not a recording; show its events over their recording "
+            f"with: aemon gui REC.h5 --events {target}"
+        )
+    if is_recording:
+        from aemon.io.recording_reader import RecordingReader
+
+        RecordingReader(target).close()
+        return
+    from aemon.io.file_readers import open_block_reader
+
+    open_block_reader(target).close()
+
+
 def run_gui(args: argparse.Namespace) -> int:
     """Run ``aemon gui``."""
     if args.target and args.attach:
         raise ConfigError("give either SOURCE|FILE or --attach, not both")
-    if args.events and not (args.target and args.target.lower().endswith((".h5", ".hdf5"))):
-        raise ConfigError("--events is for replaying a recording; give FILE.h5 too")
+    check_target(args.target, args.events)
     try:
-        from aemon.gui.app import platform_problem, run_app
+        from aemon.gui.app import display_problem, run_app
     except ImportError as exc:
         raise ConfigError(
             f"the GUI needs PySide6 and pyqtgraph ({exc.name} is missing); "
             "install them with: pip install 'aemon[gui]'"
         ) from None
-    problem = platform_problem()
+    problem = display_problem()
     if problem is not None:
         raise ConfigError(problem)
     return run_app(

@@ -16,7 +16,7 @@ Vallen and MISTRAS transient records are placed at their own times (time between
 a gap) and listed in the event table "records"; a Vallen pridb's hits become table "pridb".
 examples:
   aemon import recordings/sim-192k-2s.wav --out sim.h5 --volts-per-count 1
-  aemon import recordings/sim-hits.tradb --out hits.h5
+  aemon import recordings/sim-1m5-hits.tradb --out hits.h5
   aemon import dump.raw --rate 1562500 --dtype int16 --channels 2 \\
       --volts-per-count 3.05e-4 --out dump.h5
   aemon import test.DTA --out test.h5"""
@@ -38,7 +38,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("-o", "--out", type=Path, required=True, metavar="FILE.h5", help="recording")
     add_raw_options(p)
     p.add_argument("--pridb", type=Path, metavar="FILE", help="Vallen hits (default: beside tradb)")
-    p.add_argument("--start-utc", metavar="TIME", help="UTC of the first sample (ISO 8601)")
+    p.add_argument(
+        "--start-utc", metavar="TIME",
+        help="UTC of the first sample (ISO 8601); without it a WAV/FLAC or raw file's start "
+        "is unknown (the recording's utc columns stay empty)",
+    )  # fmt: skip
     p.add_argument(
         "--compression", choices=("blosc-lz4", "gzip", "none"), default="blosc-lz4",
         help="raw compression (default blosc-lz4)",

@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any
 
+from aemon.gui.labels import count_labels
 from aemon.io.event_tables import list_event_tables, open_tables
 from aemon.io.recording_reader import RecordingReader
 
@@ -53,6 +54,7 @@ def describe(path: str) -> dict[str, Any]:
         ]  # fmt: skip
     with open_tables(path) as f:
         tables = [t._asdict() for t in list_event_tables(f)]
+        labels = count_labels(f)
     return {
         "path": info.path,
         "format_version": version,
@@ -74,6 +76,7 @@ def describe(path: str) -> dict[str, Any]:
         "software_version": info.software_version,
         "compression": info.compression,
         "event_tables": tables,
+        "labels": labels,
         "state": info.state,
         "incidents": incidents,
     }
@@ -94,7 +97,7 @@ def format_text(summary: dict[str, Any]) -> str:
     )
     rows = [
         ("file", summary["path"]),
-        ("start (UTC)", summary["start_time_utc"]),
+        ("start (UTC)", summary["start_time_utc"] or "unknown (e.g. an imported WAV)"),
         ("sample rate", f"{rate:,.0f} Hz"),
         ("channels", f"{summary['channels']} ({summary['dtype']})"),
         (
@@ -120,6 +123,10 @@ def format_text(summary: dict[str, Any]) -> str:
             f"{ch['volts_per_count']:>11.4g}"
         )
     lines += _table_lines(summary.get("event_tables", []))
+    labels = summary.get("labels") or {}
+    if labels:
+        counts = ", ".join(f"{n:,} {action}" for action, n in labels.items())
+        lines += ["", f"  {'labels':<24}{sum(labels.values()):>8,}  ({counts}; aemon gui)"]
     return "\n".join(lines)
 
 

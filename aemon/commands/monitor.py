@@ -266,15 +266,17 @@ def _json_default(value: Any) -> Any:
 
 def status_fields(status: MonitorStatus) -> Fields:
     """Status fields of the monitor, most important first (see :func:`fit_fields`)."""
+    warming_up = status.warmup_s != status.warmup_s  # NaN: detection has not caught up yet
     fields: list[tuple[int, str]] = [
         (0, f"{status.elapsed_s:6.0f} s"),
         (0, f"events {status.events:5d}"),
-        (1, f"{status.realtime_factor:4.2f}× rt"),
+        (1, f"{status.recent_realtime_factor:4.2f}× rt (10 s)".replace("nan", " –")),
         (1, f"gaps {status.gaps} ({status.samples_lost} lost)"),
-        (2, f"lag {status.detect_lag_s * 1e3:5.0f} ms"),
+        (2, ("warming up, " if warming_up else "") + f"lag {status.detect_lag_s * 1e3:5.0f} ms"),
     ]
     if status.latency_p50_ms == status.latency_p50_ms:  # not NaN
-        fields.append((3, f"latency {status.latency_p50_ms:.0f}/{status.latency_p99_ms:.0f} ms"))
+        p50, p99 = status.latency_p50_ms, status.latency_p99_ms
+        fields.append((3, f"latency p50/p99 {p50:.0f}/{p99:.0f} ms"))
     fields.append((4, f"{status.rate_hz / 1e6:.4f} MS/s/ch"))
     return fields
 
@@ -293,6 +295,11 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
         if status.latency_p50_ms == status.latency_p50_ms
         else ""
     )
+    if status.warmup_s == status.warmup_s:  # the steady state above, the warm-up apart
+        worst = status.warmup_latency_max_ms
+        latency += f" after a {status.warmup_s:.1f} s warm-up" + (
+            f" (latency up to {worst:.0f} ms in it)" if worst == worst else ""
+        )
     return (
         f"monitor: {status.events} events in {seconds:.1f} s of signal ({status.elapsed_s:.1f} s "
         f"wall, {status.realtime_factor:.2f}× real time); gaps {status.gaps} "

@@ -26,8 +26,9 @@ _TRAIN_EPILOG = """\
   sim                 the built-in simulator at the model's sample rate
   DIR                 DIR/bursts/<class>/ isolated burst waveforms (WAV, FLAC, raw, HDF5, Vallen
                       tradb) plus DIR/noise/ background recordings
-  REC.h5 | REC.wav    a labelled recording with REC.csv (time_s, type, channel, end_s or
-                      duration_us), or a simulator recording with its /truth table
+  REC.h5 | REC.wav    a labelled recording with REC.labels.csv (the window's export) or
+                      else REC.csv (time_s, type, channel, end_s or duration_us), or a
+                      simulator recording with its /truth table; it says which it used
   REC:EVENTS.csv      a recording with an explicitly named event CSV
 examples:
   aemon train aemon-rt --out models/my-rt
@@ -220,7 +221,18 @@ def run_train(args: argparse.Namespace) -> int:
         stop_after=args.stop_after,
         init_weights=_init_weights(args.init),
     )
-    state = train(options)
+    from aemon.train.labelled import labels_used
+
+    for spec in options.data:
+        for line in labels_used(spec):
+            print(f"aemon train: {line}", file=sys.stderr)
+    made = not args.out.exists()
+    try:
+        state = train(options)
+    except BaseException:  # Ctrl-C or an error before the first checkpoint: no empty --out
+        if made and args.out.is_dir() and not any(args.out.iterdir()):
+            args.out.rmdir()
+        raise
     if not state.finished:
         print(
             f"stopped after epoch {len(state.history)} of {config.training.epochs}; continue "

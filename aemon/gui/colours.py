@@ -14,12 +14,21 @@ _TYPE_COLOURS = {
     "burst": (255, 120, 40),
 }
 _PALETTE = [(120, 255, 120), (255, 140, 255), (120, 255, 255), (255, 180, 120), (200, 200, 255)]
-CHANNEL_COLOURS = [(230, 230, 230), (255, 170, 60), (90, 200, 255), (140, 255, 140),
-                   (255, 110, 180), (200, 160, 255), (255, 255, 120), (120, 255, 220)]  # fmt: skip
-"""Trend curve colour per channel (cycled)."""
+SERIES_COLOURS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+                  (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207), (230, 230, 230),
+                  (174, 199, 232), (255, 187, 120), (152, 223, 138), (255, 152, 150)]  # fmt: skip
+"""Trend curve colours, one per channel × type in order of appearance (cycled); Tableau's
+qualitative palette, bright enough on the dark background."""
 CLUSTER_COLOURS = [(70, 150, 255), (255, 80, 80), (80, 230, 120), (255, 210, 40),
                    (200, 120, 255), (40, 225, 225), (255, 140, 40), (255, 120, 200)]  # fmt: skip
 """Trend point colour per cluster label (cycled); as distinct as possible from each other."""
+LABEL_COLOURS = {
+    "confirmed": (60, 220, 90),
+    "rejected": (150, 150, 150),
+    "retyped": (80, 200, 255),
+    "added": (230, 90, 255),
+}
+"""Colour of each review label (:data:`aemon.gui.labels.ACTIONS`): marker outline, row tint."""
 UNCLUSTERED_COLOUR = (128, 128, 128)
 """Trend point colour of an event without a cluster label (label < 0)."""
 

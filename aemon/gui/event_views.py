@@ -91,6 +91,7 @@ class EventViews:
         self.embeddings.clear()
         self._drop_clusters()
         self.cluster_trends.clear()
+        self.detail.clear()
         self.similar_view.show_message("Similar events: select an event in the table")
 
     def _events_loaded(self: Any) -> None:
@@ -163,6 +164,7 @@ class EventViews:
         index = self.table_view.selected_index()
         if index is None or self.info is None:
             return
+        self.show_on_spectrogram(self.table.event(index))
         self._show_detail(index, _DETAIL_RETRY_FRAMES)
         if self._from_similar:  # a neighbour was clicked: keep the list it came from
             self._from_similar = False

@@ -164,6 +164,7 @@ class MonitorProcess:
                 logger.warning("monitor did not stop in %.0f s; terminating it", timeout)
                 self.process.terminate()
                 self.process.wait(5)
+            logger.info("monitor stopped (exit status %s)", self.process.returncode)
         return self.process.returncode
 
     def close(self) -> None:

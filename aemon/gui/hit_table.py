@@ -2,8 +2,9 @@
 
 Events are kept in a growing structured array (:data:`aemon.io.schema.EVENT_DTYPE`, amortised
 doubling), so appending is O(1) and sorting 100 000 rows is one ``argsort`` (a few ms). The
-table shows the event CSV columns (:data:`aemon.io.event_csv.CSV_COLUMNS`) and a ``label``
-column with the reviewer's verdict (:mod:`aemon.gui.labels`).
+table shows the event CSV columns (:data:`aemon.io.event_csv.CSV_COLUMNS`), formatted as the
+CSV writes them, and a ``label`` column with the reviewer's verdict (:mod:`aemon.gui.labels`),
+in the order of an AE hit table (:data:`TABLE_COLUMNS`, as in Vallen VisualAE).
 """
 
 from __future__ import annotations
@@ -23,8 +24,19 @@ from aemon.utc import parse_utc
 
 logger = logging.getLogger(__name__)
 
-TABLE_COLUMNS: list[str] = [*CSV_COLUMNS, "label"]
-"""Columns of the hit table: the event CSV columns, then the review label."""
+_AE_FIRST = ["time_s", "label", "channel", "amplitude_dBAE", "rise_time_us", "duration_us",
+             "counts", "energy_eu", "type", "detector", "score"]  # fmt: skip
+HIDDEN_COLUMNS = ("utc", "sample_index")
+"""Columns the window hides until asked (a right click on the header shows them)."""
+TABLE_COLUMNS: list[str] = [
+    *_AE_FIRST,
+    *(c for c in CSV_COLUMNS if c not in _AE_FIRST and c not in HIDDEN_COLUMNS),
+    *HIDDEN_COLUMNS,
+]
+"""Columns of the hit table: time and review label, then the AE hit features (channel,
+amplitude, rise time, duration, counts, energy), type and detector, the other event CSV
+columns, and last the :data:`HIDDEN_COLUMNS`."""
+_CSV_INDEX = [CSV_COLUMNS.index(c) if c != "label" else -1 for c in TABLE_COLUMNS]
 
 
 class HitTable:
@@ -142,16 +154,18 @@ class HitTable:
         return array_to_events(self._rows[index : index + 1], self._start)[0]
 
     def cells(self, row: int) -> list[str]:
-        """Display row ``row`` as the CSV would write it, plus the label."""
-        index = self.index(row)
-        return [*self._formatted(index), self.label(index)]
+        """Display row ``row`` in :data:`TABLE_COLUMNS` order, as the CSV would write it."""
+        return [self.cell(row, column) for column in range(len(TABLE_COLUMNS))]
 
     def cell(self, row: int, column: int) -> str:
-        """One cell of display row ``row``."""
+        """One cell of display row ``row`` (``column`` indexes :data:`TABLE_COLUMNS`)."""
         index = self.index(row)
-        if column == len(CSV_COLUMNS):
-            return self.label(index)
-        return self._formatted(index)[column]
+        where = _CSV_INDEX[column]
+        return self.label(index) if where < 0 else self._formatted(index)[where]
+
+    def label_of_row(self, row: int) -> str:
+        """The review label of display row ``row``."""
+        return self.label(self.index(row))
 
     def _formatted(self, index: int) -> list[str]:
         cells = self._cells.get(index)

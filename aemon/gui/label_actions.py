@@ -13,6 +13,7 @@ from PySide6 import QtWidgets
 from aemon.events.event import Event
 from aemon.gui.labels import LabelSet, export_labelled_csv, load_labels, save_labels
 from aemon.gui.sessions import ReplaySession
+from aemon.train.labelled import LABELS_CSV_SUFFIX
 
 if TYPE_CHECKING:
     from aemon.gui.sessions import StreamInfo
@@ -64,7 +65,14 @@ class LabelActions:
                 )
             if index is not None:
                 self.table.set_label(index, _label_text(label.action, label.type))
+        self._labels_changed()
+
+    def _labels_changed(self: Any) -> None:
+        """Redraw the label column and row colours, and the markers' outlines."""
         self.table_model.labels_changed()
+        if self.channel_view is not None and self.labels is not None:
+            marks = {(x.channel, x.start_sample): x.action for x in self.labels}
+            self.channel_view.set_marks(marks)
 
     def label_selected(self: Any, action: str, new_type: str | None = None) -> None:
         """Confirm, reject or re-type the event selected in the table."""
@@ -74,7 +82,7 @@ class LabelActions:
             return
         label = self.labels.review(self.table.event(index), action, new_type)
         self.table.set_label(index, _label_text(label.action, label.type))
-        self.table_model.labels_changed()
+        self._labels_changed()
 
     def add_label(self: Any, channel: int, start_s: float, stop_s: float, kind: str) -> None:
         """Add an event the detector missed on ``channel`` over ``start_s..stop_s`` (s)."""
@@ -85,7 +93,7 @@ class LabelActions:
         label = self.labels.add(channel, start, stop, kind)
         index = self._add_manual_event(channel, start, stop, kind)
         self.table.set_label(index, label.action)
-        self.table_model.labels_changed()
+        self._labels_changed()
 
     def _add_manual_event(self: Any, channel: int, start: int, stop: int, kind: str) -> int:
         assert self.info is not None
@@ -121,9 +129,10 @@ class LabelActions:
         self.statusBar().showMessage(f"saved {len(self.labels)} labels in {self.recording_path}")
 
     def export_labels(self: Any, path: Path | None = None) -> Path:
-        """Write the labelled CSV (default ``REC.csv``, where ``aemon train`` looks)."""
+        """Write the labelled CSV (default ``REC.labels.csv``, which ``aemon train --data
+        REC.h5`` takes before ``REC.csv``; the monitor's own ``REC.csv`` is left alone)."""
         assert self.labels is not None and self.recording_path is not None and self.info
-        target = path or self.recording_path.with_suffix(".csv")
+        target = path or self.recording_path.with_suffix(LABELS_CSV_SUFFIX)
         events = [e for e in self.table.events() if e.detector != MANUAL_DETECTOR]
         rows = export_labelled_csv(target, events, self.labels, self.info.origin_sample)
         self.statusBar().showMessage(f"wrote {rows} labelled rows to {target}")
@@ -132,7 +141,7 @@ class LabelActions:
     def _choose_label_export(self: Any) -> None:
         if self.recording_path is None:
             return
-        default = str(self.recording_path.with_suffix(".csv"))
+        default = str(self.recording_path.with_suffix(LABELS_CSV_SUFFIX))
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Export labels", default, "CSV (*.csv)"
         )

@@ -156,6 +156,14 @@ def load_labels(path: str | os.PathLike[str], sample_rate_hz: float) -> LabelSet
     return LabelSet(sample_rate_hz, labels)
 
 
+def count_labels(f: h5py.File) -> dict[str, int]:
+    """Labels per action in an open recording's ``/labels`` table (empty if it has none)."""
+    if LABELS not in f:
+        return {}
+    actions = [decode_text(a) for a in f[LABELS]["action"][()]]
+    return {action: actions.count(action) for action in ACTIONS if action in actions}
+
+
 def save_labels(path: str | os.PathLike[str], labels: LabelSet) -> None:
     """Write the label table into the recording (append mode; nothing else is touched).
 

@@ -1,5 +1,6 @@
 """Settings that persist between sessions (QSettings): geometry, colour levels, source,
-recording file name, detector choice, and the similar-events count and clustering k.
+recording file name, detector choice, the similar-events count and clustering k, and the
+hit table's hidden columns.
 ``window`` is the :class:`aemon.gui.main_window.MainWindow` (not imported: that would be a
 cycle)."""
 
@@ -24,6 +25,9 @@ def restore_settings(window: Any) -> None:
     window.similar_view.count.setValue(int(s.value("similar_count", 20)))
     window.cluster_bar.k.setValue(int(s.value("cluster_k", 2)))
     window.cluster_bar.auto.setChecked(str(s.value("cluster_auto", "false")).lower() == "true")
+    hidden = s.value("hidden_columns")
+    if hidden is not None:
+        window.table_view.set_hidden_columns([n for n in str(hidden).split(",") if n])
 
 
 def save_settings(window: Any) -> None:
@@ -40,4 +44,5 @@ def save_settings(window: Any) -> None:
     s.setValue("similar_count", window.similar_view.count.value())
     s.setValue("cluster_k", window.cluster_bar.k.value())
     s.setValue("cluster_auto", "true" if window.cluster_bar.auto.isChecked() else "false")
+    s.setValue("hidden_columns", ",".join(window.table_view.hidden_columns()))
     s.sync()

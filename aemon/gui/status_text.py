@@ -1,15 +1,17 @@
-"""Qt-free texts of the status bar: sample rate, × real time, lag, gaps and samples lost,
-malformed frames, the recording file and its size, events/s."""
+"""Qt-free texts of the status bar: sample rate, × real time over the last 10 s, lag (and
+"warming up" until detection has first kept up), event latency p50/p99 of the steady state,
+gaps and samples lost, malformed frames, the recording file and its size, events/s."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from aemon.errors import AemonError
 from aemon.gui.sessions import LiveSession, ReplaySession
 
-STATUS_FIELDS = ("rate", "rt", "lag", "gaps", "malformed", "file", "events")
+STATUS_FIELDS = ("rate", "rt", "lag", "latency", "gaps", "malformed", "file", "events")
 """Status bar fields, left to right."""
 
 
@@ -30,8 +32,15 @@ def status_texts(
     texts: dict[str, str] = {}
     if status is not None:
         texts["rate"] = f"{(status.get('rate_hz') or 0) / 1e6:.4f} MS/s/ch"
-        texts["rt"] = f"{status.get('realtime_factor') or 0:.2f}× rt"
-        texts["lag"] = f"lag {1e3 * (status.get('detect_lag_s') or 0):.0f} ms"
+        recent = _number(status, "recent_realtime_factor")
+        texts["rt"] = f"{_number(status, 'realtime_factor') if recent is None else recent:.2f}× rt"
+        if recent is not None:
+            texts["rt"] += " (10 s)"
+        warming = _number(status, "warmup_s") is None and "warmup_s" in status
+        lag = f"lag {1e3 * (status.get('detect_lag_s') or 0):.0f} ms"
+        texts["lag"] = f"warming up, {lag}" if warming else lag
+        p50, p99 = _number(status, "latency_p50_ms"), _number(status, "latency_p99_ms")
+        texts["latency"] = "latency –" if p50 is None else f"latency p50/p99 {p50:.0f}/{p99:.0f} ms"
         texts["gaps"] = f"gaps {status.get('gaps', 0)} ({status.get('samples_lost', 0)} lost)"
         texts["malformed"] = f"malformed {status.get('malformed', 0)}"
     elif isinstance(session, ReplaySession):
@@ -45,6 +54,12 @@ def status_texts(
         texts["file"] = f"{Path(name).name}  {size:.1f} MB" if name else "not recording"
     texts["events"] = f"{events_per_s:.1f} events/s  ({total_events} total)"
     return texts
+
+
+def _number(status: dict[str, Any], name: str) -> float | None:
+    """A finite number of the status message, or None (missing, null or NaN)."""
+    value = status.get(name)
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def calibration_text(model: str | None, rate_hz: float | None) -> str:

@@ -104,7 +104,8 @@ def import_file(
         volts_per_count: Raw: V per count; WAV/FLAC: V at full scale (default 1).
         pridb: Vallen: the pridb with the hits (default: the tradb's name with ``.pridb``,
             if present).
-        start_time_utc: UTC time of the first sample (ISO 8601), for inputs that lack it.
+        start_time_utc: UTC time of the first sample (ISO 8601), for inputs that lack it;
+            without it such a recording's start is unknown (stored as ""), not the import time.
         compression: ``/raw`` compression preset.
 
     Raises:
@@ -173,7 +174,7 @@ def _import_continuous(
             "count" if fmt.dtype == "int16" else "unit",
         )
     with RecordingWriter(
-        tmp, fmt, channel_info, start_time_utc=start, config=config, compression=compression
+        tmp, fmt, channel_info, start_time_utc=start or "", config=config, compression=compression
     ) as writer:
         for first, block in blocks:
             writer.push(first, block)
@@ -252,7 +253,7 @@ def _transient_recording(
         tmp,
         fmt,
         info,
-        start_time_utc=start,
+        start_time_utc=start or "",  # unknown: not the time of the import
         first_sample=first,
         config=config,
         compression=compression,

@@ -204,7 +204,8 @@ def export_wav(
 ) -> ExportSummary:
     """Write one float32 WAV (V at the ADC) per selected event into ``out_dir``.
 
-    File names: ``NNNNNN_chC_T.TTTTTTs.wav`` (running number, 1-based channel, time in s).
+    File names: ``NNNNNN_chC_T.TTTTTTs.wav`` (running number, 0-based channel as in the event
+    CSV, time in s).
     """
     import soundfile
 
@@ -222,7 +223,7 @@ def export_wav(
                     ch = int(row["channel"])
                     data = windows.read(ch, int(row["sample_index"]) - pre[ch], int(rec[ch]))
                     count += 1
-                    name = f"{count:06d}_ch{ch + 1}_{float(row['time_s']):.6f}s.wav"
+                    name = f"{count:06d}_ch{ch}_{float(row['time_s']):.6f}s.wav"
                     soundfile.write(
                         tmp / name, data.astype(np.float32), round(info.sample_rate_hz),
                         subtype="FLOAT",

@@ -96,7 +96,7 @@ class RecordingWriter:
         fmt: StreamFormat,
         channels: Sequence[ChannelInfo],
         *,
-        start_time_utc: datetime | None = None,
+        start_time_utc: datetime | str | None = None,
         first_sample: int = 0,
         config: Mapping[str, Any] | None = None,
         compression: str = "blosc-lz4",
@@ -112,8 +112,8 @@ class RecordingWriter:
             fmt: Sample rate (Hz), channel count, dtype (``"int16"``/``"float32"``) and the
                 stream's volts per count (V).
             channels: One :class:`ChannelInfo` per channel.
-            start_time_utc: UTC time of the sample ``first_sample``; now if None. A naive
-                datetime is taken as UTC.
+            start_time_utc: UTC time of the sample ``first_sample``; now if None, unknown
+                (stored as "") if "". A naive datetime is taken as UTC.
             first_sample: Absolute index of the first sample that will be pushed.
             config: Configuration to store as JSON (non-JSON values stored via ``str``).
             compression: ``"blosc-lz4"`` (default), ``"gzip"`` or ``"none"``.

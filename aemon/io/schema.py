@@ -286,20 +286,21 @@ def create_layout(
     *,
     first_sample: int,
     sample_dtype: np.dtype[Any],
-    start_time_utc: datetime | None,
+    start_time_utc: datetime | str | None,
     config: Mapping[str, Any] | None,
     compression: str,
     software_version: str,
 ) -> None:
     """Create every dataset and attribute of a new recording (nothing can be created once
-    SWMR is on). See docs/recording-format.md."""
-    when = start_time_utc or datetime.now(UTC)
+    SWMR is on). See docs/recording-format.md. ``start_time_utc`` None means now, ""
+    unknown (stored as "")."""
+    when = "" if start_time_utc == "" else format_utc(start_time_utc or datetime.now(UTC))
     f.attrs.update(
         {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "software_version": software_version,
-            "start_time_utc": format_utc(when),
+            "start_time_utc": when,
             "sample_rate_hz": float(fmt.sample_rate_hz),
             "channels": int(fmt.channels),
             "dtype": fmt.dtype,

@@ -58,12 +58,32 @@ def match_rate(x: np.ndarray, rate_hz: float, model_rate_hz: float, what: str) -
     return np.asarray(resample_poly(x, ratio.numerator, ratio.denominator, axis=-1))
 
 
+LABELS_CSV_SUFFIX = ".labels.csv"
+"""The labelled CSV the window exports beside a recording: ``REC.labels.csv``."""
+
+
 def csv_for(recording: Path) -> Path | None:
-    """The event CSV that belongs to ``recording`` (``REC.csv`` or ``REC.truth.csv``), if any."""
-    for candidate in (recording.with_suffix(".csv"), recording.with_suffix(".truth.csv")):
+    """The event CSV that belongs to ``recording``, if any: the reviewer's ``REC.labels.csv``
+    first, then ``REC.csv`` (e.g. ``aemon detect``'s), then ``REC.truth.csv``."""
+    for suffix in (LABELS_CSV_SUFFIX, ".csv", ".truth.csv"):
+        candidate = recording.with_suffix(suffix)
         if candidate.is_file():
             return candidate
     return None
+
+
+def labels_used(spec: str) -> list[str]:
+    """What ``--data SPEC`` takes its labels from, one line per recording (for the user)."""
+    rec_part, _, csv_part = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    path = Path(rec_part)
+    if not path.exists() or (path.is_dir() and (path / "bursts").is_dir()):
+        return []
+    lines = []
+    for rec in find_labelled_recordings(path) if path.is_dir() else [path]:
+        events_csv = Path(csv_part) if csv_part else csv_for(rec)
+        where = events_csv if events_csv is not None else f"{rec}:/truth"
+        lines.append(f"--data {spec}: labels of {rec.name} from {where}")
+    return lines
 
 
 def find_labelled_recordings(directory: Path) -> list[Path]:

@@ -53,7 +53,7 @@ def finalize(
     plot_training(state.history, out / "training.png", f"{config.name}: training")
     session = open_session(onnx_path)
     predict = onnx_predictor(session)
-    write_model_card(card_for(config, {}, {}, command), out)  # the live path reads the card
+    write_model_card(card_for(config, {}, {}, command, out.name), out)  # the live path reads it
     geo = Geometry.of(config)
     speed: dict[str, Any] = {}
     if options.device == "cuda":
@@ -96,7 +96,7 @@ def finalize(
         speed["onnxruntime_1core_cpu_time_x_realtime"] = round(
             measure_speed(one_core, geo, clock=time.thread_time), 3
         )
-    card = card_for(config, metrics, speed, command)
+    card = card_for(config, metrics, speed, command, out.name)
     card.threshold = metrics.get("threshold", {}).get("chosen", card.threshold)
     tr = config.training
     card.training = {
@@ -158,12 +158,18 @@ def _augmentation_note(aug: Augmentation) -> str:
 
 
 def card_for(
-    config: ModelConfig, metrics: dict[str, Any], speed: dict[str, Any], command: str
+    config: ModelConfig,
+    metrics: dict[str, Any],
+    speed: dict[str, Any],
+    command: str,
+    name: str | None = None,
 ) -> ModelCard:
-    """A model card for ``config`` with the given results."""
+    """A model card for ``config`` with the given results, named ``name`` (the model
+    directory's name, what ``--model NAME`` finds; default the config's name). The config's
+    own name stays in ``architecture``."""
     params = config.normalization
     return ModelCard(
-        name=config.name,
+        name=name or config.name,
         architecture=config.to_dict(),
         classes=list(config.signal.classes),
         sample_rate_hz=config.signal.sample_rate_hz,

@@ -36,6 +36,21 @@ def test_status_fits_80_columns_by_dropping_the_least_important_fields() -> None
     assert len(fit_fields(fields, 30)) <= 30
 
 
+def test_status_labels_its_statistics_and_shows_the_warm_up_apart() -> None:
+    from aemon.commands._live import ENDED_BY_SOURCE
+    from aemon.commands.monitor import summary_text
+
+    warming = _busy_status()._replace(recent_realtime_factor=0.98)
+    line = fit_fields(status_fields(warming), 200)
+    assert "latency p50/p99 56/1234 ms" in line and "0.98× rt (10 s)" in line
+    assert "warming up, lag  1234 ms" in line
+    steady = warming._replace(warmup_s=3.25, warmup_latency_max_ms=4012.0)
+    assert "warming up" not in fit_fields(status_fields(steady), 200)
+    summary = summary_text(steady, ENDED_BY_SOURCE, None, None)
+    assert "latency p50 55.5 ms p99 1234.5 ms after a 3.2 s warm-up" in summary
+    assert "(latency up to 4012 ms in it)" in summary
+
+
 def test_without_a_terminal_a_plain_line_every_10_s() -> None:
     stream = io.StringIO()
     printer = StatusPrinter(quiet=False, stream=stream)

@@ -88,6 +88,22 @@ def test_paced_replay_of_a_wav_takes_signal_time_over_speed(tmp_path: Path) -> N
         replay_file(wav, options=options, table="x", out_csv=tmp_path / "b.csv")
 
 
+def test_paced_replay_reports_the_speed_it_achieved(tmp_path: Path) -> None:
+    wav = tmp_path / "b.wav"
+    rate = 48_000
+    noise = np.random.default_rng(2).normal(0, 100, 2 * rate).astype(np.int16)  # 2 s
+    sf.write(wav, noise, rate, subtype="PCM_16")
+    options = DetectOptions(detector="threshold", x_noise=6.0)
+    for speed in (4.0, 8.0):
+        out = tmp_path / f"{speed:g}.csv"
+        started = time.monotonic()
+        summary = replay_file(wav, options=options, speed=speed, out_csv=out)
+        assert time.monotonic() - started >= 0.9 * 2.0 / speed  # paced to the end of the signal
+        achieved = summary.seconds / summary.wall_s  # start-up (file, detector) not counted
+        assert achieved == pytest.approx(speed, rel=0.05), summary.line()
+        assert f"at {speed:g}× ({achieved:.2f}× real time)" in summary.line()
+
+
 def test_speed_parsing() -> None:
     assert parse_speed("max") == math.inf and parse_speed("4") == 4.0 and parse_speed("1x") == 1
     for bad in ("0", "-1", "fast", "nan"):

@@ -24,20 +24,33 @@ def event(i: int, dbae: float, kind: str = "low") -> Event:
 def test_newest_first_sort_and_labels() -> None:
     table = HitTable("2024-05-01T12:00:00Z")
     table.append([event(i, 50 + (i * 7) % 11) for i in range(10)])
-    assert len(table) == 10 and TABLE_COLUMNS[-1] == "label"
-    assert table.cell(0, CSV_COLUMNS.index("sample_index")) == "9000"
-    assert table.cell(9, CSV_COLUMNS.index("sample_index")) == "0"
-    assert table.cells(0)[1] == "2024-05-01T12:00:00.900000Z"
+    assert len(table) == 10
+    assert table.cell(0, TABLE_COLUMNS.index("sample_index")) == "9000"
+    assert table.cell(9, TABLE_COLUMNS.index("sample_index")) == "0"
+    assert table.cells(0)[TABLE_COLUMNS.index("utc")] == "2024-05-01T12:00:00.900000Z"
     table.sort("amplitude_dBAE", descending=True)
-    amps = [float(table.cell(r, CSV_COLUMNS.index("amplitude_dBAE"))) for r in range(10)]
+    amps = [float(table.cell(r, TABLE_COLUMNS.index("amplitude_dBAE"))) for r in range(10)]
     assert amps == sorted(amps, reverse=True)
     table.set_label(3, "rejected")
-    assert table.cells(table.row_of(3))[-1] == "rejected"
+    assert table.cells(table.row_of(3))[1] == "rejected"  # beside the time
     table.sort(None, descending=False)
     assert table.row_of(3) == 3 and table.index(3) == 3
     table.append([event(10, 99.0)])
     table.sort("amplitude_dBAE")
     assert table.index(0) == 10
+
+
+def test_columns_read_like_an_ae_hit_table() -> None:
+    ae = ["time_s", "label", "channel", "amplitude_dBAE", "rise_time_us", "duration_us",
+          "counts", "energy_eu"]  # fmt: skip
+    assert TABLE_COLUMNS[: len(ae)] == ae
+    assert TABLE_COLUMNS[-2:] == ["utc", "sample_index"]
+    assert sorted(TABLE_COLUMNS) == sorted([*CSV_COLUMNS, "label"])
+    table = HitTable()
+    table.append([event(1, 61.5)])
+    cells = dict(zip(TABLE_COLUMNS, table.cells(0), strict=True))
+    assert cells["amplitude_dBAE"] == "61.50" and cells["counts"] == "3"
+    assert cells["sample_index"] == "1000" and cells["label"] == ""
 
 
 def test_hundred_thousand_rows_append_sort_and_read_fast() -> None:
@@ -53,5 +66,5 @@ def test_hundred_thousand_rows_append_sort_and_read_fast() -> None:
     visible = [table.cells(r) for r in range(40)]
     elapsed = time.perf_counter() - t0
     assert len(table) == 100_000
-    assert float(visible[0][CSV_COLUMNS.index("amplitude_dBAE")]) >= 89.99
+    assert float(visible[0][TABLE_COLUMNS.index("amplitude_dBAE")]) >= 89.99
     assert elapsed < 2.0  # generous: typically ~50 ms

@@ -82,7 +82,9 @@ def test_replay_detect_seek_play_select_and_export(
     save_screenshot(window, tmp_path, "replay.png")
 
 
-def test_labels_round_trip_and_train(qtbot, make_window, tmp_path: Path, recording: Path) -> None:  # type: ignore[no-untyped-def]
+def test_labels_round_trip_and_train(  # type: ignore[no-untyped-def]
+    qtbot, make_window, tmp_path: Path, recording: Path, capsys
+) -> None:
     pytest.importorskip("torch")
     copy = tmp_path / "rec.h5"
     copy.write_bytes(recording.read_bytes())
@@ -112,8 +114,10 @@ def test_labels_round_trip_and_train(qtbot, make_window, tmp_path: Path, recordi
     assert sorted(x for x in (again.table.label(i) for i in range(len(again.table))) if x) == [
         "added", "confirmed", "rejected", "→ high",
     ]  # fmt: skip
+    monitors_csv = copy.with_suffix(".csv")  # the monitor's own event CSV: not the labels
+    monitors_csv.write_text("time_s,utc\n")
     csv_path = again.export_labels()
-    assert csv_path == copy.with_suffix(".csv")
+    assert csv_path == tmp_path / "rec.labels.csv"
     bursts = read_labelled_csv(csv_path, 1_562_500.0, ["low", "high"])
     assert len(bursts) == n - 1 + 1  # one rejected (now noise), one added
     assert any(b.onset == round(0.5 * 1_562_500) for b in bursts)
@@ -122,6 +126,8 @@ def test_labels_round_trip_and_train(qtbot, make_window, tmp_path: Path, recordi
 
     config.write_text(TINY)
     out = tmp_path / "model"
+    capsys.readouterr()
     code = main(["train", str(config), "--data", str(copy), "--out", str(out), "--threads", "1",
                  "--no-progress", "--epochs", "1", "--steps", "2"])  # fmt: skip
     assert code == 0 and (out / "model.onnx").is_file()
+    assert f"labels of rec.h5 from {csv_path}" in capsys.readouterr().err

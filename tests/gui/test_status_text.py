@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from aemon.detect.calibration import SiteCalibration, write_site_calibration
@@ -22,3 +23,19 @@ def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) ->
     text = calibration_text(str(model), None)
     assert text == "0.4321 for 2 FA/min, SNR ≥ 14.2 dB (2026-11-30)"
     assert calibration_text(str(tmp_path / "missing"), None).startswith("model problem: ")
+
+
+def test_live_status_labels_p50_p99_a_recent_rate_and_the_warm_up() -> None:
+    from aemon.gui.status_text import status_texts
+
+    status = {
+        "rate_hz": 1_562_500.0, "realtime_factor": 0.61, "recent_realtime_factor": 1.0,
+        "detect_lag_s": 4.0, "latency_p50_ms": math.nan, "latency_p99_ms": math.nan,
+        "warmup_s": math.nan, "gaps": 0, "samples_lost": 0, "malformed": 0,
+    }  # fmt: skip
+    texts = status_texts(None, status, 0.0, 0)
+    assert texts["rt"] == "1.00× rt (10 s)" and texts["lag"] == "warming up, lag 4000 ms"
+    assert texts["latency"] == "latency –"
+    status.update(detect_lag_s=0.05, latency_p50_ms=31.4, latency_p99_ms=88.6, warmup_s=3.1)
+    texts = status_texts(None, status, 0.0, 0)
+    assert texts["lag"] == "lag 50 ms" and texts["latency"] == "latency p50/p99 31/89 ms"

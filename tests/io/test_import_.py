@@ -53,6 +53,14 @@ def test_wav_to_hdf5_keeps_counts_and_scale_and_gives_the_same_events(tmp_path: 
     assert len(a) == 3
     assert [(e.sample_index, e.channel) for e in a] == [(e.sample_index, e.channel) for e in b]
     assert [e.amplitude_V for e in a] == pytest.approx([e.amplitude_V for e in b], rel=1e-6)
+    # a WAV carries no start time: the recording's is unknown, not the time of the import
+    assert all(e.utc == "" for e in b)
+    with RecordingReader(h5) as rec:
+        assert rec.info.start_time_utc == ""
+    stamped = tmp_path / "stamped.h5"
+    import_file(wav, stamped, volts_per_count=0.02, start_time_utc="2026-03-01T08:00:00Z")
+    with RecordingReader(stamped) as rec:
+        assert rec.info.start_time_utc.startswith("2026-03-01T08:00:00")
 
 
 def write_tradb(path: Path, records: list[tuple[float, int, int, int]], tr_mv: float = 0.05):

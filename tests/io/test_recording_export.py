@@ -117,7 +117,7 @@ def test_wav_per_event_with_pretrigger(tmp_path: Path) -> None:
     data, rate = sf.read(files[0], dtype="float64")
     assert rate == RATE and len(data) == 300
     np.testing.assert_allclose(data, x[0, 10_000 - 50 : 10_000 + 250] * VPC, rtol=1e-6)
-    assert files[0].name == "000001_ch1_0.010000s.wav"
+    assert files[0].name == "000001_ch0_0.010000s.wav"  # channel numbers as in the CSV
 
 
 def test_cli_refuses_existing_outputs_without_overwrite_and_accepts_force(
@@ -135,3 +135,30 @@ def test_cli_refuses_existing_outputs_without_overwrite_and_accepts_force(
     assert {e.channel for e in read_event_csv(out)} == {1}
     assert main(["export", str(path), "--csv", str(out), "--overwrite", "--to", "-1"]) == 2
     assert "before the start" in capsys.readouterr().err
+
+
+def test_export_takes_o_and_without_table_the_newest_table_when_events_is_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "day.h5"
+    make_recording(path)
+    out = tmp_path / "all.csv"
+    assert main(["export", str(path), "-o", str(out)]) == 0  # the live table: 6 events
+    assert len(read_event_csv(out)) == 6
+    assert capsys.readouterr().out.endswith(f"-> {out} (table events)\n")
+    waves = tmp_path / "waves"
+    args = ["-o", f"{waves}/", "--pretrigger-us", "50", "--record-us", "200"]
+    assert main(["export", str(path), *args]) == 0
+    assert len(list(waves.glob("*_ch0_*.wav"))) == 3  # channel numbers as in the CSV
+    assert main(["export", str(path), "-o", str(tmp_path / "x.txt")]) == 2
+    assert "cannot tell the format" in capsys.readouterr().err
+    # a recording whose live table is empty (a plain `record`) with a replayed table
+    sim = tmp_path / "sim.h5"
+    assert main(["sim", "--duration", "0.25", "--seed", "2", "--out", str(sim)]) == 0
+    assert main(["replay", str(sim), "--detector", "threshold", "--table", "thr"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "sim.csv"
+    assert main(["export", str(sim), "-o", str(out)]) == 0
+    said = capsys.readouterr()
+    assert "the live table events is empty; exporting the newest table, thr (" in said.err
+    assert said.out.endswith("(table thr)\n") and len(read_event_csv(out)) > 0

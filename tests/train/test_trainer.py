@@ -69,7 +69,7 @@ def tiny_config_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained_dir(tiny_config_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train the tiny model through the CLI once; later tests read its output."""
-    out = tmp_path_factory.mktemp("models") / "tiny"
+    out = tmp_path_factory.mktemp("models") / "my-tiny"  # not the config's name "tiny"
     torch.set_num_threads(1)
     code = main(
         [
@@ -140,6 +140,7 @@ def test_training_writes_a_complete_model_directory(trained_dir: Path) -> None:
     ):
         assert (trained_dir / name).stat().st_size > 0, name
     card = read_model_card(trained_dir)
+    assert card.name == "my-tiny" and card.architecture["name"] == "tiny"  # --out names it
     assert card.reproduce.startswith("aemon train ") and "--seed 3" in card.reproduce
     assert card.training["onnx_parity_max_abs_diff"] <= 1e-4
     assert card.window == 4096 and card.bin_samples == 16 and card.output_bins == 256
@@ -152,6 +153,36 @@ def test_training_writes_a_complete_model_directory(trained_dir: Path) -> None:
     state = torch.load(trained_dir / "model.pt", weights_only=True)
     net = build_model(model_config_from_dict(card.architecture))
     net.load_state_dict(state)
+
+
+def test_ctrl_c_before_the_first_checkpoint_leaves_no_empty_model_directory(
+    tiny_config_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import signal
+    import threading
+    import time
+
+    out = tmp_path / "interrupted"
+    main_thread = threading.main_thread().ident
+    assert main_thread is not None
+
+    def press_ctrl_c_once_training() -> None:
+        deadline = time.monotonic() + 120
+        while not out.is_dir() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # inside the first epoch (100 000 steps: no checkpoint yet)
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    watcher = threading.Thread(target=press_ctrl_c_once_training)
+    watcher.start()
+    try:
+        status = main(["train", str(tiny_config_path), "--out", str(out), "--threads", "1",
+                       "--no-progress", "--epochs", "1", "--steps", "100000"])  # fmt: skip
+    finally:
+        watcher.join()
+    assert status == 130
+    assert not out.exists()
+    assert capsys.readouterr().err.strip().endswith("aemon: interrupted")
 
 
 def test_evaluate_command_prints_table_4_3_and_writes_figures(

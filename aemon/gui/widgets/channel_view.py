@@ -1,22 +1,34 @@
-"""Per channel: a scrolling spectrogram with event markers, and the waveform strip below it."""
+"""Per channel: a scrolling spectrogram with event markers, and the waveform strip below it;
+a legend of the marker colours above, and a colour bar in dB re 1 µV beside them.
+
+Markers are triangles at the top of the spectrogram, coloured by event type (and detector).
+A reviewed event's triangle is outlined in its label's colour (a rejected one becomes a
+cross), and the event selected in the hit table is ringed.
+"""
 
 from __future__ import annotations
 
+import bisect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from aemon.events.event import Event
-from aemon.gui.colours import inferno_like, marker_colour
+from aemon.gui.colours import LABEL_COLOURS, inferno_like, marker_colour
 from aemon.gui.spectrogram_model import SpectrogramColumns, level_lut
 
 logger = logging.getLogger(__name__)
 
 DragCallback = Callable[[int, float, float], None]
 """Called with ``(channel, start_s, stop_s)`` when the user drags a time span."""
+
+MAX_MARKERS = 400
+"""Markers drawn per channel at most (the newest in view)."""
+MAX_EVENTS = 200_000
+"""Events remembered per channel for markers; beyond it the oldest half is forgotten."""
 
 
 class DragViewBox(pg.ViewBox):
@@ -79,19 +91,29 @@ class ChannelView(pg.GraphicsLayoutWidget):
         fmax_khz = spectrogram.freqs_hz[-1] / 1e3
         self._fmax = fmax_khz
         self._events: list[list[Event]] = [[] for _ in range(spectrogram.channels)]
+        self._event_times: list[list[float]] = [[] for _ in range(spectrogram.channels)]
+        self._marks: Mapping[tuple[int, int], str] = {}
+        self._marks_version = 0
+        self._selected: Event | None = None
+        self._legend_types: set[tuple[str, str]] = set()
         self._on_drag = on_drag
         self._brushes: dict[tuple[int, int, int], QtGui.QBrush] = {}
-        self._drawn_markers: list[tuple[float, int, int]] = [(0.0, 0, 0)] * spectrogram.channels
+        self._pens: dict[str, QtGui.QPen] = {}
+        self._drawn_markers: list[tuple[float, ...]] = [(0.0,)] * spectrogram.channels
+        self.rings: list[pg.ScatterPlotItem] = []
         self._wave_range = [0.0] * spectrogram.channels
         self._label_time = -1.0
         span = spectrogram.columns * spectrogram.column_s
         self._rect = QtCore.QRectF(-span, 0.0, span, fmax_khz)
         self._times = np.repeat(spectrogram.column_times_s() - spectrogram.span_s[1], 2)
-        row = 0
+        self.legend = pg.LegendItem(colCount=8, labelTextSize="8pt", frame=False)
+        self.addItem(self.legend, row=0, col=0)
+        self._add_label_legend()
+        row = 1
         for c in range(spectrogram.channels):
             box = DragViewBox(c, self._dragged)
             plot = self.addPlot(row=row, col=0, viewBox=box)
-            plot.setLabel("left", f"ch{c + 1}  f", units="kHz")
+            plot.setLabel("left", f"channel {c}  f", units="kHz")
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.setYRange(0, fmax_khz, padding=0)
             plot.setXRange(-span, 0.0, padding=0)
@@ -103,6 +125,11 @@ class ChannelView(pg.GraphicsLayoutWidget):
             scatter = pg.ScatterPlotItem(size=11, symbol="t", pen=pg.mkPen("w", width=0.8))
             scatter.setZValue(10)
             plot.addItem(scatter)
+            ring = pg.ScatterPlotItem(size=19, symbol="o", pen=pg.mkPen((255, 255, 0), width=2),
+                                      brush=None)  # fmt: skip
+            ring.setZValue(11)
+            plot.addItem(ring)
+            self.rings.append(ring)
             wave_plot = self.addPlot(row=row + 1, col=0)
             wave_plot.setLabel("left", "V")
             wave_plot.setMaximumHeight(90)
@@ -125,12 +152,18 @@ class ChannelView(pg.GraphicsLayoutWidget):
             self.wave_plots.append(wave_plot)
             self.boxes.append(box)
             row += 2
+        self.colour_bar = pg.ColorBarItem(
+            values=(0.0, 80.0), colorMap=pg.ColorMap(None, self._colours), interactive=False,
+            label="dB re 1 µV", width=14,
+        )  # fmt: skip
+        self.addItem(self.colour_bar, row=1, col=1, rowspan=row - 1)
 
     # -- settings -----------------------------------------------------------------------------
 
     def set_levels(self, low_db: float, high_db: float) -> None:
         """Colour levels (dB re 1 µV at the sensor); recolours the history via the LUT."""
         self._lut = level_lut(self._colours, low_db, high_db)
+        self.colour_bar.setLevels((low_db, high_db))
 
     def set_channel_visible(self, channel: int, visible: bool) -> None:
         """Show or hide one channel's spectrogram and waveform."""
@@ -145,17 +178,57 @@ class ChannelView(pg.GraphicsLayoutWidget):
     # -- data ---------------------------------------------------------------------------------
 
     def add_events(self, events: Sequence[Event]) -> None:
-        """Remember events for markers (drawn on the next :meth:`refresh`)."""
-        for e in events:
-            if 0 <= e.channel < len(self._events):
-                self._events[e.channel].append(e)
-        for c, lst in enumerate(self._events):
-            if len(lst) > 20_000:
-                self._events[c] = lst[-10_000:]
+        """Remember events for markers (drawn on the next :meth:`refresh`), in time order per
+        channel: a replay's whole table at once, or live events as they come."""
+        for e in sorted(events, key=lambda e: e.time_s):
+            if not 0 <= e.channel < len(self._events):
+                continue
+            times, kept = self._event_times[e.channel], self._events[e.channel]
+            if not times or e.time_s >= times[-1]:
+                times.append(e.time_s)
+                kept.append(e)
+            else:  # a live event that came late
+                i = bisect.bisect_right(times, e.time_s)
+                times.insert(i, e.time_s)
+                kept.insert(i, e)
+            self._add_to_legend(e)
+        for c, kept in enumerate(self._events):
+            if len(kept) > MAX_EVENTS:
+                self._events[c] = kept[-MAX_EVENTS // 2 :]
+                self._event_times[c] = self._event_times[c][-MAX_EVENTS // 2 :]
 
     def clear_events(self) -> None:
         """Forget every marker."""
         self._events = [[] for _ in self._events]
+        self._event_times = [[] for _ in self._events]
+        self._drawn_markers = [(0.0,)] * len(self._events)
+
+    def set_marks(self, marks: Mapping[tuple[int, int], str]) -> None:
+        """Outline the markers of reviewed events: ``{(channel, sample_index): action}``
+        (actions as in :data:`aemon.gui.colours.LABEL_COLOURS`)."""
+        self._marks = marks
+        self._marks_version += 1
+
+    def select(self, event: Event | None) -> None:
+        """Ring the marker of ``event`` (None: no ring)."""
+        self._selected = event
+        self._marks_version += 1
+
+    def _add_to_legend(self, event: Event) -> None:
+        key = (event.type, event.detector)
+        if key in self._legend_types:
+            return
+        self._legend_types.add(key)
+        sample = pg.ScatterPlotItem(symbol="t", size=9, pen=pg.mkPen("w", width=0.8),
+                                    brush=self._brush(marker_colour(*key)))  # fmt: skip
+        self.legend.addItem(sample, f"{event.type} [{event.detector}]")
+
+    def _add_label_legend(self) -> None:
+        for action, colour in LABEL_COLOURS.items():
+            symbol = "x" if action == "rejected" else "t"
+            sample = pg.ScatterPlotItem(symbol=symbol, size=9, pen=pg.mkPen(colour, width=2),
+                                        brush=None)  # fmt: skip
+            self.legend.addItem(sample, action)
 
     def refresh(self) -> None:
         """Redraw images, waveforms and markers from the column source (GUI thread)."""
@@ -186,19 +259,38 @@ class ChannelView(pg.GraphicsLayoutWidget):
 
     def _draw_markers(self, channel: int, newest: float) -> None:
         t0 = newest - self.spec.columns * self.spec.column_s
-        events = self._events[channel]
-        visible = [e for e in events[-400:] if t0 <= e.time_s <= newest]
-        key = (newest, len(visible), len(events))
+        times = self._event_times[channel]
+        stop = bisect.bisect_right(times, newest)
+        start = max(bisect.bisect_left(times, t0), stop - MAX_MARKERS)
+        key = (newest, start, stop, len(times), self._marks_version)
         if key == self._drawn_markers[channel]:
             return
         self._drawn_markers[channel] = key
+        y = self._fmax * 0.93
+        chosen = self._selected
+        if chosen is not None and chosen.channel == channel and t0 <= chosen.time_s <= newest:
+            self.rings[channel].setData([chosen.time_s - newest], [y])
+        else:
+            self.rings[channel].setData([], [])
+        visible = self._events[channel][start:stop]
         if not visible:
             self.markers[channel].setData([], [])
             return
-        xs = np.array([e.time_s for e in visible]) - newest
-        ys = np.full(len(visible), self._fmax * 0.93)
-        brushes = [self._brush(marker_colour(e.type, e.detector)) for e in visible]
-        self.markers[channel].setData(xs, ys, brush=brushes, data=visible)
+        actions = [self._marks.get((channel, int(e.sample_index)), "") for e in visible]
+        self.markers[channel].setData(
+            np.array(times[start:stop]) - newest, np.full(len(visible), y), data=visible,
+            brush=[self._brush(marker_colour(e.type, e.detector)) for e in visible],
+            pen=[self._pen(a) for a in actions],
+            symbol=["x" if a == "rejected" else "t" for a in actions],
+        )  # fmt: skip
+
+    def _pen(self, action: str) -> QtGui.QPen:
+        pen = self._pens.get(action)
+        if pen is None:
+            colour = LABEL_COLOURS.get(action)
+            pen = pg.mkPen("w", width=0.8) if colour is None else pg.mkPen(colour, width=2.5)
+            self._pens[action] = pen
+        return pen
 
     def _brush(self, colour: tuple[int, int, int]) -> QtGui.QBrush:
         brush = self._brushes.get(colour)

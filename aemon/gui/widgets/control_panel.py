@@ -149,7 +149,7 @@ class ControlPanel(QtWidgets.QWidget):
             cb.deleteLater()
         self.channel_boxes = []
         for c in range(channels):
-            cb = QtWidgets.QCheckBox(f"{c + 1}")
+            cb = QtWidgets.QCheckBox(f"{c}")
             cb.setChecked(True)
             self.channels_row.addWidget(cb)
             self.channel_boxes.append(cb)

@@ -1,4 +1,9 @@
-"""The hit table: a Qt model over :class:`aemon.gui.hit_table.HitTable` and its view."""
+"""The hit table: a Qt model over :class:`aemon.gui.hit_table.HitTable` and its view.
+
+A reviewed event's row is tinted in its label's colour (:data:`aemon.gui.colours
+.LABEL_COLOURS`); a right click on the header shows or hides columns (``utc`` and
+``sample_index`` start hidden).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,24 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from aemon.events.event import Event
-from aemon.gui.hit_table import TABLE_COLUMNS, HitTable
+from aemon.gui.colours import LABEL_COLOURS
+from aemon.gui.hit_table import HIDDEN_COLUMNS, TABLE_COLUMNS, HitTable
 
 logger = logging.getLogger(__name__)
 
 _Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
+
+_ROW_TINTS = {action: QtGui.QColor(*rgb, 90) for action, rgb in LABEL_COLOURS.items()}
+_WIDTHS = {"time_s": 110, "label": 80, "channel": 60, "amplitude_dBAE": 116, "rise_time_us": 100,
+           "duration_us": 96, "counts": 60, "energy_eu": 86, "type": 60, "utc": 215}  # fmt: skip
+
+
+def label_action(text: str) -> str:
+    """The review action of a label column text (``→ high`` is a re-typed event)."""
+    return "retyped" if text.startswith("→") else text
 
 
 class HitTableModel(QtCore.QAbstractTableModel):
@@ -32,6 +47,8 @@ class HitTableModel(QtCore.QAbstractTableModel):
     def data(self, index: _Index, role: int = QtCore.Qt.ItemDataRole.DisplayRole) -> Any:
         if role == QtCore.Qt.ItemDataRole.DisplayRole and index.isValid():
             return self.table.cell(index.row(), index.column())
+        if role == QtCore.Qt.ItemDataRole.BackgroundRole and index.isValid():
+            return _ROW_TINTS.get(label_action(self.table.label_of_row(index.row())))
         if role == QtCore.Qt.ItemDataRole.TextAlignmentRole:
             return int(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -75,12 +92,11 @@ class HitTableModel(QtCore.QAbstractTableModel):
         self.endResetModel()
 
     def labels_changed(self) -> None:
-        """Redraw the label column."""
-        column = len(TABLE_COLUMNS) - 1
+        """Redraw the label column and the row tints."""
         if not len(self.table):
             return
         self.dataChanged.emit(
-            self.index(0, column), self.index(max(len(self.table) - 1, 0), column)
+            self.index(0, 0), self.index(len(self.table) - 1, len(TABLE_COLUMNS) - 1)
         )
 
 
@@ -101,11 +117,31 @@ class HitTableView(QtWidgets.QTableView):
         self.verticalHeader().hide()
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
-        self.horizontalHeader().setDefaultSectionSize(96)
-        self.setColumnWidth(0, 120)
-        self.setColumnWidth(1, 215)
-        self.setColumnWidth(2, 100)
+        header.setDefaultSectionSize(96)
+        for name, width in _WIDTHS.items():
+            self.setColumnWidth(TABLE_COLUMNS.index(name), width)
+        header.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+        self.set_hidden_columns(HIDDEN_COLUMNS)
         self._model = model
+
+    def hidden_columns(self) -> list[str]:
+        """Names of the hidden columns."""
+        return [n for i, n in enumerate(TABLE_COLUMNS) if self.isColumnHidden(i)]
+
+    def set_hidden_columns(self, names: Sequence[str]) -> None:
+        """Hide exactly these columns (unknown names are ignored)."""
+        for i, name in enumerate(TABLE_COLUMNS):
+            self.setColumnHidden(i, name in names)
+
+    def _column_menu(self, pos: QtCore.QPoint) -> None:
+        menu = QtWidgets.QMenu(self)
+        for i, name in enumerate(TABLE_COLUMNS):
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(i))
+            action.toggled.connect(lambda on, i=i: self.setColumnHidden(i, not on))
+        menu.exec(self.horizontalHeader().mapToGlobal(pos))
 
     def _sort_by(self, column: int) -> None:
         table = self._model.table

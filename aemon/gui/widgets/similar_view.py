@@ -79,7 +79,7 @@ class SimilarEventsView(QtWidgets.QWidget):
         self.table.setRowCount(len(rows))
         for r, (index, distance, e) in enumerate(rows):
             cells = (
-                str(index), f"{e.time_s:.6f}", str(e.channel + 1), f"{distance:.3f}",
+                str(index), f"{e.time_s:.6f}", str(e.channel), f"{distance:.3f}",
                 f"{e.amplitude_dBAE:.1f}",
             )  # fmt: skip
             for c, text in enumerate(cells):

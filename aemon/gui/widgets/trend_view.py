@@ -1,5 +1,7 @@
 """AE trend plots: hit rate, cumulative hits, amplitude and energy against time, one curve per
-channel and type, or per cluster and type in the "colour by cluster" mode."""
+channel and type, each in its own colour, or per cluster and type in the "colour by cluster"
+mode (colour = cluster, symbol = type). One legend beside the plots names every curve, so it
+covers no point."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import logging
 
 import pyqtgraph as pg
 
-from aemon.gui.colours import CHANNEL_COLOURS, cluster_colour
+from aemon.gui.colours import SERIES_COLOURS, cluster_colour
 from aemon.gui.trends import TREND_KINDS, TrendAccumulator, TrendKey
 
 logger = logging.getLogger(__name__)
@@ -38,16 +40,19 @@ class TrendView(pg.GraphicsLayoutWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self._curves: dict[tuple[str, TrendKey], pg.PlotDataItem] = {}
         self._types: list[str] = []
+        self._colours: dict[TrendKey, tuple[int, int, int]] = {}
         self._drawn = -1
         for i, kind in enumerate(TREND_KINDS):
             plot = self.addPlot(row=i // 2, col=i % 2, title=kind)
             plot.setLabel("left", _UNITS[kind])
             plot.setLabel("bottom", "time", units="s")
-            plot.addLegend(offset=(5, 5), labelTextSize="8pt")
             plot.showGrid(x=True, y=True, alpha=0.2)
             if kind == "energy":
                 plot.setLogMode(y=True)
             self.plots[kind] = plot
+        self.legend = pg.LegendItem(labelTextSize="8pt", frame=False)
+        self.addItem(self.legend, row=0, col=2, rowspan=2)
+        self._legend_keys: list[TrendKey] = []
 
     def set_colour_mode(self, colour_by: str, trends: TrendAccumulator) -> None:
         """Draw ``trends`` (grouped by channel or by cluster label, as ``colour_by`` says)
@@ -57,6 +62,8 @@ class TrendView(pg.GraphicsLayoutWidget):
         for (kind, _), curve in self._curves.items():
             self.plots[kind].removeItem(curve)
         self._curves.clear()
+        self.legend.clear()
+        self._legend_keys.clear()
         self.colour_by, self.trends, self._drawn = colour_by, trends, -1
         self.refresh()
 
@@ -87,24 +94,48 @@ class TrendView(pg.GraphicsLayoutWidget):
             if key not in keys:
                 self.plots[kind].removeItem(curve)
                 del self._curves[(kind, key)]
+        if self._legend_keys != keys:
+            self._update_legend(keys)
 
-    def _new_curve(self, kind: str, key: TrendKey, plot: pg.PlotItem) -> pg.PlotDataItem:
+    def colour(self, key: TrendKey) -> tuple[int, int, int]:
+        """The colour of curve ``key``: its cluster's, or one per channel × type."""
+        if self.colour_by == "cluster":
+            return cluster_colour(key[0])
+        if key not in self._colours:
+            self._colours[key] = SERIES_COLOURS[len(self._colours) % len(SERIES_COLOURS)]
+        return self._colours[key]
+
+    def _name(self, key: TrendKey) -> str:
         group, event_type = key
+        if self.colour_by == "cluster":
+            return f"cluster {group} {event_type}" if group >= 0 else f"unclustered {event_type}"
+        return f"channel {group} {event_type}"
+
+    def _update_legend(self, keys: list[TrendKey]) -> None:
+        """One entry per curve (line and symbol), beside the plots."""
+        self.legend.clear()
+        for key in keys:
+            colour = self.colour(key)
+            sample = pg.PlotDataItem(
+                pen=pg.mkPen(colour, width=1.5), symbol=self._symbol(key[1]), symbolSize=6,
+                symbolBrush=colour, symbolPen=None,
+            )  # fmt: skip
+            self.legend.addItem(sample, self._name(key))
+        self._legend_keys = list(keys)
+
+    def _symbol(self, event_type: str) -> str:
         if event_type not in self._types:
             self._types.append(event_type)
-        if self.colour_by == "cluster":
-            colour = cluster_colour(group)
-            name = f"cluster {group} {event_type}" if group >= 0 else f"unclustered {event_type}"
-        else:
-            colour = CHANNEL_COLOURS[group % len(CHANNEL_COLOURS)]
-            name = f"ch{group + 1} {event_type}"
+        return _SYMBOLS[self._types.index(event_type) % len(_SYMBOLS)]
+
+    def _new_curve(self, kind: str, key: TrendKey, plot: pg.PlotItem) -> pg.PlotDataItem:
+        colour, name = self.colour(key), self._name(key)
         if kind in ("hit rate", "cumulative hits"):
             curve = plot.plot(name=name, pen=pg.mkPen(colour, width=1.5))
         else:
-            symbol = _SYMBOLS[self._types.index(event_type) % len(_SYMBOLS)]
             curve = plot.plot(
-                name=name, pen=None, symbol=symbol, symbolSize=5, symbolBrush=colour,
-                symbolPen=None,
+                name=name, pen=None, symbol=self._symbol(key[1]), symbolSize=5,
+                symbolBrush=colour, symbolPen=None,
             )  # fmt: skip
         self._curves[(kind, key)] = curve
         return curve
