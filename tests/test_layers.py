@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "stream": 5,
     "detect": 6,
     "drivers": 7,
+    "reanalysis": 7,  # aemon reanalyse's Dask engine: runs detect's offline path in chunks
     "monitor": 8,
     "train": 9,
     "site": 9,  # site learning (aemon adapt --background): detect + io + scikit-learn

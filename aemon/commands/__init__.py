@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "keys": "aemon.commands.keys:register",
     "locate-calibrate": "aemon.commands.locate:register",
     "monitor": "aemon.commands.monitor:register",
+    "reanalyse": "aemon.commands.reanalyse:register",
     "record": "aemon.commands.record:register",
     "repair": "aemon.commands.repair:register",
     "replay": "aemon.commands.replay:register",

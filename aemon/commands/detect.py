@@ -26,6 +26,7 @@ from aemon.onnx_sessions import PROVIDER_CHOICES
 if TYPE_CHECKING:
     from aemon.detect.offline import DetectSummary
     from aemon.events.grouping import HitGrouper
+    from aemon.events.location_config import LocationConfig
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("input", type=Path, metavar="INPUT", help=".h5, .wav/.flac, raw or .tradb")
     p.add_argument("-o", "--out", type=Path, help="event CSV to write (default: INPUT.events.csv)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it already exists")
+    add_detection_arguments(p)
+    p.add_argument(
+        "--event-table", type=Path, metavar="CSV",
+        help="with --location: also write one row per multi-channel event (docs/events.md)",
+    )  # fmt: skip
+    p.set_defaults(func=run_detect)
+
+
+def add_detection_arguments(p: argparse.ArgumentParser) -> None:
+    """The detector, input and location options of ``detect`` (``reanalyse`` takes them too)."""
     p.add_argument("--model", metavar="M", help="model directory or name (default: by rate)")
     p.add_argument("--detector", choices=DETECTORS, default="nn", help="default: nn")
     add_threshold_arguments(p)
@@ -85,11 +96,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     add_features_from(p)
     add_location_arguments(p)
-    p.add_argument(
-        "--event-table", type=Path, metavar="CSV",
-        help="with --location: also write one row per multi-channel event (docs/events.md)",
-    )  # fmt: skip
-    p.set_defaults(func=run_detect)
+
+
+def check_detection_arguments(args: argparse.Namespace) -> LocationConfig | None:
+    """Check the options of :func:`add_detection_arguments`; returns the ``--location`` set-up.
+
+    Raises:
+        ConfigError: A value out of range or an option the detector does not use.
+    """
+    check_detector_flags(args)
+    positive("--rate", args.fs, "Hz", "1562500")
+    at_least("--channels", args.channels, 1, "2")
+    positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
+    check_features_from(args)
+    return location_from_args(args)  # a bad location file fails before the heavy imports
 
 
 def run_detect(args: argparse.Namespace) -> int:
@@ -99,12 +119,7 @@ def run_detect(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out} would overwrite the input; choose another file")
     if not args.input.is_file():
         raise FileFormatError(f"{args.input}: no such file; check the path")
-    check_detector_flags(args)
-    positive("--rate", args.fs, "Hz", "1562500")
-    at_least("--channels", args.channels, 1, "2")
-    positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
-    check_features_from(args)
-    location = location_from_args(args)  # a bad location file fails before the heavy imports
+    location = check_detection_arguments(args)
     table_path: Path | None = args.event_table
     if table_path is not None:
         if location is None:

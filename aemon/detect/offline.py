@@ -17,14 +17,14 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 from tqdm import tqdm
 
 from aemon.detect.backend import Detector
-from aemon.detect.factory import make_event_stream, open_model
+from aemon.detect.factory import EventStream, make_event_stream, open_model
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import DetectionRunner, EventList, Fanout, Item, Pace, paced
 from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
@@ -256,9 +256,18 @@ def detect_reader(
     progress: bool = False,
     pace: Pace | None = None,
     block_s: float | None = None,
+    on_stream: Callable[[EventStream], None] | None = None,
+    time_origin: int | None = None,
 ) -> DetectRun:
     """Run the detector over a continuous file's blocks and gaps (:class:`DetectionRunner`);
-    arguments as :func:`detect_path`."""
+    arguments as :func:`detect_path`.
+
+    ``aemon reanalyse`` runs a time chunk of a recording through a reader that shows only the
+    chunk: ``on_stream`` is called with the event stream before the first block (the chunk
+    continues the sequential pass's preprocessing state and event times), and
+    ``time_origin`` is the absolute sample of ``time_s = 0`` for the grouping's clock
+    (default: the reader's first sample).
+    """
     fmt, first = reader.format, reader.first_sample
     rate = fmt.sample_rate_hz
     block_samples = BLOCK_SAMPLES if block_s is None else max(1, round(block_s * rate))
@@ -271,9 +280,11 @@ def detect_reader(
         start_time_utc=reader.start_time_utc,
         onnx=onnx,
     )
+    if on_stream is not None:
+        on_stream(stream)
     runner = DetectionRunner(
-        stream, sinks, first_sample=first, sample_rate_hz=rate, grouper=grouper,
-        only_inside=only_inside,
+        stream, sinks, first_sample=first if time_origin is None else time_origin,
+        sample_rate_hz=rate, grouper=grouper, only_inside=only_inside,
     )  # fmt: skip
     total = reader.stop_sample - first
     with tqdm(

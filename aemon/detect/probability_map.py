@@ -188,6 +188,7 @@ class ProbabilityMapStream:
         self.overlap = overlap
         self._worker: ThreadPoolExecutor | None = None
         self._running: deque[tuple[Future[npt.NDArray[np.float32]], _BatchSpan]] = deque()
+        self._before_origin = 0  # preprocessed samples still due from before the origin
 
     @property
     def next_sample(self) -> int:
@@ -201,6 +202,29 @@ class ProbabilityMapStream:
         return held * self.factor + (
             self._preprocessor.decimator.half if self._preprocessor.decimator else 0
         )
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        """The preprocessing state (high-pass, decimation, whitening, noise floor)."""
+        return self._preprocessor
+
+    def continue_from(self, preprocessor: Preprocessor) -> None:
+        """Take over the preprocessing state of a stream that was fed every sample before this
+        stream's first one (``aemon reanalyse`` starts a chunk with the state a sequential pass
+        has there). Call before the first :meth:`push`. The result equals the sequential
+        stream's when this stream's first sample lies on that stream's window grid and the
+        rate is the model's (no decimation, whose filter delay would shift the samples).
+
+        Raises:
+            ConfigError: The stream decimates, or the preprocessor is for other channels.
+        """
+        if self.factor != 1 or preprocessor.channels != self.format.channels:
+            raise ConfigError(
+                "a preprocessing state carries over only between streams at the model's rate "
+                "with the same channels"
+            )
+        self._preprocessor = preprocessor
+        self._before_origin = preprocessor.held_samples  # they precede the first window
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[ProbabilityChunk]:
         """Add a raw ``(channels, n)`` block (counts or volts); return finished map chunks.
@@ -277,6 +301,9 @@ class ProbabilityMapStream:
         self._preprocessor.restart(reset_floor=reset_floor)
 
     def _feed(self, samples: npt.NDArray[np.float32]) -> None:
+        if self._before_origin and samples.shape[1]:
+            cut = min(self._before_origin, samples.shape[1])
+            samples, self._before_origin = samples[:, cut:], self._before_origin - cut
         if samples.shape[1]:
             self._pending += self._scheduler.push(self._model_next, samples)
             self._model_next += samples.shape[1]

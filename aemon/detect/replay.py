@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from aemon.detect.backend import Detector
+from aemon.detect.model_card import ModelCard
 from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import Pace
@@ -229,19 +230,27 @@ def _run(
 def _table_attrs(
     options: DetectOptions, onnx: Detector | None, speed: float, path: Path
 ) -> dict[str, object]:
+    pace = "max" if math.isinf(speed) else f"{speed:g}"
+    return table_attrs(
+        options, onnx.card if onnx else None, f"aemon replay --speed {pace} {path.name}"
+    )
+
+
+def table_attrs(options: DetectOptions, card: ModelCard | None, source: str) -> dict[str, object]:
+    """The attributes of a new event table: how its events were detected (``replay`` and
+    ``reanalyse``; ``card``: the model's, None for the threshold detector)."""
     threshold = options.probability if options.detector == "nn" else options.threshold_db
-    if threshold is None and options.detector == "nn" and onnx is not None:
-        threshold = float(onnx.card.threshold)
+    if threshold is None and options.detector == "nn" and card is not None:
+        threshold = float(card.threshold)
     if threshold is None and options.detector != "nn":
         threshold = 40.0 if options.x_noise is None else math.nan
-    pace = "max" if math.isinf(speed) else f"{speed:g}"
     return {
         "detector": options.detector,
-        "model": onnx.card.name if onnx else "",
+        "model": card.name if card else "",
         "threshold": math.nan if threshold is None else float(threshold),
         "x_noise": math.nan if options.x_noise is None else float(options.x_noise),
         "probability": math.nan
         if options.probability is None or options.detector != "cascade"
         else float(options.probability),
-        "source": f"aemon replay --speed {pace} {path.name}",
+        "source": source,
     }

@@ -339,6 +339,10 @@ class Preprocessor:
         self.whitener = make_whitener(params, channels)
         self.factor = factor
 
+    @property
+    def held_samples(self) -> int:  # taken, not yet returned: high-pass start, last segment
+        return sum(p.shape[1] for p in self.highpass._pending) + self.normalizer._buf.size
+
     def process(self, block: np.ndarray) -> F32:
         """Preprocess a raw ``(channels, n)`` block."""
         return self._after_highpass(self.highpass.process(block))

@@ -1,0 +1,226 @@
+"""The Dask distributed engine: chunks as tasks, results as they finish, resumable.
+
+:func:`open_client` connects to an existing cluster (``dask scheduler`` and ``dask worker``
+processes) or starts an embedded :class:`distributed.LocalCluster` of worker processes.
+:func:`run_plans` submits one task per chunk that is not already in its recording's store
+(:mod:`aemon.reanalysis.store`), stores each result as it arrives, and hands every recording
+whose chunks are all done to a callback that writes its outputs. A failed task prints one
+line naming the recording and the chunk; that recording's other tasks are cancelled and the
+other recordings go on. Ctrl-C cancels every task still queued or running on the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NamedTuple
+
+from tqdm import tqdm
+
+from aemon.detect.offline import _bar_options
+from aemon.errors import AemonError, ConfigError
+from aemon.reanalysis.plan import RecordingPlan
+from aemon.reanalysis.state import preprocessor_at
+from aemon.reanalysis.task import ChunkResult, detect_chunk
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 30.0
+"""How long to wait for an existing scheduler (s)."""
+
+RecordingDone = Callable[[RecordingPlan, list[ChunkResult]], bool]
+"""Called with a recording and the results of all its chunks, in time order; returns whether
+its outputs were written (False: it printed why not)."""
+
+
+class RunSummary(NamedTuple):
+    """What :func:`run_plans` did.
+
+    Attributes:
+        written: Recordings whose outputs were written.
+        failed: Recordings that failed (their error line was printed).
+        chunks_run: Chunks run now (the others came from the stores).
+        chunks_stored: Chunks found done in the stores.
+        seconds: Signal analysed now (s per channel, summed over recordings).
+        task_s: Wall time the chunk tasks took on their workers, summed (s).
+        workers: Workers of the cluster.
+        wall_s: Wall-clock time (s).
+    """
+
+    written: int
+    failed: int
+    chunks_run: int
+    chunks_stored: int
+    seconds: float
+    task_s: float
+    workers: int
+    wall_s: float
+
+    @property
+    def realtime_factor(self) -> float:
+        """Signal seconds analysed per wall second (× real time, all channels at once)."""
+        return self.seconds / max(self.wall_s, 1e-9)
+
+    @property
+    def busy(self) -> float:
+        """Share of the workers' time spent in chunk tasks (0..1)."""
+        return self.task_s / max(self.wall_s * self.workers, 1e-9)
+
+
+@contextmanager
+def open_client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A Dask client: on ``scheduler`` (``tcp://HOST:PORT``), or on an embedded
+    :class:`~distributed.LocalCluster` of ``workers`` single-threaded worker processes.
+
+    Raises:
+        ConfigError: Dask distributed is not installed, or the scheduler does not answer.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "aemon reanalyse needs Dask distributed; pip install 'aemon[cluster]'"
+        ) from None
+    if not logger.isEnabledFor(logging.DEBUG):  # a failed task is reported in one line
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"no Dask scheduler answers at {scheduler} ({exc}); start one with "
+                "'dask scheduler' or drop --scheduler for a local cluster"
+            ) from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.CRITICAL,  # the workers' tracebacks: failures get one line
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def _error_line(plan: RecordingPlan, index: int, exc: BaseException) -> str:
+    what = str(exc) if isinstance(exc, AemonError) else f"{type(exc).__name__}: {exc}"
+    return f"aemon: error: {plan.label(index)}: {what}; its other chunks are cancelled"
+
+
+class _Progress:
+    """A bar over chunks with the throughput in × real time."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+        self.bar = tqdm(total=total, unit="chunk", desc="reanalyse", disable=not enabled,
+                        **_bar_options())  # fmt: skip
+
+    def done(self, result: ChunkResult | None) -> None:
+        if result is not None:
+            self.seconds += result.seconds
+        wall = time.perf_counter() - self.started
+        self.bar.set_postfix_str(f"{self.seconds / max(wall, 1e-9):.2f}× real time", False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_plans(
+    client: Client, plans: list[RecordingPlan], on_done: RecordingDone, *, progress: bool
+) -> RunSummary:
+    """Run every chunk not yet stored; call ``on_done`` for each recording as it completes.
+
+    Raises:
+        KeyboardInterrupt: After cancelling the tasks (finished chunks stay stored).
+    """
+    started = time.perf_counter()
+    results: list[list[ChunkResult | None]] = []
+    owners: dict[Future, tuple[int, int]] = {}
+    stored = 0
+    for plan in plans:
+        results.append([plan.store.load(i) for i in range(len(plan.jobs))])
+        stored += sum(res is not None for res in results[-1])
+    bar = _Progress(sum(len(p.jobs) for p in plans), progress)
+    bar.bar.update(stored)
+    failed: set[int] = set()
+    written = seconds = task_s = 0.0
+    try:
+        for r, plan in enumerate(plans):
+            missing = [i for i, res in enumerate(results[r]) if res is None]
+            states = _state_chain(client, plan, max(missing, default=-1))
+            for i in missing:
+                future = client.submit(detect_chunk, plan.jobs[i], states[i], pure=False)
+                owners[future] = (r, i)
+        for r, plan in enumerate(plans):  # everything came from the store
+            if all(res is not None for res in results[r]):
+                ok = _finish(plan, results[r], on_done)
+                written += ok
+                if not ok:
+                    failed.add(r)
+        from distributed import as_completed
+
+        for future in as_completed(list(owners)):
+            r, i = owners[future]
+            plan = plans[r]
+            if future.status == "cancelled" or r in failed:
+                continue
+            if future.status == "error":
+                failed.add(r)
+                print(_error_line(plan, i, future.exception()), file=sys.stderr)
+                client.cancel([f for f, (o, _) in owners.items() if o == r and not f.done()])
+                bar.done(None)
+                continue
+            result: ChunkResult = future.result()
+            future.release()
+            plan.store.save(i, result)
+            results[r][i] = result
+            seconds += result.seconds
+            task_s += result.wall_s
+            bar.done(result)
+            if all(res is not None for res in results[r]):
+                ok = _finish(plan, results[r], on_done)
+                written += ok
+                if not ok:
+                    failed.add(r)
+    except KeyboardInterrupt:
+        client.cancel(list(owners), force=True)
+        raise
+    finally:
+        bar.close()
+    workers = len(client.scheduler_info().get("workers", {}))
+    return RunSummary(int(written), len(failed), len(owners), stored, seconds, task_s, workers,
+                      time.perf_counter() - started)  # fmt: skip
+
+
+def _state_chain(client: Client, plan: RecordingPlan, last: int) -> list[Future | None]:
+    """Futures of the preprocessing state at each chunk's start up to chunk ``last`` (None
+    where a chunk starts afresh: at the first sample, or without carried state)."""
+    states: list[Future | None] = [None] * len(plan.jobs)
+    if not plan.carry_state:
+        return states
+    first = plan.jobs[0].first_sample
+    for i in range(1, last + 1):
+        start = plan.jobs[i].chunk.run_start
+        if start > first:
+            previous = plan.jobs[i - 1]
+            states[i] = client.submit(preprocessor_at, previous, start, states[i - 1], pure=False)
+    return states
+
+
+def _finish(plan: RecordingPlan, results: list[ChunkResult | None], on_done: RecordingDone) -> int:
+    done = [res for res in results if res is not None]
+    if not on_done(plan, done):
+        return 0
+    plan.store.remove()
+    return 1

@@ -1,0 +1,118 @@
+"""``aemon reanalyse`` on this machine: × real time with 1 and 2 local workers, the scaling,
+and the overhead against sequential ``aemon detect``.
+
+Simulates ``--minutes`` of 4-channel recordings (``aemon sim``, ``--files`` files, default
+192 kHz with the shipped aemon-rt-192k model), then, each as a separate command with its
+start-up included:
+
+1. ``aemon detect`` on every file, one after the other (its defaults: the cores' inference
+   threads);
+2. ``aemon reanalyse FILES --workers 1 --threads 1``;
+3. ``aemon reanalyse FILES --workers 2 --threads 1`` (what ``--workers 2`` gives each task
+   on 2 cores anyway).
+
+× real time is signal seconds (per channel) over wall seconds, for the whole archive. The
+scaling is (2) over (3); the overhead is (2) against (1), and (3) is compared with (1) too.
+The CSVs of (2) and (3) are compared with those of (1), byte for byte. A JSON report goes
+to ``--json``.
+
+Usage::
+
+    python bench/bench_reanalyse.py [--minutes 10] [--files 5] [--rate 192000]
+        [--chunk 60] [--dir /tmp/bench-reanalyse] [--json report.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _aemon(*args: str) -> float:
+    """Run ``python -m aemon.cli ARGS``; returns its wall time (s)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "aemon.cli", *args], env=env, text=True,
+                          capture_output=True, check=False)  # fmt: skip
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"aemon {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    print(done.stdout.strip().splitlines()[-1], flush=True)
+    return wall
+
+
+def _figures(wall_s: float, signal_s: float) -> dict[str, float]:
+    return {"wall_s": round(wall_s, 2), "x_real_time": round(signal_s / wall_s, 3)}
+
+
+def _same_rows(a: Path, b: Path) -> bool:
+    return a.read_bytes() == b.read_bytes()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="signal in all (min)")
+    parser.add_argument("--files", type=int, default=5, help="recordings (default 5)")
+    parser.add_argument("--channels", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=192_000.0, help="Hz (default 192000)")
+    parser.add_argument("--chunk", type=float, default=60.0, help="s per task (default 60)")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench-reanalyse"))
+    parser.add_argument("--json", type=Path, help="write the report here too")
+    args = parser.parse_args()
+
+    args.dir.mkdir(parents=True, exist_ok=True)
+    seconds = args.minutes * 60 / args.files
+    files = []
+    for i in range(args.files):
+        path = args.dir / f"rec{i}.h5"
+        if not path.exists():
+            _aemon("sim", "--duration", f"{seconds:g}", "--channels", str(args.channels),
+                   "--rate", f"{args.rate:g}", "--seed", str(i), "--coincident", "0.3",
+                   "-o", str(path))  # fmt: skip
+        files.append(path)
+    signal_s = seconds * args.files
+
+    sequential = sum(
+        _aemon("detect", str(path), "-o", str(args.dir / f"{path.name}.seq.csv"),
+               "--overwrite", "--no-progress")
+        for path in files
+    )  # fmt: skip
+    walls: dict[int, float] = {}
+    equal = True
+    for workers in (1, 2):  # one inference thread per worker: a worker is a core
+        out = args.dir / f"out{workers}"
+        options = ["--workers", str(workers), "--threads", "1", "--chunk", f"{args.chunk:g}"]
+        walls[workers] = _aemon("reanalyse", *map(str, files), "--out", str(out), *options,
+                                "--overwrite", "--no-progress")  # fmt: skip
+        for path in files:
+            equal &= _same_rows(args.dir / f"{path.name}.seq.csv", out / f"{path.name}.events.csv")
+    report = {
+        "signal_s_per_channel": signal_s,
+        "channels": args.channels,
+        "rate_hz": args.rate,
+        "files": args.files,
+        "chunk_s": args.chunk,
+        "cores": os.cpu_count(),
+        "detect_sequential": _figures(sequential, signal_s),
+        "reanalyse_1_worker": _figures(walls[1], signal_s),
+        "reanalyse_2_workers": _figures(walls[2], signal_s),
+        "scaling_2_over_1_worker": round(walls[1] / walls[2], 3),
+        "overhead_1_worker_vs_detect": round(walls[1] / sequential - 1, 3),
+        "speedup_2_workers_vs_detect": round(sequential / walls[2], 3),
+        "csv_identical_to_sequential": equal,
+    }
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
