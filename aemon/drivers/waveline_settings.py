@@ -117,7 +117,7 @@ def _optional_hz(value: Any, key: str) -> float | None:
     if value is None or (isinstance(value, str) and value.lower() == "none"):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{key} must be a frequency in Hz > 0 or \"none\", not {value!r}")
+        raise ConfigError(f'{key} must be a frequency in Hz > 0 or "none", not {value!r}')
     return float(value)
 
 

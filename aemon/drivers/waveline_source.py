@@ -158,14 +158,15 @@ class LinWaveSource:
                 why = _why(exc)
                 with contextlib.suppress(Exception):
                     await device.close()
-            if time.monotonic() + RECONNECT_INTERVAL_S >= deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise SourceError(
                     f"no linWave answered at {self.address} within {timeout_s:g} s ({why}); "
                     "check the address (waveline.LinWave.discover() lists devices), that the "
                     "device is on and on this network, and that no other program is "
                     "connected to it"
                 )
-            await asyncio.sleep(RECONNECT_INTERVAL_S)
+            await asyncio.sleep(min(RECONNECT_INTERVAL_S, left))
         self._device = device
         fmt, info, description = await self._configure(device)
         if first:
@@ -369,6 +370,8 @@ class LinWaveSource:
                 asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(5.0)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._loop_thread.join(5.0)
+        if not self._loop_thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()
 
     def __enter__(self) -> LinWaveSource:
         self.open()
