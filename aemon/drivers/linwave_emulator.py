@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import time
@@ -139,7 +140,7 @@ class LinWaveEmulator:
         self._servers.append(await asyncio.start_server(self._control, self.host, self.port))
         for channel in self.setup:
             server = await asyncio.start_server(
-                lambda r, w, c=channel: self._stream(c, r, w), self.host, self.port + channel
+                functools.partial(self._stream, channel), self.host, self.port + channel
             )
             self._servers.append(server)
         logger.info("linWave emulator on %s:%d (streams +1, +2)", self.host, self.port)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from aemon.drivers.waveline_settings import WaveLineSettings
-from aemon.drivers.waveline_source import RECONNECT_INTERVAL_S, import_waveline
+from aemon.drivers.waveline_support import RECONNECT_INTERVAL_S, import_waveline
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat

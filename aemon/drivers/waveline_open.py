@@ -13,7 +13,7 @@ DEFAULT_CONNECT_TIMEOUT_S = 5.0
 
 def parse_linwave(spec: str) -> tuple[str, int]:
     """``linwave://HOST[:PORT]`` → ``(host, control port)``; the port defaults to 5432."""
-    from aemon.drivers.waveline_source import LINWAVE_PORT
+    from aemon.drivers.linwave_source import LINWAVE_PORT
 
     rest = spec.removeprefix("linwave://").rstrip("/")
     host, sep, port = rest.rpartition(":")
@@ -60,7 +60,7 @@ def open_waveline(
             port, settings=settings, channel_count=channels, duration_s=duration_s,
             connect_timeout_s=timeout,
         )  # fmt: skip
-    from aemon.drivers.waveline_source import LinWaveSource
+    from aemon.drivers.linwave_source import LinWaveSource
 
     host, port_number = parse_linwave(spec)
     return LinWaveSource(

@@ -119,6 +119,7 @@ class RationalResampler:
         padded[: taps.size] = taps
         self._phases = np.ascontiguousarray(padded.reshape(per_phase, self.up).T)
         self._history = per_phase - 1  # input samples before the newest one an output reads
+        self._buf: npt.NDArray[np.float64] = np.zeros((self.channels, self._history))
         self._start_run(0)
 
     @property

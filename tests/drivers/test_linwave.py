@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
+from aemon.drivers.linwave_source import LinWaveSource
 from aemon.drivers.waveline_settings import WaveLineSettings
-from aemon.drivers.waveline_source import LinWaveSource
 from aemon.errors import SourceError
 from tests.drivers.linwave_helpers import EmulatorThread, ListSink, free_port_triple, ramp
 

@@ -28,10 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import threading
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -39,6 +37,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from aemon.drivers.waveline_settings import DEFAULT_DECIMATION, WaveLineSettings
+from aemon.drivers.waveline_support import (
+    RECONNECT_INTERVAL_S,
+    bound_receive_buffers,
+    close_streams,
+    error_reason,
+    import_waveline,
+    next_blocks,
+)
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
@@ -46,24 +52,11 @@ from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
 logger = logging.getLogger(__name__)
 
 LINWAVE_PORT = 5432
-RECONNECT_INTERVAL_S = 0.5
 BLOCK_S = 0.02
 """Signal per block read from each stream (s)."""
 RECEIVE_BUFFER_S = 0.1
 """Signal the kernel may hold for us per stream (s): when aemon falls behind, the device's
 own buffer takes the lag (and reports an overflow) instead of megabytes of socket buffer."""
-
-
-def import_waveline() -> Any:
-    """The ``waveline`` package, or a one-line error saying how to install it."""
-    try:
-        import waveline
-    except ImportError:
-        raise ConfigError(
-            "linwave:// and spotwave:// need the waveline package; install it with "
-            "pip install 'aemon[waveline]'"
-        ) from None
-    return waveline
 
 
 class _DeviceFault(NamedTuple):
@@ -155,7 +148,7 @@ class LinWaveSource:
                 await asyncio.wait_for(device.connect(), max(deadline - time.monotonic(), 0.1))
                 break
             except (OSError, TimeoutError, RuntimeError, ValueError) as exc:
-                why = _why(exc)
+                why = error_reason(exc)
                 with contextlib.suppress(Exception):
                     await device.close()
             left = deadline - time.monotonic()
@@ -254,14 +247,14 @@ class LinWaveSource:
                 ]
                 await device.start_acquisition()
                 started = time.time()
-                await _bound_receive_buffers(streams, round(RECEIVE_BUFFER_S * rate * 2))
+                await bound_receive_buffers(streams, round(RECEIVE_BUFFER_S * rate * 2))
                 if fault is None:
                     self.start_time_utc = datetime.fromtimestamp(started, UTC)
                 else:
                     next_index = self._gap(sink, next_index, started - last_block_at, rate, fault)
                 try:
                     while limit is None or next_index < limit:
-                        blocks = await _next_blocks(streams)
+                        blocks = await next_blocks(streams)
                         samples = np.stack(blocks)
                         if limit is not None:
                             samples = samples[:, : limit - next_index]
@@ -276,10 +269,10 @@ class LinWaveSource:
                 except TimeoutError:
                     fault = await self._stalled()
                 except (StopAsyncIteration, OSError, asyncio.IncompleteReadError) as exc:
-                    fault = _DeviceFault(RESTART, f"connection to linWave {self.address} lost "
-                                         f"({_why(exc)})")  # fmt: skip
+                    lost = f"connection to linWave {self.address} lost ({error_reason(exc)})"
+                    fault = _DeviceFault(RESTART, lost)
                 finally:
-                    await _close_streams(streams)
+                    await close_streams(streams)
                 logger.warning("%s: %s", self.address, fault.detail)
                 if fault.reason == RESTART:
                     await self._reconnect()
@@ -300,7 +293,8 @@ class LinWaveSource:
             status = await asyncio.wait_for(device.get_status(), 5.0)
             await device.stop_acquisition()
         except (OSError, TimeoutError, RuntimeError) as exc:
-            return _DeviceFault(RESTART, f"linWave {self.address}: {waited}, then {_why(exc)}")
+            why = error_reason(exc)
+            return _DeviceFault(RESTART, f"linWave {self.address}: {waited}, then {why}")
         said = ", ".join(f"{k}={v}" for k, v in status.extra.items())
         if not status.recording:
             return _DeviceFault(
@@ -384,42 +378,6 @@ class LinWaveSource:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-async def _next_blocks(streams: Sequence[Any]) -> list[Any]:
-    """The next block of every channel's stream (raises what the first failure raised)."""
-    tasks = [asyncio.ensure_future(s.__anext__()) for s in streams]
-    try:
-        results = await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-    return [r[1] for r in results]
-
-
-async def _bound_receive_buffers(streams: Sequence[Any], size: int) -> None:
-    for stream in streams:
-        with contextlib.suppress(Exception):  # a failed connection shows on the first read
-            _, writer = await stream.get_reader_writer()
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, max(size, 65536))
-
-
-async def _close_streams(streams: Sequence[Any]) -> None:
-    for stream in streams:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(stream.aclose(), 1.0)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, StopAsyncIteration | asyncio.IncompleteReadError):
-        return "the device closed the stream"
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).lower() if isinstance(exc, OSError) else str(text)
 
 
 def _hz(value: float | None) -> str:
