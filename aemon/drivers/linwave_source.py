@@ -44,6 +44,7 @@ from aemon.drivers.waveline_support import (
     error_reason,
     import_waveline,
     next_blocks,
+    open_linwave,
 )
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
@@ -103,7 +104,7 @@ class LinWaveSource:
         self.start_time_utc: datetime | None = None
         self.channels: list[int] = []
         self.description = ""
-        self._waveline = import_waveline()
+        import_waveline()  # the one-line error now if waveline is not installed
         self._device: Any = None
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(
@@ -142,8 +143,7 @@ class LinWaveSource:
         deadline = time.monotonic() + timeout_s
         why = "no answer"
         while True:
-            device = self._waveline.LinWave(self.host)
-            device.PORT = self.port  # the client uses self.PORT for control and streams
+            device = open_linwave(self.host, self.port)
             try:
                 await asyncio.wait_for(device.connect(), max(deadline - time.monotonic(), 0.1))
                 break

@@ -70,6 +70,7 @@ class SpotWaveEmulator:
                          "tr_post_dur": "100"}  # fmt: skip
         self.filter = "none-none kHz, order 0"
         self.recording = False
+        self.ended = False  # the signal is over (and, once the records are fetched, serving)
         self.overflows = 0
         self.records_sent = 0
         self._records: deque[tuple[int, np.ndarray]] = deque()  # (first index, counts)
@@ -81,9 +82,10 @@ class SpotWaveEmulator:
         self._trai = 0
 
     def serve(self) -> None:
-        """Answer commands until :meth:`stop` (run it on a thread of its own)."""
+        """Answer commands until :meth:`stop`, or the signal's end once its last records were
+        fetched (run it on a thread of its own)."""
         buffer = b""
-        while not self._stop.is_set():
+        while not self._stop.is_set() and not (self.ended and not self._records):
             ready, _, _ = select.select([self._master], [], [], 0.05)
             if self.recording:
                 self._acquire()
@@ -176,7 +178,7 @@ class SpotWaveEmulator:
         while self._pending_first + self._pending.size < due:
             block = next(self._blocks, None)
             if block is None:
-                self.recording = False
+                self.recording, self.ended = False, True
                 return
             if self._pending.size == 0:
                 self._pending_first = block.first_sample

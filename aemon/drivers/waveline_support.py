@@ -27,6 +27,35 @@ def import_waveline() -> Any:
     return waveline
 
 
+def open_linwave(host: str, port: int) -> Any:
+    """A ``waveline.LinWave`` for ``host`` whose control port is ``port`` (streams follow it).
+
+    ``LinWave._readlines`` (``waveline`` 0.10) loops forever without yielding when the peer
+    closes the connection (``readline`` returns ``b""`` at once), which freezes the event
+    loop and every timeout with it, e.g. behind a proxy that accepts and closes. The
+    subclass reads the same lines and raises ``ConnectionResetError`` at end of file instead.
+    """
+    waveline = import_waveline()
+
+    class LinWave(waveline.LinWave):  # type: ignore[name-defined]
+        PORT = port
+
+        async def _readlines(self, return_emptyline: bool = False) -> list[bytes]:
+            lines: list[bytes] = []
+            while True:
+                try:  # 1 s for the first line, then 0.1 s, as the library does
+                    line = await asyncio.wait_for(self._reader.readline(), 0.1 if lines else 1.0)
+                except TimeoutError:
+                    return lines
+                if not line:
+                    raise ConnectionResetError("the device closed the connection")
+                lines.append(line)
+                if return_emptyline and line == b"\n":
+                    return lines
+
+    return LinWave(host)
+
+
 async def next_blocks(streams: Sequence[Any]) -> list[Any]:
     """The next block of every channel's stream (raises what the first failure raised)."""
     tasks = [asyncio.ensure_future(s.__anext__()) for s in streams]

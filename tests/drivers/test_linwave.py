@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -128,3 +131,24 @@ def test_wrong_address_is_one_line_after_the_timeout() -> None:
     assert "\n" not in message
     assert f"no linWave answered at 127.0.0.1:{port} within 1 s" in message
     assert "check the address" in message
+
+
+def test_a_peer_that_accepts_and_closes_does_not_freeze_the_client() -> None:
+    """``waveline`` 0.10's ``_readlines`` spins at end of file; the source's client does not."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def accept_and_close() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                conn.close()
+
+    threading.Thread(target=accept_and_close, daemon=True).start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(SourceError, match="the device closed the connection"):
+            LinWaveSource("127.0.0.1", port=port, connect_timeout_s=1.0).open()
+        assert time.monotonic() - t0 < 5.0
+    finally:
+        server.close()
