@@ -106,10 +106,8 @@ class LinWaveSource:
         self.description = ""
         import_waveline()  # the one-line error now if waveline is not installed
         self._device: Any = None
-        self._loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(
-            target=self._loop.run_forever, name=f"linwave {host}", daemon=True
-        )
+        self._loop: asyncio.AbstractEventLoop | None = None  # run by _loop_thread (open)
+        self._loop_thread: threading.Thread | None = None
         self._task: Any = None
         self._done = threading.Event()
         self._ended_by_itself = False
@@ -127,7 +125,11 @@ class LinWaveSource:
         device does not answer within ``connect_timeout_s``."""
         if self._device is not None:
             return
-        if not self._loop_thread.is_alive():
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._loop_thread = threading.Thread(
+                target=self._loop.run_forever, name=f"linwave {self.host}", daemon=True
+            )
             self._loop_thread.start()
         try:
             self._run(self._connect(self.connect_timeout_s, first=True))
@@ -136,6 +138,7 @@ class LinWaveSource:
             raise
 
     def _run(self, coro: Any) -> Any:
+        assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     async def _connect(self, timeout_s: float, *, first: bool) -> None:
@@ -230,6 +233,7 @@ class LinWaveSource:
         if self._task is not None:
             raise RuntimeError("LinWaveSource.start() called twice")
         self.open()
+        assert self._loop is not None
         self._task = asyncio.run_coroutine_threadsafe(self._acquire(sink), self._loop)
 
     async def _acquire(self, sink: SampleSink) -> None:
@@ -352,20 +356,23 @@ class LinWaveSource:
     def stop(self) -> None:
         """Stop acquisition and disconnect (idempotent)."""
         task = self._task
-        if task is not None and not self._done.is_set():
+        if task is not None and self._loop is not None and not self._done.is_set():
             self._loop.call_soon_threadsafe(task.cancel)
             self._done.wait(10.0)
         self.close()
 
     def close(self) -> None:
         """Disconnect and end the source's thread."""
-        if self._loop_thread.is_alive():
+        loop, thread = self._loop, self._loop_thread
+        if loop is None or thread is None:
+            return
+        if thread.is_alive():
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._disconnect(), self._loop).result(5.0)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop_thread.join(5.0)
-        if not self._loop_thread.is_alive() and not self._loop.is_closed():
-            self._loop.close()
+                asyncio.run_coroutine_threadsafe(self._disconnect(), loop).result(5.0)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5.0)
+        if not thread.is_alive() and not loop.is_closed():
+            loop.close()
 
     def __enter__(self) -> LinWaveSource:
         self.open()
