@@ -45,6 +45,7 @@ from aemon.drivers.waveline_support import (
     import_waveline,
     next_blocks,
     open_linwave,
+    report_gap,
 )
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
@@ -327,14 +328,7 @@ class LinWaveSource:
         """Report the down time as a gap at sample ``at``; return the next sample index."""
         samples = max(1, round(down_s * rate))
         detail = f"{fault.detail}; {down_s:.3f} s without samples (host clock)"
-        gap = Gap(at, at + samples, fault.reason, detail)
-        sink.gap(gap)
-        with self.stats.lock:
-            self.stats.gaps += 1
-            self.stats.samples_lost += samples
-            self.stats.restarts += fault.reason == RESTART
-            if fault.reason != RESTART:  # a restart gap carries its detail to /incidents
-                self.stats.notes.append((fault.reason, at, at + samples, detail))
+        report_gap(sink, self.stats, Gap(at, at + samples, fault.reason, detail))
         return at + samples
 
     async def _disconnect(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from aemon.drivers.waveline_settings import WaveLineSettings
-from aemon.drivers.waveline_support import RECONNECT_INTERVAL_S, import_waveline
+from aemon.drivers.waveline_support import RECONNECT_INTERVAL_S, import_waveline, report_gap
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
@@ -211,13 +211,7 @@ class SpotWaveSource:
 
     def _gap(self, sink: SampleSink, gap: Gap) -> None:
         logger.warning("%s: %s", self.port, gap.detail)
-        sink.gap(gap)
-        with self.stats.lock:
-            self.stats.gaps += 1
-            self.stats.samples_lost += gap.samples
-            self.stats.restarts += gap.reason == RESTART
-            if gap.reason != RESTART:
-                self.stats.notes.append((gap.reason, gap.start_sample, gap.stop_sample, gap.detail))
+        report_gap(sink, self.stats, gap)
 
     _why = "no answer"
 

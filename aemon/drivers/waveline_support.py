@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from aemon.errors import ConfigError
+from aemon.stream.source import SourceStats
+from aemon.types import RESTART, Gap, SampleSink
 
 RECONNECT_INTERVAL_S = 0.5
 """Seconds between two tries to reach a device that went away."""
@@ -25,6 +27,18 @@ def import_waveline() -> Any:
             "pip install 'aemon[waveline]'"
         ) from None
     return waveline
+
+
+def report_gap(sink: SampleSink, stats: SourceStats, gap: Gap) -> None:
+    """Hand ``gap`` to the sink and count it; a gap other than a restart (whose detail goes
+    to ``/incidents`` with it) leaves its detail as a note for ``/incidents``."""
+    sink.gap(gap)
+    with stats.lock:
+        stats.gaps += 1
+        stats.samples_lost += gap.samples
+        stats.restarts += gap.reason == RESTART
+        if gap.reason != RESTART:
+            stats.notes.append((gap.reason, gap.start_sample, gap.stop_sample, gap.detail))
 
 
 def open_linwave(host: str, port: int) -> Any:
