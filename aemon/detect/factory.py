@@ -97,6 +97,9 @@ def make_event_stream(
 ) -> EventStream:
     """The event stream for ``options.detector`` on a stream of format ``fmt``.
 
+    A rate the model cannot take by whole decimation (a WaveLine device's 2 or 10 MHz) is
+    detected through an exact rational resampler (:mod:`aemon.detect.resampled_stream`).
+
     Args:
         options: Detector settings.
         fmt: Stream format.

@@ -1,6 +1,6 @@
-"""linWave end to end in real processes: ``aemon daq-sim --protocol linwave`` → ``aemon
+"""WaveLine end to end in real processes: ``aemon daq-sim --protocol linwave`` → ``aemon
 monitor``/``record linwave://``: detection scored against the truth, the emulator killed and
-restarted mid-run, and a wrong address."""
+restarted mid-run, a wrong address; and ``record spotwave://`` over a pseudo-terminal."""
 
 from __future__ import annotations
 
@@ -123,3 +123,27 @@ def test_wrong_address_is_one_error_line(tmp_path: Path) -> None:
     assert lines[0].startswith(f"aemon: error: no linWave answered at 127.0.0.1:{port} within 1 s")
     assert time.monotonic() - t0 >= 1.0
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_record_from_the_spotwave_emulator_on_a_pseudo_terminal(tmp_path: Path) -> None:
+    out = tmp_path / "r.h5"
+    emulator = subprocess.Popen(
+        _aemon("daq-sim", "--protocol", "spotwave"), stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert emulator.stderr is not None
+        line = emulator.stderr.readline().decode()
+        port = line.split("connect with spotwave://")[1].strip()
+        done = subprocess.run(
+            _aemon("record", f"spotwave://{port}", "--duration", "1.5", "-o", str(out), "-q"),
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    finally:
+        _stop(emulator)
+    with RecordingReader(out) as reader:
+        assert (reader.format.sample_rate_hz, reader.format.channels) == (2e6, 1)
+        assert reader.info.samples == 3_000_000
+        assert reader.format.volts_per_count == pytest.approx(2.86865e-6)
+        assert [(g.reason, g.samples) for g in reader.gaps()] == []
