@@ -39,6 +39,7 @@ import numpy as np
 from aemon.drivers.waveline_settings import DEFAULT_DECIMATION, WaveLineSettings
 from aemon.drivers.waveline_support import (
     RECONNECT_INTERVAL_S,
+    DeviceChangedError,
     bound_receive_buffers,
     close_streams,
     error_reason,
@@ -175,7 +176,7 @@ class LinWaveSource:
             logger.info("%s: %s", self.address, description)
             self.stats.notes.append(("device", 0, 0, description))
         elif fmt != self.format:
-            raise SourceError(
+            raise DeviceChangedError(
                 f"linWave at {self.address} came back as {fmt}, not {self.format}; start a "
                 "new recording for the new settings"
             )
@@ -317,9 +318,9 @@ class LinWaveSource:
                 await self._connect(RECONNECT_INTERVAL_S * 4, first=False)
                 logger.warning("%s: reconnected", self.address)
                 return
-            except SourceError as exc:
-                if "came back as" in str(exc):
-                    raise
+            except DeviceChangedError:
+                raise
+            except SourceError:
                 await asyncio.sleep(RECONNECT_INTERVAL_S)
 
     def _gap(

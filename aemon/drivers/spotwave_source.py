@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from aemon.drivers.waveline_settings import WaveLineSettings
-from aemon.drivers.waveline_support import RECONNECT_INTERVAL_S, import_waveline, report_gap
+from aemon.drivers.waveline_support import (
+    RECONNECT_INTERVAL_S,
+    DeviceChangedError,
+    import_waveline,
+    report_gap,
+)
 from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
@@ -108,7 +113,10 @@ class SpotWaveSource:
             self.channel_info = [ChannelInfo("ch1", volts_per_count=fmt.volts_per_count)]
         elif fmt != self.format:
             device.close()
-            raise SourceError(f"spotWave on {self.port} came back as {fmt}, not {self.format}")
+            raise DeviceChangedError(
+                f"spotWave on {self.port} came back as {fmt}, not {self.format}; start a new "
+                "recording for the new settings"
+            )
         self._device = device
 
     def _configure(self, device: Any) -> StreamFormat:
@@ -181,8 +189,12 @@ class SpotWaveSource:
                         self._device.close()
                     self._device = None
                     while self._device is None and not self._stop.is_set():
-                        with contextlib.suppress(SourceError):
+                        try:
                             self._connect(2.0)
+                        except DeviceChangedError:
+                            raise
+                        except SourceError:
+                            continue
         except BaseException as exc:
             self._error = exc
             logger.error("%s: acquisition stopped: %r", self.port, exc)

@@ -9,12 +9,16 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from aemon.errors import ConfigError
+from aemon.errors import ConfigError, SourceError
 from aemon.stream.source import SourceStats
 from aemon.types import RESTART, Gap, SampleSink
 
 RECONNECT_INTERVAL_S = 0.5
 """Seconds between two tries to reach a device that went away."""
+
+
+class DeviceChangedError(SourceError):
+    """The device came back from a lost connection with another format."""
 
 
 def import_waveline() -> Any:
