@@ -54,18 +54,28 @@ def test_two_mhz_stream_is_detected_at_source_indices() -> None:
         assert e.time_s == pytest.approx((e.sample_index - first) / RATE, abs=1 / RATE)
 
 
-def test_a_gap_restarts_the_resampler_and_reaches_the_detector() -> None:
+def test_after_a_gap_bursts_are_found_at_their_source_indices() -> None:
     fmt = StreamFormat(RATE, 1, "int16", VPC)
     stream = make_event_stream(
         DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1", volts_per_count=VPC)], live=True
     )
     assert isinstance(stream, ResampledEventStream)
-    noise = np.random.default_rng(0).normal(0, 3, (1, 50_000)).astype(np.int16)
-    stream.push(0, noise)
-    stream.gap(Gap(50_000, 2_050_000, "restart"))
-    stream.push(2_050_000, noise)
-    assert stream.resampler.next_input == 2_100_000
-    stream.flush()
+    blocks, onsets = _simulated(3.0, 0)
+    lost = blocks[40:75]  # about 0.5 s missing, not on the 25/32 grid
+    gap = Gap(lost[0][0], lost[-1][0] + lost[-1][1].shape[1], "restart")
+    events = []
+    for at, counts in blocks[:40]:
+        events += stream.push(at, counts)
+    stream.gap(gap)
+    for at, counts in blocks[75:]:
+        events += stream.push(at, counts)
+    events += stream.flush()
+
+    after = [o for o in onsets if o >= gap.stop_sample + 0.001 * RATE]
+    assert len(after) > 15
+    hits = [o for o in after if any(abs(e.sample_index - o) < 0.0002 * RATE for e in events)]
+    assert len(hits) >= 0.9 * len(after)
+    assert not any(gap.start_sample + 100 <= e.sample_index < gap.stop_sample for e in events)
 
 
 def test_a_source_slower_than_the_model_gets_one_line() -> None:
