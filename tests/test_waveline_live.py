@@ -146,4 +146,6 @@ def test_record_from_the_spotwave_emulator_on_a_pseudo_terminal(tmp_path: Path) 
         assert (reader.format.sample_rate_hz, reader.format.channels) == (2e6, 1)
         assert reader.info.samples == 3_000_000
         assert reader.format.volts_per_count == pytest.approx(2.86865e-6)
-        assert [(g.reason, g.samples) for g in reader.gaps()] == []
+        # a busy machine may starve the client past the device's 0.1 s buffer: then whole
+        # records are lost, and the gaps say so exactly
+        assert all(g.reason == "overflow" and g.samples % 50_000 == 0 for g in reader.gaps())

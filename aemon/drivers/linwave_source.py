@@ -257,7 +257,8 @@ class LinWaveSource:
                 if fault is None:
                     self.start_time_utc = datetime.fromtimestamp(started, UTC)
                 else:
-                    next_index = self._gap(sink, next_index, started - last_block_at, rate, fault)
+                    down = started - last_block_at
+                    next_index = self._gap(sink, next_index, down, rate, fault, limit)
                 try:
                     while limit is None or next_index < limit:
                         blocks = await next_blocks(streams)
@@ -324,10 +325,21 @@ class LinWaveSource:
                 await asyncio.sleep(RECONNECT_INTERVAL_S)
 
     def _gap(
-        self, sink: SampleSink, at: int, down_s: float, rate: float, fault: _DeviceFault
+        self,
+        sink: SampleSink,
+        at: int,
+        down_s: float,
+        rate: float,
+        fault: _DeviceFault,
+        limit: int | None,
     ) -> int:
-        """Report the down time as a gap at sample ``at``; return the next sample index."""
+        """Report the down time as a gap at sample ``at`` (ending at ``limit`` at the latest:
+        ``--duration``); return the next sample index."""
         samples = max(1, round(down_s * rate))
+        if limit is not None:
+            samples = max(min(samples, limit - at), 0)
+            if samples == 0:
+                return at
         detail = f"{fault.detail}; {down_s:.3f} s without samples (host clock)"
         report_gap(sink, self.stats, Gap(at, at + samples, fault.reason, detail))
         return at + samples

@@ -50,8 +50,9 @@ class SpotWaveEmulator:
     Args:
         signal: ``signal(rate_hz, volts_per_count)`` → blocks with ``first_sample`` and
             ``samples`` (int16, one channel used).
-        overflow_at_s: Lose the records of one buffer's worth this far into the signal (s).
+        overflow_at_s: Lose one record this far into the signal (s).
         on_sent: Called with ``(first_sample, n)`` of every record sent.
+        buffer_samples: Samples the device holds for the client (:data:`BUFFER_SAMPLES`).
     """
 
     def __init__(
@@ -60,8 +61,10 @@ class SpotWaveEmulator:
         *,
         overflow_at_s: float | None = None,
         on_sent: Callable[[int, int], None] | None = None,
+        buffer_samples: int = BUFFER_SAMPLES,
     ) -> None:
         self.signal, self.overflow_at_s, self.on_sent = signal, overflow_at_s, on_sent
+        self.buffer_samples = buffer_samples
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
@@ -188,7 +191,7 @@ class SpotWaveEmulator:
             self._pending, self._pending_first = self._pending[record:], first + record
             held = sum(r[1].size for r in self._records)
             forced = self.overflow_at_s is not None and first >= self.overflow_at_s * rate
-            if forced or held + record > BUFFER_SAMPLES:
+            if forced or held + record > self.buffer_samples:
                 self.overflow_at_s = None if forced else self.overflow_at_s
                 self.overflows += 1
                 continue  # lost: the buffer is full

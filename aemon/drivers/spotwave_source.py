@@ -208,10 +208,11 @@ class SpotWaveSource:
         counts = np.ascontiguousarray(np.asarray(data, dtype=np.int16)[None, :])
         if index < expected:  # overlaps what was delivered: keep the new part only
             counts, index = counts[:, expected - index :], expected
-        if index > expected:
+        stop = index if limit is None else min(index, limit)  # a gap ends at --duration too
+        if stop > expected:
             detail = (f"spotWave on {self.port}: records of {index - expected} samples lost "
                       "(device buffer overflow; exact, from the record times)")  # fmt: skip
-            self._gap(sink, Gap(expected, index, "overflow", detail))
+            self._gap(sink, Gap(expected, stop, "overflow", detail))
         if limit is not None:
             counts = counts[:, : max(limit - index, 0)]
         if counts.shape[1]:

@@ -108,7 +108,7 @@ def test_buffer_overflow_is_a_gap_with_its_reason_and_acquisition_goes_on() -> N
     assert len(sink.gaps) == 1
     gap = sink.gaps[0]
     assert gap.reason == "overflow"
-    assert 0.5 <= gap.samples / 2e6 < 2.0  # the stall timeout and the restart, host clock
+    assert 0.5 <= gap.samples / 2e6 < 5.0  # the stall timeout and the restart, host clock
     assert gap.start_sample == pytest.approx(0.3 * 2e6, abs=0.05 * 2e6)
     notes = [n for n in source.stats.notes if n[0] == "overflow"]
     assert len(notes) == 1 and "buffer_overflows=1" in notes[0][3]

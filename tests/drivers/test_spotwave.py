@@ -33,7 +33,7 @@ class ServedSpotWave:
 
 @pytest.fixture
 def spotwave() -> Iterator[ServedSpotWave]:
-    served = ServedSpotWave()
+    served = ServedSpotWave(buffer_samples=8_000_000)  # no overflow on a busy test machine
     yield served
     served.close()
 
@@ -69,7 +69,7 @@ def test_decimation_and_filter_reach_the_device(spotwave: ServedSpotWave) -> Non
 
 
 def test_overflow_is_an_exact_gap_from_the_record_times() -> None:
-    served = ServedSpotWave(overflow_at_s=0.2)
+    served = ServedSpotWave(overflow_at_s=0.2, buffer_samples=8_000_000)
     try:
         source, sink = _record(served.emulator.port, 0.6)
     finally:
@@ -96,3 +96,30 @@ def test_wrong_port_is_one_line_after_the_timeout() -> None:
 def test_a_spotwave_has_one_channel() -> None:
     with pytest.raises(ConfigError, match="one channel"):
         SpotWaveSource("/dev/null", channel_count=2)
+
+
+class SlowSink(ListSink):
+    """A consumer that takes 0.1 s per block: the device's buffer overflows meanwhile."""
+
+    def push(self, first_sample: int, samples: np.ndarray) -> None:
+        super().push(first_sample, samples)
+        time.sleep(0.1)
+
+
+def test_a_client_that_falls_behind_loses_whole_records_at_their_place() -> None:
+    served = ServedSpotWave(buffer_samples=100_000)  # two 25 ms records
+    try:
+        source = SpotWaveSource(served.emulator.port, duration_s=1.0)
+        sink = SlowSink()
+        with source:
+            source.start(sink)
+            assert source.wait(30.0)
+    finally:
+        served.close()
+    assert sink.gaps, "a client 4x slower than the signal must lose records"
+    for gap in sink.gaps:
+        assert gap.reason == "overflow" and gap.samples % 50_000 == 0
+    for first, block in sink.blocks:  # what arrived sits at its own index
+        np.testing.assert_array_equal(block, ramp(first, block.shape[1])[:1])
+    delivered = sum(b.shape[1] for _, b in sink.blocks)
+    assert delivered + sum(g.samples for g in sink.gaps) == 2_000_000
