@@ -31,6 +31,7 @@ from aemon.commands._daq_blocks import (
     present_ranges,
 )
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
+from aemon.commands._waveline_sim import add_waveline_sim_arguments, run_waveline_sim
 from aemon.drivers.daq_publisher import DEFAULT_FRAME_SAMPLES, DaqPublisher
 from aemon.errors import ConfigError, FileFormatError, SourceError
 
@@ -85,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--curve-key", metavar="FILE", help="CURVE: this DAQ's secret key file (aemon keys)")
     add("--curve-clients", metavar="DIR",
         help="CURVE: directory of the public keys of receivers allowed to connect")  # fmt: skip
+    add_waveline_sim_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -109,6 +111,8 @@ def _check_args(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``aemon daq-sim``; returns the exit status (130 if interrupted)."""
     _check_args(args)
+    if args.protocol != "aemon":
+        return run_waveline_sim(args)
     clipped = [0]
     with contextlib.ExitStack() as stack:
         if args.file is not None:

@@ -19,6 +19,7 @@ from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.onnx_runtime import default_model_path
 from aemon.detect.options import DETECTORS, DetectOptions
 from aemon.detect.probability_map import ProbabilityMapStream
+from aemon.detect.resampled_stream import needs_resampling, resampled_event_stream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
 from aemon.errors import ConfigError
 from aemon.events.event import Event, EventBuilder
@@ -108,6 +109,9 @@ def make_event_stream(
 ) -> EventStream:
     """The event stream for ``options.detector`` on a stream of format ``fmt``.
 
+    A rate the model cannot take by whole decimation (a WaveLine device's 2 or 10 MHz) is
+    detected through an exact rational resampler (:mod:`aemon.detect.resampled_stream`).
+
     Args:
         options: Detector settings.
         fmt: Stream format.
@@ -123,6 +127,13 @@ def make_event_stream(
     """
     if options.detector not in DETECTORS:
         raise ConfigError(f"detector {options.detector!r} unknown; use {', '.join(DETECTORS)}")
+    if options.detector != "threshold":
+        onnx = onnx or open_model(options, fmt.sample_rate_hz)
+        if needs_resampling(fmt.sample_rate_hz, onnx.card.sample_rate_hz):  # e.g. 2 MHz, 10 MHz
+            return resampled_event_stream(
+                make_event_stream, options, fmt, channel_info, onnx=onnx,
+                first_sample=first_sample, start_time_utc=start_time_utc, live=live,
+            )  # fmt: skip
     aic_us: dict[str, float] = {}
     if options.detector == "nn":
         if options.probability is not None and not 0 < options.probability < 1:

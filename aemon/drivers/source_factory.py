@@ -3,6 +3,8 @@
 * ``tcp://HOST:PORT``, ``ipc://PATH`` (any ZeroMQ endpoint): :class:`ZmqSource`.
 * ``sound:DEVICE`` (index or name substrings; ``sound:`` is the default input):
   :class:`SoundcardSource`, 192 kHz unless ``--rate`` says otherwise.
+* ``linwave://HOST``, ``spotwave://PORT``: a Vallen WaveLine device through ``waveline``
+  (:mod:`aemon.drivers.waveline_open`).
 * anything else is a file path: :class:`FileSource` (recording, WAV/FLAC or raw).
 
 :func:`add_source_arguments` adds the options every acquiring command shares (``aemon
@@ -17,6 +19,12 @@ import argparse
 import logging
 from typing import Any
 
+from aemon.drivers.waveline_settings import (
+    SETTINGS_FLAGS,
+    WaveLineSettings,
+    add_waveline_arguments,
+    settings_from_args,
+)
 from aemon.errors import ConfigError
 from aemon.io.file_readers import RAW_DTYPES
 from aemon.stream.source import Source
@@ -26,6 +34,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_SOUND_RATE_HZ = 192000.0
 ZMQ_TRANSPORTS = ("tcp://", "ipc://", "inproc://", "pgm://", "epgm://", "ws://", "wss://")
 SOUND_PREFIX = "sound:"
+WAVELINE_PREFIXES = ("linwave://", "spotwave://")
 
 _OPTION_FLAGS = {
     "rate_hz": "--rate",
@@ -45,11 +54,13 @@ _OPTION_FLAGS = {
 
 
 def source_kind(spec: str) -> str:
-    """``"zmq"``, ``"sound"`` or ``"file"`` for a SOURCE string."""
+    """``"zmq"``, ``"sound"``, ``"waveline"`` or ``"file"`` for a SOURCE string."""
     if spec.startswith(ZMQ_TRANSPORTS):
         return "zmq"
     if spec.startswith(SOUND_PREFIX):
         return "sound"
+    if spec.startswith(WAVELINE_PREFIXES):
+        return "waveline"
     return "file"
 
 
@@ -70,6 +81,7 @@ def source_from_spec(
     wait_s: float | None = None,
     curve_key: str | None = None,
     curve_server_key: str | None = None,
+    device_settings: WaveLineSettings | None = None,
 ) -> Source:
     """Build (not open) the source a SOURCE string names; open it with ``with``.
 
@@ -90,11 +102,14 @@ def source_from_spec(
         duration_s: Stop by itself after this much signal (s).
         curve_key: ZeroMQ: this receiver's CURVE secret key file (``aemon keys``).
         curve_server_key: ZeroMQ: the DAQ's CURVE public key file.
+        device_settings: WaveLine acquisition settings (``--device-config`` and flags).
 
     Raises:
         ConfigError: An option that does not apply to this kind of source.
     """
     kind = source_kind(spec)
+    if device_settings is not None and kind != "waveline":
+        raise ConfigError(f"{'/'.join(SETTINGS_FLAGS)} apply only to linwave:// and spotwave://")
     given = {
         name: value
         for name, value in {
@@ -119,10 +134,12 @@ def source_from_spec(
         "sound": {"rate_hz", "channels", "dtype", "volts_per_count", "device_blocksize"},
         "file": {"rate_hz", "channels", "fs", "dtype", "volts_per_count", "realtime",
                  "start_s", "block_samples"},
+        "waveline": {"rate_hz", "channels", "wait_s"},
     }[kind]  # fmt: skip
     refused = sorted(_OPTION_FLAGS[name] for name in given if name not in allowed)
     if refused:
-        what = {"zmq": "a ZeroMQ source", "sound": "a soundcard", "file": "a file source"}[kind]
+        what = {"zmq": "a ZeroMQ source", "sound": "a soundcard", "file": "a file source",
+                "waveline": "a WaveLine device"}[kind]  # fmt: skip
         raise ConfigError(f"{', '.join(refused)} cannot be used with {what} ({spec})")
 
     if kind == "zmq":
@@ -141,6 +158,10 @@ def source_from_spec(
             first_frame_timeout_s=10.0 if wait_s is None else wait_s,
             curve=CurveOptions(curve_key, curve_server_key),
         )
+    if kind == "waveline":
+        from aemon.drivers.waveline_open import open_waveline
+
+        return open_waveline(spec, device_settings, rate_hz, channels, duration_s, wait_s)
     if kind == "sound":
         from aemon.drivers.soundcard import SoundcardSource
 
@@ -175,7 +196,9 @@ def source_from_spec(
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the source options shared by ``aemon record``, ``monitor`` and ``detect``."""
     group = parser.add_argument_group(
-        "source options", "SOURCE is tcp://HOST:PORT (DAQ), sound:DEVICE (soundcard), or a file"
+        "source options",
+        "SOURCE is tcp://HOST:PORT (DAQ), sound:DEVICE (soundcard), linwave://HOST or "
+        "spotwave://PORT (Vallen WaveLine, docs/waveline.md), or a file",
     )
     group.add_argument(
         "--rate", type=float, metavar="HZ",
@@ -223,6 +246,7 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--curve-server-key", metavar="FILE", help="ZeroMQ CURVE: the DAQ's public key file"
     )
+    add_waveline_arguments(group)
 
 
 def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> Source:
@@ -247,6 +271,7 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
         "wait_s": getattr(args, "wait_s", None),
         "curve_key": getattr(args, "curve_key", None),
         "curve_server_key": getattr(args, "curve_server_key", None),
+        "device_settings": settings_from_args(args),
     }
     options.update(overrides)
     return source_from_spec(spec, **options)
