@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from aemon.commands._checks import at_least, positive
 from aemon.commands._daq_blocks import (
     TRUTH_COLUMNS,
@@ -34,6 +36,7 @@ from aemon.commands._daq_blocks import (
 )
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.drivers.daq_publisher import DEFAULT_FRAME_SAMPLES, DaqPublisher
+from aemon.drivers.protocol import MAX_PAYLOAD_BYTES, max_frame_samples
 from aemon.errors import ConfigError, FileFormatError, SourceError
 
 logger = logging.getLogger(__name__)
@@ -72,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="seconds to send (default: until Ctrl-C or end of file)")  # fmt: skip
     add("--file", type=Path, metavar="H5", help="replay this aemon recording instead of simulating")
     add("--frame-samples", type=int, default=DEFAULT_FRAME_SAMPLES, metavar="N",
-        help=f"samples per channel per frame (default {DEFAULT_FRAME_SAMPLES})")  # fmt: skip
+        help=f"samples per channel per frame (default {DEFAULT_FRAME_SAMPLES}; at most 4 MiB "
+        "of samples per frame)")  # fmt: skip
     add("--seed", type=int, default=1, help="simulator seed (default 1)")
     add("--full-scale", type=float, default=DEFAULT_FULL_SCALE_V, metavar="V",
         help=f"simulator volts at int16 full scale (default {DEFAULT_FULL_SCALE_V:g})")  # fmt: skip
@@ -117,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
             spec, source = _recording_blocks(args, stack)
         else:
             spec, source, clipped = _simulator_blocks(args)
+        _check_frame_size(args.frame_samples, spec)
         total = None if args.duration is None else round(args.duration * spec.sample_rate_hz)
         truth_file: IO[str] | None = None
         if args.truth is not None:
@@ -137,6 +142,19 @@ def run(args: argparse.Namespace) -> int:
     if args.summary is not None:
         write_text_atomic(args.summary, json.dumps(summary, indent=2) + "\n")
     return 130 if summary["interrupted"] else 0
+
+
+def _check_frame_size(frame_samples: int, spec: StreamSpec) -> None:
+    """Refuse ``--frame-samples`` above what one frame may carry (drivers/README.md §4)."""
+    limit = max_frame_samples(spec.channels, spec.dtype)
+    if frame_samples > limit:
+        size = frame_samples * spec.channels * np.dtype(spec.dtype).itemsize
+        raise ConfigError(
+            f"--frame-samples {frame_samples} is too large: {spec.channels} × {frame_samples} "
+            f"{spec.dtype} samples make {size:,} bytes, over the protocol's "
+            f"{MAX_PAYLOAD_BYTES:,} bytes per frame; use at most {limit} (default "
+            f"{DEFAULT_FRAME_SAMPLES})"
+        )
 
 
 def _open_publisher(args: argparse.Namespace) -> DaqPublisher:

@@ -22,9 +22,11 @@ import zmq.utils.monitor
 from aemon.drivers.protocol import (
     FLAG_CRC32,
     FLAG_END_OF_STREAM,
+    MAX_PAYLOAD_BYTES,
     VERSION,
     FrameHeader,
     encode_frame,
+    max_frame_samples,
 )
 from aemon.io.zmq_security import CurveServer, curve_client, warn_if_exposed
 
@@ -101,7 +103,8 @@ class DaqPublisher:
             fan-out: frames for slow or absent subscribers are dropped).
         bind: Bind (default; the DAQ is the fixed end) instead of connecting.
         stream_id: Id of this stream (u32); random by default.
-        frame_samples: Maximum samples per channel in one frame.
+        frame_samples: Maximum samples per channel in one frame; at most
+            :func:`aemon.drivers.protocol.max_frame_samples` (4 MiB of samples).
         sndhwm: ZeroMQ send high-water mark in frames.
         crc32: Put a CRC-32 of each payload in the header (on by default; about 1 ms per MiB).
         digest: Keep a per-channel SHA-256 of everything sent (see :attr:`digest`).
@@ -245,6 +248,12 @@ class DaqPublisher:
                 raise ValueError("sample rate and volts per count must be positive and finite")
             if not 0 < channels < 2**16:
                 raise ValueError(f"channels must be in 1..65535, not {channels}")
+            limit = max_frame_samples(channels, fmt[2])
+            if self.frame_samples > limit:
+                raise ValueError(
+                    f"frame_samples {self.frame_samples} is over the protocol's limit of {limit} "
+                    f"for {channels} {fmt[2]} channels ({MAX_PAYLOAD_BYTES} bytes per frame)"
+                )
             self._format = fmt
             self.wait_for_receiver()
         elif fmt != self._format:
