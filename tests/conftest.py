@@ -25,13 +25,11 @@ def free_endpoint() -> str:
     return f"tcp://127.0.0.1:{_free_tcp_port()}"
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A real 10 MiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
-    mount_point = tmp_path / "tmpfs"
+def _mounted_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:
+    mount_point = tmp_path / f"tmpfs-{size}"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,
@@ -42,3 +40,15 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 10 MiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
+    yield from _mounted_tmpfs(tmp_path, "10m")
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
+    yield from _mounted_tmpfs(tmp_path, "64k")

@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any
@@ -60,6 +60,9 @@ class RecordingWriter:
         failure: One line saying why the writer closed the file early, or None.
         first_unrecorded: After a failure, the absolute index of the first sample that is
             not in the file (everything from there on was lost); None otherwise.
+        on_flush: Called (on the writing thread, under the writer's lock) after every
+            successful flush, e.g. to write what must never be ahead of the recording; they
+            must not raise.
     """
 
     def __init__(
@@ -147,6 +150,7 @@ class RecordingWriter:
                 self.path + RESERVE_SUFFIX, reserve_bytes(fmt.channels, chunk_bytes)
             )
         self._last_flush = time.monotonic()
+        self.on_flush: list[Callable[[], None]] = []
         # One recorder thread appends samples while a detector thread may add events.
         self._lock = threading.RLock()
         logger.info("recording %s to %s (%s)", fmt, self.path, compression)
@@ -246,6 +250,8 @@ class RecordingWriter:
         self._last_flush = time.monotonic()
         self._flushed_raw, self._flushed_next = self.raw_samples, self.next_sample
         self._flushed_tail = self._stage.tail()
+        for after_flush in self.on_flush:
+            after_flush()
 
     @locked
     def close(self) -> None:
