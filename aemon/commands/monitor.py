@@ -287,6 +287,7 @@ def _finish(
 ) -> None:
     """Write the ``--summary`` JSON and print the end-of-run summary, also after an error."""
     summary = final._asdict() | {
+        "received_s": received_s(final),
         "ended": ended,
         "error": None if error is None else str(error),
         "software_version": __version__,
@@ -335,9 +336,18 @@ def _snapshot(monitor: LiveMonitor) -> tuple[int, list[tuple[int, str]]]:
     return status.samples, list(status_fields(status))
 
 
+def received_s(status: MonitorStatus) -> float:
+    """Signal received (s): the sample indices reached minus the gaps, so a jump of the
+    DAQ's index does not count as signal."""
+    if status.samples <= 0:
+        return 0.0
+    span_s = status.realtime_factor * status.elapsed_s
+    return span_s * (status.samples - status.samples_lost) / status.samples
+
+
 def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path | None) -> str:
     """The final summary of a monitor run (one line)."""
-    seconds = status.realtime_factor * status.elapsed_s
+    seconds = received_s(status)
     files = ", ".join(str(p) for p in (out, csv) if p is not None)
     latency = (
         f", latency p50 {status.latency_p50_ms:.1f} ms p99 {status.latency_p99_ms:.1f} ms"

@@ -287,9 +287,10 @@ class ZmqSource:
     ) -> bool:
         """Report any gap, push the samples; return True when the stream is over."""
         first = admission.first_sample
-        if admission.gap is not None:
-            self._gap(sink, admission.gap)
-        elif admission.seq_jump:
+        for gap in (admission.gap, admission.dropped):
+            if gap is not None:
+                self._gap(sink, gap)
+        if admission.seq_jump and admission.gap is None:
             self._warn("seq jump", f"{self.endpoint}: seq jumped to {header.seq}, no samples lost")
         count = admission.samples
         if count > 0:

@@ -50,8 +50,8 @@ class RecordingWriter:
     Attributes:
         path: Path of the file being written.
         format: The stream format of the recording.
-        samples_written: Samples per channel received through :meth:`push` (zero fill and
-            gaps not counted).
+        samples_written: Samples per channel of signal received through :meth:`push` (the
+            zero fill of recorded gaps not counted, also when the block carries it).
         raw_samples: Columns in ``/raw`` so far, zero-filled gap samples included.
         next_sample: Absolute index the next pushed block is expected to start at.
         gaps_recorded: Rows in ``/gaps``.
@@ -182,8 +182,10 @@ class RecordingWriter:
         if first_sample > self.next_sample:
             self._bridge(first_sample)
         self._stage.append(block)
-        self.samples_written += block.shape[1]
-        self.next_sample = first_sample + block.shape[1]
+        stop = first_sample + block.shape[1]
+        zeros = sum(max(min(hi, stop) - max(lo, first_sample), 0) for lo, hi in self._pending_gaps)
+        self.samples_written += block.shape[1] - zeros  # a ring's zero fill of a gap is no signal
+        self.next_sample = stop
         if self._pending_gaps:
             self._pending_gaps = [g for g in self._pending_gaps if g[1] > self.next_sample]
         if time.monotonic() - self._last_flush >= self._flush_interval_s:
