@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,12 @@ def _free_tcp_port() -> int:
 def free_endpoint() -> str:
     """A ``tcp://127.0.0.1:PORT`` endpoint on a port that was free a moment ago."""
     return f"tcp://127.0.0.1:{_free_tcp_port()}"
+
+
+@pytest.fixture
+def new_free_endpoint() -> Callable[[], str]:
+    """Makes ``tcp://127.0.0.1:PORT`` endpoints on ports that were free a moment ago."""
+    return lambda: f"tcp://127.0.0.1:{_free_tcp_port()}"
 
 
 def _mounted_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:

@@ -88,6 +88,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--truth", type=Path, metavar="CSV", help="write the true bursts as CSV")
     add("--overwrite", action="store_true", help="replace --truth/--summary files that exist")
     add("--no-crc", action="store_true", help="leave out the payload CRC-32 (on by default)")
+    add("--receivers", type=int, default=1, metavar="N",
+        help="push: admit at most N receivers at once (default 1; a further one is refused "
+        "with a warning, since PUSH would deal it part of the frames)")  # fmt: skip
     add("--curve-key", metavar="FILE", help="CURVE: this DAQ's secret key file (aemon keys)")
     add("--curve-clients", metavar="DIR",
         help="CURVE: directory of the public keys of receivers allowed to connect")  # fmt: skip
@@ -98,6 +101,7 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.curve_key is not None and (args.connect or args.curve_clients is None):
         raise ConfigError("--curve-key needs --curve-clients DIR and a bound --endpoint")
     at_least("--frame-samples", args.frame_samples, 1, "32768")
+    at_least("--receivers", args.receivers, 1, "1")
     positive("--duration", args.duration, "seconds", "10")
     at_least("--channels", args.channels, 1, "1")
     if args.channels is not None and args.channels > 65535:
@@ -170,6 +174,7 @@ def _open_publisher(args: argparse.Namespace) -> DaqPublisher:
             crc32=not args.no_crc,
             curve_key=args.curve_key,
             curve_clients=args.curve_clients,
+            receiver_limit=args.receivers,
         )
     except zmq.ZMQError as exc:
         verb = "connect to" if args.connect else "bind"
@@ -270,6 +275,7 @@ def _publish(
         "end_of_stream_sent": eos,
         "crc32": not args.no_crc,
         "max_receivers": publisher.max_receivers,
+        "refused_receivers": publisher.refused_receivers,
         "ended": ended,
         "interrupted": interrupted,
     }

@@ -27,6 +27,7 @@ from aemon.commands._live import (
 )
 from aemon.commands._monitor_csv import CSV_STOPPED, MonitorCsv
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
+from aemon.commands._publisher_keys import add_curve_arguments, check_curve_arguments, curve_files
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.commands.record import announce_wait
 from aemon.detect.options import BACKEND_CHOICES, DETECTORS, PROVIDER_CHOICES, DetectOptions
@@ -136,6 +137,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "never stops a running --out recording (it holds every event). The error names the "
         "file, the summary is still written, and the exit status is 2",
     )  # fmt: skip
+    add_curve_arguments(parser)
     add_heartbeat_arguments(parser)
     add_detector_arguments(parser)
     add_location_arguments(parser)
@@ -171,6 +173,7 @@ def check_monitor_arguments(args: argparse.Namespace) -> None:
     positive("--ring-seconds", args.ring_seconds, "seconds", "4")
     check_heartbeat_arguments(args)
     check_detector_flags(args)
+    check_curve_arguments(args)
     for flag, path in (("--out", args.out), ("--csv", args.csv), ("--summary", args.summary)):
         if path is not None:
             check_output(path, overwrite=args.overwrite, flag=flag)
@@ -207,7 +210,10 @@ def run_monitor(args: argparse.Namespace) -> int:
         # PUB drops whatever is sent before a subscriber is connected.
         publisher = None
         if args.events_endpoint.lower() != "none":
-            publisher = stack.enter_context(EventPublisher(args.events_endpoint))
+            key, clients = curve_files(args, "events")
+            publisher = stack.enter_context(
+                EventPublisher(args.events_endpoint, curve_key=key, curve_clients=clients)
+            )
         # Enter the CSV before the recording: the recording's last flush goes first.
         csv = None
         if outputs[1] is not None:
@@ -381,6 +387,7 @@ def _display_publisher(args: argparse.Namespace, source: Any, stack: ExitStack) 
     from aemon.io.display_publisher import DisplayPublisher
 
     volts = [c.volts_per_count / 10 ** (c.gain_db / 20) for c in source.channel_info]
-    return stack.enter_context(
-        DisplayPublisher(endpoint, source.format.sample_rate_hz, source.first_sample, volts)
-    )
+    key, clients = curve_files(args, "display")
+    rate, first = source.format.sample_rate_hz, source.first_sample
+    feed = DisplayPublisher(endpoint, rate, first, volts, curve_key=key, curve_clients=clients)
+    return stack.enter_context(feed)
