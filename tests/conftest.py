@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,12 +26,16 @@ def free_endpoint() -> str:
 
 
 @pytest.fixture
-def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
-    """A real 10 MiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
-    mount_point = tmp_path / "tmpfs"
+def new_free_endpoint() -> Callable[[], str]:
+    """Makes ``tcp://127.0.0.1:PORT`` endpoints on ports that were free a moment ago."""
+    return lambda: f"tcp://127.0.0.1:{_free_tcp_port()}"
+
+
+def _mounted_tmpfs(tmp_path: Path, size: str) -> Iterator[Path]:
+    mount_point = tmp_path / f"tmpfs-{size}"
     mount_point.mkdir()
     done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=10m", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
         capture_output=True,
         text=True,
         check=False,
@@ -42,3 +46,15 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 10 MiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
+    yield from _mounted_tmpfs(tmp_path, "10m")
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs mounted on a fresh directory (needs root: skipped otherwise)."""
+    yield from _mounted_tmpfs(tmp_path, "64k")

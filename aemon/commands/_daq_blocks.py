@@ -36,6 +36,7 @@ class StreamSpec(NamedTuple):
     sample_rate_hz: float
     channels: int
     volts_per_count: float
+    dtype: str = "int16"
 
 
 def present_ranges(start: int, stop: int, gaps: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
@@ -125,7 +126,7 @@ def _recording_blocks(
                 rows = [t for t in truth if lo <= t.sample_index < hi]
                 yield Block(lo, np.ascontiguousarray(samples[:, lo - first : hi - first]), rows)
 
-    return StreamSpec(fmt.sample_rate_hz, fmt.channels, fmt.volts_per_count), blocks()
+    return StreamSpec(fmt.sample_rate_hz, fmt.channels, fmt.volts_per_count, fmt.dtype), blocks()
 
 
 class _Pacer:

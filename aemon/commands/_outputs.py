@@ -70,6 +70,8 @@ class AtomicOutput:
     Attributes:
         partial: The path to write to while the command runs.
         kept: The partial file left behind after a failure or interruption, else None.
+        incomplete: Set it when the output was cut short although the command goes on to
+            the end (e.g. a full disk under ``monitor --csv``): the partial file is kept.
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class AtomicOutput:
         protect_partial: bool = False,
     ) -> None:
         check_output(path, overwrite=overwrite, flag=flag)
+        self.flag = flag
         self.path = path
         self.partial = partial_path(path)
         if self.partial.exists():
@@ -95,6 +98,7 @@ class AtomicOutput:
         self.keep_on_interrupt = keep_on_interrupt
         self.keep_if = keep_if
         self.kept: Path | None = None
+        self.incomplete = False
 
     def __enter__(self) -> AtomicOutput:
         return self
@@ -107,11 +111,11 @@ class AtomicOutput:
     ) -> None:
         if not self.partial.exists():
             return
-        if exc_type is None:
+        if exc_type is None and not self.incomplete:
             os.replace(self.partial, self.path)
             return
-        interrupted = issubclass(exc_type, KeyboardInterrupt)
-        keep = self.keep_on_interrupt if interrupted else False
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        keep = self.incomplete or (self.keep_on_interrupt if interrupted else False)
         if not keep and self.keep_if is not None:
             try:
                 keep = bool(self.keep_if())
@@ -129,7 +133,8 @@ class AtomicOutput:
         if interrupted:  # the CLI prints it as its one "aemon: interrupted; ..." line
             said = str(exc) if exc is not None and exc.args else "interrupted"
             raise KeyboardInterrupt(f"{said}; {kept}") from None
-        print(f"aemon: the command failed; {kept}", file=sys.stderr)
+        why = f"{self.flag} was cut short" if self.incomplete else "the command failed"
+        print(f"aemon: {why}; {kept}", file=sys.stderr)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -23,14 +23,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from aemon.commands._checks import positive
-from aemon.commands._daq_blocks import (
-    TRUTH_COLUMNS,
-    Block,
-    _limit,
-    _recording_blocks,
-    _simulator_blocks,
-    _write_truth,
-)
+from aemon.commands._daq_blocks import Block, _limit, _recording_blocks, _simulator_blocks
 from aemon.commands._outputs import AtomicOutput
 from aemon.errors import ConfigError, SourceError
 
@@ -93,10 +86,15 @@ class _EmulatedSignal:
         """Samples ``first .. first + count`` went out: write the truth of their bursts."""
         if self.first is None:
             self.first = first
-        out = [b for b in self._bursts if first <= b.onset_sample < first + count]
-        self._bursts = [b for b in self._bursts if b.onset_sample >= first + count]
+        from aemon.io.truth import truth_csv_cells
+
+        out = [b for b in self._bursts if first <= b.sample_index < first + count]
+        self._bursts = [b for b in self._bursts if b.sample_index >= first + count]
         if self.truth is not None and out:
-            _write_truth(self.truth, out, self.rate_hz, self.first)
+            self.truth.writerows(
+                truth_csv_cells(b._replace(time_s=(b.sample_index - self.first) / self.rate_hz))
+                for b in out
+            )
 
 
 def run_waveline_sim(args: argparse.Namespace) -> int:
@@ -123,7 +121,9 @@ def run_waveline_sim(args: argparse.Namespace) -> int:
             out = stack.enter_context(AtomicOutput(args.truth, overwrite=args.overwrite))
             handle: IO[str] = stack.enter_context(open(out.partial, "w", newline=""))
             truth = csv.writer(handle)
-            truth.writerow(TRUTH_COLUMNS)
+            from aemon.io.truth import TRUTH_CSV_COLUMNS
+
+            truth.writerow(TRUTH_CSV_COLUMNS)
         signal = _EmulatedSignal(args, channels, recorded, truth)
         if args.protocol == "spotwave":
             return _serve_spotwave(args, signal)

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from aemon.commands._checks import at_least, positive
 from aemon.commands._daq_blocks import (
     Block,
@@ -33,6 +35,7 @@ from aemon.commands._daq_blocks import (
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
 from aemon.commands._waveline_sim import add_waveline_sim_arguments, run_waveline_sim
 from aemon.drivers.daq_publisher import DEFAULT_FRAME_SAMPLES, DaqPublisher
+from aemon.drivers.protocol import MAX_PAYLOAD_BYTES, max_frame_samples
 from aemon.errors import ConfigError, FileFormatError, SourceError
 
 logger = logging.getLogger(__name__)
@@ -71,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="seconds to send (default: until Ctrl-C or end of file)")  # fmt: skip
     add("--file", type=Path, metavar="H5", help="replay this aemon recording instead of simulating")
     add("--frame-samples", type=int, default=DEFAULT_FRAME_SAMPLES, metavar="N",
-        help=f"samples per channel per frame (default {DEFAULT_FRAME_SAMPLES})")  # fmt: skip
+        help=f"samples per channel per frame (default {DEFAULT_FRAME_SAMPLES}; at most 4 MiB "
+        "of samples per frame)")  # fmt: skip
     add("--seed", type=int, default=1, help="simulator seed (default 1)")
     add("--full-scale", type=float, default=DEFAULT_FULL_SCALE_V, metavar="V",
         help=f"simulator volts at int16 full scale (default {DEFAULT_FULL_SCALE_V:g})")  # fmt: skip
@@ -83,6 +87,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--truth", type=Path, metavar="CSV", help="write the true bursts as CSV")
     add("--overwrite", action="store_true", help="replace --truth/--summary files that exist")
     add("--no-crc", action="store_true", help="leave out the payload CRC-32 (on by default)")
+    add("--receivers", type=int, default=1, metavar="N",
+        help="push: admit at most N receivers at once (default 1; a further one is refused "
+        "with a warning, since PUSH would deal it part of the frames)")  # fmt: skip
     add("--curve-key", metavar="FILE", help="CURVE: this DAQ's secret key file (aemon keys)")
     add("--curve-clients", metavar="DIR",
         help="CURVE: directory of the public keys of receivers allowed to connect")  # fmt: skip
@@ -94,6 +101,7 @@ def _check_args(args: argparse.Namespace) -> None:
     if args.curve_key is not None and (args.connect or args.curve_clients is None):
         raise ConfigError("--curve-key needs --curve-clients DIR and a bound --endpoint")
     at_least("--frame-samples", args.frame_samples, 1, "32768")
+    at_least("--receivers", args.receivers, 1, "1")
     positive("--duration", args.duration, "seconds", "10")
     at_least("--channels", args.channels, 1, "1")
     if args.channels is not None and args.channels > 65535:
@@ -119,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
             spec, source = _recording_blocks(args, stack)
         else:
             spec, source, clipped = _simulator_blocks(args)
+        _check_frame_size(args.frame_samples, spec)
         total = None if args.duration is None else round(args.duration * spec.sample_rate_hz)
         truth_file: IO[str] | None = None
         if args.truth is not None:
@@ -141,6 +150,19 @@ def run(args: argparse.Namespace) -> int:
     return 130 if summary["interrupted"] else 0
 
 
+def _check_frame_size(frame_samples: int, spec: StreamSpec) -> None:
+    """Refuse ``--frame-samples`` above what one frame may carry (drivers/README.md §4)."""
+    limit = max_frame_samples(spec.channels, spec.dtype)
+    if frame_samples > limit:
+        size = frame_samples * spec.channels * np.dtype(spec.dtype).itemsize
+        raise ConfigError(
+            f"--frame-samples {frame_samples} is too large: {spec.channels} × {frame_samples} "
+            f"{spec.dtype} samples make {size:,} bytes, over the protocol's "
+            f"{MAX_PAYLOAD_BYTES:,} bytes per frame; use at most {limit} (default "
+            f"{DEFAULT_FRAME_SAMPLES})"
+        )
+
+
 def _open_publisher(args: argparse.Namespace) -> DaqPublisher:
     import zmq
 
@@ -154,6 +176,7 @@ def _open_publisher(args: argparse.Namespace) -> DaqPublisher:
             crc32=not args.no_crc,
             curve_key=args.curve_key,
             curve_clients=args.curve_clients,
+            receiver_limit=args.receivers,
         )
     except zmq.ZMQError as exc:
         verb = "connect to" if args.connect else "bind"
@@ -260,6 +283,7 @@ def _publish(
         "end_of_stream_sent": eos,
         "crc32": not args.no_crc,
         "max_receivers": publisher.max_receivers,
+        "refused_receivers": publisher.refused_receivers,
         "ended": ended,
         "interrupted": interrupted,
     }

@@ -82,7 +82,7 @@ def check_target(target: str | None, events: str | None) -> None:
         FileFormatError: A missing, unreadable or unknown file.
         ConfigError: ``--events`` without a recording.
     """
-    from aemon.drivers.open_source import source_kind
+    from aemon.drivers.source_factory import source_kind
 
     is_recording = bool(target) and Path(str(target)).suffix.lower() in (".h5", ".hdf5")
     if events and not is_recording:

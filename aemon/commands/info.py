@@ -10,6 +10,7 @@ from typing import Any
 from aemon.gui.labels import count_labels
 from aemon.io.event_tables import list_event_tables, open_tables
 from aemon.io.recording_reader import RecordingReader
+from aemon.io.writer_lock import is_being_written
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def describe(path: str) -> dict[str, Any]:
     with open_tables(path) as f:
         tables = [t._asdict() for t in list_event_tables(f)]
         labels = count_labels(f)
+    being_written = is_being_written(path)
     return {
         "path": info.path,
         "format_version": version,
@@ -78,6 +80,7 @@ def describe(path: str) -> dict[str, Any]:
         "event_tables": tables,
         "labels": labels,
         "state": info.state,
+        "being_written": being_written,
         "incidents": incidents,
     }
 
@@ -92,8 +95,10 @@ def format_text(summary: dict[str, Any]) -> str:
         3: "NO: repaired after the writer was killed (see incidents)",
     }.get(
         summary.get("state", 1 if summary["closed_cleanly"] else 0),
-        f"NO: still being written, or the writer was killed (then run `aemon repair "
-        f"{summary['path']}` so any HDF5 reader can open it)",
+        "NO: being written (an aemon process holds it open and closes it when it ends)"
+        if summary.get("being_written")
+        else f"NO: the writer stopped without closing it (killed?); run `aemon repair "
+        f"{summary['path']}` so any HDF5 reader can open it",
     )
     rows = [
         ("file", summary["path"]),

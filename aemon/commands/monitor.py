@@ -31,11 +31,14 @@ from aemon.commands._live import (
     run_live,
     stop_on_signals,
 )
+from aemon.commands._monitor_csv import CSV_STOPPED, MonitorCsv
 from aemon.commands._outputs import AtomicOutput, check_output, write_text_atomic
+from aemon.commands._publisher_keys import add_curve_arguments, check_curve_arguments, curve_files
 from aemon.commands.locate import add_location_arguments, location_from_args
 from aemon.commands.record import announce_wait
 from aemon.detect.options import BACKEND_CHOICES, DETECTORS
 from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_kind
+from aemon.errors import AemonError
 from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
@@ -128,9 +131,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     parser.add_argument(
         "--on-disk-full", choices=("stop", "continue-detecting"), default="stop",
-        help="when --out cannot be written (disk full, I/O error): stop (default), or close "
-        "the recording and go on detecting and publishing; the loss is reported at the end",
+        help="when an output (--out, --csv) cannot be written (disk full, I/O error): stop "
+        "(default), or close that output and go on detecting and publishing. A failed --csv "
+        "never stops a running --out recording (it holds every event). The error names the "
+        "file, the summary is still written, and the exit status is 2",
     )  # fmt: skip
+    add_curve_arguments(parser)
     add_heartbeat_arguments(parser)
     add_detector_arguments(parser)
     add_location_arguments(parser)
@@ -166,6 +172,7 @@ def check_monitor_arguments(args: argparse.Namespace) -> None:
     positive("--ring-seconds", args.ring_seconds, "seconds", "4")
     check_heartbeat_arguments(args)
     check_detector_flags(args)
+    check_curve_arguments(args)
     for flag, path in (("--out", args.out), ("--csv", args.csv), ("--summary", args.summary)):
         if path is not None:
             check_output(path, overwrite=args.overwrite, flag=flag)
@@ -177,7 +184,6 @@ def run_monitor(args: argparse.Namespace) -> int:
     location = location_from_args(args)
     from aemon.events.grouping import HitGrouper
     from aemon.gpu.backend import register_torch_backend
-    from aemon.io.event_csv import EventCsvWriter
     from aemon.io.event_publisher import EventPublisher
     from aemon.io.recording import RecordingWriter
     from aemon.monitor import LiveMonitor  # numba/onnxruntime: import only when running
@@ -203,7 +209,15 @@ def run_monitor(args: argparse.Namespace) -> int:
         # PUB drops whatever is sent before a subscriber is connected.
         publisher = None
         if args.events_endpoint.lower() != "none":
-            publisher = stack.enter_context(EventPublisher(args.events_endpoint))
+            key, clients = curve_files(args, "events")
+            publisher = stack.enter_context(
+                EventPublisher(args.events_endpoint, curve_key=key, curve_clients=clients)
+            )
+        # Enter the CSV before the recording: the recording's last flush goes first.
+        csv = None
+        if outputs[1] is not None:
+            csv = MonitorCsv(outputs[1].partial, _disk_full_policy(args), printer)
+            stack.callback(csv.close)
         announce_wait(args, printer)
         source = stack.enter_context(source_from_args(args.source, args, duration_s=args.duration))
         start = getattr(source, "start_time_utc", None) or datetime.now(UTC)
@@ -218,10 +232,10 @@ def run_monitor(args: argparse.Namespace) -> int:
                             "detector": options._asdict() | {"model": str(options.model)}},
                 )
             )  # fmt: skip
-        csv = stack.enter_context(EventCsvWriter(outputs[1].partial)) if outputs[1] else None
         display = _display_publisher(args, source, stack)
         monitor = LiveMonitor(
-            source, options, writer=writer, publisher=publisher, csv=csv,
+            source, options, writer=writer, publisher=publisher,
+            csv=csv.csv if csv is not None else None,
             on_events=_Printer(args.print_events, printer), start_time_utc=start,
             ring_seconds=args.ring_seconds,
             learn_background_s=getattr(args, "learn_background", 0.0),
@@ -232,6 +246,9 @@ def run_monitor(args: argparse.Namespace) -> int:
         )  # fmt: skip
         live_monitor = monitor
         stop = stack.enter_context(stop_on_signals())
+        if csv is not None:
+            csv.attach(writer, stop)
+        error: AemonError | None = None
         monitor.start()
         try:
             ended = run_live(
@@ -248,16 +265,42 @@ def run_monitor(args: argparse.Namespace) -> int:
             )
             if ended == ENDED_IDLE and writer is not None:
                 writer.note("idle", -1, -1, f"no data for {args.idle_timeout:g} s: ended")
+        except AemonError as exc:  # the recorder or detector failed: the run ended in order
+            error, ended = exc, "error"
         finally:
             printer.close()
-            monitor.stop()
-        final = monitor.status()
-    summary = final._asdict() | {"ended": ended, "software_version": __version__}
+            try:
+                monitor.stop()
+            except AemonError as exc:
+                error, ended = error or exc, "error"
+        csv_error = None
+        if csv is not None and csv.failure is not None and outputs[1] is not None:
+            ended = CSV_STOPPED if csv.stopped_run else ended
+            held = f"; every event is in {args.out}" if writer is not None and not error else ""
+            csv_error = AemonError(csv.failure + held)
+            outputs[1].incomplete = True  # the CSV keeps its .partial name
+        _finish(args, monitor.status(), ended, error or csv_error)
+        if error is not None:
+            raise error  # every output keeps its .partial name
+    if csv_error is not None:
+        raise csv_error  # after --out got its name: the recording is complete
+    return 0
+
+
+def _finish(
+    args: argparse.Namespace, final: MonitorStatus, ended: str, error: AemonError | None
+) -> None:
+    """Write the ``--summary`` JSON and print the end-of-run summary, also after an error."""
+    summary = final._asdict() | {
+        "received_s": received_s(final),
+        "ended": ended,
+        "error": None if error is None else str(error),
+        "software_version": __version__,
+    }
     if args.summary is not None:
         write_text_atomic(args.summary, json.dumps(summary, indent=2, default=_json_default))
     shown_csv = None if getattr(args, "internal_csv", False) else args.csv
     print(summary_text(final, ended, args.out, shown_csv), file=sys.stderr)
-    return 0
 
 
 def _json_default(value: Any) -> Any:
@@ -286,9 +329,18 @@ def _snapshot(monitor: LiveMonitor) -> tuple[int, list[tuple[int, str]]]:
     return status.samples, list(status_fields(status))
 
 
+def received_s(status: MonitorStatus) -> float:
+    """Signal received (s): the sample indices reached minus the gaps, so a jump of the
+    DAQ's index does not count as signal."""
+    if status.samples <= 0:
+        return 0.0
+    span_s = status.realtime_factor * status.elapsed_s
+    return span_s * (status.samples - status.samples_lost) / status.samples
+
+
 def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path | None) -> str:
     """The final summary of a monitor run (one line)."""
-    seconds = status.realtime_factor * status.elapsed_s
+    seconds = received_s(status)
     files = ", ".join(str(p) for p in (out, csv) if p is not None)
     latency = (
         f", latency p50 {status.latency_p50_ms:.1f} ms p99 {status.latency_p99_ms:.1f} ms"
@@ -309,9 +361,14 @@ def summary_text(status: MonitorStatus, ended: str, out: Path | None, csv: Path 
     )
 
 
+def _disk_full_policy(args: argparse.Namespace) -> str:
+    """``--on-disk-full`` (``demo`` has no flag: ``"stop"``)."""
+    return str(getattr(args, "on_disk_full", "stop"))
+
+
 def _recorder_policy(args: argparse.Namespace) -> str:
-    """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full`` (``demo`` has no flag)."""
-    return "continue" if getattr(args, "on_disk_full", "stop") == "continue-detecting" else "stop"
+    """``Acquisition``'s ``on_recorder_error`` for ``--on-disk-full``."""
+    return "continue" if _disk_full_policy(args) == "continue-detecting" else "stop"
 
 
 def _display_publisher(args: argparse.Namespace, source: Any, stack: ExitStack) -> Any:
@@ -322,6 +379,7 @@ def _display_publisher(args: argparse.Namespace, source: Any, stack: ExitStack) 
     from aemon.io.display_publisher import DisplayPublisher
 
     volts = [c.volts_per_count / 10 ** (c.gain_db / 20) for c in source.channel_info]
-    return stack.enter_context(
-        DisplayPublisher(endpoint, source.format.sample_rate_hz, source.first_sample, volts)
-    )
+    key, clients = curve_files(args, "display")
+    rate, first = source.format.sample_rate_hz, source.first_sample
+    feed = DisplayPublisher(endpoint, rate, first, volts, curve_key=key, curve_clients=clients)
+    return stack.enter_context(feed)

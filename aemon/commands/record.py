@@ -134,8 +134,8 @@ def run_record(args: argparse.Namespace) -> int:
                 final = acquisition.status()
     summary = {
         "out": str(args.out),
-        "samples": final.recorded,
-        "seconds": round(final.recorded / source.format.sample_rate_hz, 6),
+        "samples": final.stored,
+        "seconds": round(final.stored / source.format.sample_rate_hz, 6),
         "gaps": final.gaps,
         "samples_lost": final.samples_lost,
         "malformed_frames": final.malformed,
@@ -160,7 +160,7 @@ def status_fields(status: AcquisitionStatus, rate_hz: float) -> Fields:
     """Status fields of a recording, most important first (see :func:`fit_fields`)."""
     return [
         (0, f"{status.elapsed_s:6.0f} s"),
-        (0, f"recorded {status.recorded / rate_hz:9.1f} s"),
+        (0, f"recorded {status.stored / rate_hz:9.1f} s"),
         (1, f"{status.realtime_factor:4.2f}× rt"),
         (1, f"gaps {status.gaps} ({status.samples_lost} lost)"),
         (2, f"bad frames {status.malformed}"),

@@ -19,8 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "repair",
         help="make a recording from a killed writer openable by any HDF5 reader",
         description="Clear the 'open for writing' flags a killed writer left in FILE, cut it "
-        "to the writer's last flush and mark it as repaired (never 'closed cleanly'). Run it "
-        "only when no aemon process is writing FILE. The file is changed in place.",
+        "to the writer's last flush and mark it as repaired (never 'closed cleanly'). A file an "
+        "aemon process is still writing (it holds the writer lock) is refused. The file is "
+        "changed in place.",
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

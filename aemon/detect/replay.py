@@ -105,7 +105,7 @@ class _Clock:
     def __call__(self, signal_s: float) -> None:
         now = time.monotonic()
         self._calls += 1
-        if self._calls <= 2:  # the first block carries the one-off start-up costs
+        if self._calls <= 2 or self.start is None:  # the first block: one-off start-up costs
             self.start = now - signal_s / self.speed
         wait = self.start + signal_s / self.speed - now
         if wait > 0:

@@ -47,6 +47,16 @@ class ResampledEventStream:
         self.origin = int(first_sample)
         self._held: list[Event] = []  # events of a run ended by a gap, given with the next call
 
+    @property
+    def settled_sample(self) -> int:
+        """The inner stream's settled sample in source indices (rounded down), or the onset of
+        an event held back, if earlier (see ``EventStream.settled_sample``)."""
+        up, down = self.resampler.up, self.resampler.down
+        settled = self.origin + (int(self.inner.settled_sample) * down) // up
+        if self._held:
+            settled = min(settled, min(e.sample_index for e in self._held))
+        return settled
+
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
         """Resample a raw ``(channels, n)`` block and detect; return the events that ended."""
         expected = self.origin + self.resampler.next_input

@@ -17,15 +17,17 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 import zmq
-import zmq.utils.monitor
 
 from aemon.drivers.protocol import (
     FLAG_CRC32,
     FLAG_END_OF_STREAM,
+    MAX_PAYLOAD_BYTES,
     VERSION,
     FrameHeader,
     encode_frame,
+    max_frame_samples,
 )
+from aemon.drivers.receiver_gate import ReceiverGate
 from aemon.io.zmq_security import CurveServer, curve_client, warn_if_exposed
 
 logger = logging.getLogger(__name__)
@@ -101,17 +103,21 @@ class DaqPublisher:
             fan-out: frames for slow or absent subscribers are dropped).
         bind: Bind (default; the DAQ is the fixed end) instead of connecting.
         stream_id: Id of this stream (u32); random by default.
-        frame_samples: Maximum samples per channel in one frame.
+        frame_samples: Maximum samples per channel in one frame; at most
+            :func:`aemon.drivers.protocol.max_frame_samples` (4 MiB of samples).
         sndhwm: ZeroMQ send high-water mark in frames.
         crc32: Put a CRC-32 of each payload in the header (on by default; about 1 ms per MiB).
         digest: Keep a per-channel SHA-256 of everything sent (see :attr:`digest`).
         curve_key: This end's CURVE secret key file (``aemon keys``): encrypt and authenticate.
         curve_clients: Binding: directory of the receivers' public keys allowed to connect.
         curve_server_key: Connecting: the receiver's public key file.
+        receiver_limit: Binding PUSH without CURVE: admit at most this many receivers at once
+            (default 1; None: any number); a further one fails its handshake, with a warning.
 
     A PUSH stream deals frames round-robin among its receivers, so a second receiver would
-    silently take half the frames: the publisher counts its connected receivers
-    (:attr:`receivers`, :attr:`max_receivers`) and warns whenever more than one is connected.
+    silently take half the frames: the publisher admits ``receiver_limit`` receivers, counts
+    them (:meth:`count_receivers`, :attr:`max_receivers`, :attr:`refused_receivers`) and warns
+    whenever more than one is connected.
     """
 
     def __init__(
@@ -128,6 +134,7 @@ class DaqPublisher:
         curve_key: str | None = None,
         curve_clients: str | None = None,
         curve_server_key: str | None = None,
+        receiver_limit: int | None = 1,
     ) -> None:
         if pattern not in ("push", "pub"):
             raise ValueError(f"pattern must be 'push' or 'pub', not {pattern!r}")
@@ -148,11 +155,10 @@ class DaqPublisher:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._socket = self._context.socket(zmq.PUSH if pattern == "push" else zmq.PUB)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
-        self.receivers = 0
-        self.max_receivers = 0
         self._curve_server: CurveServer | None = None
-        self._monitor = self._socket.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+        gated = pattern == "push" and bind and curve_key is None
+        self._gate = ReceiverGate(
+            self._context, self._socket, receiver_limit if gated else None, endpoint
         )
         try:
             if curve_key is not None and bind:
@@ -169,6 +175,7 @@ class DaqPublisher:
                 warn_if_exposed(endpoint, "DAQ publisher", curve=curve_key is not None)
                 self._socket.bind(endpoint)
                 endpoint = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+                self._gate.what = endpoint
             else:
                 # Queue nothing until a receiver is there, so "sent" means "handed to one".
                 self._socket.setsockopt(zmq.IMMEDIATE, 1)
@@ -179,24 +186,18 @@ class DaqPublisher:
         self.endpoint = endpoint
 
     def count_receivers(self) -> int:
-        """Update :attr:`receivers` from the socket's events; warn about a second receiver."""
-        while self._monitor.poll(0):
-            event = zmq.utils.monitor.recv_monitor_message(self._monitor)["event"]
-            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                self.receivers += 1
-                self.max_receivers = max(self.max_receivers, self.receivers)  # even if it left
-                if self.receivers > 1 and self.pattern == "push":
-                    logger.warning(
-                        "%s: %d receivers connected; PUSH deals frames round-robin, so each "
-                        "gets only part of the samples. Stop the extra receiver, or use "
-                        "--pattern pub for displays",
-                        self.endpoint,
-                        self.receivers,
-                    )
-            elif event == zmq.EVENT_DISCONNECTED:
-                self.receivers = max(self.receivers - 1, 0)
-        self.max_receivers = max(self.max_receivers, self.receivers)
-        return self.receivers
+        """Receivers connected now (see :class:`aemon.drivers.receiver_gate.ReceiverGate`)."""
+        return self._gate.receivers
+
+    @property
+    def max_receivers(self) -> int:
+        """The most receivers that were connected at once."""
+        return self._gate.max_receivers
+
+    @property
+    def refused_receivers(self) -> int:
+        """Receivers refused because ``receiver_limit`` were connected already."""
+        return self._gate.refused
 
     @property
     def dtype(self) -> str | None:
@@ -245,6 +246,12 @@ class DaqPublisher:
                 raise ValueError("sample rate and volts per count must be positive and finite")
             if not 0 < channels < 2**16:
                 raise ValueError(f"channels must be in 1..65535, not {channels}")
+            limit = max_frame_samples(channels, fmt[2])
+            if self.frame_samples > limit:
+                raise ValueError(
+                    f"frame_samples {self.frame_samples} is over the protocol's limit of {limit} "
+                    f"for {channels} {fmt[2]} channels ({MAX_PAYLOAD_BYTES} bytes per frame)"
+                )
             self._format = fmt
             self.wait_for_receiver()
         elif fmt != self._format:
@@ -366,8 +373,7 @@ class DaqPublisher:
             self._close_sockets(int(linger_s * 1000))
 
     def _close_sockets(self, linger_ms: int) -> None:
-        self._socket.disable_monitor()
-        self._monitor.close(linger=0)
+        self._gate.stop()
         self._socket.close(linger=linger_ms)
         if self._curve_server is not None:
             self._curve_server.stop()

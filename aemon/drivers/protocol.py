@@ -46,6 +46,14 @@ HEADER = struct.Struct("<4sHBBHHIQQIIddq")
 
 HEADER_SIZE = HEADER.size
 
+MAX_HEADER_BYTES = 0xFFFF
+"""Largest header part a frame may have (bytes): ``header_len`` is a u16 (§3.1)."""
+
+MAX_PAYLOAD_BYTES = 4 << 20
+"""Largest sample part a version-1 frame may carry (bytes): ``channels × n_samples ×
+itemsize`` ≤ 4 MiB. A receiver accepts every message part up to this size; see
+:func:`max_frame_samples` for the samples per channel it allows."""
+
 FLAG_END_OF_STREAM = 0x0001
 """The publisher sends no more frames after this one; it may carry zero samples."""
 
@@ -66,6 +74,16 @@ WIRE_DTYPES: dict[str, np.dtype[np.generic]] = {
 _BIG_ENDIAN_HOST = sys.byteorder == "big"
 
 assert HEADER_SIZE == 64
+
+
+def max_frame_samples(channels: int, dtype: str) -> int:
+    """Most samples per channel one frame of ``channels`` × ``dtype`` may carry.
+
+    Example:
+        >>> max_frame_samples(2, "int16")   # 4 MiB / (2 × 2 bytes)
+        1048576
+    """
+    return MAX_PAYLOAD_BYTES // (channels * WIRE_DTYPES[dtype].itemsize)
 
 
 class FrameHeader(NamedTuple):

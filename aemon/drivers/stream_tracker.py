@@ -19,7 +19,9 @@ Rules, in the order they are applied to a decoded frame:
 6. A frame that starts more than ``max_jump_samples`` ahead (default one hour of signal) is
    rejected as malformed, not taken as a gap: one corrupt index cannot poison the stream.
 7. **Resynchronisation**: :data:`RESYNC_FRAMES` consecutive rejected frames (rules 5 or 6)
-   that follow on from each other are taken as a restart of the DAQ.
+   that follow on from each other are taken as a restart of the DAQ at the first of them.
+   The samples of the frames rejected before it was clear were received but are not
+   delivered: they are a gap with reason :data:`RESYNC` right after the restart gap.
 8. Otherwise the ordinary rules of ``drivers/README.md`` §8: frames before the expected
    index are "out of order"; a jump ahead is a gap (``sequence`` or ``index``).
 
@@ -28,7 +30,8 @@ At a restart the new run is placed after the old one by the down time: from the 
 difference is between 0 and the jump limit, else from the receiver's clock (time between
 the last frame of the old run and the first of the new one). The down time, at least one
 sample, is reported as a :class:`aemon.types.Gap` with reason ``"restart"`` whose ``detail``
-names both runs; a recording starts a new segment there.
+names both runs; a recording starts a new segment there. After a resynchronisation the down
+time is measured to the first frame of the new run.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ DEFAULT_MAX_JUMP_S = 3600.0
 RESYNC_FRAMES = 8
 """Consecutive, mutually contiguous rejected frames after which the tracker follows them."""
 
+RESYNC = "resync"
+"""Gap reason of the samples of frames that were received, rejected, and then found to start
+a new run (rule 7): real data that is not delivered."""
+
+
+class _Run(NamedTuple):
+    """Consecutive rejected frames that follow on from each other: a possible new run."""
+
+    stream_id: int
+    next_daq: int  # DAQ index the next frame of the run starts at
+    frames: int
+    first_daq: int  # DAQ index, DAQ clock (ns) and arrival (monotonic s) of its first frame
+    first_daq_time_ns: int
+    first_arrival: float
+
 
 class Admission(NamedTuple):
     """What to do with a frame that :meth:`StreamTracker.admit` accepted.
@@ -60,6 +78,8 @@ class Admission(NamedTuple):
         samples: How many of the frame's samples per channel to deliver (trimmed at the end).
         seq_jump: The sequence number jumped although the sample index follows on.
         finished: The stream is over after this frame (end of stream or sample limit).
+        dropped: After a resynchronisation, the samples of the run's frames that were
+            rejected (reason :data:`RESYNC`; report them after ``gap``), else None.
     """
 
     gap: Gap | None
@@ -67,6 +87,7 @@ class Admission(NamedTuple):
     samples: int
     seq_jump: bool
     finished: bool
+    dropped: Gap | None = None
 
 
 class StreamTracker:
@@ -96,7 +117,7 @@ class StreamTracker:
         self.max_jump = default_jump if max_jump_samples is None else int(max_jump_samples)
         self.retired: set[int] = set()
         self.restarts = 0
-        self._candidate: tuple[int, int, int] | None = None  # stream id, next index, count
+        self._candidate: _Run | None = None
 
     @property
     def next_sample(self) -> int:
@@ -141,21 +162,23 @@ class StreamTracker:
             clock_forward = 0 < self.end_daq_time_ns <= header.daq_time_ns
             if header.seq < self.next_seq and clock_forward:
                 return self._restart(header, now, "index reset, same stream id")
-            self._reject_or_resync(
+            run = self._reject_or_resync(
                 header,
+                now,
                 f"out of order: frame seq {header.seq} starts at sample {start} but sample "
                 f"{self.next_daq} is next (duplicate, overlapping or late frame)",
                 "out of order",
             )
-            return self._restart(header, now, "index went back (resynchronised)")
+            return self._restart(header, now, "index went back (resynchronised)", run)
         if start - self.next_daq > self.max_jump:
-            self._reject_or_resync(
+            run = self._reject_or_resync(
                 header,
+                now,
                 f"index jumps {start - self.next_daq} samples ahead (more than the limit of "
                 f"{self.max_jump}): corrupt frame",
                 "far jump",
             )
-            return self._restart(header, now, "index jumped far ahead (resynchronised)")
+            return self._restart(header, now, "index jumped far ahead (resynchronised)", run)
         self._candidate = None
         return self._accept(header, now)
 
@@ -179,52 +202,72 @@ class StreamTracker:
         finished = header.end_of_stream or start + header.n_samples >= end
         return Admission(gap, start, count, seq_jump, finished)
 
-    def _reject_or_resync(self, header: FrameHeader, reason: str, kind: str) -> None:
-        """Raise MalformedFrame unless this frame completes a run of RESYNC_FRAMES."""
-        candidate = self._candidate
-        if (
-            candidate is not None
-            and candidate[0] == header.stream_id
-            and candidate[1] == header.first_sample
-        ):
-            count = candidate[2] + 1
+    def _reject_or_resync(self, header: FrameHeader, now: float, reason: str, kind: str) -> _Run:
+        """Raise MalformedFrame unless this frame completes a run of RESYNC_FRAMES; return
+        the run."""
+        run = self._candidate
+        if run is not None and run.stream_id == header.stream_id:
+            follows = run.next_daq == header.first_sample
         else:
-            count = 1
-        self._candidate = (header.stream_id, header.next_sample, count)
-        if count < RESYNC_FRAMES:
+            follows = False
+        if follows and run is not None:
+            run = run._replace(next_daq=header.next_sample, frames=run.frames + 1)
+        else:
+            run = _Run(
+                header.stream_id, header.next_sample, 1, header.first_sample,
+                header.daq_time_ns, now,
+            )  # fmt: skip
+        self._candidate = run
+        if run.frames < RESYNC_FRAMES:
             raise MalformedFrame(reason, kind)
         self._candidate = None
+        return run
 
-    def _restart(self, header: FrameHeader, now: float, why: str) -> Admission:
-        """Start a new run at ``header``: a restart gap for the down time, then the frame."""
+    def _restart(
+        self, header: FrameHeader, now: float, why: str, run: _Run | None = None
+    ) -> Admission:
+        """Start a new run at ``header`` (or at the first frame of ``run``, whose earlier
+        frames were rejected): a restart gap for the down time, a resync gap for the samples
+        of those rejected frames, then the frame."""
         rate = header.sample_rate_hz
-        clock_s = (header.daq_time_ns - self.end_daq_time_ns) * 1e-9
-        if header.daq_time_ns > 0 and self.end_daq_time_ns > 0 and clock_s * rate >= 0:
+        if run is None:
+            run = _Run(header.stream_id, header.next_sample, 1, header.first_sample,
+                       header.daq_time_ns, now)  # fmt: skip
+        clock_s = (run.first_daq_time_ns - self.end_daq_time_ns) * 1e-9
+        if run.first_daq_time_ns > 0 and self.end_daq_time_ns > 0 and clock_s * rate >= 0:
             down_s, source = clock_s, "DAQ clock"
         else:
-            down_s, source = now - self.last_frame_at, "receiver clock"
+            down_s, source = run.first_arrival - self.last_frame_at, "receiver clock"
         down = min(max(round(down_s * rate), 1), self.max_jump)
         gap_start = self.next_sample
-        new_first = gap_start + down
+        run_first = gap_start + down  # absolute index of the new run's first sample
+        new_first = run_first + header.first_sample - run.first_daq
         detail = (
             f"{why}: stream {self.stream_id:08x} ended before DAQ index {self.next_daq} "
             f"(seq {self.next_seq}); stream {header.stream_id:08x} starts at DAQ index "
-            f"{header.first_sample} (seq {header.seq}) = sample {new_first}; down time "
-            f"{down / rate:.6g} s from the {source}"
+            f"{run.first_daq} = sample {run_first}; down time {down / rate:.6g} s from the "
+            f"{source}"
         )
         if new_first + header.n_samples >= MAX_SAMPLE_INDEX:
             raise MalformedFrame("restart would place samples beyond 2^62", "index range")
         if header.stream_id != self.stream_id:
             self.retired.add(self.stream_id)
         self.stream_id = header.stream_id
-        self.offset = new_first - header.first_sample
+        self.offset = run_first - run.first_daq
         self.next_daq = header.first_sample
         self.next_seq = header.seq
         self.restarts += 1
         self._candidate = None
         admission = self._accept(header, now)
-        stop = new_first if self.end_sample is None else min(new_first, self.end_sample)
-        if stop <= gap_start:
-            return admission
-        gap = Gap(gap_start, stop, RESTART, detail)
-        return admission._replace(gap=gap)
+        end = new_first if self.end_sample is None else min(new_first, self.end_sample)
+        stop = min(run_first, end)
+        gap = Gap(gap_start, stop, RESTART, detail) if stop > gap_start else None
+        dropped = None
+        if end > run_first:
+            dropped = Gap(
+                run_first, end, RESYNC,
+                f"{run.frames - 1} frames of stream {header.stream_id:08x} (DAQ index "
+                f"{run.first_daq} on) were received and rejected before they proved to be a "
+                "new run",
+            )  # fmt: skip
+        return admission._replace(gap=gap, dropped=dropped)

@@ -7,8 +7,9 @@ interval). Sequence, index and restart rules: :mod:`aemon.drivers.stream_tracker
 restarted DAQ becomes a ``"restart"`` gap (a new recording segment) and is followed.
 
 Memory is bounded: ZeroMQ drops any message part over ``max_frame_bytes`` before it is
-received (``ZMQ_MAXMSGSIZE``, the peer is disconnected) and queues at most ``queue_bytes``
-worth of such frames (``ZMQ_RCVHWM`` = ``queue_bytes // max_frame_bytes`` frames).
+received (``ZMQ_MAXMSGSIZE``, the connection is closed: counted as a ``"too large"`` frame,
+connected again, the loss a ``sequence`` gap) and queues at most ``queue_bytes`` worth of
+such frames (``ZMQ_RCVHWM`` = ``queue_bytes // max_frame_bytes`` frames).
 NaN and ±Inf samples of float32 streams are replaced by 0, counted, and noted for the
 recording (``/incidents`` rows of kind ``nonfinite``), so features stay finite.
 """
@@ -28,23 +29,26 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 
-from aemon.drivers.protocol import FrameHeader, MalformedFrame, decode_frame, replace_nonfinite
+from aemon.drivers import protocol
+from aemon.drivers.protocol import FrameHeader, MalformedFrame, decode_frame
 from aemon.drivers.receiver_socket import (
     CurveOptions,
+    DroppedConnectionWatch,
     check_expected_format,
+    no_frames_error,
     open_receiver_socket,
 )
 from aemon.drivers.reject_log import LOG_INTERVAL_S, RateLimitedLog
 from aemon.drivers.stream_tracker import DEFAULT_MAX_JUMP_S, Admission, StreamTracker
-from aemon.errors import ConfigError, SourceError
+from aemon.errors import ConfigError
 from aemon.io.zmq_security import CurveServer
 from aemon.stream.source import SourceStats, delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_FRAME_BYTES = 4 << 20
-"""Largest payload accepted (bytes): 4 MiB, 16× the recommended 4 × 32768 int16 frame."""
+DEFAULT_MAX_FRAME_BYTES = protocol.MAX_PAYLOAD_BYTES
+"""Largest payload accepted (bytes): the protocol's 4 MiB, 16× a 4 × 32768 int16 frame."""
 
 DEFAULT_QUEUE_BYTES = 256 << 20
 """Receive queue budget (bytes): at most this much in frames of the largest size."""
@@ -130,6 +134,7 @@ class ZmqSource:
         self.start_time_utc: datetime | None = None  # UTC of the first sample, from the DAQ
         self._context: zmq.Context[zmq.Socket[bytes]] | None = None
         self._socket: zmq.Socket[bytes] | None = None  # both closed under _close_lock
+        self._watch: DroppedConnectionWatch | None = None  # connecting sockets only
         self._pending: tuple[list[zmq.Frame], FrameHeader, npt.NDArray[np.generic]] | None = None
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
@@ -155,7 +160,7 @@ class ZmqSource:
         )
         self.endpoint = opened.endpoint
         self._curve_server = opened.curve_server
-        self._context, self._socket = opened.context, opened.socket
+        self._context, self._socket, self._watch = opened.context, opened.socket, opened.watch
         return self.endpoint
 
     def open(self) -> None:
@@ -198,8 +203,12 @@ class ZmqSource:
         deadline = time.monotonic() + self.first_frame_timeout_s
         while True:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
-            if remaining_ms <= 0 or not socket.poll(remaining_ms):
+            if remaining_ms <= 0:
                 break
+            if self._watch is not None:  # ZeroMQ dropped the connection: connect again
+                self._watch.check(self._reject)
+            if not socket.poll(min(remaining_ms, POLL_INTERVAL_MS)):
+                continue
             parts = socket.recv_multipart(copy=False)
             try:
                 header, samples = decode_frame(parts, self.max_frame_bytes)
@@ -208,24 +217,13 @@ class ZmqSource:
                 self._reject(exc)
                 continue
             check_expected_format(
-                header, self.endpoint, self.expected_rate_hz, self.expected_channels
-            )
-            if self.channel_names is not None and len(self.channel_names) != header.channels:
-                raise SourceError(
-                    f"{len(self.channel_names)} channel names given but {self.endpoint} "
-                    f"streams {header.channels} channels"
-                )
+                header, self.endpoint, self.expected_rate_hz, self.expected_channels,
+                self.channel_names,
+            )  # fmt: skip
             return parts, header, samples
-        message = (
-            f"no frames from {self.endpoint} within {self.first_frame_timeout_s:g} s: "
-            "is `aemon daq-sim` or the DAQ bridge running?"
-        )
-        if self.stats.malformed:
-            message = (
-                f"no valid frames from {self.endpoint} within {self.first_frame_timeout_s:g} s "
-                f"({self.stats.malformed} malformed, last: {self.stats.last_error})"
-            )
-        raise SourceError(message)
+        with self.stats.lock:
+            malformed, last_error = self.stats.malformed, self.stats.last_error
+        raise no_frames_error(self.endpoint, self.first_frame_timeout_s, malformed, last_error)
 
     def start(self, sink: SampleSink) -> None:
         """Start the receiver thread delivering to ``sink`` (opens first if needed)."""
@@ -249,6 +247,8 @@ class ZmqSource:
                 finished = self._deliver(sink, header, samples, self._tracker.admit(header))
                 del _parts, samples
             while not finished and not self._stop_requested.is_set():
+                if self._watch is not None:
+                    self._watch.check(self._reject)
                 if not socket.poll(POLL_INTERVAL_MS):
                     continue
                 parts = socket.recv_multipart(copy=False)
@@ -287,9 +287,10 @@ class ZmqSource:
     ) -> bool:
         """Report any gap, push the samples; return True when the stream is over."""
         first = admission.first_sample
-        if admission.gap is not None:
-            self._gap(sink, admission.gap)
-        elif admission.seq_jump:
+        for gap in (admission.gap, admission.dropped):
+            if gap is not None:
+                self._gap(sink, gap)
+        if admission.seq_jump and admission.gap is None:
             self._warn("seq jump", f"{self.endpoint}: seq jumped to {header.seq}, no samples lost")
         count = admission.samples
         if count > 0:
@@ -311,7 +312,7 @@ class ZmqSource:
         return admission.finished
 
     def _replace_nonfinite(self, first: int, samples: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        fixed, count, lo, hi = replace_nonfinite(samples)
+        fixed, count, lo, hi = protocol.replace_nonfinite(samples)
         if count:
             detail = f"{count} NaN/Inf samples replaced by 0 in samples {first + lo}..{first + hi}"
             with self.stats.lock:
@@ -375,6 +376,9 @@ class ZmqSource:
             self._pending = None
             socket, self._socket = self._socket, None
             context, self._context = self._context, None
+            watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
         if socket is not None:
             socket.close(linger=0)
         if self._curve_server is not None:

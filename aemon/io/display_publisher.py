@@ -29,6 +29,7 @@ import numpy.typing as npt
 import zmq
 
 from aemon.errors import ConfigError
+from aemon.io.zmq_security import CurveServer, warn_if_exposed
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +48,12 @@ class DisplayPublisher:
         volts_per_count: Per channel scale from sample value to volts (V).
         sndhwm: Messages queued per subscriber before PUB drops (small: a display wants the
             newest signal, not a backlog).
+        curve_key: CURVE secret key file of this publisher (``aemon keys``): encrypt and
+            authenticate the feed.
+        curve_clients: Directory of the public keys of the displays allowed to subscribe.
 
     Raises:
-        ConfigError: If the endpoint cannot be bound.
+        ConfigError: If the endpoint cannot be bound, or CURVE keys are missing.
     """
 
     def __init__(
@@ -59,14 +63,25 @@ class DisplayPublisher:
         origin_sample: int,
         volts_per_count: Sequence[float],
         sndhwm: int = 8,
+        curve_key: str | None = None,
+        curve_clients: str | None = None,
     ) -> None:
         self._context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         self._socket = self._context.socket(zmq.PUB)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.SNDHWM, sndhwm)
         self._socket.setsockopt(zmq.SNDBUF, 1 << 18)  # little kernel buffering: no lag
+        self._curve: CurveServer | None = None
         try:
+            if curve_key is not None:
+                if curve_clients is None:
+                    raise ConfigError("CURVE for the display feed needs a directory of keys")
+                self._curve = CurveServer(self._context, self._socket, curve_key, curve_clients)
+            warn_if_exposed(endpoint, "display publisher", curve=curve_key is not None)
             self._socket.bind(endpoint)
+        except ConfigError:
+            self.close()
+            raise
         except zmq.ZMQError as exc:
             self.close()
             raise ConfigError(
@@ -109,6 +124,8 @@ class DisplayPublisher:
         """Close the socket (idempotent)."""
         if not self._socket.closed:
             self._socket.close()
+        if self._curve is not None:
+            self._curve.stop()
         if not self._context.closed:
             self._context.term()
 

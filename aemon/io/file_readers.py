@@ -17,6 +17,7 @@ Sample conventions (the same as the soundcard's): ``int16`` blocks are counts an
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections import deque
@@ -28,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError, FileFormatError
+from aemon.io.audio_truncation import audio_truncation
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".he5")
@@ -45,6 +47,8 @@ RAW_DTYPES = {"int16": "<i2", "int32": "<i4", "float32": "<f4", "float64": "<f8"
 """Raw sample types (little-endian, interleaved frames like a soundcard dump)."""
 
 Block = tuple[int, npt.NDArray[Any]]
+
+logger = logging.getLogger(__name__)
 
 
 class BlockReader(Protocol):
@@ -129,6 +133,9 @@ class SoundFileBlocks:
                 "or not in the format its name says"
             ) from None
         rate, channels = float(self._file.samplerate), int(self._file.channels)
+        self.truncated = audio_truncation(path, self._file.extra_info, self._file.frames, rate)
+        if self.truncated is not None:
+            logger.warning("%s", self.truncated)
         self.format = StreamFormat(rate, channels, "float32", 1.0, volts_known)
         self.channel_info = _channels(channels, 1.0)
         self.first_sample = 0

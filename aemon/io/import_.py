@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from aemon.errors import ConfigError, FileFormatError
 from aemon.io.atomic_output import atomic_output
+from aemon.io.audio_truncation import audio_truncation
 from aemon.io.event_tables import EventTableWriter
 from aemon.io.file_readers import BlockReader, file_kind, open_block_reader
 from aemon.io.recording_writer import RecordingWriter
@@ -173,12 +174,15 @@ def _import_continuous(
             fmt.volts_per_count if fmt.dtype == "int16" else 1.0,
             "count" if fmt.dtype == "int16" else "unit",
         )
+    truncated = _audio_truncation(source) if kind == "audio" else None
     with RecordingWriter(
         tmp, fmt, channel_info, start_time_utc=start or "", config=config, compression=compression
     ) as writer:
         for first, block in blocks:
             writer.push(first, block)
         samples = writer.raw_samples
+        if truncated is not None:
+            writer.note("truncated", samples, -1, truncated)
     if samples != count:
         raise FileFormatError(f"{source}: read {samples} of {count} frames; the file is truncated")
     return ImportSummary(tmp, kind, samples, fmt.channels, fmt.sample_rate_hz, fmt.dtype, {})
@@ -189,6 +193,17 @@ def _blocks(reader: BlockReader) -> Iterator[tuple[int, npt.NDArray[Any]]]:
         yield from reader.blocks(reader.first_sample, BLOCK_SAMPLES)
     finally:
         reader.close()
+
+
+def _audio_truncation(source: Path) -> str | None:
+    """The warning for a WAV whose data chunk runs past its end (logged here), or None."""
+    import soundfile
+
+    info = soundfile.info(str(source))
+    truncated = audio_truncation(source, info.extra_info, info.frames, info.samplerate)
+    if truncated is not None:
+        logger.warning("%s", truncated)
+    return truncated
 
 
 def _pcm16_audio(

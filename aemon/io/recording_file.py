@@ -10,8 +10,11 @@ stopped, and ``/status`` says "closed early". If even that fails, the file is le
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import h5py
 import numpy as np
@@ -22,6 +25,35 @@ from aemon.io import schema
 from aemon.io.disk_reserve import is_disk_full
 
 logger = logging.getLogger(__name__)
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def locked(method: _Method) -> _Method:
+    """Run a writer method under the writer's lock."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(_Method, wrapper)
+
+
+def guarded(method: _Method) -> _Method:
+    """Run a writing method under the lock; an I/O error closes the file early and raises
+    :class:`RecordingError` (h5py reports failed writes as OSError or RuntimeError)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self._check_open()
+            try:
+                return method(self, *args, **kwargs)
+            except (OSError, RuntimeError) as exc:
+                raise self._fail(exc) from exc
+
+    return cast(_Method, wrapper)
 
 
 def create_file(path: str, overwrite: bool) -> h5py.File:

@@ -3,7 +3,9 @@
 The writer opens the file in SWMR mode, so :class:`aemon.io.recording.RecordingReader` (or
 plain h5py with ``swmr=True``) can read it while it grows. Samples are staged in a buffer of
 one chunk per channel and written as whole chunks; :meth:`RecordingWriter.flush` also writes
-the staged tail, so everything pushed before a flush survives a crash of the process.
+the staged tail, so everything pushed before a flush survives a crash of the process. While
+the file is open the writer holds a :class:`aemon.io.writer_lock.WriterLock` on it, so
+``aemon repair`` refuses it and ``aemon info`` says "being written".
 
 A failed write (disk full, I/O error) closes the file early but readable
 (:mod:`aemon.io.recording_file`, :mod:`aemon.io.disk_reserve`) and raises
@@ -12,7 +14,6 @@ A failed write (disk full, I/O error) closes the file early but readable
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import h5py
 import numpy as np
@@ -31,40 +32,11 @@ from aemon.errors import RecordingError
 from aemon.io import schema
 from aemon.io.disk_reserve import RESERVE_SUFFIX, DiskReserve, reserve_bytes
 from aemon.io.raw_stage import RawStage, check_block, uncovered
-from aemon.io.recording_file import close_early, create_file, failure_message
+from aemon.io.recording_file import close_early, create_file, failure_message, guarded, locked
+from aemon.io.writer_lock import WriterLock
 from aemon.types import RESTART, ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
-
-
-_Method = TypeVar("_Method", bound=Callable[..., Any])
-
-
-def _locked(method: _Method) -> _Method:
-    """Run a writer method under the writer's lock."""
-
-    @functools.wraps(method)
-    def wrapper(self: RecordingWriter, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return cast(_Method, wrapper)
-
-
-def _guarded(method: _Method) -> _Method:
-    """Run a writing method under the lock; an I/O error closes the file early and raises
-    :class:`RecordingError` (h5py reports failed writes as OSError or RuntimeError)."""
-
-    @functools.wraps(method)
-    def wrapper(self: RecordingWriter, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            self._check_open()
-            try:
-                return method(self, *args, **kwargs)
-            except (OSError, RuntimeError) as exc:
-                raise self._fail(exc) from exc
-
-    return cast(_Method, wrapper)
 
 
 class RecordingWriter:
@@ -78,8 +50,8 @@ class RecordingWriter:
     Attributes:
         path: Path of the file being written.
         format: The stream format of the recording.
-        samples_written: Samples per channel received through :meth:`push` (zero fill and
-            gaps not counted).
+        samples_written: Samples per channel of signal received through :meth:`push` (the
+            zero fill of recorded gaps not counted, also when the block carries it).
         raw_samples: Columns in ``/raw`` so far, zero-filled gap samples included.
         next_sample: Absolute index the next pushed block is expected to start at.
         gaps_recorded: Rows in ``/gaps``.
@@ -88,6 +60,9 @@ class RecordingWriter:
         failure: One line saying why the writer closed the file early, or None.
         first_unrecorded: After a failure, the absolute index of the first sample that is
             not in the file (everything from there on was lost); None otherwise.
+        on_flush: Called (on the writing thread, under the writer's lock) after every
+            successful flush, e.g. to write what must never be ahead of the recording; they
+            must not raise.
     """
 
     def __init__(
@@ -148,6 +123,7 @@ class RecordingWriter:
         self._flushed_tail = np.zeros((fmt.channels, 0), self._dtype)  # its partial chunk
         self._reserve: DiskReserve | None = None
         self._file = create_file(self.path, overwrite)
+        self._writer_lock = WriterLock(self.path)  # held while writing: see `repair`, `info`
         try:
             schema.create_layout(
                 self._file,
@@ -166,6 +142,7 @@ class RecordingWriter:
             self._file.swmr_mode = True
         except BaseException:
             self._file.close()
+            self._writer_lock.release()
             raise
         if disk_reserve:
             chunk_bytes = schema.RAW_CHUNK_SAMPLES * self._dtype.itemsize
@@ -173,13 +150,14 @@ class RecordingWriter:
                 self.path + RESERVE_SUFFIX, reserve_bytes(fmt.channels, chunk_bytes)
             )
         self._last_flush = time.monotonic()
+        self.on_flush: list[Callable[[], None]] = []
         # One recorder thread appends samples while a detector thread may add events.
         self._lock = threading.RLock()
         logger.info("recording %s to %s (%s)", fmt, self.path, compression)
 
     # -- SampleSink ----------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def push(self, first_sample: int, samples: npt.NDArray[np.generic]) -> None:
         """Append a ``(channels, n)`` block whose first column has index ``first_sample``.
 
@@ -204,14 +182,16 @@ class RecordingWriter:
         if first_sample > self.next_sample:
             self._bridge(first_sample)
         self._stage.append(block)
-        self.samples_written += block.shape[1]
-        self.next_sample = first_sample + block.shape[1]
+        stop = first_sample + block.shape[1]
+        zeros = sum(max(min(hi, stop) - max(lo, first_sample), 0) for lo, hi in self._pending_gaps)
+        self.samples_written += block.shape[1] - zeros  # a ring's zero fill of a gap is no signal
+        self.next_sample = stop
         if self._pending_gaps:
             self._pending_gaps = [g for g in self._pending_gaps if g[1] > self.next_sample]
         if time.monotonic() - self._last_flush >= self._flush_interval_s:
             self.flush()
 
-    @_guarded
+    @guarded
     def gap(self, gap: Gap) -> None:
         """Record ``gap`` in ``/gaps`` now; its samples are zero-filled by the next push.
 
@@ -233,7 +213,7 @@ class RecordingWriter:
 
     # -- tables --------------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def note(self, kind: str, start: int, stop: int, detail: str) -> None:
         """Append a row ``(start, stop, now, kind, detail)`` to ``/incidents``: a restart,
         replaced samples, rejected frames...; ``kind`` is short (16 bytes), ``start``/``stop``
@@ -242,7 +222,7 @@ class RecordingWriter:
             self._ds[schema.INCIDENTS], schema.incident_row(kind, start, stop, detail)
         )
 
-    @_guarded
+    @guarded
     def add_events(self, events: npt.NDArray[Any] | Sequence[Mapping[str, Any]]) -> None:
         """Append events (structured array of ``EVENT_DTYPE`` fields, or dicts) to ``/events``.
 
@@ -253,14 +233,14 @@ class RecordingWriter:
         schema.append_rows(self._ds[schema.EVENTS], rows)
         self.events_written += len(rows)
 
-    @_guarded
+    @guarded
     def add_truth(self, bursts: Sequence[Any]) -> None:
         """Append ground truth (``aemon.sim.simulator.BurstTruth``-like objects) to ``/truth``."""
         schema.append_rows(self._ds[schema.TRUTH], schema.truth_to_array(bursts))
 
     # -- flushing ------------------------------------------------------------------------------
 
-    @_guarded
+    @guarded
     def flush(self) -> None:
         """Write the staged samples and flush the file, so readers and crashes see them."""
         self._flush(schema.STATE_RECORDING)
@@ -272,8 +252,10 @@ class RecordingWriter:
         self._last_flush = time.monotonic()
         self._flushed_raw, self._flushed_next = self.raw_samples, self.next_sample
         self._flushed_tail = self._stage.tail()
+        for after_flush in self.on_flush:
+            after_flush()
 
-    @_locked
+    @locked
     def close(self) -> None:
         """Flush everything, mark the recording as closed cleanly and close the file.
 
@@ -293,13 +275,14 @@ class RecordingWriter:
             raise
         self._closed = True
         self._file.close()
+        self._writer_lock.release()
         if self._reserve is not None:
             self._reserve.release()
         logger.info(
             "closed %s: %d samples/ch, %d gaps", self.path, self.raw_samples, self.gaps_recorded
         )
 
-    @_locked
+    @locked
     def abort(self, kind: str, detail: str) -> int:
         """Close the file early, keeping what the last flush made durable.
 
@@ -324,6 +307,7 @@ class RecordingWriter:
         self.first_unrecorded = self._flushed_next
         incident = schema.incident_row(kind, self.first_unrecorded, -1, detail)
         close_early(self._file, keep, self._flushed_tail, incident)
+        self._writer_lock.release()
         self._stage.columns = keep
         logger.error("%s closed early (%s) at sample %d", self.path, kind, self.first_unrecorded)
         return self.first_unrecorded

@@ -1,7 +1,9 @@
 """Repair a recording whose writer was killed, so any HDF5 reader can open it.
 
 A killed writer leaves the superblock's "open for writing" flags set: HDF5 refuses a plain
-open (``file is already open for write``). :func:`repair_recording`
+open (``file is already open for write``). :func:`repair_recording` refuses a file whose
+writer is alive (it holds the :class:`aemon.io.writer_lock.WriterLock`; repairing under a
+live writer would corrupt the finished file), then
 
 1. checks the file is an aemon recording readable in SWMR mode, and reads how many samples
    its last flush made durable (``/status`` ``raw_samples``);
@@ -31,6 +33,7 @@ from aemon.io import schema
 from aemon.io.disk_reserve import RESERVE_SUFFIX
 from aemon.io.hdf5_file import HDF5_SIGNATURE, WRITE_FLAGS
 from aemon.io.recording_reader import RecordingReader
+from aemon.io.writer_lock import is_being_written
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,12 @@ def repair_recording(path: str) -> RepairResult:
         FileFormatError: Not an aemon recording, a superblock this tool cannot fix, or a
             file shorter than its superblock says (copied incompletely).
     """
+    if is_being_written(path):
+        raise FileFormatError(
+            f"{path} is being written by a running aemon process (it holds the writer lock); "
+            "stop that process (Ctrl-C) and it closes the file itself: repair is only for a "
+            "file whose writer was killed"
+        )
     superblock = _read_superblock_v2(path)
     flags = superblock[11]
     if not flags & WRITE_FLAGS:

@@ -294,7 +294,11 @@ def create_layout(
     """Create every dataset and attribute of a new recording (nothing can be created once
     SWMR is on). See docs/recording-format.md. ``start_time_utc`` None means now, ""
     unknown (stored as "")."""
-    when = "" if start_time_utc == "" else format_utc(start_time_utc or datetime.now(UTC))
+    when = (
+        start_time_utc
+        if isinstance(start_time_utc, str)
+        else format_utc(start_time_utc or datetime.now(UTC))
+    )
     f.attrs.update(
         {
             "format": FORMAT_NAME,

@@ -41,8 +41,8 @@ class AcquisitionStatus(NamedTuple):
 
     Attributes:
         elapsed_s: Wall time since start (s).
-        samples: Samples per channel received from the source.
-        recorded: Samples per channel written to the recording.
+        samples: Sample indices per channel the source has reached (gaps included).
+        recorded: Sample indices per channel the recording has reached (gaps included).
         rate_hz: Mean received sample rate per channel over the run (Hz).
         realtime_factor: Received stream time divided by wall time (× real time).
         gaps: Gaps reported by the source.
@@ -53,6 +53,8 @@ class AcquisitionStatus(NamedTuple):
         rejected: Rejected frames per reason, e.g. ``"crc 3, bad magic 1"``; "" if none.
         restarts: DAQ restarts followed (new segments).
         nonfinite: NaN/Inf samples replaced by 0.
+        stored: Samples per channel of signal stored: written to the recording, or without
+            one delivered by the source (gaps, restart down time and zero fill not counted).
     """
 
     elapsed_s: float
@@ -68,13 +70,14 @@ class AcquisitionStatus(NamedTuple):
     rejected: str = ""
     restarts: int = 0
     nonfinite: int = 0
+    stored: int = 0
 
     def line(self) -> str:
         """One human-readable status line."""
         return (
             (
                 f"{self.elapsed_s:7.1f} s  {self.rate_hz / 1e6:7.4f} MS/s/ch  "
-                f"{self.realtime_factor:5.2f}× rt  recorded {self.recorded:>12d}  "
+                f"{self.realtime_factor:5.2f}× rt  stored {self.stored:>12d}  "
                 f"gaps {self.gaps} ({self.samples_lost} lost)  bad frames {self.malformed}  "
                 f"lag {self.lag_s * 1e3:6.1f} ms"
             )
@@ -270,6 +273,7 @@ class Acquisition:
             rejected=rejected_summary(_copy_rejected(stats)),
             restarts=stats.restarts,
             nonfinite=stats.nonfinite,
+            stored=self.writer.samples_written if self.writer is not None else stats.samples,
         )
 
     def __enter__(self) -> Acquisition:

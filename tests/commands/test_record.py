@@ -16,6 +16,7 @@ import pytest
 
 from aemon.cli import main
 from aemon.drivers.daq_publisher import DaqPublisher
+from aemon.drivers.stream_tracker import RESYNC_FRAMES
 from aemon.io.recording import RecordingReader
 
 RATE = 1_562_500.0
@@ -136,6 +137,41 @@ def _publish_then_die(endpoint: str, frames: int, n: int) -> None:
         pub.send(k * n, np.ones((1, n), np.int16), volts_per_count=VPC, sample_rate_hz=RATE)
     time.sleep(2.5)  # silent, socket still open: as if the DAQ hung or its cable was pulled
     pub.close(linger_s=0)
+
+
+def _publish_with_a_jump(endpoint: str, n: int, before: int, after: int, jump: int) -> None:
+    """A DAQ whose index and clock jump ``jump`` samples ahead after ``before`` frames."""
+    start_ns = time.time_ns()
+    with DaqPublisher(endpoint, frame_samples=n) as pub:
+        for k in range(before + after):
+            first = k * n + (jump if k >= before else 0)
+            time_ns = start_ns + round(first * 1e9 / RATE)
+            block = np.full((1, n), k, np.int16)
+            pub.send(first, block, volts_per_count=VPC, sample_rate_hz=RATE, daq_time_ns=time_ns)
+
+
+def test_every_sample_received_but_not_stored_is_a_gap_and_the_summary_counts_stored(
+    tmp_path: Path, free_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    n, before, after, jump = 1000, 5, 20, round(3 * 3600 * RATE)  # +3 h on index and clock
+    sender = threading.Thread(
+        target=_publish_with_a_jump, args=(free_endpoint, n, before, after, jump), daemon=True
+    )
+    sender.start()
+    out = tmp_path / "jump.h5"
+    assert main(["record", free_endpoint, "--out", str(out), "-q", "--wait", "5"]) == 0
+    sender.join(timeout=10)
+    summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    with RecordingReader(out) as reader:
+        gaps, raw_columns = reader.gaps(), reader.info.samples
+    # The restart after the jump (down time capped at 1 h) and the 7 frames the resync
+    # rejected before it followed the new run: both are /gaps rows with their reasons.
+    assert [g.reason for g in gaps] == ["restart", "resync"]
+    assert gaps[1].stop_sample - gaps[1].start_sample == (RESYNC_FRAMES - 1) * n
+    kept = before + after - (RESYNC_FRAMES - 1)
+    assert summary["samples"] == kept * n and summary["seconds"] == round(kept * n / RATE, 6)
+    assert summary["samples_lost"] == sum(g.stop_sample - g.start_sample for g in gaps)
+    assert raw_columns == (before + after) * n  # the resync gap zero-filled, the restart not
 
 
 def test_a_silent_daq_is_reported_and_ends_the_recording(

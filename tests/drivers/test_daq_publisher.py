@@ -7,7 +7,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ import zmq
 from aemon.cli import main
 from aemon.commands.daq_sim import present_ranges
 from aemon.drivers.daq_publisher import ChannelDigest, DaqPublisher, quantise
-from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame
+from aemon.drivers.protocol import FLAG_CRC32, FrameHeader, decode_frame, max_frame_samples
 from aemon.drivers.zmq_source import ZmqSource
 from aemon.io.recording import RecordingWriter
 from aemon.io.truth import TRUTH_CSV_COLUMNS
@@ -36,17 +35,6 @@ class CollectingSink:
 
     def gap(self, gap: Gap) -> None:
         self.gaps.append(gap)
-
-
-@pytest.fixture
-def receiver() -> Iterator[tuple[zmq.Socket[bytes], str]]:
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    socket = context.socket(zmq.PULL)
-    socket.setsockopt(zmq.LINGER, 0)
-    port = socket.bind_to_random_port("tcp://127.0.0.1")
-    yield socket, f"tcp://127.0.0.1:{port}"
-    socket.close()
-    context.term()
 
 
 def receive_all(socket: zmq.Socket[bytes]) -> list[tuple[FrameHeader, npt.NDArray[np.generic]]]:
@@ -208,6 +196,30 @@ def test_daq_sim_bad_options_are_one_line_errors(capsys: pytest.CaptureFixture[s
     )
     assert main(["daq-sim", "--duration", "-1"]) == 2
     assert "--duration -1 is invalid: it must be a positive" in capsys.readouterr().err
+
+
+def test_daq_sim_refuses_frames_over_the_protocol_limit(
+    capsys: pytest.CaptureFixture[str], free_endpoint: str
+) -> None:
+    # 2 int16 channels × 1 100 000 samples = 4.4 MB, over the protocol's 4 MiB per frame
+    assert main(["daq-sim", "--endpoint", free_endpoint, "--channels", "2",
+                 "--frame-samples", "1100000", "--duration", "1"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aemon: error: --frame-samples 1100000 is too large")
+    assert f"use at most {max_frame_samples(2, 'int16')}" in err and "\n" not in err
+    assert max_frame_samples(2, "int16") == 1 << 20
+
+
+def test_publisher_refuses_frames_over_the_protocol_limit(
+    receiver: tuple[zmq.Socket[bytes], str],
+) -> None:
+    _, endpoint = receiver
+    block = np.zeros((2, 600_000), np.float32)
+    with (
+        DaqPublisher(endpoint, bind=False, frame_samples=600_000) as pub,
+        pytest.raises(ValueError, match="over the protocol's limit of 524288"),
+    ):
+        pub.send(0, block, volts_per_count=1.0, sample_rate_hz=1e6)
 
 
 def test_present_ranges_cut_out_gaps() -> None:

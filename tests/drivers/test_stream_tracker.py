@@ -7,6 +7,7 @@ import pytest
 from aemon.drivers.protocol import FrameHeader, MalformedFrame
 from aemon.drivers.stream_tracker import (
     MAX_SAMPLE_INDEX,
+    RESYNC,
     RESYNC_FRAMES,
     Admission,
     StreamTracker,
@@ -96,6 +97,31 @@ def test_a_consistent_run_after_a_jump_is_followed_after_resync_frames() -> None
     admission = tracker.admit(header(RESYNC_FRAMES, base + 100 * (RESYNC_FRAMES - 1)))
     assert admission.gap is not None and admission.gap.reason == RESTART
     assert admission.gap.stop_sample - admission.gap.start_sample <= 1000
+
+
+def test_the_frames_rejected_before_a_resync_are_a_resync_gap_not_a_silent_loss() -> None:
+    tracker = StreamTracker(header(0, 0), max_jump_samples=1000)
+    for k in range(5):
+        tracker.admit(header(k, k * 100))
+    jump = 3 * 3600 * round(RATE)  # the DAQ's index jumps 3 h ahead; its clock goes on
+    jumped = [
+        header(5 + k, jump + 500 + 100 * k, daq_time_ns=T0 + round((500 + 100 * k) * 1e9 / RATE))
+        for k in range(RESYNC_FRAMES)
+    ]
+    for frame in jumped[:-1]:
+        with pytest.raises(MalformedFrame, match="ahead"):
+            tracker.admit(frame)
+    admission = tracker.admit(jumped[-1])
+    # The run starts where the DAQ clock puts its first frame (1 sample of down time at
+    # least), and the 7 frames received but rejected meanwhile are a gap with that reason.
+    assert admission.gap is not None and admission.gap.reason == RESTART
+    assert (admission.gap.start_sample, admission.gap.stop_sample) == (500, 501)
+    assert admission.dropped is not None
+    assert admission.dropped[:3] == (501, 501 + 100 * (RESYNC_FRAMES - 1), RESYNC)
+    assert "7 frames" in admission.dropped.detail
+    assert admission.first_sample == admission.dropped.stop_sample
+    follow = tracker.admit(header(5 + RESYNC_FRAMES, jumped[-1].next_sample))
+    assert follow.gap is None and follow.first_sample == admission.first_sample + 100
 
 
 @pytest.mark.parametrize("first", [MAX_SAMPLE_INDEX - 50, 2**63, 2**64 - 100])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aemon.drivers.open_source import add_source_arguments, source_from_args, source_kind
+from aemon.drivers.source_factory import add_source_arguments, source_from_args, source_kind
 from aemon.drivers.waveline_open import parse_linwave
 from aemon.drivers.waveline_settings import WaveLineSettings, read_settings_file
 from aemon.errors import ConfigError

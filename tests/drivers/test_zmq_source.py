@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -77,18 +76,6 @@ class ListSink:
 
     def firsts(self) -> list[int]:
         return [first for first, _ in self.blocks]
-
-
-@pytest.fixture
-def sender() -> Iterator[tuple[zmq.Socket[bytes], str]]:
-    """A raw PUSH socket bound to a random loopback port, and its endpoint."""
-    context: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
-    socket = context.socket(zmq.PUSH)
-    socket.setsockopt(zmq.LINGER, 0)
-    port = socket.bind_to_random_port("tcp://127.0.0.1")
-    yield socket, f"tcp://127.0.0.1:{port}"
-    socket.close()
-    context.term()
 
 
 def run_source(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import resource
 import struct
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -98,6 +99,40 @@ def test_an_oversized_message_never_reaches_memory_and_the_feed_goes_on(
     assert grown_kib < 48 << 10  # the 64 MiB part was dropped by ZeroMQ, not received
     hostile.close(linger=0)
     good.close()
+
+
+def test_a_5_mib_frame_is_a_rejected_frame_and_the_connecting_receiver_recovers(
+    sender: tuple[zmq.Socket[bytes], str], caplog: pytest.LogCaptureFixture
+) -> None:
+    sock, endpoint = sender  # the DAQ binds, the receiver connects (the usual set-up)
+    source = ZmqSource(endpoint, first_frame_timeout_s=10)
+    source.connect()
+    sock.send_multipart(frame(0, 0))
+    sink = ListSink()
+    with caplog.at_level(logging.WARNING):
+        source.open()
+        source.start(sink)
+        sock.send_multipart(frame(1, 100))
+        big = (5 << 20) // 4  # samples per channel: 2 int16 channels make exactly 5 MiB
+        sock.send_multipart(frame(2, 200, big))
+        seq, first = 3, 200 + big
+        deadline = time.monotonic() + 20
+        while not (sink.firsts() and sink.firsts()[-1] > 200):  # the DAQ goes on sending
+            assert time.monotonic() < deadline, "the receiver never recovered"
+            sock.send_multipart(frame(seq, first))
+            seq, first = seq + 1, first + 100
+            time.sleep(0.02)
+        sock.send_multipart(eos(seq, first))
+        assert source.wait(10)
+    source.stop()
+    assert source.stats.rejected == {"too large": 1}
+    assert any("rejected frame (too large)" in r.message for r in caplog.records)
+    assert sink.firsts()[:2] == [0, 100]
+    lost = sink.gaps[0]
+    assert (lost.start_sample, lost.reason) == (200, "sequence")
+    assert lost.stop_sample >= 200 + big  # the 5 MiB frame is part of the recorded loss
+    delivered = sum(block.shape[1] for _, block in sink.blocks)
+    assert delivered + source.stats.samples_lost == first  # every index accounted for
 
 
 def test_each_rejection_reason_is_counted_and_logged(

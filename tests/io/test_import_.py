@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,28 @@ def test_wav_to_hdf5_keeps_counts_and_scale_and_gives_the_same_events(tmp_path: 
     import_file(wav, stamped, volts_per_count=0.02, start_time_utc="2026-03-01T08:00:00Z")
     with RecordingReader(stamped) as rec:
         assert rec.info.start_time_utc.startswith("2026-03-01T08:00:00")
+
+
+def test_a_wav_cut_short_is_read_with_a_warning_that_gives_its_real_length(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = tmp_path / "whole.wav"
+    sf.write(whole, burst_signal(), RATE, subtype="PCM_16")  # 192 000 frames declared
+    wav = tmp_path / "cut.wav"
+    wav.write_bytes(whole.read_bytes()[: 44 + 2 * 100_000])  # the data chunk runs past EOF
+    with caplog.at_level(logging.WARNING):
+        detect_file(wav, tmp_path / "cut.csv", detector="threshold", progress=False)
+    detected = [r.message for r in caplog.records if "truncated" in r.message]
+    assert len(detected) == 1 and "192,000 frames (1 s)" in detected[0]
+    assert "ends after 100,000 (0.520833 s)" in detected[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        summary = import_file(wav, tmp_path / "cut.h5")
+    assert summary.samples == 100_000
+    assert any("ends after 100,000" in r.message for r in caplog.records)
+    with RecordingReader(tmp_path / "cut.h5") as rec:
+        notes = [(i[0], i[3], i[4]) for i in rec.incidents()]
+    assert notes == [(100_000, "truncated", detected[0])]
 
 
 def write_tradb(path: Path, records: list[tuple[float, int, int, int]], tr_mv: float = 0.05):

@@ -18,6 +18,7 @@ from aemon.cli import main
 from aemon.io import schema
 from aemon.io.recording import RecordingReader
 from aemon.io.repair import lookup3
+from aemon.io.writer_lock import is_being_written
 
 WRITER = """
 import sys, time, numpy as np
@@ -42,20 +43,54 @@ def test_lookup3_matches_hdf5_superblock_checksums(tmp_path: Path) -> None:
     assert lookup3(b"") == 0xDEADBEEF
 
 
-def test_repair_makes_a_killed_writers_file_openable_everywhere(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "killed.h5"
+def _start_writer(path: Path, samples: int) -> subprocess.Popen[str]:
+    """A real writer process, returned once it has pushed ``samples`` samples per channel."""
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     assert writer.stdout is not None
-    while int(writer.stdout.readline()) < 1_000_000:
+    while int(writer.stdout.readline()) < samples:
         pass
+    return writer
+
+
+def test_repair_refuses_a_file_a_live_writer_holds_and_info_says_being_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "live.partial.h5"
+    writer = _start_writer(path, 400_000)
+    try:
+        assert is_being_written(path)
+        assert main(["repair", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("aemon: error: ") and "being written" in err and "\n" not in err
+        assert main(["info", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert "being written" in out and "aemon repair" not in out
+        time.sleep(0.3)  # the writer goes on flushing into an untouched file
+        with RecordingReader(path) as reader:
+            assert reader.info.samples >= 400_000 - 40000
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        assert writer.stdout is not None
+        writer.stdout.close()
+    assert not is_being_written(path)  # the kernel dropped the lock with the process
+    assert main(["repair", str(path)]) == 0
+    with h5py.File(path, "r") as f:
+        assert f["status"][0]["state"] == schema.STATE_REPAIRED and f["raw"].shape[1] > 0
+
+
+def test_repair_makes_a_killed_writers_file_openable_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "killed.h5"
+    writer = _start_writer(path, 1_000_000)
     time.sleep(0.3)
     writer.send_signal(signal.SIGKILL)
     writer.wait()
+    assert writer.stdout is not None
     writer.stdout.close()
     with pytest.raises(OSError, match="already open for write"):
         h5py.File(path, "r")
