@@ -101,7 +101,7 @@ def test_grouped_and_located_hits_do_not_depend_on_block_sizes(
     x, config = bar
     options = DetectOptions(model=model, detector=detector, x_noise=6.0)
     if detector == "nn":
-        options = options._replace(threshold=0.5, x_noise=None)
+        options = options._replace(probability=0.5, x_noise=None)
     one = _located(x, config, options, [1 << 18], live=False)
     many = _located(x, config, options, [1000, 32768, 4096], live=True)
     assert len({e.event_id for e in one}) > 5
