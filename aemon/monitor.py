@@ -122,8 +122,7 @@ def _warm_up(options: DetectOptions, source: Source, detector: Detector | None) 
     noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
     block = noise.astype(np.int16) if fmt.dtype == "int16" else (noise * 1e-5).astype(np.float32)
     t0 = time.perf_counter()
-    stream.push(0, block)
-    stream.flush()
+    DetectionRunner(stream, [], first_sample=0, sample_rate_hz=fmt.sample_rate_hz).run([(0, block)])
     logger.info("detector warmed up in %.2f s", time.perf_counter() - t0)
 
 

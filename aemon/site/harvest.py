@@ -35,6 +35,7 @@ import numpy.typing as npt
 from aemon.detect.backend import Detector
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
+from aemon.detect.runner import DetectionRunner, EventList
 from aemon.detect.signal_detection import detect_signal
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
@@ -131,10 +132,9 @@ def threshold_hit_onsets(
     hits = make_event_stream(
         DetectOptions(detector="threshold", x_noise=k), fmt, channels, onnx=None
     )
-    events = []
-    for start in range(0, x.shape[1], 1 << 16):
-        events += hits.push(start, x[:, start : start + (1 << 16)].astype(np.float32))
-    events += hits.flush()
+    events, step = EventList(), 1 << 16
+    blocks = ((s, x[:, s : s + step].astype(np.float32)) for s in range(0, x.shape[1], step))
+    DetectionRunner(hits, [events], first_sample=0, sample_rate_hz=rate).run(blocks)
     return [(e.sample_index, e.channel, -1) for e in events]
 
 
