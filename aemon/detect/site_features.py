@@ -17,7 +17,6 @@ import logging
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal.windows import tukey
 
 from aemon.dsp.normalization import noise_floor
 
@@ -143,6 +142,8 @@ def _spectrum(
     between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
     n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
     freqs = np.fft.rfftfreq(n, 1 / rate)
+    from scipy.signal.windows import tukey  # scipy.signal costs ~1 s: only with site files
+
     # a short taper only: the event sits at the start of the span, where a Hann window is ~0
     taper = tukey(span.size, 0.1) if span.size > 2 else np.ones(span.size)
     power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / max(float(np.sum(taper**2)), 1e-12)
