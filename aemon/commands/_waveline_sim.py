@@ -60,6 +60,8 @@ class _EmulatedSignal:
 
     def __init__(self, args: argparse.Namespace, channels: int, recorded: Any, truth: Any):
         self.args, self.channels, self.recorded, self.truth = args, channels, recorded, truth
+        if recorded is None:  # import now (about 1 s): start_acq must start the stream at once
+            import aemon.sim.simulator  # noqa: F401
         self.rate_hz = 0.0
         self.first: int | None = None
         self._bursts: list[Any] = []  # generated, not yet sent (spotWave records)

@@ -242,7 +242,7 @@ class LinWaveSource:
         rate = self.format.sample_rate_hz
         limit = None if self.duration_s is None else round(self.duration_s * rate)
         block = max(1, round(BLOCK_S * rate))
-        next_index, last_block_at = 0, 0.0
+        next_index, last_block_at = 0, time.time()
         fault: _DeviceFault | None = None
         try:
             while True:
@@ -259,6 +259,7 @@ class LinWaveSource:
                 else:
                     down = started - last_block_at
                     next_index = self._gap(sink, next_index, down, rate, fault, limit)
+                last_block_at = started  # the signal is there from here, block or not
                 try:
                     while limit is None or next_index < limit:
                         blocks = await next_blocks(streams)
