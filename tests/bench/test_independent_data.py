@@ -17,10 +17,11 @@ from independent import (
     render_file,
     render_noise_only,
     render_parts,
+    render_plb_check,
     write_pair,
 )
 from independent.bursts import END_LEVEL, MAX_BURST_S, RISE_TIME_S
-from independent.dataset import MIN_SPACING_S
+from independent.dataset import MIN_SPACING_S, PLB_SNR_DB
 
 FS = 1_562_500.0
 
@@ -117,3 +118,20 @@ def test_files_round_trip(tmp_path):
     assert read_truth_csv(csv_path) == []
     with h5py.File(h5, "r") as f:
         assert f["truth"].shape == (0,)
+
+
+def test_a_plb_check_holds_its_bursts_spread_out_at_their_level():
+    bg = render_parts("machine", "mid", 5, 2.0).background
+    signal, truth = render_plb_check(bg, 9, 12)
+    assert len(truth) == 12 and signal.shape == bg.shape
+    onsets = np.array([t.onset_sample for t in truth])
+    assert np.all(np.diff(onsets) > 0.5 * bg.size / 13)  # spread over the file
+    assert all(PLB_SNR_DB[0] <= t.snr_db <= PLB_SNR_DB[1] for t in truth)
+    strongest = max(truth, key=lambda t: t.snr_db)
+    added = (
+        signal[strongest.onset_sample : strongest.end_sample]
+        - bg[strongest.onset_sample : strongest.end_sample]
+    )
+    assert 20 * np.log10(np.max(np.abs(added)) / 1e-3) == pytest.approx(strongest.snr_db, abs=0.5)
+    again, _ = render_plb_check(bg, 9, 12)
+    np.testing.assert_array_equal(again, signal)
