@@ -8,8 +8,10 @@
    background) and no other candidate lies within :data:`ISOLATION_S` before it (the earlier
    one would still ring under its onset). Its waveform runs from the onset until the envelope
    falls back to :data:`END_X_NOISE` × the noise RMS, at most :data:`MAX_BURST_S`, and stops
-   :data:`GUARD_S` short of the next candidate, so a busy recording gives its bursts one at a
-   time instead of overlapping pairs; one left shorter than :data:`MIN_BURST_S` is skipped.
+   :data:`GUARD_S` short of the next candidate, and where its envelope climbs back to near its
+   peak after decaying (a second burst no detector separated), so a busy recording gives its
+   bursts one at a time instead of overlapping pairs; one left shorter than
+   :data:`MIN_BURST_S` is skipped.
 2. **Harvest background.** Stretches with no candidate at a sensitive setting (the model at
    :data:`QUIET_SCORE`, hits at :data:`QUIET_X_NOISE` × RMS) within :data:`GUARD_S` of them.
    On an impulsive machine no such stretch may be a window long; then a channel's background
@@ -54,6 +56,9 @@ ISOLATION_S = 2e-3
 END_X_NOISE = 2.0
 MAX_BURST_S = 3e-3
 MIN_BURST_S = 0.2e-3
+ENVELOPE_S = 10e-6
+RISE_AGAIN_DB = 12.0
+RISE_AGAIN_OF_PEAK_DB = 6.0
 QUIET_SCORE = 0.3
 QUIET_X_NOISE = 4.0
 GUARD_S = 3e-3
@@ -191,6 +196,7 @@ def _bursts_of_channel(
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0
         if noise <= 0 or peak <= 0 or 20 * np.log10(peak / noise) < min_snr_db:
             continue
+        wave = wave[: _second_onset(wave, rate)]
         loud = np.flatnonzero(np.abs(wave) > END_X_NOISE * noise)
         wave = wave[: int(loud[-1]) + 1]
         if wave.size < shortest:
@@ -200,6 +206,25 @@ def _bursts_of_channel(
         result.snr_db.append(float(20 * np.log10(peak / noise)))
         result.labels.append(labels.get(onset, _band_label(wave, rate)))
         result.onset_s.append(onset / rate)
+
+
+def _second_onset(wave: npt.NDArray[np.float64], rate: float) -> int:
+    """Where a second burst starts inside ``wave`` (its length if none): the envelope, after
+    the peak, climbs :data:`RISE_AGAIN_DB` over its lowest point since and back to within
+    :data:`RISE_AGAIN_OF_PEAK_DB` of the peak. Cut at that lowest point. A reflection arrives
+    weaker and is kept; an overlapping burst that no detector separated is not."""
+    width = max(1, int(ENVELOPE_S * rate))
+    envelope = np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
+    peak = int(np.argmax(envelope))
+    after = envelope[peak:]
+    lowest = np.minimum.accumulate(after)
+    again = (after > lowest * 10 ** (RISE_AGAIN_DB / 20)) & (
+        after > envelope[peak] * 10 ** (-RISE_AGAIN_OF_PEAK_DB / 20)
+    )
+    if not again.any():
+        return wave.size
+    first = int(np.argmax(again))
+    return peak + int(np.argmin(after[: first + 1]))
 
 
 def _background_of_channel(
