@@ -72,14 +72,19 @@ def calibration_text(model: str | None, rate_hz: float | None) -> str:
     """
     from aemon.detect.calibration import read_site_calibration
     from aemon.detect.onnx_runtime import default_model_path, resolve_model
+    from aemon.detect.site_classifier import read_site_classifier
 
     try:
         directory = resolve_model(model)[0].parent if model else default_model_path(rate_hz)
         calibration = read_site_calibration(directory)
+        classifier = read_site_classifier(directory)
     except AemonError as exc:
         return f"model problem: {exc}"
+    if classifier is not None:
+        bursts = classifier.info.get("harvest", {}).get("bursts", "?")
+        return f"site classifier from {bursts} bursts, keeps p ≥ {classifier.threshold:.2f}"
     if calibration is None:
-        return f"none for {directory.name} (aemon calibrate)"
+        return f"none for {directory.name} (aemon calibrate, aemon adapt --background)"
     text = f"{calibration.threshold:.4g} for {calibration.target_fa_per_min:g} FA/min"
     if calibration.min_snr_db > 0:
         text += f", SNR ≥ {calibration.min_snr_db:.1f} dB"

@@ -5,7 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier
+
 from aemon.detect.calibration import SiteCalibration, write_site_calibration
+from aemon.detect.site_classifier import SiteClassifier
+from aemon.detect.site_features import FEATURE_NAMES
 from aemon.gui.status_text import calibration_text
 from tests.detect_models import energy_model
 
@@ -13,7 +18,8 @@ from tests.detect_models import energy_model
 def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) -> None:
     model = tmp_path / "lab-model"
     energy_model(model)
-    assert calibration_text(str(model), 1_562_500.0) == "none for lab-model (aemon calibrate)"
+    none = "none for lab-model (aemon calibrate, aemon adapt --background)"
+    assert calibration_text(str(model), 1_562_500.0) == none
     calibration = SiteCalibration(
         threshold=0.4321, target_fa_per_min=2.0, measured_fa_per_min=1.5, background_s=60.0,
         method="tail-fit+snr-gate (empirical)", sources=("bg.h5",), model="lab-model",
@@ -23,6 +29,12 @@ def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) ->
     text = calibration_text(str(model), None)
     assert text == "0.4321 for 2 FA/min, SNR ≥ 14.2 dB (2026-11-30)"
     assert calibration_text(str(tmp_path / "missing"), None).startswith("model problem: ")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((200, len(FEATURE_NAMES))), rng.random(200) > 0.5
+    trees = GradientBoostingClassifier(n_estimators=5).fit(x, y)
+    info = {"harvest": {"bursts": 14}}
+    SiteClassifier.from_sklearn(trees, 0.81, 0.3, info=info).write(model)
+    assert calibration_text(str(model), None) == "site classifier from 14 bursts, keeps p ≥ 0.81"
 
 
 def test_live_status_labels_p50_p99_a_recent_rate_and_the_warm_up() -> None:
