@@ -112,7 +112,7 @@ def detect_file(
             of the file's sample rate.
         detector: ``nn`` (neural map), ``threshold`` (conventional hits) or ``cascade``
             (threshold hits confirmed and classified by the network).
-        probability: ``nn``: the probability an event must reach; ``cascade``: the
+        probability: ``nn``: the probability a hit must reach; ``cascade``: the
             probability a class must reach to confirm a hit (default: the model card's).
         threshold_db: ``threshold`` and ``cascade``: hit threshold in dBAE at the sensor
             (default 40 dBAE).
