@@ -163,7 +163,7 @@ def source_from_spec(
         spec,
         realtime=realtime,
         block_samples=block_samples or 65536,
-        fs=fs if fs is not None else rate_hz,
+        sample_rate_hz=fs if fs is not None else rate_hz,
         dtype=dtype,
         channels=channels,
         volts_per_count=volts_per_count,

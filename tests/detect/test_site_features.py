@@ -40,6 +40,7 @@ def test_features_are_finite_and_scale_free() -> None:
 def test_a_ringing_impact_and_a_broadband_burst_differ_where_expected() -> None:
     impact = site_features(_signal(_impact()), 2000, 2600, RATE, 0.9)
     burst = site_features(_signal(_burst()), 2000, 2600, RATE, 0.9)
+
     def value(features: np.ndarray, name: str) -> float:
         return float(features[FEATURE_NAMES.index(name)])
 
