@@ -39,7 +39,7 @@ from aemon.drivers.source_factory import add_source_arguments, source_from_args,
 from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
     from aemon.monitor import LiveMonitor, MonitorStatus
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class _Printer:
         self.status = status
         self.lock = threading.Lock()
 
-    def __call__(self, events: Sequence[Event]) -> None:
+    def __call__(self, events: Sequence[Hit]) -> None:
         if not self.enabled:
             return
         with self.lock:

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.colours import inferno_like, marker_colour
 from aemon.gui.spectrogram_model import SpectrogramColumns, level_lut
 
@@ -78,7 +78,7 @@ class ChannelView(pg.GraphicsLayoutWidget):
         self.boxes: list[DragViewBox] = []
         fmax_khz = spectrogram.freqs_hz[-1] / 1e3
         self._fmax = fmax_khz
-        self._events: list[list[Event]] = [[] for _ in range(spectrogram.channels)]
+        self._events: list[list[Hit]] = [[] for _ in range(spectrogram.channels)]
         self._on_drag = on_drag
         self._brushes: dict[tuple[int, int, int], QtGui.QBrush] = {}
         self._drawn_markers: list[tuple[float, int, int]] = [(0.0, 0, 0)] * spectrogram.channels
@@ -144,7 +144,7 @@ class ChannelView(pg.GraphicsLayoutWidget):
 
     # -- data ---------------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[Event]) -> None:
+    def add_events(self, events: Sequence[Hit]) -> None:
         """Remember events for markers (drawn on the next :meth:`refresh`)."""
         for e in events:
             if 0 <= e.channel < len(self._events):
