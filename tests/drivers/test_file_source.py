@@ -351,28 +351,28 @@ def test_source_from_spec_dispatch(tmp_path: Path) -> None:
     from aemon.drivers.soundcard import SoundcardSource
     from aemon.drivers.zmq_source import ZmqSource
 
-    zmq = source_from_spec("tcp://127.0.0.1:5999", pattern="sub", rate_hz=1e6, duration_s=2)
+    zmq = source_from_spec("tcp://127.0.0.1:5999", pattern="sub", sample_rate_hz=1e6, duration_s=2)
     assert isinstance(zmq, ZmqSource) and zmq.pattern == "sub" and zmq.expected_rate_hz == 1e6
     assert isinstance(source_from_spec("ipc:///tmp/aemon-feed"), ZmqSource)
 
     card = source_from_spec("sound:3", channels=2, dtype="int16")
     assert isinstance(card, SoundcardSource) and card.device == 3
     assert card.format == StreamFormat(192000.0, 2, "int16", 1.0)
-    named = source_from_spec("sound:USB Audio", rate_hz=48000)
+    named = source_from_spec("sound:USB Audio", sample_rate_hz=48000)
     assert named.device == "USB Audio" and named.format.sample_rate_hz == 48000
     assert source_from_spec("sound:").device is None
 
     path = tmp_path / "dump.raw"
     np.zeros(10, dtype=np.int16).tofile(path)
-    file_source = source_from_spec(str(path), rate_hz=8000, dtype="int16", start_s=0.0)
+    file_source = source_from_spec(str(path), sample_rate_hz=8000, dtype="int16", start_s=0.0)
     assert isinstance(file_source, FileSource) and file_source.sample_rate_hz == 8000
 
 
 def test_source_from_spec_refuses_options_that_do_not_apply() -> None:
     with pytest.raises(ConfigError, match="--realtime cannot be used with a ZeroMQ source"):
         source_from_spec("tcp://127.0.0.1:5999", realtime=True)
-    with pytest.raises(ConfigError, match="--fs, --start cannot be used with a soundcard"):
-        source_from_spec("sound:", fs=8000, start_s=1.0)
+    with pytest.raises(ConfigError, match="--realtime, --start cannot be used with a soundcard"):
+        source_from_spec("sound:", realtime=True, start_s=1.0)
     with pytest.raises(ConfigError, match="--pattern"):
         source_from_spec("rec.h5", pattern="pull")
     with pytest.raises(ConfigError, match="int16 or float32"):
