@@ -42,8 +42,8 @@ from aemon.detect.options import DetectOptions
 from aemon.detect.runner import DetectionRunner, ring_items
 from aemon.detect.sinks import CallbackSink, PublishedEvents, RecordedEvents
 from aemon.errors import AemonError, ConfigError
-from aemon.events.event import Event
 from aemon.events.grouping import EventSink, HitGrouper
+from aemon.events.hit import Hit
 from aemon.io.display_publisher import DisplayPublisher
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.event_publisher import EventPublisher
@@ -54,7 +54,7 @@ from aemon.stream.source import Source
 
 logger = logging.getLogger(__name__)
 
-EventCallback = Callable[[Sequence[Event]], None]
+EventCallback = Callable[[Sequence[Hit]], None]
 
 
 class MonitorStatus(NamedTuple):
@@ -330,7 +330,7 @@ class LiveMonitor:
         finally:
             self._done.set()
 
-    def _tally(self, events: Sequence[Event]) -> None:
+    def _tally(self, events: Sequence[Hit]) -> None:
         """The status sink: counts events and keeps their latencies."""
         self.events += len(events)
         self._progress()
@@ -341,7 +341,7 @@ class LiveMonitor:
         done = self.detected_until - self.source.first_sample
         self.stats.progress(done, self.acquisition.ring.write_index - self.detected_until)
 
-    def _latency_ms(self, event: Event) -> float | None:
+    def _latency_ms(self, event: Hit) -> float | None:
         """Now minus the source clock time of the event's last sample (ms)."""
         if self.start_time_utc is None:
             return None

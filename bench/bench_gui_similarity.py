@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.event_embeddings import EventEmbeddings
 from aemon.gui.hit_table import HitTable
 from aemon.gui.trends import TrendAccumulator
@@ -66,7 +66,7 @@ def main() -> None:
     table = HitTable("2026-01-01T00:00:00Z")
     values: dict[str, object] = dict.fromkeys(CSV_COLUMNS, 1.0)
     values.update(utc="", channel=0, type="burst", detector="nn", counts=3)
-    table.append([Event(**{**values, "sample_index": i * 1000, "time_s": i * 1e-3})  # type: ignore[arg-type]
+    table.append([Hit(**{**values, "sample_index": i * 1000, "time_s": i * 1e-3})  # type: ignore[arg-type]
                   for i in range(n)])  # fmt: skip
     rows = table.rows
     _timed(f"hit-table event keys of {n} rows (GUI)", lambda: list(zip(

@@ -18,7 +18,7 @@ import numpy as np
 
 from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
-from aemon.events.event import EventBuilder
+from aemon.events.hit import HitBuilder
 from aemon.sim.simulator import AESimulator, SimConfig
 
 DAQ_RATE_HZ = 1.5625e6
@@ -38,7 +38,7 @@ def run(x: np.ndarray, config: HitDetectorConfig, block: int, events: bool) -> t
     """Push ``x`` in blocks; return (samples per second per channel, hits found)."""
     vpc = VOLTS_PER_COUNT if x.dtype == np.int16 else 1.0
     detector = HitDetector(config, DAQ_RATE_HZ, x.shape[0], volts_per_count=vpc)
-    stream = HitEventStream(detector, EventBuilder(DAQ_RATE_HZ, volts_per_count=vpc))
+    stream = HitEventStream(detector, HitBuilder(DAQ_RATE_HZ, volts_per_count=vpc))
     push = stream.push if events else detector.push
     push(0, x[:, :block])  # warm-up: loads the cached kernel for this dtype
     found = 0

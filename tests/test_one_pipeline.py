@@ -13,7 +13,7 @@ import pytest
 
 from aemon.cli import main
 from aemon.commands.demo import end_child
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.event_csv import array_to_events, read_event_csv
 from aemon.io.event_tables import iter_table_rows, open_tables, table_dataset
 
@@ -36,7 +36,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _key(e: Event) -> tuple[object, ...]:
+def _key(e: Hit) -> tuple[object, ...]:
     return (e.sample_index, e.channel, e.type, e.event_id, e.location_status)
 
 
@@ -47,7 +47,7 @@ def _rows(path: Path) -> list[str]:
     return [",".join(v for i, v in enumerate(line.split(",")) if i != utc) for line in lines]
 
 
-def _table(path: Path, name: str) -> list[Event]:
+def _table(path: Path, name: str) -> list[Hit]:
     with open_tables(path) as f:
         rows = list(iter_table_rows(table_dataset(f, name)))
     return array_to_events(np.concatenate(rows), None)

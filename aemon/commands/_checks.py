@@ -20,7 +20,7 @@ DETECTOR_ONLY_FLAGS: dict[str, tuple[str, tuple[str, ...]]] = {
 """Option dest → (flag, the detectors that use it); others refuse it rather than ignore it."""
 
 THRESHOLD_HELP = """\
---probability P is the probability 0..1 an event must reach (nn) or a class must reach to
+--probability P is the probability 0..1 a hit must reach (nn) or a class must reach to
 confirm a hit (cascade); default: the model card's. --threshold-db DB is the hit threshold in
 dBAE at the sensor (threshold and cascade; default 40 dBAE). --threshold X, the older flag,
 still works: it means --probability for nn and --threshold-db for threshold and cascade.
@@ -33,7 +33,7 @@ def add_threshold_arguments(group: argparse._ActionsContainer) -> None:
     """Add ``--probability``, ``--threshold-db`` and the alias ``--threshold``."""
     group.add_argument(
         "--probability", type=float, metavar="P",
-        help="nn: probability 0..1 an event must reach; cascade: probability a class must "
+        help="nn: probability 0..1 a hit must reach; cascade: probability a class must "
         "reach to confirm a hit (default: the model card's)",
     )  # fmt: skip
     group.add_argument(
@@ -63,7 +63,7 @@ def resolve_threshold_alias(args: argparse.Namespace) -> None:
         raise invalid("--threshold", threshold, "a level in dBAE", "40")
     if getattr(args, dest, None) is not None:
         raise ConfigError(
-            f"--threshold is {flag} with --detector {args.detector}; give only {flag}"
+            f"--threshold means {flag} with --detector {args.detector}; give only {flag}"
         )
     setattr(args, dest, threshold)
     args.threshold = None

@@ -46,7 +46,7 @@ def denoise_features(args: argparse.Namespace, csv: Path) -> None:
     from aemon.denoise.event_features import denoise_event_csv
 
     raw = {
-        "fs": getattr(args, "fs", None),
+        "sample_rate_hz": getattr(args, "sample_rate_hz", None),
         "dtype": getattr(args, "dtype", None),
         "channels": getattr(args, "channels", None),
         "volts_per_count": getattr(args, "volts_per_count", None),

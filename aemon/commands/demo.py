@@ -66,7 +66,7 @@ def _monitor_args(args: argparse.Namespace, endpoint: str, events_csv: Path) -> 
         threshold=args.threshold, x_noise=args.x_noise, probability=args.probability,
         threshold_db=args.threshold_db,
         provider=args.provider, backend=args.backend, threads=args.threads, rate=None,
-        channels=None, fs=None, dtype=None, volts_per_count=None, realtime=None, start=None,
+        channels=None, dtype=None, volts_per_count=None, realtime=None, start=None,
         device_blocksize=None, pattern=None, wait_s=30.0, internal_csv=True,
         location=None, only_located_inside=False,
     )  # fmt: skip

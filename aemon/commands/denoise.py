@@ -65,14 +65,14 @@ def run_denoise(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {args.out}: the denoised recording needs the suffix .h5")
     if args.out.resolve() == args.input.resolve():
         raise ConfigError(f"--out {args.out} is the input; choose another file")
-    positive("--rate", args.fs, "Hz", "1562500")
+    positive("--rate", args.sample_rate_hz, "Hz", "1562500")
     positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
     from aemon.denoise.denoiser import Denoiser
     from aemon.denoise.recording import denoise_file
 
     denoiser = Denoiser(args.denoiser)
     raw = {
-        "fs": args.fs,
+        "sample_rate_hz": args.sample_rate_hz,
         "dtype": args.dtype,
         "channels": args.channels,
         "volts_per_count": args.volts_per_count,

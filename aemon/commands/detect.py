@@ -76,7 +76,7 @@ def add_detection_arguments(p: argparse.ArgumentParser) -> None:
         "--x-noise", type=float, metavar="K", help="threshold/cascade: threshold = K × noise RMS"
     )
     p.add_argument(
-        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        "--rate", "--fs", dest="sample_rate_hz", type=float, metavar="HZ",
         help="sample rate of a raw file (Hz; --fs is an older name)",
     )  # fmt: skip
     p.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
@@ -105,7 +105,7 @@ def check_detection_arguments(args: argparse.Namespace) -> LocationConfig | None
         ConfigError: A value out of range or an option the detector does not use.
     """
     check_detector_flags(args)
-    positive("--rate", args.fs, "Hz", "1562500")
+    positive("--rate", args.sample_rate_hz, "Hz", "1562500")
     at_least("--channels", args.channels, 1, "2")
     positive("--volts-per-count", args.volts_per_count, "volts", "3.05e-6")
     check_features_from(args)
@@ -165,7 +165,7 @@ def _detect(args: argparse.Namespace, out: Path, grouper: HitGrouper | None) -> 
         probability=args.probability,
         threshold_db=args.threshold_db,
         x_noise=args.x_noise,
-        fs=args.fs,
+        sample_rate_hz=args.sample_rate_hz,
         dtype=args.dtype,
         channels=args.channels,
         volts_per_count=args.volts_per_count,

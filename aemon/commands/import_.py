@@ -59,7 +59,7 @@ def run_import(args: argparse.Namespace) -> int:
         args.input,
         args.out,
         overwrite=args.overwrite,
-        fs=args.fs,
+        sample_rate_hz=args.sample_rate_hz,
         dtype=args.dtype,
         channels=args.channels,
         volts_per_count=args.volts_per_count,

@@ -42,7 +42,7 @@ from aemon.errors import AemonError
 from aemon.onnx_sessions import PROVIDER_CHOICES
 
 if TYPE_CHECKING:
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
     from aemon.monitor import LiveMonitor, MonitorStatus
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class _Printer:
         self.status = status
         self.lock = threading.Lock()
 
-    def __call__(self, events: Sequence[Event]) -> None:
+    def __call__(self, events: Sequence[Hit]) -> None:
         if not self.enabled:
             return
         with self.lock:

@@ -17,7 +17,7 @@ from aemon.commands.replay import add_overwrite
 from aemon.errors import AemonError, ConfigError
 
 if TYPE_CHECKING:
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
     from aemon.reanalysis.plan import RecordingPlan, Setup
     from aemon.reanalysis.task import ChunkResult
 
@@ -202,7 +202,7 @@ def _write(
 
 
 def _write_table(
-    args: argparse.Namespace, setup: Setup, plan: RecordingPlan, events: list[Event]
+    args: argparse.Namespace, setup: Setup, plan: RecordingPlan, events: list[Hit]
 ) -> None:
     from aemon.detect.replay import table_attrs
     from aemon.io.event_tables import EventTableWriter

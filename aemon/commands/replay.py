@@ -50,7 +50,7 @@ def add_overwrite(parser: argparse.ArgumentParser) -> None:
 def add_raw_options(parser: argparse.ArgumentParser) -> None:
     """Options that describe a raw or WAV/FLAC input."""
     parser.add_argument(
-        "--rate", "--fs", dest="fs", type=float, metavar="HZ",
+        "--rate", "--fs", dest="sample_rate_hz", type=float, metavar="HZ",
         help="sample rate of a raw file (Hz; --fs is an older name)",
     )  # fmt: skip
     parser.add_argument("--dtype", choices=sorted(RAW_DTYPES), help="sample type of a raw file")
@@ -116,7 +116,7 @@ def run_replay(args: argparse.Namespace) -> int:
         table=args.table,
         out_csv=args.out,
         overwrite=args.overwrite,
-        fs=args.fs,
+        sample_rate_hz=args.sample_rate_hz,
         dtype=args.dtype,
         channels=args.channels,
         volts_per_count=args.volts_per_count,
@@ -154,7 +154,7 @@ def _replay_denoised(
             speed=speed,
             out_csv=output.partial,
             overwrite=True,
-            fs=args.fs,
+            sample_rate_hz=args.sample_rate_hz,
             dtype=args.dtype,
             channels=args.channels,
             volts_per_count=args.volts_per_count,

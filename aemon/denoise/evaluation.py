@@ -3,7 +3,7 @@
 Each example is a simulator burst mixed into background at a set input SNR
 (:mod:`aemon.denoise.mixing`; the same bursts and backgrounds at every SNR, so the levels are
 paired). Every method's output goes through the event path users run
-(:meth:`aemon.events.event.EventBuilder.build` for a neural detection whose onset lies within
+(:meth:`aemon.events.hit.HitBuilder.build` for a neural detection whose onset lies within
 ±5 µs of the true one and whose end is the burst's end: AIC onset refinement, features over
 the detection); the U-Net's through ``--features-from denoised``
 (:func:`aemon.denoise.event_features.denoised_event`: the raw event's span, measured on the
@@ -29,7 +29,7 @@ from aemon.denoise.denoiser import Denoiser
 from aemon.denoise.event_features import denoised_event, event_on_waveform
 from aemon.denoise.mixing import DenoiseMixer
 from aemon.denoise.spectral import bandpass, ideal_mask, istft, stft, wiener
-from aemon.events.event import Detection, Event, EventBuilder
+from aemon.events.hit import Detection, Hit, HitBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def _returning(signal: F64) -> Callable[[F64], F64]:
     return lambda _: signal
 
 
-def _features(builder: EventBuilder, signal: F64, start: int, stop: int) -> Event:
+def _features(builder: HitBuilder, signal: F64, start: int, stop: int) -> Hit:
     detection = Detection(0, "burst", start, stop, 1.0)
     return builder.build(detection, signal[None, :], 0, detector="bench")
 
@@ -92,7 +92,7 @@ def collect(
     the U-Net's and measured by the same rule, an upper bound of what a better mask can do.
     """
     mixer = DenoiseMixer(window_samples, sample_rate_hz)
-    builder = EventBuilder(sample_rate_hz)
+    builder = HitBuilder(sample_rate_hz)
     methods: dict[str, Callable[[F64], F64]] = {
         "noisy": lambda x: x,
         "bandpass": lambda x: bandpass(x, sample_rate_hz, BANDPASS_HZ),

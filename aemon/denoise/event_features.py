@@ -2,7 +2,7 @@
 
 For each event a context of the raw channel around it is read (:data:`PRE_SAMPLES` before its
 span, :data:`POST_SAMPLES` after; together at least the denoiser's training window), denoised
-in one network call, and measured by :meth:`aemon.events.event.EventBuilder.build` as a neural
+in one network call, and measured by :meth:`aemon.events.hit.HitBuilder.build` as a neural
 detection over the same span the raw features were measured over (:func:`event_span`: the
 event's onset to its end). The onset is not refined again on the denoised waveform: STFT
 masking spreads a burst's start over up to a frame (64 samples), so an AIC pick there lands
@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.denoise.denoiser import Denoiser
-from aemon.events.event import Detection, Event, EventBuilder
+from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.io.event_csv import CSV_COLUMNS, event_row
 from aemon.io.file_readers import BlockReader
 
@@ -65,7 +65,7 @@ SpanReader = Callable[[int, int, int], npt.NDArray[np.float64]]
 """``(channel, start, count) -> samples`` of one channel (stream units, zeros where none)."""
 
 
-def event_span(event: Event, builder: EventBuilder) -> Detection:
+def event_span(event: Hit, builder: HitBuilder) -> Detection:
     """The span the event's features were measured over, as a detection: from the earlier of
     its refined and its detector onset, for ``duration_us``."""
     rate = builder.sample_rate_hz
@@ -77,11 +77,11 @@ def event_span(event: Event, builder: EventBuilder) -> Detection:
 
 def denoised_event(
     denoiser: Denoiser,
-    builder: EventBuilder,
-    event: Event,
+    builder: HitBuilder,
+    event: Hit,
     context: npt.NDArray[np.floating],
     context_first_sample: int,
-) -> Event:
+) -> Hit:
     """``event`` with its :data:`FEATURE_FIELDS` measured on the denoised 1-D ``context``
     (stream units) over the same span (:func:`event_span`, no new onset refinement)."""
     clean = denoiser.denoise_block(np.asarray(context, dtype=np.float64))
@@ -89,11 +89,11 @@ def denoised_event(
 
 
 def event_on_waveform(
-    builder: EventBuilder,
-    event: Event,
+    builder: HitBuilder,
+    event: Hit,
     waveform: npt.NDArray[np.floating],
     first_sample: int,
-) -> Event:
+) -> Hit:
     """``event`` with its :data:`FEATURE_FIELDS` measured on another 1-D ``waveform`` of its
     channel (e.g. a denoised or band-passed one, stream units, starting at absolute sample
     ``first_sample``) over the event's own span (:func:`event_span`; no new onset)."""
@@ -108,11 +108,11 @@ def event_on_waveform(
 
 
 def with_denoised_features(
-    events: Iterable[Event],
+    events: Iterable[Hit],
     read_span: SpanReader,
-    builder: EventBuilder,
+    builder: HitBuilder,
     denoiser: Denoiser,
-) -> list[tuple[Event, Event]]:
+) -> list[tuple[Hit, Hit]]:
     """``(denoised, raw)`` pairs: each event with its features from the denoised waveform."""
     out = []
     for raw in events:
@@ -143,7 +143,7 @@ def block_span_reader(reader: BlockReader) -> SpanReader:
     return read
 
 
-def write_denoised_csv(path: str | os.PathLike[str], pairs: Sequence[tuple[Event, Event]]) -> int:
+def write_denoised_csv(path: str | os.PathLike[str], pairs: Sequence[tuple[Hit, Hit]]) -> int:
     """Write :data:`DENOISED_COLUMNS` rows (denoised event, then raw features); returns rows."""
     index = [CSV_COLUMNS.index(f) for f in FEATURE_FIELDS]
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -184,7 +184,7 @@ def denoise_event_csv(
     events = read_event_csv(csv_path)
     reader = open_block_reader(signal_path, **raw_options)  # type: ignore[arg-type]
     try:
-        builder = EventBuilder.for_stream(
+        builder = HitBuilder.for_stream(
             reader.format, reader.channel_info, first_sample=reader.first_sample
         )
         pairs = with_denoised_features(events, block_span_reader(reader), builder, denoiser)

@@ -51,7 +51,7 @@ def denoise_file(
     """Write the denoised signal of ``source`` to the new recording ``target``.
 
     ``target`` is written in place: the caller gives a temporary name and renames it.
-    ``raw_options`` go to :func:`open_block_reader` (``fs``, ``dtype``, ``channels``,
+    ``raw_options`` go to :func:`open_block_reader` (``sample_rate_hz``, ``dtype``, ``channels``,
     ``volts_per_count``).
     """
     reader = open_block_reader(source, **raw_options)  # type: ignore[arg-type]

@@ -43,7 +43,7 @@ Public API (imported on first use):
     ProbabilityChunk: :mod:`aemon.detect.probability_map`
     ProbabilityMapStream: :mod:`aemon.detect.probability_map`
     rate_mismatch_error: :mod:`aemon.detect.probability_map`
-    Hit: :mod:`aemon.detect.threshold_hits`
+    ThresholdHit: :mod:`aemon.detect.threshold_hits`
     HitDetector: :mod:`aemon.detect.threshold_hits`
     HitDetectorConfig: :mod:`aemon.detect.threshold_hits`
     detect_hits: :mod:`aemon.detect.threshold_hits`
@@ -81,7 +81,7 @@ _EXPORTS = {
     "PublishedEvents": "sinks",
     "RecordedEvents": "sinks",
     "EventStream": "factory",
-    "Hit": "threshold_hits",
+    "ThresholdHit": "threshold_hits",
     "HitDetector": "threshold_hits",
     "HitDetectorConfig": "threshold_hits",
     "HitEventStream": "hit_stream",
@@ -122,7 +122,6 @@ __all__ = [
     "EventList",
     "EventStream",
     "Fanout",
-    "Hit",
     "HitDetector",
     "HitDetectorConfig",
     "HitEventStream",
@@ -134,6 +133,7 @@ __all__ = [
     "PublishedEvents",
     "RecordedEvents",
     "ReplaySummary",
+    "ThresholdHit",
     "Window",
     "WindowScheduler",
     "card_from_dict",

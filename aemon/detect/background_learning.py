@@ -16,7 +16,7 @@ import numpy.typing as npt
 from aemon.detect.calibration import SiteCalibration, calibrate_threshold
 from aemon.detect.event_streams import NeuralEventStream
 from aemon.detect.probability_map import ProbabilityChunk
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.types import Gap
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class BackgroundLearning:
         """True while the background is still being learnt."""
         return self.calibration is None
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """As the stream's ``push``; returns no events while learning."""
         if not self.learning:
             return self.stream.push(first_sample, block)
@@ -74,7 +74,7 @@ class BackgroundLearning:
         """As the stream's ``settled_sample``."""
         return self.stream.settled_sample
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream (a run shorter than the learning time keeps the card's threshold)."""
         events = self.stream.flush()
         if self.learning:

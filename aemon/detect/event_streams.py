@@ -4,7 +4,7 @@
   :class:`~aemon.detect.probability_map.ProbabilityMapStream`
   makes the stitched probability map, a :class:`~aemon.events.segmentation.MapSegmenter` per channel
   turns it into runs (threshold, merge gap and class from the model card), and the
-  :class:`~aemon.events.event.EventBuilder` refines each onset (AIC) and measures the features on
+  :class:`~aemon.events.hit.HitBuilder` refines each onset (AIC) and measures the features on
   the raw samples, which the stream keeps for as long as a detection can still need them.
 * :class:`CascadeEventStream` (``--detector cascade``): the threshold detector proposes hits
   (:class:`~aemon.detect.hit_stream.HitEventStream`), the network looks only at one window around
@@ -13,7 +13,7 @@
   second, so even the large thesis models keep up on a CPU at ordinary hit rates.
 
 Both take ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and return
-:class:`~aemon.events.event.Event` rows, oldest first.
+:class:`~aemon.events.hit.Hit` rows, oldest first.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream,
 from aemon.detect.raw_history import RawHistory
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.site_features import site_features
-from aemon.detect.threshold_hits import Hit, HitDetector
+from aemon.detect.threshold_hits import HitDetector, ThresholdHit
 from aemon.dsp.normalization import noise_floor
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.errors import ConfigError
-from aemon.events.event import Detection, Event, EventBuilder
+from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.events.segmentation import MapSegmenter
 from aemon.types import Gap, StreamFormat
 
@@ -66,7 +66,7 @@ class NeuralEventStream:
     def __init__(
         self,
         detector: ProbabilityMapStream,
-        builder: EventBuilder,
+        builder: HitBuilder,
         *,
         threshold: float | None = None,
         off: float | None = None,
@@ -79,7 +79,7 @@ class NeuralEventStream:
         self.site_classifier = site_classifier
         self.site_rejected = 0
         """Events the site classifier dropped so far."""
-        self.feature_listener: Callable[[Event, npt.NDArray[np.float64]], None] | None = None
+        self.feature_listener: Callable[[Hit, npt.NDArray[np.float64]], None] | None = None
         """Called with every built event and its site features (``aemon adapt`` learns
         from them); setting it makes the stream measure the features."""
         if threshold is None and site_classifier is not None:
@@ -130,7 +130,7 @@ class NeuralEventStream:
             self._settled = max(self._settled, oldest)
         return self._settled
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Add a raw ``(channels, n)`` block; return the events that are complete."""
         block = np.asarray(block)
         chunks = self.detector.push(first_sample, block)
@@ -141,15 +141,15 @@ class NeuralEventStream:
         """Note missing samples (the detector fills or restarts; runs do not span it)."""
         self.detector.gap(gap)
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: the events still open."""
-        events: list[Event | None] = list(self._events(self.detector.flush()))
+        events: list[Hit | None] = list(self._events(self.detector.flush()))
         for seg in self.segmenters:
             events += [self._build(d) for d in seg.flush()]
         return _sorted(events)
 
-    def _events(self, chunks: list[ProbabilityChunk]) -> list[Event]:
-        events: list[Event | None] = []
+    def _events(self, chunks: list[ProbabilityChunk]) -> list[Hit]:
+        events: list[Hit | None] = []
         for chunk in chunks:
             if self.map_listener is not None:
                 self.map_listener(chunk)
@@ -158,7 +158,7 @@ class NeuralEventStream:
                 events += [self._build(d) for d in dets]
         return _sorted(events)
 
-    def _build(self, det: Detection) -> Event | None:
+    def _build(self, det: Detection) -> Hit | None:
         if det.stop_sample - det.start_sample > self._max_event:
             self.cut_events += 1
             det = det._replace(stop_sample=det.start_sample + self._max_event)
@@ -235,7 +235,7 @@ class CascadeEventStream:
     def __init__(
         self,
         hits: HitDetector,
-        builder: EventBuilder,
+        builder: HitBuilder,
         detector: Detector,
         fmt: StreamFormat,
         *,
@@ -267,10 +267,10 @@ class CascadeEventStream:
             if highpass_hz is None
             else highpass_hz,
         )
-        self._pending: list[Hit] = []
+        self._pending: list[ThresholdHit] = []
         self.rejected = 0
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Scan a block; return the confirmed events of the hits whose window is complete."""
         self._pending += self.hits.push_hits(first_sample, block)
         return self._resolve(final=False)
@@ -288,14 +288,14 @@ class CascadeEventStream:
             settled = min(settled, min(h.start_sample for h in self._pending) - aic_pre)
         return settled
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: classify the remaining hits (windows padded with zeros)."""
         self._pending += self.hits.flush_hits()
         return self._resolve(final=True)
 
-    def _resolve(self, final: bool) -> list[Event]:
-        ready: list[Hit] = []
-        waiting: list[Hit] = []
+    def _resolve(self, final: bool) -> list[Hit]:
+        ready: list[ThresholdHit] = []
+        waiting: list[ThresholdHit] = []
         newest = self.hits.history_range[1]
         for hit in self._pending:
             start = hit.start_sample - self.pre
@@ -323,7 +323,7 @@ class CascadeEventStream:
             )
         return events
 
-    def _window(self, hit: Hit) -> npt.NDArray[np.float32]:
+    def _window(self, hit: ThresholdHit) -> npt.NDArray[np.float32]:
         """The normalised model window around a hit (its own noise floor, as in training)."""
         start = hit.start_sample - self.pre
         raw = np.zeros((1, self.window), np.float32)
@@ -336,5 +336,5 @@ class CascadeEventStream:
         return out[0, : self.card.window]
 
 
-def _sorted(events: Sequence[Event | None]) -> list[Event]:
+def _sorted(events: Sequence[Hit | None]) -> list[Hit]:
     return sorted((e for e in events if e is not None), key=lambda e: (e.sample_index, e.channel))

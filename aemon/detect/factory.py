@@ -22,7 +22,7 @@ from aemon.detect.probability_map import ProbabilityMapStream
 from aemon.detect.resampled_stream import needs_resampling, resampled_event_stream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
 from aemon.errors import ConfigError
-from aemon.events.event import Event, EventBuilder
+from aemon.events.hit import Hit, HitBuilder
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ OFFLINE_BATCH_WINDOWS = 16
 class EventStream(Protocol):
     """Samples in, events out: what every detector presents to the live and offline paths."""
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Take the block starting at absolute sample ``first_sample``; return ended events."""
         ...
 
@@ -55,7 +55,7 @@ class EventStream(Protocol):
         """Samples ``gap.start``..``gap.stop`` are missing."""
         ...
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: return the events still open."""
         ...
 
@@ -73,11 +73,11 @@ class _ThresholdStream:
     def __init__(self, hits: HitEventStream) -> None:
         self.hits = hits
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Scan a block; return the events of the hits that ended."""
         return self.hits.push(first_sample, block)
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: the events of the hits still open."""
         return self.hits.flush()
 
@@ -146,7 +146,7 @@ def make_event_stream(
         # AIC picker must see a few bins of noise before it and of burst after it.
         bin_us = onnx.card.bin_samples / onnx.card.sample_rate_hz * 1e6
         aic_us = {"aic_pre_us": max(100.0, 4 * bin_us), "aic_post_us": max(50.0, 2 * bin_us)}
-    builder = EventBuilder.for_stream(
+    builder = HitBuilder.for_stream(
         fmt,
         channel_info,
         first_sample=first_sample,

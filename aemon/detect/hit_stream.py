@@ -2,8 +2,8 @@
 
 :class:`HitEventStream` runs a :class:`~aemon.detect.threshold_hits.HitDetector` on a
 stream and keeps the raw
-history the :class:`~aemon.events.event.EventBuilder` needs (the AIC pre-window, the whole hit), so
-``push(first_sample, block)`` returns finished :class:`~aemon.events.event.Event` rows.
+history the :class:`~aemon.events.hit.HitBuilder` needs (the AIC pre-window, the whole hit), so
+``push(first_sample, block)`` returns finished :class:`~aemon.events.hit.Hit` rows.
 
 For the cascade (threshold proposes, the neural network confirms and classifies) use the two
 halves separately::
@@ -26,9 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.raw_history import RawHistory
-from aemon.detect.threshold_hits import Hit, HitDetector
+from aemon.detect.threshold_hits import HitDetector, ThresholdHit
 from aemon.errors import ConfigError
-from aemon.events.event import Event, EventBuilder
+from aemon.events.hit import Hit, HitBuilder
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,13 @@ HIT_TYPE = "hit"
 
 
 def hits_to_events(
-    hits: Iterable[Hit],
+    hits: Iterable[ThresholdHit],
     signal: npt.ArrayLike,
     signal_first_sample: int,
-    builder: EventBuilder,
+    builder: HitBuilder,
     *,
     detector: str = THRESHOLD_DETECTOR,
-) -> list[Event]:
+) -> list[Hit]:
     """Build events from hits found in ``signal`` (``(channels, n)`` in stream units).
 
     The hit's threshold is the feature threshold and its PDT peak the event peak, so the
@@ -73,7 +73,7 @@ class HitEventStream:
         keep_s: Extra history (s) kept beyond what the hits need, e.g. for cascade windows.
     """
 
-    def __init__(self, detector: HitDetector, builder: EventBuilder, *, keep_s: float = 0.0):
+    def __init__(self, detector: HitDetector, builder: HitBuilder, *, keep_s: float = 0.0):
         if keep_s < 0:
             raise ConfigError(f"keep_s must be >= 0 s, got {keep_s}")
         self.detector = detector
@@ -118,7 +118,7 @@ class HitEventStream:
             )
         return held[1].copy()
 
-    def push_hits(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
+    def push_hits(self, first_sample: int, block: npt.ArrayLike) -> list[ThresholdHit]:
         """Remember ``block`` and return the hits that ended (see :meth:`HitDetector.push`)."""
         x = np.asarray(block)
         hits = self.detector.push(first_sample, x)
@@ -126,18 +126,18 @@ class HitEventStream:
             self._history.append(first_sample, x)
         return hits
 
-    def flush_hits(self) -> list[Hit]:
+    def flush_hits(self) -> list[ThresholdHit]:
         """End of stream: the hits still open (the history stays for their events)."""
         return self.detector.flush()
 
     def event(
         self,
-        hit: Hit,
+        hit: ThresholdHit,
         *,
         kind: str = HIT_TYPE,
         score: float = 1.0,
         detector: str = THRESHOLD_DETECTOR,
-    ) -> Event:
+    ) -> Hit:
         """The event of a hit returned by this stream (call before pushing further blocks)."""
         stop = max(hit.stop_sample, hit.start_sample + 1)
         lo = hit.start_sample - self.builder.aic_pre
@@ -154,10 +154,10 @@ class HitEventStream:
             peak_sample=hit.peak_sample,
         )
 
-    def push(self, first_sample: int, block: npt.ArrayLike) -> list[Event]:
+    def push(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
         """Scan a block; return the events of the hits that ended."""
         return [self.event(hit) for hit in self.push_hits(first_sample, block)]
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: the events of the hits still open."""
         return [self.event(hit) for hit in self.flush_hits()]

@@ -90,7 +90,7 @@ def detect_file(
     probability: float | None = None,
     threshold_db: float | None = None,
     x_noise: float | None = None,
-    fs: float | None = None,
+    sample_rate_hz: float | None = None,
     dtype: str | None = None,
     channels: int | None = None,
     volts_per_count: float | None = None,
@@ -112,12 +112,12 @@ def detect_file(
             of the file's sample rate.
         detector: ``nn`` (neural map), ``threshold`` (conventional hits) or ``cascade``
             (threshold hits confirmed and classified by the network).
-        probability: ``nn``: the probability an event must reach; ``cascade``: the
+        probability: ``nn``: the probability a hit must reach; ``cascade``: the
             probability a class must reach to confirm a hit (default: the model card's).
         threshold_db: ``threshold`` and ``cascade``: hit threshold in dBAE at the sensor
             (default 40 dBAE).
         x_noise: ``threshold``/``cascade``: threshold as a multiple of the noise RMS instead.
-        fs: Sample rate of a raw file (Hz).
+        sample_rate_hz: Sample rate of a raw file (Hz).
         dtype: Sample type of a raw file (``int16``, ``int32``, ``float32``, ``float64``).
         channels: Channels of a raw file.
         volts_per_count: Volts per sample unit (V) for raw and WAV/FLAC files.
@@ -146,7 +146,12 @@ def detect_file(
     if grouper is None and location is not None:
         grouper = HitGrouper(location)
     with EventCsvWriter(out_csv) as csv_out:
-        raw = {"fs": fs, "dtype": dtype, "channels": channels, "volts_per_count": volts_per_count}
+        raw = {
+            "sample_rate_hz": sample_rate_hz,
+            "dtype": dtype,
+            "channels": channels,
+            "volts_per_count": volts_per_count,
+        }
         run = detect_path(
             path, options, [csv_out], grouper=grouper, only_inside=only_inside,
             progress=progress, raw=raw,
@@ -228,7 +233,8 @@ def detect_path(
         progress: Show a progress bar on stderr.
         pace: Called before each block (replay holds its speed in it).
         block_s: Signal read at a time (s); None for :data:`BLOCK_SAMPLES` samples.
-        raw: ``fs``, ``dtype``, ``channels``, ``volts_per_count`` of a raw or WAV/FLAC file.
+        raw: ``sample_rate_hz``, ``dtype``, ``channels``, ``volts_per_count`` of a raw or
+            WAV/FLAC file.
     """
     name = os.fspath(path)
     if Path(name).suffix.lower() == ".tradb":

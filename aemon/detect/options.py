@@ -20,7 +20,7 @@ class DetectOptions(NamedTuple):
     Attributes:
         model: Model directory or name; None for the shipped model of the stream's rate.
         detector: One of :data:`DETECTORS`.
-        probability: ``nn``: the probability a run of the map must reach to be an event;
+        probability: ``nn``: the probability a run of the map must reach to be a hit;
             ``cascade``: the probability a class must reach to confirm a hit (None: the
             model card's). ``--probability`` on the command line.
         threshold_db: ``threshold`` and ``cascade``: hit threshold (dBAE at the sensor;

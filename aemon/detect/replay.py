@@ -125,7 +125,7 @@ def replay_file(
     table: str | None = None,
     out_csv: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
-    fs: float | None = None,
+    sample_rate_hz: float | None = None,
     dtype: str | None = None,
     channels: int | None = None,
     volts_per_count: float | None = None,
@@ -143,7 +143,7 @@ def replay_file(
         out_csv: Event CSV for other inputs (default ``INPUT.replay.csv``); for an HDF5
             input, a CSV instead of a table.
         overwrite: Replace an existing table or CSV of that name.
-        fs: Sample rate of a raw file (Hz).
+        sample_rate_hz: Sample rate of a raw file (Hz).
         dtype: Sample type of a raw file.
         channels: Channels of a raw file.
         volts_per_count: Volts per sample unit (V) of raw and WAV/FLAC files.
@@ -183,7 +183,12 @@ def replay_file(
         )
         if csv_path.resolve() == path.resolve():
             raise ConfigError(f"--out {csv_path} would overwrite the input; choose another file")
-        raw = {"fs": fs, "dtype": dtype, "channels": channels, "volts_per_count": volts_per_count}
+        raw = {
+            "sample_rate_hz": sample_rate_hz,
+            "dtype": dtype,
+            "channels": channels,
+            "volts_per_count": volts_per_count,
+        }
         with (
             atomic_output(csv_path, overwrite=overwrite, what="event CSV") as tmp,
             EventCsvWriter(tmp) as csv_out,

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from aemon.detect.backend import Detector
 from aemon.detect.probability_map import rate_mismatch_error
 from aemon.dsp.rational_resampler import RationalResampler, Resampled, rational_ratio
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.types import ChannelInfo, Gap, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class ResampledEventStream:
         self.inner = inner
         self.resampler = resampler
         self.origin = int(first_sample)
-        self._held: list[Event] = []  # events of a run ended by a gap, given with the next call
+        self._held: list[Hit] = []  # events of a run ended by a gap, given with the next call
 
     @property
     def settled_sample(self) -> int:
@@ -57,7 +57,7 @@ class ResampledEventStream:
             settled = min(settled, min(e.sample_index for e in self._held))
         return settled
 
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Event]:
+    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Resample a raw ``(channels, n)`` block and detect; return the events that ended."""
         expected = self.origin + self.resampler.next_input
         if first_sample > expected:
@@ -81,21 +81,21 @@ class ResampledEventStream:
         if model_stop > model_start:
             self.inner.gap(Gap(model_start, model_stop, gap.reason, gap.detail))
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: the resampler's tail, then the events still open."""
         events = self._detect(self.resampler.flush())
         return self._take(events + [self._to_source(e) for e in self.inner.flush()])
 
-    def _detect(self, out: Resampled) -> list[Event]:
+    def _detect(self, out: Resampled) -> list[Hit]:
         if out.samples.shape[1] == 0:
             return []
         return [self._to_source(e) for e in self.inner.push(out.first, out.samples)]
 
-    def _take(self, events: list[Event]) -> list[Event]:
+    def _take(self, events: list[Hit]) -> list[Hit]:
         held, self._held = self._held, []
         return held + events
 
-    def _to_source(self, event: Event) -> Event:
+    def _to_source(self, event: Hit) -> Hit:
         up, down = self.resampler.up, self.resampler.down
         source = self.origin + (2 * event.sample_index * down + up) // (2 * up)
         return event._replace(sample_index=source)

@@ -27,8 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.factory import EventStream
-from aemon.events.event import Event
 from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
+from aemon.events.hit import Hit
 from aemon.stream.ring_reader import RingReader
 from aemon.types import Gap
 
@@ -45,10 +45,10 @@ Pace = Callable[[float], None]
 sleeps in it to hold a speed."""
 
 
-class EventList(list[Event]):
+class EventList(list[Hit]):
     """A sink that keeps the hits in memory (evaluation, the GUI's re-detection)."""
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Append ``events``; return how many."""
         before = len(self)
         self.extend(events)
@@ -66,7 +66,7 @@ class Fanout:
         self.sinks = list(sinks)
         self.rows = 0
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Write ``events`` to every sink; return how many there were."""
         batch = list(events)
         if batch:
@@ -155,7 +155,7 @@ class DetectionRunner:
         """End of stream: the hits still open, and every event still held."""
         return self._pass(self.stream.flush(), final=True)
 
-    def _pass(self, hits: list[Event], *, final: bool = False) -> int:
+    def _pass(self, hits: list[Hit], *, final: bool = False) -> int:
         if self._locating is None:
             return self._fanout.write(hits)
         self._settled = max(self._settled, self.stream.settled_sample)

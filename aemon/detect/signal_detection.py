@@ -23,7 +23,7 @@ from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.detect.runner import DetectionRunner, EventList, Item
 from aemon.errors import ConfigError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.file_readers import open_block_reader, timeline
 from aemon.types import ChannelInfo, StreamFormat
 
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
 
-FeatureListener = Callable[[Event, npt.NDArray[np.float64]], None]
+FeatureListener = Callable[[Hit, npt.NDArray[np.float64]], None]
 """Receives every event the stream builds and its site features."""
 
 BLOCK_SAMPLES = 1 << 16
@@ -49,7 +49,7 @@ class SignalDetection(NamedTuple):
         bin_samples: Source samples per map bin.
     """
 
-    events: list[Event]
+    events: list[Hit]
     probabilities: npt.NDArray[np.float32] | None
     bin_samples: int
 

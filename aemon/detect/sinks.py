@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 from aemon.errors import AemonError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.event_csv import events_to_array
 from aemon.io.event_publisher import EventPublisher
 from aemon.io.recording import RecordingWriter
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CallbackSink", "PublishedEvents", "RecordedEvents"]
 
-Latency = Callable[[Event], float | None]
+Latency = Callable[[Hit], float | None]
 """An event's latency (ms), or None when the source has no clock."""
 
 
@@ -36,7 +36,7 @@ class RecordedEvents:
     def __init__(self, writer: RecordingWriter) -> None:
         self.writer = writer
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Append ``events`` if the recording is still open; returns how many were given."""
         batch = list(events)
         if batch and not self.writer.closed:
@@ -59,7 +59,7 @@ class PublishedEvents:
     ) -> None:
         self.publisher, self.sample_rate_hz, self.latency = publisher, sample_rate_hz, latency
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Publish ``events`` (never blocks); returns how many."""
         batch = list(events)
         latencies = None if self.latency is None else [self.latency(e) for e in batch]
@@ -71,10 +71,10 @@ class CallbackSink:
     """A sink that calls ``callback(events)`` with every non-empty batch (from the detector
     thread when live)."""
 
-    def __init__(self, callback: Callable[[Sequence[Event]], None]) -> None:
+    def __init__(self, callback: Callable[[Sequence[Hit]], None]) -> None:
         self.callback = callback
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Call back with ``events``; returns how many."""
         batch = list(events)
         if batch:

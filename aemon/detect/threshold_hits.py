@@ -22,7 +22,8 @@ how the stream is cut into blocks, and scaling the input does not change them.
 
 The scan is a numba kernel over ``(channels, n)`` int16/float32 blocks in stream units.
 :class:`HitDetector` keeps the state between blocks (a hit spanning blocks is one hit):
-``push(first_sample, block) -> list[Hit]`` and ``flush()``. To get full events with features
+``push(first_sample, block) -> list[ThresholdHit]`` and ``flush()``. To get full events with
+features
 use :class:`aemon.detect.hit_stream.HitEventStream` or
 :func:`aemon.detect.hit_stream.hits_to_events`.
 """
@@ -40,8 +41,8 @@ import numpy.typing as npt
 
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
-from aemon.events.event import Detection, us_to_samples
 from aemon.events.features import dbae_to_volts
+from aemon.events.hit import Detection, us_to_samples
 from aemon.types import ChannelInfo, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class HitDetectorConfig(NamedTuple):
             raise ConfigError("noise_frame_s and noise_time_constant_s must be > 0")
 
 
-class Hit(NamedTuple):
+class ThresholdHit(NamedTuple):
     """One conventional hit.
 
     Attributes:
@@ -113,7 +114,7 @@ class Hit(NamedTuple):
     truncated: bool
 
     def detection(self, kind: str = "hit", score: float = 1.0) -> Detection:
-        """The hit as a :class:`~aemon.events.event.Detection` (threshold hits have score 1)."""
+        """The hit as a :class:`~aemon.events.hit.Detection` (threshold hits have score 1)."""
         return Detection(self.channel, kind, self.start_sample, self.stop_sample, score)
 
     def window(self, length: int, pretrigger: int) -> tuple[int, int]:
@@ -275,7 +276,7 @@ class HitDetector:
         starts += [int(self._state[c, 1]) for c in range(self.channels) if self._state[c, 0]]
         return min(starts)
 
-    def push(self, first_sample: int, block: npt.ArrayLike) -> list[Hit]:
+    def push(self, first_sample: int, block: npt.ArrayLike) -> list[ThresholdHit]:
         """Scan a block; return the hits that ended (by ``start_sample``, then channel).
 
         A ``first_sample`` that does not follow the previous block (a gap) ends open hits at
@@ -303,14 +304,14 @@ class HitDetector:
                 hits += self._end_frame(first_sample + pos - self._frame)
         return sorted(hits, key=lambda h: (h.start_sample, h.channel))
 
-    def flush(self) -> list[Hit]:
+    def flush(self) -> list[ThresholdHit]:
         """End of stream: scan what is buffered and close open hits."""
         hits = self._end_stream()
         self._next = None
         return hits
 
-    def _end_stream(self) -> list[Hit]:
-        hits: list[Hit] = []
+    def _end_stream(self) -> list[ThresholdHit]:
+        hits: list[ThresholdHit] = []
         if self._log_noise is None and self._fill > 0 and self.config.threshold_x_noise:
             self._update_noise(self._buffer[:, : self._fill])
             assert self._next is not None
@@ -324,7 +325,7 @@ class HitDetector:
         self._state[:, 4] = _ARMED
         return sorted(hits, key=lambda h: (h.start_sample, h.channel))
 
-    def _end_frame(self, frame_first: int) -> list[Hit]:
+    def _end_frame(self, frame_first: int) -> list[ThresholdHit]:
         first_frame = self._log_noise is None
         self._update_noise(self._buffer)
         self._fill = 0
@@ -347,7 +348,7 @@ class HitDetector:
         factor = float(self.config.threshold_x_noise or 0.0)
         self._thr = np.where(np.isfinite(self._log_noise), factor * np.exp(self._log_noise), np.inf)
 
-    def _run(self, first: int, x: npt.NDArray[np.generic]) -> list[Hit]:
+    def _run(self, first: int, x: npt.NDArray[np.generic]) -> list[ThresholdHit]:
         if x.shape[1] == 0:
             return []
         hdt, hlt, pdt = self._times
@@ -363,9 +364,13 @@ class HitDetector:
             for r, p in zip(out[:n], out_peak[:n], strict=True)
         ]
 
-    def _hit(self, c: int, start: int, stop: int, peak: int, peak_in: float, trunc: bool) -> Hit:
+    def _hit(
+        self, c: int, start: int, stop: int, peak: int, peak_in: float, trunc: bool
+    ) -> ThresholdHit:
         scale = float(self._to_volts[c])
-        return Hit(c, start, stop, peak, peak_in * scale, float(self._thr[c]) * scale, trunc)
+        return ThresholdHit(
+            c, start, stop, peak, peak_in * scale, float(self._thr[c]) * scale, trunc
+        )
 
 
 def detect_hits(
@@ -376,7 +381,7 @@ def detect_hits(
     first_sample: int = 0,
     volts_per_count: float | Sequence[float] = 1.0,
     gain_db: float | Sequence[float] = 0.0,
-) -> list[Hit]:
+) -> list[ThresholdHit]:
     """All hits of a whole ``(channels, n)`` (or 1-D) signal: one push and a flush."""
     x = np.asarray(signal)
     x = x.reshape(1, -1) if x.ndim == 1 else x

@@ -43,14 +43,15 @@ class FileSource:
             20 ms, scheduled from the start time so the pace never drifts); False delivers as
             fast as the sink accepts.
         block_samples: Samples per channel per block (at most; blocks end early at gaps).
-        fs: Sample rate of a raw file (Hz); for other files it must match the file if given.
+        sample_rate_hz: Sample rate of a raw file (Hz); for other files it must match the
+            file if given.
         dtype: Raw sample type: ``int16``, ``int32``, ``float32`` or ``float64``.
         channels: Channels of a raw file (default 1); for other files must match if given.
         volts_per_count: Volts per sample unit (V): per count for int16/int32 raw, per unit
             for float raw, per full scale for WAV/FLAC. Default 1. A recording's own scale is
             always used.
-        duration_s: Deliver exactly ``round(duration_s × fs)`` sample indices (samples and
-            gaps) from the start, or up to the end of the file if that comes first.
+        duration_s: Deliver exactly ``round(duration_s × sample_rate_hz)`` sample indices
+            (samples and gaps) from the start, or up to the end of the file if that comes first.
         start_s: Start this far into the file (s).
     """
 
@@ -63,7 +64,7 @@ class FileSource:
         *,
         realtime: bool = False,
         block_samples: int = 65536,
-        fs: float | None = None,
+        sample_rate_hz: float | None = None,
         dtype: str | None = None,
         channels: int | None = None,
         volts_per_count: float | None = None,
@@ -72,8 +73,9 @@ class FileSource:
     ) -> None:
         if block_samples < 1:
             raise ConfigError(f"block size must be at least 1 sample, not {block_samples}")
-        if fs is not None and not (math.isfinite(fs) and fs > 0):
-            raise ConfigError(f"sample rate must be a positive number of Hz, not {fs}")
+        rate = sample_rate_hz
+        if rate is not None and not (math.isfinite(rate) and rate > 0):
+            raise ConfigError(f"sample rate must be a positive number of Hz, not {rate}")
         if channels is not None and channels < 1:
             raise ConfigError(f"channel count must be at least 1, not {channels}")
         if volts_per_count is not None and not (
@@ -87,7 +89,7 @@ class FileSource:
         self.path = os.fspath(path)
         self.realtime = realtime
         self.block_samples = block_samples
-        self.fs, self.dtype, self.channels = fs, dtype, channels
+        self.sample_rate_hz, self.dtype, self.channels = sample_rate_hz, dtype, channels
         self.volts_per_count = volts_per_count
         self.duration_s = duration_s
         self.start_s = start_s
@@ -131,7 +133,7 @@ class FileSource:
     def _open_reader(self) -> BlockReader:
         return open_block_reader(
             self.path,
-            fs=self.fs,
+            sample_rate_hz=self.sample_rate_hz,
             dtype=self.dtype,
             channels=self.channels,
             volts_per_count=self.volts_per_count,

@@ -37,9 +37,8 @@ SOUND_PREFIX = "sound:"
 WAVELINE_PREFIXES = ("linwave://", "spotwave://")
 
 _OPTION_FLAGS = {
-    "rate_hz": "--rate",
+    "sample_rate_hz": "--rate",
     "channels": "--channels",
-    "fs": "--fs",
     "dtype": "--dtype",
     "volts_per_count": "--volts-per-count",
     "realtime": "--realtime",
@@ -67,9 +66,8 @@ def source_kind(spec: str) -> str:
 def source_from_spec(
     spec: str,
     *,
-    rate_hz: float | None = None,
+    sample_rate_hz: float | None = None,
     channels: int | None = None,
-    fs: float | None = None,
     dtype: str | None = None,
     volts_per_count: float | None = None,
     realtime: bool = False,
@@ -87,10 +85,9 @@ def source_from_spec(
 
     Args:
         spec: ``tcp://…``/``ipc://…``, ``sound:DEVICE``, or a file path.
-        rate_hz: Soundcard sample rate (Hz, default 192 kHz); for ZeroMQ the rate the DAQ
-            must send; for a raw file the same as ``fs``.
+        sample_rate_hz: Soundcard sample rate (Hz, default 192 kHz); for ZeroMQ the rate the
+            DAQ must send; for a raw file its sample rate.
         channels: Soundcard channels; channels a DAQ must send; channels of a raw file.
-        fs: Sample rate of a raw file (Hz).
         dtype: Raw file sample type (int16, int32, float32, float64), or the soundcard
             sample format (int16 or float32, default float32).
         volts_per_count: Volts per sample unit (V) for soundcards and files.
@@ -113,9 +110,8 @@ def source_from_spec(
     given = {
         name: value
         for name, value in {
-            "rate_hz": rate_hz,
+            "sample_rate_hz": sample_rate_hz,
             "channels": channels,
-            "fs": fs,
             "dtype": dtype,
             "volts_per_count": volts_per_count,
             "realtime": realtime or None,
@@ -130,9 +126,10 @@ def source_from_spec(
         if value is not None
     }
     allowed = {
-        "zmq": {"rate_hz", "channels", "pattern", "wait_s", "curve_key", "curve_server_key"},
-        "sound": {"rate_hz", "channels", "dtype", "volts_per_count", "device_blocksize"},
-        "file": {"rate_hz", "channels", "fs", "dtype", "volts_per_count", "realtime",
+        "zmq": {"sample_rate_hz", "channels", "pattern", "wait_s", "curve_key",
+                "curve_server_key"},
+        "sound": {"sample_rate_hz", "channels", "dtype", "volts_per_count", "device_blocksize"},
+        "file": {"sample_rate_hz", "channels", "dtype", "volts_per_count", "realtime",
                  "start_s", "block_samples"},
         "waveline": {"rate_hz", "channels", "wait_s"},
     }[kind]  # fmt: skip
@@ -152,7 +149,7 @@ def source_from_spec(
         return ZmqSource(
             spec,
             pattern=pattern or "pull",
-            expected_rate_hz=rate_hz,
+            expected_rate_hz=sample_rate_hz,
             expected_channels=channels,
             duration_s=duration_s,
             first_frame_timeout_s=10.0 if wait_s is None else wait_s,
@@ -161,7 +158,7 @@ def source_from_spec(
     if kind == "waveline":
         from aemon.drivers.waveline_open import open_waveline
 
-        return open_waveline(spec, device_settings, rate_hz, channels, duration_s, wait_s)
+        return open_waveline(spec, device_settings, sample_rate_hz, channels, duration_s, wait_s)
     if kind == "sound":
         from aemon.drivers.soundcard import SoundcardSource
 
@@ -169,7 +166,7 @@ def source_from_spec(
         device: str | int | None = int(name) if name.isdigit() else (name or None)
         return SoundcardSource(
             device,
-            sample_rate_hz=DEFAULT_SOUND_RATE_HZ if rate_hz is None else rate_hz,
+            sample_rate_hz=DEFAULT_SOUND_RATE_HZ if sample_rate_hz is None else sample_rate_hz,
             channels=channels or 1,
             blocksize=device_blocksize or 0,
             volts_per_count=1.0 if volts_per_count is None else volts_per_count,
@@ -178,13 +175,11 @@ def source_from_spec(
         )
     from aemon.drivers.file_source import FileSource
 
-    if fs is not None and rate_hz is not None and fs != rate_hz:
-        raise ConfigError(f"--fs {fs:g} and --rate {rate_hz:g} disagree; give only --rate")
     return FileSource(
         spec,
         realtime=realtime,
         block_samples=block_samples or 65536,
-        fs=fs if fs is not None else rate_hz,
+        sample_rate_hz=sample_rate_hz,
         dtype=dtype,
         channels=channels,
         volts_per_count=volts_per_count,
@@ -201,17 +196,14 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         "spotwave://PORT (Vallen WaveLine, docs/waveline.md), or a file",
     )
     group.add_argument(
-        "--rate", type=float, metavar="HZ",
+        "--rate", "--fs", type=float, metavar="HZ", dest="rate",
         help=f"soundcard sample rate (default {DEFAULT_SOUND_RATE_HZ:g}); for a DAQ the rate it "
-        "must send; for a raw file its sample rate",
+        "must send; for a raw file its sample rate (--fs is an older name)",
     )  # fmt: skip
     group.add_argument(
         "--channels", type=int, metavar="N",
         help="soundcard channels (default 1), channels a DAQ must send, or raw file channels",
     )  # fmt: skip
-    group.add_argument(
-        "--fs", type=float, metavar="HZ", help="sample rate of a raw file (older name of --rate)"
-    )
     group.add_argument(
         "--dtype", choices=sorted(RAW_DTYPES),
         help="raw file sample type (little-endian, interleaved), or the soundcard sample "
@@ -259,9 +251,8 @@ def source_from_args(spec: str, args: argparse.Namespace, **overrides: Any) -> S
             (e.g. ``duration_s``).
     """
     options: dict[str, Any] = {
-        "rate_hz": getattr(args, "rate", None),
+        "sample_rate_hz": getattr(args, "rate", None),
         "channels": getattr(args, "channels", None),
-        "fs": getattr(args, "fs", None),
         "dtype": getattr(args, "dtype", None),
         "volts_per_count": getattr(args, "volts_per_count", None),
         "realtime": bool(getattr(args, "realtime", False)),

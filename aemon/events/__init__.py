@@ -1,5 +1,6 @@
-"""AE events: the Event row, the builder that refines onsets and computes AE features, map
-segmentation, event-level scoring against ground truth, and multi-channel events: hits of
+"""AE events: the hit row (one channel's detection, :class:`Hit`), the builder that refines
+its onset and computes its AE features, map segmentation, event-level scoring against ground
+truth, and multi-channel events: hits of
 several channels grouped (grouping), arrival times refined by cross-correlation (arrival),
 sources located on a line or a plate (location, location_config) and the wave speed fitted
 from pencil-lead breaks (wave_speed). The stored rows (hit, truth, event) are declared once
@@ -13,10 +14,10 @@ Public API (imported on first use):
     PositionError: :mod:`aemon.events.wave_speed`
     fit_wave_speed: :mod:`aemon.events.wave_speed`
     wave_speed_table: :mod:`aemon.events.wave_speed`
-    Detection: :mod:`aemon.events.event`
-    Event: :mod:`aemon.events.event`
-    EventBuilder: :mod:`aemon.events.event`
-    us_to_samples: :mod:`aemon.events.event`
+    Detection: :mod:`aemon.events.hit`
+    Hit: :mod:`aemon.events.hit`
+    HitBuilder: :mod:`aemon.events.hit`
+    us_to_samples: :mod:`aemon.events.hit`
     HitFeatures: :mod:`aemon.events.features`
     check_bands: :mod:`aemon.events.features`
     dbae_to_volts: :mod:`aemon.events.features`
@@ -53,7 +54,7 @@ Public API (imported on first use):
     MapSegmenter: :mod:`aemon.events.segmentation`
     map_to_detections: :mod:`aemon.events.segmentation`
 
-Modules: arrival, event, features, grouping, location, location_config, records, scoring,
+Modules: arrival, features, grouping, hit, location, location_config, records, scoring,
 segmentation, wave_speed.
 """
 
@@ -62,9 +63,9 @@ from aemon._lazy import lazy_exports
 _EXPORTS = {
     "WaveSpeedFit": "wave_speed",
     "DetectedEvent": "scoring",
-    "Detection": "event",
-    "Event": "event",
-    "EventBuilder": "event",
+    "Detection": "hit",
+    "Hit": "hit",
+    "HitBuilder": "hit",
     "EventCounts": "scoring",
     "EventSink": "grouping",
     "HitFeatures": "features",
@@ -104,7 +105,7 @@ _EXPORTS = {
     "ratio": "scoring",
     "refine_delay": "arrival",
     "spectral_features": "features",
-    "us_to_samples": "event",
+    "us_to_samples": "hit",
     "volts_to_dbae": "features",
 }
 
@@ -112,10 +113,10 @@ __all__ = [
     "STATUSES",
     "DetectedEvent",
     "Detection",
-    "Event",
-    "EventBuilder",
     "EventCounts",
     "EventSink",
+    "Hit",
+    "HitBuilder",
     "HitFeatures",
     "HitGrouper",
     "KnownPosition",

@@ -1,7 +1,7 @@
 """Multi-channel events: group hits of several channels, then locate each group.
 
 Detectors work per channel; a wave from one source reaches every sensor, each at its own time.
-:class:`HitGrouper` collects the hits (neural, threshold or cascade :class:`Event` rows) of all
+:class:`HitGrouper` collects the hits (neural, threshold or cascade :class:`Hit` rows) of all
 channels, in refined-onset order, into events:
 
 * the earliest hit opens an event; every later hit whose refined onset lies at most the
@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from aemon.errors import ConfigError
 from aemon.events.arrival import SignalHistory, refine_delay
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.location import INSIDE, Location, locate
 from aemon.events.location_config import LocationConfig
 
@@ -78,7 +78,7 @@ class LocatedEvent(NamedTuple):
     location: Location
 
 
-def _key(event: Event) -> tuple[float, int]:
+def _key(event: Hit) -> tuple[float, int]:
     return (event.time_s, event.channel)
 
 
@@ -120,7 +120,7 @@ class HitGrouper:
         self.hold_s = hold_s if hold_s is not None else (config.hold_s if config else 0.0)
         self.next_event_id = first_event_id
         self.table: list[LocatedEvent] = []
-        self._pending: list[Event] = []
+        self._pending: list[Hit] = []
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
         self.sample_rate_hz: float | None = None
         self._history: SignalHistory | None = None
@@ -161,7 +161,7 @@ class HitGrouper:
         """Hits held back until their event is final."""
         return len(self._pending)
 
-    def push(self, hits: Iterable[Event], until_s: float | None = None) -> list[Event]:
+    def push(self, hits: Iterable[Hit], until_s: float | None = None) -> list[Hit]:
         """Add hits; return the annotated hits of every event that is now final.
 
         Args:
@@ -187,7 +187,7 @@ class HitGrouper:
             arrived = (history.newest - self._reach - self._origin) / self.sample_rate_hz
             until_s = min(until_s, arrived + self.window_s + self.hold_s)
         limit = until_s - self.window_s - self.hold_s
-        out: list[Event] = []
+        out: list[Hit] = []
         while self._pending and self._pending[0].time_s <= limit:
             out += self._close_first()
         if history is not None and self.sample_rate_hz:
@@ -197,14 +197,14 @@ class HitGrouper:
             history.drop_before(oldest - self._reach)
         return out
 
-    def flush(self) -> list[Event]:
+    def flush(self) -> list[Hit]:
         """End of stream: finish every held event."""
-        out: list[Event] = []
+        out: list[Hit] = []
         while self._pending:
             out += self._close_first()
         return out
 
-    def _close_first(self) -> list[Event]:
+    def _close_first(self) -> list[Hit]:
         first = self._pending[0].time_s
         if first <= self._closed_until:
             logger.debug("hit at %.6f s came after its event was final", first)
@@ -215,7 +215,7 @@ class HitGrouper:
         self._closed_until = first + self.window_s
         return self._finish(group)
 
-    def _refine(self, arrivals: dict[int, float], onsets: dict[int, int], head: Event) -> None:
+    def _refine(self, arrivals: dict[int, float], onsets: dict[int, int], head: Hit) -> None:
         """Replace the onset differences by cross-correlation delays where the waveforms
         match, and find the arrival on sensors that reported no hit."""
         assert self._history is not None and self.sample_rate_hz and self.config is not None
@@ -242,7 +242,7 @@ class HitGrouper:
             if delay is not None:
                 arrivals[sensor.channel] = head.time_s + delay / fs
 
-    def _finish(self, group: list[Event]) -> list[Event]:
+    def _finish(self, group: list[Hit]) -> list[Hit]:
         arrivals: dict[int, float] = {}
         onsets: dict[int, int] = {}
         for hit in group:  # by onset: the first hit on each channel is its arrival
@@ -279,14 +279,12 @@ class HitGrouper:
         ]
 
 
-def only_inside(events: Iterable[Event]) -> list[Event]:
+def only_inside(events: Iterable[Hit]) -> list[Hit]:
     """The hits whose event was located inside the gauge region (``--only-located-inside``)."""
     return [e for e in events if e.location_status == INSIDE]
 
 
-def group_hits(
-    hits: Iterable[Event], config: LocationConfig
-) -> tuple[list[Event], list[LocatedEvent]]:
+def group_hits(hits: Iterable[Hit], config: LocationConfig) -> tuple[list[Hit], list[LocatedEvent]]:
     """Offline: group and locate all ``hits`` at once; returns (annotated hits, event table)."""
     grouper = HitGrouper(config, hold_s=0.0)
     located = grouper.push(hits)
@@ -298,7 +296,7 @@ class EventSink(Protocol):
     """Where detected events go: an ``EventCsvWriter``, an event table writer
     (``aemon.io.event_tables``) or a :class:`LocatingWriter`."""
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Write ``events``; return how many were written."""
         ...
 
@@ -319,7 +317,7 @@ class LocatingWriter:
         self.sink, self.grouper, self.only_inside = sink, grouper, only_inside
         self.rows = 0
 
-    def write(self, events: Iterable[Event], until_s: float | None = None) -> int:
+    def write(self, events: Iterable[Hit], until_s: float | None = None) -> int:
         """Add hits; pass on those of finished events (see :meth:`HitGrouper.push`)."""
         return self._pass(self.grouper.push(events, until_s))
 
@@ -327,7 +325,7 @@ class LocatingWriter:
         """Finish every held event and pass its hits on."""
         return self._pass(self.grouper.flush())
 
-    def _pass(self, located: list[Event]) -> int:
+    def _pass(self, located: list[Hit]) -> int:
         if self.only_inside:
             located = only_inside(located)
         written = self.sink.write(located) if located else 0

@@ -7,7 +7,7 @@ The numpy dtype of the HDF5 table (:func:`record_dtype`), the CSV header and cel
 (:func:`format_cell`, :func:`parse_cell`) and the JSON of the PUB socket (``_asdict()``) are
 derived from the declaration:
 
-* the hit row: :class:`aemon.events.event.Event` (HDF5 ``/events`` and named event tables,
+* the hit row: :class:`aemon.events.hit.Hit` (HDF5 ``/events`` and named event tables,
   the event CSV, the ``aemon.event/1`` messages);
 * the truth row: :class:`TruthRow` (HDF5 ``/truth``, the ``.truth.csv`` of ``aemon sim``);
 * the event (group) row: :class:`EventRow` (the ``--event-table`` CSV).

@@ -1,7 +1,7 @@
 """Probability map → detections: hysteresis, merge gap and minimum duration, streaming.
 
 :class:`MapSegmenter` turns a detector's per-bin probabilities (``(classes, bins)`` per push,
-absolute sample indices) into :class:`~aemon.events.event.Detection` runs:
+absolute sample indices) into :class:`~aemon.events.hit.Detection` runs:
 
 - **hysteresis**: a run opens where the probability reaches ``on`` and lasts while it stays at
   or above ``off`` (``off <= on``); a region above ``off`` that never reaches ``on`` is no run;
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError
-from aemon.events.event import Detection, us_to_samples
+from aemon.events.hit import Detection, us_to_samples
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import numpy as np
 
 from aemon.errors import ConfigError
-from aemon.events.event import Event
 from aemon.events.grouping import LocatedEvent, group_hits
+from aemon.events.hit import Hit
 from aemon.events.location import locate
 from aemon.events.location_config import LocationConfig
 
@@ -98,7 +98,7 @@ def _fit_slowness(dd: np.ndarray, dt: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def fit_wave_speed(
-    events: Sequence[Event] | Sequence[LocatedEvent],
+    events: Sequence[Hit] | Sequence[LocatedEvent],
     config: LocationConfig,
     positions: Sequence[KnownPosition],
 ) -> WaveSpeedFit:
@@ -117,7 +117,7 @@ def fit_wave_speed(
     """
     table = [e for e in events if isinstance(e, LocatedEvent)]
     if len(table) < len(events):
-        table = group_hits([e for e in events if isinstance(e, Event)], config)[1]
+        table = group_hits([e for e in events if isinstance(e, Hit)], config)[1]
     per_event: list[tuple[int, dict[int, float]]] = []
     dd, dt = [], []
     for event in table:

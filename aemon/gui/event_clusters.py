@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.event_embeddings import NOT_CLUSTERED, EventEmbeddings, EventKey
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def read_cluster_labels(path: str | os.PathLike[str]) -> dict[EventKey, int]:
 
 def read_events_table(
     path: str | os.PathLike[str], start_time_utc: str = ""
-) -> tuple[list[Event], dict[EventKey, int]]:
+) -> tuple[list[Hit], dict[EventKey, int]]:
     """The events of an event CSV (``aemon detect``) or of a clustered events table (``aemon
     cluster``'s ``PREFIX.csv`` or ``PREFIX.h5``), and the cluster of each event (empty when
     the table has no ``cluster`` column).

@@ -18,7 +18,7 @@ import numpy as np
 from PySide6 import QtWidgets
 
 from aemon.errors import AemonError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.event_clusters import (
     ClusterJob,
     default_cluster_table,
@@ -121,7 +121,7 @@ class EventViews:
         self.cluster_bar.cluster_now.setEnabled(True)
         self.cluster_bar.status.setText("")
 
-    def _events_arrived(self: Any, events: list[Event]) -> None:
+    def _events_arrived(self: Any, events: list[Hit]) -> None:
         """Live events: queue their windows (cut from the raw history) and trend them."""
         keys = [(int(e.channel), int(e.sample_index)) for e in events]
         if isinstance(self.session, LiveSession) and self.history is not None:

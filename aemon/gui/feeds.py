@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import zmq
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.display_publisher import DISPLAY_TOPIC, decode_display_frames
 from aemon.io.event_publisher import EVENT_TOPIC, STATUS_TOPIC, event_from_message
 
@@ -65,9 +65,9 @@ class MonitorFeed:
         self.malformed = 0
         self.display_lost = 0
 
-    def poll_events(self, limit: int = 10_000) -> tuple[list[Event], dict[str, Any] | None]:
+    def poll_events(self, limit: int = 10_000) -> tuple[list[Hit], dict[str, Any] | None]:
         """New events and the newest status message (None if none came)."""
-        events: list[Event] = []
+        events: list[Hit] = []
         status = None
         for _ in range(limit):
             try:

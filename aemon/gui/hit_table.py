@@ -17,7 +17,7 @@ from datetime import timedelta
 import numpy as np
 import numpy.typing as npt
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.event_csv import CSV_COLUMNS, array_to_events, event_row, events_to_array
 from aemon.io.schema import EVENT_DTYPE
 from aemon.utc import parse_utc
@@ -67,7 +67,7 @@ class HitTable:
 
     # -- input --------------------------------------------------------------------------------
 
-    def append(self, events: Sequence[Event] | npt.NDArray[np.void]) -> int:
+    def append(self, events: Sequence[Hit] | npt.NDArray[np.void]) -> int:
         """Add events; returns how many. Re-sorts when sorted by a column."""
         if self._start is None and not isinstance(events, np.ndarray):
             self._start_from(events)
@@ -85,7 +85,7 @@ class HitTable:
         self._order = None
         return k
 
-    def _start_from(self, events: Sequence[Event]) -> None:
+    def _start_from(self, events: Sequence[Hit]) -> None:
         """Learn the stream start time from an event that carries its UTC (live events)."""
         for e in events:
             when = parse_utc(e.utc) if e.utc else None
@@ -149,8 +149,8 @@ class HitTable:
 
     # -- output -------------------------------------------------------------------------------
 
-    def event(self, index: int) -> Event:
-        """Stored event ``index`` as an :class:`Event` (``utc`` from the start time)."""
+    def event(self, index: int) -> Hit:
+        """Stored event ``index`` as a :class:`Hit` (``utc`` from the start time)."""
         return array_to_events(self._rows[index : index + 1], self._start)[0]
 
     def cells(self, row: int) -> list[str]:
@@ -175,6 +175,6 @@ class HitTable:
             cells = self._cells[index] = event_row(self.event(index))
         return cells
 
-    def events(self) -> list[Event]:
+    def events(self) -> list[Hit]:
         """Every event in arrival order."""
         return array_to_events(self._rows[: self._n], self._start)

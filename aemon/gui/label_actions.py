@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtWidgets
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.labels import LabelSet, export_labelled_csv, load_labels, save_labels
 from aemon.gui.sessions import ReplaySession
 from aemon.train.labelled import LABELS_CSV_SUFFIX
@@ -98,15 +98,15 @@ class LabelActions:
     def _add_manual_event(self: Any, channel: int, start: int, stop: int, kind: str) -> int:
         assert self.info is not None
         rate = self.info.sample_rate_hz
-        values: dict[str, object] = dict.fromkeys(Event._fields, math.nan)
-        values.update(Event._field_defaults)  # event_id -1, location_status ""
+        values: dict[str, object] = dict.fromkeys(Hit._fields, math.nan)
+        values.update(Hit._field_defaults)  # event_id -1, location_status ""
         values.update(
             time_s=(start - self.info.origin_sample) / rate, utc="", sample_index=start,
             channel=channel, type=kind, score=1.0, detector=MANUAL_DETECTOR,
             onset_s=(start - self.info.origin_sample) / rate,
             duration_us=(stop - start) / rate * 1e6, counts=0,
         )  # fmt: skip
-        event = Event(**values)  # type: ignore[arg-type]
+        event = Hit(**values)  # type: ignore[arg-type]
         self.table_model.append([event])
         self.trends.add([event])
         if self.channel_view is not None:

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.schema import decode_text, encode_text
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Label(NamedTuple):
     labelled_unix_s: float = 0.0
 
 
-def event_end_sample(event: Event, sample_rate_hz: float) -> int:
+def event_end_sample(event: Hit, sample_rate_hz: float) -> int:
     """Absolute index one past the event's last sample."""
     duration = 0.0 if not np.isfinite(event.duration_us) else float(event.duration_us)
     return int(event.sample_index + max(round(duration * 1e-6 * sample_rate_hz), 1))
@@ -91,11 +91,11 @@ class LabelSet:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(sorted(self._labels.values(), key=lambda x: (x.start_sample, x.channel)))
 
-    def get(self, event: Event) -> Label | None:
+    def get(self, event: Hit) -> Label | None:
         """The label of ``event``, or None when it is unreviewed."""
         return self._labels.get((int(event.channel), int(event.sample_index)))
 
-    def review(self, event: Event, action: str, new_type: str | None = None) -> Label:
+    def review(self, event: Hit, action: str, new_type: str | None = None) -> Label:
         """Confirm, reject or re-type a detected event (replaces an earlier verdict)."""
         if action not in ("confirmed", "rejected", "retyped"):
             raise ValueError(f"action must be confirmed, rejected or retyped, not {action!r}")
@@ -189,7 +189,7 @@ def save_labels(path: str | os.PathLike[str], labels: LabelSet) -> None:
 
 
 def labelled_rows(
-    events: Sequence[Event],
+    events: Sequence[Hit],
     labels: LabelSet,
     first_sample: int,
     *,
@@ -232,7 +232,7 @@ def _csv_row(
 
 def export_labelled_csv(
     path: str | os.PathLike[str],
-    events: Sequence[Event],
+    events: Sequence[Hit],
     labels: LabelSet,
     first_sample: int,
     *,

@@ -13,7 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 from aemon.detect.options import DetectOptions
 from aemon.errors import AemonError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.event_views import EventViews
 from aemon.gui.hit_table import HitTable
 from aemon.gui.label_actions import LabelActions
@@ -56,9 +56,9 @@ class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow)
         self.table_model = HitTableModel(self.table)
         self.trends = TrendAccumulator()
         self._event_times: deque[tuple[float, int]] = deque(maxlen=64)
-        self._new_rows: list[Event] = []
+        self._new_rows: list[Hit] = []
         self._redetect: threading.Thread | None = None
-        self._redetected: list[Event] | BaseException | None = None
+        self._redetected: list[Hit] | BaseException | None = None
         self._last_tick = time.monotonic()
         self.frames = 0
         self._build()
@@ -195,7 +195,7 @@ class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow)
         for c, box in enumerate(self.controls.channel_boxes):
             box.toggled.connect(lambda on, c=c: self._channel_toggled(c, on))
 
-    def _load_events(self, events: list[Event]) -> None:
+    def _load_events(self, events: list[Hit]) -> None:
         self.table_model.reset(events)
         self.trends.clear()
         self.trends.add(events)

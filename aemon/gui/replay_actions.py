@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6 import QtWidgets
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.sessions import ReplaySession
 from aemon.gui.widgets.control_panel import SPEEDS
 
@@ -40,7 +40,7 @@ class ReplayActions:
         """Replay: show the signal up to ``time_s`` (s) and continue from there."""
         self._replay().seek(time_s, VISIBLE_S)
 
-    def show_on_spectrogram(self: Any, event: Event) -> None:
+    def show_on_spectrogram(self: Any, event: Hit) -> None:
         """Ring ``event``'s marker; in replay, move the display to it first unless it is
         already well inside the view (the middle :data:`KEEP_IN_VIEW` of it)."""
         if self.channel_view is None or self.spec is None:

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import EventList
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.event_clusters import read_events_table
 from aemon.io.event_csv import array_to_events
 from aemon.io.recording_reader import RecordingReader
@@ -56,7 +56,7 @@ class ReplayModel:
         self.position = self.first_sample
         self.speed = 1.0
         self.playing = False
-        self.events: list[Event] = array_to_events(self.reader.events(), info.start_time_utc)
+        self.events: list[Hit] = array_to_events(self.reader.events(), info.start_time_utc)
         self.cluster_labels: dict[tuple[int, int], int] = {}
         if events_csv is not None:
             self.events, self.cluster_labels = read_events_table(events_csv, info.start_time_utc)
@@ -124,7 +124,7 @@ class ReplayModel:
         self.seek(self.time_s + seconds)
         return self.position, np.zeros((self.info.channels, 0), dtype=self.info.dtype)
 
-    def redetect(self, options: DetectOptions) -> list[Event]:
+    def redetect(self, options: DetectOptions) -> list[Hit]:
         """Run a detector over the whole recording; the result replaces :attr:`events`."""
         found = EventList()
         detect_path(self.path, options, [found])  # the runner of aemon detect, into a list

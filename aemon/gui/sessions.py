@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.feeds import MonitorFeed, MonitorProcess
 from aemon.gui.replay_model import ReplayModel
 
@@ -40,7 +40,7 @@ class Tick:
     """
 
     blocks: list[Block] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    events: list[Hit] = field(default_factory=list)
     status: dict[str, Any] | None = None
     reset_at: int | None = None
 
@@ -217,7 +217,7 @@ class ReplaySession:
         self._preroll_until: int | None = None
 
     @property
-    def events(self) -> list[Event]:
+    def events(self) -> list[Hit]:
         """The recording's events (or the last re-detection's)."""
         return self.model.events
 

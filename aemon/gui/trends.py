@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class TrendAccumulator:
             self.version += 1
         return len(rows)
 
-    def add(self, events: Iterable[Event], groups: Sequence[int] | None = None) -> int:
+    def add(self, events: Iterable[Hit], groups: Sequence[int] | None = None) -> int:
         """Add events; returns how many. ``groups`` (one per event, e.g. cluster labels)
         replaces the channel as the curve's group."""
         n = 0

@@ -27,22 +27,22 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.records import format_cell, missing_value, parse_cell, record_columns
 from aemon.io.schema import EVENT_DTYPE, decode_text, encode_text
 from aemon.utc import format_utc, parse_utc
 
 logger = logging.getLogger(__name__)
 
-CSV_COLUMNS: list[str] = list(Event._fields)
-"""Header of the event CSV, in column order (the :class:`~aemon.events.event.Event` fields)."""
-_COLUMNS = list(record_columns(Event).values())
+CSV_COLUMNS: list[str] = list(Hit._fields)
+"""Header of the event CSV, in column order (the :class:`~aemon.events.hit.Hit` fields)."""
+_COLUMNS = list(record_columns(Hit).values())
 """Each CSV column's :class:`~aemon.events.records.Column` (type and number format), in order."""
 LEGACY_CSV_COLUMNS: list[str] = CSV_COLUMNS[: CSV_COLUMNS.index("event_id")]
 """Header of event CSVs written before the location columns; still read (location empty)."""
 
 
-def event_row(event: Event) -> list[str]:
+def event_row(event: Hit) -> list[str]:
     """The CSV cells of one event, formatted as in the file."""
     return [format_cell(column, value) for column, value in zip(_COLUMNS, event, strict=True)]
 
@@ -77,7 +77,7 @@ class EventCsvWriter:
             self._file.flush()
         self.rows = 0
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Append ``events`` and flush; returns the number of rows written."""
         rows = [event_row(e) for e in events]
         self._writer.writerows(rows)
@@ -101,7 +101,7 @@ class EventCsvWriter:
         self.close()
 
 
-def write_event_csv(path: str | os.PathLike[str], events: Iterable[Event]) -> int:
+def write_event_csv(path: str | os.PathLike[str], events: Iterable[Hit]) -> int:
     """Write ``events`` to a new CSV file at ``path``; returns the number of rows."""
     with EventCsvWriter(path) as out:
         return out.write(events)
@@ -115,7 +115,7 @@ def _check_header(header: Sequence[str], path: str, *, legacy: bool = False) -> 
         )
 
 
-def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
+def read_event_csv(path: str | os.PathLike[str]) -> list[Hit]:
     """Read an event CSV written by :class:`EventCsvWriter`.
 
     Files with the older header (:data:`LEGACY_CSV_COLUMNS`, no location columns) are read
@@ -139,7 +139,7 @@ def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
                     if len(row) != width:
                         raise ValueError(f"{len(row)} cells, expected {width}")
                     cells = zip(_COLUMNS, row, strict=False)  # legacy rows are shorter
-                    events.append(Event(*(parse_cell(col, cell) for col, cell in cells)))
+                    events.append(Hit(*(parse_cell(col, cell) for col, cell in cells)))
                 except ValueError as exc:
                     raise FileFormatError(
                         f"{name} line {reader.line_num}: malformed event row ({exc})"
@@ -151,7 +151,7 @@ def read_event_csv(path: str | os.PathLike[str]) -> list[Event]:
     return events
 
 
-def events_to_array(events: Sequence[Event]) -> npt.NDArray[np.void]:
+def events_to_array(events: Sequence[Hit]) -> npt.NDArray[np.void]:
     """Events as rows of :data:`aemon.io.schema.EVENT_DTYPE` (the HDF5 ``/events`` table).
 
     Every table column is filled from the event field of the same name; event fields the
@@ -169,7 +169,7 @@ def events_to_array(events: Sequence[Event]) -> npt.NDArray[np.void]:
 
 def array_to_events(
     rows: npt.NDArray[np.void], start_time_utc: datetime | str | None = None
-) -> list[Event]:
+) -> list[Hit]:
     """Rows of the ``/events`` table back to events.
 
     Args:
@@ -198,4 +198,4 @@ def array_to_events(
             format_utc(start + timedelta(seconds=t)) if math.isfinite(t) else u
             for t, u in zip(times, utc, strict=True)
         ]
-    return [Event(*values) for values in zip(*columns, strict=True)]
+    return [Hit(*values) for values in zip(*columns, strict=True)]

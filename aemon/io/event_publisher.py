@@ -36,7 +36,7 @@ from aemon.errors import ConfigError
 from aemon.io.zmq_security import CurveServer, warn_if_exposed
 
 if TYPE_CHECKING:
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ EVENT_TOPIC = b"event"
 STATUS_TOPIC = b"status"
 
 
-def event_message(event: Event, sample_rate_hz: float, **extra: Any) -> dict[str, Any]:
+def event_message(event: Hit, sample_rate_hz: float, **extra: Any) -> dict[str, Any]:
     """The JSON-ready dict of one event (NaN becomes null, which JSON can carry)."""
     message: dict[str, Any] = {"schema": SCHEMA}
     for name, value in event._asdict().items():
@@ -56,19 +56,19 @@ def event_message(event: Event, sample_rate_hz: float, **extra: Any) -> dict[str
     return message
 
 
-def event_from_message(message: Mapping[str, Any]) -> Event:
+def event_from_message(message: Mapping[str, Any]) -> Hit:
     """The event of an ``event`` message (:func:`event_message`'s inverse): every column of
     the hit row, null or missing ones as the row's defaults (NaN, -1, "")."""
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
     from aemon.events.records import missing_value, record_columns
 
     values: dict[str, Any] = {}
-    for name, column in record_columns(Event).items():
+    for name, column in record_columns(Hit).items():
         value = message.get(name)
         if value is None:
-            value = Event._field_defaults.get(name, missing_value(column))
+            value = Hit._field_defaults.get(name, missing_value(column))
         values[name] = value
-    return Event(**values)
+    return Hit(**values)
 
 
 class EventPublisher:
@@ -118,7 +118,7 @@ class EventPublisher:
 
     def publish_events(
         self,
-        events: Sequence[Event],
+        events: Sequence[Hit],
         sample_rate_hz: float,
         latencies_ms: Sequence[float | None] | None = None,
     ) -> None:

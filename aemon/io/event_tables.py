@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io import schema
 from aemon.io.atomic_output import TEMP_MARK, remove_quietly
 from aemon.io.event_csv import events_to_array
@@ -229,7 +229,7 @@ class EventTableWriter:
         self.rows = 0
         self._done = False
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Stage events; returns how many."""
         batch = list(events)
         return self.write_rows(events_to_array(batch)) if batch else 0

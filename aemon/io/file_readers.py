@@ -173,7 +173,13 @@ class RawBlocks:
     """Raw interleaved little-endian samples: frames of ``channels`` values, no header."""
 
     def __init__(
-        self, path: str, *, fs: float, dtype: str, channels: int, volts_per_count: float
+        self,
+        path: str,
+        *,
+        sample_rate_hz: float,
+        dtype: str,
+        channels: int,
+        volts_per_count: float,
     ) -> None:
         if dtype not in RAW_DTYPES:
             raise FileFormatError(
@@ -193,7 +199,7 @@ class RawBlocks:
         self._frame_bytes = frame_bytes
         out_dtype = "int16" if dtype == "int16" else "float32"
         scale = volts_per_count if out_dtype == "int16" else 1.0
-        self.format = StreamFormat(float(fs), channels, out_dtype, scale)
+        self.format = StreamFormat(float(sample_rate_hz), channels, out_dtype, scale)
         self.channel_info = _channels(channels, scale)
         self.first_sample = 0
         self.stop_sample = size // frame_bytes
@@ -263,7 +269,7 @@ def file_kind(path: str, raw_hint: bool = False) -> str:
 def open_block_reader(
     path: str | os.PathLike[str],
     *,
-    fs: float | None = None,
+    sample_rate_hz: float | None = None,
     dtype: str | None = None,
     channels: int | None = None,
     volts_per_count: float | None = None,
@@ -272,7 +278,8 @@ def open_block_reader(
 
     Args:
         path: The file.
-        fs: Sample rate of a raw file (Hz); for other files it must match if given.
+        sample_rate_hz: Sample rate of a raw file (Hz); for other files it must match if
+            given.
         dtype: Raw sample type (``int16``, ``int32``, ``float32``, ``float64``); raw only.
         channels: Channels of a raw file (default 1); for other files must match if given.
         volts_per_count: Volts per sample unit (V) for raw and WAV/FLAC files (default 1).
@@ -288,13 +295,17 @@ def open_block_reader(
         raise FileFormatError(f"{path}: is a directory; give a recording, WAV/FLAC or raw file")
     kind = file_kind(path, raw_hint=dtype is not None)
     if kind == "raw":
-        if fs is None or dtype is None:
+        if sample_rate_hz is None or dtype is None:
             raise ConfigError(
                 f"{path}: raw samples need the sample rate and type (--rate HZ and --dtype "
                 f"{'|'.join(RAW_DTYPES)})"
             )
         return RawBlocks(
-            path, fs=fs, dtype=dtype, channels=channels or 1, volts_per_count=volts_per_count or 1.0
+            path,
+            sample_rate_hz=sample_rate_hz,
+            dtype=dtype,
+            channels=channels or 1,
+            volts_per_count=volts_per_count or 1.0,
         )
     if dtype is not None:
         raise ConfigError(f"{path}: the sample type (--dtype) is for raw files only")
@@ -310,8 +321,8 @@ def open_block_reader(
         )
     fmt = reader.format
     mismatch = ""
-    if fs is not None and not math.isclose(fs, fmt.sample_rate_hz):
-        mismatch = f"is sampled at {fmt.sample_rate_hz:g} Hz, not {fs:g} Hz"
+    if sample_rate_hz is not None and not math.isclose(sample_rate_hz, fmt.sample_rate_hz):
+        mismatch = f"is sampled at {fmt.sample_rate_hz:g} Hz, not {sample_rate_hz:g} Hz"
     elif channels is not None and channels != fmt.channels:
         mismatch = f"has {fmt.channels} channel(s), not {channels}"
     if mismatch:

@@ -84,7 +84,7 @@ def import_file(
     out: str | os.PathLike[str],
     *,
     overwrite: bool = False,
-    fs: float | None = None,
+    sample_rate_hz: float | None = None,
     dtype: str | None = None,
     channels: int | None = None,
     volts_per_count: float | None = None,
@@ -99,7 +99,7 @@ def import_file(
             ``.DTA``.
         out: The ``.h5`` to write.
         overwrite: Replace an existing ``out``.
-        fs: Raw: sample rate (Hz).
+        sample_rate_hz: Raw: sample rate (Hz).
         dtype: Raw: sample type.
         channels: Raw: channels.
         volts_per_count: Raw: V per count; WAV/FLAC: V at full scale (default 1).
@@ -131,7 +131,7 @@ def import_file(
             kind = file_kind(str(source), raw_hint=dtype is not None)
             if kind == "recording":
                 raise ConfigError(f"{source} is already an aemon recording; nothing to import")
-            raw = {"fs": fs, "dtype": dtype, "channels": channels}
+            raw = {"sample_rate_hz": sample_rate_hz, "dtype": dtype, "channels": channels}
             summary = _import_continuous(
                 source, tmp, kind, raw, volts_per_count, start, compression
             )

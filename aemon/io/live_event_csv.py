@@ -23,7 +23,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.event_csv import EventCsvWriter
 
 logger = logging.getLogger(__name__)
@@ -55,13 +55,13 @@ class LiveEventCsv(EventCsvWriter):
         super().__init__(path)
         self._hold = hold
         self._on_failure = on_failure
-        self._pending: list[Event] = []
+        self._pending: list[Hit] = []
         self._lock = threading.Lock()
         self._good_bytes = os.path.getsize(self.path)  # the header line
         self.failure: str | None = None
         self.lost = 0
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Queue ``events``; write them now unless ``hold()`` says to wait. Returns how many
         were accepted (0 after a failure)."""
         batch = list(events)
@@ -94,7 +94,7 @@ class LiveEventCsv(EventCsvWriter):
         if self._on_failure is not None:
             self._on_failure(message)
 
-    def _fail(self, exc: OSError, batch: list[Event]) -> str:
+    def _fail(self, exc: OSError, batch: list[Hit]) -> str:
         """Close the file cut back to its last complete row; return the one-line message."""
         self.lost += len(batch)
         written = batch[0].sample_index

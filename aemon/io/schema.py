@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.records import TruthRow, record_dtype
 from aemon.types import ChannelInfo, StreamFormat
 from aemon.utc import format_utc
@@ -92,9 +92,9 @@ TRUTH_DTYPE = record_dtype(TruthRow)
 """Rows of ``/truth``, derived from :class:`aemon.events.records.TruthRow` (its HDF5 names)."""
 TRUTH_COLUMNS: list[str] = list(TRUTH_DTYPE.names or ())
 
-EVENT_DTYPE = record_dtype(Event)
+EVENT_DTYPE = record_dtype(Hit)
 """Rows of ``/events`` and the named event tables, derived from the hit row
-:class:`aemon.events.event.Event` (every field but ``utc``)."""
+:class:`aemon.events.hit.Hit` (every field but ``utc``)."""
 EVENT_COLUMNS: list[str] = list(EVENT_DTYPE.names or ())
 """Names of the ``/events`` columns, in table order."""
 

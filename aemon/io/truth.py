@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from aemon.errors import FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.records import TruthRow, format_cell, record_columns
 from aemon.events.scoring import DetectedEvent, Score, TrueEvent, event_metrics, match_events
 from aemon.io.event_csv import read_event_csv
@@ -173,7 +173,7 @@ def score_event_list(
     )
 
 
-def _rate_of_events(events: list[Event]) -> float | None:
+def _rate_of_events(events: list[Hit]) -> float | None:
     """The sample rate implied by two events' ``sample_index`` and ``time_s`` (Hz), if any."""
     if len(events) < 2:
         return None

@@ -23,8 +23,8 @@ from aemon.detect.factory import EventStream
 from aemon.detect.offline import detect_reader, detect_tradb
 from aemon.detect.options import DetectOptions
 from aemon.dsp.preprocess import Preprocessor
-from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper
+from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig
 from aemon.io.file_readers import Block, BlockReader, open_block_reader
 from aemon.reanalysis.chunks import Chunk
@@ -80,7 +80,7 @@ class ChunkResult(NamedTuple):
         worker: Address of the Dask worker that ran it ("" outside Dask).
     """
 
-    events: list[Event]
+    events: list[Hit]
     groups: int
     seconds: float
     channels: int
@@ -139,9 +139,9 @@ class OwnedEvents:
     """An event sink that keeps what it gets."""
 
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[Hit] = []
 
-    def write(self, events: Iterable[Event]) -> int:
+    def write(self, events: Iterable[Hit]) -> int:
         """Keep ``events``."""
         batch = list(events)
         self.events += batch
@@ -213,9 +213,7 @@ def _continue(first_sample: int, state: Preprocessor | None) -> Callable[[EventS
     return continue_recording
 
 
-def _owned(
-    events: list[Event], grouper: HitGrouper | None, chunk: Chunk
-) -> tuple[list[Event], int]:
+def _owned(events: list[Hit], grouper: HitGrouper | None, chunk: Chunk) -> tuple[list[Hit], int]:
     """The events whose onset (with grouping: whose event's first hit) lies in the chunk."""
     if grouper is None:
         return [e for e in events if chunk.start <= e.sample_index < chunk.stop], 0
@@ -247,10 +245,10 @@ def _threads_per_task() -> int:
     return max(1, (cores or 1) // max(1, slots))
 
 
-def merge_results(results: list[ChunkResult]) -> list[Event]:
+def merge_results(results: list[ChunkResult]) -> list[Hit]:
     """The events of a recording's chunks, in time order, with ``event_id`` continued across
     chunks as one sequential pass numbers them (ids stay -1 without grouping)."""
-    events: list[Event] = []
+    events: list[Hit] = []
     first_id = 0
     for result in results:
         if result.groups:

@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
 
-def write_cluster_csv(path: Path, events: Sequence[Event], clusters: Sequence[int]) -> None:
+def write_cluster_csv(path: Path, events: Sequence[Hit], clusters: Sequence[int]) -> None:
     """Event CSV columns plus ``cluster``, one row per event."""
     from aemon.io.event_csv import CSV_COLUMNS, event_row
 
@@ -36,7 +36,7 @@ def write_cluster_csv(path: Path, events: Sequence[Event], clusters: Sequence[in
 
 
 def write_cluster_hdf5(
-    path: Path, events: Sequence[Event], clusters: Sequence[int], attrs: dict[str, Any]
+    path: Path, events: Sequence[Hit], clusters: Sequence[int], attrs: dict[str, Any]
 ) -> None:
     """``/events`` with a ``cluster`` column and ``attrs`` as dataset attributes."""
     import h5py

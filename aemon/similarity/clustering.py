@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.scoring import MATCH_AFTER_US, MATCH_BEFORE_US
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def nearest(distances: npt.NDArray[np.floating], index: int, count: int) -> list
 
 
 def truth_labels(
-    events: Sequence[Event],
+    events: Sequence[Hit],
     onsets: Sequence[int],
     channels: Sequence[int],
     types: Sequence[str],

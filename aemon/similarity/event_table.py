@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.errors import ConfigError, FileFormatError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class EventTable:
         source: Where the events were read from (CSV path or ``FILE.h5:/events``).
     """
 
-    events: list[Event]
+    events: list[Hit]
     windows: npt.NDArray[np.float32]
     sample_rate_hz: float
     source: str

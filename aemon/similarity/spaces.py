@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ MAX_LAG_US = 20.0
 """Largest lag (µs) searched by the correlation distance."""
 
 
-def feature_vectors(events: Sequence[Event]) -> npt.NDArray[np.float64]:
+def feature_vectors(events: Sequence[Hit]) -> npt.NDArray[np.float64]:
     """Standardised feature vectors, shape ``(events, len(FEATURE_COLUMNS))``.
 
     Non-finite values (a feature the detector could not compute) become the column mean, i.e.

@@ -22,7 +22,7 @@ from aemon.detect.backend import Detector
 from aemon.detect.signal_detection import detect_signal
 from aemon.detect.site_features import FEATURE_NAMES
 from aemon.dsp.normalization import noise_floor
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.scoring import DetectedEvent, TrueEvent, matched_pairs
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def detections(
     detector: Detector, x: npt.NDArray[np.float64], rate_hz: float, threshold: float | None
 ) -> Detections:
     """The live stream's detections in a one-channel signal ``x`` (V), with site features."""
-    found: list[tuple[Event, npt.NDArray[np.float64]]] = []
+    found: list[tuple[Hit, npt.NDArray[np.float64]]] = []
     detect_signal(
         detector,
         x,

@@ -71,7 +71,8 @@ def read_waveforms(path: Path, default_rate_hz: float) -> tuple[list[np.ndarray]
     raw_type = RAW_SAMPLE_TYPES.get(suffix)
     if raw_type is None and suffix not in AUDIO_SUFFIXES | set(HDF5_SUFFIXES):
         raise FileFormatError(f"{path}: unsupported waveform file type {suffix!r}")
-    reader = open_block_reader(path, fs=default_rate_hz if raw_type else None, dtype=raw_type)
+    rate = default_rate_hz if raw_type else None
+    reader = open_block_reader(path, sample_rate_hz=rate, dtype=raw_type)
     try:
         return list(read_volts(reader)), reader.format.sample_rate_hz
     finally:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from aemon.cli import main
-from aemon.events.event import Event
 from aemon.events.features import hit_features
+from aemon.events.hit import Hit
 from aemon.io.event_csv import write_event_csv
 from aemon.io.recording import RecordingReader
 
@@ -20,12 +20,12 @@ WINDOW = 1024
 THRESHOLD_V = 100e-6  # 40 dBAE
 
 
-def _event_at(reader: RecordingReader, onset: int, channel: int, kind: str) -> Event:
+def _event_at(reader: RecordingReader, onset: int, channel: int, kind: str) -> Hit:
     rate = reader.format.sample_rate_hz
     wave = reader.read(reader.raw_index(onset) or 0, WINDOW, volts=True)[channel]
     f = hit_features(wave, rate, THRESHOLD_V)
     pp = f.partial_powers_pct
-    return Event(
+    return Hit(
         time_s=onset / rate, utc="", sample_index=onset, channel=channel, type=kind, score=1.0,
         detector="truth", onset_s=onset / rate, duration_us=f.duration_us,
         amplitude_V=f.amplitude_v, amplitude_dBAE=f.amplitude_dbae, rise_time_us=f.rise_time_us,

@@ -20,7 +20,7 @@ from aemon.denoise.event_features import (
     write_denoised_csv,
 )
 from aemon.denoise.mixing import DenoiseMixer
-from aemon.events.event import Detection, EventBuilder
+from aemon.events.hit import Detection, HitBuilder
 
 FS = 1_562_500.0
 
@@ -30,7 +30,7 @@ def test_features_come_from_the_denoised_waveform_and_raw_ones_stay(tmp_path: Pa
     rng = np.random.default_rng(9)
     example = mixer.mix(rng, mixer.burst(rng), mixer.background(rng), 12.0, 3000)
     signal = example.noisy
-    builder = EventBuilder(FS)
+    builder = HitBuilder(FS)
     detection = Detection(0, "burst", example.onset, example.end, 0.9)
     raw_event = builder.build(detection, signal[None, :], 0, detector="nn")
     span = event_span(raw_event, builder)
@@ -64,7 +64,7 @@ def test_measuring_an_event_on_its_own_waveform_gives_its_own_features() -> None
     mixer = DenoiseMixer(4096)
     rng = np.random.default_rng(11)
     example = mixer.mix(rng, mixer.burst(rng), mixer.background(rng), 9.0, 1500)
-    builder = EventBuilder(FS)
+    builder = HitBuilder(FS)
     detection = Detection(0, "burst", example.onset + 5, example.end, 0.9)
     raw = builder.build(detection, example.noisy[None, :], 0, detector="nn")
     same = event_on_waveform(builder, raw, example.noisy, 0)

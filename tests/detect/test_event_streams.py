@@ -9,19 +9,19 @@ import numpy as np
 from aemon.detect.event_streams import peak_snr_db
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.sim.simulator import AESimulator, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
 
 RATE = 1_562_500.0
 
 
-def _events(samples: np.ndarray, block: int, *, live: bool) -> list[Event]:
+def _events(samples: np.ndarray, block: int, *, live: bool) -> list[Hit]:
     fmt = StreamFormat(RATE, 1, "float32", 1.0)
     stream = make_event_stream(
         DetectOptions(provider="cpu", threads=1), fmt, [ChannelInfo("ch1")], live=live
     )
-    events: list[Event] = []
+    events: list[Hit] = []
     for start in range(0, samples.shape[1], block):
         events += stream.push(start, np.ascontiguousarray(samples[:, start : start + block]))
     return events + stream.flush()

@@ -82,7 +82,13 @@ def test_wav_and_raw_files(model: Path, tmp_path: Path) -> None:
     raw = tmp_path / "two.bin"
     x.T.tofile(raw)  # interleaved frames
     detect_file(
-        raw, tmp_path / "raw.csv", model=model, fs=RATE, dtype="int16", channels=2, progress=False
+        raw,
+        tmp_path / "raw.csv",
+        model=model,
+        sample_rate_hz=RATE,
+        dtype="int16",
+        channels=2,
+        progress=False,
     )
     events = read_event_csv(tmp_path / "raw.csv")
     assert found(events) == ONSETS and len(events) == 4
@@ -93,7 +99,12 @@ def test_threshold_and_cascade_detectors(model: Path, tmp_path: Path) -> None:
     x[0, 120_000] = 1000  # a one-sample electrical spike: a threshold hit, not a burst
     raw = tmp_path / "spike.raw"
     x.T.tofile(raw)
-    common: dict = {"fs": RATE, "dtype": "int16", "channels": 2, "volts_per_count": 1e-6}
+    common: dict = {
+        "sample_rate_hz": RATE,
+        "dtype": "int16",
+        "channels": 2,
+        "volts_per_count": 1e-6,
+    }
     detect_file(
         raw, tmp_path / "thr.csv", detector="threshold", x_noise=8, progress=False, **common
     )

@@ -10,8 +10,8 @@ import pytest
 from aemon.detect.factory import make_event_stream
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import DetectionRunner, EventList, Fanout, Item
-from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper
+from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig, Sensor
 from aemon.sim.geometry import GeometrySimulator, SensorGeometry
 from aemon.sim.simulator import SimConfig
@@ -84,7 +84,7 @@ def test_no_event_comes_before_the_settled_sample(
 
 def _located(
     x: np.ndarray, config: LocationConfig, options: DetectOptions, sizes: list[int], live: bool
-) -> list[Event]:
+) -> list[Hit]:
     stream = make_event_stream(options, FORMAT, CHANNELS, live=live)
     hits = EventList()
     grouper = HitGrouper(config)
@@ -119,8 +119,8 @@ def test_fanout_writes_every_sink_in_turn() -> None:
     assert first == second == hits and fanout.rows == 2
 
 
-def _hit(sample: int) -> Event:
-    return Event(*([0.0] * len(Event._fields)))._replace(sample_index=sample)
+def _hit(sample: int) -> Hit:
+    return Hit(*([0.0] * len(Hit._fields)))._replace(sample_index=sample)
 
 
 def test_a_run_longer_than_the_raw_history_does_not_hold_the_clock_back(model: Path) -> None:

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from aemon.detect.hit_stream import HitEventStream, hits_to_events
-from aemon.detect.threshold_hits import Hit, HitDetector, HitDetectorConfig, detect_hits
+from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig, ThresholdHit, detect_hits
 from aemon.errors import ConfigError
-from aemon.events.event import EventBuilder
 from aemon.events.features import dbae_to_volts
+from aemon.events.hit import HitBuilder
 from aemon.sim.simulator import AESimulator, SimConfig
 
 US = 1_000_000.0  # 1 MHz: one sample per µs, so times in µs are sample counts
@@ -30,7 +30,7 @@ def _tone(
     return start + int(above[0]), start + int(above[-1])
 
 
-def _hits(x: np.ndarray, **cfg: float) -> list[Hit]:
+def _hits(x: np.ndarray, **cfg: float) -> list[ThresholdHit]:
     config = HitDetectorConfig(**{"threshold_dbae": 40.0, "hlt_us": 0.0, **cfg})
     return detect_hits(x[None, :].astype(np.float32), config, US)
 
@@ -69,7 +69,7 @@ def test_event_of_a_hit_excludes_crossings_before_its_start() -> None:
     first_c, last_c = _tone(x, close + 510, 60, 1e-3)
     hits = _hits(x, hdt_us=100.0, hlt_us=500.0)
     assert [h.start_sample for h in hits][1:] == [first_c]
-    event = hits_to_events(hits[1:], x[None, :], 0, EventBuilder(US))[0]
+    event = hits_to_events(hits[1:], x[None, :], 0, HitBuilder(US))[0]
     assert event.duration_us == pytest.approx(last_c - first_c)
     assert event.rise_time_us == pytest.approx(hits[1].peak_sample - first_c)
 
@@ -82,7 +82,7 @@ def test_pdt_freezes_the_peak_and_rise_time() -> None:
     (long,) = _hits(x, hdt_us=100.0, pdt_us=40.0)  # 1050 is 40 µs after the 1010 peak
     assert (long.peak_sample, long.peak_V) == (1050, pytest.approx(10 * THR))
     assert short.stop_sample == long.stop_sample == 1051
-    builder = EventBuilder(US, aic_pre_us=0.0, aic_post_us=0.0)
+    builder = HitBuilder(US, aic_pre_us=0.0, aic_post_us=0.0)
     event = hits_to_events([short], x[None, :], 0, builder)[0]
     assert event.rise_time_us == pytest.approx(10.0)
     assert event.amplitude_V == pytest.approx(3 * THR)
@@ -111,11 +111,15 @@ def sim_signal() -> np.ndarray:
 def _ordered(items: list[Any]) -> list[Any]:
     """Streams emit hits when they end; order them by start and channel to compare."""
     return sorted(
-        items, key=lambda h: (h.start_sample if isinstance(h, Hit) else h.time_s, h.channel)
+        items,
+        key=lambda h: (
+            h.start_sample if isinstance(h, ThresholdHit) else h.time_s,
+            h.channel,
+        ),
     )
 
 
-def _push_in_blocks(detector: HitDetector, x: np.ndarray, sizes: list[int]) -> list[Hit]:
+def _push_in_blocks(detector: HitDetector, x: np.ndarray, sizes: list[int]) -> list[ThresholdHit]:
     hits, pos, k = [], 0, 0
     while pos < x.shape[1]:
         n = sizes[k % len(sizes)]
@@ -180,8 +184,8 @@ def test_hit_event_stream_matches_offline_events_and_serves_cascade_windows(
     rate = 1_562_500.0
     config = HitDetectorConfig(threshold_dbae=40.0)
     offline_hits = detect_hits(sim_signal, config, rate)
-    offline = hits_to_events(offline_hits, sim_signal, 0, EventBuilder(rate))
-    stream = HitEventStream(HitDetector(config, rate, 2), EventBuilder(rate), keep_s=0.02)
+    offline = hits_to_events(offline_hits, sim_signal, 0, HitBuilder(rate))
+    stream = HitEventStream(HitDetector(config, rate, 2), HitBuilder(rate), keep_s=0.02)
     events, hits = [], []
     for pos in range(0, sim_signal.shape[1], 10_000):
         new = stream.push_hits(pos, sim_signal[:, pos : pos + 10_000])
@@ -209,4 +213,4 @@ def test_impossible_configs_are_refused() -> None:
         HitDetector(HitDetectorConfig(max_duration_us=0.0), US, 1)
     with pytest.raises(ConfigError, match=r"\(2, n\)"):
         HitDetector(HitDetectorConfig(), US, 2).push(0, np.zeros((1, 10)))
-    assert isinstance(Hit(0, 1, 2, 1, 1.0, 0.5, False).detection().score, float)
+    assert isinstance(ThresholdHit(0, 1, 2, 1, 1.0, 0.5, False).detection().score, float)

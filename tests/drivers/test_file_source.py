@@ -115,7 +115,7 @@ def test_wav_rate_or_channel_mismatch_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "sig.wav"
     sf.write(path, np.zeros((10, 2), dtype=np.int16), 8000)
     with pytest.raises(ConfigError) as exc:
-        FileSource(path, fs=48000).open()
+        FileSource(path, sample_rate_hz=48000).open()
     assert "8000 Hz, not 48000 Hz" in one_line(exc)
     with pytest.raises(ConfigError) as exc:
         FileSource(path, channels=1).open()
@@ -132,7 +132,9 @@ def test_raw_int16_multichannel_interleave(tmp_path: Path) -> None:
     path = tmp_path / "dump.raw"
     frames.astype("<i2").tofile(path)
 
-    source = FileSource(path, fs=192000, dtype="int16", channels=3, volts_per_count=1e-4)
+    source = FileSource(
+        path, sample_rate_hz=192000, dtype="int16", channels=3, volts_per_count=1e-4
+    )
     sink = replay(source)
 
     assert source.format == StreamFormat(192000.0, 3, "int16", 1e-4)
@@ -152,7 +154,7 @@ def test_raw_other_types_become_float32_volts(tmp_path: Path, dtype: str, code: 
     path = tmp_path / "dump.bin"
     frames.tofile(path)
 
-    source = FileSource(path, fs=1000, dtype=dtype, channels=2, volts_per_count=0.5)
+    source = FileSource(path, sample_rate_hz=1000, dtype=dtype, channels=2, volts_per_count=0.5)
     sink = replay(source)
 
     assert source.format == StreamFormat(1000.0, 2, "float32", 1.0)
@@ -165,7 +167,7 @@ def test_raw_bad_size_is_one_line_error(tmp_path: Path) -> None:
     path = tmp_path / "dump.raw"
     path.write_bytes(b"\x00" * 10)
     with pytest.raises(FileFormatError) as exc:
-        FileSource(path, fs=8000, dtype="int16", channels=2).open()
+        FileSource(path, sample_rate_hz=8000, dtype="int16", channels=2).open()
     assert "10 bytes is not a whole number of 2-channel int16 frames" in one_line(exc)
 
 
@@ -182,7 +184,7 @@ def test_block_size_bounds_every_block_of_a_large_file(tmp_path: Path) -> None:
     n = 1_000_000
     np.arange(n, dtype=np.int64).astype("<i2").tofile(path)
     sink = CollectingSink()
-    with FileSource(path, fs=1e6, dtype="int16", block_samples=65536) as source:
+    with FileSource(path, sample_rate_hz=1e6, dtype="int16", block_samples=65536) as source:
         source.start(sink)
         assert source.wait(20)
     sizes = [b.shape[1] for _, b in sink.blocks]
@@ -349,28 +351,28 @@ def test_source_from_spec_dispatch(tmp_path: Path) -> None:
     from aemon.drivers.soundcard import SoundcardSource
     from aemon.drivers.zmq_source import ZmqSource
 
-    zmq = source_from_spec("tcp://127.0.0.1:5999", pattern="sub", rate_hz=1e6, duration_s=2)
+    zmq = source_from_spec("tcp://127.0.0.1:5999", pattern="sub", sample_rate_hz=1e6, duration_s=2)
     assert isinstance(zmq, ZmqSource) and zmq.pattern == "sub" and zmq.expected_rate_hz == 1e6
     assert isinstance(source_from_spec("ipc:///tmp/aemon-feed"), ZmqSource)
 
     card = source_from_spec("sound:3", channels=2, dtype="int16")
     assert isinstance(card, SoundcardSource) and card.device == 3
     assert card.format == StreamFormat(192000.0, 2, "int16", 1.0)
-    named = source_from_spec("sound:USB Audio", rate_hz=48000)
+    named = source_from_spec("sound:USB Audio", sample_rate_hz=48000)
     assert named.device == "USB Audio" and named.format.sample_rate_hz == 48000
     assert source_from_spec("sound:").device is None
 
     path = tmp_path / "dump.raw"
     np.zeros(10, dtype=np.int16).tofile(path)
-    file_source = source_from_spec(str(path), rate_hz=8000, dtype="int16", start_s=0.0)
-    assert isinstance(file_source, FileSource) and file_source.fs == 8000
+    file_source = source_from_spec(str(path), sample_rate_hz=8000, dtype="int16", start_s=0.0)
+    assert isinstance(file_source, FileSource) and file_source.sample_rate_hz == 8000
 
 
 def test_source_from_spec_refuses_options_that_do_not_apply() -> None:
     with pytest.raises(ConfigError, match="--realtime cannot be used with a ZeroMQ source"):
         source_from_spec("tcp://127.0.0.1:5999", realtime=True)
-    with pytest.raises(ConfigError, match="--fs, --start cannot be used with a soundcard"):
-        source_from_spec("sound:", fs=8000, start_s=1.0)
+    with pytest.raises(ConfigError, match="--realtime, --start cannot be used with a soundcard"):
+        source_from_spec("sound:", realtime=True, start_s=1.0)
     with pytest.raises(ConfigError, match="--pattern"):
         source_from_spec("rec.h5", pattern="pull")
     with pytest.raises(ConfigError, match="int16 or float32"):
@@ -389,7 +391,7 @@ def test_shared_cli_options_reach_the_source(tmp_path: Path) -> None:
     )  # fmt: skip
     source = source_from_args(args.source, args, duration_s=0.0005)
     assert isinstance(source, FileSource)
-    assert (source.fs, source.dtype, source.channels) == (4000, "int16", 2)
+    assert (source.sample_rate_hz, source.dtype, source.channels) == (4000, "int16", 2)
     assert source.realtime and source.volts_per_count == 0.25
     sink = replay(source)
     first, data = sink.joined()

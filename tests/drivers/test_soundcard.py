@@ -184,7 +184,9 @@ def test_stop_delivers_everything_captured(alsa_file_pcm: Callable[..., str]) ->
 def test_sound_source_string_opens_the_device(alsa_file_pcm: Callable[..., str]) -> None:
     frames = np.arange(4800, dtype=np.int16).reshape(-1, 1)
     device = alsa_file_pcm(frames)
-    source = source_from_spec(f"sound:{DEVICE}", rate_hz=48000, dtype="int16", duration_s=0.1)
+    source = source_from_spec(
+        f"sound:{DEVICE}", sample_rate_hz=48000, dtype="int16", duration_s=0.1
+    )
     assert isinstance(source, SoundcardSource)
     sink = CollectingSink()
     capture(source, sink)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from aemon.events.arrival import SignalHistory
-from aemon.events.event import Event
 from aemon.events.grouping import HitGrouper
+from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig, Sensor
 from aemon.sim.geometry import delayed
 
@@ -19,9 +19,9 @@ V = 5000.0
 BAR = LocationConfig((Sensor(0, 0.0), Sensor(1, 0.2)), V, window_us=50.0, hold_s=0.01)
 
 
-def hit(t: float, channel: int) -> Event:
+def hit(t: float, channel: int) -> Hit:
     nan = math.nan
-    return Event(
+    return Hit(
         t, "", round(t * RATE), channel, "hit", 1.0, "test", t, 10.0, 1e-4, 40.0, 1.0, 3,
         1.0, 1e-5, 1.0, 150.0, 150.0, nan, nan, nan, nan,
     )  # fmt: skip

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.records import (
     Column,
     EventRow,
@@ -41,7 +41,7 @@ def test_derived_layouts_are_the_ones_the_release_wrote() -> None:
     with h5py.File(FIXTURES / "recording.h5", "r") as f:
         assert f["events"].dtype == EVENT_DTYPE
         old_truth = f["truth"].dtype
-    assert header(FIXTURES / "bar.events.csv") == CSV_COLUMNS == list(Event._fields)
+    assert header(FIXTURES / "bar.events.csv") == CSV_COLUMNS == list(Hit._fields)
     assert header(FIXTURES / "mono.truth.csv") == TRUTH_CSV_COLUMNS == list(TruthRow._fields)
     assert header(FIXTURES / "bar.event-table.csv") == list(LOCATED_EVENT_COLUMNS)
     assert list(LOCATED_EVENT_COLUMNS) == list(EventRow._fields)
@@ -89,7 +89,7 @@ def test_cells_by_kind_and_missing_values() -> None:
         parse_cell(integer, "x")
     assert math.isnan(missing_value(number))
     assert (missing_value(integer), missing_value(text)) == (-1, "")
-    utc = record_columns(Event)["utc"]
+    utc = record_columns(Hit)["utc"]
     assert utc.dtype == "" and "utc" not in (EVENT_DTYPE.names or ())
 
 
@@ -103,7 +103,7 @@ def test_a_field_without_a_column_is_refused() -> None:
 
 
 def test_pub_message_carries_every_csv_column() -> None:
-    hit = Event(1.5, "", 3000, 1, "hit", 1.0, "threshold", 1.5, 10.0, 1e-3, 60.0, 2.0, 5,
+    hit = Hit(1.5, "", 3000, 1, "hit", 1.0, "threshold", 1.5, 10.0, 1e-3, 60.0, 2.0, 5,
                 1.0, 1e-4, 1.0, 150.0, 160.0, 10.0, 20.0, 30.0, 40.0)  # fmt: skip
     message = event_message(hit, 2000.0)
     assert [k for k in message if k in CSV_COLUMNS] == CSV_COLUMNS

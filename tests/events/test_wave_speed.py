@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig, Sensor
 from aemon.events.wave_speed import KnownPosition, fit_wave_speed
 
@@ -16,9 +16,9 @@ RATE = 1_562_500.0
 V = 5000.0
 
 
-def hit(t: float, channel: int) -> Event:
+def hit(t: float, channel: int) -> Hit:
     nan = math.nan
-    return Event(
+    return Hit(
         t, "", round(t * RATE), channel, "hit", 1.0, "test", t, 10.0, 1e-4, 40.0, 1.0, 3,
         1.0, 1e-5, 1.0, 150.0, 150.0, nan, nan, nan, nan,
     )  # fmt: skip

@@ -45,8 +45,8 @@ def two_type_recording(
     CSV with one event per true burst (type ``burst``: the true type is not given away), and
     the true type of each event in CSV order."""
     from aemon.cli import main
-    from aemon.events.event import Event
     from aemon.events.features import hit_features
+    from aemon.events.hit import Hit
     from aemon.io.event_csv import write_event_csv
     from aemon.io.recording import RecordingReader
 
@@ -54,7 +54,7 @@ def two_type_recording(
     path = folder / "rec.h5"
     args = ["sim", "--duration", "1", "--burst-rate", "100", "--snr-min", "25", "--seed", "5"]
     assert main([*args, "--out", str(path)]) == 0
-    events: list[Event] = []
+    events: list[Hit] = []
     types: list[str] = []
     with RecordingReader(path) as reader:
         rate = reader.format.sample_rate_hz
@@ -63,7 +63,7 @@ def two_type_recording(
             wave = reader.read(reader.raw_index(onset) or 0, 1024, volts=True)[channel]
             f = hit_features(wave, rate, 100e-6)
             pp = f.partial_powers_pct
-            events.append(Event(
+            events.append(Hit(
                 time_s=onset / rate, utc="", sample_index=onset, channel=channel, type="burst",
                 score=1.0, detector="truth", onset_s=onset / rate, duration_us=f.duration_us,
                 amplitude_V=f.amplitude_v, amplitude_dBAE=f.amplitude_dbae,

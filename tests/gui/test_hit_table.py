@@ -6,19 +6,19 @@ import time
 
 import numpy as np
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.hit_table import TABLE_COLUMNS, HitTable
 from aemon.io.event_csv import CSV_COLUMNS
 from aemon.io.schema import EVENT_DTYPE
 
 
-def event(i: int, dbae: float, kind: str = "low") -> Event:
+def event(i: int, dbae: float, kind: str = "low") -> Hit:
     values = dict.fromkeys(CSV_COLUMNS, 1.0)
     values.update(
         time_s=i * 0.1, utc="", sample_index=i * 1000, channel=i % 2, type=kind,
         detector="nn", counts=3, amplitude_dBAE=dbae,
     )  # fmt: skip
-    return Event(**values)
+    return Hit(**values)
 
 
 def test_newest_first_sort_and_labels() -> None:

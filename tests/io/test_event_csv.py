@@ -13,7 +13,7 @@ import pytest
 from aemon.detect.hit_stream import hits_to_events
 from aemon.detect.threshold_hits import HitDetectorConfig, detect_hits
 from aemon.errors import FileFormatError
-from aemon.events.event import Event, EventBuilder
+from aemon.events.hit import Hit, HitBuilder
 from aemon.io.event_csv import (
     CSV_COLUMNS,
     EventCsvWriter,
@@ -45,15 +45,15 @@ def signal() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def events(signal: np.ndarray) -> list[Event]:
+def events(signal: np.ndarray) -> list[Hit]:
     hits = detect_hits(signal, HitDetectorConfig(threshold_dbae=40.0), RATE)
-    builder = EventBuilder(RATE, first_sample=0, start_time_utc=START)
+    builder = HitBuilder(RATE, first_sample=0, start_time_utc=START)
     found = hits_to_events(hits, signal, 0, builder)
     assert len(found) >= 5
     return found
 
 
-def test_header_is_exact_and_units_are_in_the_names(tmp_path: Path, events: list[Event]) -> None:
+def test_header_is_exact_and_units_are_in_the_names(tmp_path: Path, events: list[Hit]) -> None:
     path = tmp_path / "events.csv"
     assert write_event_csv(path, events) == len(events)
     with open(path, newline="", encoding="utf-8") as f:
@@ -62,7 +62,7 @@ def test_header_is_exact_and_units_are_in_the_names(tmp_path: Path, events: list
     assert ",".join(CSV_COLUMNS) == HEADER
 
 
-def test_round_trip_through_the_csv_module(tmp_path: Path, events: list[Event]) -> None:
+def test_round_trip_through_the_csv_module(tmp_path: Path, events: list[Hit]) -> None:
     path = tmp_path / "events.csv"
     write_event_csv(path, events)
     with open(path, newline="", encoding="utf-8") as f:
@@ -86,7 +86,7 @@ def test_round_trip_through_the_csv_module(tmp_path: Path, events: list[Event]) 
     assert again.read_bytes() == path.read_bytes()
 
 
-def test_pandas_reads_numeric_columns_and_utc(tmp_path: Path, events: list[Event]) -> None:
+def test_pandas_reads_numeric_columns_and_utc(tmp_path: Path, events: list[Hit]) -> None:
     pd = pytest.importorskip("pandas")
     path = tmp_path / "events.csv"
     write_event_csv(path, events)
@@ -103,7 +103,7 @@ def test_pandas_reads_numeric_columns_and_utc(tmp_path: Path, events: list[Event
 
 
 def test_live_writer_appends_and_missing_values_are_empty(
-    tmp_path: Path, events: list[Event]
+    tmp_path: Path, events: list[Hit]
 ) -> None:
     path = tmp_path / "live.csv"
     with EventCsvWriter(path) as out:
@@ -121,7 +121,7 @@ def test_live_writer_appends_and_missing_values_are_empty(
     assert len(read_event_csv(path)) == 1
 
 
-def test_foreign_or_broken_files_are_refused(tmp_path: Path, events: list[Event]) -> None:
+def test_foreign_or_broken_files_are_refused(tmp_path: Path, events: list[Hit]) -> None:
     other = tmp_path / "other.csv"
     other.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     with pytest.raises(FileFormatError, match="not an aemon event CSV"):
@@ -138,7 +138,7 @@ def test_foreign_or_broken_files_are_refused(tmp_path: Path, events: list[Event]
         read_event_csv(tmp_path / "missing.csv")
 
 
-def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Event]) -> None:
+def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Hit]) -> None:
     rows = events_to_array(events)
     assert rows.dtype == EVENT_DTYPE and len(rows) == len(events)
     path = tmp_path / "rec.h5"
@@ -168,7 +168,7 @@ def test_events_through_the_hdf5_events_table(tmp_path: Path, events: list[Event
     assert no_start[0].utc == ""
 
 
-def _located(events: list[Event]) -> list[Event]:
+def _located(events: list[Hit]) -> list[Hit]:
     statuses = ["inside", "outside", "guard", "unlocated"]
     return [
         e._replace(
@@ -184,7 +184,7 @@ def _located(events: list[Event]) -> list[Event]:
 
 
 def test_location_columns_round_trip_through_csv_and_hdf5(
-    tmp_path: Path, events: list[Event]
+    tmp_path: Path, events: list[Hit]
 ) -> None:
     located = _located(events)
     path = tmp_path / "located.csv"
@@ -208,9 +208,7 @@ def test_location_columns_round_trip_through_csv_and_hdf5(
     assert stored[2].x_m == pytest.approx(located[2].x_m, rel=1e-6)
 
 
-def test_event_csv_without_location_columns_still_reads(
-    tmp_path: Path, events: list[Event]
-) -> None:
+def test_event_csv_without_location_columns_still_reads(tmp_path: Path, events: list[Hit]) -> None:
     path = tmp_path / "old.csv"
     old_columns = CSV_COLUMNS[: CSV_COLUMNS.index("event_id")]
     with open(path, "w", newline="", encoding="utf-8") as f:

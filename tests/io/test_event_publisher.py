@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.io.event_csv import CSV_COLUMNS
 from aemon.io.event_publisher import SCHEMA, event_message
 
 
-def _event(**location) -> Event:
-    return Event(
+def _event(**location) -> Hit:
+    return Hit(
         1.0, "", 1562500, 1, "hit", 1.0, "threshold", 1.0, 100.0, 1e-4, 40.0, 2.0, 5,
         1.0, 1e-5, 1.0, 150.0, 160.0, 1.0, 2.0, 3.0, 4.0, **location,
     )  # fmt: skip

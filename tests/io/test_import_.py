@@ -182,13 +182,13 @@ def test_raw_int16_keeps_counts_and_float_raw_becomes_volts(tmp_path: Path) -> N
     raw = tmp_path / "dump.raw"
     x.tofile(raw)
     h5 = tmp_path / "dump.h5"
-    import_file(raw, h5, fs=1e6, dtype="int16", channels=2, volts_per_count=3e-4)
+    import_file(raw, h5, sample_rate_hz=1e6, dtype="int16", channels=2, volts_per_count=3e-4)
     with RecordingReader(h5) as rec:
         assert rec.format.volts_per_count == pytest.approx(3e-4) and rec.format.dtype == "int16"
         assert np.array_equal(rec.read(0, 10_000), x.T)
     f32 = tmp_path / "f.bin"
     (x.astype(np.float32) * 0.5).tofile(f32)
-    import_file(f32, tmp_path / "f.h5", fs=1e6, dtype="float32", channels=2)
+    import_file(f32, tmp_path / "f.h5", sample_rate_hz=1e6, dtype="float32", channels=2)
     with RecordingReader(tmp_path / "f.h5") as rec:
         assert rec.format.dtype == "float32"
         np.testing.assert_array_equal(rec.read(0, 10_000), x.T * 0.5)

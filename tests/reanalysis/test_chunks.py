@@ -84,10 +84,10 @@ def test_a_stream_continued_from_the_carried_state_sees_what_the_sequential_stre
 
 
 def test_event_ids_continue_across_chunks() -> None:
-    from aemon.events.event import Event
+    from aemon.events.hit import Hit
 
     def result(ids: list[int], groups: int) -> ChunkResult:
-        events = [Event._make([0.0] * len(Event._fields))._replace(event_id=i) for i in ids]
+        events = [Hit._make([0.0] * len(Hit._fields))._replace(event_id=i) for i in ids]
         return ChunkResult(events, groups, 1.0, 2, "m", "cpu", 0.1)
 
     merged = merge_results([result([0, 0, 1], 2), result([], 1), result([0, 1, 1], 3)])

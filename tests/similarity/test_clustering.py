@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.similarity.clustering import (
     NO_BURST,
     choose_k,
@@ -63,11 +63,11 @@ def test_nearest_excludes_the_event_itself() -> None:
     assert nearest(distances, 0, 2) == [2, 3]
 
 
-def _event(sample_index: int, channel: int = 0) -> Event:
-    values = dict.fromkeys(Event._fields, float("nan"))
+def _event(sample_index: int, channel: int = 0) -> Hit:
+    values = dict.fromkeys(Hit._fields, float("nan"))
     values.update(utc="", type="burst", detector="t", sample_index=sample_index,
                   channel=channel, counts=0)  # fmt: skip
-    return Event(**values)  # type: ignore[arg-type]
+    return Hit(**values)  # type: ignore[arg-type]
 
 
 def test_truth_labels_match_by_onset_and_channel_once() -> None:

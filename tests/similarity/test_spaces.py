@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.similarity.spaces import FEATURE_COLUMNS, correlation_distances, feature_vectors
 
 RATE = 1_562_500.0
@@ -35,11 +35,11 @@ def test_a_shift_beyond_the_lag_search_is_not_found() -> None:
     assert near < 0.05 < far
 
 
-def _event(**features: float) -> Event:
-    values: dict[str, object] = dict.fromkeys(Event._fields, 0.0)
+def _event(**features: float) -> Hit:
+    values: dict[str, object] = dict.fromkeys(Hit._fields, 0.0)
     values.update(utc="", type="burst", detector="t", sample_index=0, channel=0, counts=1)
     values.update(features)
-    return Event(**values)  # type: ignore[arg-type]
+    return Hit(**values)  # type: ignore[arg-type]
 
 
 def test_feature_vectors_are_standardised_and_fill_gaps() -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.colours import LABEL_COLOURS, inferno_like, marker_colour
 from aemon.gui.spectrogram_model import SpectrogramColumns, level_lut
 
@@ -90,11 +90,11 @@ class ChannelView(pg.GraphicsLayoutWidget):
         self.boxes: list[DragViewBox] = []
         fmax_khz = spectrogram.freqs_hz[-1] / 1e3
         self._fmax = fmax_khz
-        self._events: list[list[Event]] = [[] for _ in range(spectrogram.channels)]
+        self._events: list[list[Hit]] = [[] for _ in range(spectrogram.channels)]
         self._event_times: list[list[float]] = [[] for _ in range(spectrogram.channels)]
         self._marks: Mapping[tuple[int, int], str] = {}
         self._marks_version = 0
-        self._selected: Event | None = None
+        self._selected: Hit | None = None
         self._legend_types: set[tuple[str, str]] = set()
         self._on_drag = on_drag
         self._brushes: dict[tuple[int, int, int], QtGui.QBrush] = {}
@@ -177,7 +177,7 @@ class ChannelView(pg.GraphicsLayoutWidget):
 
     # -- data ---------------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[Event]) -> None:
+    def add_events(self, events: Sequence[Hit]) -> None:
         """Remember events for markers (drawn on the next :meth:`refresh`), in time order per
         channel: a replay's whole table at once, or live events as they come."""
         for e in sorted(events, key=lambda e: e.time_s):
@@ -209,12 +209,12 @@ class ChannelView(pg.GraphicsLayoutWidget):
         self._marks = marks
         self._marks_version += 1
 
-    def select(self, event: Event | None) -> None:
+    def select(self, event: Hit | None) -> None:
         """Ring the marker of ``event`` (None: no ring)."""
         self._selected = event
         self._marks_version += 1
 
-    def _add_to_legend(self, event: Event) -> None:
+    def _add_to_legend(self, event: Hit) -> None:
         key = (event.type, event.detector)
         if key in self._legend_types:
             return

@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 if TYPE_CHECKING:
     from aemon.denoise.denoiser import Denoiser
@@ -70,7 +70,7 @@ class EventDetail(QtWidgets.QStackedWidget):
         self.spec_plot.setLabel("bottom", "frequency (kHz)")
         self.spec_plot.setLabel("left", "dB re 1 µV")
         self.spectrum = self.spec_plot.plot(pen=pg.mkPen((255, 170, 60), width=1.5))
-        self.current: Event | None = None
+        self.current: Hit | None = None
 
     def clear(self) -> None:
         """Back to the hint (a new session: no event selected)."""
@@ -79,7 +79,7 @@ class EventDetail(QtWidgets.QStackedWidget):
 
     def show_event(
         self,
-        event: Event,
+        event: Hit,
         volts: npt.NDArray[np.float32] | None,
         first_sample: int,
         sample_rate_hz: float,

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 from aemon.gui.colours import LABEL_COLOURS
 from aemon.gui.hit_table import HIDDEN_COLUMNS, TABLE_COLUMNS, HitTable
 
@@ -69,7 +69,7 @@ class HitTableModel(QtCore.QAbstractTableModel):
         self.table.sort(TABLE_COLUMNS[column], order == QtCore.Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
-    def append(self, events: Sequence[Event]) -> None:
+    def append(self, events: Sequence[Hit]) -> None:
         """Add events; rows appear at the top (newest first) or in sort order."""
         if not events:
             return
@@ -84,7 +84,7 @@ class HitTableModel(QtCore.QAbstractTableModel):
             self.endResetModel()
             self.layoutChanged.emit()
 
-    def reset(self, events: Sequence[Event]) -> None:
+    def reset(self, events: Sequence[Hit]) -> None:
         """Replace every row."""
         self.beginResetModel()
         self.table.clear()

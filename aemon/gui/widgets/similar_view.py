@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtWidgets
 
-from aemon.events.event import Event
+from aemon.events.hit import Hit
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class SimilarEventsView(QtWidgets.QWidget):
         self.title.setText(text)
 
     def show_neighbours(
-        self, anchor: int, rows: Sequence[tuple[int, float, Event]], pending: int = 0
+        self, anchor: int, rows: Sequence[tuple[int, float, Hit]], pending: int = 0
     ) -> None:
         """List ``(stored index, distance, event)`` rows, nearest first, for event ``anchor``;
         ``pending`` events are not encoded yet (said in the title)."""

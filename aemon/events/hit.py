@@ -1,11 +1,16 @@
-"""Events: from a detection (neural run or threshold hit) to a full AE event row.
+"""Hits: from a detection (neural run or threshold crossing) to a full AE hit row.
 
-A detector proposes a :class:`Detection` (channel, class, start and stop sample, score): the
-neural detector through :mod:`aemon.events.segmentation` (probability map → runs), the threshold
-detector through :mod:`aemon.detect.threshold_hits`. :class:`EventBuilder` turns it, with the
-raw signal around
-it, into an :class:`Event`: it refines the onset with the AIC picker of vallenae in a window
-around the detector's onset, then computes the AE features (:mod:`aemon.events.features`).
+A **hit** is one channel's detection; an **event** is a located group of hits of several
+channels (:mod:`aemon.events.grouping`), as in vallenae and VisualAE. A detector proposes a
+:class:`Detection` (channel, class, start and stop sample, score): the neural detector
+through :mod:`aemon.events.segmentation` (probability map → runs), the threshold detector
+through :mod:`aemon.detect.threshold_hits`. :class:`HitBuilder` turns it, with the raw signal
+around it, into a :class:`Hit`: it refines the onset with the AIC picker of vallenae in a
+window around the detector's onset, then computes the AE features
+(:mod:`aemon.events.features`).
+
+Files keep the names they were first written with: the hit rows are the "event CSV" and the
+HDF5 ``/events`` table.
 
 Column meanings and units: ``docs/events.md``.
 """
@@ -58,8 +63,9 @@ class Detection(NamedTuple):
     score: float
 
 
-class Event(NamedTuple):
-    """One AE event, as a row of the event CSV and the HDF5 ``/events`` table.
+class Hit(NamedTuple):
+    """One hit (one channel's detection), as a row of the event CSV and the HDF5 ``/events``
+    table.
 
     This is the one declaration of the row (:mod:`aemon.events.records`): each field's
     :class:`~aemon.events.records.Column` gives the numpy type of its HDF5 column (``utc`` is
@@ -141,8 +147,8 @@ def _per_channel(value: float | Sequence[float]) -> tuple[float, ...]:
     return (float(value),)
 
 
-class EventBuilder:
-    """Detections + raw signal → :class:`Event` rows with refined onset and AE features.
+class HitBuilder:
+    """Detections + raw signal → :class:`Hit` rows with refined onset and AE features.
 
     Amplitudes refer to the sensor: ``V = sample × volts_per_count / 10^(gain_db / 20)``.
 
@@ -201,7 +207,7 @@ class EventBuilder:
         fmt: StreamFormat,
         channels: Sequence[ChannelInfo] = (),
         **options: object,
-    ) -> EventBuilder:
+    ) -> HitBuilder:
         """A builder for a stream: its rate and volts per count, gains from ``channels``."""
         gains = [ch.gain_db for ch in channels] or [0.0]
         return cls(
@@ -230,7 +236,7 @@ class EventBuilder:
         threshold_v: float | None = None,
         noise_rms_v: float | None = None,
         peak_sample: int | None = None,
-    ) -> Event:
+    ) -> Hit:
         """Refine the onset of ``detection`` and compute its features.
 
         Args:
@@ -292,7 +298,7 @@ class EventBuilder:
         if self.start_time_utc is not None:
             utc = format_utc(self.start_time_utc + timedelta(seconds=time_s))
         pp = feats.partial_powers_pct
-        return Event(
+        return Hit(
             time_s=time_s,
             utc=utc,
             sample_index=onset + signal_first_sample,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from aemon.errors import ConfigError
-from aemon.events.event import Detection, Event, EventBuilder
 from aemon.events.features import dbae_to_volts, hit_features
+from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.events.segmentation import MapSegmenter, map_to_detections
 from aemon.sim.simulator import AESimulator, SimBlock, SimConfig
 from aemon.types import ChannelInfo, StreamFormat
@@ -110,7 +110,7 @@ def test_bad_map_settings_are_refused() -> None:
         MapSegmenter(["a"], BIN, RATE).push(0, np.zeros((2, 4)))
 
 
-# -- EventBuilder ---------------------------------------------------------------------------
+# -- HitBuilder -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def sim_block() -> SimBlock:
 
 
 def test_aic_refines_a_late_or_early_onset_to_the_true_one(sim_block: SimBlock) -> None:
-    builder = EventBuilder(RATE)
+    builder = HitBuilder(RATE)
     bursts = [b for b in sim_block.bursts if b.snr_db > 25]
     assert len(bursts) >= 5
     for burst in bursts:
@@ -134,7 +134,7 @@ def test_aic_refines_a_late_or_early_onset_to_the_true_one(sim_block: SimBlock) 
 def test_event_timing_is_relative_to_the_start_and_in_utc(sim_block: SimBlock) -> None:
     start = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
     first = 10_000_000
-    builder = EventBuilder(RATE, first_sample=first, start_time_utc="2024-05-01T12:00:00Z")
+    builder = HitBuilder(RATE, first_sample=first, start_time_utc="2024-05-01T12:00:00Z")
     burst = sim_block.bursts[2]
     det = Detection(0, "burst", first + burst.onset_sample, first + burst.end_sample, 0.75)
     event = builder.build(det, sim_block.samples, first, detector="inception-s")
@@ -148,13 +148,13 @@ def test_event_timing_is_relative_to_the_start_and_in_utc(sim_block: SimBlock) -
         0.75,
         "inception-s",
     )
-    assert EventBuilder(RATE).build(det, sim_block.samples, first, detector="x").utc == ""
+    assert HitBuilder(RATE).build(det, sim_block.samples, first, detector="x").utc == ""
 
 
 def test_event_features_equal_the_features_of_the_detected_span(sim_block: SimBlock) -> None:
     """A neural detection is measured from its onset to its end, not between two crossings."""
     burst = max(sim_block.bursts, key=lambda b: b.snr_db)
-    builder = EventBuilder(RATE, threshold_dbae=40.0)
+    builder = HitBuilder(RATE, threshold_dbae=40.0)
     det = Detection(0, "burst", burst.onset_sample, burst.end_sample, 1.0)
     event = builder.build(det, sim_block.samples, 0, detector="nn")
     start = min(event.sample_index, burst.onset_sample)
@@ -176,12 +176,12 @@ def test_event_features_equal_the_features_of_the_detected_span(sim_block: SimBl
 def test_counts_with_gain_are_referred_to_the_sensor(sim_block: SimBlock) -> None:
     burst = max(sim_block.bursts, key=lambda b: b.snr_db)
     det = Detection(0, "burst", burst.onset_sample, burst.end_sample, 1.0)
-    volts = EventBuilder(RATE, threshold_dbae=40.0).build(det, sim_block.samples, 0, detector="nn")
+    volts = HitBuilder(RATE, threshold_dbae=40.0).build(det, sim_block.samples, 0, detector="nn")
     # The same signal through a 20 dB preamplifier and a 16-bit ADC at 10 µV per count.
     vpc = 10e-6
     counts = np.round(sim_block.samples * 10.0 / vpc).astype(np.int16)
     fmt = StreamFormat(RATE, 1, "int16", vpc)
-    builder = EventBuilder.for_stream(fmt, [ChannelInfo("ch1", gain_db=20.0)], threshold_dbae=40.0)
+    builder = HitBuilder.for_stream(fmt, [ChannelInfo("ch1", gain_db=20.0)], threshold_dbae=40.0)
     adc = builder.build(det, counts, 0, detector="nn")
     assert adc.amplitude_dBAE == pytest.approx(volts.amplitude_dBAE, abs=0.1)
     assert adc.energy_eu == pytest.approx(volts.energy_eu, rel=0.01)
@@ -191,7 +191,7 @@ def test_counts_with_gain_are_referred_to_the_sensor(sim_block: SimBlock) -> Non
 def test_noise_threshold_follows_the_signal_scale(sim_block: SimBlock) -> None:
     burst = sim_block.bursts[0]
     det = Detection(0, "burst", burst.onset_sample, burst.end_sample, 1.0)
-    builder = EventBuilder(RATE, threshold_x_noise=5.0)
+    builder = HitBuilder(RATE, threshold_x_noise=5.0)
     a = builder.build(det, sim_block.samples, 0, detector="nn")
     b = builder.build(det, sim_block.samples * 1e3, 0, detector="nn")
     assert (a.counts, a.duration_us, a.sample_index) == (b.counts, b.duration_us, b.sample_index)
@@ -199,17 +199,17 @@ def test_noise_threshold_follows_the_signal_scale(sim_block: SimBlock) -> None:
 
 
 def test_detection_outside_the_signal_is_refused() -> None:
-    builder = EventBuilder(RATE)
+    builder = HitBuilder(RATE)
     with pytest.raises(ConfigError, match="outside the signal"):
         builder.build(Detection(0, "burst", 90, 120, 1.0), np.zeros((1, 100)), 0, detector="x")
     with pytest.raises(ConfigError, match="channel 1"):
         builder.build(Detection(1, "burst", 10, 20, 1.0), np.zeros((1, 100)), 0, detector="x")
     with pytest.raises(ConfigError, match="ISO 8601"):
-        EventBuilder(RATE, start_time_utc="yesterday")
+        HitBuilder(RATE, start_time_utc="yesterday")
 
 
 def test_event_fields_are_the_documented_columns() -> None:
-    assert Event._fields[:8] == (
+    assert Hit._fields[:8] == (
         "time_s",
         "utc",
         "sample_index",
