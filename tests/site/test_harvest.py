@@ -17,7 +17,7 @@ from tests.site.site_data import NOISE_RMS_V, RATE, crack_burst, write_wav
 @pytest.fixture(scope="module")
 def detector(tmp_path_factory: pytest.TempPathFactory) -> OnnxDetector:
     path = tmp_path_factory.mktemp("models") / "energy"
-    energy_model(path, window=1024)
+    energy_model(path, window=4096)
     return OnnxDetector(path)
 
 

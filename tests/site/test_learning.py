@@ -23,7 +23,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A model that fires on every transient, the machine's background and a PLB check."""
     base = tmp_path_factory.mktemp("site")
     rng = np.random.default_rng(11)
-    energy_model(base / "energy", window=1024)
+    energy_model(base / "energy", window=4096)
     plb, _ = with_bursts(rng, machine(rng, 2.5), 16, (35.0, 45.0))
     test, onsets = with_bursts(rng, machine(rng, 1.0), 20, (12.0, 30.0))
     np.save(base / "test-onsets.npy", onsets)
@@ -51,6 +51,7 @@ def test_site_learning_rejects_the_machines_impacts_and_keeps_the_bursts(
 ) -> None:
     out = tmp_path / "rig"
     argv = ["adapt", str(site["plb"]), "--background", str(site["background"])]
+    argv += ["--fa-per-min", "600"]  # this machine makes ~20000 impacts a minute
     assert main([*argv, "--model", str(site["model"]), "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "old:" in printed and "new:" in printed  # both scores, always
