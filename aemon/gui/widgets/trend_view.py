@@ -127,6 +127,8 @@ class TrendView(pg.GraphicsLayoutWidget):
             )  # fmt: skip
             self.legend.addItem(sample, self._name(key))
         self._legend_keys = list(keys)
+        text = max((label.item.boundingRect().width() for _, label in self.legend.items), default=0)
+        self.ci.layout.setColumnMinimumWidth(2, text + 50)  # sample, spacing and the names
 
     def _symbol(self, event_type: str) -> str:
         if event_type not in self._types:
