@@ -24,13 +24,11 @@ from pathlib import Path
 from types import TracebackType
 
 from aemon.errors import ConfigError
+from aemon.io.atomic_output import partial_path
+
+__all__ = ["AtomicOutput", "check_output", "partial_path", "write_text_atomic"]
 
 logger = logging.getLogger(__name__)
-
-
-def partial_path(path: Path) -> Path:
-    """Where ``path`` is written until it is complete: ``run.h5`` -> ``run.partial.h5``."""
-    return path.with_name(f"{path.stem}.partial{path.suffix}")
 
 
 def check_output(path: Path, *, overwrite: bool, flag: str = "--out") -> None:

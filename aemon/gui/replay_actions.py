@@ -46,13 +46,14 @@ class ReplayActions:
         if self.channel_view is None or self.spec is None:
             return
         self.channel_view.select(event)
-        if not isinstance(self.session, ReplaySession):
-            return
         left, right = self.spec.span_s
         margin = (right - left) * (1 - KEEP_IN_VIEW) / 2
-        if not left + margin <= event.time_s <= right - margin:
+        inside = left + margin <= event.time_s <= right - margin
+        if isinstance(self.session, ReplaySession) and not inside:
             self.seek(min(event.time_s + VISIBLE_S / 2, self.session.model.duration_s))
             self.tick()
+        else:
+            self.channel_view.refresh()  # the ring now, also on a paused display
 
     def page_step(self: Any, action: int) -> None:
         """A click on the timeline's groove (or Page Up/Down on it): seek there."""

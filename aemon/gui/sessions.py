@@ -20,6 +20,7 @@ import numpy.typing as npt
 from aemon.events.hit import Hit
 from aemon.gui.feeds import MonitorFeed, MonitorProcess
 from aemon.gui.replay_model import ReplayModel
+from aemon.io.atomic_output import partial_path
 
 logger = logging.getLogger(__name__)
 
@@ -155,11 +156,16 @@ class LiveSession:
         self._pending_reset = True
 
     def recording_size(self) -> int:
-        """Bytes of the recording file so far (0 if none)."""
-        try:
-            return os.path.getsize(self.recording) if self.recording else 0
-        except OSError:
+        """Bytes of the recording file so far (0 if none): ``NAME.partial.h5`` while the
+        monitor writes it, ``NAME.h5`` once it has closed it."""
+        if self.recording is None:
             return 0
+        for path in (partial_path(self.recording), self.recording):
+            try:
+                return os.path.getsize(path)
+            except OSError:
+                continue
+        return 0
 
     def poll(self, wall_s: float, max_samples: int) -> Tick:
         """What arrived since the last poll (``wall_s`` is unused: live data come as they come)."""

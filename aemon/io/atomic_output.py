@@ -39,6 +39,12 @@ def check_output(path: str | os.PathLike[str], *, overwrite: bool, what: str = "
         raise ConfigError(f"{target}: directory {parent} does not exist; create it first")
 
 
+def partial_path(path: Path) -> Path:
+    """Where a command's output ``path`` is written until it is complete (and where an
+    interrupted one stays): ``run.h5`` -> ``run.partial.h5`` (docs/cli.md)."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
 def temp_path(path: str | os.PathLike[str]) -> Path:
     """A temporary name beside ``path`` (same directory, so the rename is atomic)."""
     target = Path(path)

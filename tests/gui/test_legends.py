@@ -4,6 +4,8 @@ and the spectrogram's colour bar in dB re 1 µV."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("pyqtgraph")
@@ -12,11 +14,12 @@ import pyqtgraph as pg
 
 from aemon.gui.trends import TREND_KINDS, TrendAccumulator
 
+from .screenshots import save_screenshot
 from .test_hit_table import event
 
 
 def test_each_channel_and_type_has_its_own_trend_colour_and_the_legend_covers_no_plot(  # type: ignore[no-untyped-def]
-    qtbot,
+    qtbot, tmp_path: Path
 ) -> None:
     from aemon.gui.widgets.trend_view import TrendView
 
@@ -42,6 +45,8 @@ def test_each_channel_and_type_has_its_own_trend_colour_and_the_legend_covers_no
     legend = view.legend.sceneBoundingRect()
     for plot in view.plots.values():
         assert not legend.intersects(plot.vb.sceneBoundingRect())
+    assert legend.height() < 30 * len(keys) + 10  # its rows together at the top, not spread
+    save_screenshot(view, tmp_path, "trend-legend.png")
 
 
 def test_detail_hint_before_a_selection_and_overlay_legend(make_window) -> None:  # type: ignore[no-untyped-def]

@@ -15,10 +15,15 @@ from aemon.io.recording import RecordingReader
 from .screenshots import save_screenshot
 
 
-def daq_sim(endpoint: str, seconds: float, channels: int) -> subprocess.Popen[bytes]:
+def daq_sim(endpoint: str, channels: int) -> subprocess.Popen[bytes]:
+    """A simulated DAQ that sends until it is killed: no signal deadline hides in the test.
+
+    (With a fixed ``--duration``, the steps before the recording had to fit into it; on a
+    busy machine they did not, the recording then never grew, and the test timed out.) The
+    receiver timeout covers the monitor restarts of start/stop recording however slow."""
     return subprocess.Popen(
         [sys.executable, "-m", "aemon.cli", "daq-sim", "--endpoint", endpoint,
-         "--duration", str(seconds), "--channels", str(channels), "--seed", "5"],
+         "--channels", str(channels), "--seed", "5", "--receiver-timeout", "600"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
@@ -31,7 +36,7 @@ def _shows_waveform(detail) -> bool:  # type: ignore[no-untyped-def]
 def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-def]
     qtbot, make_window, tmp_path: Path, free_endpoint: str
 ) -> None:
-    daq = daq_sim(free_endpoint, 40, 2)
+    daq = daq_sim(free_endpoint, 2)
     window = make_window()
     try:
         window.open_live(free_endpoint, monitor_args=["--detector", "threshold"])
@@ -69,7 +74,11 @@ def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-de
         # recording: start, let it run, stop; the file is complete and has no gaps
         out = tmp_path / "rec.h5"
         window.start_recording(out)
+        # the size of NAME.partial.h5 while the monitor writes it (it grows while recording,
+        # not only once the recording is closed and renamed)
         qtbot.waitUntil(lambda: window.session.recording_size() > 2_000_000, timeout=60_000)  # type: ignore[union-attr]
+        file_text = window.status_labels["file"].text()
+        assert file_text.startswith("rec.h5") and not file_text.endswith(" 0.0 MB")
         qtbot.waitUntil(lambda: window.info is not None, timeout=30_000)
         window.start_recording(None)
         with RecordingReader(out) as reader:

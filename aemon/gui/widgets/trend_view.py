@@ -50,8 +50,13 @@ class TrendView(pg.GraphicsLayoutWidget):
             if kind == "energy":
                 plot.setLogMode(y=True)
             self.plots[kind] = plot
+        side = self.addLayout(row=0, col=2, rowspan=2)  # the legend at the top, its own column
         self.legend = pg.LegendItem(labelTextSize="8pt", frame=False)
-        self.addItem(self.legend, row=0, col=2, rowspan=2)
+        side.addItem(self.legend, row=0, col=0)
+        side.addLabel("", row=1, col=0)
+        side.layout.setRowStretchFactor(1, 1)
+        for column, stretch in ((0, 1), (1, 1), (2, 0)):  # the plots take the width
+            self.ci.layout.setColumnStretchFactor(column, stretch)
         self._legend_keys: list[TrendKey] = []
 
     def set_colour_mode(self, colour_by: str, trends: TrendAccumulator) -> None:
@@ -122,6 +127,8 @@ class TrendView(pg.GraphicsLayoutWidget):
             )  # fmt: skip
             self.legend.addItem(sample, self._name(key))
         self._legend_keys = list(keys)
+        text = max((label.item.boundingRect().width() for _, label in self.legend.items), default=0)
+        self.ci.layout.setColumnMinimumWidth(2, text + 50)  # sample, spacing and the names
 
     def _symbol(self, event_type: str) -> str:
         if event_type not in self._types:
