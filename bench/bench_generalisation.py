@@ -13,12 +13,14 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
   technician does on day one, with no labels. On the noise-only file it is calibrated on a
   second noise-only file (another seed), which also checks the calibrated rate against its
   target;
-- ``site``: the same model after ``aemon adapt PLB --background BG`` (site learning): BG is
-  the ``nn+cal`` background, PLB ``--plb-duration`` s of the family's background (another seed)
-  with ``--plb-bursts`` strong pencil-lead-break-like bursts. Where the guard refuses the new
-  detector, ``site`` is the old one (as a user would be left with), and the table says so. On
-  the noise-only file, site learning uses a second noise-only file as BG and a third, with the
-  bursts, as PLB.
+- ``site``: the same model after ``aemon adapt PLB --background BG`` (site learning): one
+  rendering of the family's background (the calibration seed, ``--cal-duration`` +
+  ``--plb-duration`` s) is the site: its first part is BG, and its second part with
+  ``--plb-bursts`` strong pencil-lead-break-like bursts is PLB, as a technician records the
+  background and then breaks leads on the same running machine. Where ``aemon adapt`` refuses
+  (its guard, or its checks of the recordings), ``site`` is the old model (what the user is
+  left with), and the summary under the table says why. On the noise-only file, the site is a
+  second noise-only file, split the same way.
 
 A detection matches a burst when its onset is -100 µs..+250 µs from the true onset. Prints a
 markdown table (P/R/F1 and median |onset error| per detector) and the false alarms per minute
@@ -129,8 +131,10 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         if not args.no_nn:
             bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
             calibrated, calibrations[family] = _calibrated_model(args, out, family, bg)
-            plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration).background
-            site, sites[family] = _site_model(args, out, family, bg, plb_bg)
+            whole = render_parts(family, "mid", CALIBRATION_SEED,
+                                 args.cal_duration + args.plb_duration).background  # fmt: skip
+            cut = round(args.cal_duration * FS_HZ)
+            site, sites[family] = _site_model(args, out, family, whole[:cut], whole[cut:])
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -191,6 +195,7 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
     for band, (thr, sta) in tuned.items():
         onsets[f"thr (white/{band})"] = thr.detect(noise.signal, FS_HZ)[0]
         onsets[f"sta (white/{band})"] = sta.detect(noise.signal, FS_HZ)[0]
+    site_info: dict[str, Any] = {}
     skipped = 0
     if not args.no_nn:
         h5, _ = write_pair(out, "noise-only", noise.signal, [], FS_HZ, NOISE_RMS_V)
@@ -198,8 +203,9 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
         calibrated, _ = _calibrated_model(args, out, "noise-only", second)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
-        third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
-        site, _info = _site_model(args, out, "noise-only", second, third)
+        whole = render_noise_only(NOISE_SEED + 1, args.noise_duration + args.plb_duration).signal
+        cut = round(args.noise_duration * FS_HZ)
+        site, site_info = _site_model(args, out, "noise-only", whole[:cut], whole[cut:])
         onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}
@@ -211,6 +217,7 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         "background_s": family_s,
         "background_level_db": levels,
         "nn_skipped_long_events": skipped,
+        "site_learning": site_info,
         "false_alarms_per_min": {k: len(v) * 60.0 / args.noise_duration for k, v in onsets.items()},
         "by_cause": {k: _attribute(v, noise, family_s) for k, v in onsets.items()},
     }
@@ -289,11 +296,13 @@ def markdown(result: dict[str, Any]) -> str:
                for r in result["rows"] if r.get("nn_skipped_long_events")]  # fmt: skip
     if noise.get("nn_skipped_long_events"):
         skipped.append(f"noise-only: {noise['nn_skipped_long_events']}")
-    sites = result.get("site_learning", {})
+    sites = dict(result.get("site_learning", {}))
+    if noise.get("site_learning"):
+        sites["noise-only"] = noise["site_learning"]
     if sites:
         lines += ["", "Site learning (`aemon adapt PLB --background BG`), per family:", ""]
         for family, info in sites.items():
-            what = "new model written" if info["written"] else "guard kept the old model"
+            what = "new model written" if info["written"] else "refused, the old model kept"
             lines.append(f"- {family}: {what} in {info['seconds']:.0f} s; "
                          + " / ".join(info["output"][-3:]))  # fmt: skip
     if skipped:

@@ -195,8 +195,8 @@ def run_aemon_adapt(
 ) -> tuple[bool, str]:
     """Run ``aemon adapt BURSTS --background BG --out DIR``: ``(model written, its output)``.
 
-    Exit status 2 with "kept the old model" is the guard's refusal (no model written); any
-    other failure raises.
+    Exit status 2 is a refusal (the guard's, or of the recordings): no model is written and
+    the user keeps the old one; any other failure raises.
     """
     bursts, background = Path(bursts).resolve(), Path(background).resolve()
     argv = aemon_command("adapt", str(bursts), "--background", str(background), "--out",
@@ -206,7 +206,7 @@ def run_aemon_adapt(
         argv, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=bursts.parent
     )
     text = done.stdout + done.stderr
-    if done.returncode == 2 and "kept the old model" in done.stderr:
+    if done.returncode == 2 and "aemon: error:" in done.stderr:
         return False, text
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr[-2000:]}")
