@@ -13,14 +13,14 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
   technician does on day one, with no labels. On the noise-only file it is calibrated on a
   second noise-only file (another seed), which also checks the calibrated rate against its
   target;
-- ``site``: the same model after ``aemon adapt PLB --background BG`` (site learning): one
-  rendering of the family's background (the calibration seed, ``--cal-duration`` +
-  ``--plb-duration`` s) is the site: its first part is BG, and its second part with
-  ``--plb-bursts`` strong pencil-lead-break-like bursts is PLB, as a technician records the
-  background and then breaks leads on the same running machine. Where ``aemon adapt`` refuses
-  (its guard, or its checks of the recordings), ``site`` is the old model (what the user is
-  left with), and the summary under the table says why. On the noise-only file, the site is a
-  second noise-only file, split the same way.
+- ``site``: the same model after ``aemon adapt PLB --background BG`` (site learning): BG is
+  the ``nn+cal`` background, PLB ``--plb-duration`` s of the family's background (another
+  seed) with ``--plb-bursts`` strong pencil-lead-break-like bursts. In this generator a seed
+  draws the background's parameters too (a resonant sensor's resonance, a machine's ring
+  frequency), so BG, PLB and the scored files are three instances of the family, not one
+  machine. Where ``aemon adapt`` refuses (its guard, or its check that BG sounds like PLB),
+  ``site`` is the old model (what the user is left with), and the summary under the table
+  says why. On the noise-only file, BG is a second noise-only file and PLB a third.
 
 A detection matches a burst when its onset is -100 µs..+250 µs from the true onset. Prints a
 markdown table (P/R/F1 and median |onset error| per detector) and the false alarms per minute
@@ -131,10 +131,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         if not args.no_nn:
             bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
             calibrated, calibrations[family] = _calibrated_model(args, out, family, bg)
-            whole = render_parts(family, "mid", CALIBRATION_SEED,
-                                 args.cal_duration + args.plb_duration).background  # fmt: skip
-            cut = round(args.cal_duration * FS_HZ)
-            site, sites[family] = _site_model(args, out, family, whole[:cut], whole[cut:])
+            plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration).background
+            site, sites[family] = _site_model(args, out, family, bg, plb_bg)
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -203,9 +201,8 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
         calibrated, _ = _calibrated_model(args, out, "noise-only", second)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
-        whole = render_noise_only(NOISE_SEED + 1, args.noise_duration + args.plb_duration).signal
-        cut = round(args.noise_duration * FS_HZ)
-        site, site_info = _site_model(args, out, "noise-only", whole[:cut], whole[cut:])
+        third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
+        site, site_info = _site_model(args, out, "noise-only", second, third)
         onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}
