@@ -72,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="signal per task (s; default 60 s, at least 4 warm-ups)")  # fmt: skip
     cluster.add_argument(
         "--settle", type=float, metavar="K", default=None,
-        help="warm-up length in time constants of the detector's running averages (default 12)",
+        help="warm the detector's running averages up for K time constants instead of "
+        "carrying the neural detector's state into each chunk: faster, not exact",
     )  # fmt: skip
     add_detection_arguments(p)
     p.set_defaults(func=run_reanalyse)
@@ -115,7 +116,6 @@ def run_reanalyse(args: argparse.Namespace) -> int:
 
         check_table_name(args.table)
     from aemon.gpu.backend import register_torch_backend
-    from aemon.reanalysis.chunks import SETTLE_TIME_CONSTANTS
     from aemon.reanalysis.plan import Setup, output_names
     from aemon.reanalysis.task import RawOptions
 
@@ -126,8 +126,7 @@ def run_reanalyse(args: argparse.Namespace) -> int:
         threads = max(1, (os.cpu_count() or 1) // workers)
     options = detect_options(args)._replace(threads=threads)
     raw = RawOptions(args.fs, args.dtype, args.channels, args.volts_per_count)
-    settle = SETTLE_TIME_CONSTANTS if args.settle is None else args.settle
-    setup = Setup(options, raw, location, args.only_located_inside, args.chunk, settle)
+    setup = Setup(options, raw, location, args.only_located_inside, args.chunk, args.settle)
     todo, names = [], []
     for path, name in zip(recordings, output_names(recordings), strict=True):
         if _csv_path(out_dir, name).exists() and not args.overwrite:
