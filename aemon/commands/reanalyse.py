@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUFFIXES = (".h5", ".hdf5", ".wav", ".flac", ".raw", ".bin", ".pcm", ".dat", ".tradb")
-"""Files a directory argument contributes (raw ones need --fs and --dtype)."""
+"""Files a directory argument contributes (raw ones need --rate and --dtype)."""
 
 _EPILOG = """\
 Each recording is cut into time chunks (--chunk S of signal each, plus a warm-up before and a
@@ -125,7 +125,7 @@ def run_reanalyse(args: argparse.Namespace) -> int:
     if threads is None and args.scheduler is None:  # share the cores among the workers
         threads = max(1, (os.cpu_count() or 1) // workers)
     options = detect_options(args)._replace(threads=threads)
-    raw = RawOptions(args.fs, args.dtype, args.channels, args.volts_per_count)
+    raw = RawOptions(args.sample_rate_hz, args.dtype, args.channels, args.volts_per_count)
     setup = Setup(options, raw, location, args.only_located_inside, args.chunk, args.settle)
     todo, names = [], []
     for path, name in zip(recordings, output_names(recordings), strict=True):
@@ -214,7 +214,7 @@ def _write_table(
 def _denoise(args: argparse.Namespace, recording: Path, csv: Path) -> None:
     from aemon.denoise.denoiser import Denoiser
     from aemon.denoise.event_features import denoise_event_csv
+    from aemon.reanalysis.task import RawOptions
 
-    raw = {"fs": args.fs, "dtype": args.dtype, "channels": args.channels,
-           "volts_per_count": args.volts_per_count}  # fmt: skip
-    denoise_event_csv(csv, recording, Denoiser(args.denoiser), **raw)
+    raw = RawOptions(args.sample_rate_hz, args.dtype, args.channels, args.volts_per_count)
+    denoise_event_csv(csv, recording, Denoiser(args.denoiser), **raw._asdict())

@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 class RawOptions(NamedTuple):
-    """How to read a raw or WAV/FLAC file (``aemon detect``'s ``--fs`` … ``--volts-per-count``)."""
+    """How to read a raw or WAV/FLAC file (``detect``'s ``--rate`` … ``--volts-per-count``)."""
 
-    fs: float | None = None
+    sample_rate_hz: float | None = None
     dtype: str | None = None
     channels: int | None = None
     volts_per_count: float | None = None
