@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SUFFIXES = (".h5", ".hdf5", ".wav", ".flac", ".raw", ".bin", ".pcm", ".dat", ".tradb")
-"""Files a directory argument contributes (raw ones need --fs and --dtype)."""
+"""Files a directory argument contributes (raw ones need --rate and --dtype)."""
 
 _EPILOG = """\
 Each recording is cut into time chunks (--chunk S of signal each, plus a warm-up before and a
@@ -72,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="signal per task (s; default 60 s, at least 4 warm-ups)")  # fmt: skip
     cluster.add_argument(
         "--settle", type=float, metavar="K", default=None,
-        help="warm-up length in time constants of the detector's running averages (default 12)",
+        help="warm the detector's running averages up for K time constants instead of "
+        "carrying the neural detector's state into each chunk: faster, not exact",
     )  # fmt: skip
     add_detection_arguments(p)
     p.set_defaults(func=run_reanalyse)
@@ -115,7 +116,6 @@ def run_reanalyse(args: argparse.Namespace) -> int:
 
         check_table_name(args.table)
     from aemon.gpu.backend import register_torch_backend
-    from aemon.reanalysis.chunks import SETTLE_TIME_CONSTANTS
     from aemon.reanalysis.plan import Setup, output_names
     from aemon.reanalysis.task import RawOptions
 
@@ -125,9 +125,8 @@ def run_reanalyse(args: argparse.Namespace) -> int:
     if threads is None and args.scheduler is None:  # share the cores among the workers
         threads = max(1, (os.cpu_count() or 1) // workers)
     options = detect_options(args)._replace(threads=threads)
-    raw = RawOptions(args.fs, args.dtype, args.channels, args.volts_per_count)
-    settle = SETTLE_TIME_CONSTANTS if args.settle is None else args.settle
-    setup = Setup(options, raw, location, args.only_located_inside, args.chunk, settle)
+    raw = RawOptions(args.sample_rate_hz, args.dtype, args.channels, args.volts_per_count)
+    setup = Setup(options, raw, location, args.only_located_inside, args.chunk, args.settle)
     todo, names = [], []
     for path, name in zip(recordings, output_names(recordings), strict=True):
         if _csv_path(out_dir, name).exists() and not args.overwrite:
@@ -215,7 +214,7 @@ def _write_table(
 def _denoise(args: argparse.Namespace, recording: Path, csv: Path) -> None:
     from aemon.denoise.denoiser import Denoiser
     from aemon.denoise.event_features import denoise_event_csv
+    from aemon.reanalysis.task import RawOptions
 
-    raw = {"fs": args.fs, "dtype": args.dtype, "channels": args.channels,
-           "volts_per_count": args.volts_per_count}  # fmt: skip
-    denoise_event_csv(csv, recording, Denoiser(args.denoiser), **raw)
+    raw = RawOptions(args.sample_rate_hz, args.dtype, args.channels, args.volts_per_count)
+    denoise_event_csv(csv, recording, Denoiser(args.denoiser), **raw._asdict())

@@ -147,6 +147,7 @@ def run_plans(
     started = time.perf_counter()
     results: list[list[ChunkResult | None]] = []
     owners: dict[Future, tuple[int, int]] = {}
+    chains: list[list[Future]] = []  # per recording: its state tasks
     stored = 0
     for plan in plans:
         results.append([plan.store.load(i) for i in range(len(plan.jobs))])
@@ -159,6 +160,7 @@ def run_plans(
         for r, plan in enumerate(plans):
             missing = [i for i, res in enumerate(results[r]) if res is None]
             states = _state_chain(client, plan, max(missing, default=-1))
+            chains.append([f for f in states if f is not None])
             for i in missing:
                 future = client.submit(detect_chunk, plan.jobs[i], states[i], pure=False)
                 owners[future] = (r, i)
@@ -178,8 +180,10 @@ def run_plans(
             if future.status == "error":
                 failed.add(r)
                 print(_error_line(plan, i, future.exception()), file=sys.stderr)
-                client.cancel([f for f, (o, _) in owners.items() if o == r and not f.done()])
+                mine = [f for f, (o, _) in owners.items() if o == r and not f.done()]
+                client.cancel(mine + chains[r])
                 bar.done(None)
+                bar.bar.update(len(mine))  # cancelled: they will not come
                 continue
             result: ChunkResult = future.result()
             future.release()
@@ -189,12 +193,14 @@ def run_plans(
             task_s += result.wall_s
             bar.done(result)
             if all(res is not None for res in results[r]):
+                for state in chains[r]:  # the workers may drop the states now
+                    state.release()
                 ok = _finish(plan, results[r], on_done)
                 written += ok
                 if not ok:
                     failed.add(r)
     except KeyboardInterrupt:
-        client.cancel(list(owners), force=True)
+        client.cancel(list(owners) + [f for chain in chains for f in chain], force=True)
         raise
     finally:
         bar.close()

@@ -12,6 +12,7 @@ from aemon.detect.options import DetectOptions
 from aemon.events.location_config import LocationConfig
 from aemon.io.file_readers import open_block_reader
 from aemon.reanalysis.chunks import (
+    SETTLE_TIME_CONSTANTS,
     Chunk,
     ChunkGeometry,
     chunk_geometry,
@@ -68,7 +69,10 @@ class Setup(NamedTuple):
         only_inside: ``--only-located-inside``.
         chunk_s: Owned signal per chunk (s); None for the default
             (:func:`~aemon.reanalysis.chunks.default_chunk_samples`).
-        settle: Time constants of warm-up (:func:`~aemon.reanalysis.chunks.chunk_geometry`).
+        settle: Warm up the detector's running averages for this many time constants
+            instead of carrying the neural detector's state (faster, not exact); None:
+            carry it where it can be, 12 time constants elsewhere
+            (:func:`~aemon.reanalysis.chunks.chunk_geometry`).
     """
 
     options: DetectOptions
@@ -76,7 +80,7 @@ class Setup(NamedTuple):
     location: LocationConfig | None
     only_inside: bool
     chunk_s: float | None
-    settle: float
+    settle: float | None
 
 
 def plan_recording(path: Path, name: str, setup: Setup, out_dir: Path) -> RecordingPlan:
@@ -103,8 +107,10 @@ def plan_recording(path: Path, name: str, setup: Setup, out_dir: Path) -> Record
     grouping = setup.location.event_window_s + setup.location.hold_s if setup.location else 0.0
     floating = options.x_noise is not None or (options.threshold_db is None and not fmt.volts_known)
     geometry = chunk_geometry(
-        options.detector, rate, card, x_noise=floating, grouping_s=grouping, settle=setup.settle
-    )
+        options.detector, rate, card, x_noise=floating, grouping_s=grouping,
+        settle=SETTLE_TIME_CONSTANTS if setup.settle is None else setup.settle,
+        carry_state=setup.settle is None,
+    )  # fmt: skip
     size = (
         default_chunk_samples(geometry, rate)
         if setup.chunk_s is None

@@ -34,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 
 class RawOptions(NamedTuple):
-    """How to read a raw or WAV/FLAC file (``aemon detect``'s ``--fs`` … ``--volts-per-count``)."""
+    """How to read a raw or WAV/FLAC file (``detect``'s ``--rate`` … ``--volts-per-count``)."""
 
-    fs: float | None = None
+    sample_rate_hz: float | None = None
     dtype: str | None = None
     channels: int | None = None
     volts_per_count: float | None = None
@@ -199,11 +199,15 @@ def detect_chunk(job: ChunkJob, state: Preprocessor | None = None) -> ChunkResul
 def _continue(first_sample: int, state: Preprocessor | None) -> Callable[[EventStream], None]:
     """Make a chunk's event stream continue the recording's: event times counted from the
     recording's first sample (with the event builder's own formulas, so to the last bit),
-    and the preprocessing ``state`` a sequential pass has at the chunk's start."""
+    and the preprocessing ``state`` a sequential pass has at the chunk's start; the neural
+    detector infers on the task's own thread."""
 
     def continue_recording(stream: EventStream) -> None:
         if isinstance(stream, NeuralEventStream):
             builder = stream.builder
+            # one task, one core: Dask runs the chunks side by side, so the inference does not
+            # also run beside the preprocessing (the map is the same either way)
+            stream.detector.overlap = False
             if state is not None:  # a copy: Dask hands one object to every task on a worker
                 stream.detector.continue_from(copy.deepcopy(state))
         else:  # the threshold and cascade streams build their events in their hit stream
