@@ -104,7 +104,9 @@ def open_client(scheduler: str | None, workers: int) -> Iterator[Client]:
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # any free port: the scheduler's HTTP server starts even without a dashboard, and on
+        # the default 8787 it warns (to stderr) whenever another cluster holds that port
+        dashboard_address=":0",
         silence_logs=logging.CRITICAL,  # the workers' tracebacks: failures get one line
     )
     with cluster, Client(cluster) as client:
