@@ -36,13 +36,13 @@ import numpy as np
 
 from aemon.detect.backend import Detector
 from aemon.detect.background_learning import BackgroundLearning
-from aemon.detect.event_streams import NeuralEventStream
-from aemon.detect.factory import make_event_stream, open_model
+from aemon.detect.factory import make_hit_stream, open_model
+from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import DetectionRunner, ring_items
 from aemon.detect.sinks import CallbackSink, PublishedEvents, RecordedEvents
 from aemon.errors import AemonError, ConfigError
-from aemon.events.grouping import EventSink, HitGrouper
+from aemon.events.grouping import HitGrouper, HitSink
 from aemon.events.hit import Hit
 from aemon.io.display_publisher import DisplayPublisher
 from aemon.io.event_csv import EventCsvWriter
@@ -116,7 +116,7 @@ def _warm_up(options: DetectOptions, source: Source, detector: Detector | None) 
     Runtime's first-run allocations happen before live samples arrive, not during the first
     bursts (they would otherwise cost a second of latency)."""
     fmt = source.format
-    stream = make_event_stream(options, fmt, source.channel_info, live=True, onnx=detector)
+    stream = make_hit_stream(options, fmt, source.channel_info, live=True, onnx=detector)
     n = int(0.05 * fmt.sample_rate_hz)
     rng = np.random.default_rng(0)
     noise = rng.normal(0.0, 3.0, size=(fmt.channels, n))
@@ -181,7 +181,7 @@ class LiveMonitor:
             if options.detector == "threshold"
             else open_model(options, self.format.sample_rate_hz)
         )
-        self.stream = make_event_stream(
+        self.stream = make_hit_stream(
             options,
             source.format,
             source.channel_info,
@@ -192,7 +192,7 @@ class LiveMonitor:
         )
         self.learning: BackgroundLearning | None = None
         if learn_background_s > 0:
-            if not isinstance(self.stream, NeuralEventStream):
+            if not isinstance(self.stream, NeuralHitStream):
                 raise ConfigError("--learn-background needs the nn detector")
             self.learning = BackgroundLearning(
                 self.stream, learn_background_s, fa_per_min, source.first_sample
@@ -205,7 +205,7 @@ class LiveMonitor:
         self._reader = self.acquisition.ring.reader(
             "detector", blocking=True, start=source.first_sample
         )
-        sinks: list[EventSink] = [CallbackSink(self._tally)]
+        sinks: list[HitSink] = [CallbackSink(self._tally)]
         if writer is not None:
             sinks.append(RecordedEvents(writer))
         if csv is not None:

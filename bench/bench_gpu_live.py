@@ -4,7 +4,7 @@ event stream, paced in real time, for a ladder of N.
 An in-process source replays pre-rendered simulator signal (int16 counts, ``--block-ms``
 blocks, each handed over when its last sample would have arrived from the DAQ) into a bounded
 queue of ``--ring-seconds`` (the monitor's ring). The detector thread runs exactly what
-``aemon monitor`` runs (:func:`aemon.detect.factory.make_event_stream` with ``live=True``:
+``aemon monitor`` runs (:func:`aemon.detect.factory.make_hit_stream` with ``live=True``:
 preprocessing, windows of all channels batched, one upload per batch, stitching, events with
 features). A full queue drops the block: that is a gap, as a DAQ overflow would be.
 
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
 from aemon.gpu.torch_runtime import TorchDetector
 from aemon.sim.simulator import AESimulator, SimConfig
@@ -116,7 +116,7 @@ def run_live(
     options = DetectOptions(backend="torch", provider=detector.provider)
     timed = TimedDetector(detector)
     # warm-up on a throwaway stream: numba JIT, cuDNN autotuning, CUDA graph capture
-    warm = make_event_stream(options, fmt, info, onnx=detector, live=True)
+    warm = make_hit_stream(options, fmt, info, onnx=detector, live=True)
     for k in range(max(1, round(args.warmup_s * RATE / b))):
         warm.push(k * b, blocks[k % len(blocks)])
     warm.flush()
@@ -126,7 +126,7 @@ def run_live(
 
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
-    stream = make_event_stream(options, fmt, info, onnx=timed, live=True)
+    stream = make_hit_stream(options, fmt, info, onnx=timed, live=True)
     block_s = b / RATE
     total = max(1, round(args.seconds / block_s))
     q: queue.Queue = queue.Queue(maxsize=max(1, round(args.ring_seconds / block_s)))

@@ -3,7 +3,7 @@
 Scans simulated AE (bursts, friction, spikes; 10 µV noise) in int16 counts or float32 volts,
 pushed in blocks as a live source would, in both threshold modes: fixed dBAE and × noise RMS
 (which also estimates the noise per frame). A second figure adds what the live path does for
-each hit: AIC onset refinement and features (``HitEventStream``), reported with the hit rate.
+each hit: AIC onset refinement and features (``ThresholdHitStream``), reported with the hit rate.
 The first push of each case compiles nothing (numba caches to disk) and is not timed.
 
 Usage: ``python bench/bench_hits.py [--seconds 2] [--channels 1] [--block 65536]``
@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from aemon.detect.hit_stream import HitEventStream
+from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
 from aemon.events.hit import HitBuilder
 from aemon.sim.simulator import AESimulator, SimConfig
@@ -38,7 +38,7 @@ def run(x: np.ndarray, config: HitDetectorConfig, block: int, events: bool) -> t
     """Push ``x`` in blocks; return (samples per second per channel, hits found)."""
     vpc = VOLTS_PER_COUNT if x.dtype == np.int16 else 1.0
     detector = HitDetector(config, DAQ_RATE_HZ, x.shape[0], volts_per_count=vpc)
-    stream = HitEventStream(detector, HitBuilder(DAQ_RATE_HZ, volts_per_count=vpc))
+    stream = ThresholdHitStream(detector, HitBuilder(DAQ_RATE_HZ, volts_per_count=vpc))
     push = stream.push if events else detector.push
     push(0, x[:, :block])  # warm-up: loads the cached kernel for this dtype
     found = 0

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import DetectionRunner, Item
 from aemon.events.grouping import HitGrouper, LocatedEvent
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
     fmt = StreamFormat(fs, args.channels, "float32", 1.0)
     channels = [ChannelInfo(f"ch{c + 1}") for c in range(args.channels)]
     options = DetectOptions(detector=args.detector, x_noise=args.x_noise, provider="cpu")
-    stream = make_event_stream(options, fmt, channels)
+    stream = make_hit_stream(options, fmt, channels)
     loc = location_config(geometry, mode, args.uncertainty_us, args.xcorr)
     grouper = HitGrouper(loc)
     sources: list[SourceTruth] = []

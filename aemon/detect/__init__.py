@@ -1,7 +1,7 @@
 """Detectors: model cards, the inference backend interface, the ONNX runtime, window
 scheduling and the stitched probability map, threshold hits, the neural/threshold/cascade
-event streams, the one factory that builds them from options, the one runner that walks a
-stream of blocks and gaps into event sinks (live, files, replay, evaluation), and offline
+hit streams, the one factory that builds them from options, the one runner that walks a
+stream of blocks and gaps into hit sinks (live, files, replay, evaluation), and offline
 detection of files.
 
 Public API (imported on first use):
@@ -10,14 +10,14 @@ Public API (imported on first use):
     choose_backend: :mod:`aemon.detect.backend`
     open_with_backend: :mod:`aemon.detect.backend`
     register_backend: :mod:`aemon.detect.backend`
-    CascadeEventStream: :mod:`aemon.detect.event_streams`
-    NeuralEventStream: :mod:`aemon.detect.event_streams`
-    EventStream: :mod:`aemon.detect.factory`
+    CascadeHitStream: :mod:`aemon.detect.hit_streams`
+    NeuralHitStream: :mod:`aemon.detect.hit_streams`
+    HitStream: :mod:`aemon.detect.factory`
     OFFLINE_BATCH_WINDOWS: :mod:`aemon.detect.factory`
-    make_event_stream: :mod:`aemon.detect.factory`
+    make_hit_stream: :mod:`aemon.detect.factory`
     open_model: :mod:`aemon.detect.factory`
-    HitEventStream: :mod:`aemon.detect.hit_stream`
-    hits_to_events: :mod:`aemon.detect.hit_stream`
+    ThresholdHitStream: :mod:`aemon.detect.threshold_hit_stream`
+    threshold_hits_to_hits: :mod:`aemon.detect.threshold_hit_stream`
     ModelCard: :mod:`aemon.detect.model_card`
     card_from_dict: :mod:`aemon.detect.model_card`
     card_markdown: :mod:`aemon.detect.model_card`
@@ -29,7 +29,7 @@ Public API (imported on first use):
     detect_file: :mod:`aemon.detect.offline`
     detect_path: :mod:`aemon.detect.offline`
     DetectionRunner: :mod:`aemon.detect.runner`
-    EventList: :mod:`aemon.detect.runner`
+    HitList: :mod:`aemon.detect.runner`
     Fanout: :mod:`aemon.detect.runner`
     ring_items: :mod:`aemon.detect.runner`
     CallbackSink: :mod:`aemon.detect.sinks`
@@ -53,8 +53,8 @@ Public API (imported on first use):
     replay_file: :mod:`aemon.detect.replay`
     parse_speed: :mod:`aemon.detect.replay`
 
-Modules: backend, event_streams, factory, hit_stream, model_card, offline, onnx_runtime,
-options, probability_map, replay, runner, sinks, threshold_hits, windows.
+Modules: backend, factory, hit_streams, model_card, offline, onnx_runtime, options,
+probability_map, replay, runner, sinks, threshold_hit_stream, threshold_hits, windows.
 """
 
 from aemon._lazy import lazy_exports
@@ -68,25 +68,25 @@ _EXPORTS = {
     "ReplaySummary": "replay",
     "replay_file": "replay",
     "parse_speed": "replay",
-    "CascadeEventStream": "event_streams",
+    "CascadeHitStream": "hit_streams",
     "DetectOptions": "options",
     "DetectSummary": "offline",
     "DetectRun": "offline",
     "detect_path": "offline",
     "DetectionRunner": "runner",
-    "EventList": "runner",
+    "HitList": "runner",
     "Fanout": "runner",
     "ring_items": "runner",
     "CallbackSink": "sinks",
     "PublishedEvents": "sinks",
     "RecordedEvents": "sinks",
-    "EventStream": "factory",
+    "HitStream": "factory",
     "ThresholdHit": "threshold_hits",
     "HitDetector": "threshold_hits",
     "HitDetectorConfig": "threshold_hits",
-    "HitEventStream": "hit_stream",
+    "ThresholdHitStream": "threshold_hit_stream",
     "ModelCard": "model_card",
-    "NeuralEventStream": "event_streams",
+    "NeuralHitStream": "hit_streams",
     "OFFLINE_BATCH_WINDOWS": "factory",
     "OnnxDetector": "onnx_runtime",
     "ProbabilityChunk": "probability_map",
@@ -98,8 +98,8 @@ _EXPORTS = {
     "default_model_path": "onnx_runtime",
     "detect_file": "offline",
     "detect_hits": "threshold_hits",
-    "hits_to_events": "hit_stream",
-    "make_event_stream": "factory",
+    "threshold_hits_to_hits": "threshold_hit_stream",
+    "make_hit_stream": "factory",
     "metrics_table": "model_card",
     "models_dir": "onnx_runtime",
     "open_model": "factory",
@@ -113,20 +113,19 @@ __all__ = [
     "OFFLINE_BATCH_WINDOWS",
     "Backend",
     "CallbackSink",
-    "CascadeEventStream",
+    "CascadeHitStream",
     "DetectOptions",
     "DetectRun",
     "DetectSummary",
     "DetectionRunner",
     "Detector",
-    "EventList",
-    "EventStream",
     "Fanout",
     "HitDetector",
     "HitDetectorConfig",
-    "HitEventStream",
+    "HitList",
+    "HitStream",
     "ModelCard",
-    "NeuralEventStream",
+    "NeuralHitStream",
     "OnnxDetector",
     "ProbabilityChunk",
     "ProbabilityMapStream",
@@ -134,6 +133,7 @@ __all__ = [
     "RecordedEvents",
     "ReplaySummary",
     "ThresholdHit",
+    "ThresholdHitStream",
     "Window",
     "WindowScheduler",
     "card_from_dict",
@@ -143,8 +143,7 @@ __all__ = [
     "detect_file",
     "detect_hits",
     "detect_path",
-    "hits_to_events",
-    "make_event_stream",
+    "make_hit_stream",
     "metrics_table",
     "models_dir",
     "open_model",
@@ -157,6 +156,7 @@ __all__ = [
     "resolve_model",
     "resolve_providers",
     "ring_items",
+    "threshold_hits_to_hits",
     "write_model_card",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.calibration import SiteCalibration, calibrate_threshold
-from aemon.detect.event_streams import NeuralEventStream
+from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.events.hit import Hit
 from aemon.types import Gap
@@ -25,17 +25,17 @@ __all__ = ["BackgroundLearning"]
 
 
 class BackgroundLearning:
-    """A neural event stream that learns its threshold from its first ``seconds`` of signal.
+    """A neural hit stream that learns its threshold from its first ``seconds`` of signal.
 
     Args:
-        stream: The live neural event stream (its threshold is replaced once learnt).
+        stream: The live neural hit stream (its threshold is replaced once learnt).
         seconds: Background to learn from (s of signal).
         fa_per_min: False-alarm target (events/min).
         first_sample: Absolute index of the stream's first sample.
     """
 
     def __init__(
-        self, stream: NeuralEventStream, seconds: float, fa_per_min: float, first_sample: int
+        self, stream: NeuralHitStream, seconds: float, fa_per_min: float, first_sample: int
     ) -> None:
         self.stream = stream
         self.fa_per_min = fa_per_min

@@ -145,7 +145,7 @@ def calibrate_threshold(
         card: The model's card (merge gap, classes).
         fa_per_min: Target false alarms per minute (per channel group summed).
         sources: Where the background came from (for the record).
-        event_snr_db: SNR (dB, :func:`~aemon.detect.event_streams.peak_snr_db`) of every
+        event_snr_db: SNR (dB, :func:`~aemon.detect.hit_streams.peak_snr_db`) of every
             event the live stream made on the background at the card's threshold with no gate;
             None when not measured (then no gate is set).
 

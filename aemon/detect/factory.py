@@ -1,6 +1,6 @@
-"""The one place that turns detector options into an event stream (live and offline).
+"""The one place that turns detector options into a hit stream (live and offline).
 
-:func:`make_event_stream` builds the neural, threshold or cascade stream for a stream format;
+:func:`make_hit_stream` builds the neural, threshold or cascade stream for a stream format;
 :mod:`aemon.monitor` (live) and :mod:`aemon.detect.offline` (files) both call it, so the two
 paths detect alike.
 """
@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector, open_with_backend
-from aemon.detect.event_streams import CascadeEventStream, NeuralEventStream
-from aemon.detect.hit_stream import HitEventStream
+from aemon.detect.hit_streams import CascadeHitStream, NeuralHitStream
 from aemon.detect.onnx_runtime import default_model_path
 from aemon.detect.options import DETECTORS, DetectOptions
 from aemon.detect.probability_map import ProbabilityMapStream
 from aemon.detect.resampled_stream import needs_resampling, resampled_event_stream
+from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
 from aemon.errors import ConfigError
 from aemon.events.hit import Hit, HitBuilder
@@ -36,15 +36,15 @@ __all__ = [
     "DEFAULT_THRESHOLD_DBAE",
     "FLOATING_X_NOISE",
     "OFFLINE_BATCH_WINDOWS",
-    "EventStream",
-    "make_event_stream",
+    "HitStream",
+    "make_hit_stream",
     "open_model",
 ]
 
 OFFLINE_BATCH_WINDOWS = 16
 
 
-class EventStream(Protocol):
+class HitStream(Protocol):
     """Samples in, events out: what every detector presents to the live and offline paths."""
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
@@ -70,7 +70,7 @@ class EventStream(Protocol):
 class _ThresholdStream:
     """The hit stream with the gap call the other streams have (the jump ends hits)."""
 
-    def __init__(self, hits: HitEventStream) -> None:
+    def __init__(self, hits: ThresholdHitStream) -> None:
         self.hits = hits
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
@@ -86,7 +86,7 @@ class _ThresholdStream:
 
     @property
     def settled_sample(self) -> int:
-        """See :attr:`EventStream.settled_sample`."""
+        """See :attr:`HitStream.settled_sample`."""
         return self.hits.settled_sample
 
 
@@ -97,7 +97,7 @@ def open_model(options: DetectOptions, rate_hz: float) -> Detector:
     return open_with_backend(model, options)
 
 
-def make_event_stream(
+def make_hit_stream(
     options: DetectOptions,
     fmt: StreamFormat,
     channel_info: list[ChannelInfo],
@@ -106,8 +106,8 @@ def make_event_stream(
     start_time_utc: str = "",
     onnx: Detector | None = None,
     live: bool = False,
-) -> EventStream:
-    """The event stream for ``options.detector`` on a stream of format ``fmt``.
+) -> HitStream:
+    """The hit stream for ``options.detector`` on a stream of format ``fmt``.
 
     A rate the model cannot take by whole decimation (a WaveLine device's 2 or 10 MHz) is
     detected through an exact rational resampler (:mod:`aemon.detect.resampled_stream`).
@@ -131,7 +131,7 @@ def make_event_stream(
         onnx = onnx or open_model(options, fmt.sample_rate_hz)
         if needs_resampling(fmt.sample_rate_hz, onnx.card.sample_rate_hz):  # e.g. 2 MHz, 10 MHz
             return resampled_event_stream(
-                make_event_stream, options, fmt, channel_info, onnx=onnx,
+                make_hit_stream, options, fmt, channel_info, onnx=onnx,
                 first_sample=first_sample, start_time_utc=start_time_utc, live=live,
             )  # fmt: skip
     aic_us: dict[str, float] = {}
@@ -163,7 +163,7 @@ def make_event_stream(
             batch_windows=None if live else OFFLINE_BATCH_WINDOWS,
             overlap=not live,  # offline: preprocess the next batch while one is inferred
         )
-        return NeuralEventStream(
+        return NeuralHitStream(
             streaming,
             builder,
             threshold=options.probability,
@@ -186,6 +186,6 @@ def make_event_stream(
     )
     hits = HitDetector.for_stream(config, fmt, channel_info)
     if options.detector == "threshold":
-        return _ThresholdStream(HitEventStream(hits, builder))
+        return _ThresholdStream(ThresholdHitStream(hits, builder))
     onnx = onnx or open_model(options, fmt.sample_rate_hz)
-    return CascadeEventStream(hits, builder, onnx, fmt, probability=options.probability)
+    return CascadeHitStream(hits, builder, onnx, fmt, probability=options.probability)

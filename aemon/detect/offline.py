@@ -24,10 +24,10 @@ from typing import Any, NamedTuple, TextIO
 from tqdm import tqdm
 
 from aemon.detect.backend import Detector
-from aemon.detect.factory import EventStream, make_event_stream, open_model
+from aemon.detect.factory import HitStream, make_hit_stream, open_model
 from aemon.detect.options import DetectOptions
-from aemon.detect.runner import DetectionRunner, EventList, Fanout, Item, Pace, paced
-from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
+from aemon.detect.runner import DetectionRunner, Fanout, HitList, Item, Pace, paced
+from aemon.events.grouping import HitGrouper, HitSink, LocatingWriter
 from aemon.events.location_config import LocationConfig
 from aemon.io.event_csv import EventCsvWriter
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
@@ -213,7 +213,7 @@ class DetectRun(NamedTuple):
 def detect_path(
     path: str | os.PathLike[str],
     options: DetectOptions,
-    sinks: Sequence[EventSink],
+    sinks: Sequence[HitSink],
     *,
     grouper: HitGrouper | None = None,
     only_inside: bool = False,
@@ -255,21 +255,21 @@ def detect_path(
 def detect_reader(
     reader: BlockReader,
     options: DetectOptions,
-    sinks: Sequence[EventSink],
+    sinks: Sequence[HitSink],
     *,
     grouper: HitGrouper | None = None,
     only_inside: bool = False,
     progress: bool = False,
     pace: Pace | None = None,
     block_s: float | None = None,
-    on_stream: Callable[[EventStream], None] | None = None,
+    on_stream: Callable[[HitStream], None] | None = None,
     time_origin: int | None = None,
 ) -> DetectRun:
     """Run the detector over a continuous file's blocks and gaps (:class:`DetectionRunner`);
     arguments as :func:`detect_path`.
 
     ``aemon reanalyse`` runs a time chunk of a recording through a reader that shows only the
-    chunk: ``on_stream`` is called with the event stream before the first block (the chunk
+    chunk: ``on_stream`` is called with the hit stream before the first block (the chunk
     continues the sequential pass's preprocessing state and event times), and
     ``time_origin`` is the absolute sample of ``time_s = 0`` for the grouping's clock
     (default: the reader's first sample).
@@ -278,7 +278,7 @@ def detect_reader(
     rate = fmt.sample_rate_hz
     block_samples = BLOCK_SAMPLES if block_s is None else max(1, round(block_s * rate))
     onnx = None if options.detector == "threshold" else open_model(options, fmt.sample_rate_hz)
-    stream = make_event_stream(
+    stream = make_hit_stream(
         options,
         fmt,
         reader.channel_info,
@@ -315,7 +315,7 @@ def detect_reader(
 def detect_tradb(
     path: str,
     options: DetectOptions,
-    sinks: Sequence[EventSink],
+    sinks: Sequence[HitSink],
     *,
     grouper: HitGrouper | None = None,
     only_inside: bool = False,
@@ -337,8 +337,8 @@ def detect_tradb(
         fmt = StreamFormat(rate, 1, "float32", 1.0)
         if onnx is None and options.detector != "threshold":
             onnx = open_model(options, rate)
-        stream = make_event_stream(options, fmt, [ChannelInfo(f"ch{rec.channel}")], onnx=onnx)
-        hits = EventList()
+        stream = make_hit_stream(options, fmt, [ChannelInfo(f"ch{rec.channel}")], onnx=onnx)
+        hits = HitList()
         DetectionRunner(stream, [hits], first_sample=0, sample_rate_hz=rec.sample_rate_hz).run(
             [(0, rec.volts()[None, :])]
         )

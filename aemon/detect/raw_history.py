@@ -1,4 +1,4 @@
-"""The newest raw samples of a stream, kept for event features (shared by every event stream)."""
+"""The newest raw samples of a stream, kept for event features (shared by every hit stream)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
 from aemon.detect.runner import Pace
 from aemon.errors import ConfigError, FileFormatError
-from aemon.events.grouping import EventSink, HitGrouper
+from aemon.events.grouping import HitGrouper, HitSink
 from aemon.events.location_config import LocationConfig
 from aemon.io.atomic_output import atomic_output
 from aemon.io.event_csv import EventCsvWriter
@@ -216,7 +216,7 @@ def replay_file(
 def _run(
     path: Path,
     options: DetectOptions,
-    sink: EventSink,
+    sink: HitSink,
     pace: Pace | None,
     speed: float,
     progress: bool,

@@ -4,7 +4,7 @@ A WaveLine device samples at 10 MHz / decimation (linWave) or 2 MHz (spotWave); 
 model at 1.5625 MHz. When the source rate is not a whole multiple of the model rate (which
 the detector decimates by itself), :func:`resampled_event_stream` puts a streaming
 :class:`~aemon.dsp.rational_resampler.RationalResampler` (``up/down``, e.g. 25/32 or 5/32)
-in front of an ordinary event stream built for the model rate. The recording keeps the
+in front of an ordinary hit stream built for the model rate. The recording keeps the
 device's own samples; only the detector sees the resampled signal. Events come back with
 ``sample_index`` at the source rate (the nearest source sample to the onset); their times
 (s) are the same at both rates. The resampler adds at most ``half / up + 1`` source samples
@@ -36,7 +36,7 @@ class ResampledEventStream:
     """Source-rate blocks in, source-rate events out; detection at the model rate inside.
 
     Args:
-        inner: The event stream at the model rate, whose first sample is index 0.
+        inner: The hit stream at the model rate, whose first sample is index 0.
         resampler: From the source rate to the model rate.
         first_sample: Absolute source index of the stream's first sample (model index 0).
     """
@@ -50,7 +50,7 @@ class ResampledEventStream:
     @property
     def settled_sample(self) -> int:
         """The inner stream's settled sample in source indices (rounded down), or the onset of
-        an event held back, if earlier (see ``EventStream.settled_sample``)."""
+        an event held back, if earlier (see ``HitStream.settled_sample``)."""
         up, down = self.resampler.up, self.resampler.down
         settled = self.origin + (int(self.inner.settled_sample) * down) // up
         if self._held:
@@ -118,10 +118,10 @@ def resampled_event_stream(
     first_sample: int = 0,
     **kwargs: Any,
 ) -> ResampledEventStream:
-    """The event stream ``make`` builds at the model's rate, behind a rational resampler.
+    """The hit stream ``make`` builds at the model's rate, behind a rational resampler.
 
     Args:
-        make: :func:`aemon.detect.factory.make_event_stream`.
+        make: :func:`aemon.detect.factory.make_hit_stream`.
         options: Detector settings.
         fmt: The source's format.
         channel_info: Per-channel metadata.

@@ -2,7 +2,7 @@
 
 ::
 
-    items ──► EventStream ──hits──► [HitGrouper: group + locate] ──► sinks
+    items ──► HitStream ──hits──► [HitGrouper: group + locate] ──► sinks
     (blocks,     │                        ▲                          (CSV, HDF5 table or /events,
      gaps)       └── settled_sample ──────┘ the grouper's clock        PUB, GUI, a list, …)
 
@@ -12,7 +12,7 @@ the GUI's re-detection and the in-memory evaluation (:mod:`aemon.detect.signal_d
 training's cards, calibration, adapt) all call it; a live source and a file differ only in
 where the items come from.
 
-The grouper's clock is the stream's :attr:`~aemon.detect.factory.EventStream.settled_sample`
+The grouper's clock is the stream's :attr:`~aemon.detect.factory.HitStream.settled_sample`
 (no hit still to come has an earlier onset), the same live and offline, so an event is final
 only when all its hits are in: the events and their locations do not depend on block sizes,
 batching or detector latency.
@@ -26,15 +26,15 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect.factory import EventStream
-from aemon.events.grouping import EventSink, HitGrouper, LocatingWriter
+from aemon.detect.factory import HitStream
+from aemon.events.grouping import HitGrouper, HitSink, LocatingWriter
 from aemon.events.hit import Hit
 from aemon.stream.ring_reader import RingReader
 from aemon.types import Gap
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DetectionRunner", "EventList", "Fanout", "Item", "Pace", "paced", "ring_items"]
+__all__ = ["DetectionRunner", "Fanout", "HitList", "Item", "Pace", "paced", "ring_items"]
 
 Item = tuple[int, npt.NDArray[np.generic]] | Gap
 """What a source of the walk yields: ``(first_sample, (channels, n) block)`` or a :class:`Gap`
@@ -45,7 +45,7 @@ Pace = Callable[[float], None]
 sleeps in it to hold a speed."""
 
 
-class EventList(list[Hit]):
+class HitList(list[Hit]):
     """A sink that keeps the hits in memory (evaluation, the GUI's re-detection)."""
 
     def write(self, events: Iterable[Hit]) -> int:
@@ -62,7 +62,7 @@ class Fanout:
         rows: Hits passed on.
     """
 
-    def __init__(self, sinks: Sequence[EventSink]) -> None:
+    def __init__(self, sinks: Sequence[HitSink]) -> None:
         self.sinks = list(sinks)
         self.rows = 0
 
@@ -77,10 +77,10 @@ class Fanout:
 
 
 class DetectionRunner:
-    """Runs an event stream over items and passes the hits on, grouped when asked.
+    """Runs a hit stream over items and passes the hits on, grouped when asked.
 
     Args:
-        stream: The event stream (:func:`~aemon.detect.factory.make_event_stream`).
+        stream: The hit stream (:func:`~aemon.detect.factory.make_hit_stream`).
         sinks: Where the hits go, in this order.
         first_sample: Absolute index of the stream's first sample (``time_s = 0``).
         sample_rate_hz: Sample rate (Hz).
@@ -97,8 +97,8 @@ class DetectionRunner:
 
     def __init__(
         self,
-        stream: EventStream,
-        sinks: Sequence[EventSink],
+        stream: HitStream,
+        sinks: Sequence[HitSink],
         *,
         first_sample: int,
         sample_rate_hz: float,

@@ -1,8 +1,8 @@
-"""Run the live event stream over a signal held in memory (evaluation, calibration, adapt).
+"""Run the live hit stream over a signal held in memory (evaluation, calibration, adapt).
 
 Model cards, ``aemon evaluate``, ``aemon calibrate`` and ``aemon adapt`` all call
 :func:`detect_signal`, which pushes the signal block by block through the same
-:func:`~aemon.detect.factory.make_event_stream` stream that ``aemon monitor`` and
+:func:`~aemon.detect.factory.make_hit_stream` stream that ``aemon monitor`` and
 ``aemon detect`` use, so their numbers are the numbers a user gets.
 """
 
@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector
-from aemon.detect.event_streams import NeuralEventStream
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
+from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
-from aemon.detect.runner import DetectionRunner, EventList, Item
+from aemon.detect.runner import DetectionRunner, HitList, Item
 from aemon.errors import ConfigError
 from aemon.events.hit import Hit
 from aemon.io.file_readers import open_block_reader, timeline
@@ -111,21 +111,21 @@ def detect_blocks(
     With ``event_snr_db``, the SNR of every event (before the card's SNR gate) is appended
     to it.
     """
-    stream = make_event_stream(
+    stream = make_hit_stream(
         DetectOptions(detector="nn", probability=threshold),
         fmt,
         channel_info,
         onnx=detector,
         first_sample=first_sample,
     )
-    assert isinstance(stream, NeuralEventStream)
+    assert isinstance(stream, NeuralHitStream)
     chunks: list[ProbabilityChunk] = []
     if keep_map:
         stream.map_listener = chunks.append
     if event_snr_db is not None:
         stream.snr_listener = event_snr_db.append
     stream.feature_listener = feature_listener
-    events = EventList()
+    events = HitList()
     runner = DetectionRunner(
         stream, [events], first_sample=first_sample, sample_rate_hz=fmt.sample_rate_hz
     )

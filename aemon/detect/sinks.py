@@ -1,6 +1,6 @@
 """Where a :class:`~aemon.detect.runner.DetectionRunner` sends its hits: the live outputs.
 
-Every sink has ``write(events) -> int`` (:class:`~aemon.events.grouping.EventSink`). The event
+Every sink has ``write(events) -> int`` (:class:`~aemon.events.grouping.HitSink`). The event
 CSV (:class:`~aemon.io.event_csv.EventCsvWriter`) and a named event table
 (:class:`~aemon.io.event_tables.EventTableWriter`) are sinks as they are; this module adapts
 the recording's ``/events`` table, the PUB publisher and a callback (the GUI, printing).

@@ -6,7 +6,7 @@ machine alone (negatives) and of the lab's own pencil-lead breaks mixed into tha
 noise (positives). The trees are stored as plain arrays in ``site_classifier.json`` beside the
 model (no pickle: the file is data, safe to load from anywhere), and evaluated here in numpy.
 
-:class:`~aemon.detect.event_streams.NeuralEventStream` asks :meth:`SiteClassifier.accepts` for
+:class:`~aemon.detect.hit_streams.NeuralHitStream` asks :meth:`SiteClassifier.accepts` for
 every event it builds; a rejected one is counted, not written.
 """
 

@@ -6,8 +6,8 @@ learnt at one gain works at another. The spectrum is compared band by band with 
 spectrum before the onset: a bearing impact that rings a 60 kHz structural resonance stands
 out in one or two bands, a crack or pencil-lead burst in many, up to the sensor's band edge.
 
-:func:`site_features` is called by the live event stream on the raw samples it holds
-(:class:`~aemon.detect.event_streams.NeuralEventStream`) and by ``aemon adapt`` on the same
+:func:`site_features` is called by the live hit stream on the raw samples it holds
+(:class:`~aemon.detect.hit_streams.NeuralHitStream`) and by ``aemon adapt`` on the same
 samples, so the classifier is trained on exactly what it sees in use.
 """
 

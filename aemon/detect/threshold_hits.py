@@ -24,8 +24,8 @@ The scan is a numba kernel over ``(channels, n)`` int16/float32 blocks in stream
 :class:`HitDetector` keeps the state between blocks (a hit spanning blocks is one hit):
 ``push(first_sample, block) -> list[ThresholdHit]`` and ``flush()``. To get full events with
 features
-use :class:`aemon.detect.hit_stream.HitEventStream` or
-:func:`aemon.detect.hit_stream.hits_to_events`.
+use :class:`aemon.detect.threshold_hit_stream.ThresholdHitStream` or
+:func:`aemon.detect.threshold_hit_stream.threshold_hits_to_hits`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ Public API (imported on first use):
     hit_features: :mod:`aemon.events.features`
     spectral_features: :mod:`aemon.events.features`
     volts_to_dbae: :mod:`aemon.events.features`
-    EventSink: :mod:`aemon.events.grouping`
+    HitSink: :mod:`aemon.events.grouping`
     HitGrouper: :mod:`aemon.events.grouping`
     LocatedEvent: :mod:`aemon.events.grouping`
     LocatingWriter: :mod:`aemon.events.grouping`
@@ -67,7 +67,7 @@ _EXPORTS = {
     "Hit": "hit",
     "HitBuilder": "hit",
     "EventCounts": "scoring",
-    "EventSink": "grouping",
+    "HitSink": "grouping",
     "HitFeatures": "features",
     "HitGrouper": "grouping",
     "KnownPosition": "wave_speed",
@@ -114,11 +114,11 @@ __all__ = [
     "DetectedEvent",
     "Detection",
     "EventCounts",
-    "EventSink",
     "Hit",
     "HitBuilder",
     "HitFeatures",
     "HitGrouper",
+    "HitSink",
     "KnownPosition",
     "LocatedEvent",
     "LocatingWriter",

@@ -292,7 +292,7 @@ def group_hits(hits: Iterable[Hit], config: LocationConfig) -> tuple[list[Hit], 
     return located, grouper.table
 
 
-class EventSink(Protocol):
+class HitSink(Protocol):
     """Where detected events go: an ``EventCsvWriter``, an event table writer
     (``aemon.io.event_tables``) or a :class:`LocatingWriter`."""
 
@@ -302,7 +302,7 @@ class EventSink(Protocol):
 
 
 class LocatingWriter:
-    """An :class:`EventSink` that groups and locates hits before passing them on.
+    """An :class:`HitSink` that groups and locates hits before passing them on.
 
     Args:
         sink: Where the annotated hits go (e.g. an ``EventCsvWriter``).
@@ -313,7 +313,7 @@ class LocatingWriter:
         rows: Hits passed on to ``sink``.
     """
 
-    def __init__(self, sink: EventSink, grouper: HitGrouper, *, only_inside: bool = False):
+    def __init__(self, sink: HitSink, grouper: HitGrouper, *, only_inside: bool = False):
         self.sink, self.grouper, self.only_inside = sink, grouper, only_inside
         self.rows = 0
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from aemon.detect.offline import detect_path
 from aemon.detect.options import DetectOptions
-from aemon.detect.runner import EventList
+from aemon.detect.runner import HitList
 from aemon.events.hit import Hit
 from aemon.gui.event_clusters import read_events_table
 from aemon.io.event_csv import array_to_events
@@ -126,7 +126,7 @@ class ReplayModel:
 
     def redetect(self, options: DetectOptions) -> list[Hit]:
         """Run a detector over the whole recording; the result replaces :attr:`events`."""
-        found = EventList()
+        found = HitList()
         detect_path(self.path, options, [found])  # the runner of aemon detect, into a list
         self.events = list(found)
         self.cluster_labels = {}  # they were of the table the events replace

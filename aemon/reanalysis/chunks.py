@@ -23,7 +23,7 @@ import logging
 import math
 from typing import NamedTuple
 
-from aemon.detect.event_streams import MAX_EVENT_S, NOISE_CONTEXT_S
+from aemon.detect.hit_streams import MAX_EVENT_S, NOISE_CONTEXT_S
 from aemon.detect.model_card import ModelCard
 from aemon.detect.threshold_hits import HitDetectorConfig
 from aemon.dsp.normalization import NormalizationParams

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from aemon.detect.event_streams import NeuralEventStream
-from aemon.detect.factory import EventStream
+from aemon.detect.factory import HitStream
+from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.offline import detect_reader, detect_tradb
 from aemon.detect.options import DetectOptions
 from aemon.dsp.preprocess import Preprocessor
@@ -196,14 +196,14 @@ def detect_chunk(job: ChunkJob, state: Preprocessor | None = None) -> ChunkResul
     )
 
 
-def _continue(first_sample: int, state: Preprocessor | None) -> Callable[[EventStream], None]:
-    """Make a chunk's event stream continue the recording's: event times counted from the
+def _continue(first_sample: int, state: Preprocessor | None) -> Callable[[HitStream], None]:
+    """Make a chunk's hit stream continue the recording's: event times counted from the
     recording's first sample (with the event builder's own formulas, so to the last bit),
     and the preprocessing ``state`` a sequential pass has at the chunk's start; the neural
     detector infers on the task's own thread."""
 
-    def continue_recording(stream: EventStream) -> None:
-        if isinstance(stream, NeuralEventStream):
+    def continue_recording(stream: HitStream) -> None:
+        if isinstance(stream, NeuralHitStream):
             builder = stream.builder
             # one task, one core: Dask runs the chunks side by side, so the inference does not
             # also run beside the preprocessing (the map is the same either way)

@@ -35,9 +35,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
-from aemon.detect.runner import DetectionRunner, EventList
+from aemon.detect.runner import DetectionRunner, HitList
 from aemon.detect.signal_detection import detect_signal
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
@@ -134,10 +134,8 @@ def threshold_hit_onsets(
     """(onset, channel, -1) of threshold hits at k × the running noise RMS."""
     fmt = StreamFormat(rate, x.shape[0], "float32", 1.0)
     channels = [ChannelInfo(f"ch{c}") for c in range(x.shape[0])]
-    hits = make_event_stream(
-        DetectOptions(detector="threshold", x_noise=k), fmt, channels, onnx=None
-    )
-    events, step = EventList(), 1 << 16
+    hits = make_hit_stream(DetectOptions(detector="threshold", x_noise=k), fmt, channels, onnx=None)
+    events, step = HitList(), 1 << 16
     blocks = ((s, x[:, s : s + step].astype(np.float32)) for s in range(0, x.shape[1], step))
     DetectionRunner(hits, [events], first_sample=0, sample_rate_hz=rate).run(blocks)
     return [(e.sample_index, e.channel, -1) for e in events]

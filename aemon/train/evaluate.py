@@ -5,7 +5,7 @@ Two evaluations, both reported in the model card:
 * **windows**: held-out mixed windows (as the thesis evaluated, augmented); binary-map metrics
   (Table 4.3 layout) and event-level precision/recall/F1.
 * **stream**: a continuous recording (default: a held-out simulator stream) run through the
-  live event stream (:func:`aemon.train.report.score_live_stream`), then scored the same ways.
+  live hit stream (:func:`aemon.train.report.score_live_stream`), then scored the same ways.
 """
 
 from __future__ import annotations

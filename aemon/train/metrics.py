@@ -101,7 +101,7 @@ def extract_events(
     """Turn a ``(classes, bins)`` probability map into events by the live rule.
 
     The runs are those of :class:`~aemon.events.segmentation.MapSegmenter`, set up as the
-    live neural stream sets it up (:class:`~aemon.detect.event_streams.NeuralEventStream`):
+    live neural stream sets it up (:class:`~aemon.detect.hit_streams.NeuralHitStream`):
     a run is where any class reaches ``threshold``, runs at most ``merge_gap_us`` apart merge,
     and the run takes the class with the highest probability inside it, whose peak is its
     score. With ``per_class`` every class row gives its own events (for overlapping types).

@@ -133,7 +133,7 @@ def evaluate_predictor(
             f"heldout_stream: {signal.shape[1] / geo.sample_rate_hz:.2f} s continuous simulator "
             f"stream (seed {sim.seed}, default SNR {sim.snr_db_range[0]:g}-"
             f"{sim.snr_db_range[1]:g} dB and background, {sim.burst_rate_hz:g} bursts/s), "
-            "run through the live event stream (aemon.detect.signal_detection)"
+            "run through the live hit stream (aemon.detect.signal_detection)"
         )
     for source in sources:
         if isinstance(source, LabelledSource):
@@ -188,7 +188,7 @@ def choose_event_threshold(predict: Predictor, windows: WindowSet, geo: Geometry
 def score_live_stream(
     detector: Detector, signal: np.ndarray, truth: list[TrueEvent], geo: Geometry
 ) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
-    """Detect with the live event stream and score events and map against the truth.
+    """Detect with the live hit stream and score events and map against the truth.
 
     Returns:
         The report (``map``, ``events``, ``events_any_type``, ``seconds``), the true binary

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
 from aemon.detect.resampled_stream import ResampledEventStream
 from aemon.drivers.daq_publisher import quantise
@@ -33,7 +33,7 @@ def _simulated(seconds: float, first: int) -> tuple[list[tuple[int, np.ndarray]]
 def test_two_mhz_stream_is_detected_at_source_indices() -> None:
     first = 1_000_000  # a source whose first index is not 0
     fmt = StreamFormat(RATE, 1, "int16", VPC)
-    stream = make_event_stream(
+    stream = make_hit_stream(
         DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1", volts_per_count=VPC)],
         first_sample=first, live=True,
     )  # fmt: skip
@@ -56,7 +56,7 @@ def test_two_mhz_stream_is_detected_at_source_indices() -> None:
 
 def test_after_a_gap_bursts_are_found_at_their_source_indices() -> None:
     fmt = StreamFormat(RATE, 1, "int16", VPC)
-    stream = make_event_stream(
+    stream = make_hit_stream(
         DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1", volts_per_count=VPC)], live=True
     )
     assert isinstance(stream, ResampledEventStream)
@@ -81,4 +81,4 @@ def test_after_a_gap_bursts_are_found_at_their_source_indices() -> None:
 def test_a_source_slower_than_the_model_gets_one_line() -> None:
     fmt = StreamFormat(1_000_000.0, 1, "int16", VPC)
     with pytest.raises(ConfigError, match=r"expects 1562500 Hz but the source delivers 1000000"):
-        make_event_stream(DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1")])
+        make_hit_stream(DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1")])

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
-from aemon.detect.runner import DetectionRunner, EventList, Fanout, Item
+from aemon.detect.runner import DetectionRunner, Fanout, HitList, Item
 from aemon.events.grouping import HitGrouper
 from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig, Sensor
@@ -66,7 +66,7 @@ def test_no_event_comes_before_the_settled_sample(
     options = DetectOptions(model=model, detector=detector, x_noise=6.0)
     if detector == "nn":
         options = options._replace(probability=0.5, x_noise=None)
-    stream = make_event_stream(options, FORMAT, CHANNELS, live=detector == "nn")
+    stream = make_hit_stream(options, FORMAT, CHANNELS, live=detector == "nn")
     settled, found = stream.settled_sample, 0
     for item in _blocks(x, [3000, 20_000, 777, 65_536]):
         if isinstance(item, Gap):
@@ -85,8 +85,8 @@ def test_no_event_comes_before_the_settled_sample(
 def _located(
     x: np.ndarray, config: LocationConfig, options: DetectOptions, sizes: list[int], live: bool
 ) -> list[Hit]:
-    stream = make_event_stream(options, FORMAT, CHANNELS, live=live)
-    hits = EventList()
+    stream = make_hit_stream(options, FORMAT, CHANNELS, live=live)
+    hits = HitList()
     grouper = HitGrouper(config)
     DetectionRunner(stream, [hits], first_sample=0, sample_rate_hz=RATE, grouper=grouper).run(
         _blocks(x, sizes)
@@ -112,7 +112,7 @@ def test_grouped_and_located_hits_do_not_depend_on_block_sizes(
 
 
 def test_fanout_writes_every_sink_in_turn() -> None:
-    first, second = EventList(), EventList()
+    first, second = HitList(), HitList()
     fanout = Fanout([first, second])
     hits = [_hit(10), _hit(20)]
     assert fanout.write(iter(hits)) == 2 and fanout.write([]) == 0
@@ -131,7 +131,7 @@ def test_a_run_longer_than_the_raw_history_does_not_hold_the_clock_back(model: P
     t = np.arange(round(0.1 * RATE), round(0.7 * RATE))
     x[0, t] += np.sin(2 * np.pi * 150e3 / RATE * t) * ((t // 80) % 2)
     options = DetectOptions(model=model, detector="nn", probability=0.5)
-    stream = make_event_stream(options, FORMAT, CHANNELS, live=True)
+    stream = make_hit_stream(options, FORMAT, CHANNELS, live=True)
     block = 32768
     for start in range(0, round(0.6 * RATE), block):
         assert [e.sample_index for e in stream.push(start, x[:, start : start + block])] == []

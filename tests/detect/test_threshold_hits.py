@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aemon.detect.hit_stream import HitEventStream, hits_to_events
+from aemon.detect.threshold_hit_stream import ThresholdHitStream, threshold_hits_to_hits
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig, ThresholdHit, detect_hits
 from aemon.errors import ConfigError
 from aemon.events.features import dbae_to_volts
@@ -69,7 +69,7 @@ def test_event_of_a_hit_excludes_crossings_before_its_start() -> None:
     first_c, last_c = _tone(x, close + 510, 60, 1e-3)
     hits = _hits(x, hdt_us=100.0, hlt_us=500.0)
     assert [h.start_sample for h in hits][1:] == [first_c]
-    event = hits_to_events(hits[1:], x[None, :], 0, HitBuilder(US))[0]
+    event = threshold_hits_to_hits(hits[1:], x[None, :], 0, HitBuilder(US))[0]
     assert event.duration_us == pytest.approx(last_c - first_c)
     assert event.rise_time_us == pytest.approx(hits[1].peak_sample - first_c)
 
@@ -83,7 +83,7 @@ def test_pdt_freezes_the_peak_and_rise_time() -> None:
     assert (long.peak_sample, long.peak_V) == (1050, pytest.approx(10 * THR))
     assert short.stop_sample == long.stop_sample == 1051
     builder = HitBuilder(US, aic_pre_us=0.0, aic_post_us=0.0)
-    event = hits_to_events([short], x[None, :], 0, builder)[0]
+    event = threshold_hits_to_hits([short], x[None, :], 0, builder)[0]
     assert event.rise_time_us == pytest.approx(10.0)
     assert event.amplitude_V == pytest.approx(3 * THR)
     assert event.duration_us == pytest.approx(50.0)
@@ -184,8 +184,8 @@ def test_hit_event_stream_matches_offline_events_and_serves_cascade_windows(
     rate = 1_562_500.0
     config = HitDetectorConfig(threshold_dbae=40.0)
     offline_hits = detect_hits(sim_signal, config, rate)
-    offline = hits_to_events(offline_hits, sim_signal, 0, HitBuilder(rate))
-    stream = HitEventStream(HitDetector(config, rate, 2), HitBuilder(rate), keep_s=0.02)
+    offline = threshold_hits_to_hits(offline_hits, sim_signal, 0, HitBuilder(rate))
+    stream = ThresholdHitStream(HitDetector(config, rate, 2), HitBuilder(rate), keep_s=0.02)
     events, hits = [], []
     for pos in range(0, sim_signal.shape[1], 10_000):
         new = stream.push_hits(pos, sim_signal[:, pos : pos + 10_000])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aemon.detect.hit_stream import hits_to_events
+from aemon.detect.threshold_hit_stream import threshold_hits_to_hits
 from aemon.detect.threshold_hits import HitDetectorConfig, detect_hits
 from aemon.errors import FileFormatError
 from aemon.events.hit import Hit, HitBuilder
@@ -48,7 +48,7 @@ def signal() -> np.ndarray:
 def events(signal: np.ndarray) -> list[Hit]:
     hits = detect_hits(signal, HitDetectorConfig(threshold_dbae=40.0), RATE)
     builder = HitBuilder(RATE, first_sample=0, start_time_utc=START)
-    found = hits_to_events(hits, signal, 0, builder)
+    found = threshold_hits_to_hits(hits, signal, 0, builder)
     assert len(found) >= 5
     return found
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from aemon.detect.event_streams import peak_snr_db
-from aemon.detect.factory import make_event_stream
+from aemon.detect.factory import make_hit_stream
+from aemon.detect.hit_streams import peak_snr_db
 from aemon.detect.options import DetectOptions
 from aemon.events.hit import Hit
 from aemon.sim.simulator import AESimulator, SimConfig
@@ -18,7 +18,7 @@ RATE = 1_562_500.0
 
 def _events(samples: np.ndarray, block: int, *, live: bool) -> list[Hit]:
     fmt = StreamFormat(RATE, 1, "float32", 1.0)
-    stream = make_event_stream(
+    stream = make_hit_stream(
         DetectOptions(provider="cpu", threads=1), fmt, [ChannelInfo("ch1")], live=live
     )
     events: list[Hit] = []

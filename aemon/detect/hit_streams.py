@@ -1,14 +1,14 @@
-"""Neural detections → AE events, streaming: the neural and the cascade event streams.
+"""Neural detections → AE hits, streaming: the neural and the cascade hit streams.
 
-* :class:`NeuralEventStream` (``--detector nn``): a
+* :class:`NeuralHitStream` (``--detector nn``): a
   :class:`~aemon.detect.probability_map.ProbabilityMapStream`
   makes the stitched probability map, a :class:`~aemon.events.segmentation.MapSegmenter` per channel
   turns it into runs (threshold, merge gap and class from the model card), and the
   :class:`~aemon.events.hit.HitBuilder` refines each onset (AIC) and measures the features on
   the raw samples, which the stream keeps for as long as a detection can still need them.
-* :class:`CascadeEventStream` (``--detector cascade``): the threshold detector proposes hits
-  (:class:`~aemon.detect.hit_stream.HitEventStream`), the network looks only at one window around
-  each hit, and the hit becomes an event when a class reaches the probability threshold in
+* :class:`CascadeHitStream` (``--detector cascade``): the threshold detector proposes hits
+  (:class:`~aemon.detect.threshold_hit_stream.ThresholdHitStream`), the network looks only
+  at one window around each hit, and the hit is kept when a class reaches the probability in
   the bins the hit covers (typed by that class). Inference then costs per hit, not per
   second, so even the large thesis models keep up on a CPU at ordinary hit rates.
 
@@ -25,11 +25,11 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector
-from aemon.detect.hit_stream import HitEventStream
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
 from aemon.detect.raw_history import RawHistory
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.site_features import site_features
+from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, ThresholdHit
 from aemon.dsp.normalization import noise_floor
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
@@ -46,7 +46,7 @@ NOISE_CONTEXT_S = 1e-3
 """Raw signal (s) kept before each event for the builder's noise estimate and AIC window."""
 
 
-class NeuralEventStream:
+class NeuralHitStream:
     """Raw blocks → events with the neural detector.
 
     Args:
@@ -216,7 +216,7 @@ def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:
     return 20.0 * float(np.log10(max(peak, 1e-30) / max(noise, 1e-30)))
 
 
-class CascadeEventStream:
+class CascadeHitStream:
     """Threshold hits confirmed and classified by the network (one window per hit).
 
     Args:
@@ -254,7 +254,7 @@ class CascadeEventStream:
         # the hit starts this many whole bins into its window: after the margin, with context
         self.pre_bins = card.margin_bins + max(1, card.hop // card.bin_samples // 8)
         self.pre = self.pre_bins * card.bin_samples * factor
-        self.hits = HitEventStream(hits, builder, keep_s=2 * self.window / fmt.sample_rate_hz)
+        self.hits = ThresholdHitStream(hits, builder, keep_s=2 * self.window / fmt.sample_rate_hz)
         self._pre = Preprocessor(
             1,
             fmt.sample_rate_hz,

@@ -1,6 +1,6 @@
-"""Threshold hits → full events, offline and streaming (``--detector threshold`` / cascade).
+"""Threshold hits → full hit rows, offline and streaming (``--detector threshold`` / cascade).
 
-:class:`HitEventStream` runs a :class:`~aemon.detect.threshold_hits.HitDetector` on a
+:class:`ThresholdHitStream` runs a :class:`~aemon.detect.threshold_hits.HitDetector` on a
 stream and keeps the raw
 history the :class:`~aemon.events.hit.HitBuilder` needs (the AIC pre-window, the whole hit), so
 ``push(first_sample, block)`` returns finished :class:`~aemon.events.hit.Hit` rows.
@@ -8,7 +8,7 @@ history the :class:`~aemon.events.hit.HitBuilder` needs (the AIC pre-window, the
 For the cascade (threshold proposes, the neural network confirms and classifies) use the two
 halves separately::
 
-    stream = HitEventStream(detector, builder)
+    stream = ThresholdHitStream(detector, builder)
     for hit in stream.push_hits(first, block):
         start, stop = hit.window(card.window, pretrigger)
         if stream.has(start, stop):                 # else keep the hit until it has arrived
@@ -38,7 +38,7 @@ HIT_TYPE = "hit"
 """Value of the ``type`` column for threshold hits."""
 
 
-def hits_to_events(
+def threshold_hits_to_hits(
     hits: Iterable[ThresholdHit],
     signal: npt.ArrayLike,
     signal_first_sample: int,
@@ -64,7 +64,7 @@ def hits_to_events(
     ]
 
 
-class HitEventStream:
+class ThresholdHitStream:
     """Streaming threshold detector that returns events, with the raw history they need.
 
     Args:
