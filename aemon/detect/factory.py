@@ -18,7 +18,7 @@ from aemon.detect.hit_streams import CascadeHitStream, NeuralHitStream
 from aemon.detect.onnx_runtime import default_model_path
 from aemon.detect.options import DETECTORS, DetectOptions
 from aemon.detect.probability_map import ProbabilityMapStream
-from aemon.detect.resampled_stream import needs_resampling, resampled_event_stream
+from aemon.detect.resampled_stream import needs_resampling, resampled_hit_stream
 from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, HitDetectorConfig
 from aemon.errors import ConfigError
@@ -130,7 +130,7 @@ def make_hit_stream(
     if options.detector != "threshold":
         onnx = onnx or open_model(options, fmt.sample_rate_hz)
         if needs_resampling(fmt.sample_rate_hz, onnx.card.sample_rate_hz):  # e.g. 2 MHz, 10 MHz
-            return resampled_event_stream(
+            return resampled_hit_stream(
                 make_hit_stream, options, fmt, channel_info, onnx=onnx,
                 first_sample=first_sample, start_time_utc=start_time_utc, live=live,
             )  # fmt: skip

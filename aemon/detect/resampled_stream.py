@@ -2,7 +2,7 @@
 
 A WaveLine device samples at 10 MHz / decimation (linWave) or 2 MHz (spotWave); the shipped
 model at 1.5625 MHz. When the source rate is not a whole multiple of the model rate (which
-the detector decimates by itself), :func:`resampled_event_stream` puts a streaming
+the detector decimates by itself), :func:`resampled_hit_stream` puts a streaming
 :class:`~aemon.dsp.rational_resampler.RationalResampler` (``up/down``, e.g. 25/32 or 5/32)
 in front of an ordinary hit stream built for the model rate. The recording keeps the
 device's own samples; only the detector sees the resampled signal. Events come back with
@@ -32,7 +32,7 @@ from aemon.types import ChannelInfo, Gap, StreamFormat
 logger = logging.getLogger(__name__)
 
 
-class ResampledEventStream:
+class ResampledHitStream:
     """Source-rate blocks in, source-rate events out; detection at the model rate inside.
 
     Args:
@@ -108,7 +108,7 @@ def needs_resampling(source_rate_hz: float, model_rate_hz: float) -> bool:
     return decimation_factor(source_rate_hz, model_rate_hz) is None
 
 
-def resampled_event_stream(
+def resampled_hit_stream(
     make: Callable[..., Any],
     options: Any,
     fmt: StreamFormat,
@@ -117,7 +117,7 @@ def resampled_event_stream(
     onnx: Detector,
     first_sample: int = 0,
     **kwargs: Any,
-) -> ResampledEventStream:
+) -> ResampledHitStream:
     """The hit stream ``make`` builds at the model's rate, behind a rational resampler.
 
     Args:
@@ -148,4 +148,4 @@ def resampled_event_stream(
         card.sample_rate_hz,
         resampler.latency_samples / fmt.sample_rate_hz * 1e6,
     )
-    return ResampledEventStream(inner, resampler, first_sample)
+    return ResampledHitStream(inner, resampler, first_sample)

@@ -7,7 +7,7 @@ import pytest
 
 from aemon.detect.factory import make_hit_stream
 from aemon.detect.options import DetectOptions
-from aemon.detect.resampled_stream import ResampledEventStream
+from aemon.detect.resampled_stream import ResampledHitStream
 from aemon.drivers.daq_publisher import quantise
 from aemon.errors import ConfigError
 from aemon.sim.simulator import AESimulator, SimConfig
@@ -37,7 +37,7 @@ def test_two_mhz_stream_is_detected_at_source_indices() -> None:
         DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1", volts_per_count=VPC)],
         first_sample=first, live=True,
     )  # fmt: skip
-    assert isinstance(stream, ResampledEventStream)
+    assert isinstance(stream, ResampledHitStream)
     assert (stream.resampler.up, stream.resampler.down) == (25, 32)
     blocks, onsets = _simulated(3.0, first)
     events = []
@@ -59,7 +59,7 @@ def test_after_a_gap_bursts_are_found_at_their_source_indices() -> None:
     stream = make_hit_stream(
         DetectOptions(provider="cpu"), fmt, [ChannelInfo("ch1", volts_per_count=VPC)], live=True
     )
-    assert isinstance(stream, ResampledEventStream)
+    assert isinstance(stream, ResampledHitStream)
     blocks, onsets = _simulated(3.0, 0)
     lost = blocks[40:75]  # about 0.5 s missing, not on the 25/32 grid
     gap = Gap(lost[0][0], lost[-1][0] + lost[-1][1].shape[1], "restart")
