@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -88,14 +89,43 @@ class SiteClassifier:
     info: dict[str, Any] = field(default_factory=dict)
 
     def probability(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``."""
+        """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``.
+
+        Every tree descends at once, one level per step (a few numpy operations per level,
+        not per tree): the live stream asks for each event as it is built.
+        """
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))
         x = np.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)
         x = x.astype(np.float32).astype(np.float64)  # sklearn's trees split float32 values
-        raw = np.full(x.shape[0], self.offset)
-        for tree in self.trees:
-            raw += self.learning_rate * tree.predict(x)
+        left, right, feature, threshold, value = self._forest
+        trees = np.arange(left.shape[0])[None, :]
+        rows = np.arange(x.shape[0])[:, None]
+        node = np.zeros((x.shape[0], left.shape[0]), dtype=np.int64)
+        while True:
+            down = left[trees, node]
+            inner = down >= 0
+            if not inner.any():
+                break
+            go_left = x[rows, feature[trees, node]] <= threshold[trees, node]
+            node = np.where(inner, np.where(go_left, down, right[trees, node]), node)
+        raw = self.offset + self.learning_rate * value[trees, node].sum(axis=1)
         return np.asarray(expit(raw))
+
+    @cached_property
+    def _forest(self) -> tuple[npt.NDArray[Any], ...]:
+        """The trees as ``(trees, nodes)`` arrays (padded with leaves)."""
+        size = max((t.left.size for t in self.trees), default=1)
+        left = np.full((len(self.trees), size), -1, dtype=np.int64)
+        right = np.full_like(left, -1)
+        feature = np.zeros_like(left)
+        threshold = np.zeros(left.shape)
+        value = np.zeros(left.shape)
+        for i, t in enumerate(self.trees):
+            n = t.left.size
+            left[i, :n], right[i, :n], feature[i, :n] = t.left, t.right, t.feature
+            threshold[i, :n], value[i, :n] = t.threshold, t.value
+        feature[feature < 0] = 0  # leaves: never read
+        return left, right, feature, threshold, value
 
     def accepts(self, features: npt.ArrayLike) -> bool:
         """True when one detection's features reach :attr:`threshold`."""

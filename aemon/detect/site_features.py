@@ -30,6 +30,8 @@ SPAN_S = 1.3e-3
 """Longest stretch after the onset (s) the spectrum and envelope are measured on: the
 detection's own length, from :data:`MIN_SPAN_S` up to this."""
 MIN_SPAN_S = 50e-6
+TAPER_FRACTION = 0.1
+"""Part of the span tapered (half at each end) before its spectrum is taken."""
 NOISE_S = 0.6e-3
 """Noise stretch before the onset (s), where the stream holds that much."""
 PRE_S = 50e-6
@@ -127,6 +129,17 @@ def site_features(
     )
 
 
+def _taper(n: int, fraction: float) -> npt.NDArray[np.float64]:
+    """Ones with raised-cosine ends over ``fraction / 2`` of ``n`` at each side (a Tukey
+    window; written here because importing scipy.signal costs about a second)."""
+    window = np.ones(n)
+    edge = int(fraction * n / 2)
+    if edge > 0:
+        ramp = 0.5 * (1 - np.cos(np.pi * np.arange(edge) / edge))
+        window[:edge], window[n - edge :] = ramp, ramp[::-1]
+    return window
+
+
 def _rms(x: npt.NDArray[np.float64]) -> float:
     return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
 
@@ -142,10 +155,8 @@ def _spectrum(
     between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
     n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
     freqs = np.fft.rfftfreq(n, 1 / rate)
-    from scipy.signal.windows import tukey  # scipy.signal costs ~1 s: only with site files
-
     # a short taper only: the event sits at the start of the span, where a Hann window is ~0
-    taper = tukey(span.size, 0.1) if span.size > 2 else np.ones(span.size)
+    taper = _taper(span.size, TAPER_FRACTION)
     power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / max(float(np.sum(taper**2)), 1e-12)
     hann = np.hanning(noise.size)
     noise_power = np.abs(np.fft.rfft(noise * hann, n)) ** 2

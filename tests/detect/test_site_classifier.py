@@ -29,6 +29,11 @@ def test_numpy_trees_give_scikit_learns_probabilities() -> None:
     theirs = model.predict_proba(x)[:, 1]
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
     assert 0.1 < np.mean(ours > 0.5) < 0.9  # not a constant answer
+    classifier = SiteClassifier.from_sklearn(model, 0.5, 0.3)  # one tree at a time, too
+    one_by_one = classifier.offset + classifier.learning_rate * sum(
+        t.predict(x) for t in classifier.trees
+    )
+    np.testing.assert_allclose(ours, 1 / (1 + np.exp(-one_by_one)), rtol=0, atol=1e-12)
 
 
 def test_the_json_file_round_trips(tmp_path: Path) -> None:
