@@ -26,13 +26,13 @@ import numpy.typing as npt
 
 from aemon.detect.backend import Detector
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
-from aemon.detect.raw_history import RawHistory
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.site_features import site_features
 from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, ThresholdHit
 from aemon.dsp.normalization import noise_floor
 from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import ConfigError
 from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.events.segmentation import MapSegmenter

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect.raw_history import RawHistory
 from aemon.detect.threshold_hits import HitDetector, ThresholdHit
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import ConfigError
 from aemon.events.hit import Hit, HitBuilder
 

@@ -1,5 +1,5 @@
 """Signal processing shared by the live path and training: numba kernels with numpy twins,
-high-pass, decimation and noise-floor normalisation.
+high-pass, decimation, noise-floor normalisation and the raw sample history.
 
 Public API (imported on first use):
     fir_decimate: :mod:`aemon.dsp.kernels`
@@ -18,8 +18,9 @@ Public API (imported on first use):
     SegmentNormalizer: :mod:`aemon.dsp.preprocess`
     card_highpass_hz: :mod:`aemon.dsp.preprocess`
     decimation_factor: :mod:`aemon.dsp.preprocess`
+    RawHistory: :mod:`aemon.dsp.raw_history`
 
-Modules: kernels, normalization, preprocess.
+Modules: kernels, normalization, preprocess, raw_history.
 """
 
 from aemon._lazy import lazy_exports
@@ -30,6 +31,7 @@ _EXPORTS = {
     "NoiseFloorTracker": "normalization",
     "NormalizationParams": "normalization",
     "Preprocessor": "preprocess",
+    "RawHistory": "raw_history",
     "SegmentNormalizer": "preprocess",
     "apply_scale": "normalization",
     "card_highpass_hz": "preprocess",
@@ -49,6 +51,7 @@ __all__ = [
     "NoiseFloorTracker",
     "NormalizationParams",
     "Preprocessor",
+    "RawHistory",
     "SegmentNormalizer",
     "apply_scale",
     "card_highpass_hz",

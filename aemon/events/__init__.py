@@ -7,7 +7,6 @@ from pencil-lead breaks (wave_speed). The stored rows (hit, truth, event) are de
 in records.
 
 Public API (imported on first use):
-    SignalHistory: :mod:`aemon.events.arrival`
     refine_delay: :mod:`aemon.events.arrival`
     WaveSpeedFit: :mod:`aemon.events.wave_speed`
     KnownPosition: :mod:`aemon.events.wave_speed`
@@ -80,7 +79,6 @@ _EXPORTS = {
     "STATUSES": "location",
     "Score": "scoring",
     "Sensor": "location_config",
-    "SignalHistory": "arrival",
     "TrueEvent": "scoring",
     "add_counts": "scoring",
     "fit_wave_speed": "wave_speed",
@@ -128,7 +126,6 @@ __all__ = [
     "PositionError",
     "Score",
     "Sensor",
-    "SignalHistory",
     "TrueEvent",
     "WaveSpeedFit",
     "add_counts",

@@ -7,18 +7,19 @@ best: :func:`refine_delay` cross-correlates the start of the first-hit channel's
 the other channel over a range of delays (normalised correlation, interpolated ×16) and
 gives up when the match is poor, so the caller keeps the AIC delay.
 
-:class:`SignalHistory` keeps the last stretch of raw blocks so that a grouper can look back
-at hits that became final ``window + hold`` after they were detected.
+:class:`aemon.dsp.raw_history.RawHistory` keeps the last stretch of raw samples so that a
+grouper can look back at hits that became final ``window + hold`` after they were detected.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections import deque
 
 import numpy as np
 import numpy.typing as npt
+
+from aemon.dsp.raw_history import RawHistory
 
 logger = logging.getLogger(__name__)
 
@@ -30,55 +31,18 @@ _MARGIN = 8  # integer lags computed beyond the allowed range, for the interpola
 _UPSAMPLE = 16  # interpolation factor of the correlation
 
 
-class SignalHistory:
-    """The most recent raw samples of every channel, block by block.
-
-    Args:
-        keep_samples: Samples per channel kept behind the newest one.
-    """
-
-    def __init__(self, keep_samples: int) -> None:
-        self.keep_samples = max(int(keep_samples), 0)
-        self._blocks: deque[tuple[int, npt.NDArray[np.generic]]] = deque()
-        self.newest = 0
-        """Absolute index one past the newest sample held."""
-
-    def add(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
-        """Append ``(channels, n)`` samples starting at absolute index ``first_sample``."""
-        if block.shape[-1] == 0:
-            return
-        self._blocks.append((first_sample, np.array(block)))  # a copy: callers reuse buffers
-        self.newest = newest = first_sample + block.shape[-1]
-        while self._blocks and (
-            self._blocks[0][0] + self._blocks[0][1].shape[-1] < newest - self.keep_samples
-        ):
-            self._blocks.popleft()
-
-    def drop_before(self, sample: int) -> None:
-        """Forget the blocks that end at or before absolute index ``sample``."""
-        while self._blocks and self._blocks[0][0] + self._blocks[0][1].shape[-1] <= sample:
-            self._blocks.popleft()
-
-    def window(self, channel: int, start: int, stop: int) -> npt.NDArray[np.float64] | None:
-        """Samples ``start..stop`` of ``channel`` as float64, or None if any is missing."""
-        out = np.empty(stop - start)
-        filled = start
-        for first, block in self._blocks:
-            end = first + block.shape[-1]
-            if end <= filled or first > filled or channel >= block.shape[0]:
-                continue
-            take = min(end, stop) - filled
-            out[filled - start : filled - start + take] = block[
-                channel, filled - first : filled - first + take
-            ]
-            filled += take
-            if filled >= stop:
-                return out
+def _channel(
+    history: RawHistory, channel: int, start: int, stop: int
+) -> npt.NDArray[np.float64] | None:
+    """Samples ``[start, stop)`` of ``channel`` as float64, or None if any is missing."""
+    held = history.window(start, stop)
+    if held is None or channel >= held.shape[0]:
         return None
+    return np.array(held[channel], dtype=np.float64)
 
 
 def refine_delay(
-    history: SignalHistory,
+    history: RawHistory,
     first: tuple[int, int],
     channel: int,
     *,
@@ -105,8 +69,8 @@ def refine_delay(
     if hi < lo:
         return None
     start, stop = math.floor(lo) - _MARGIN, math.ceil(hi) + _MARGIN  # integer lags computed
-    ref = history.window(ch_a, s_a - PRE_SAMPLES, s_a - PRE_SAMPLES + length)
-    seg = history.window(ch_b, s_a - PRE_SAMPLES + start, s_a - PRE_SAMPLES + stop + length)
+    ref = _channel(history, ch_a, s_a - PRE_SAMPLES, s_a - PRE_SAMPLES + length)
+    seg = _channel(history, ch_b, s_a - PRE_SAMPLES + start, s_a - PRE_SAMPLES + stop + length)
     if ref is None or seg is None:
         return None
     views = np.lib.stride_tricks.sliding_window_view(seg, length)

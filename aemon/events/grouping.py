@@ -37,8 +37,9 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import ConfigError
-from aemon.events.arrival import SignalHistory, refine_delay
+from aemon.events.arrival import refine_delay
 from aemon.events.hit import Hit
 from aemon.events.location import INSIDE, Location, locate
 from aemon.events.location_config import LocationConfig
@@ -123,7 +124,7 @@ class HitGrouper:
         self._pending: list[Hit] = []
         self._closed_until = -float("inf")  # end of the last finished event's window (s)
         self.sample_rate_hz: float | None = None
-        self._history: SignalHistory | None = None
+        self._history: RawHistory | None = None
         self._origin = 0
         self._reach = 0
         if sample_rate_hz:
@@ -146,7 +147,7 @@ class HitGrouper:
         longest = SEARCH_MARGIN * config.max_distance_m / config.wave_speed_m_s * sample_rate_hz
         # samples a correlation reads around the first hit's onset, each way (see _refine)
         self._reach = math.ceil(longest) + max(32, round(CORRELATION_S * sample_rate_hz)) + 32
-        self._history = SignalHistory(round(MAX_HISTORY_S * sample_rate_hz))
+        self._history = RawHistory(round(MAX_HISTORY_S * sample_rate_hz))
 
     def add_signal(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Raw ``(channels, n)`` block at absolute ``first_sample`` for the cross-correlation
@@ -154,7 +155,7 @@ class HitGrouper:
         ``sample_rate_hz``). The history is kept back to the earliest held hit (or the clock)
         less the correlation's reach, and never longer than :data:`MAX_HISTORY_S`."""
         if self._history is not None:
-            self._history.add(first_sample, block)
+            self._history.append(first_sample, block)
 
     @property
     def pending(self) -> int:
@@ -184,7 +185,7 @@ class HitGrouper:
         history = self._history
         if history is not None and self.sample_rate_hz:
             # the correlation reads up to ``reach`` samples after the first hit's onset
-            arrived = (history.newest - self._reach - self._origin) / self.sample_rate_hz
+            arrived = (history.end - self._reach - self._origin) / self.sample_rate_hz
             until_s = min(until_s, arrived + self.window_s + self.hold_s)
         limit = until_s - self.window_s - self.hold_s
         out: list[Hit] = []

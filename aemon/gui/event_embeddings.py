@@ -7,7 +7,7 @@ the onset, on the event's channel, volts) is encoded by the shipped embedding au
 do) in a worker thread, and the latent vector is cached per event ``(channel, sample_index)``.
 Windows come from the recording in replay (:func:`aemon.similarity.event_table.cut_windows`,
 through :meth:`aemon.gui.replay_model.ReplayModel.windows`) and from the raw history live
-(:class:`aemon.gui.sessions.RawHistory`, cut as soon as the whole window has arrived).
+(:class:`aemon.dsp.raw_history.RawHistory`, cut as soon as the whole window has arrived).
 Neighbours and clusters then use :func:`aemon.similarity.analysis.nearest_rows` and
 :func:`aemon.similarity.analysis.cluster_vectors`, the code of the two commands.
 """
@@ -20,11 +20,12 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import ConfigError
 from aemon.similarity.embedding import CARD_NAME, DEFAULT_EMBEDDING
 from aemon.similarity.event_table import PRE_FRACTION
@@ -48,16 +49,6 @@ AUTO_K_SAMPLE = 3000
 
 NOT_CLUSTERED = -1
 """Cluster label of an event without a latent vector or newer than the last clustering."""
-
-
-class RawHistory(Protocol):
-    """What live windows are cut from: :class:`aemon.gui.sessions.RawHistory` (not imported:
-    sessions imports the replay model, which imports this module)."""
-
-    end: int
-
-    def get(self, start: int, stop: int) -> npt.NDArray[np.float32] | None:
-        """Volts ``(channels, stop - start)`` of absolute ``[start, stop)``, or None."""
 
 
 class Neighbour(NamedTuple):
@@ -112,17 +103,25 @@ class EventEmbeddings:
             self._onsets.extend(k for k in keys if k not in self._row)
         self._start()
 
-    def add_live(self, keys: Sequence[EventKey], history: RawHistory) -> None:
-        """Queue live events; their windows are cut from ``history`` once complete."""
+    def add_live(
+        self, keys: Sequence[EventKey], history: RawHistory, volts_per_count: Sequence[float]
+    ) -> None:
+        """Queue live events; their windows are cut from ``history`` once complete (see
+        :meth:`collect`)."""
         if self.error is not None:
             return
         self._awaiting.extend(keys)
-        self.collect(history)
+        self.collect(history, volts_per_count)
 
-    def collect(self, history: RawHistory) -> int:
+    def collect(self, history: RawHistory, volts_per_count: Sequence[float]) -> int:
         """Cut the windows of awaiting live events that ``history`` now holds (GUI thread,
         every tick; microseconds); returns how many still await. Windows the history no
-        longer holds (older than it, or across a gap) are given up."""
+        longer holds (older than it, or across a gap) are given up.
+
+        Args:
+            history: The live raw samples.
+            volts_per_count: Per channel, sample value → volts at the sensor (V).
+        """
         if not self._awaiting:
             return 0
         length = self.window_samples
@@ -131,7 +130,7 @@ class EventEmbeddings:
         cut: list[tuple[EventKey, npt.NDArray[np.float32]]] = []
         for channel, onset in self._awaiting:
             start = onset - pre
-            volts = history.get(start, start + length)
+            volts = history.volts(start, start + length, volts_per_count)
             if volts is not None:
                 cut.append(((channel, onset), np.array(volts[channel], dtype=np.float32)))
             elif start + length > history.end:

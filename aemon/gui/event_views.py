@@ -124,16 +124,17 @@ class EventViews:
     def _events_arrived(self: Any, events: list[Hit]) -> None:
         """Live events: queue their windows (cut from the raw history) and trend them."""
         keys = [(int(e.channel), int(e.sample_index)) for e in events]
-        if isinstance(self.session, LiveSession) and self.history is not None:
-            self.embeddings.add_live(keys, self.history)
+        if isinstance(self.session, LiveSession) and self.history is not None and self.info:
+            self.embeddings.add_live(keys, self.history, self.info.volts_per_count)
         self.cluster_trends.add(events, labels_of(keys, self.cluster_labels).tolist())
 
     def _tick_event_views(self: Any) -> None:
         """Every frame: cut newly complete live windows, take a finished clustering, show a
         live event's waveform once it has arrived, and complete a similar-events list that
         waited for vectors."""
-        if self.history is not None and isinstance(self.session, LiveSession):
-            self.embeddings.collect(self.history)
+        # (no info between a monitor restart and its new stream: nothing new arrives then)
+        if self.history is not None and self.info and isinstance(self.session, LiveSession):
+            self.embeddings.collect(self.history, self.info.volts_per_count)
         if self._detail_pending is not None:
             index, frames_left = self._detail_pending
             self._detail_pending = None
@@ -190,7 +191,7 @@ class EventViews:
                     np.float32
                 )
         elif self.history is not None:
-            got = self.history.get(start, stop)
+            got = self.history.volts(start, stop, self.info.volts_per_count)
             volts = None if got is None else got[event.channel]
             if got is None and stop > self.history.end:  # the end has not arrived yet
                 self._detail_pending = (index, retries)

@@ -12,13 +12,14 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from aemon.detect.options import DetectOptions
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import AemonError
 from aemon.events.hit import Hit
 from aemon.gui.event_views import EventViews
 from aemon.gui.hit_table import HitTable
 from aemon.gui.label_actions import LabelActions
 from aemon.gui.replay_actions import VISIBLE_S, ReplayActions
-from aemon.gui.sessions import LiveSession, RawHistory, ReplaySession, StreamInfo, Tick
+from aemon.gui.sessions import LiveSession, ReplaySession, StreamInfo, Tick
 from aemon.gui.settings import restore_settings, save_settings
 from aemon.gui.spectrogram_model import SpectrogramColumns
 from aemon.gui.status_text import STATUS_FIELDS, status_texts
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 FRAME_MS = 40
 """Display timer period (ms): 25 frames/s."""
+HISTORY_S = 1.0
+"""Live raw signal kept (s) for the event detail and the embeddings' windows."""
 
 
 class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow):
@@ -177,7 +180,7 @@ class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow)
             info.channels, info.sample_rate_hz, info.volts_per_count, columns=columns,
             column_s=0.01, origin_sample=info.origin_sample,
         )  # fmt: skip
-        self.history = RawHistory(info, seconds=1.0)
+        self.history = RawHistory(round(HISTORY_S * info.sample_rate_hz))
         self.table.__init__(info.start_time_utc)  # type: ignore[misc]
         self.table_model.reset([])
         self._new_rows = []
@@ -231,7 +234,7 @@ class MainWindow(LabelActions, ReplayActions, EventViews, QtWidgets.QMainWindow)
         if not paused:
             for first, block in tick.blocks:
                 self.spec.push(first, block)
-                self.history.push(first, block)
+                self.history.append(first, block)
         if tick.events:
             self._new_rows.extend(tick.events)
             self.trends.add(tick.events)

@@ -3,7 +3,7 @@
 A session hands the window, on each tick, the new raw blocks (for spectrogram, waveform and
 event detail), the new events and the newest status. :class:`LiveSession` reads them from an
 ``aemon monitor`` child process (or one already running); :class:`ReplaySession` from a
-recording. :class:`RawHistory` keeps the last seconds of signal for the event detail view.
+recording.
 """
 
 from __future__ import annotations
@@ -63,49 +63,6 @@ class StreamInfo:
     origin_sample: int
     volts_per_count: list[float]
     start_time_utc: str = ""
-
-
-class RawHistory:
-    """The last ``seconds`` of signal per channel, as volts, for the event detail view.
-
-    Args:
-        info: The stream.
-        seconds: History length (s).
-    """
-
-    def __init__(self, info: StreamInfo, seconds: float = 1.0) -> None:
-        self.capacity = max(1, round(seconds * info.sample_rate_hz))
-        self._data = np.zeros((info.channels, self.capacity), dtype=np.float32)
-        self._scale = np.asarray(info.volts_per_count, dtype=np.float32)[:, None]
-        self.end = 0  # absolute index one past the newest sample held
-        self.valid = 0  # samples held (contiguous, ending at self.end)
-
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
-        """Add a block (a jump forgets what came before it)."""
-        n = block.shape[1]
-        if first_sample != self.end:
-            self.valid = 0
-        if n >= self.capacity:
-            block, first_sample, n = (
-                block[:, -self.capacity :],
-                first_sample + n - self.capacity,
-                self.capacity,
-            )
-        volts: npt.NDArray[np.float32] = np.asarray(block, dtype=np.float32) * self._scale
-        pos = first_sample % self.capacity
-        head = min(n, self.capacity - pos)
-        self._data[:, pos : pos + head] = volts[:, :head]
-        self._data[:, : n - head] = volts[:, head:]
-        self.end = first_sample + n
-        self.valid = min(self.valid + n, self.capacity)
-
-    def get(self, start: int, stop: int) -> npt.NDArray[np.float32] | None:
-        """Volts ``(channels, stop - start)`` of absolute ``[start, stop)``, or None when not
-        (or no longer) held."""
-        if stop <= start or start < self.end - self.valid or stop > self.end:
-            return None
-        index = np.arange(start, stop) % self.capacity
-        return self._data[:, index]
 
 
 class LiveSession:

@@ -8,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from aemon.events.arrival import SignalHistory
+from aemon.dsp.raw_history import RawHistory
+from aemon.events.arrival import refine_delay
 from aemon.events.grouping import HitGrouper
 from aemon.events.hit import Hit
 from aemon.events.location_config import LocationConfig, Sensor
@@ -71,11 +72,17 @@ def test_cross_correlation_finds_the_arrival_on_a_sensor_without_a_hit() -> None
     assert grouper.table[0].channels == (0, 1)
 
 
-def test_signal_history_serves_windows_across_blocks_and_forgets_old_ones() -> None:
-    history = SignalHistory(keep_samples=100)
-    data = np.arange(600, dtype=np.float32).reshape(2, 300)
-    for start in range(0, 300, 50):
-        history.add(start, data[:, start : start + 50])
-    assert np.array_equal(history.window(1, 230, 290), data[1, 230:290])
-    assert history.window(0, 100, 120) is None  # older than what is kept
-    assert history.window(0, 290, 310) is None  # not yet seen
+def test_no_delay_is_refined_without_the_samples_of_both_channels() -> None:
+    rng = np.random.default_rng(3)
+    signal = rng.normal(0, 1e-3, (2, 4000))
+    wave = burst(rng)
+    signal[0, 1000 : 1000 + wave.size] += wave
+    signal[1, 1010 : 1010 + wave.size] += wave
+    history = RawHistory(keep=4000)
+    history.append(0, signal)
+    found = refine_delay(history, (0, 1000), 1, lo=-40, hi=40, length=64)
+    assert found == pytest.approx(10, abs=0.2)
+    assert refine_delay(history, (0, 1000), 2, lo=-40, hi=40, length=64) is None  # no channel 2
+    assert refine_delay(history, (0, 3990), 1, lo=-40, hi=40, length=64) is None  # not yet seen
+    history.drop_before(1000)
+    assert refine_delay(history, (0, 1000), 1, lo=-40, hi=40, length=64) is None  # forgotten

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from aemon.dsp.raw_history import RawHistory
 from aemon.errors import ConfigError, FileFormatError
 from aemon.gui.event_clusters import (
     ClusterJob,
@@ -19,7 +20,7 @@ from aemon.gui.event_clusters import (
 )
 from aemon.gui.event_embeddings import NOT_CLUSTERED, EventEmbeddings
 from aemon.gui.replay_model import ReplayModel
-from aemon.gui.sessions import RawHistory, StreamInfo
+from aemon.gui.sessions import StreamInfo
 from aemon.io.event_csv import read_event_csv, write_event_csv
 from aemon.similarity.cluster_output import write_cluster_csv, write_cluster_hdf5
 from aemon.similarity.clustering import purity
@@ -75,20 +76,21 @@ def test_live_windows_from_the_raw_history_give_the_replay_vectors(
     replayed, keys = _replay_embeddings(two_type_recording)
     model = ReplayModel(path)
     info = StreamInfo(model.sample_rate_hz, model.info.channels, model.first_sample, [1.0])
-    history = RawHistory(info, seconds=0.05)  # shorter than the recording: windows must be
-    live = EventEmbeddings()  # cut while the history still holds them
+    history = RawHistory(round(0.05 * info.sample_rate_hz))  # shorter than the recording:
+    live = EventEmbeddings()  # windows must be cut while the history still holds them
     events = read_event_csv(csv_path)
     block = 20_000
     announced = waited = 0
     for first in range(model.first_sample, model.end_sample, block):
         start, data = model.read(first, block)
-        history.push(start, data)
+        history.append(start, data)
         # Events are announced as soon as their onset has streamed in; part of their window
         # is still to come.
         new = [e for e in events[announced:] if e.sample_index < history.end]
         announced += len(new)
-        live.add_live([(e.channel, e.sample_index) for e in new], history)
-        waited += live.collect(history)  # events whose window is not complete yet
+        live.add_live([(e.channel, e.sample_index) for e in new], history, info.volts_per_count)
+        # events whose window is not complete yet:
+        waited += live.collect(history, info.volts_per_count)
     model.close()
     assert waited > 0
     assert live.wait(60) and live.error is None and live.pending == 0
