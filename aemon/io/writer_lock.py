@@ -37,21 +37,23 @@ class WriterLock:
     Args:
         path: The recording, already created.
 
-    Raises:
-        OSError: Another writer holds the lock (``EAGAIN``/``EACCES``) or the file cannot be
-            opened.
+    A file system without such locks (some network mounts) or any other failure only costs the
+    protection: a warning says so and the recording goes on unlocked.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._fd: int | None = None
         if not _SUPPORTED:
             return
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        fd = -1
         try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             fcntl.fcntl(fd, fcntl.F_OFD_SETLK, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0))
-        except OSError:
-            os.close(fd)
-            raise
+        except OSError as exc:
+            if fd >= 0:
+                os.close(fd)
+            logger.warning("cannot lock %s (%s): repair cannot tell it is written", path, exc)
+            return
         self._fd = fd
 
     def release(self) -> None:
