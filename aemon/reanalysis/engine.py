@@ -147,8 +147,8 @@ def run_plans(
     """
     started = time.perf_counter()
     results: list[list[ChunkResult | None]] = []
-    owners: dict[Future, tuple[int, int]] = {}
-    chains: list[list[Future]] = []  # per recording: its state tasks
+    owners: dict[Future, tuple[int, int]] = {}  # chunk result → (recording, chunk)
+    chains: list[list[Future]] = []  # per recording: the tasks that carry its state
     stored = 0
     for plan in plans:
         results.append([plan.store.load(i) for i in range(len(plan.jobs))])
@@ -158,25 +158,7 @@ def run_plans(
     failed: set[int] = set()
     written = seconds = task_s = 0.0
     try:
-        to_run = sum(res is None for rs in results for res in rs)
-        slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-        for r, plan in enumerate(plans):
-            missing = [i for i, res in enumerate(results[r]) if res is None]
-            # chunk after chunk when that keeps the workers as busy as spreading it would
-            # (no state chain to compute), else chained states and chunks side by side
-            if (
-                plan.carry_state
-                and len(missing) == len(plan.jobs) > 1
-                and (len(missing) * max(slots, 1) <= to_run)
-            ):
-                futures, chain = _one_after_another(client, plan)
-            else:
-                states = _state_chain(client, plan, max(missing, default=-1))
-                chain = [f for f in states if f is not None]
-                futures = [(i, client.submit(detect_chunk, plan.jobs[i], states[i], pure=False))
-                           for i in missing]  # fmt: skip
-            chains.append(chain)
-            owners.update({future: (r, i) for i, future in futures})
+        owners, chains = _submit(client, plans, results)
         for r, plan in enumerate(plans):  # everything came from the store
             if all(res is not None for res in results[r]):
                 ok = _finish(plan, results[r], on_done)
@@ -220,6 +202,35 @@ def run_plans(
     workers = len(client.scheduler_info().get("workers", {}))
     return RunSummary(int(written), len(failed), len(owners), stored, seconds, task_s, workers,
                       time.perf_counter() - started)  # fmt: skip
+
+
+def _submit(
+    client: Client, plans: list[RecordingPlan], results: list[list[ChunkResult | None]]
+) -> tuple[dict[Future, tuple[int, int]], list[list[Future]]]:
+    """Submit every chunk not in ``results``; returns the result futures with their recording
+    and chunk, and per recording the futures that carry its state.
+
+    A recording runs chunk after chunk (no state chain to compute) when that keeps the
+    workers as busy as spreading it would: its chunks are at most the chunks to run divided
+    by the worker threads. Otherwise a chain of state tasks lets its chunks run side by side.
+    """
+    to_run = sum(res is None for rs in results for res in rs)
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    owners: dict[Future, tuple[int, int]] = {}
+    chains: list[list[Future]] = []
+    for r, plan in enumerate(plans):
+        missing = [i for i, res in enumerate(results[r]) if res is None]
+        whole = len(missing) == len(plan.jobs) > 1
+        if plan.carry_state and whole and len(missing) * max(slots, 1) <= to_run:
+            futures, chain = _one_after_another(client, plan)
+        else:
+            states = _state_chain(client, plan, max(missing, default=-1))
+            chain = [f for f in states if f is not None]
+            futures = [(i, client.submit(detect_chunk, plan.jobs[i], states[i], pure=False))
+                       for i in missing]  # fmt: skip
+        chains.append(chain)
+        owners.update({future: (r, i) for i, future in futures})
+    return owners, chains
 
 
 def _state_chain(client: Client, plan: RecordingPlan, last: int) -> list[Future | None]:
