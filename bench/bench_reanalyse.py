@@ -35,21 +35,34 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+CPU_S: list[float] = []
+"""CPU time (user + system, s) of every command run, its worker processes included."""
+
+
+def _children_cpu_s() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def _aemon(*args: str) -> float:
-    """Run ``python -m aemon.cli ARGS``; returns its wall time (s)."""
+    """Run ``python -m aemon.cli ARGS``; returns its wall time (s); its CPU time goes to
+    :data:`CPU_S`."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cpu = _children_cpu_s()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "aemon.cli", *args], env=env, text=True,
                           capture_output=True, check=False)  # fmt: skip
     wall = time.perf_counter() - started
+    CPU_S.append(_children_cpu_s() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"aemon {' '.join(args)} failed:\n{done.stderr[-2000:]}")
     print(done.stdout.strip().splitlines()[-1], flush=True)
     return wall
 
 
-def _figures(wall_s: float, signal_s: float) -> dict[str, float]:
-    return {"wall_s": round(wall_s, 2), "x_real_time": round(signal_s / wall_s, 3)}
+def _figures(wall_s: float, signal_s: float, cpu_s: float) -> dict[str, float]:
+    return {"wall_s": round(wall_s, 2), "x_real_time": round(signal_s / wall_s, 3),
+            "cpu_s": round(cpu_s, 2)}  # fmt: skip
 
 
 def _same_rows(a: Path, b: Path) -> bool:
@@ -79,11 +92,14 @@ def main() -> int:
         files.append(path)
     signal_s = seconds * args.files
 
+    load_before = os.getloadavg()[0]
+    CPU_S.clear()
     sequential = sum(
         _aemon("detect", str(path), "-o", str(args.dir / f"{path.name}.seq.csv"),
                "--overwrite", "--no-progress")
         for path in files
     )  # fmt: skip
+    cpu = {0: sum(CPU_S)}
     walls: dict[int, float] = {}
     equal = True
     for workers in (1, 2):  # one inference thread per worker: a worker is a core
@@ -91,6 +107,7 @@ def main() -> int:
         options = ["--workers", str(workers), "--threads", "1", "--chunk", f"{args.chunk:g}"]
         walls[workers] = _aemon("reanalyse", *map(str, files), "--out", str(out), *options,
                                 "--overwrite", "--no-progress")  # fmt: skip
+        cpu[workers] = CPU_S[-1]
         for path in files:
             equal &= _same_rows(args.dir / f"{path.name}.seq.csv", out / f"{path.name}.events.csv")
     report = {
@@ -100,9 +117,10 @@ def main() -> int:
         "files": args.files,
         "chunk_s": args.chunk,
         "cores": os.cpu_count(),
-        "detect_sequential": _figures(sequential, signal_s),
-        "reanalyse_1_worker": _figures(walls[1], signal_s),
-        "reanalyse_2_workers": _figures(walls[2], signal_s),
+        "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "detect_sequential": _figures(sequential, signal_s, cpu[0]),
+        "reanalyse_1_worker": _figures(walls[1], signal_s, cpu[1]),
+        "reanalyse_2_workers": _figures(walls[2], signal_s, cpu[2]),
         "scaling_2_over_1_worker": round(walls[1] / walls[2], 3),
         "overhead_1_worker_vs_detect": round(walls[1] / sequential - 1, 3),
         "speedup_2_workers_vs_detect": round(sequential / walls[2], 3),

@@ -12,6 +12,7 @@ other recordings go on. Ctrl-C cancels every task still queued or running on the
 from __future__ import annotations
 
 import logging
+import operator
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from aemon.detect.offline import _bar_options
 from aemon.errors import AemonError, ConfigError
 from aemon.reanalysis.plan import RecordingPlan
 from aemon.reanalysis.state import preprocessor_at
-from aemon.reanalysis.task import ChunkResult, detect_chunk
+from aemon.reanalysis.task import ChunkResult, detect_chunk, detect_chunk_and_state
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -148,8 +149,8 @@ def run_plans(
     """
     started = time.perf_counter()
     results: list[list[ChunkResult | None]] = []
-    owners: dict[Future, tuple[int, int]] = {}
-    chains: list[list[Future]] = []  # per recording: its state tasks
+    owners: dict[Future, tuple[int, int]] = {}  # chunk result → (recording, chunk)
+    chains: list[list[Future]] = []  # per recording: the tasks that carry its state
     stored = 0
     for plan in plans:
         results.append([plan.store.load(i) for i in range(len(plan.jobs))])
@@ -159,13 +160,7 @@ def run_plans(
     failed: set[int] = set()
     written = seconds = task_s = 0.0
     try:
-        for r, plan in enumerate(plans):
-            missing = [i for i, res in enumerate(results[r]) if res is None]
-            states = _state_chain(client, plan, max(missing, default=-1))
-            chains.append([f for f in states if f is not None])
-            for i in missing:
-                future = client.submit(detect_chunk, plan.jobs[i], states[i], pure=False)
-                owners[future] = (r, i)
+        owners, chains = _submit(client, plans, results)
         for r, plan in enumerate(plans):  # everything came from the store
             if all(res is not None for res in results[r]):
                 ok = _finish(plan, results[r], on_done)
@@ -211,6 +206,35 @@ def run_plans(
                       time.perf_counter() - started)  # fmt: skip
 
 
+def _submit(
+    client: Client, plans: list[RecordingPlan], results: list[list[ChunkResult | None]]
+) -> tuple[dict[Future, tuple[int, int]], list[list[Future]]]:
+    """Submit every chunk not in ``results``; returns the result futures with their recording
+    and chunk, and per recording the futures that carry its state.
+
+    A recording runs chunk after chunk (no state chain to compute) when that keeps the
+    workers as busy as spreading it would: its chunks are at most the chunks to run divided
+    by the worker threads. Otherwise a chain of state tasks lets its chunks run side by side.
+    """
+    to_run = sum(res is None for rs in results for res in rs)
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    owners: dict[Future, tuple[int, int]] = {}
+    chains: list[list[Future]] = []
+    for r, plan in enumerate(plans):
+        missing = [i for i, res in enumerate(results[r]) if res is None]
+        whole = len(missing) == len(plan.jobs) > 1
+        if plan.carry_state and whole and len(missing) * max(slots, 1) <= to_run:
+            futures, chain = _one_after_another(client, plan)
+        else:
+            states = _state_chain(client, plan, max(missing, default=-1))
+            chain = [f for f in states if f is not None]
+            futures = [(i, client.submit(detect_chunk, plan.jobs[i], states[i], pure=False))
+                       for i in missing]  # fmt: skip
+        chains.append(chain)
+        owners.update({future: (r, i) for i, future in futures})
+    return owners, chains
+
+
 def _state_chain(client: Client, plan: RecordingPlan, last: int) -> list[Future | None]:
     """Futures of the preprocessing state at each chunk's start up to chunk ``last`` (None
     where a chunk starts afresh: at the first sample, or without carried state)."""
@@ -224,6 +248,24 @@ def _state_chain(client: Client, plan: RecordingPlan, last: int) -> list[Future 
             previous = plan.jobs[i - 1]
             states[i] = client.submit(preprocessor_at, previous, start, states[i - 1], pure=False)
     return states
+
+
+def _one_after_another(
+    client: Client, plan: RecordingPlan
+) -> tuple[list[tuple[int, Future]], list[Future]]:
+    """Each chunk hands the preprocessing state at the next chunk's start on to it
+    (:func:`~aemon.reanalysis.task.detect_chunk_and_state`); returns the result futures
+    by chunk and the futures to cancel with them."""
+    results: list[tuple[int, Future]] = []
+    chain: list[Future] = []
+    state: Future | None = None
+    for i, job in enumerate(plan.jobs):
+        after = plan.jobs[i + 1].chunk.run_start if i + 1 < len(plan.jobs) else None
+        both = client.submit(detect_chunk_and_state, job, state, after, pure=False)
+        results.append((i, client.submit(operator.getitem, both, 0, pure=False)))
+        state = client.submit(operator.getitem, both, 1, pure=False)
+        chain += [both, state]
+    return results, chain
 
 
 def _finish(plan: RecordingPlan, results: list[ChunkResult | None], on_done: RecordingDone) -> int:

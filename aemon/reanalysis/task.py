@@ -16,7 +16,9 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import numpy.typing as npt
 
 from aemon.detect.factory import HitStream
 from aemon.detect.hit_streams import NeuralHitStream
@@ -103,8 +105,15 @@ class ChunkView:
         stop: One past the last sample shown.
     """
 
-    def __init__(self, reader: BlockReader, start: int, stop: int) -> None:
+    def __init__(
+        self,
+        reader: BlockReader,
+        start: int,
+        stop: int,
+        before_block: Callable[[int, npt.NDArray[Any]], None] | None = None,
+    ) -> None:
         self.reader = reader
+        self.before_block = before_block  # called with each block before it is handed on
         self.origin = reader.first_sample
         self.format: StreamFormat = reader.format
         self.channel_info: list[ChannelInfo] = reader.channel_info
@@ -119,7 +128,10 @@ class ChunkView:
                 return
             if first < start:
                 block, first = block[:, start - first :], start
-            yield first, block[:, : self.stop_sample - first]
+            block = block[:, : self.stop_sample - first]
+            if self.before_block is not None:
+                self.before_block(first, block)
+            yield first, block
 
     def gaps(self) -> list[Gap]:
         """The reader's gaps, cut to the view."""
@@ -159,6 +171,22 @@ def detect_chunk(job: ChunkJob, state: Preprocessor | None = None) -> ChunkResul
     Raises:
         AemonError: Unreadable recording, impossible options, a model that does not fit.
     """
+    return _detect(job, state, None)[0]
+
+
+def detect_chunk_and_state(
+    job: ChunkJob, state: Preprocessor | None, next_start: int | None
+) -> tuple[ChunkResult, Preprocessor | None]:
+    """:func:`detect_chunk`, and the preprocessing state at ``next_start`` (the next chunk's
+    run start) taken on the way, for chunks run one after the other: a copy of the state
+    where the block holding ``next_start`` begins, fed the samples before it. None where
+    that sample lies in a gap (the next chunk then starts afresh, with a warning)."""
+    return _detect(job, state, next_start)
+
+
+def _detect(
+    job: ChunkJob, state: Preprocessor | None, next_start: int | None
+) -> tuple[ChunkResult, Preprocessor | None]:
     started = time.perf_counter()
     options = job.options
     if options.threads is None:
@@ -173,18 +201,25 @@ def detect_chunk(job: ChunkJob, state: Preprocessor | None = None) -> ChunkResul
     else:
         reader = open_block_reader(path, **job.raw._asdict())
         rate = reader.format.sample_rate_hz
-        view = ChunkView(reader, chunk.run_start, chunk.run_stop)
+        snapshot = _Snapshot(next_start, reader.gaps())
+        view = ChunkView(reader, chunk.run_start, chunk.run_stop, snapshot.before_block)
+        proceed = _continue(job.first_sample, state)
+
+        def on_stream(stream: EventStream) -> None:
+            proceed(stream)
+            snapshot.stream = stream
+
         try:
             run = detect_reader(
                 view, options, [owned], grouper=grouper, only_inside=job.only_inside,
-                on_stream=_continue(job.first_sample, state), time_origin=job.first_sample,
+                on_stream=on_stream, time_origin=job.first_sample,
             )  # fmt: skip
         finally:
             view.close()
         events, groups = _owned(owned.events, grouper, chunk)
         seconds = (chunk.stop - chunk.start) / rate
     onnx = run.detector
-    return ChunkResult(
+    result = ChunkResult(
         events,
         groups,
         seconds,
@@ -194,6 +229,31 @@ def detect_chunk(job: ChunkJob, state: Preprocessor | None = None) -> ChunkResul
         time.perf_counter() - started,
         _worker_address(),
     )
+    if next_start is not None and snapshot.state is None:
+        logger.warning("%s: no preprocessing state at sample %d (a gap); the next chunk "
+                       "starts afresh", path, next_start)  # fmt: skip
+    return result, None if next_start is None else snapshot.state
+
+
+class _Snapshot:
+    """Takes the neural stream's preprocessing state at sample ``at`` as the blocks pass."""
+
+    def __init__(self, at: int | None, gaps: list[Gap]) -> None:
+        self.at, self.gaps = at, gaps
+        self.stream: EventStream | None = None
+        self.state: Preprocessor | None = None
+
+    def before_block(self, first: int, block: npt.NDArray[Any]) -> None:
+        at = self.at
+        if at is None or self.state is not None or not first <= at < first + block.shape[1]:
+            return
+        if not isinstance(self.stream, NeuralEventStream):
+            return
+        if any(g.start_sample < at and g.stop_sample > first for g in self.gaps):
+            return  # the detector sees the gap, not the zeros stored in it
+        state = copy.deepcopy(self.stream.detector.preprocessor)  # every earlier block is in
+        state.process(block[:, : at - first])
+        self.state = state
 
 
 def _continue(first_sample: int, state: Preprocessor | None) -> Callable[[HitStream], None]:
