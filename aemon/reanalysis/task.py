@@ -205,7 +205,7 @@ def _detect(
         view = ChunkView(reader, chunk.run_start, chunk.run_stop, snapshot.before_block)
         proceed = _continue(job.first_sample, state)
 
-        def on_stream(stream: EventStream) -> None:
+        def on_stream(stream: HitStream) -> None:
             proceed(stream)
             snapshot.stream = stream
 
@@ -240,14 +240,14 @@ class _Snapshot:
 
     def __init__(self, at: int | None, gaps: list[Gap]) -> None:
         self.at, self.gaps = at, gaps
-        self.stream: EventStream | None = None
+        self.stream: HitStream | None = None
         self.state: Preprocessor | None = None
 
     def before_block(self, first: int, block: npt.NDArray[Any]) -> None:
         at = self.at
         if at is None or self.state is not None or not first <= at < first + block.shape[1]:
             return
-        if not isinstance(self.stream, NeuralEventStream):
+        if not isinstance(self.stream, NeuralHitStream):
             return
         if any(g.start_sample < at and g.stop_sample > first for g in self.gaps):
             return  # the detector sees the gap, not the zeros stored in it
