@@ -13,8 +13,8 @@ start-up included:
 
 × real time is signal seconds (per channel) over wall seconds, for the whole archive. The
 scaling is (2) over (3); the overhead is (2) against (1), and (3) is compared with (1) too.
-The CSVs of (2) and (3) are compared with those of (1), byte for byte. A JSON report goes
-to ``--json``.
+The CSVs of (2) and (3) are compared with those of (1): the same rows, and byte for byte.
+A JSON report goes to ``--json``.
 
 Usage::
 
@@ -65,8 +65,11 @@ def _figures(wall_s: float, signal_s: float, cpu_s: float) -> dict[str, float]:
             "cpu_s": round(cpu_s, 2)}  # fmt: skip
 
 
-def _same_rows(a: Path, b: Path) -> bool:
-    return a.read_bytes() == b.read_bytes()
+def _same_rows(a: Path, b: Path) -> tuple[bool, bool]:
+    """(the same rows, the same bytes): row order can differ for events of two channels
+    reported at nearly the same time (see docs/reanalysis.md)."""
+    rows_a, rows_b = a.read_text().splitlines(), b.read_text().splitlines()
+    return sorted(rows_a) == sorted(rows_b), rows_a == rows_b
 
 
 def main() -> int:
@@ -101,7 +104,7 @@ def main() -> int:
     )  # fmt: skip
     cpu = {0: sum(CPU_S)}
     walls: dict[int, float] = {}
-    equal = True
+    same_rows = same_bytes = 0
     for workers in (1, 2):  # one inference thread per worker: a worker is a core
         out = args.dir / f"out{workers}"
         options = ["--workers", str(workers), "--threads", "1", "--chunk", f"{args.chunk:g}"]
@@ -109,7 +112,10 @@ def main() -> int:
                                 "--overwrite", "--no-progress")  # fmt: skip
         cpu[workers] = CPU_S[-1]
         for path in files:
-            equal &= _same_rows(args.dir / f"{path.name}.seq.csv", out / f"{path.name}.events.csv")
+            rows, whole = _same_rows(args.dir / f"{path.name}.seq.csv",
+                                     out / f"{path.name}.events.csv")  # fmt: skip
+            same_rows += rows
+            same_bytes += whole
     report = {
         "signal_s_per_channel": signal_s,
         "channels": args.channels,
@@ -124,7 +130,8 @@ def main() -> int:
         "scaling_2_over_1_worker": round(walls[1] / walls[2], 3),
         "overhead_1_worker_vs_detect": round(walls[1] / sequential - 1, 3),
         "speedup_2_workers_vs_detect": round(sequential / walls[2], 3),
-        "csv_identical_to_sequential": equal,
+        "csvs_with_the_rows_of_detect": f"{same_rows} of {2 * len(files)}",
+        "csvs_byte_for_byte_as_detect": f"{same_bytes} of {2 * len(files)}",
     }
     print(json.dumps(report, indent=2))
     if args.json:

@@ -96,8 +96,8 @@ class ChunkView:
     """A :class:`~aemon.io.file_readers.BlockReader` that shows ``[start, stop)`` of another.
 
     Its blocks are cut where a sequential pass over the recording cuts them (every
-    ``block_samples`` from the recording's first sample), so the detector reports the events
-    in the same pushes and therefore in the same order.
+    ``block_samples`` from the recording's first sample), so the detector is pushed the
+    blocks of a sequential pass and reports its events in (nearly) the same order.
 
     Args:
         reader: The whole recording (closed with the view).
