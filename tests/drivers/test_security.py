@@ -139,7 +139,9 @@ def test_a_second_push_receiver_is_refused_and_the_first_gets_every_frame(
         assert first.wait(5)
         with pytest.raises(SourceError, match="no frames"):
             second.open()  # refused: it never completes the handshake
-        assert (publisher.max_receivers, publisher.refused_receivers) == (1, 1)
+        # one refusal per handshake: ZeroMQ retries a refused connection, so a slow test
+        # machine may count the same receiver twice
+        assert publisher.max_receivers == 1 and publisher.refused_receivers >= 1
     assert sink.firsts() == [k * 100 for k in range(10)] and not sink.gaps  # lossless
     assert "refused a receiver from 127.0.0.1" in caplog.text
 
