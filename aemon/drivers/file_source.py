@@ -17,7 +17,6 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy.typing as npt
 
 from aemon.errors import ConfigError, SourceError
 from aemon.io.file_readers import BlockReader, open_block_reader, timeline
-from aemon.stream.source import SourceStats, delivery_error
+from aemon.stream.source import OpenStopContext, SourceStats, delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ REALTIME_BLOCK_S = 0.02
 """Longest block in real-time replay (s), so the pace is as smooth as a soundcard's."""
 
 
-class FileSource:
+class FileSource(OpenStopContext):
     """Replay a file into a sink; implements :class:`aemon.stream.source.Source`.
 
     Args:
@@ -227,15 +226,3 @@ class FileSource:
             thread.join()
         if self._reader is not None and (thread is None or not thread.is_alive()):
             self._reader.close()
-
-    def __enter__(self) -> FileSource:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

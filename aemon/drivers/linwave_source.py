@@ -31,7 +31,6 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -49,7 +48,7 @@ from aemon.drivers.waveline_support import (
     report_gap,
 )
 from aemon.errors import ConfigError, SourceError
-from aemon.stream.source import SourceStats, delivery_error
+from aemon.stream.source import OpenStopContext, SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -69,7 +68,7 @@ class _DeviceFault(NamedTuple):
     detail: str
 
 
-class LinWaveSource:
+class LinWaveSource(OpenStopContext):
     """A linWave's continuous stream; implements ``aemon.stream.source.Source``.
 
     Args:
@@ -381,18 +380,6 @@ class LinWaveSource:
             thread.join(5.0)
         if not thread.is_alive() and not loop.is_closed():
             loop.close()
-
-    def __enter__(self) -> LinWaveSource:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _hz(value: float | None) -> str:

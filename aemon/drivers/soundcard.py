@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from aemon.drivers.audio_devices import (
 )
 from aemon.drivers.capture_queue import BlockInfo, CaptureQueue, SampleClockCheck
 from aemon.errors import ConfigError, SourceError
-from aemon.stream.source import SourceStats, delivery_error
+from aemon.stream.source import OpenStopContext, SourceStats, delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ MAX_PUSH_S = 0.1
 LOG_INTERVAL_S = 5.0
 
 
-class SoundcardSource:
+class SoundcardSource(OpenStopContext):
     """Capture from a soundcard; implements :class:`aemon.stream.source.Source`.
 
     Blocks are ``int16`` counts (``format.volts_per_count`` = ``volts_per_count``) or
@@ -358,18 +358,6 @@ class SoundcardSource:
         with self._stream_lock:
             if self._stream is not None and not self._stream.closed:
                 self._stream.close(ignore_errors=True)
-
-    def __enter__(self) -> SoundcardSource:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _pa_reason(exc: BaseException) -> str:

@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -34,7 +33,7 @@ from aemon.drivers.waveline_support import (
     report_gap,
 )
 from aemon.errors import ConfigError, SourceError
-from aemon.stream.source import SourceStats, delivery_error
+from aemon.stream.source import OpenStopContext, SourceStats, delivery_error
 from aemon.types import RESTART, ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ RECORD_TICKS = 50_000
 """Clock ticks per continuous-mode record (25 ms): ``ddt = 25 000 µs × decimation``."""
 
 
-class SpotWaveSource:
+class SpotWaveSource(OpenStopContext):
     """A spotWave's continuous signal; implements ``aemon.stream.source.Source``.
 
     Args:
@@ -249,15 +248,3 @@ class SpotWaveSource:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(10.0)
         self._disconnect()
-
-    def __enter__(self) -> SpotWaveSource:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

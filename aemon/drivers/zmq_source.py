@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -42,7 +41,7 @@ from aemon.drivers.reject_log import LOG_INTERVAL_S, RateLimitedLog
 from aemon.drivers.stream_tracker import DEFAULT_MAX_JUMP_S, Admission, StreamTracker
 from aemon.errors import ConfigError
 from aemon.io.zmq_security import CurveServer
-from aemon.stream.source import SourceStats, delivery_error
+from aemon.stream.source import OpenStopContext, SourceStats, delivery_error
 from aemon.types import ChannelInfo, Gap, SampleSink, StreamFormat
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class _SinkFailedError(Exception):
     """The sink raised; delivery cannot continue in order."""
 
 
-class ZmqSource:
+class ZmqSource(OpenStopContext):
     """A DAQ stream received over ZeroMQ; implements ``aemon.stream.source.Source``.
 
     Use as a context manager: entering connects and waits for the first valid frame, after
@@ -386,15 +385,3 @@ class ZmqSource:
             self._curve_server = None
         if context is not None:
             context.term()
-
-    def __enter__(self) -> ZmqSource:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

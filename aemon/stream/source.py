@@ -9,7 +9,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 from aemon.errors import AemonError, SourceError
 from aemon.types import ChannelInfo, SampleSink, StreamFormat
@@ -86,6 +86,31 @@ class Source(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+class OpenStopContext:
+    """``with source:`` opens the source and stops it on the way out, whatever happened: the
+    context manager of every acquisition source (a subclass defines ``open`` and ``stop``)."""
+
+    def open(self) -> None:
+        """Connect to the device, socket or file (a subclass defines it)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop delivery and release the device (a subclass defines it; idempotent)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 def delivery_error(error: BaseException, what: str) -> AemonError:
