@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from aemon.commands._adapt_output import print_verdict, refuse
+from aemon.commands._model_copy import publish_model
 from aemon.detect.model_card import STATE_DICT_FILE, write_model_card
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.errors import ConfigError
@@ -97,8 +98,6 @@ def fine_tune(args: argparse.Namespace, model: str, command: str) -> int:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    if args.out.exists():
-        args.out.rmdir()
-    partial.rename(args.out)
+    publish_model(partial, args.out)
     print(f"wrote {args.out}: {note}")
     return 0

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
-from dataclasses import replace
 from pathlib import Path
 
-from aemon.detect.calibration import CALIBRATION_FILE
-from aemon.detect.model_card import read_model_card, write_model_card
+from aemon.commands._model_copy import partial_model_copy, publish_model
+from aemon.detect.model_card import read_model_card
 from aemon.detect.onnx_runtime import default_model_path, resolve_model
-from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE
 from aemon.errors import ConfigError
 from aemon.io.file_readers import open_block_reader
 from aemon.site.guard import Verdict
@@ -53,22 +50,14 @@ def refuse(verdict: Verdict, *, site: bool) -> int:
 def write_site_model(model: str | Path, out: Path, learnt: SiteLearning, command: str) -> None:
     """A copy of ``model`` with the site classifier and a card saying how it was learnt."""
     source = resolve_model(model)[0].parent
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    site_files = {SITE_CLASSIFIER_FILE, CALIBRATION_FILE}
-    shutil.copytree(source, partial, ignore=lambda _d, names: [n for n in names if n in site_files])
     card = read_model_card(source)
-    training = dict(card.training)
-    training["site"] = {"started_from": card.name, **learnt.summary}
-    card = replace(
-        card,
-        name=out.name,
+    training = {**card.training, "site": {"started_from": card.name, **learnt.summary}}
+    partial = partial_model_copy(
+        source,
+        out,
         training=training,
         reproduce=command,
         created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    write_model_card(card, partial)
     learnt.classifier.write(partial)
-    if out.exists():
-        out.rmdir()  # checked empty by the command
-    partial.rename(out)
+    publish_model(partial, out)

@@ -89,12 +89,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is None:
         path = write_site_calibration(calibration, target)
     else:  # a complete copy under DIR.partial, renamed at the end
-        partial = args.out.with_name(args.out.name + ".partial")
-        _copy_model(detector.path.parent, partial)
+        from aemon.commands._model_copy import partial_model_copy, publish_model
+
+        partial = partial_model_copy(detector.path.parent, args.out)
         write_site_calibration(calibration, partial)
-        if args.out.exists():
-            args.out.rmdir()
-        partial.rename(args.out)
+        publish_model(partial, args.out)
         path = args.out / CALIBRATION_FILE
     if args.json:
         print(json.dumps(asdict(calibration)))
@@ -142,18 +141,3 @@ def _target_directory(model_dir: Path, out: Path | None) -> Path:
             f"change every later run on this machine; give --out DIR for a calibrated copy"
         )
     return model_dir
-
-
-def _copy_model(model_dir: Path, out: Path) -> None:
-    """Copy the model's files (not its site files) into ``out``, named after it."""
-    import shutil
-    from dataclasses import replace
-
-    from aemon.detect.calibration import CALIBRATION_FILE
-    from aemon.detect.model_card import read_model_card, write_model_card
-    from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE
-
-    skip = {CALIBRATION_FILE, SITE_CLASSIFIER_FILE}
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(model_dir, out, ignore=lambda _d, names: [n for n in names if n in skip])
-    write_model_card(replace(read_model_card(model_dir), name=out.name), out)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,8 +204,7 @@ def learn_site(
         "snr_db_range": list(options.snr_db_range),
         "guard": verdict.as_dict(),
     }
-    classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability,
-                                             info=summary)  # fmt: skip
+    classifier = replace(classifier, info=summary)
     return SiteLearning(classifier, verdict, found, summary)
 
 

@@ -128,3 +128,21 @@ def test_calibration_sets_an_snr_gate_where_the_machine_convinces_the_network(
     onsets = np.array([float(r.split(",")[0]) for r in out.read_text().splitlines()[1:]])
     for at_s in (0.5011, 1.5013, 2.5017):
         assert np.min(np.abs(onsets - at_s)) < 50e-6
+
+
+def test_calibrate_out_writes_a_calibrated_copy_and_leaves_the_model_alone(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    background = noise(tmp_path / "bg.wav", 5)
+    (model / CALIBRATION_FILE).unlink(missing_ok=True)
+    out = tmp_path / "rig-cal"
+    argv = ["calibrate", str(background), "--model", str(model), "--fa-per-min", "600"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert not (model / CALIBRATION_FILE).exists()  # the source model is untouched
+    assert read_site_calibration(out) is not None and not out.with_name("rig-cal.partial").exists()
+    assert json.loads((out / "model_card.json").read_text())["name"] == "rig-cal"
+    assert OnnxDetector(out).card.threshold == read_site_calibration(out).threshold
+    capsys.readouterr()
+    assert main(["calibrate", str(background), "--model", "aemon-rt-1m5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "shipped with aemon" in err[0] and "--out DIR" in err[0]
