@@ -89,29 +89,32 @@ def _nn(h5: Path, out: Path, model: str | None, tag: str = "nn") -> tuple[np.nda
     return read_event_onsets(events), skipped
 
 
+def _background(out: Path, name: str, background_v: np.ndarray) -> Path:
+    """The burst-free background (V) as a recording, for ``calibrate`` and ``adapt``."""
+    return write_pair(out, f"{name}.background", background_v, [], FS_HZ, NOISE_RMS_V)[0]
+
+
 def _calibrated_model(
-    args: argparse.Namespace, out: Path, name: str, background_v: np.ndarray
+    args: argparse.Namespace, out: Path, name: str, background: Path
 ) -> tuple[str, dict[str, Any]]:
-    """A copy of the model, calibrated with ``aemon calibrate`` on this background (V)."""
+    """A copy of the model, calibrated with ``aemon calibrate`` on this background."""
     source = Path(args.model) if args.model else default_model_path(FS_HZ)
     target = out / "models" / name
     shutil.copytree(source.resolve(), target, dirs_exist_ok=True)
     (target / "site_calibration.json").unlink(missing_ok=True)
-    h5, _ = write_pair(out, f"{name}.background", background_v, [], FS_HZ, NOISE_RMS_V)
-    return str(target), run_aemon_calibrate([h5], target, args.fa_per_min)
+    return str(target), run_aemon_calibrate([background], target, args.fa_per_min)
 
 
 def _site_model(
-    args: argparse.Namespace, out: Path, name: str, background_v: np.ndarray, plb_bg_v: np.ndarray
+    args: argparse.Namespace, out: Path, name: str, background: Path, plb_bg_v: np.ndarray
 ) -> tuple[str | None, dict[str, Any]]:
-    """``aemon adapt`` on a PLB check in this background; the new model, or None when the
-    guard kept the old one. Also returns what it printed and how long it took (s)."""
-    bg, _ = write_pair(out, f"{name}.site-bg", background_v, [], FS_HZ, NOISE_RMS_V)
+    """``aemon adapt`` on a PLB check in ``plb_bg_v`` (V) with ``background``; the new model,
+    or None when it refused. Also returns what it printed and how long it took (s)."""
     plb, truth = render_plb_check(plb_bg_v, PLB_SEED, args.plb_bursts)
     plb_h5, _ = write_pair(out, f"{name}.plb", plb, truth, FS_HZ, NOISE_RMS_V)
     target = out / "models" / f"{name}-site"
     t0 = time.perf_counter()
-    kept, text = run_aemon_adapt(plb_h5, bg, target)
+    kept, text = run_aemon_adapt(plb_h5, background, target, model=args.model)
     info = {"written": kept, "seconds": round(time.perf_counter() - t0, 1),
             "output": [line for line in text.splitlines() if line.strip()][-4:]}  # fmt: skip
     logger.info("%s site learning: %s", name, info)
@@ -130,9 +133,10 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         site: str | None = None
         if not args.no_nn:
             bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
-            calibrated, calibrations[family] = _calibrated_model(args, out, family, bg)
+            bg_h5 = _background(out, family, bg)
+            calibrated, calibrations[family] = _calibrated_model(args, out, family, bg_h5)
             plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration).background
-            site, sites[family] = _site_model(args, out, family, bg, plb_bg)
+            site, sites[family] = _site_model(args, out, family, bg_h5, plb_bg)
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -199,10 +203,11 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         h5, _ = write_pair(out, "noise-only", noise.signal, [], FS_HZ, NOISE_RMS_V)
         onsets["nn"], skipped = _nn(h5, out, args.model)
         second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
-        calibrated, _ = _calibrated_model(args, out, "noise-only", second)
+        second_h5 = _background(out, "noise-only", second)
+        calibrated, _ = _calibrated_model(args, out, "noise-only", second_h5)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
         third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
-        site, site_info = _site_model(args, out, "noise-only", second, third)
+        site, site_info = _site_model(args, out, "noise-only", second_h5, third)
         onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}

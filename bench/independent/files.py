@@ -191,9 +191,11 @@ def run_aemon_adapt(
     bursts: str | os.PathLike[str],
     background: str | os.PathLike[str],
     out: str | os.PathLike[str],
+    model: str | None = None,
     timeout_s: float = 1800.0,
 ) -> tuple[bool, str]:
-    """Run ``aemon adapt BURSTS --background BG --out DIR``: ``(model written, its output)``.
+    """Run ``aemon adapt BURSTS --background BG --out DIR [--model M]``: ``(model written,
+    its output)``.
 
     Exit status 2 is a refusal (the guard's, or of the recordings): no model is written and
     the user keeps the old one; any other failure raises.
@@ -201,6 +203,8 @@ def run_aemon_adapt(
     bursts, background = Path(bursts).resolve(), Path(background).resolve()
     argv = aemon_command("adapt", str(bursts), "--background", str(background), "--out",
                          str(Path(out).resolve()), "--no-progress")  # fmt: skip
+    if model:
+        argv += ["--model", model]
     logger.info("running %s", " ".join(argv))
     done = subprocess.run(
         argv, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=bursts.parent
