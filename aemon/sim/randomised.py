@@ -254,11 +254,14 @@ class MixCallbacks(NamedTuple):
         burst: ``(rng, label) -> float64 wave`` (unit peak; label 0 = low, 1 = high band).
         background: ``(rng, n) -> float64 (n,)`` with base noise of unit RMS.
         amplitude: ``(rng) -> peak`` over that unit noise RMS, uniform in dB.
+        background_spans: ``(rng, n) -> (background, disturbance spans)``: ``background``
+            with the ``(onset, end)`` samples of its hard negatives, for placing bursts on them.
     """
 
     burst: Callable[[np.random.Generator, int], F64]
     background: Callable[[np.random.Generator, int], F64]
     amplitude: Callable[[np.random.Generator], float]
+    background_spans: Callable[[np.random.Generator, int], tuple[F64, list[tuple[int, int]]]]
 
 
 def randomised_mix_callbacks(
@@ -273,7 +276,7 @@ def randomised_mix_callbacks(
             two classes); other labels, or False, draw bursts freely.
 
     Returns:
-        :class:`MixCallbacks` ``(burst, background, amplitude)``.
+        :class:`MixCallbacks` ``(burst, background, amplitude, background_spans)``.
     """
     low, high = snr_db_range
 
@@ -287,4 +290,8 @@ def randomised_mix_callbacks(
     def amplitude(rng: np.random.Generator) -> float:
         return float(10 ** (rng.uniform(low, high) / 20))
 
-    return MixCallbacks(burst, background, amplitude)
+    def background_spans(rng: np.random.Generator, n: int) -> tuple[F64, list[tuple[int, int]]]:
+        drawn = draw_background(rng, n, fs)
+        return drawn.signal.astype(np.float64), drawn.disturbances
+
+    return MixCallbacks(burst, background, amplitude, background_spans)

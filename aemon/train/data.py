@@ -170,6 +170,9 @@ def reverberate(wave: np.ndarray, impulse: np.ndarray) -> np.ndarray:
 
 BurstDraw = Callable[[np.random.Generator, int], np.ndarray]
 BackgroundDraw = Callable[[np.random.Generator, int], np.ndarray]
+SpannedBackgroundDraw = Callable[
+    [np.random.Generator, int], tuple[np.ndarray, list[tuple[int, int]]]
+]
 
 
 class MixSource:
@@ -187,6 +190,11 @@ class MixSource:
         augmentation: Augmentation settings.
         refresh: ``(rng) -> BackgroundDraw`` called by :meth:`new_epoch` to renew cached
             background (simulator banks); None keeps ``draw_background``.
+        draw_background_spans: ``(rng, n) -> (background, disturbance spans)``; when given it
+            replaces ``draw_background``, and each burst lands on a disturbance (onset 0.2 ms
+            before to 1.5 ms after the disturbance's, at the reference rate) with probability
+            ``on_disturbance_p``: real bursts overlap the machine's own transients.
+        on_disturbance_p: See ``draw_background_spans``.
     """
 
     def __init__(
@@ -200,8 +208,12 @@ class MixSource:
         sample_rate_hz: float,
         augmentation: Augmentation,
         refresh: Callable[[np.random.Generator], BackgroundDraw] | None = None,
+        draw_background_spans: SpannedBackgroundDraw | None = None,
+        on_disturbance_p: float = 0.3,
     ) -> None:
         self.name = name
+        self.draw_background_spans = draw_background_spans
+        self.on_disturbance_p = on_disturbance_p
         self.refresh = refresh
         self.draw_burst = draw_burst
         self.draw_background = draw_background
@@ -234,15 +246,29 @@ class MixSource:
         signal = np.empty((channels, n))
         events: list[LabelledBurst] = []
         guard = max(64, n // 512)
+        scale = min(1.0, self.sample_rate_hz / 1_562_500.0)
+        early, late = (
+            int(200e-6 / scale * self.sample_rate_hz),
+            int(1.5e-3 / scale * self.sample_rate_hz),
+        )
         for ch in range(channels):
-            signal[ch] = self.draw_background(rng, n)
+            spans: list[tuple[int, int]] = []
+            if self.draw_background_spans is not None:
+                signal[ch], spans = self.draw_background_spans(rng, n)
+            else:
+                signal[ch] = self.draw_background(rng, n)
             taken: list[tuple[int, int]] = []
             count = int(rng.integers(self.bursts_per_window[0], self.bursts_per_window[1] + 1))
             for _ in range(count):
                 label = int(rng.integers(self.classes))
                 wave = self._burst(rng, label)
+                riding = bool(spans) and rng.random() < self.on_disturbance_p
                 for _attempt in range(20):
-                    onset = int(rng.integers(-wave.size // 2, n - 8))
+                    if riding:
+                        anchor = spans[int(rng.integers(len(spans)))][0]
+                        onset = int(np.clip(anchor + rng.integers(-early, late + 1), 0, n - 8))
+                    else:
+                        onset = int(rng.integers(-wave.size // 2, n - 8))
                     end = onset + wave.size
                     if all(end + guard <= a or onset >= b + guard for a, b in taken):
                         break

@@ -346,18 +346,20 @@ def simulator_mix(
 def randomised_mix(config: ModelConfig, augmentation: Augmentation) -> MixSource:
     """Source (d): domain-randomised bursts in domain-randomised backgrounds
     (:mod:`aemon.sim.randomised`): random noise colours, levels, machine impacts, rubbing,
-    spikes, hum, clipping; dispersive, resonant, reverberant and step-like bursts."""
+    spikes, hum, clipping, hydraulic flow, fretting; dispersive, resonant, reverberant and
+    step-like bursts), 30 % of them riding on the background's own transients."""
     rate = config.signal.sample_rate_hz
-    burst, background, amplitude = randomised_mix_callbacks(rate, config.training.snr_db_range)
+    callbacks = randomised_mix_callbacks(rate, config.training.snr_db_range)
     return MixSource(
         "randomised",
-        burst,
-        background,
-        amplitude,
+        callbacks.burst,
+        callbacks.background,
+        callbacks.amplitude,
         len(config.signal.classes),
         config.training.bursts_per_window,
         rate,
         augmentation,
+        draw_background_spans=callbacks.background_spans,
     )
 
 

@@ -286,3 +286,26 @@ def test_simulator_recording_is_a_labelled_source(tmp_path: Path) -> None:
     test_part = build_sources([str(path)], config, NO_AUGMENTATION, split="test")[0]
     assert isinstance(test_part, LabelledSource)
     assert test_part.parts[0].signal.shape[1] == 100_000 - int(100_000 * 0.8)
+
+
+def test_bursts_ride_on_the_background_transients_when_spans_are_given() -> None:
+    from aemon.train.data import MixSource
+
+    n, transient = 20_000, (12_000, 12_400)
+
+    def spanned(rng: np.random.Generator, size: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        return np.zeros(size), [transient]
+
+    def source(p: float) -> MixSource:
+        return MixSource(
+            "t", lambda rng, label: np.ones(50), lambda rng, size: np.zeros(size), None, 2,
+            (1, 1), RATE, NO_AUGMENTATION, draw_background_spans=spanned, on_disturbance_p=p,
+        )  # fmt: skip
+
+    rng = np.random.default_rng(0)
+    early, late = int(200e-6 * RATE), int(1.5e-3 * RATE)
+    riding = [source(1.0).draw(rng, n, 1).events[0].onset for _ in range(200)]
+    assert all(transient[0] - early <= o <= transient[0] + late for o in riding)
+    free = [source(0.0).draw(rng, n, 1).events[0].onset for _ in range(200)]
+    outside = [o for o in free if not transient[0] - early <= o <= transient[0] + late]
+    assert len(outside) > 100  # without the spans' pull, bursts land anywhere
