@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -62,7 +62,9 @@ class SiteOptions:
 
     Attributes:
         fa_per_min: False-alarm target on the machine's background (events/min).
-        candidate_probability: Network probability at which detections are proposed.
+        candidate_probabilities: Network probabilities at which detections are proposed; a
+            classifier is learnt for each; the one of best out-of-fold site F1 that the guard
+            keeps is the result (the next best is judged when the guard refuses one).
         snr_db_range: Burst peak over the background noise RMS of the mixtures (dB).
         mixtures: Mixtures of each background stretch with the bursts.
         generic_s: Seconds of each generic background (white, pink, brown) the bursts are
@@ -73,7 +75,7 @@ class SiteOptions:
     """
 
     fa_per_min: float = 1.0
-    candidate_probability: float = 0.3
+    candidate_probabilities: tuple[float, ...] = (0.3, 0.1)
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
     generic_s: float = 1.0
@@ -118,9 +120,6 @@ def learn_site(
     Raises:
         ConfigError: Hostile or unusable recordings (one line: what was found, what to do).
     """
-    from sklearn.ensemble import GradientBoostingClassifier
-    from sklearn.model_selection import cross_val_predict
-
     rng = np.random.default_rng(options.seed)
     network = OnnxDetector(model, site_calibration=False)
     rate = network.card.sample_rate_hz
@@ -129,7 +128,8 @@ def learn_site(
     cut = [int(b.size * (1 - options.held_out_fraction)) for b in background]
     train_bg = [b[:c] for b, c in zip(background, cut, strict=True)]
     held_bg = [b[c:] for b, c in zip(background, cut, strict=True)]
-    machine = [detections(network, b, rate, options.candidate_probability) for b in train_bg]
+    lowest = min(options.candidate_probabilities)
+    machine = [detections(network, b, rate, lowest) for b in train_bg]
     machine_snr = np.concatenate([d.features[:, 0] for d in machine])
     loudest = float(np.percentile(machine_snr, 99)) if machine_snr.size else 0.0
     min_snr = max(MIN_SNR_DB, loudest + OVER_MACHINE_DB)
@@ -151,39 +151,25 @@ def learn_site(
     n_held = max(2, round(len(order) * options.held_out_fraction))
     held_bursts = [found.bursts[i] for i in order[-n_held:]]
     train_bursts = [found.bursts[i] for i in order[:-n_held]]
-    step("mixing bursts into the background")
-    data = labelled_detections(network, train_bg, train_bursts, rng, rate,
-                               threshold=options.candidate_probability, mixtures=options.mixtures,
-                               snr_db_range=options.snr_db_range)  # fmt: skip
     noise = float(np.median([noise_floor(b) for b in train_bg]))
-    other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
-    general = labelled_detections(network, other, train_bursts, rng, rate,
-                                  threshold=options.candidate_probability, mixtures=1,
-                                  snr_db_range=options.snr_db_range)  # fmt: skip
-    site_rows = np.concatenate([np.ones(data.is_burst.size, bool),
-                                np.zeros(general.is_burst.size, bool)])  # fmt: skip
-    data = LabelledDetections(
-        np.concatenate([data.features, general.features]),
-        np.concatenate([data.is_burst, general.is_burst]),
-        np.concatenate([data.background_only, np.zeros(general.is_burst.size, bool)]),
-        data.seconds,
-    )
-    if data.is_burst.sum() < MIN_BURSTS or (~data.is_burst).sum() < 2:
-        raise ConfigError(
-            "the mixtures gave too few detections to learn from; record a longer background "
-            "(at least 10 s) and more pencil-lead breaks"
-        )
-    step("training the site classifier")
-    trees = GradientBoostingClassifier(
-        n_estimators=options.trees, max_depth=3, subsample=0.8, random_state=options.seed
-    )
-    out_of_fold = cross_val_predict(trees, data.features, data.is_burst, cv=3,
-                                    method="predict_proba")[:, 1]  # fmt: skip
-    trees.fit(data.features, data.is_burst)
-    decision, oof_fa = _decision(out_of_fold, data, site_rows, options.fa_per_min)
-    classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability)
+    learnt: list[_Learnt] = []
+    for candidate in options.candidate_probabilities:
+        step(f"learning from candidates at probability {candidate:g}")
+        learnt.append(_learn_at(candidate, network, train_bg, train_bursts, noise, rng, options))
+    for one in learnt:
+        logger.info(
+            "candidates at %.2f: %d detections learnt, decision %.2f, out-of-fold site F1 %.3f,"
+            " background %.1f false alarms/min", one.classifier.candidate_probability,
+            one.detections, one.classifier.threshold, one.oof_f1, one.oof_fa,
+        )  # fmt: skip
     step("checking the new detector against the old one")
-    verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, rate, options)
+    judged: dict[float, str] = {}
+    for best in sorted(learnt, key=lambda one: -one.oof_f1):  # the guard has the last word
+        classifier = best.classifier
+        verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, options)
+        judged[classifier.candidate_probability] = "kept" if verdict.keep else verdict.reason
+        if verdict.keep:
+            break
     summary = {
         "harvest": found.summary(),
         "machine_events_per_s": round(machine_snr.size / max(sum(c for c in cut) / rate, 1e-9), 1),
@@ -194,12 +180,20 @@ def learn_site(
             round(sum(cut) / rate, 3),
             round(sum(b.size for b in held_bg) / rate, 3),
         ],
-        "detections_learnt": int(data.features.shape[0]),
-        "burst_detections_learnt": int(data.is_burst.sum()),
-        "decision_probability": round(decision, 4),
-        "background_fa_per_min_out_of_fold": round(oof_fa, 2),
+        "detections_learnt": best.detections,
+        "burst_detections_learnt": best.burst_detections,
+        "decision_probability": round(classifier.threshold, 4),
+        "background_fa_per_min_out_of_fold": round(best.oof_fa, 2),
         "generic_background_s": options.generic_s,
-        "candidate_probability": options.candidate_probability,
+        "candidate_probability": classifier.candidate_probability,
+        "candidates_tried": {
+            f"{one.classifier.candidate_probability:g}": {
+                "site_f1_out_of_fold": round(one.oof_f1, 4),
+                "decision_probability": round(one.classifier.threshold, 4),
+                "guard": judged.get(one.classifier.candidate_probability, "not judged"),
+            }
+            for one in learnt
+        },
         "fa_per_min_target": options.fa_per_min,
         "snr_db_range": list(options.snr_db_range),
         "guard": verdict.as_dict(),
@@ -208,19 +202,77 @@ def learn_site(
     return SiteLearning(classifier, verdict, found, summary)
 
 
+class _Learnt(NamedTuple):
+    classifier: SiteClassifier
+    oof_f1: float
+    oof_fa: float
+    detections: int
+    burst_detections: int
+
+
+def _learn_at(
+    candidate: float,
+    network: OnnxDetector,
+    train_bg: list[npt.NDArray[np.float64]],
+    train_bursts: list[npt.NDArray[np.float64]],
+    noise: float,
+    rng: np.random.Generator,
+    options: SiteOptions,
+) -> _Learnt:
+    """Learn the classifier on the detections the network proposes at ``candidate``."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.model_selection import cross_val_predict
+
+    rate = network.card.sample_rate_hz
+    data = labelled_detections(
+        network, train_bg, train_bursts, rng, rate, threshold=candidate,
+        mixtures=options.mixtures, snr_db_range=options.snr_db_range,
+    )  # fmt: skip
+    other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
+    general = labelled_detections(network, other, train_bursts, rng, rate, threshold=candidate,
+                                  mixtures=1, snr_db_range=options.snr_db_range)  # fmt: skip
+    site_rows = np.concatenate([np.ones(data.is_burst.size, bool),
+                                np.zeros(general.is_burst.size, bool)])  # fmt: skip
+    data = LabelledDetections(
+        np.concatenate([data.features, general.features]),
+        np.concatenate([data.is_burst, general.is_burst]),
+        np.concatenate([data.background_only, np.zeros(general.is_burst.size, bool)]),
+        data.seconds,
+        data.bursts_mixed,
+    )
+    if data.is_burst.sum() < MIN_BURSTS or (~data.is_burst).sum() < 2:
+        raise ConfigError(
+            "the mixtures gave too few detections to learn from; record a longer background "
+            "(at least 10 s) and more pencil-lead breaks"
+        )
+    trees = GradientBoostingClassifier(
+        n_estimators=options.trees, max_depth=3, subsample=0.8, random_state=options.seed
+    )
+    out_of_fold = cross_val_predict(trees, data.features, data.is_burst, cv=3,
+                                    method="predict_proba")[:, 1]  # fmt: skip
+    trees.fit(data.features, data.is_burst)
+    decision, oof_fa, oof_f1 = _decision(out_of_fold, data, site_rows, options.fa_per_min)
+    classifier = SiteClassifier.from_sklearn(trees, decision, candidate)
+    return _Learnt(
+        classifier, oof_f1, oof_fa, int(data.features.shape[0]), int(data.is_burst.sum())
+    )
+
+
 def _decision(
     probability: npt.NDArray[np.float64],
     data: LabelledDetections,
     site_rows: npt.NDArray[np.bool_],
     fa_per_min: float,
-) -> tuple[float, float]:
-    """The burst probability a detection must reach, and the background's false alarms per
-    minute at it (both from out-of-fold probabilities).
+) -> tuple[float, float, float]:
+    """The burst probability a detection must reach, the background's false alarms per
+    minute at it, and the F1 on the site's rows at it (all from out-of-fold probabilities).
 
     The background's own detections may reach it at most ``fa_per_min`` times a minute, or
     once in the whole background where that is too short to count the target (the strictest
     rate it can show); among the thresholds that allow, the one of best F1 on the site's rows
-    (its background alone and with the bursts mixed in), from :data:`MIN_DECISION` up.
+    (its background alone and with the bursts mixed in), from :data:`MIN_DECISION` up. The F1
+    counts every burst mixed into the site's background, so a burst the candidates missed
+    costs recall (candidate probabilities are compared by it).
     """
     candidates = np.linspace(MIN_DECISION, 0.99, 50)
     negatives = np.sort(probability[data.background_only])[::-1]
@@ -234,14 +286,17 @@ def _decision(
         )  # fmt: skip
     floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
     p, positive = probability[site_rows], data.is_burst[site_rows]
+    bursts = max(data.bursts_mixed, int(np.sum(positive)))
     f1 = [
-        2 * np.sum(positive & (p >= t)) / max(np.sum(positive) + np.sum(p >= t), 1)
+        2 * np.sum(positive & (p >= t)) / max(bursts + np.sum(p >= t), 1)
         if t >= floor else -1.0
         for t in candidates
     ]  # fmt: skip
     decision = float(candidates[int(np.argmax(f1))]) if max(f1) >= 0 else floor
     decision = min(max(decision, floor, MIN_DECISION), 0.999)
-    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9)
+    hits = int(np.sum(positive & (p >= decision)))
+    f1_at = 2 * hits / max(bursts + int(np.sum(p >= decision)), 1)
+    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), float(f1_at)
 
 
 def _guard(
@@ -251,16 +306,16 @@ def _guard(
     held_bg: list[npt.NDArray[np.float64]],
     held_bursts: list[npt.NDArray[np.float64]],
     rng: np.random.Generator,
-    rate: float,
     options: SiteOptions,
 ) -> Verdict:
-    """Score the old detector (with its own site files) and the new one."""
+    """Score the old detector (with its own site files) and the new one; bursts are mixed in
+    between and on the transients the new classifier's candidates show."""
     old = OnnxDetector(model)
     new = OnnxDetector(model, site_calibration=False)
     new.site_classifier = classifier
-    mixtures = []
+    mixtures, rate = [], network.card.sample_rate_hz
     for b in held_bg:
-        onsets = detections(network, b, rate, options.candidate_probability).onsets
+        onsets = detections(network, b, rate, classifier.candidate_probability).onsets
         mixtures.append(mix_bursts(b, held_bursts, onsets, rng, rate, options.snr_db_range))
     site_old = score_detector(old, mixtures, held_bg, rate)
     site_new = score_detector(new, mixtures, held_bg, rate)

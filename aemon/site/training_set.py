@@ -71,12 +71,14 @@ class LabelledDetections(NamedTuple):
         is_burst: True for a detection of a mixed-in burst.
         background_only: True for detections of the background alone (no burst mixed in).
         seconds: Signal seconds the detections come from, per row's pass (s).
+        bursts_mixed: Bursts mixed into the backgrounds, found or not (recall counts them).
     """
 
     features: npt.NDArray[np.float64]
     is_burst: npt.NDArray[np.bool_]
     background_only: npt.NDArray[np.bool_]
     seconds: float
+    bursts_mixed: int
 
 
 def detections(
@@ -181,7 +183,7 @@ def labelled_detections(
     rows: list[npt.NDArray[np.float64]] = []
     is_burst: list[npt.NDArray[np.bool_]] = []
     alone: list[npt.NDArray[np.bool_]] = []
-    seconds = 0.0
+    seconds, mixed = 0.0, 0
     for background in backgrounds:
         base = detections(detector, background, rate_hz, threshold)
         rows.append(base.features)
@@ -192,11 +194,14 @@ def labelled_detections(
             signal, onsets = mix_bursts(background, bursts, base.onsets, rng, rate_hz,
                                         snr_db_range)  # fmt: skip
             found = detections(detector, signal, rate_hz, threshold)
+            mixed += len(onsets)
             rows.append(found.features)
             is_burst.append(burst_matches(found.onsets, onsets, rate_hz))
             alone.append(np.zeros(found.onsets.size, bool))
     features = np.concatenate(rows) if rows else np.zeros((0, 0))
-    return LabelledDetections(features, np.concatenate(is_burst), np.concatenate(alone), seconds)
+    return LabelledDetections(
+        features, np.concatenate(is_burst), np.concatenate(alone), seconds, mixed
+    )
 
 
 def burst_matches(

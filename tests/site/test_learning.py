@@ -63,6 +63,13 @@ def test_site_learning_rejects_the_machines_impacts_and_keeps_the_bursts(
     assert learnt["guard"]["site_new"]["f1"] > learnt["guard"]["site_old"]["f1"]
     assert "aemon adapt" in card["reproduce"] and "--background" in card["reproduce"]
     assert (out / "site_classifier.json").is_file()
+    tried = learnt["candidates_tried"]
+    assert len(tried) == 2  # one classifier per candidate probability
+    order = sorted(tried, key=lambda c: -tried[c]["site_f1_out_of_fold"])
+    chosen = f"{learnt['candidate_probability']:g}"
+    assert tried[chosen]["guard"] == "kept"
+    if chosen != order[0]:  # a better one out of fold was judged first and refused
+        assert tried[order[0]]["guard"] not in ("kept", "not judged")
     onsets = [int(o) for o in np.load(site["test_onsets"])]
     old_f1, old_false = _f1(site["model"], site["test"], onsets)
     new_f1, new_false = _f1(out, site["test"], onsets)
