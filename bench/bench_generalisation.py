@@ -21,6 +21,9 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
   machine. Where ``aemon adapt`` refuses (its guard, or its check that BG sounds like PLB),
   ``site`` is the old model (what the user is left with), and the summary under the table
   says why. On the noise-only file, BG is a second noise-only file and PLB a third.
+  ``--site-rig same`` renders BG and PLB (and so ``nn+cal``'s background too) from the
+  scored files' rig: the family's parameters of the scored seed, other noise
+  (:mod:`independent.rig`), as in a lab where all three come from one test set-up.
 
 A detection matches a burst when its onset is -100 µs..+250 µs from the true onset. Prints a
 markdown table (P/R/F1 and median |onset error| per detector) and the false alarms per minute
@@ -132,10 +135,13 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         calibrated: str | None = None
         site: str | None = None
         if not args.no_nn:
-            bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration).background
+            rig = EVAL_SEED if args.site_rig == "same" else None
+            bg = render_parts(family, "mid", CALIBRATION_SEED, args.cal_duration,
+                              rig_seed=rig).background  # fmt: skip
             bg_h5 = _background(out, family, bg)
             calibrated, calibrations[family] = _calibrated_model(args, out, family, bg_h5)
-            plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration).background
+            plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration,
+                                  rig_seed=rig).background  # fmt: skip
             site, sites[family] = _site_model(args, out, family, bg_h5, plb_bg)
         for band in args.bands:
             t0 = time.perf_counter()
@@ -182,6 +188,7 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             "model": args.model or "(default by rate)",
             "calibration": {"fa_per_min": args.fa_per_min, "background_s": args.cal_duration},
             "seeds": {"eval": EVAL_SEED, "calibration": CALIBRATION_SEED, "noise": NOISE_SEED},
+            "site_rig": args.site_rig,
         },
         "rows": rows,
         "calibrations": calibrations,
@@ -344,6 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--plb-bursts", type=int, default=15, help="site: bursts in the PLB check (15)"
+    )
+    parser.add_argument(
+        "--site-rig",
+        choices=["other", "same"],
+        default="other",
+        help="nn+cal and site: background and PLB check from other rigs of the family (other,"
+        " the default) or from the scored files' rig with other noise (same)",
     )
     parser.add_argument("--out-json", type=Path, help="write the full result here")
     parser.add_argument("--out-dir", type=Path, help="keep the rendered files here")

@@ -17,7 +17,7 @@ import logging
 import math
 import zlib
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ import scipy.signal
 
 from .backgrounds import FAMILIES, background
 from .bursts import MARGIN_SAMPLES, MAX_BURST_S, make_burst
+from .rig import EPISODIC, RigRandom
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ def render_parts(
     duration_s: float = 5.0,
     fs: float = FS_HZ,
     noise_rms_v: float = NOISE_RMS_V,
+    rig_seed: int | None = None,
 ) -> Rendered:
     """Render a benchmark file and keep its background and bursts apart.
 
@@ -97,6 +99,9 @@ def render_parts(
         duration_s: Length (s).
         fs: Sample rate (Hz).
         noise_rms_v: Background RMS (V).
+        rig_seed: Take the background family's parameters from the plain rendering of this
+            seed (the same rig: sensor, machine) and only its noise from ``seed``
+            (:mod:`.rig`); None: both from ``seed``.
 
     Returns:
         The parts; ``signal`` is their sum.
@@ -106,7 +111,11 @@ def render_parts(
     """
     band = SNR_BANDS[snr_band] if isinstance(snr_band, str) else snr_band
     n = round(duration_s * fs)
-    bg = background(family, _stream(seed, "background:" + family), n, fs) * noise_rms_v
+    rng: Any = _stream(seed, "background:" + family)
+    if rig_seed is not None:
+        rig = _stream(rig_seed, "background:" + family)
+        rng = RigRandom(rig, rng, episodic=family in EPISODIC)
+    bg = background(family, rng, n, fs) * noise_rms_v
     bursts, truth, sources = _burst_track(seed, (float(band[0]), float(band[1])), n, fs,
                                           noise_rms_v)  # fmt: skip
     logger.debug("%s/%s seed %d: %d bursts in %.2f s", family, band, seed, len(truth), n / fs)
