@@ -142,7 +142,8 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
             calibrated, calibrations[family] = _calibrated_model(args, out, family, bg_h5)
             plb_bg = render_parts(family, "mid", PLB_SEED, args.plb_duration,
                                   rig_seed=rig).background  # fmt: skip
-            site, sites[family] = _site_model(args, out, family, bg_h5, plb_bg)
+            if not args.no_site:
+                site, sites[family] = _site_model(args, out, family, bg_h5, plb_bg)
         for band in args.bands:
             t0 = time.perf_counter()
             ev = render_parts(family, band, EVAL_SEED, args.duration)
@@ -164,8 +165,9 @@ def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
                 scores["nn"] = score(onsets, true, FS_HZ, args.duration)
                 cal_onsets = _nn(h5, out, calibrated, "cal")[0]
                 scores["nn+cal"] = score(cal_onsets, true, FS_HZ, args.duration)
-                site_onsets = _nn(h5, out, site, "site")[0] if site else onsets
-                scores["site"] = score(site_onsets, true, FS_HZ, args.duration)
+                if not args.no_site:
+                    site_onsets = _nn(h5, out, site, "site")[0] if site else onsets
+                    scores["site"] = score(site_onsets, true, FS_HZ, args.duration)
             rows.append(
                 {
                     "family": family,
@@ -214,8 +216,9 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
         calibrated, _ = _calibrated_model(args, out, "noise-only", second_h5)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
         third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
-        site, site_info = _site_model(args, out, "noise-only", second_h5, third)
-        onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
+        if not args.no_site:
+            site, site_info = _site_model(args, out, "noise-only", second_h5, third)
+            onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]
     family_s: dict[str, float] = {}
     levels: dict[str, list[float]] = {}
     for family, start, stop, level_db in noise.segments:
@@ -362,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-json", type=Path, help="write the full result here")
     parser.add_argument("--out-dir", type=Path, help="keep the rendered files here")
     parser.add_argument("--no-nn", action="store_true", help="baselines only")
+    parser.add_argument("--no-site", action="store_true", help="no site column (no aemon adapt)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     args.families = [f for f in args.families.split(",") if f]
