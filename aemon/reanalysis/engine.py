@@ -2,8 +2,9 @@
 
 :func:`open_client` connects to an existing cluster (``dask scheduler`` and ``dask worker``
 processes) or starts an embedded :class:`distributed.LocalCluster` of worker processes.
-:func:`run_plans` submits one task per chunk that is not already in its recording's store
-(:mod:`aemon.reanalysis.store`), stores each result as it arrives, and hands every recording
+:func:`run_plans` runs a task for every chunk that is not already in its recording's store
+(:mod:`aemon.reanalysis.store`), one per free worker thread in the order of
+:mod:`aemon.reanalysis.order`, stores each result as it arrives, and hands every recording
 whose chunks are all done to a callback that writes its outputs. A failed task prints one
 line naming the recording and the chunk; that recording's other tasks are cancelled and the
 other recordings go on. Ctrl-C cancels every task still queued or running on the cluster.
@@ -12,24 +13,32 @@ other recordings go on. Ctrl-C cancels every task still queued or running on the
 from __future__ import annotations
 
 import logging
-import operator
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tqdm import tqdm
 
 from aemon.detect.offline import _bar_options
 from aemon.errors import AemonError, ConfigError
-from aemon.reanalysis.order import chain_levels, state_chain_levels
+from aemon.reanalysis.order import (
+    CHUNK_AND_STATE,
+    STATE,
+    Schedule,
+    Task,
+    one_after_another,
+    side_by_side,
+)
 from aemon.reanalysis.plan import RecordingPlan
 from aemon.reanalysis.state import preprocessor_at
 from aemon.reanalysis.task import ChunkResult, detect_chunk, detect_chunk_and_state
 
 if TYPE_CHECKING:
     from distributed import Client, Future
+
+    from aemon.dsp.preprocess import Preprocessor
 
 logger = logging.getLogger(__name__)
 
@@ -163,138 +172,129 @@ def run_plans(
 ) -> RunSummary:
     """Run every chunk not yet stored; call ``on_done`` for each recording as it completes.
 
+    The client hands out one task per free worker thread (:mod:`aemon.reanalysis.order`).
+
     Raises:
         KeyboardInterrupt: After cancelling the tasks (finished chunks stay stored).
     """
     started = time.perf_counter()
     results: list[list[ChunkResult | None]] = []
-    owners: dict[Future, tuple[int, int]] = {}  # chunk result → (recording, chunk)
-    chains: list[list[Future]] = []  # per recording: the tasks that carry its state
     stored = 0
     for plan in plans:
         results.append([plan.store.load(i) for i in range(len(plan.jobs))])
         stored += sum(res is not None for res in results[-1])
     bar = _Progress(sum(len(p.jobs) for p in plans), progress)
     bar.bar.update(stored)
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+    tasks = _tasks(plans, results, max(slots, 1))
+    schedule = Schedule(tasks)
+    running: dict[Future, Task] = {}
     failed: set[int] = set()
     written = seconds = task_s = 0.0
+    from distributed import as_completed
+
+    finished = as_completed()
+
+    def hand_out() -> None:  # a task for every free worker thread
+        while len(running) < max(slots, 1) and (next_task := schedule.take()) is not None:
+            future = _submit(client, plans, *next_task)
+            running[future] = next_task[0]
+            finished.add(future)
+
     try:
-        owners, chains = _submit(client, plans, results)
+        hand_out()
         for r, plan in enumerate(plans):  # everything came from the store
             if all(res is not None for res in results[r]):
                 ok = _finish(plan, results[r], on_done)
                 written += ok
                 if not ok:
                     failed.add(r)
-        from distributed import as_completed
-
-        for future in as_completed(list(owners)):
-            r, i = owners[future]
+        for future in finished:
+            task = running.pop(future)
+            r, i = task.recording, task.chunk
             plan = plans[r]
             if future.status == "cancelled" or r in failed:
+                hand_out()
                 continue
             if future.status == "error":
                 failed.add(r)
                 print(_error_line(plan, i, future.exception()), file=sys.stderr)
-                mine = [f for f, (o, _) in owners.items() if o == r and not f.done()]
-                client.cancel(mine + chains[r])
-                bar.done(None)
-                bar.bar.update(len(mine))  # cancelled: they will not come
+                schedule.drop(r)
+                client.cancel([f for f, t in running.items() if t.recording == r])
+                bar.bar.update(sum(res is None for res in results[r]))  # they will not come
+                hand_out()
                 continue
-            result: ChunkResult = future.result()
+            value = future.result()
             future.release()
+            result, state = _outputs(task, value)
+            schedule.done(task, state)
+            hand_out()  # before the client's own work: keep the workers busy
+            if result is None:
+                continue
             plan.store.save(i, result)
             results[r][i] = result
             seconds += result.seconds
             task_s += result.wall_s
             bar.done(result)
             if all(res is not None for res in results[r]):
-                for state in chains[r]:  # the workers may drop the states now
-                    state.release()
                 ok = _finish(plan, results[r], on_done)
                 written += ok
                 if not ok:
                     failed.add(r)
     except KeyboardInterrupt:
-        client.cancel(list(owners) + [f for chain in chains for f in chain], force=True)
+        client.cancel(list(running), force=True)
         raise
     finally:
         bar.close()
     workers = len(client.scheduler_info().get("workers", {}))
-    return RunSummary(int(written), len(failed), len(owners), stored, seconds, task_s, workers,
+    chunks_run = sum(t.kind != STATE for t in tasks)
+    return RunSummary(int(written), len(failed), chunks_run, stored, seconds, task_s, workers,
                       time.perf_counter() - started)  # fmt: skip
 
 
-def _submit(
-    client: Client, plans: list[RecordingPlan], results: list[list[ChunkResult | None]]
-) -> tuple[dict[Future, tuple[int, int]], list[list[Future]]]:
-    """Submit every chunk not in ``results``; returns the result futures with their recording
-    and chunk, and per recording the futures that carry its state.
+def _tasks(
+    plans: list[RecordingPlan], results: list[list[ChunkResult | None]], slots: int
+) -> list[Task]:
+    """The tasks of every chunk not in ``results``.
 
     A recording runs chunk after chunk (no state chain to compute) when that keeps the
     workers as busy as spreading it would: its chunks are at most the chunks to run divided
     by the worker threads. Otherwise a chain of state tasks lets its chunks run side by side.
-    Every task's priority is the work still ahead of it (:mod:`aemon.reanalysis.order`).
     """
     to_run = sum(res is None for rs in results for res in rs)
-    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-    owners: dict[Future, tuple[int, int]] = {}
-    chains: list[list[Future]] = []
+    tasks: list[Task] = []
     for r, plan in enumerate(plans):
         missing = [i for i, res in enumerate(results[r]) if res is None]
         whole = len(missing) == len(plan.jobs) > 1
-        if plan.carry_state and whole and len(missing) * max(slots, 1) <= to_run:
-            futures, chain = _one_after_another(client, plan)
+        if plan.carry_state and whole and len(missing) * slots <= to_run:
+            tasks += one_after_another(r, plan)
         else:
-            levels = state_chain_levels(plan)
-            states = _state_chain(client, plan, max(missing, default=-1), levels.states)
-            chain = [f for f in states if f is not None]
-            futures = [
-                (i, client.submit(detect_chunk, plan.jobs[i], states[i], pure=False,
-                                  priority=levels.chunks[i]))
-                for i in missing
-            ]  # fmt: skip
-        chains.append(chain)
-        owners.update({future: (r, i) for i, future in futures})
-    return owners, chains
+            tasks += side_by_side(r, plan, missing)
+    return tasks
 
 
-def _state_chain(
-    client: Client, plan: RecordingPlan, last: int, levels: list[int]
-) -> list[Future | None]:
-    """Futures of the preprocessing state at each chunk's start up to chunk ``last`` (None
-    where a chunk starts afresh: at the first sample, or without carried state), each task
-    with its priority in ``levels``."""
-    states: list[Future | None] = [None] * len(plan.jobs)
-    if not plan.carry_state:
-        return states
-    first = plan.jobs[0].first_sample
-    for i in range(1, last + 1):
-        start = plan.jobs[i].chunk.run_start
-        if start > first:
-            previous = plan.jobs[i - 1]
-            states[i] = client.submit(preprocessor_at, previous, start, states[i - 1],
-                                      pure=False, priority=levels[i])  # fmt: skip
-    return states
+def _submit(
+    client: Client, plans: list[RecordingPlan], task: Task, state: Preprocessor | None
+) -> Future:
+    """Submit ``task``, starting from ``state``."""
+    jobs = plans[task.recording].jobs
+    i = task.chunk
+    if task.kind == STATE:  # the state at chunk i's start, from chunk i-1's start on
+        return client.submit(preprocessor_at, jobs[i - 1], jobs[i].chunk.run_start, state,
+                             pure=False)  # fmt: skip
+    if task.kind == CHUNK_AND_STATE:
+        after = jobs[i + 1].chunk.run_start if i + 1 < len(jobs) else None
+        return client.submit(detect_chunk_and_state, jobs[i], state, after, pure=False)
+    return client.submit(detect_chunk, jobs[i], state, pure=False)
 
 
-def _one_after_another(
-    client: Client, plan: RecordingPlan
-) -> tuple[list[tuple[int, Future]], list[Future]]:
-    """Each chunk hands the preprocessing state at the next chunk's start on to it
-    (:func:`~aemon.reanalysis.task.detect_chunk_and_state`); returns the result futures
-    by chunk and the futures to cancel with them."""
-    results: list[tuple[int, Future]] = []
-    chain: list[Future] = []
-    state: Future | None = None
-    for i, (job, level) in enumerate(zip(plan.jobs, chain_levels(plan), strict=True)):
-        after = plan.jobs[i + 1].chunk.run_start if i + 1 < len(plan.jobs) else None
-        both = client.submit(detect_chunk_and_state, job, state, after, pure=False,
-                             priority=level)  # fmt: skip
-        results.append((i, client.submit(operator.getitem, both, 0, pure=False, priority=level)))
-        state = client.submit(operator.getitem, both, 1, pure=False, priority=level)
-        chain += [both, state]
-    return results, chain
+def _outputs(task: Task, value: Any) -> tuple[ChunkResult | None, Preprocessor | None]:
+    """A finished task's chunk result and the state it hands on."""
+    if task.kind == STATE:
+        return None, value
+    if task.kind == CHUNK_AND_STATE:
+        return value[0], value[1]
+    return value, None
 
 
 def _finish(plan: RecordingPlan, results: list[ChunkResult | None], on_done: RecordingDone) -> int:
