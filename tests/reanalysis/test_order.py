@@ -32,16 +32,12 @@ SECOND = 1000  # samples
 def plan(name: str, seconds: int, tmp_path: Path, *, carry_state: bool = True) -> RecordingPlan:
     """A recording of ``seconds`` cut into chunks of 1 s (warm-up 0.1 s, tail 0.05 s)."""
     stop = seconds * SECOND
-    jobs = [
-        ChunkJob(
-            f"{name}.h5",
-            Chunk(i, seconds, i * SECOND, (i + 1) * SECOND, max(0, i * SECOND - 100),
-                  min(stop, (i + 1) * SECOND + 50)),  # fmt: skip
-            0,
-            DetectOptions(),
-        )
+    chunks = [
+        Chunk(i, seconds, i * SECOND, (i + 1) * SECOND, max(0, i * SECOND - 100),
+              min(stop, (i + 1) * SECOND + 50))
         for i in range(seconds)
-    ]
+    ]  # fmt: skip
+    jobs = [ChunkJob(f"{name}.h5", chunk, 0, DetectOptions()) for chunk in chunks]
     store = ChunkStore(tmp_path, name, "key")
     return RecordingPlan(Path(f"{name}.h5"), name, jobs, SECOND, 2, seconds, store, carry_state)
 
@@ -105,7 +101,7 @@ def test_a_state_chain_feeds_chunks_that_run_side_by_side(tmp_path: Path) -> Non
     assert all(s.needs == (STATE, 0, s.chunk - 1) for s in states[1:])
     # a state task leads to the rest of the chain: it goes before any chunk
     assert min(s.level for s in states) > max(c.level for c in chunks.values())
-    took, started, given = run(tasks, slots=3)
+    took, _, given = run(tasks, slots=3)
     for i in missing[1:]:
         assert given[chunks[i]] == f"state from {(STATE, 0, i)}"
     assert given[chunks[0]] is None
