@@ -14,7 +14,9 @@ start-up included:
 × real time is signal seconds (per channel) over wall seconds, for the whole archive. The
 scaling is (2) over (3); the overhead is (2) against (1), and (3) is compared with (1) too.
 The CSVs of (2) and (3) are compared with those of (1): the same rows, and byte for byte.
-A JSON report goes to ``--json``.
+Each run also reports the CPU time the machine's other processes took meanwhile
+(``other_processes_cpu_s``, from ``/proc/stat``): on a shared machine, more than a few
+seconds means that run's wall time is not clean. A JSON report goes to ``--json``.
 
 Usage::
 
@@ -37,6 +39,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 CPU_S: list[float] = []
 """CPU time (user + system, s) of every command run, its worker processes included."""
+OTHER_CPU_S: list[float] = []
+"""CPU time (s) that other processes of the machine used while each command ran (from
+``/proc/stat``; NaN elsewhere): more than a few seconds means the figures are not clean."""
 
 
 def _children_cpu_s() -> float:
@@ -44,25 +49,37 @@ def _children_cpu_s() -> float:
     return times.children_user + times.children_system
 
 
+def _machine_cpu_s() -> float:
+    """CPU time (s) every process of the machine used since boot (NaN outside Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def _aemon(*args: str) -> float:
     """Run ``python -m aemon.cli ARGS``; returns its wall time (s); its CPU time goes to
-    :data:`CPU_S`."""
+    :data:`CPU_S`, the rest of the machine's to :data:`OTHER_CPU_S`."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    cpu = _children_cpu_s()
+    cpu, machine = _children_cpu_s(), _machine_cpu_s()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "aemon.cli", *args], env=env, text=True,
                           capture_output=True, check=False)  # fmt: skip
     wall = time.perf_counter() - started
     CPU_S.append(_children_cpu_s() - cpu)
+    OTHER_CPU_S.append(_machine_cpu_s() - machine - CPU_S[-1])
     if done.returncode != 0:
         raise SystemExit(f"aemon {' '.join(args)} failed:\n{done.stderr[-2000:]}")
     print(done.stdout.strip().splitlines()[-1], flush=True)
     return wall
 
 
-def _figures(wall_s: float, signal_s: float, cpu_s: float) -> dict[str, float]:
+def _figures(wall_s: float, signal_s: float, cpu_s: float, other_s: float) -> dict[str, float]:
     return {"wall_s": round(wall_s, 2), "x_real_time": round(signal_s / wall_s, 3),
-            "cpu_s": round(cpu_s, 2)}  # fmt: skip
+            "cpu_s": round(cpu_s, 2), "other_processes_cpu_s": round(other_s, 2)}  # fmt: skip
 
 
 def _same_rows(a: Path, b: Path) -> tuple[bool, bool]:
@@ -97,12 +114,13 @@ def main() -> int:
 
     load_before = os.getloadavg()[0]
     CPU_S.clear()
+    OTHER_CPU_S.clear()
     sequential = sum(
         _aemon("detect", str(path), "-o", str(args.dir / f"{path.name}.seq.csv"),
                "--overwrite", "--no-progress")
         for path in files
     )  # fmt: skip
-    cpu = {0: sum(CPU_S)}
+    cpu, other = {0: sum(CPU_S)}, {0: sum(OTHER_CPU_S)}
     walls: dict[int, float] = {}
     same_rows = same_bytes = 0
     for workers in (1, 2):  # one inference thread per worker: a worker is a core
@@ -110,7 +128,7 @@ def main() -> int:
         options = ["--workers", str(workers), "--threads", "1", "--chunk", f"{args.chunk:g}"]
         walls[workers] = _aemon("reanalyse", *map(str, files), "--out", str(out), *options,
                                 "--overwrite", "--no-progress")  # fmt: skip
-        cpu[workers] = CPU_S[-1]
+        cpu[workers], other[workers] = CPU_S[-1], OTHER_CPU_S[-1]
         for path in files:
             rows, whole = _same_rows(args.dir / f"{path.name}.seq.csv",
                                      out / f"{path.name}.events.csv")  # fmt: skip
@@ -124,9 +142,9 @@ def main() -> int:
         "chunk_s": args.chunk,
         "cores": os.cpu_count(),
         "load_average_1min_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "detect_sequential": _figures(sequential, signal_s, cpu[0]),
-        "reanalyse_1_worker": _figures(walls[1], signal_s, cpu[1]),
-        "reanalyse_2_workers": _figures(walls[2], signal_s, cpu[2]),
+        "detect_sequential": _figures(sequential, signal_s, cpu[0], other[0]),
+        "reanalyse_1_worker": _figures(walls[1], signal_s, cpu[1], other[1]),
+        "reanalyse_2_workers": _figures(walls[2], signal_s, cpu[2], other[2]),
         "scaling_2_over_1_worker": round(walls[1] / walls[2], 3),
         "overhead_1_worker_vs_detect": round(walls[1] / sequential - 1, 3),
         "speedup_2_workers_vs_detect": round(sequential / walls[2], 3),
