@@ -42,6 +42,7 @@ import numpy.typing as npt
 
 from aemon.dsp.kernels import butter2_highpass, fir_decimate, scale_compress, volts, volts_highpass
 from aemon.dsp.normalization import NoiseFloorTracker, NormalizationParams
+from aemon.dsp.sample_fifo import SampleFifo
 from aemon.dsp.whitening import make_whitener
 from aemon.errors import ConfigError
 
@@ -69,45 +70,6 @@ def card_highpass_hz(normalization: dict[str, object]) -> float:
 
 
 # -- stages ------------------------------------------------------------------------------------
-
-
-class _Accumulator:
-    """A growable ``(channels, n)`` float32 FIFO: :attr:`view` holds the samples in order."""
-
-    def __init__(self, channels: int, capacity: int) -> None:
-        self.data = np.empty((channels, max(capacity, 16)), np.float32)
-        self.start = self.stop = 0
-
-    @property
-    def size(self) -> int:
-        return self.stop - self.start
-
-    @property
-    def view(self) -> F32:
-        return self.data[:, self.start : self.stop]
-
-    def clear(self) -> None:
-        self.start = self.stop = 0
-
-    def append(self, block: npt.NDArray[np.floating]) -> None:
-        n, size = block.shape[1], self.size
-        if self.stop + n > self.data.shape[1]:  # move to the front, grow if still too small
-            target = self.data
-            if size + n > self.data.shape[1]:
-                target = np.empty((self.data.shape[0], 2 * (size + n)), np.float32)
-            target[:, :size] = self.data[:, self.start : self.stop]
-            self.data, self.start, self.stop = target, 0, size
-        self.data[:, self.stop : self.stop + n] = block
-        self.stop += n
-
-    def drop(self, n: int) -> None:
-        """Forget the oldest ``n`` samples."""
-        self.start += n
-
-    def __getstate__(self) -> dict[str, object]:
-        """Pickled and copied without the free room (a state handed to another process is
-        a few hundred kB instead of the 8 MB it grows to)."""
-        return {"data": self.view.copy(), "start": 0, "stop": self.size}
 
 
 class HighPass:
@@ -201,7 +163,7 @@ class FirDecimator:
         self.taps = np.ascontiguousarray(self.taps, dtype=np.float64)
         self.factor = int(factor)
         self.half = n_taps // 2
-        self._buf = _Accumulator(channels, 4 * n_taps)
+        self._buf = SampleFifo(channels, 4 * n_taps)
         self.restart(missing_before=False)
 
     def restart(self, *, missing_before: bool) -> None:
@@ -256,7 +218,7 @@ class SegmentNormalizer:
         self.params = params
         self.tracker = NoiseFloorTracker(params, channels, sample_rate_hz)
         self.first_segment, self.segment = int(first_segment), int(segment)
-        self._buf = _Accumulator(channels, first_segment + segment)
+        self._buf = SampleFifo(channels, first_segment + segment)
         self._due = self.first_segment  # samples needed before the next segment is complete
 
     def restart(self, *, reset_floor: bool) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from aemon.detect.options import DetectOptions
-from aemon.dsp.preprocess import _Accumulator
+from aemon.dsp.sample_fifo import SampleFifo
 from aemon.reanalysis.chunks import Chunk
 from aemon.reanalysis.order import (
     CHUNK,
@@ -132,7 +132,7 @@ def test_a_failed_recording_leaves_the_others_to_run(tmp_path: Path) -> None:
 
 
 def test_a_state_travels_without_the_free_room_of_its_buffers() -> None:
-    buffer = _Accumulator(4, 1 << 19)  # 8 MB of room
+    buffer = SampleFifo(4, 1 << 19)  # 8 MB of room
     rng = np.random.default_rng(1)
     buffer.append(rng.standard_normal((4, 6000)).astype(np.float32))
     buffer.drop(1000)
