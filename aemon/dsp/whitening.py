@@ -131,6 +131,15 @@ class PreWhitener:
         self._window = np.ones(self.hop)
         self._window[: self.hop // 16] = _taper_numpy(self.hop // 16, float(self.params[_P_TAPER]))
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled with the kernel by name: a numba dispatcher pickled by value is a new
+        function in another process and compiles afresh there (5 s of CPU)."""
+        return {**self.__dict__, "_kernel": self._kernel is _whiten_numba}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._kernel = _whiten_numba if state["_kernel"] else _whiten_numpy
+
     @property
     def coefficients(self) -> F64:
         """Current filter taps ``g·[1, a1 … ap]`` per channel, shape ``(channels, order+1)``."""

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,3 +126,30 @@ def test_rejects_bad_arguments() -> None:
         PreWhitener(1).process(np.zeros((2, 10), np.float32))
     silent = PreWhitener(1).process(np.zeros((1, 10_000), np.float32))
     assert np.all(silent == 0)
+
+
+def test_a_pickled_whitener_runs_the_compiled_kernel_of_the_process_that_loads_it(
+    tmp_path: Path,
+) -> None:
+    # a numba dispatcher pickled by value becomes a new function in another process and
+    # compiles afresh there (5 s of CPU per chunk task that gets a state from another worker)
+    rng = np.random.default_rng(3)
+    whitener = PreWhitener(2, order=8, hop=256)
+    whitener.process(rng.standard_normal((2, 5000)))
+    state = tmp_path / "whitener.pkl"
+    state.write_bytes(pickle.dumps(whitener))
+    block = rng.standard_normal((2, 3000))
+    np.save(tmp_path / "block.npy", block)
+    script = (
+        "import pickle, sys, numpy as np\n"
+        "from aemon.dsp import whitening\n"
+        f"w = pickle.loads(open({str(state)!r}, 'rb').read())\n"
+        "assert w._kernel is whitening._whiten_numba, w._kernel\n"
+        f"block = np.load({str(tmp_path / 'block.npy')!r})\n"
+        f"np.save({str(tmp_path / 'out.npy')!r}, w.process(block))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), whitener.process(block))
