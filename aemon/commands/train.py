@@ -24,6 +24,10 @@ INSTALL_HINT = "training needs torch: pip install 'aemon[train]'"
 _TRAIN_EPILOG = """\
 --data (repeatable; default sim):
   sim                 the built-in simulator at the model's sample rate
+  randomised          domain-randomised bursts in randomised backgrounds (the shipped models)
+  randomised-machine  the same plus machine noise: multi-mode impact rings, bearing and gear
+                      trains, hydraulic flow with cavitation, fretting, level swings, and
+                      bursts riding on those transients
   DIR                 DIR/bursts/<class>/ isolated burst waveforms (WAV, FLAC, raw, HDF5, Vallen
                       tradb) plus DIR/noise/ background recordings
   REC.h5 | REC.wav    a labelled recording with REC.labels.csv (the window's export) or

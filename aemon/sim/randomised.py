@@ -265,7 +265,10 @@ class MixCallbacks(NamedTuple):
 
 
 def randomised_mix_callbacks(
-    fs: float, snr_db_range: tuple[float, float] = (0.0, 30.0), class_bands: bool = True
+    fs: float,
+    snr_db_range: tuple[float, float] = (0.0, 30.0),
+    class_bands: bool = True,
+    machine_noise: bool = False,
 ) -> MixCallbacks:
     """Callbacks for ``MixSource`` drawing randomised bursts into randomised backgrounds.
 
@@ -274,6 +277,7 @@ def randomised_mix_callbacks(
         snr_db_range: Burst peak over the background's base noise RMS (dB), uniform.
         class_bands: Map label 0/1 to the ``"low"``/``"high"`` class bands (the simulator's
             two classes); other labels, or False, draw bursts freely.
+        machine_noise: Backgrounds with :mod:`aemon.sim.machine_noise` (``draw_background``).
 
     Returns:
         :class:`MixCallbacks` ``(burst, background, amplitude, background_spans)``.
@@ -285,13 +289,13 @@ def randomised_mix_callbacks(
         return random_burst(rng, fs, kind).wave.astype(np.float64)
 
     def background(rng: np.random.Generator, n: int) -> F64:
-        return random_background(rng, n, fs).astype(np.float64)
+        return draw_background(rng, n, fs, machine_noise).signal.astype(np.float64)
 
     def amplitude(rng: np.random.Generator) -> float:
         return float(10 ** (rng.uniform(low, high) / 20))
 
     def background_spans(rng: np.random.Generator, n: int) -> tuple[F64, list[tuple[int, int]]]:
-        drawn = draw_background(rng, n, fs)
+        drawn = draw_background(rng, n, fs, machine_noise)
         return drawn.signal.astype(np.float64), drawn.disturbances
 
     return MixCallbacks(burst, background, amplitude, background_spans)

@@ -11,9 +11,13 @@ rate of 1.5625 MHz and mapped into the band of slower streams, so a window has t
 in *samples* at 192 kHz. Mains hum and load cycles are physical rates and are not scaled
 (load cycles are drawn as cycles per window, so a window always sees some of the change).
 
-Machine noise (multi-mode impacts, bearing/gear impact trains, hydraulic flow with cavitation
-pops, fretting, level swings) comes from :mod:`aemon.sim.machine_noise`. Hard negatives
-(rubbing, spikes, impacts, impact trains, cavitation pops, fretting) are also returned as
+With ``machine_noise`` (``--data randomised-machine``), the machine noise of
+:mod:`aemon.sim.machine_noise` replaces the single-ring impacts and trains (multi-mode impact
+rings, bearing and gear trains) and adds the ``hydraulic`` (flow noise with cavitation pops)
+and ``fretting`` families and level swings; without it the draws are those the shipped models
+were trained on, so their cards stay reproducible.
+
+Hard negatives (rubbing, spikes, impacts, bearing/gear impact trains) are also returned as
 ``(onset, end)`` disturbance spans in window samples (end exclusive, clipped to the window),
 so training can label them as class 0 or as a disturbance class.
 """
@@ -50,8 +54,6 @@ BACKGROUND_FAMILIES: tuple[str, ...] = (
     "modulated",
     "machinery",
     "impacts",
-    "hydraulic",
-    "fretting",
     "rubbing",
     "spikes",
     "hum",
@@ -59,6 +61,9 @@ BACKGROUND_FAMILIES: tuple[str, ...] = (
     "clipped",
 )
 """Primary families of :func:`draw_background` (the base noise is in all of them)."""
+
+MACHINE_FAMILIES: tuple[str, ...] = ("hydraulic", "fretting")
+"""Families added by ``machine_noise`` (:mod:`aemon.sim.machine_noise`)."""
 
 EXTRA_FAMILY_P = 0.15
 """Probability that each non-primary family (except ``stationary``) is added as well."""
@@ -192,12 +197,41 @@ def _level_envelope(rng: np.random.Generator, n: int) -> F64:
     return np.asarray(env / np.sqrt(np.mean(env**2)))
 
 
+def _ringing(rng: np.random.Generator, fs: float, band_hz: tuple[float, float]) -> F64:
+    """One damped structural ring (impact response), unit peak, to −40 dB of its envelope."""
+    scale = band_scale(fs)
+    f0 = rng.uniform(*band_hz) * scale
+    tau = log_uniform(rng, 20e-6, 300e-6) / scale
+    rise = log_uniform(rng, 1e-6, 10e-6) / scale
+    length = max(8, math.ceil((rise + tau * math.log(100)) * fs))
+    t = np.arange(length) / fs
+    env = (1 - np.exp(-t / rise)) * np.exp(-t / tau)
+    return np.asarray(env * np.sin(2 * np.pi * f0 * t + rng.uniform(0, 2 * np.pi)) / env.max())
+
+
 def _add(out: F64, wave: F64, at: int, spans: list[tuple[int, int]] | None) -> None:
     lo, hi = max(at, 0), min(at + wave.size, out.size)
     if lo < hi:
         out[lo:hi] += wave[lo - at : hi - at]
         if spans is not None:
             spans.append((lo, hi))
+
+
+def _machinery(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[int, int]]) -> None:
+    """Periodic impact trains (bearings, gears): impacts at shaft rate × elements."""
+    n = out.size
+    shaft_hz = rng.uniform(5.0, 60.0)
+    rate_hz = shaft_hz * rng.integers(3, 40)
+    period = fs / rate_hz / band_scale(fs)  # impact spacing scales like other durations
+    level = 10 ** (rng.uniform(6.0, 30.0) / 20)
+    kernel = _ringing(rng, fs, (5e3, 90e3))
+    start = rng.uniform(-period, 0)
+    count = int((n - start) / period) + 1
+    times = start + period * np.arange(count) * (1 + 0.01 * rng.standard_normal(count))
+    mod = 1 + rng.uniform(0, 0.8) * np.cos(2 * np.pi * shaft_hz * times / fs + rng.uniform(0, 6.3))
+    amps = level * mod * np.abs(1 + 0.3 * rng.standard_normal(count))
+    for at, amp in zip(np.round(times).astype(int), amps, strict=True):
+        _add(out, amp * kernel, int(at), spans)
 
 
 def _rubbing(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[int, int]]) -> None:
@@ -254,33 +288,41 @@ def _hum(rng: np.random.Generator, out: F64, fs: float) -> None:
     out += np.interp(np.arange(out.size), coarse, hum)
 
 
-def draw_background(rng: np.random.Generator, n: int, fs: float) -> Background:
+def draw_background(
+    rng: np.random.Generator, n: int, fs: float, machine_noise: bool = False
+) -> Background:
     """Draw one randomised background window with its disturbance spans.
 
     Args:
         rng: Random generator; the result depends only on its state.
         n: Window length (samples).
         fs: Sample rate (Hz).
+        machine_noise: Draw the machine noise of :mod:`aemon.sim.machine_noise` too (see the
+            module docstring); False draws exactly as before it existed.
 
     Returns:
         :class:`Background`; ``signal`` is finite float32 whose base noise has unit RMS.
     """
     x, shape = coloured_noise(rng, n, fs)
-    primary = str(rng.choice(BACKGROUND_FAMILIES))
-    extra = [f for f in BACKGROUND_FAMILIES[1:] if f != primary and rng.random() < EXTRA_FAMILY_P]
+    names = BACKGROUND_FAMILIES + MACHINE_FAMILIES if machine_noise else BACKGROUND_FAMILIES
+    primary = str(rng.choice(names))
+    extra = [f for f in names[1:] if f != primary and rng.random() < EXTRA_FAMILY_P]
     families = (primary, *extra)
     spans: list[tuple[int, int]] = []
     if "hydraulic" in families:
         x += hydraulic_noise(rng, n, fs, spans)
     if "modulated" in families:
-        x *= _level_envelope(rng, n) if rng.random() < 0.6 else level_swing(rng, n)
+        swing = machine_noise and rng.random() < 0.4
+        x *= level_swing(rng, n) if swing else _level_envelope(rng, n)
     if "hum" in families:
         _hum(rng, x, fs)
     if "machinery" in families:
-        add_impact_trains(rng, x, fs, spans)
+        (add_impact_trains if machine_noise else _machinery)(rng, x, fs, spans)
     if "impacts" in families:
         for _ in range(int(rng.integers(1, 4))):
-            wave = 10 ** (rng.uniform(10.0, 40.0) / 20) * impact_ring(rng, fs)
+            level = 10 ** (rng.uniform(10.0, 40.0) / 20)  # drawn before the ring, as always
+            ring = impact_ring(rng, fs) if machine_noise else _ringing(rng, fs, (5e3, 90e3))
+            wave = level * ring
             _add(x, wave, int(rng.integers(-wave.size // 2, n)), spans)
     if "fretting" in families:
         add_fretting(rng, x, fs, spans)

@@ -4,6 +4,8 @@
 ``--data`` forms:
 
 * ``sim``: the built-in simulator at the model's rate.
+* ``randomised`` / ``randomised-machine``: domain-randomised data (:func:`randomised_mix`);
+  the second adds machine noise (:mod:`aemon.sim.machine_noise`).
 * ``DIR`` with ``bursts/`` and ``noise/`` (or ``background/``): isolated burst waveforms (WAV,
   FLAC, raw float32 ``.raw``/``.f32``, int16 ``.i16``, HDF5, Vallen ``.tradb``) in subfolders
   named after the model's classes (flat if the model has one class), plus background
@@ -343,15 +345,22 @@ def simulator_mix(
     )
 
 
-def randomised_mix(config: ModelConfig, augmentation: Augmentation) -> MixSource:
+def randomised_mix(
+    config: ModelConfig, augmentation: Augmentation, machine_noise: bool = False
+) -> MixSource:
     """Source (d): domain-randomised bursts in domain-randomised backgrounds
     (:mod:`aemon.sim.randomised`): random noise colours, levels, machine impacts, rubbing,
-    spikes, hum, clipping, hydraulic flow, fretting; dispersive, resonant, reverberant and
-    step-like bursts), 30 % of them riding on the background's own transients."""
+    spikes, hum, clipping; dispersive, resonant, reverberant and step-like bursts.
+
+    With ``machine_noise`` (``--data randomised-machine``) the backgrounds also hold the
+    machine noise of :mod:`aemon.sim.machine_noise` and 30 % of the bursts ride on the
+    background's own transients; without it the draws are those of the shipped models."""
     rate = config.signal.sample_rate_hz
-    callbacks = randomised_mix_callbacks(rate, config.training.snr_db_range)
+    callbacks = randomised_mix_callbacks(
+        rate, config.training.snr_db_range, machine_noise=machine_noise
+    )
     return MixSource(
-        "randomised",
+        "randomised-machine" if machine_noise else "randomised",
         callbacks.burst,
         callbacks.background,
         callbacks.amplitude,
@@ -359,7 +368,7 @@ def randomised_mix(config: ModelConfig, augmentation: Augmentation) -> MixSource
         config.training.bursts_per_window,
         rate,
         augmentation,
-        draw_background_spans=callbacks.background_spans,
+        draw_background_spans=callbacks.background_spans if machine_noise else None,
     )
 
 
@@ -377,13 +386,14 @@ def build_sources(
         if spec == "sim":
             sources.append(simulator_mix(config, augmentation))
             continue
-        if spec == "randomised":
-            sources.append(randomised_mix(config, augmentation))
+        if spec in ("randomised", "randomised-machine"):
+            sources.append(randomised_mix(config, augmentation, spec == "randomised-machine"))
             continue
         path = Path(spec.split(":", 1)[0] if ":" in spec and not Path(spec).exists() else spec)
         if not path.exists():
             raise ConfigError(
-                f"--data {spec}: no such file or directory (use 'sim', 'randomised', a folder "
+                f"--data {spec}: no such file or directory (use 'sim', 'randomised', "
+                "'randomised-machine', a folder "
                 "or a recording)"
             )
         if path.is_dir() and ((path / "bursts").is_dir() or not find_labelled_recordings(path)):

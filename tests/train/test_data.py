@@ -309,3 +309,15 @@ def test_bursts_ride_on_the_background_transients_when_spans_are_given() -> None
     free = [source(0.0).draw(rng, n, 1).events[0].onset for _ in range(200)]
     outside = [o for o in free if not transient[0] - early <= o <= transient[0] + late]
     assert len(outside) > 100  # without the spans' pull, bursts land anywhere
+
+
+def test_randomised_machine_adds_machine_noise_and_riding_bursts_randomised_does_not() -> None:
+    from aemon.train.data import MixSource
+
+    plain, machine = build_sources(["randomised", "randomised-machine"], small_config(),
+                                   NO_AUGMENTATION)  # fmt: skip
+    assert isinstance(plain, MixSource) and isinstance(machine, MixSource)
+    assert plain.name == "randomised" and plain.draw_background_spans is None
+    assert machine.name == "randomised-machine" and machine.draw_background_spans is not None
+    window = machine.draw(np.random.default_rng(1), 4096, 1)
+    assert window.signal.shape == (1, 4096) and np.all(np.isfinite(window.signal))
