@@ -170,17 +170,17 @@ def judge(site_old: Scores, site_new: Scores, slice_old: Scores, slice_new: Scor
     reason = ""
     if site_new.f1 <= site_old.f1:
         reason = (
-            f"it is not better on the held-back site recordings (F1 {site_new.f1:.2f} vs the "
+            f"is not better on the held-back site recordings (F1 {site_new.f1:.2f} vs the "
             f"old {site_old.f1:.2f})"
         )
     elif _more_alarms(site_new, site_old):
         reason = (
-            f"it raises more false alarms on the held-back background ({site_new.fa_per_min:.1f}"
+            f"raises more false alarms on the held-back background ({site_new.fa_per_min:.1f}"
             f"/min vs the old {site_old.fa_per_min:.1f}/min)"
         )
     elif slice_new.f1 < slice_old.f1 - SLICE_TOLERANCE:
         reason = (
-            f"it is worse on the independent check data (F1 {slice_new.f1:.2f} vs the old "
+            f"is worse on the independent check data (F1 {slice_new.f1:.2f} vs the old "
             f"{slice_old.f1:.2f})"
         )
     return Verdict(not reason, reason, site_old, site_new, slice_old, slice_new)
