@@ -348,17 +348,11 @@ def simulator_mix(
 def randomised_mix(
     config: ModelConfig, augmentation: Augmentation, machine_noise: bool = False
 ) -> MixSource:
-    """Source (d): domain-randomised bursts in domain-randomised backgrounds
-    (:mod:`aemon.sim.randomised`): random noise colours, levels, machine impacts, rubbing,
-    spikes, hum, clipping; dispersive, resonant, reverberant and step-like bursts.
-
-    With ``machine_noise`` (``--data randomised-machine``) the backgrounds also hold the
-    machine noise of :mod:`aemon.sim.machine_noise` and 30 % of the bursts ride on the
-    background's own transients; without it the draws are those of the shipped models."""
+    """Source (d): domain-randomised bursts in backgrounds (:mod:`aemon.sim.randomised`); with
+    ``machine_noise`` (``--data randomised-machine``) also :mod:`aemon.sim.machine_noise`,
+    and 30 % of the bursts ride on the background's own transients."""
     rate = config.signal.sample_rate_hz
-    callbacks = randomised_mix_callbacks(
-        rate, config.training.snr_db_range, machine_noise=machine_noise
-    )
+    callbacks = randomised_mix_callbacks(rate, config.training.snr_db_range, True, machine_noise)
     return MixSource(
         "randomised-machine" if machine_noise else "randomised",
         callbacks.burst,
