@@ -29,6 +29,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal as sps
 
+from aemon.sim._drawing import add_with_span, log_uniform
+from aemon.sim.bursts import band_scale
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["add_fretting", "add_impact_trains", "hydraulic_noise", "impact_ring", "level_swing"]
@@ -42,21 +45,6 @@ RING_TAU_S = (20e-6, 400e-6)
 """Range (s, reference rate) of each mode's exponential decay time constant."""
 
 
-def _scale(fs: float) -> float:
-    return min(1.0, fs / 1_562_500.0)
-
-
-def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(math.exp(rng.uniform(math.log(low), math.log(high))))
-
-
-def _place(out: F64, wave: F64, at: int, spans: list[tuple[int, int]]) -> None:
-    lo, hi = max(at, 0), min(at + wave.size, out.size)
-    if lo < hi:
-        out[lo:hi] += wave[lo - at : hi - at]
-        spans.append((lo, hi))
-
-
 def impact_ring(rng: np.random.Generator, fs: float, modes: int | None = None) -> F64:
     """One impact's structural response: 1–4 damped modes, unit peak, cut at −40 dB.
 
@@ -68,15 +56,15 @@ def impact_ring(rng: np.random.Generator, fs: float, modes: int | None = None) -
     Returns:
         float64 waveform starting at the impact (sample 0), unit peak.
     """
-    scale = _scale(fs)
+    scale = band_scale(fs)
     count = int(rng.integers(1, 5)) if modes is None else modes
-    rise = _log_uniform(rng, 0.5e-6, 8e-6) / scale
-    taus = [_log_uniform(rng, *RING_TAU_S) / scale for _ in range(count)]
+    rise = log_uniform(rng, 0.5e-6, 8e-6) / scale
+    taus = [log_uniform(rng, *RING_TAU_S) / scale for _ in range(count)]
     length = max(16, math.ceil((rise + max(taus) * math.log(100.0)) * fs))
     t = np.arange(length) / fs
     wave = np.zeros(length)
     for tau in taus:
-        f0 = min(_log_uniform(rng, *RING_BAND_HZ) * scale, 0.45 * fs)
+        f0 = min(log_uniform(rng, *RING_BAND_HZ) * scale, 0.45 * fs)
         gain = rng.uniform(0.2, 1.0)
         wave += gain * np.exp(-t / tau) * np.sin(2 * np.pi * f0 * t + rng.uniform(0, 2 * np.pi))
     wave *= 1 - np.exp(-t / rise)
@@ -96,7 +84,7 @@ def add_impact_trains(
     (:func:`impact_ring`), with ±15 % per-impact variation of its modes' weights, timing
     jitter of 0.5–3 % and shaft-rate amplitude modulation. Spacing scales like durations.
     """
-    scale = _scale(fs)
+    scale = band_scale(fs)
     shaft_hz = rng.uniform(5.0, 60.0)
     trains = [(int(rng.integers(3, 13)), (6.0, 40.0)), (int(rng.integers(12, 61)), (0.0, 20.0))]
     if rng.random() < 0.4:
@@ -117,7 +105,7 @@ def add_impact_trains(
                 continue
             mix = rng.uniform(0.85, 1.15)
             ring = kernels[0] if rng.random() < 0.5 else kernels[1]
-            _place(out, amp * mix * ring, int(at), spans)
+            add_with_span(out, amp * mix * ring, int(at), spans)
 
 
 def hydraulic_noise(
@@ -129,7 +117,7 @@ def hydraulic_noise(
     following a load cycle of depth 0.2–0.9, plus cavitation pops: 2–40 µs bursts of
     broadband noise 6–30 dB over the base, at a Poisson rate of 0–3000 /s.
     """
-    scale = _scale(fs)
+    scale = band_scale(fs)
     corner = min(rng.uniform(2e3, 60e3) * scale, 0.4 * fs)
     sos = sps.butter(int(rng.integers(2, 5)), corner, "lowpass", fs=fs, output="sos")
     pad = min(n, 4096)
@@ -141,10 +129,10 @@ def hydraulic_noise(
     flow *= 10 ** (rng.uniform(6.0, 30.0) / 20)
     expected = rng.uniform(0.0, 3000.0) * n / fs * scale
     for at in rng.integers(0, n, int(rng.poisson(expected))):
-        width = max(4, int(_log_uniform(rng, 2e-6, 40e-6) / scale * fs))
+        width = max(4, int(log_uniform(rng, 2e-6, 40e-6) / scale * fs))
         pop = rng.standard_normal(width) * np.hanning(width + 2)[1:-1]
         pop *= 10 ** (rng.uniform(6.0, 30.0) / 20) / max(float(np.max(np.abs(pop))), 1e-30)
-        _place(flow, pop, int(at), spans)
+        add_with_span(flow, pop, int(at), spans)
     return flow
 
 
@@ -157,16 +145,16 @@ def add_fretting(
     1–4 µs pulse ringing a 50–500 kHz contact resonance (Q 1–5), 0–20 dB over the base
     noise with log-normal scatter. The whole episode is one span.
     """
-    scale = _scale(fs)
+    scale = band_scale(fs)
     for _ in range(int(rng.integers(1, 4))):
-        length = max(32, int(_log_uniform(rng, 1e-3, 20e-3) / scale * fs))
+        length = max(32, int(log_uniform(rng, 1e-3, 20e-3) / scale * fs))
         first = int(rng.integers(-length // 2, out.size))
         episode = np.zeros(length)
-        f0 = min(_log_uniform(rng, 50e3, 500e3) * scale, 0.4 * fs)
+        f0 = min(log_uniform(rng, 50e3, 500e3) * scale, 0.4 * fs)
         q = rng.uniform(1.0, 5.0)
         b, a = sps.iirpeak(f0, q, fs=fs)
         level = 10 ** (rng.uniform(0.0, 20.0) / 20)
-        rate = _log_uniform(rng, 2e3, 5e4) * scale
+        rate = log_uniform(rng, 2e3, 5e4) * scale
         count = int(rng.poisson(rate * length / fs))
         at = rng.integers(0, length, count)
         np.add.at(episode, at, level * rng.lognormal(0.0, 0.5, count) * rng.choice([-1, 1], count))
@@ -174,7 +162,7 @@ def add_fretting(
         episode = np.convolve(episode, np.hanning(width + 2)[1:-1], mode="same")
         ringing = np.asarray(sps.lfilter(b, a, episode))
         ringing *= level / max(float(np.max(np.abs(ringing))), 1e-30)
-        _place(out, ringing, first, spans)
+        add_with_span(out, ringing, first, spans)
 
 
 def level_swing(rng: np.random.Generator, n: int) -> F64:

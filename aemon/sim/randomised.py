@@ -288,14 +288,14 @@ def randomised_mix_callbacks(
         kind = ("low", "high")[label] if class_bands and label in (0, 1) else None
         return random_burst(rng, fs, kind).wave.astype(np.float64)
 
-    def background(rng: np.random.Generator, n: int) -> F64:
-        return draw_background(rng, n, fs, machine_noise).signal.astype(np.float64)
-
-    def amplitude(rng: np.random.Generator) -> float:
-        return float(10 ** (rng.uniform(low, high) / 20))
-
     def background_spans(rng: np.random.Generator, n: int) -> tuple[F64, list[tuple[int, int]]]:
         drawn = draw_background(rng, n, fs, machine_noise)
         return drawn.signal.astype(np.float64), drawn.disturbances
+
+    def background(rng: np.random.Generator, n: int) -> F64:
+        return background_spans(rng, n)[0]
+
+    def amplitude(rng: np.random.Generator) -> float:
+        return float(10 ** (rng.uniform(low, high) / 20))
 
     return MixCallbacks(burst, background, amplitude, background_spans)

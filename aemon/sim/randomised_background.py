@@ -33,6 +33,7 @@ import numpy.typing as npt
 import scipy.fft
 from scipy import signal as sps
 
+from aemon.sim._drawing import add_with_span, log_uniform
 from aemon.sim.machine_noise import (
     add_fretting,
     add_impact_trains,
@@ -96,11 +97,6 @@ def band_scale(fs: float) -> float:
     if not fs > 0:
         raise ValueError(f"sample rate must be positive, got {fs} Hz")
     return min(1.0, fs / REFERENCE_RATE_HZ)
-
-
-def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
-    """One value log-uniform in ``[low, high]``."""
-    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
 def _shape_gain(rng: np.random.Generator, shape: str, f: F64, nyq: float) -> F64:
@@ -209,14 +205,6 @@ def _ringing(rng: np.random.Generator, fs: float, band_hz: tuple[float, float]) 
     return np.asarray(env * np.sin(2 * np.pi * f0 * t + rng.uniform(0, 2 * np.pi)) / env.max())
 
 
-def _add(out: F64, wave: F64, at: int, spans: list[tuple[int, int]] | None) -> None:
-    lo, hi = max(at, 0), min(at + wave.size, out.size)
-    if lo < hi:
-        out[lo:hi] += wave[lo - at : hi - at]
-        if spans is not None:
-            spans.append((lo, hi))
-
-
 def _machinery(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[int, int]]) -> None:
     """Periodic impact trains (bearings, gears): impacts at shaft rate × elements."""
     n = out.size
@@ -231,7 +219,7 @@ def _machinery(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[
     mod = 1 + rng.uniform(0, 0.8) * np.cos(2 * np.pi * shaft_hz * times / fs + rng.uniform(0, 6.3))
     amps = level * mod * np.abs(1 + 0.3 * rng.standard_normal(count))
     for at, amp in zip(np.round(times).astype(int), amps, strict=True):
-        _add(out, amp * kernel, int(at), spans)
+        add_with_span(out, amp * kernel, int(at), spans)
 
 
 def _rubbing(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[int, int]]) -> None:
@@ -258,7 +246,7 @@ def _rubbing(rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[in
         slip = 1 + rng.uniform(0.5, 1) * np.sin(2 * np.pi * rate * k + rng.uniform(0, 6.3))
         fade = np.sin(np.pi * (k + 0.5) / length) ** 0.5
         level = 10 ** (rng.uniform(0.0, 18.0) / 20)
-        _add(out, level * noise * fade * slip**2, first, spans)
+        add_with_span(out, level * noise * fade * slip**2, first, spans)
 
 
 def _spikes(rng: np.random.Generator, out: F64, spans: list[tuple[int, int]]) -> None:
@@ -267,7 +255,7 @@ def _spikes(rng: np.random.Generator, out: F64, spans: list[tuple[int, int]]) ->
         width = int(rng.integers(1, 4))
         wave = rng.choice([-1.0, 1.0]) * 10 ** (rng.uniform(26.0, 50.0) / 20)
         shape = np.array([1.0, rng.uniform(-0.8, 0.8), rng.uniform(-0.3, 0.3)])[:width]
-        _add(out, wave * shape, int(rng.integers(0, out.size)), spans)
+        add_with_span(out, wave * shape, int(rng.integers(0, out.size)), spans)
 
 
 def _hum(rng: np.random.Generator, out: F64, fs: float) -> None:
@@ -323,7 +311,7 @@ def draw_background(
             level = 10 ** (rng.uniform(10.0, 40.0) / 20)  # drawn before the ring, as always
             ring = impact_ring(rng, fs) if machine_noise else _ringing(rng, fs, (5e3, 90e3))
             wave = level * ring
-            _add(x, wave, int(rng.integers(-wave.size // 2, n)), spans)
+            add_with_span(x, wave, int(rng.integers(-wave.size // 2, n)), spans)
     if "fretting" in families:
         add_fretting(rng, x, fs, spans)
     if "rubbing" in families:

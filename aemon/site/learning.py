@@ -287,16 +287,14 @@ def _decision(
     floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
     p, positive = probability[site_rows], data.is_burst[site_rows]
     bursts = max(data.bursts_mixed, int(np.sum(positive)))
-    f1 = [
-        2 * np.sum(positive & (p >= t)) / max(bursts + np.sum(p >= t), 1)
-        if t >= floor else -1.0
-        for t in candidates
-    ]  # fmt: skip
+
+    def f1_at(t: float) -> float:
+        return 2 * int(np.sum(positive & (p >= t))) / max(bursts + int(np.sum(p >= t)), 1)
+
+    f1 = [f1_at(t) if t >= floor else -1.0 for t in candidates]
     decision = float(candidates[int(np.argmax(f1))]) if max(f1) >= 0 else floor
     decision = min(max(decision, floor, MIN_DECISION), 0.999)
-    hits = int(np.sum(positive & (p >= decision)))
-    f1_at = 2 * hits / max(bursts + int(np.sum(p >= decision)), 1)
-    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), float(f1_at)
+    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), f1_at(decision)
 
 
 def _guard(

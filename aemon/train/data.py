@@ -34,6 +34,7 @@ import numpy as np
 from aemon.dsp.normalization import normalize_window
 from aemon.dsp.whitening import training_preroll, whiten_training_window
 from aemon.errors import ConfigError
+from aemon.sim.bursts import band_scale
 from aemon.train.config import ModelConfig
 
 logger = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class MixSource:
         signal = np.empty((channels, n))
         events: list[LabelledBurst] = []
         guard = max(64, n // 512)
-        scale = min(1.0, self.sample_rate_hz / 1_562_500.0)
+        scale = band_scale(self.sample_rate_hz)
         early, late = (
             int(200e-6 / scale * self.sample_rate_hz),
             int(1.5e-3 / scale * self.sample_rate_hz),
