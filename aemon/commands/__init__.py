@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "sim": "aemon.commands.sim:register",
     "similar": "aemon.commands.similar:register",
     "train": "aemon.commands.train:register_train",
+    "train-classifier": "aemon.commands.train_classifier:register",
     "train-denoiser": "aemon.commands.denoise:register_train",
     "train-embedding": "aemon.commands.train_embedding:register",
 }

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import CARD_FILE, ONNX_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_layout import LAYOUT_KEY, as_conv2d
-from aemon.detect.site_classifier import SiteClassifier, read_site_classifier
+from aemon.detect.site_classifier import SiteClassifier, read_classifier
 from aemon.errors import FileFormatError
 from aemon.onnx_sessions import open_session, session_threads, short_provider
 
@@ -130,15 +130,17 @@ class OnnxDetector:
         provider: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, or a
             full ONNX Runtime provider name.
         threads: Intra-op threads on the CPU; None for one per physical core.
-        site_calibration: Use the directory's site files if it has them: ``aemon calibrate``'s
-            threshold and ``aemon adapt --background``'s site classifier.
+        site_calibration: Use the directory's site files if it has them (``aemon calibrate``'s
+            threshold, ``aemon adapt --background``'s site classifier) and the classifier
+            :func:`~aemon.detect.site_classifier.read_classifier` picks; False gives the
+            network alone at its card's threshold.
 
     Attributes:
         card: The model card.
         backend: ``"onnxruntime"``.
         provider: Provider actually in use (``"cpu"``, ``"cuda"`` or the ORT name).
         path: The ``model.onnx`` file.
-        site_classifier: The directory's site classifier, or None.
+        site_classifier: The classifier in use (site or day-one), or None.
 
     Raises:
         FileFormatError: Missing or unreadable model, or a graph that contradicts its card.
@@ -160,7 +162,7 @@ class OnnxDetector:
         self.site_classifier: SiteClassifier | None = None
         if site_calibration:  # aemon calibrate's / aemon adapt's site files, if there are
             self.card = with_site_calibration(self.card, onnx_path.parent)
-            self.site_classifier = read_site_classifier(onnx_path.parent)
+            self.site_classifier = read_classifier(onnx_path.parent)
         self.path = onnx_path
         self.threads = session_threads(threads)
         self.session = open_session(

@@ -6,6 +6,13 @@ machine alone (negatives) and of the lab's own pencil-lead breaks mixed into tha
 noise (positives). The trees are stored as plain arrays in ``site_classifier.json`` beside the
 model (no pickle: the file is data, safe to load from anywhere), and evaluated here in numpy.
 
+A shipped model may carry a day-one classifier, ``day_one_classifier.json``: the same kind of
+trees learnt by ``aemon train-classifier`` from the training generator's backgrounds and bursts
+(:mod:`aemon.site.day_one`), for the day before any site data exist. :func:`read_classifier`
+picks the one a detector uses: the site's own (``aemon adapt``) first; none where the site has
+calibrated the network (``aemon calibrate``: its threshold is for the network alone); else the
+day-one classifier.
+
 :class:`~aemon.detect.hit_streams.NeuralHitStream` asks :meth:`SiteClassifier.accepts` for
 every event it builds; a rejected one is counted, not written.
 """
@@ -28,9 +35,18 @@ from aemon.errors import FileFormatError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SITE_CLASSIFIER_FILE", "SiteClassifier", "Tree", "read_site_classifier"]
+__all__ = [
+    "DAY_ONE_CLASSIFIER_FILE",
+    "SITE_CLASSIFIER_FILE",
+    "SiteClassifier",
+    "Tree",
+    "read_classifier",
+    "read_site_classifier",
+]
 
 SITE_CLASSIFIER_FILE = "site_classifier.json"
+DAY_ONE_CLASSIFIER_FILE = "day_one_classifier.json"
+_SCORE = FEATURE_NAMES.index("score_logit")
 FORMAT = "aemon-site-classifier/1"
 
 
@@ -78,6 +94,10 @@ class SiteClassifier:
             classifier (the segmenter's threshold while the classifier is in use).
         feature_names: The features, in order (must match :data:`FEATURE_NAMES`).
         info: What it was trained on and how it scored (for the card; free form).
+        network_threshold: With ``drop_below``: a detection the network scores at or above
+            this probability (what the network alone keeps) is dropped only when its burst
+            probability is under ``drop_below``; None judges every detection by ``threshold``.
+        drop_below: See ``network_threshold``.
     """
 
     trees: tuple[Tree, ...]
@@ -87,6 +107,8 @@ class SiteClassifier:
     candidate_probability: float
     feature_names: tuple[str, ...] = FEATURE_NAMES
     info: dict[str, Any] = field(default_factory=dict)
+    network_threshold: float | None = None
+    drop_below: float | None = None
 
     def probability(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``.
@@ -128,8 +150,18 @@ class SiteClassifier:
         return left, right, feature, threshold, value
 
     def accepts(self, features: npt.ArrayLike) -> bool:
-        """True when one detection's features reach :attr:`threshold`."""
-        return bool(self.probability(features)[0] >= self.threshold)
+        """True when one detection's features reach :attr:`threshold` (or, for a detection
+        the network keeps on its own, :attr:`drop_below`: see :attr:`network_threshold`)."""
+        return bool(self.keeps(np.atleast_2d(np.asarray(features, dtype=np.float64)))[0])
+
+    def keeps(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """:meth:`accepts` for each row of ``features`` ``(n, len(FEATURE_NAMES))``."""
+        p = self.probability(features)
+        keep = p >= self.threshold
+        if self.network_threshold is not None and self.drop_below is not None:
+            network = expit(np.asarray(features, dtype=np.float64)[:, _SCORE])
+            keep |= (network >= self.network_threshold) & (p >= self.drop_below)
+        return np.asarray(keep)
 
     @classmethod
     def from_sklearn(
@@ -157,7 +189,7 @@ class SiteClassifier:
                    FEATURE_NAMES, dict(info or {}))  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of ``site_classifier.json``."""
+        """The JSON object of ``site_classifier.json`` (and ``day_one_classifier.json``)."""
         return {
             "format": FORMAT,
             "feature_names": list(self.feature_names),
@@ -165,22 +197,15 @@ class SiteClassifier:
             "offset": self.offset,
             "threshold": self.threshold,
             "candidate_probability": self.candidate_probability,
+            "network_threshold": self.network_threshold,
+            "drop_below": self.drop_below,
             "info": self.info,
-            "trees": [
-                {
-                    "left": t.left.tolist(),
-                    "right": t.right.tolist(),
-                    "feature": t.feature.tolist(),
-                    "threshold": t.threshold.tolist(),
-                    "value": t.value.tolist(),
-                }
-                for t in self.trees
-            ],
+            "trees": [_tree_json(t) for t in self.trees],
         }
 
-    def write(self, model_dir: str | Path) -> Path:
-        """Write ``site_classifier.json`` into ``model_dir`` (atomically); returns its path."""
-        path = Path(model_dir) / SITE_CLASSIFIER_FILE
+    def write(self, model_dir: str | Path, name: str = SITE_CLASSIFIER_FILE) -> Path:
+        """Write the classifier as ``name`` into ``model_dir`` (atomically); returns its path."""
+        path = Path(model_dir) / name
         tmp = path.with_name(path.name + ".partial")
         tmp.write_text(json.dumps(self.to_json()) + "\n", "utf-8")
         tmp.replace(path)
@@ -197,16 +222,40 @@ def _tree_json(tree: Tree) -> dict[str, list[Any]]:
     }
 
 
-def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
-    """The site classifier beside a model, or None.
+def read_classifier(model_dir: str | Path) -> SiteClassifier | None:
+    """The classifier a detector of ``model_dir`` uses: the site classifier (``aemon adapt``);
+    none where ``aemon calibrate`` has set the network's own threshold; else the day-one
+    classifier the model ships with; None where there is none.
+
+    Raises:
+        FileFormatError: The chosen file is not a classifier of this aemon.
+    """
+    from aemon.detect.calibration import CALIBRATION_FILE
+
+    directory = Path(model_dir)
+    if (directory / SITE_CLASSIFIER_FILE).is_file():
+        return read_site_classifier(directory)
+    if (directory / CALIBRATION_FILE).is_file():
+        return None
+    return read_site_classifier(directory, DAY_ONE_CLASSIFIER_FILE)
+
+
+def read_site_classifier(
+    model_dir: str | Path, name: str = SITE_CLASSIFIER_FILE
+) -> SiteClassifier | None:
+    """The classifier file ``name`` beside a model, or None.
 
     Raises:
         FileFormatError: The file exists but is not a site classifier of this aemon.
     """
-    path = Path(model_dir) / SITE_CLASSIFIER_FILE
+    path = Path(model_dir) / name
     if not path.is_file():
         return None
-    hint = "run aemon adapt --background again, or delete it to detect without it"
+    hint = (
+        "run aemon adapt --background again, or delete it to detect without it"
+        if name == SITE_CLASSIFIER_FILE
+        else "reinstall aemon, or run the command in its info again"
+    )
     try:
         raw = json.loads(path.read_text("utf-8"))
         if raw.get("format") != FORMAT:
@@ -227,9 +276,14 @@ def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
             float(raw["candidate_probability"]),
             FEATURE_NAMES,
             dict(raw.get("info", {})),
+            _optional(raw.get("network_threshold")),
+            _optional(raw.get("drop_below")),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FileFormatError(f"{path} is not a site classifier ({exc}); {hint}") from None
+    if name != SITE_CLASSIFIER_FILE:
+        logger.info("using the day-one classifier %s", path)
+        return classifier
     harvest = classifier.info.get("harvest", {})
     logger.warning(
         "using the site classifier %s (learnt from %s harvested bursts; detections from "
@@ -237,3 +291,7 @@ def read_site_classifier(model_dir: str | Path) -> SiteClassifier | None:
         path, harvest.get("bursts", "?"), classifier.candidate_probability, classifier.threshold,
     )  # fmt: skip
     return classifier
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)

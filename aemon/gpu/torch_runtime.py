@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from aemon.detect.calibration import with_site_calibration
 from aemon.detect.model_card import STATE_DICT_FILE, ModelCard, model_input, read_model_card
 from aemon.detect.onnx_runtime import models_dir
-from aemon.detect.site_classifier import SiteClassifier, read_site_classifier
+from aemon.detect.site_classifier import SiteClassifier, read_classifier
 from aemon.errors import ConfigError, FileFormatError
 from aemon.train.config import model_config_from_dict
 from aemon.train.models import ProbabilityHead, build_model
@@ -103,7 +103,7 @@ class TorchDetector:
         precision: One of :data:`PRECISIONS`; ``tf32`` and ``fp16`` need CUDA.
         cuda_graphs: Capture and replay a CUDA graph per batch size (CUDA only).
         pinned: Stage uploads and downloads in pinned host memory (CUDA only).
-        site_calibration: Use the directory's ``aemon calibrate`` threshold if it has one (as
+        site_calibration: Use the directory's site files and classifier (as
             :class:`~aemon.detect.onnx_runtime.OnnxDetector` does).
 
     Attributes:
@@ -136,7 +136,7 @@ class TorchDetector:
         self.site_classifier: SiteClassifier | None = None
         if site_calibration:
             self.card = with_site_calibration(self.card, directory)
-            self.site_classifier = read_site_classifier(directory)
+            self.site_classifier = read_classifier(directory)
         self.path = directory / STATE_DICT_FILE
         self.device = resolve_device(provider)
         self.provider = self.device.type

@@ -46,7 +46,7 @@ from aemon.site.training_set import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SiteLearning", "SiteOptions", "learn_site"]
+__all__ = ["SiteLearning", "SiteOptions", "best_f1_decision", "learn_site"]
 
 OVER_MACHINE_DB = 6.0
 """Harvested bursts stand this far (dB) above the 99th percentile of the background's events."""
@@ -274,7 +274,6 @@ def _decision(
     counts every burst mixed into the site's background, so a burst the candidates missed
     costs recall (candidate probabilities are compared by it).
     """
-    candidates = np.linspace(MIN_DECISION, 0.99, 50)
     negatives = np.sort(probability[data.background_only])[::-1]
     minutes = data.seconds / 60.0
     allowed = max(1, int(fa_per_min * minutes))
@@ -286,15 +285,30 @@ def _decision(
         )  # fmt: skip
     floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
     p, positive = probability[site_rows], data.is_burst[site_rows]
-    bursts = max(data.bursts_mixed, int(np.sum(positive)))
+    decision, f1 = best_f1_decision(p, positive, max(data.bursts_mixed, int(np.sum(positive))),
+                                    floor)  # fmt: skip
+    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), f1
+
+
+def best_f1_decision(
+    probability: npt.NDArray[np.float64],
+    is_burst: npt.NDArray[np.bool_],
+    bursts: int,
+    floor: float = MIN_DECISION,
+) -> tuple[float, float]:
+    """The burst probability (from ``floor`` and :data:`MIN_DECISION` up) at which keeping the
+    detections gives the best F1, and that F1; ``bursts`` counts every burst there was, found
+    or not, so a missed one costs recall."""
 
     def f1_at(t: float) -> float:
-        return 2 * int(np.sum(positive & (p >= t))) / max(bursts + int(np.sum(p >= t)), 1)
+        kept = probability >= t
+        return 2 * int(np.sum(is_burst & kept)) / max(bursts + int(np.sum(kept)), 1)
 
+    candidates = np.linspace(MIN_DECISION, 0.99, 50)
     f1 = [f1_at(t) if t >= floor else -1.0 for t in candidates]
     decision = float(candidates[int(np.argmax(f1))]) if max(f1) >= 0 else floor
     decision = min(max(decision, floor, MIN_DECISION), 0.999)
-    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), f1_at(decision)
+    return decision, f1_at(decision)
 
 
 def _guard(

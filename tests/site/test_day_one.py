@@ -1,0 +1,105 @@
+"""The day-one classifier: learnt from the training generator, its two-bar rule, its file and
+which classifier a model directory's detector uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aemon.cli import main
+from aemon.detect.calibration import CALIBRATION_FILE
+from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.site_classifier import (
+    DAY_ONE_CLASSIFIER_FILE,
+    SITE_CLASSIFIER_FILE,
+    read_classifier,
+)
+from aemon.site.day_one import DayOneOptions, classifier_keeps, learn_day_one
+from tests.detect_models import energy_model
+
+TINY = DayOneOptions(seconds=1.5, bursts=24, mixtures=1, trees=20, candidate_probability=0.3)
+
+
+@pytest.fixture(scope="module")
+def energy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("day-one") / "energy"
+    energy_model(directory, window=4096)
+    return directory
+
+
+def test_learnt_from_the_training_generator_with_two_bars(energy: Path) -> None:
+    classifier = learn_day_one(energy, TINY)
+    info = classifier.info
+    assert info["burst_detections_learnt"] > 0
+    assert info["detections_learnt"] > info["burst_detections_learnt"]  # negatives too
+    assert classifier.candidate_probability == 0.3
+    assert classifier.network_threshold == OnnxDetector(energy).card.threshold
+    assert classifier.drop_below is not None
+    assert 0.0 <= classifier.drop_below <= classifier.threshold
+    assert classifier.threshold >= 0.5
+    scores = info["out_of_fold"]
+    assert scores["network_bursts_dropped"] <= TINY.max_network_bursts_dropped + 0.05
+    assert 0.0 <= scores["f1"] <= 1.0
+    again = learn_day_one(energy, TINY)  # reproducible from its options
+    assert again.threshold == classifier.threshold
+    assert again.drop_below == classifier.drop_below
+
+
+def test_the_two_bar_rule() -> None:
+    features = np.zeros((4, 30))
+    features[:, 4] = np.log(np.array([0.9, 0.9, 0.2, 0.2]) / (1 - np.array([0.9, 0.9, 0.2, 0.2])))
+    p = np.array([0.4, 0.1, 0.4, 0.8])
+    keep = classifier_keeps(p, features, decision=0.6, network_threshold=0.65, drop_below=0.3)
+    # the network's own detection is kept above the lower bar, a candidate only above the decision
+    assert keep.tolist() == [True, False, False, True]
+
+
+def test_the_site_classifier_wins_and_calibration_sets_it_aside(
+    energy: Path, tmp_path: Path
+) -> None:
+    classifier = learn_day_one(energy, TINY)
+    directory = tmp_path / "model"
+    directory.mkdir()
+    for f in energy.iterdir():
+        (directory / f.name).write_bytes(f.read_bytes())
+    assert read_classifier(directory) is None
+    classifier.write(directory, DAY_ONE_CLASSIFIER_FILE)
+    used = read_classifier(directory)
+    assert used is not None and used.drop_below == classifier.drop_below
+    x = np.random.default_rng(0).standard_normal((50, 30)) * 5
+    np.testing.assert_array_equal(used.keeps(x), classifier.keeps(x))
+    assert [used.accepts(row) for row in x[:5]] == classifier.keeps(x[:5]).tolist()
+    assert OnnxDetector(directory).site_classifier is not None
+    assert OnnxDetector(directory, site_calibration=False).site_classifier is None
+    (directory / CALIBRATION_FILE).write_text("{}")  # the network calibrated for the site
+    assert read_classifier(directory) is None
+    site = type(classifier)(classifier.trees, classifier.learning_rate, classifier.offset, 0.9,
+                            0.2, info={"harvest": {"bursts": 9}})  # fmt: skip
+    site.write(directory)
+    chosen = read_classifier(directory)
+    assert chosen is not None and chosen.threshold == 0.9 and chosen.drop_below is None
+    assert (directory / SITE_CLASSIFIER_FILE).is_file()
+
+
+def test_the_command_writes_a_copy_with_its_command(
+    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "day-one"
+    assert main(["train-classifier", "--model", str(energy), "--out", str(out),
+                 "--seconds", "1.5", "--no-progress"]) == 0  # fmt: skip
+    raw = json.loads((out / DAY_ONE_CLASSIFIER_FILE).read_text())
+    assert "train-classifier" in raw["info"]["command"]
+    assert raw["info"]["options"]["seconds"] == 1.5
+    assert raw["drop_below"] <= raw["threshold"]
+    assert (out / "model.onnx").is_file()
+    assert not (tmp_path / "day-one.partial").exists()
+    capsys.readouterr()
+    assert main(["train-classifier", "--model", str(energy), "--out", str(out)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert main(["train-classifier", "--model", str(energy), "--out", str(tmp_path / "x"),
+                 "--seconds", "0"]) == 2  # fmt: skip
+    assert "--seconds must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
