@@ -70,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     from aemon.detect.onnx_runtime import OnnxDetector
     from aemon.detect.signal_detection import background_map
+    from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
 
     if not args.fa_per_min > 0:
@@ -110,6 +111,12 @@ def _run(args: argparse.Namespace) -> int:
             f"  {measured:.3g}/min on the {calibration.background_s:.0f} s background: too short "
             f"to count {calibration.target_fa_per_min:g}/min, so the {calibration.method} "
             f"extrapolates the threshold to it (record a longer background to measure it)"
+        )
+    if (detector.path.parent / DAY_ONE_CLASSIFIER_FILE).is_file():
+        print(
+            "  the calibrated model detects with the network alone: its day-one classifier is "
+            "set aside; to keep a second look learnt for your machine, aemon adapt PLB-CHECK "
+            f"--background {args.background[0]} --out DIR"
         )
     if calibration.min_snr_db:
         print(

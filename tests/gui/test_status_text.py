@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier
 
 from aemon.detect.calibration import SiteCalibration, write_site_calibration
-from aemon.detect.site_classifier import SiteClassifier
+from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE, SiteClassifier
 from aemon.detect.site_features import FEATURE_NAMES
 from aemon.gui.status_text import calibration_text
 from tests.detect_models import energy_model
@@ -20,6 +20,12 @@ def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) ->
     energy_model(model)
     none = "none for lab-model (aemon calibrate, aemon adapt --background)"
     assert calibration_text(str(model), 1_562_500.0) == none
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((200, len(FEATURE_NAMES))), rng.random(200) > 0.5
+    trees = GradientBoostingClassifier(n_estimators=5).fit(x, y)
+    SiteClassifier.from_sklearn(trees, 0.6, 0.3).write(model, DAY_ONE_CLASSIFIER_FILE)
+    day_one = "day-one classifier only (aemon calibrate, aemon adapt --background)"
+    assert calibration_text(str(model), None) == day_one
     calibration = SiteCalibration(
         threshold=0.4321, target_fa_per_min=2.0, measured_fa_per_min=1.5, background_s=60.0,
         method="tail-fit+snr-gate (empirical)", sources=("bg.h5",), model="lab-model",
@@ -29,9 +35,6 @@ def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) ->
     text = calibration_text(str(model), None)
     assert text == "0.4321 for 2 FA/min, SNR ≥ 14.2 dB (2026-11-30)"
     assert calibration_text(str(tmp_path / "missing"), None).startswith("model problem: ")
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((200, len(FEATURE_NAMES))), rng.random(200) > 0.5
-    trees = GradientBoostingClassifier(n_estimators=5).fit(x, y)
     info = {"harvest": {"bursts": 14}}
     SiteClassifier.from_sklearn(trees, 0.81, 0.3, info=info).write(model)
     assert calibration_text(str(model), None) == "site classifier from 14 bursts, keeps p ≥ 0.81"

@@ -103,3 +103,21 @@ def test_the_command_writes_a_copy_with_its_command(
                  "--seconds", "0"]) == 2  # fmt: skip
     assert "--seconds must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_calibrate_sets_the_day_one_classifier_aside(
+    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.site.site_data import machine, write_wav
+
+    model = tmp_path / "day-one"
+    assert main(["train-classifier", "--model", str(energy), "--out", str(model),
+                 "--seconds", "1.5", "--no-progress"]) == 0  # fmt: skip
+    assert OnnxDetector(model).site_classifier is not None
+    background = write_wav(tmp_path / "bg.wav", machine(np.random.default_rng(3), 2.0))
+    capsys.readouterr()
+    out = tmp_path / "calibrated"
+    assert main(["calibrate", str(background), "--model", str(model), "--out", str(out)]) == 0
+    assert "day-one classifier is set aside" in capsys.readouterr().out
+    assert (out / DAY_ONE_CLASSIFIER_FILE).is_file()  # kept in the copy, not used
+    assert OnnxDetector(out).site_classifier is None
