@@ -55,7 +55,8 @@ def _run(args: argparse.Namespace) -> int:
     from aemon.detect.onnx_runtime import resolve_model
     from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
-    from aemon.site.day_one import BACKGROUND_KINDS, DayOneOptions, learn_day_one
+    from aemon.site.day_one import DayOneOptions, learn_day_one
+    from aemon.site.generator_data import BACKGROUND_KINDS
 
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
         raise ConfigError(f"{args.out} exists and is not empty; choose a new --out")

@@ -3,10 +3,8 @@
 ``aemon train-classifier`` learns the same gradient-boosted trees as ``aemon adapt --background``
 (:mod:`aemon.site.learning`), but from the training generator instead of one lab's recordings:
 
-1. Backgrounds are drawn in equal shares from the randomised backgrounds
-   (:mod:`aemon.sim.randomised_background`), the same with machine noise
-   (:mod:`aemon.sim.machine_noise`) and the physics simulator's background; bursts from the
-   randomised burst generator and the simulator, half each.
+1. Backgrounds and bursts are drawn from the training generator
+   (:mod:`aemon.site.generator_data`).
 2. The live stream proposes detections at :attr:`DayOneOptions.candidate_probability`; those of
    a background alone are negatives, and the bursts are mixed into it (half on its own
    transients, :func:`~aemon.site.training_set.labelled_detections`) for positives.
@@ -35,15 +33,13 @@ import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import SiteClassifier
+from aemon.site.generator_data import BACKGROUND_KINDS, generator_detections
 from aemon.site.learning import best_f1_decision
-from aemon.site.training_set import LabelledDetections, labelled_detections
+from aemon.site.training_set import LabelledDetections
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BACKGROUND_KINDS", "DayOneOptions", "learn_day_one"]
-
-BACKGROUND_KINDS = ("randomised", "randomised-machine", "simulator")
-"""The training generator's backgrounds, in equal shares."""
+__all__ = ["DayOneOptions", "classifier_keeps", "learn_day_one"]
 
 
 @dataclass(frozen=True)
@@ -96,24 +92,11 @@ def learn_day_one(
     rng = np.random.default_rng(options.seed)
     network = OnnxDetector(model, site_calibration=False)
     rate = network.card.sample_rate_hz
-    bursts = _bursts(rng, rate, options.bursts)
-    parts = []
-    for kind in BACKGROUND_KINDS:
-        step(f"detections in {kind} backgrounds")
-        draws = max(1, round(options.seconds / len(BACKGROUND_KINDS) / options.window_s))
-        backgrounds = [_background(kind, rng, int(options.window_s * rate), rate)
-                       for _ in range(draws)]  # fmt: skip
-        parts.append(labelled_detections(
-            network, backgrounds, bursts, rng, rate, threshold=options.candidate_probability,
-            mixtures=options.mixtures, snr_db_range=options.snr_db_range,
-        ))  # fmt: skip
-    data = LabelledDetections(
-        np.concatenate([p.features for p in parts]),
-        np.concatenate([p.is_burst for p in parts]),
-        np.concatenate([p.background_only for p in parts]),
-        sum(p.seconds for p in parts),
-        sum(p.bursts_mixed for p in parts),
-    )
+    data = generator_detections(
+        network, rng, rate, seconds=options.seconds, threshold=options.candidate_probability,
+        window_s=options.window_s, bursts=options.bursts, mixtures=options.mixtures,
+        snr_db_range=options.snr_db_range, step=step,
+    )  # fmt: skip
     step("learning")
     trees = GradientBoostingClassifier(
         n_estimators=options.trees, max_depth=3, subsample=0.5, min_samples_leaf=20,
@@ -154,31 +137,6 @@ def _network_probability(features: npt.NDArray[np.float64]) -> npt.NDArray[np.fl
     from aemon.detect.site_features import FEATURE_NAMES
 
     return np.asarray(expit(features[:, FEATURE_NAMES.index("score_logit")]))
-
-
-def _bursts(rng: np.random.Generator, rate: float, count: int) -> list[npt.NDArray[np.float64]]:
-    from aemon.sim.bursts import make_burst
-    from aemon.sim.randomised import random_burst
-
-    randomised = [random_burst(rng, rate).wave.astype(np.float64) for _ in range(count // 2)]
-    simulated = [make_burst(rng, int(rng.integers(2)), rate).astype(np.float64)
-                 for _ in range(count - count // 2)]  # fmt: skip
-    return randomised + simulated
-
-
-def _background(kind: str, rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[Any]:
-    if kind == "simulator":
-        from aemon.sim.bursts import band_scale
-        from aemon.sim.simulator import SimConfig, make_background
-
-        scale = band_scale(rate)  # the disturbance rates of the training's simulator source
-        config = SimConfig(sample_rate_hz=rate, friction_rate_hz=10.0 * scale,
-                           spike_rate_hz=50.0 * scale)  # fmt: skip
-        return np.asarray(make_background(rng, n, config)[0], dtype=np.float64)
-    from aemon.sim.randomised_background import draw_background
-
-    return np.asarray(draw_background(rng, n, rate, kind == "randomised-machine").signal,
-                      dtype=np.float64)  # fmt: skip
 
 
 def _info(

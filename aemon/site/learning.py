@@ -34,6 +34,7 @@ from aemon.detect.site_classifier import SiteClassifier
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.site.checks import check_background, check_noise_match
+from aemon.site.generator_data import generator_detections
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
 from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, recording_volts
 from aemon.site.training_set import (
@@ -69,6 +70,9 @@ class SiteOptions:
         mixtures: Mixtures of each background stretch with the bursts.
         generic_s: Seconds of each generic background (white, pink, brown) the bursts are
             also mixed into, so bursts in other noise stay bursts.
+        generator_s: Seconds of the training generator's backgrounds, with its own bursts
+            (:mod:`aemon.site.generator_data`), learnt beside the site's, so that bursts
+            unlike the site's pencil-lead breaks stay bursts; 0 for none.
         held_out_fraction: Last part (in time) of each recording held back for the guard.
         trees: Boosting stages.
         seed: Seed of all randomness.
@@ -79,6 +83,7 @@ class SiteOptions:
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
     generic_s: float = 1.0
+    generator_s: float = 12.0
     held_out_fraction: float = 0.3
     trees: int = 150
     seed: int = 0
@@ -231,6 +236,14 @@ def _learn_at(
     other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
     general = labelled_detections(network, other, train_bursts, rng, rate, threshold=candidate,
                                   mixtures=1, snr_db_range=options.snr_db_range)  # fmt: skip
+    if options.generator_s > 0:
+        drawn = generator_detections(network, rng, rate, seconds=options.generator_s,
+                                     threshold=candidate)  # fmt: skip
+        general = LabelledDetections(
+            np.concatenate([general.features, drawn.features]),
+            np.concatenate([general.is_burst, drawn.is_burst]),
+            general.background_only, general.seconds, general.bursts_mixed,
+        )  # fmt: skip
     site_rows = np.concatenate([np.ones(data.is_burst.size, bool),
                                 np.zeros(general.is_burst.size, bool)])  # fmt: skip
     data = LabelledDetections(
