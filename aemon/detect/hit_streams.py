@@ -183,22 +183,24 @@ class NeuralHitStream:
             if snr_db < self.min_snr_db:  # gated before the features are measured
                 self.gated_events += 1
                 return None
-        event = self.builder.build(det, signal, first, detector=self.name)
         if self.site_classifier is None and self.feature_listener is None:
-            return event
+            return self.builder.build(det, signal, first, detector=self.name)
+        # judged before it is built: most candidates on an impulsive machine are rejected
         features = site_features(
-            signal[event.channel],
-            event.sample_index - first,
+            signal[det.channel],
+            self.builder.refined_onset(det, signal, first) - first,
             det.stop_sample - first,
             self.detector.format.sample_rate_hz,
-            event.score,
+            float(det.score),
         )
+        event = None
         if self.feature_listener is not None:
+            event = self.builder.build(det, signal, first, detector=self.name)
             self.feature_listener(event, features)
         if self.site_classifier is not None and not self.site_classifier.accepts(features):
             self.site_rejected += 1
             return None
-        return event
+        return event or self.builder.build(det, signal, first, detector=self.name)
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:

@@ -13,6 +13,7 @@ samples, so the classifier is trained on exactly what it sees in use.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import numpy as np
@@ -154,27 +155,24 @@ def _spectrum(
     """Band power over the noise's (dB), band fractions, centroid (Hz), bandwidth (octaves
     between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
     n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
-    freqs = np.fft.rfftfreq(n, 1 / rate)
+    freqs, bands, (lo, hi) = _layout(n, rate)
     # a short taper only: the event sits at the start of the span, where a Hann window is ~0
-    taper = _taper(span.size, TAPER_FRACTION)
-    power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / max(float(np.sum(taper**2)), 1e-12)
-    hann = np.hanning(noise.size)
+    taper, taper_power = _window("taper", span.size)
+    power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / taper_power
+    hann, hann_power = _window("hann", noise.size)
     noise_power = np.abs(np.fft.rfft(noise * hann, n)) ** 2
-    noise_power /= max(float(np.sum(hann**2)), 1e-12)
-    edges = np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate)
+    noise_power /= hann_power
     over = np.zeros(_BANDS)
     fraction = np.zeros(_BANDS)
-    total = max(float(np.sum(power[(freqs >= edges[0]) & (freqs < edges[-1])])), FLOOR)
-    for i in range(_BANDS):
-        sel = (freqs >= edges[i]) & (freqs < edges[i + 1])
-        if not np.any(sel):
+    p, f = power[lo:hi], freqs[lo:hi]
+    total = max(float(np.sum(p)), FLOOR)
+    for i, (a, b) in enumerate(bands):
+        if b <= a:
             continue
-        band = float(np.sum(power[sel]))
-        over[i] = 10 * np.log10(max(band, FLOOR) / max(float(np.sum(noise_power[sel])), FLOOR))
+        band = float(np.sum(power[a:b]))
+        over[i] = 10 * np.log10(max(band, FLOOR) / max(float(np.sum(noise_power[a:b])), FLOOR))
         fraction[i] = band / total
-    sel = (freqs >= edges[0]) & (freqs < edges[-1])
-    p, f = power[sel], freqs[sel]
-    weight = max(float(np.sum(p)), FLOOR)
+    weight = total
     centroid = float(np.sum(f * p) / weight)
     cumulative = np.cumsum(p) / weight
     f10 = float(f[min(int(np.searchsorted(cumulative, 0.1)), f.size - 1)])
@@ -182,3 +180,23 @@ def _spectrum(
     bandwidth = float(np.log2(max(f90, 1.0) / max(f10, 1.0)))
     flatness = float(np.exp(np.mean(np.log(p + FLOOR))) / max(float(np.mean(p)), FLOOR))
     return over, fraction, centroid, bandwidth, flatness
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(
+    n: int, rate: float
+) -> tuple[npt.NDArray[np.float64], tuple[tuple[int, int], ...], tuple[int, int]]:
+    """Frequencies (Hz) of an ``n``-point spectrum, each band's bin slice and the slice of all
+    bands (frequencies rise, so each band is one run of bins)."""
+    freqs = np.asarray(np.fft.rfftfreq(n, 1 / rate), dtype=np.float64)
+    edges = np.searchsorted(freqs, np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate), "left")
+    bands = tuple((int(edges[i]), int(edges[i + 1])) for i in range(_BANDS))
+    return freqs, bands, (int(edges[0]), int(edges[-1]))
+
+
+@functools.lru_cache(maxsize=256)
+def _window(kind: str, size: int) -> tuple[npt.NDArray[np.float64], float]:
+    """The span's taper or the noise's Hann window of ``size`` samples, and its power."""
+    window = _taper(size, TAPER_FRACTION) if kind == "taper" else np.hanning(size)
+    window.setflags(write=False)
+    return window, max(float(np.sum(window**2)), 1e-12)

@@ -268,15 +268,7 @@ class HitBuilder:
             )
         a = max(0, lo - self.aic_pre)
         volts = self.sensor_volts(ch, block[ch, a:hi])
-        onset = lo
-        b = min(lo + self.aic_post, hi) - a
-        if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
-            picked = int(aic(volts[:b])[1])
-            # A pick at the very start of the search window means the AIC found no change
-            # of regime in it (low SNR, or the onset lies before the window): keep the
-            # detector's own onset rather than the window edge.
-            if picked > AIC_EDGE_SAMPLES:
-                onset = a + picked
+        onset = self._picked_onset(volts, a, lo, hi)
         # A detector with its own threshold (a hit) starts at its first crossing: earlier
         # crossings (a previous hit's tail, the lockout) are not part of this event. A neural
         # detection is measured over its own extent, from the (refined) onset to its end.
@@ -322,6 +314,39 @@ class HitBuilder:
             pp3_pct=pp[2],
             pp4_pct=pp[3],
         )
+
+    def refined_onset(
+        self, detection: Detection, signal: npt.ArrayLike, signal_first_sample: int
+    ) -> int:
+        """The onset :meth:`build` gives ``detection`` (absolute sample index), without its
+        features: a second look (the site classifier) judges an event before it is built.
+
+        Args:
+            detection: What the detector found (absolute sample indices), inside ``signal``.
+            signal: ``(channels, n)`` raw block (stream units) as for :meth:`build`.
+            signal_first_sample: Absolute index of ``signal[:, 0]``.
+        """
+        block = np.asarray(signal)
+        block = block.reshape(1, -1) if block.ndim == 1 else block
+        ch = detection.channel
+        lo = detection.start_sample - signal_first_sample
+        hi = max(detection.stop_sample - signal_first_sample, lo + 1)
+        a = max(0, lo - self.aic_pre)
+        volts = self.sensor_volts(ch, block[ch, a:hi])
+        return self._picked_onset(volts, a, lo, hi) + signal_first_sample
+
+    def _picked_onset(self, volts: npt.NDArray[np.float64], a: int, lo: int, hi: int) -> int:
+        """The AIC onset in ``volts`` (samples ``a..hi`` of the block), or ``lo``, the
+        detector's own."""
+        b = min(lo + self.aic_post, hi) - a
+        if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
+            picked = int(aic(volts[:b])[1])
+            # A pick at the very start of the search window means the AIC found no change
+            # of regime in it (low SNR, or the onset lies before the window): keep the
+            # detector's own onset rather than the window edge.
+            if picked > AIC_EDGE_SAMPLES:
+                return a + picked
+        return lo
 
     def _threshold(
         self,

@@ -129,6 +129,14 @@ def test_aic_refines_a_late_or_early_onset_to_the_true_one(sim_block: SimBlock) 
             event = builder.build(det, sim_block.samples, 0, detector="nn")
             assert abs(event.sample_index - burst.onset_sample) <= 8, (burst, shift)
             assert event.onset_s == pytest.approx((burst.onset_sample + shift) / RATE)
+            # the onset a second look judges before building is the built event's
+            assert builder.refined_onset(det, sim_block.samples, 0) == event.sample_index
+            first = 1000  # and in a block that starts later
+            if det.start_sample - first >= builder.aic_pre:
+                block = sim_block.samples[:, first:]
+                built = builder.build(det, block, first, detector="nn")
+                assert built.sample_index == event.sample_index
+                assert builder.refined_onset(det, block, first) == built.sample_index
 
 
 def test_event_timing_is_relative_to_the_start_and_in_utc(sim_block: SimBlock) -> None:
