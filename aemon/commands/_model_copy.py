@@ -12,11 +12,22 @@ from typing import Any
 from aemon.detect.calibration import CALIBRATION_FILE
 from aemon.detect.model_card import read_model_card, write_model_card
 from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE
+from aemon.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 SITE_FILES = frozenset({CALIBRATION_FILE, SITE_CLASSIFIER_FILE})
 """Files that belong to one site: a copy starts without them."""
+
+
+def check_new_model_directory(out: Path) -> None:
+    """Refuse an ``--out`` that exists and is not an empty directory.
+
+    Raises:
+        ConfigError: One line naming it.
+    """
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"{out} exists and is not empty; choose a new --out")
 
 
 def partial_model_copy(source: Path, out: Path, **card_changes: Any) -> Path:

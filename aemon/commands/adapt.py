@@ -66,10 +66,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run(args: argparse.Namespace) -> int:
     from aemon.commands._adapt_output import default_model
+    from aemon.commands._model_copy import check_new_model_directory
     from aemon.errors import ConfigError
 
-    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
-        raise ConfigError(f"{args.out} exists and is not empty; choose a new --out")
+    check_new_model_directory(args.out)
     if not args.fa_per_min > 0:
         raise ConfigError(f"--fa-per-min must be positive, got {args.fa_per_min}")
     model = args.model or str(default_model(args.recordings[0]))

@@ -134,12 +134,12 @@ def _target_directory(model_dir: Path, out: Path | None) -> Path:
     Raises:
         ConfigError: A shipped model without ``--out``, or an ``--out`` that is not empty.
     """
+    from aemon.commands._model_copy import check_new_model_directory
     from aemon.detect.onnx_runtime import models_dir
     from aemon.errors import ConfigError
 
     if out is not None:
-        if out.exists() and (not out.is_dir() or any(out.iterdir())):
-            raise ConfigError(f"{out} exists and is not empty; choose a new --out")
+        check_new_model_directory(out)
         return out
     shipped = Path(__file__).resolve().parent.parent / "models"
     if model_dir.resolve().parent in {shipped, models_dir().resolve()}:

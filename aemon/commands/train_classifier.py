@@ -51,15 +51,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from aemon.commands._model_copy import partial_model_copy, publish_model
+    from aemon.commands._model_copy import (
+        check_new_model_directory,
+        partial_model_copy,
+        publish_model,
+    )
     from aemon.detect.onnx_runtime import resolve_model
     from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
     from aemon.site.day_one import DayOneOptions, learn_day_one
     from aemon.site.generator_data import BACKGROUND_KINDS
 
-    if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
-        raise ConfigError(f"{args.out} exists and is not empty; choose a new --out")
+    check_new_model_directory(args.out)
     if not args.seconds >= 1.0:
         raise ConfigError(f"--seconds must be at least 1 (s of background), got {args.seconds}")
     source = resolve_model(args.model)[0].parent

@@ -87,9 +87,7 @@ def test_the_site_classifier_wins_and_calibration_sets_it_aside(
 def test_the_command_writes_a_copy_with_its_command(
     energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = tmp_path / "day-one"
-    assert main(["train-classifier", "--model", str(energy), "--out", str(out),
-                 "--seconds", "1.5", "--no-progress"]) == 0  # fmt: skip
+    out = _train_classifier(energy, tmp_path / "day-one")
     raw = json.loads((out / DAY_ONE_CLASSIFIER_FILE).read_text())
     assert "train-classifier" in raw["info"]["command"]
     assert raw["info"]["options"]["seconds"] == 1.5
@@ -110,9 +108,7 @@ def test_calibrate_sets_the_day_one_classifier_aside(
 ) -> None:
     from tests.site.site_data import machine, write_wav
 
-    model = tmp_path / "day-one"
-    assert main(["train-classifier", "--model", str(energy), "--out", str(model),
-                 "--seconds", "1.5", "--no-progress"]) == 0  # fmt: skip
+    model = _train_classifier(energy, tmp_path / "day-one")
     assert OnnxDetector(model).site_classifier is not None
     background = write_wav(tmp_path / "bg.wav", machine(np.random.default_rng(3), 2.0))
     capsys.readouterr()
@@ -121,3 +117,9 @@ def test_calibrate_sets_the_day_one_classifier_aside(
     assert "day-one classifier is set aside" in capsys.readouterr().out
     assert (out / DAY_ONE_CLASSIFIER_FILE).is_file()  # kept in the copy, not used
     assert OnnxDetector(out).site_classifier is None
+
+
+def _train_classifier(model: Path, out: Path) -> Path:
+    argv = ["train-classifier", "--model", str(model), "--out", str(out), "--seconds", "1.5"]
+    assert main([*argv, "--no-progress"]) == 0
+    return out
