@@ -93,6 +93,12 @@ def fine_tune(args: argparse.Namespace, model: str, command: str) -> int:
         print_verdict(verdict)
         if not verdict.keep:
             refuse(verdict, site=False)
+        if old.site_classifier is not None and new.site_classifier is None:
+            print(
+                "  the fine-tuned network detects alone: the old model's classifier was learnt "
+                "on the old network (judged above with it); aemon train-classifier --model "
+                f"{args.out} --out DIR learns a day-one classifier for the new one"
+            )
         card.training["adapt"] = {**summary, "guard": verdict.as_dict()}
         write_model_card(card, partial)
     except BaseException:

@@ -70,10 +70,12 @@ def _run(args: argparse.Namespace) -> int:
     stages = len(BACKGROUND_KINDS) + 1
     with tqdm(total=stages, desc="aemon train-classifier", unit="stage",
               disable=args.no_progress) as bar:  # fmt: skip
+        started: list[str] = []
 
         def step(name: str) -> None:
-            if bar.n or not name.startswith("detections in"):
+            if started:  # the stage before this one is done
                 bar.update(1)
+            started.append(name)
             bar.set_postfix_str(name)
 
         classifier = learn_day_one(args.model, options, step=step)

@@ -58,8 +58,9 @@ class NeuralHitStream:
         min_duration_us: Shorter runs are dropped (µs).
         min_snr_db: Events whose peak is less than this (dB) over the noise before them are
             dropped (:func:`peak_snr_db`); None for the model card's (0 = no gate).
-        site_classifier: A second look at every event (``aemon adapt --background``): events
-            it rejects are dropped. With it, runs open at its ``candidate_probability``
+        site_classifier: A second look at every candidate (the site's from ``aemon adapt
+            --background``, or a model's day-one classifier): those it rejects are dropped
+            before they are built. With it, runs open at its ``candidate_probability``
             unless ``threshold`` is given.
     """
 
@@ -200,7 +201,9 @@ class NeuralHitStream:
         if self.site_classifier is not None and not self.site_classifier.accepts(features):
             self.site_rejected += 1
             return None
-        return event or self.builder.build(det, signal, first, detector=self.name)
+        if event is None:
+            event = self.builder.build(det, signal, first, detector=self.name)
+        return event
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:

@@ -14,7 +14,7 @@ calibrated the network (``aemon calibrate``: its threshold is for the network al
 day-one classifier.
 
 :class:`~aemon.detect.hit_streams.NeuralHitStream` asks :meth:`SiteClassifier.accepts` for
-every event it builds; a rejected one is counted, not written.
+every candidate before it builds the event; a rejected one is counted, not built or written.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "Tree",
     "read_classifier",
     "read_site_classifier",
+    "two_bar_keeps",
 ]
 
 SITE_CLASSIFIER_FILE = "site_classifier.json"
@@ -156,12 +157,10 @@ class SiteClassifier:
 
     def keeps(self, features: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """:meth:`accepts` for each row of ``features`` ``(n, len(FEATURE_NAMES))``."""
-        p = self.probability(features)
-        keep = p >= self.threshold
-        if self.network_threshold is not None and self.drop_below is not None:
-            network = expit(np.asarray(features, dtype=np.float64)[:, _SCORE])
-            keep |= (network >= self.network_threshold) & (p >= self.drop_below)
-        return np.asarray(keep)
+        return two_bar_keeps(
+            self.probability(features), features, self.threshold, self.network_threshold,
+            self.drop_below,
+        )  # fmt: skip
 
     @classmethod
     def from_sklearn(
@@ -210,6 +209,24 @@ class SiteClassifier:
         tmp.write_text(json.dumps(self.to_json()) + "\n", "utf-8")
         tmp.replace(path)
         return path
+
+
+def two_bar_keeps(
+    probability: npt.NDArray[np.float64],
+    features: npt.NDArray[np.float64],
+    threshold: float,
+    network_threshold: float | None = None,
+    drop_below: float | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Which detections a classifier keeps, given their burst ``probability``: those at or
+    above ``threshold``, and, with ``network_threshold`` and ``drop_below``, those the network
+    scores at or above ``network_threshold`` (the ``score_logit`` feature) whose probability
+    reaches ``drop_below``."""
+    keep = np.asarray(probability) >= threshold
+    if network_threshold is not None and drop_below is not None:
+        network = expit(np.asarray(features, dtype=np.float64)[:, _SCORE])
+        keep |= (network >= network_threshold) & (np.asarray(probability) >= drop_below)
+    return np.asarray(keep)
 
 
 def _tree_json(tree: Tree) -> dict[str, list[Any]]:

@@ -190,11 +190,12 @@ def _layout(
     bands (frequencies rise, so each band is one run of bins)."""
     freqs = np.asarray(np.fft.rfftfreq(n, 1 / rate), dtype=np.float64)
     edges = np.searchsorted(freqs, np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate), "left")
+    freqs.setflags(write=False)
     bands = tuple((int(edges[i]), int(edges[i + 1])) for i in range(_BANDS))
     return freqs, bands, (int(edges[0]), int(edges[-1]))
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)
 def _window(kind: str, size: int) -> tuple[npt.NDArray[np.float64], float]:
     """The span's taper or the noise's Hann window of ``size`` samples, and its power."""
     window = _taper(size, TAPER_FRACTION) if kind == "taper" else np.hanning(size)

@@ -112,6 +112,7 @@ class TorchDetector:
         provider: ``"cuda"`` or ``"cpu"``.
         threads: torch CPU threads.
         path: The ``model.pt`` file.
+        site_classifier: The classifier in use (site or day-one), or None.
 
     Raises:
         FileFormatError: Missing or unreadable model, or weights that do not fit its config.

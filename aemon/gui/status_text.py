@@ -72,7 +72,7 @@ def calibration_text(model: str | None, rate_hz: float | None) -> str:
     """
     from aemon.detect.calibration import read_site_calibration
     from aemon.detect.onnx_runtime import default_model_path, resolve_model
-    from aemon.detect.site_classifier import read_classifier
+    from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE, read_classifier
 
     try:
         directory = resolve_model(model)[0].parent if model else default_model_path(rate_hz)
@@ -80,7 +80,7 @@ def calibration_text(model: str | None, rate_hz: float | None) -> str:
         classifier = read_classifier(directory)
     except AemonError as exc:
         return f"model problem: {exc}"
-    if classifier is not None and "harvest" not in classifier.info:
+    if classifier is not None and not (directory / SITE_CLASSIFIER_FILE).is_file():
         return "day-one classifier only (aemon calibrate, aemon adapt --background)"
     if classifier is not None:
         bursts = classifier.info.get("harvest", {}).get("bursts", "?")

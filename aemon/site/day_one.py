@@ -32,14 +32,14 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
-from aemon.detect.site_classifier import SiteClassifier
+from aemon.detect.site_classifier import SiteClassifier, two_bar_keeps
 from aemon.site.generator_data import BACKGROUND_KINDS, generator_detections
 from aemon.site.learning import best_f1_decision
 from aemon.site.training_set import LabelledDetections
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DayOneOptions", "classifier_keeps", "learn_day_one"]
+__all__ = ["DayOneOptions", "learn_day_one"]
 
 
 @dataclass(frozen=True)
@@ -112,23 +112,11 @@ def learn_day_one(
     drop_below = float(np.quantile(own, options.max_network_bursts_dropped)) if own.size else 0.0
     drop_below = min(drop_below, decision)
     classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability)
-    kept = classifier_keeps(out_of_fold, data.features, decision, network_threshold, drop_below)
+    kept = two_bar_keeps(out_of_fold, data.features, decision, network_threshold, drop_below)
     info = _info(options, data, kept, f1, network_kept, started)
     info["model"] = network.card.name
     return replace(classifier, info=info, network_threshold=network_threshold,
                    drop_below=drop_below)  # fmt: skip
-
-
-def classifier_keeps(
-    probability: npt.NDArray[np.float64],
-    features: npt.NDArray[np.float64],
-    decision: float,
-    network_threshold: float,
-    drop_below: float,
-) -> npt.NDArray[np.bool_]:
-    """Which detections the two-bar rule keeps, given their burst ``probability``."""
-    network = _network_probability(features) >= network_threshold
-    return np.asarray((probability >= decision) | (network & (probability >= drop_below)))
 
 
 def _network_probability(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

@@ -190,6 +190,7 @@ def learn_site(
         "decision_probability": round(classifier.threshold, 4),
         "background_fa_per_min_out_of_fold": round(best.oof_fa, 2),
         "generic_background_s": options.generic_s,
+        "generator_background_s": options.generator_s,
         "candidate_probability": classifier.candidate_probability,
         "candidates_tried": {
             f"{one.classifier.candidate_probability:g}": {
@@ -236,20 +237,16 @@ def _learn_at(
     other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
     general = labelled_detections(network, other, train_bursts, rng, rate, threshold=candidate,
                                   mixtures=1, snr_db_range=options.snr_db_range)  # fmt: skip
+    others = [general]  # rows that are not the site's: judged by no false-alarm floor
     if options.generator_s > 0:
-        drawn = generator_detections(network, rng, rate, seconds=options.generator_s,
-                                     threshold=candidate)  # fmt: skip
-        general = LabelledDetections(
-            np.concatenate([general.features, drawn.features]),
-            np.concatenate([general.is_burst, drawn.is_burst]),
-            general.background_only, general.seconds, general.bursts_mixed,
-        )  # fmt: skip
-    site_rows = np.concatenate([np.ones(data.is_burst.size, bool),
-                                np.zeros(general.is_burst.size, bool)])  # fmt: skip
+        others.append(generator_detections(network, rng, rate, seconds=options.generator_s,
+                                           threshold=candidate))  # fmt: skip
+    other_rows = sum(o.is_burst.size for o in others)
+    site_rows = np.concatenate([np.ones(data.is_burst.size, bool), np.zeros(other_rows, bool)])
     data = LabelledDetections(
-        np.concatenate([data.features, general.features]),
-        np.concatenate([data.is_burst, general.is_burst]),
-        np.concatenate([data.background_only, np.zeros(general.is_burst.size, bool)]),
+        np.concatenate([data.features, *(o.features for o in others)]),
+        np.concatenate([data.is_burst, *(o.is_burst for o in others)]),
+        np.concatenate([data.background_only, np.zeros(other_rows, bool)]),
         data.seconds,
         data.bursts_mixed,
     )
