@@ -90,22 +90,14 @@ def _command(args: argparse.Namespace, model: str) -> str:
 
 
 def _site(args: argparse.Namespace, model: str) -> int:
-    from tqdm import tqdm
-
     from aemon.commands._adapt_output import print_verdict, refuse, write_site_model
+    from aemon.commands._stages import stage_progress
     from aemon.site.learning import SiteOptions, learn_site
 
     options = SiteOptions(fa_per_min=args.fa_per_min, seed=args.seed)
     stages = 5
-    with tqdm(total=stages, desc="aemon adapt", unit="stage", disable=args.no_progress) as bar:
-
-        def step(name: str) -> None:
-            if bar.n or name != "reading the background":
-                bar.update(1)
-            bar.set_postfix_str(name)
-
+    with stage_progress("aemon adapt", stages, args.no_progress) as step:
         learnt = learn_site(model, args.recordings, args.background, options, step=step)
-        bar.update(stages - bar.n)
     print_verdict(learnt.verdict)
     if not learnt.verdict.keep:
         return refuse(learnt.verdict, site=True)

@@ -49,13 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from aemon.commands._model_copy import (
         check_new_model_directory,
         partial_model_copy,
         publish_model,
     )
+    from aemon.commands._stages import stage_progress
     from aemon.detect.onnx_runtime import resolve_model
     from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
@@ -68,18 +67,8 @@ def _run(args: argparse.Namespace) -> int:
     source = resolve_model(args.model)[0].parent
     options = DayOneOptions(seconds=args.seconds, seed=args.seed)
     stages = len(BACKGROUND_KINDS) + 1
-    with tqdm(total=stages, desc="aemon train-classifier", unit="stage",
-              disable=args.no_progress) as bar:  # fmt: skip
-        started: list[str] = []
-
-        def step(name: str) -> None:
-            if started:  # the stage before this one is done
-                bar.update(1)
-            started.append(name)
-            bar.set_postfix_str(name)
-
+    with stage_progress("aemon train-classifier", stages, args.no_progress) as step:
         classifier = learn_day_one(args.model, options, step=step)
-        bar.update(stages - bar.n)
     command = shlex.join([
         "aemon", "train-classifier", "--model", args.model, "--out", str(args.out),
         "--seconds", f"{args.seconds:g}", "--seed", str(args.seed),

@@ -40,6 +40,7 @@ __all__ = [
     "SITE_CLASSIFIER_FILE",
     "SiteClassifier",
     "Tree",
+    "network_probability",
     "read_classifier",
     "read_site_classifier",
     "two_bar_keeps",
@@ -224,9 +225,15 @@ def two_bar_keeps(
     reaches ``drop_below``."""
     keep = np.asarray(probability) >= threshold
     if network_threshold is not None and drop_below is not None:
-        network = expit(np.asarray(features, dtype=np.float64)[:, _SCORE])
+        network = network_probability(features)
         keep |= (network >= network_threshold) & (np.asarray(probability) >= drop_below)
     return np.asarray(keep)
+
+
+def network_probability(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The network's own probability (0..1) of each detection, from its ``score_logit``
+    feature (rows of ``features`` ``(n, len(FEATURE_NAMES))``)."""
+    return np.asarray(expit(np.asarray(features, dtype=np.float64)[:, _SCORE]))
 
 
 def _tree_json(tree: Tree) -> dict[str, list[Any]]:

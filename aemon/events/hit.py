@@ -255,20 +255,8 @@ class HitBuilder:
         Raises:
             ConfigError: The detection lies outside ``signal`` or the channel is missing.
         """
-        block = np.asarray(signal)
-        block = block.reshape(1, -1) if block.ndim == 1 else block
-        ch, n = detection.channel, block.shape[1]
-        lo = detection.start_sample - signal_first_sample
-        hi = max(detection.stop_sample - signal_first_sample, lo + 1)
-        if not (0 <= ch < block.shape[0]) or lo < 0 or hi > n:
-            raise ConfigError(
-                f"detection on channel {ch} at samples {detection.start_sample}.."
-                f"{detection.stop_sample} is outside the signal given ({block.shape[0]} "
-                f"channels, samples {signal_first_sample}..{signal_first_sample + n})"
-            )
-        a = max(0, lo - self.aic_pre)
-        volts = self.sensor_volts(ch, block[ch, a:hi])
-        onset = self._picked_onset(volts, a, lo, hi)
+        block, lo, a, volts, onset = self._onset(detection, signal, signal_first_sample)
+        ch = detection.channel
         # A detector with its own threshold (a hit) starts at its first crossing: earlier
         # crossings (a previous hit's tail, the lockout) are not part of this event. A neural
         # detection is measured over its own extent, from the (refined) onset to its end.
@@ -325,19 +313,32 @@ class HitBuilder:
             detection: What the detector found (absolute sample indices), inside ``signal``.
             signal: ``(channels, n)`` raw block (stream units) as for :meth:`build`.
             signal_first_sample: Absolute index of ``signal[:, 0]``.
+
+        Raises:
+            ConfigError: The detection lies outside ``signal`` or the channel is missing.
         """
+        return self._onset(detection, signal, signal_first_sample)[4] + signal_first_sample
+
+    def _onset(
+        self, detection: Detection, signal: npt.ArrayLike, signal_first_sample: int
+    ) -> tuple[npt.NDArray[np.generic], int, int, npt.NDArray[np.float64], int]:
+        """``(block, lo, a, volts, onset)``: the ``(channels, n)`` block, the detector's onset
+        ``lo`` and the AIC window's start ``a`` in it, the window's volts from ``a`` to the
+        detection's end, and the refined onset (AIC pick, or ``lo``), all block-relative."""
         block = np.asarray(signal)
         block = block.reshape(1, -1) if block.ndim == 1 else block
-        ch = detection.channel
+        ch, n = detection.channel, block.shape[1]
         lo = detection.start_sample - signal_first_sample
         hi = max(detection.stop_sample - signal_first_sample, lo + 1)
+        if not (0 <= ch < block.shape[0]) or lo < 0 or hi > n:
+            raise ConfigError(
+                f"detection on channel {ch} at samples {detection.start_sample}.."
+                f"{detection.stop_sample} is outside the signal given ({block.shape[0]} "
+                f"channels, samples {signal_first_sample}..{signal_first_sample + n})"
+            )
         a = max(0, lo - self.aic_pre)
         volts = self.sensor_volts(ch, block[ch, a:hi])
-        return self._picked_onset(volts, a, lo, hi) + signal_first_sample
-
-    def _picked_onset(self, volts: npt.NDArray[np.float64], a: int, lo: int, hi: int) -> int:
-        """The AIC onset in ``volts`` (samples ``a..hi`` of the block), or ``lo``, the
-        detector's own."""
+        onset = lo
         b = min(lo + self.aic_post, hi) - a
         if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
             picked = int(aic(volts[:b])[1])
@@ -345,8 +346,8 @@ class HitBuilder:
             # of regime in it (low SNR, or the onset lies before the window): keep the
             # detector's own onset rather than the window edge.
             if picked > AIC_EDGE_SAMPLES:
-                return a + picked
-        return lo
+                onset = a + picked
+        return block, lo, a, volts, onset
 
     def _threshold(
         self,

@@ -24,8 +24,10 @@ Public API (imported on first use):
     SimBlock: :mod:`aemon.sim.simulator`
     SimConfig: :mod:`aemon.sim.simulator`
     make_background: :mod:`aemon.sim.simulator`
+    training_sim_config: :mod:`aemon.sim.training`
 
-Modules: background, bursts, geometry, simulator.
+Modules: background, bursts, geometry, simulator, training; machine_noise, randomised and
+randomised_background draw the randomised training data.
 """
 
 from aemon._lazy import lazy_exports
@@ -48,6 +50,7 @@ _EXPORTS = {
     "delayed": "geometry",
     "hum_table": "background",
     "make_background": "simulator",
+    "training_sim_config": "training",
     "make_burst": "bursts",
     "make_friction": "background",
     "make_spike": "background",
@@ -76,5 +79,6 @@ __all__ = [
     "make_friction",
     "make_spike",
     "max_burst_samples",
+    "training_sim_config",
 ]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

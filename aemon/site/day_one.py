@@ -32,9 +32,9 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
-from aemon.detect.site_classifier import SiteClassifier, two_bar_keeps
+from aemon.detect.site_classifier import SiteClassifier, network_probability, two_bar_keeps
 from aemon.site.generator_data import BACKGROUND_KINDS, generator_detections
-from aemon.site.learning import best_f1_decision
+from aemon.site.learning import best_f1_decision, kept_f1
 from aemon.site.training_set import LabelledDetections
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def learn_day_one(
     trees.fit(data.features, data.is_burst)
     decision, f1 = best_f1_decision(out_of_fold, data.is_burst, data.bursts_mixed)
     network_threshold = network.card.threshold
-    network_kept = _network_probability(data.features) >= network_threshold
+    network_kept = network_probability(data.features) >= network_threshold
     own = out_of_fold[network_kept & data.is_burst]
     drop_below = float(np.quantile(own, options.max_network_bursts_dropped)) if own.size else 0.0
     drop_below = min(drop_below, decision)
@@ -117,14 +117,6 @@ def learn_day_one(
     info["model"] = network.card.name
     return replace(classifier, info=info, network_threshold=network_threshold,
                    drop_below=drop_below)  # fmt: skip
-
-
-def _network_probability(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    from scipy.special import expit
-
-    from aemon.detect.site_features import FEATURE_NAMES
-
-    return np.asarray(expit(features[:, FEATURE_NAMES.index("score_logit")]))
 
 
 def _info(
@@ -140,7 +132,7 @@ def _info(
     minutes = data.seconds / 60.0
 
     def f1(keep: npt.NDArray[np.bool_]) -> float:
-        return round(2 * int(np.sum(keep & burst)) / max(data.bursts_mixed + int(keep.sum()), 1), 4)
+        return round(kept_f1(keep, burst, data.bursts_mixed), 4)
 
     own = network_kept & burst
     return {

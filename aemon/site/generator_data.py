@@ -89,13 +89,10 @@ def _bursts(rng: np.random.Generator, rate: float, count: int) -> list[npt.NDArr
 
 def _background(kind: str, rng: np.random.Generator, n: int, rate: float) -> npt.NDArray[Any]:
     if kind == "simulator":
-        from aemon.sim.bursts import band_scale
-        from aemon.sim.simulator import SimConfig, make_background
+        from aemon.sim.simulator import make_background
+        from aemon.sim.training import training_sim_config
 
-        scale = band_scale(rate)  # the disturbance rates of the training's simulator source
-        config = SimConfig(sample_rate_hz=rate, friction_rate_hz=10.0 * scale,
-                           spike_rate_hz=50.0 * scale)  # fmt: skip
-        return np.asarray(make_background(rng, n, config)[0], dtype=np.float64)
+        return np.asarray(make_background(rng, n, training_sim_config(rate))[0], np.float64)
     from aemon.sim.randomised_background import draw_background
 
     return np.asarray(draw_background(rng, n, rate, kind == "randomised-machine").signal,

@@ -47,7 +47,7 @@ from aemon.site.training_set import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SiteLearning", "SiteOptions", "best_f1_decision", "learn_site"]
+__all__ = ["SiteLearning", "SiteOptions", "best_f1_decision", "kept_f1", "learn_site"]
 
 OVER_MACHINE_DB = 6.0
 """Harvested bursts stand this far (dB) above the 99th percentile of the background's events."""
@@ -300,6 +300,12 @@ def _decision(
     return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), f1
 
 
+def kept_f1(kept: npt.NDArray[np.bool_], is_burst: npt.NDArray[np.bool_], bursts: int) -> float:
+    """Event F1 of keeping the ``kept`` detections, where ``bursts`` counts every burst there
+    was, found or not (a burst no detection found costs recall)."""
+    return 2 * int(np.sum(is_burst & kept)) / max(bursts + int(np.sum(kept)), 1)
+
+
 def best_f1_decision(
     probability: npt.NDArray[np.float64],
     is_burst: npt.NDArray[np.bool_],
@@ -311,8 +317,7 @@ def best_f1_decision(
     or not, so a missed one costs recall."""
 
     def f1_at(t: float) -> float:
-        kept = probability >= t
-        return 2 * int(np.sum(is_burst & kept)) / max(bursts + int(np.sum(kept)), 1)
+        return kept_f1(probability >= t, is_burst, bursts)
 
     candidates = np.linspace(MIN_DECISION, 0.99, 50)
     f1 = [f1_at(t) if t >= floor else -1.0 for t in candidates]

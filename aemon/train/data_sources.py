@@ -34,9 +34,9 @@ from aemon.errors import ConfigError, FileFormatError
 from aemon.io.file_readers import HDF5_SUFFIXES, open_block_reader, read_volts
 from aemon.io.schema import FORMAT_NAME
 from aemon.io.vallen import iter_tradb_records
-from aemon.sim.bursts import band_scale
 from aemon.sim.randomised import randomised_mix_callbacks
 from aemon.sim.simulator import SimConfig, make_background, make_burst
+from aemon.sim.training import training_sim_config
 from aemon.train.config import ModelConfig
 from aemon.train.data import Augmentation, BackgroundDraw, MixSource, WindowSource
 from aemon.train.labelled import LabelledSource, find_labelled_recordings, match_rate
@@ -302,16 +302,11 @@ def simulator_mix(
     """Source (a): simulator bursts in simulator background at the model's sample rate.
 
     Burst peaks are drawn uniformly in dB over ``training.snr_db_range`` above the simulator's
-    broadband noise RMS. Friction episodes and spikes are five and ten times more frequent than
-    in the default simulator, so the detector sees enough hard negatives. Below 1.5625 MHz the
-    simulator stretches friction episodes (not spikes) by the band scale; both rates are scaled
-    down with it so disturbances occupy the same share of samples at every rate.
+    broadband noise RMS; the background is :func:`~aemon.sim.training.training_sim_config`'s
+    (more friction and spikes than the default simulator) unless ``sim`` is given.
     """
     rate = config.signal.sample_rate_hz
-    scale = band_scale(rate)
-    sim = sim or SimConfig(
-        sample_rate_hz=rate, friction_rate_hz=10.0 * scale, spike_rate_hz=50.0 * scale
-    )
+    sim = sim or training_sim_config(rate)
     low, high = config.training.snr_db_range
 
     def burst(rng: np.random.Generator, label: int) -> np.ndarray:
