@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--model", required=True, help="model directory or shipped model name")
     parser.add_argument("-o", "--out", type=Path, required=True, help="new model directory")
     parser.add_argument(
-        "--seconds", type=float, default=40.0, metavar="S",
-        help="background seconds drawn from the training generator (default 40)",
+        "--seconds", type=float, default=80.0, metavar="S",
+        help="background seconds drawn from the training generator (default 80)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -78,10 +78,14 @@ def _run(args: argparse.Namespace) -> int:
     classifier.write(partial, DAY_ONE_CLASSIFIER_FILE)
     publish_model(partial, args.out)
     scores = classifier.info["out_of_fold"]
+    lower = (
+        "" if classifier.drop_below is None
+        else f", the network's own dropped below {classifier.drop_below:.2f}"
+    )  # fmt: skip
     print(
         f"wrote {args.out}: day-one classifier (candidates from probability "
         f"{classifier.candidate_probability:g}, kept from burst probability "
-        f"{classifier.threshold:.2f}, the network's own dropped below {classifier.drop_below:.2f});"
+        f"{classifier.threshold:.2f}{lower});"
         f" out of fold on the training generator F1 {scores['f1']:.3f} (network alone "
         f"{scores['network_alone_f1']:.3f}); use it with --model {args.out}"
     )

@@ -18,8 +18,10 @@ Both take ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and return
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +29,7 @@ import numpy.typing as npt
 from aemon.detect.backend import Detector
 from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
 from aemon.detect.site_classifier import SiteClassifier
-from aemon.detect.site_features import site_features
+from aemon.detect.site_features import CONTEXT_S, RECENT_S, site_features
 from aemon.detect.threshold_hit_stream import ThresholdHitStream
 from aemon.detect.threshold_hits import HitDetector, ThresholdHit
 from aemon.dsp.normalization import noise_floor
@@ -44,6 +46,9 @@ MAX_EVENT_S = 0.1
 """Longest neural event (s) whose raw samples are kept for features; longer ones are cut."""
 NOISE_CONTEXT_S = 1e-3
 """Raw signal (s) kept before each event for the builder's noise estimate and AIC window."""
+FEATURE_CONTEXT_S = CONTEXT_S + NOISE_CONTEXT_S
+"""Raw signal (s) before each candidate its site features are measured on (the background
+stretch before a refined onset, which may lie before the run's start)."""
 
 
 class NeuralHitStream:
@@ -109,12 +114,15 @@ class NeuralHitStream:
         rate = fmt.sample_rate_hz
         self._max_event = int(MAX_EVENT_S * rate)
         self._context = max(int(NOISE_CONTEXT_S * rate), builder.aic_pre)
-        keep = detector.latency_samples + self._max_event + self._context + card.window
+        self._feature_context = max(self._context, int(FEATURE_CONTEXT_S * rate))
+        keep = detector.latency_samples + self._max_event + self._feature_context + card.window
         self._history = RawHistory(keep * detector.factor)
         self.cut_events = 0
         self.map_listener: Callable[[ProbabilityChunk], None] | None = None
         """Called with every stitched probability chunk (evaluation keeps the map this way)."""
         self._settled = builder.first_sample - builder.aic_pre
+        self._recent: dict[int, collections.deque[int]] = {}
+        self._recent_span = int(RECENT_S * rate)
 
     @property
     def settled_sample(self) -> int:
@@ -146,7 +154,7 @@ class NeuralHitStream:
         """End of stream: the events still open."""
         events: list[Hit | None] = list(self._events(self.detector.flush()))
         for seg in self.segmenters:
-            events += [self._build(d) for d in seg.flush()]
+            events += self._build_all(seg.flush())
         return _sorted(events)
 
     def _events(self, chunks: list[ProbabilityChunk]) -> list[Hit]:
@@ -155,11 +163,39 @@ class NeuralHitStream:
             if self.map_listener is not None:
                 self.map_listener(chunk)
             for g, seg in enumerate(self.segmenters):
-                dets = seg.push(chunk.first_bin_sample, chunk.probabilities[g])
-                events += [self._build(d) for d in dets]
+                events += self._build_all(seg.push(chunk.first_bin_sample,
+                                                   chunk.probabilities[g]))  # fmt: skip
         return _sorted(events)
 
-    def _build(self, det: Detection) -> Hit | None:
+    def _build_all(self, dets: list[Detection]) -> list[Hit | None]:
+        """The events of ``dets``; with a site classifier, the candidates are measured one by
+        one (in time order: each counts the ones before it) and judged together."""
+        events: list[Hit | None] = []
+        candidates: list[_Candidate] = []
+        for det in dets:
+            built = self._build(det)
+            if isinstance(built, _Candidate):
+                candidates.append(built)
+            else:
+                events.append(built)
+        if not candidates:
+            return events
+        features = np.array([c.features for c in candidates])
+        keep = (
+            self.site_classifier.keeps(features) if self.site_classifier is not None
+            else np.ones(len(candidates), bool)
+        )  # fmt: skip
+        self.site_rejected += int(np.count_nonzero(~keep))
+        for c, kept in zip(candidates, keep, strict=True):
+            if self.feature_listener is None and not kept:
+                continue
+            event = self.builder.build(c.detection, c.signal, c.first, detector=self.name)
+            if self.feature_listener is not None:
+                self.feature_listener(event, c.features)
+            events.append(event if kept else None)
+        return events
+
+    def _build(self, det: Detection) -> Hit | _Candidate | None:
         if det.stop_sample - det.start_sample > self._max_event:
             self.cut_events += 1
             det = det._replace(stop_sample=det.start_sample + self._max_event)
@@ -187,23 +223,32 @@ class NeuralHitStream:
         if self.site_classifier is None and self.feature_listener is None:
             return self.builder.build(det, signal, first, detector=self.name)
         # judged before it is built: most candidates on an impulsive machine are rejected
+        onset = self.builder.refined_onset(det, signal, first)
+        recent = self._recent.setdefault(det.channel, collections.deque())
+        while recent and recent[0] < det.start_sample - self._recent_span:
+            recent.popleft()
+        busy = sum(1 for s in recent if s < det.start_sample)
+        recent.append(det.start_sample)
+        wide = self._history.span(det.start_sample - self._feature_context, det.stop_sample)
+        wide_first, wide_signal = wide if wide is not None else (first, signal)
         features = site_features(
-            signal[det.channel],
-            self.builder.refined_onset(det, signal, first) - first,
-            det.stop_sample - first,
+            wide_signal[det.channel],
+            onset - wide_first,
+            det.stop_sample - wide_first,
             self.detector.format.sample_rate_hz,
             float(det.score),
+            busy,
         )
-        event = None
-        if self.feature_listener is not None:
-            event = self.builder.build(det, signal, first, detector=self.name)
-            self.feature_listener(event, features)
-        if self.site_classifier is not None and not self.site_classifier.accepts(features):
-            self.site_rejected += 1
-            return None
-        if event is None:
-            event = self.builder.build(det, signal, first, detector=self.name)
-        return event
+        return _Candidate(det, signal, first, features)
+
+
+class _Candidate(NamedTuple):
+    """A detection measured for the site classifier, not yet judged or built."""
+
+    detection: Detection
+    signal: npt.NDArray[np.generic]
+    first: int
+    features: npt.NDArray[np.float64]
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:

@@ -94,7 +94,8 @@ class SiteClassifier:
         threshold: Burst probability at or above which a detection is kept.
         candidate_probability: Network probability at which detections are proposed to the
             classifier (the segmenter's threshold while the classifier is in use).
-        feature_names: The features, in order (must match :data:`FEATURE_NAMES`).
+        feature_names: The features its trees split on, in their order (each one of
+            :data:`FEATURE_NAMES`; rows given to :meth:`probability` hold all of those).
         info: What it was trained on and how it scored (for the card; free form).
         network_threshold: With ``drop_below``: a detection the network scores at or above
             this probability (what the network alone keeps) is dropped only when its burst
@@ -118,7 +119,7 @@ class SiteClassifier:
         Every tree descends at once, one level per step (a few numpy operations per level,
         not per tree): the live stream asks for each event as it is built.
         """
-        x = np.atleast_2d(np.asarray(features, dtype=np.float64))
+        x = np.atleast_2d(np.asarray(features, dtype=np.float64))[:, self._columns]
         x = np.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)
         x = x.astype(np.float32).astype(np.float64)  # sklearn's trees split float32 values
         left, right, feature, threshold, value = self._forest
@@ -134,6 +135,12 @@ class SiteClassifier:
             node = np.where(inner, np.where(go_left, down, right[trees, node]), node)
         raw = self.offset + self.learning_rate * value[trees, node].sum(axis=1)
         return np.asarray(expit(raw))
+
+    @cached_property
+    def _columns(self) -> npt.NDArray[np.int64]:
+        """Where each of :attr:`feature_names` sits in :data:`FEATURE_NAMES` (a classifier
+        learnt before later features were added reads its own columns)."""
+        return np.array([FEATURE_NAMES.index(n) for n in self.feature_names], dtype=np.int64)
 
     @cached_property
     def _forest(self) -> tuple[npt.NDArray[Any], ...]:
@@ -284,21 +291,26 @@ def read_site_classifier(
         raw = json.loads(path.read_text("utf-8"))
         if raw.get("format") != FORMAT:
             raise ValueError(f"format {raw.get('format')!r}, not {FORMAT!r}")
-        if tuple(raw["feature_names"]) != FEATURE_NAMES:
-            raise ValueError("its features are not the ones this aemon measures")
+        names = tuple(str(n) for n in raw["feature_names"])
+        unknown = [n for n in names if n not in FEATURE_NAMES]
+        if unknown:
+            raise ValueError(f"this aemon does not measure its features {', '.join(unknown)}")
         trees = tuple(
             Tree(np.asarray(t["left"], np.int64), np.asarray(t["right"], np.int64),
                  np.asarray(t["feature"], np.int64), np.asarray(t["threshold"], np.float64),
                  np.asarray(t["value"], np.float64))
             for t in raw["trees"]
         )  # fmt: skip
+        used = max((int(t.feature.max()) for t in trees if t.feature.size), default=0)
+        if used >= len(names):
+            raise ValueError(f"a tree splits on feature {used}, but it names {len(names)}")
         classifier = SiteClassifier(
             trees,
             float(raw["learning_rate"]),
             float(raw["offset"]),
             float(raw["threshold"]),
             float(raw["candidate_probability"]),
-            FEATURE_NAMES,
+            names,
             dict(raw.get("info", {})),
             _optional(raw.get("network_threshold")),
             _optional(raw.get("drop_below")),

@@ -51,10 +51,33 @@ def test_the_json_file_round_trips(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_site_classifier_is_refused(tmp_path: Path) -> None:
     model, _ = _fitted(2)
     raw = SiteClassifier.from_sklearn(model, 0.5, 0.3).to_json()
-    raw["feature_names"] = raw["feature_names"][:-1]
+    raw["feature_names"] = [*raw["feature_names"][:-1], "hits_per_fortnight"]
     (tmp_path / SITE_CLASSIFIER_FILE).write_text(json.dumps(raw))
-    with pytest.raises(FileFormatError, match="features are not the ones"):
+    with pytest.raises(FileFormatError, match="does not measure its features hits_per_fortnight"):
+        read_site_classifier(tmp_path)
+    raw["feature_names"] = raw["feature_names"][:5]  # trees split on columns it does not name
+    (tmp_path / SITE_CLASSIFIER_FILE).write_text(json.dumps(raw))
+    with pytest.raises(FileFormatError, match="splits on feature"):
         read_site_classifier(tmp_path)
     (tmp_path / SITE_CLASSIFIER_FILE).write_text("{not json")
     with pytest.raises(FileFormatError, match="is not a site classifier"):
         read_site_classifier(tmp_path)
+
+
+def test_a_classifier_of_fewer_features_reads_its_own_columns(tmp_path: Path) -> None:
+    """A classifier learnt before later features were added still judges the full rows."""
+    rng = np.random.default_rng(4)
+    names = FEATURE_NAMES[:20]
+    x = rng.standard_normal((400, len(FEATURE_NAMES))) * 10
+    y = x[:, 3] + x[:, 7] > 0
+    model = GradientBoostingClassifier(n_estimators=20, max_depth=2, random_state=0)
+    model.fit(x[:, :20], y)
+    raw = SiteClassifier.from_sklearn(model, 0.5, 0.3).to_json()
+    raw["feature_names"] = list(names)
+    (tmp_path / SITE_CLASSIFIER_FILE).write_text(json.dumps(raw))
+    again = read_site_classifier(tmp_path)
+    assert again is not None and again.feature_names == names
+    shuffled = x.copy()
+    shuffled[:, 20:] = rng.standard_normal((400, len(FEATURE_NAMES) - 20)) * 1e3
+    np.testing.assert_allclose(again.probability(shuffled), model.predict_proba(x[:, :20])[:, 1],
+                               atol=1e-6)  # fmt: skip

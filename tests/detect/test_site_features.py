@@ -49,3 +49,40 @@ def test_a_ringing_impact_and_a_broadband_burst_differ_where_expected() -> None:
     assert value(burst, "centroid_log_hz") > value(impact, "centroid_log_hz") + 0.2
     assert value(burst, "spectral_flatness") > 1.5 * value(impact, "spectral_flatness")
     assert value(impact, "decay_db") > value(burst, "decay_db")  # longer ring, slower fall
+
+
+def test_the_background_stretch_shows_an_impulsive_machine() -> None:
+    """Impacts every millisecond before the onset raise the background's frame peaks, so the
+    same burst stands less far above them; Gaussian noise peaks about 10 dB over its RMS in
+    each 0.25 ms frame."""
+    quiet = np.random.default_rng(5).standard_normal(20000) * 1e-3
+    busy = quiet.copy()
+    t = np.arange(600) / RATE
+    ring = 20e-3 * np.exp(-t / 30e-6) * np.sin(2 * np.pi * 150e3 * t)
+    for at in range(1000, 17000, 1560):  # a 150 kHz ring each ~1 ms in the 10 ms stretch
+        busy[at : at + 600] += ring
+    burst = _burst()
+    features = []
+    for x in (quiet, busy):
+        x = x.copy()
+        x[17000 : 17000 + burst.size] += 4 * burst
+        features.append(site_features(x, 17000, 17600, RATE, 0.9, recent_candidates=7))
+
+    def value(features: np.ndarray, name: str) -> float:
+        return float(features[FEATURE_NAMES.index(name)])
+
+    calm, machine = features
+    assert 9 < value(calm, "background_peak_median_db") < 13
+    assert value(machine, "background_peak_p90_db") > value(calm, "background_peak_p90_db") + 6
+    assert (value(machine, "peak_over_background_peaks_db")
+            < value(calm, "peak_over_background_peaks_db") - 6)  # fmt: skip
+    assert value(calm, "log_recent_candidates") == np.log1p(7)
+
+
+def test_without_a_background_stretch_the_context_features_are_zero() -> None:
+    x = _signal(_burst())
+    f = site_features(x[1900:], 100, 700, RATE, 0.8)
+    assert np.all(np.isfinite(f))
+    for name in ("background_peak_median_db", "background_peak_p90_db",
+                 "peak_over_background_peaks_db", "log_recent_candidates"):  # fmt: skip
+        assert f[FEATURE_NAMES.index(name)] == 0.0

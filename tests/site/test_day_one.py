@@ -20,7 +20,8 @@ from aemon.detect.site_classifier import (
     two_bar_keeps,
 )
 from aemon.detect.site_features import FEATURE_NAMES
-from aemon.site.day_one import DayOneOptions, learn_day_one
+from aemon.site.day_one import DayOneOptions, learn_day_one, lower_bar
+from aemon.site.training_set import LabelledDetections
 from tests.detect_models import energy_model
 
 TINY = DayOneOptions(seconds=1.5, bursts=24, mixtures=1, trees=20, candidate_probability=0.3)
@@ -33,14 +34,15 @@ def energy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-def test_learnt_from_the_training_generator_with_two_bars(energy: Path) -> None:
+def test_learnt_from_the_training_generator(energy: Path) -> None:
     classifier = learn_day_one(energy, TINY)
     info = classifier.info
     assert info["burst_detections_learnt"] > 0
     assert info["detections_learnt"] > info["burst_detections_learnt"]  # negatives too
     assert classifier.candidate_probability == 0.3
-    assert classifier.network_threshold == OnnxDetector(energy).card.threshold
-    assert classifier.drop_below is not None and classifier.drop_below > 0.0
+    if classifier.drop_below is not None:  # only where a lower bar helps out of fold
+        assert classifier.network_threshold == OnnxDetector(energy).card.threshold
+        assert 0.0 < classifier.drop_below < classifier.threshold
     scores = info["out_of_fold"]
     # out of fold, the second look beats the network alone on the training generator: fewer
     # false alarms on the backgrounds and a better F1
@@ -70,6 +72,25 @@ def test_the_two_bar_rule() -> None:
     assert keep.tolist() == [True, False, False, True, False]
 
 
+def _labelled(score: np.ndarray, is_burst: np.ndarray) -> LabelledDetections:
+    features = np.zeros((score.size, len(FEATURE_NAMES)))
+    features[:, FEATURE_NAMES.index("score_logit")] = np.log(score / (1 - score))
+    return LabelledDetections(features, is_burst, ~is_burst, 60.0, int(is_burst.sum()))
+
+
+def test_a_lower_bar_only_where_it_raises_the_out_of_fold_f1() -> None:
+    network = np.array([0.9] * 20 + [0.2] * 20)
+    is_burst = np.array([True] * 20 + [False] * 20)
+    # the network's own detections are bursts the classifier doubts: a lower bar keeps them
+    doubted = np.array([0.3] * 20 + [0.1] * 20)
+    bar = lower_bar(doubted, _labelled(network, is_burst), 0.6, 0.65)
+    assert bar is not None and 0.1 < bar <= 0.3
+    # the network's own detections are the machine's impacts: no lower bar
+    impacts = np.array([0.7] * 10 + [0.3] * 10 + [0.1] * 20)
+    wrong = np.array([True] * 10 + [False] * 30)
+    assert lower_bar(impacts, _labelled(network, wrong), 0.6, 0.65) is None
+
+
 def test_the_site_classifier_wins_and_calibration_sets_it_aside(
     energy: Path, tmp_path: Path
 ) -> None:
@@ -82,7 +103,7 @@ def test_the_site_classifier_wins_and_calibration_sets_it_aside(
     classifier.write(directory, DAY_ONE_CLASSIFIER_FILE)
     used = read_classifier(directory)
     assert used is not None and used.drop_below == classifier.drop_below
-    x = np.random.default_rng(0).standard_normal((50, 30)) * 5
+    x = np.random.default_rng(0).standard_normal((50, len(FEATURE_NAMES))) * 5
     np.testing.assert_array_equal(used.keeps(x), classifier.keeps(x))
     assert [used.accepts(row) for row in x[:5]] == classifier.keeps(x[:5]).tolist()
     assert OnnxDetector(directory).site_classifier is not None
@@ -104,7 +125,7 @@ def test_the_command_writes_a_copy_with_its_command(
     raw = json.loads((out / DAY_ONE_CLASSIFIER_FILE).read_text())
     assert "train-classifier" in raw["info"]["command"]
     assert raw["info"]["options"]["seconds"] == 1.5
-    assert raw["drop_below"] <= raw["threshold"]
+    assert raw["drop_below"] is None or raw["drop_below"] < raw["threshold"]
     assert (out / "model.onnx").is_file()
     assert not (tmp_path / "day-one.partial").exists()
     capsys.readouterr()
