@@ -19,8 +19,7 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect._site_kernels import background_peaks
-from aemon.dsp.normalization import noise_floor
+from aemon.detect._site_kernels import background_peaks, band_spectrum, span_levels
 
 logger = logging.getLogger(__name__)
 
@@ -98,29 +97,22 @@ def site_features(
         float64 vector of ``len(FEATURE_NAMES)``.
     """
     rate = float(sample_rate_hz)
-    x64 = np.asarray(x, dtype=np.float64)
+    x64 = np.ascontiguousarray(x, dtype=np.float64)
     onset = int(min(max(onset, 0), x64.size - 1))
     stop = int(min(max(stop, onset + 1), x64.size))
     n_noise = min(onset, max(16, int(NOISE_S * rate)))
-    noise_part = x64[onset - n_noise : onset] if n_noise >= 16 else x64[onset:stop]
-    centre = float(np.median(noise_part))
-    noise_part = noise_part - centre
-    noise = max(float(noise_floor(noise_part)), FLOOR)
     length = int(min(max(stop - onset, MIN_SPAN_S * rate), SPAN_S * rate))
+    levels = span_levels(x64, onset, stop, n_noise, length, int(PRE_S * rate),
+                         int(50e-6 * rate))  # fmt: skip
+    centre = levels.centre
+    noise = max(levels.noise, FLOOR)
+    noise_part = (x64[onset - n_noise : onset] if n_noise >= 16 else x64[onset:stop]) - centre
     span = x64[onset : min(x64.size, onset + length)] - centre
-    event = x64[onset:stop] - centre
-    a = np.abs(event)
-    peak_at = int(np.argmax(a))
-    peak = max(float(a[peak_at]), FLOOR)
-    duration_s = event.size / rate
-    rise_s = peak_at / rate
-    pre = x64[max(0, onset - int(PRE_S * rate)) : onset] - centre
-    first = span[: max(1, int(50e-6 * rate))]
-    half = max(1, span.size // 2)
-    decay = _rms(span[:half]) / max(_rms(span[half:]), FLOOR) if span.size > 1 else 1.0
-    centred = span - np.mean(span)
-    var = max(float(np.mean(centred**2)), FLOOR)
-    kurtosis = float(np.mean(centred**4)) / var**2
+    peak = max(levels.peak, FLOOR)
+    duration_s = (stop - onset) / rate
+    rise_s = levels.peak_at / rate
+    decay = levels.head_rms / max(levels.tail_rms, FLOOR) if span.size > 1 else 1.0
+    kurtosis = levels.kurtosis
     over, fraction, centroid, bandwidth, flatness = _spectrum(span, noise_part, rate)
     median_db, p90_db, over_peaks_db = _background_peaks(x64, onset, stop, rate)
     p = float(np.clip(score, 1e-6, 1 - 1e-6))
@@ -131,10 +123,10 @@ def site_features(
             rise_s / max(duration_s, 1 / rate),
             np.log10(max(rise_s * 1e6, 0.1)),
             np.log(p / (1 - p)),
-            _db(_rms(pre) / noise) if pre.size else 0.0,
-            _db(_rms(first) / noise),
+            _db(levels.pre_rms / noise) if onset > 0 and int(PRE_S * rate) > 0 else 0.0,
+            _db(levels.first_rms / noise),
             _db(decay),
-            _db(peak / max(_rms(span), FLOOR)),
+            _db(peak / max(levels.span_rms, FLOOR)),
             np.log10(max(kurtosis, 1e-3)),
             np.log10(max(centroid, 1.0)),
             bandwidth,
@@ -180,10 +172,6 @@ def _taper(n: int, fraction: float) -> npt.NDArray[np.float64]:
     return window
 
 
-def _rms(x: npt.NDArray[np.float64]) -> float:
-    return float(np.sqrt(np.mean(x**2))) if x.size else 0.0
-
-
 def _db(ratio: float) -> float:
     return 20.0 * float(np.log10(max(ratio, FLOOR)))
 
@@ -194,44 +182,26 @@ def _spectrum(
     """Band power over the noise's (dB), band fractions, centroid (Hz), bandwidth (octaves
     between the 10 % and 90 % points of the cumulative power) and flatness of the span."""
     n = 1 << max(6, int(np.ceil(np.log2(max(span.size, noise.size, 2)))))
-    freqs, bands, (lo, hi) = _layout(n, rate)
+    freqs, edges = _layout(n, rate)
     # a short taper only: the event sits at the start of the span, where a Hann window is ~0
     taper, taper_power = _window("taper", span.size)
     power = np.abs(np.fft.rfft(span * taper, n)) ** 2 / taper_power
     hann, hann_power = _window("hann", noise.size)
     noise_power = np.abs(np.fft.rfft(noise * hann, n)) ** 2
     noise_power /= hann_power
-    over = np.zeros(_BANDS)
-    fraction = np.zeros(_BANDS)
-    p, f = power[lo:hi], freqs[lo:hi]
-    total = max(float(np.sum(p)), FLOOR)
-    for i, (a, b) in enumerate(bands):
-        if b <= a:
-            continue
-        band = float(np.sum(power[a:b]))
-        over[i] = 10 * np.log10(max(band, FLOOR) / max(float(np.sum(noise_power[a:b])), FLOOR))
-        fraction[i] = band / total
-    weight = total
-    centroid = float(np.sum(f * p) / weight)
-    cumulative = np.cumsum(p) / weight
-    f10 = float(f[min(int(np.searchsorted(cumulative, 0.1)), f.size - 1)])
-    f90 = float(f[min(int(np.searchsorted(cumulative, 0.9)), f.size - 1)])
-    bandwidth = float(np.log2(max(f90, 1.0) / max(f10, 1.0)))
-    flatness = float(np.exp(np.mean(np.log(p + FLOOR))) / max(float(np.mean(p)), FLOOR))
-    return over, fraction, centroid, bandwidth, flatness
+    return band_spectrum(power, noise_power, freqs, edges)
 
 
 @functools.lru_cache(maxsize=64)
-def _layout(
-    n: int, rate: float
-) -> tuple[npt.NDArray[np.float64], tuple[tuple[int, int], ...], tuple[int, int]]:
-    """Frequencies (Hz) of an ``n``-point spectrum, each band's bin slice and the slice of all
-    bands (frequencies rise, so each band is one run of bins)."""
+def _layout(n: int, rate: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Frequencies (Hz) of an ``n``-point spectrum and the bin index of each band edge
+    (frequencies rise, so each band is one run of bins; edges over Nyquist give empty bands)."""
     freqs = np.asarray(np.fft.rfftfreq(n, 1 / rate), dtype=np.float64)
     edges = np.searchsorted(freqs, np.minimum(np.asarray(BAND_EDGES_HZ), 0.5 * rate), "left")
+    edges = np.asarray(edges, dtype=np.int64)
     freqs.setflags(write=False)
-    bands = tuple((int(edges[i]), int(edges[i + 1])) for i in range(_BANDS))
-    return freqs, bands, (int(edges[0]), int(edges[-1]))
+    edges.setflags(write=False)
+    return freqs, edges
 
 
 @functools.lru_cache(maxsize=4096)
