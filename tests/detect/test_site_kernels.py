@@ -60,8 +60,9 @@ def test_the_band_spectrum_equals_its_numpy_twin(seed: int) -> None:
     edges = np.sort(rng.integers(0, n, 9)).astype(np.int64)
     edges[-1] = max(edges[-1], edges[0] + 1)
     edges[3] = edges[4]  # an empty band (an edge over Nyquist)
-    fast, twin = band_spectrum(power, noise_power, freqs, edges), band_spectrum_numpy(
-        power, noise_power, freqs, edges
+    fast, twin = (
+        band_spectrum(power, noise_power, freqs, edges),
+        band_spectrum_numpy(power, noise_power, freqs, edges),
     )
     for a, b in zip(fast, twin, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
