@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 FLOOR = 1e-30
+MEAN_ABS_TO_RMS = float(np.sqrt(np.pi / 2))
+"""RMS of Gaussian noise over its mean |x|: the robust RMS where the median |x| is 0 (integer
+counts with noise under one count)."""
 F64 = npt.NDArray[np.float64]
 
 
@@ -87,7 +90,7 @@ def span_levels_numpy(
     """:func:`span_levels` in plain numpy."""
     noise_part = x[onset - n_noise : onset] if n_noise >= 16 else x[onset:stop]
     centre = float(np.median(noise_part))
-    noise = float(np.median(np.abs(noise_part - centre))) / MAD_TO_RMS
+    noise = _robust_rms_numpy(np.abs(noise_part - centre))
     span = x[onset : min(x.size, onset + length)] - centre
     a = np.abs(x[onset:stop] - centre)
     peak_at = int(np.argmax(a))
@@ -98,6 +101,12 @@ def span_levels_numpy(
     return SpanLevels(centre, noise, float(a[peak_at]), peak_at, _rms(pre),
                       _rms(span[: max(1, n_first)]), _rms(span[:half]), _rms(span[half:]),
                       _rms(span), float(np.mean(centred**4)) / var**2)  # fmt: skip
+
+
+def _robust_rms_numpy(magnitudes: F64) -> float:
+    """``median / 0.6745`` of ``|x|`` values, or ``mean * 1.2533`` where the median is 0."""
+    median = float(np.median(magnitudes))
+    return median / MAD_TO_RMS if median > 0 else float(np.mean(magnitudes)) * MEAN_ABS_TO_RMS
 
 
 def _rms(x: F64) -> float:
@@ -163,7 +172,7 @@ def background_peaks_numpy(
     stretch, event = step[: frames * frame], step[frames * frame :]
     peaks = stretch.reshape(frames, frame).max(axis=1)
     median, p90 = np.quantile(peaks, (0.5, 0.9))
-    noise = float(np.median(stretch[::4])) / MAD_TO_RMS
+    noise = _robust_rms_numpy(stretch[::4])
     return float(median), float(p90), noise, float(np.max(event)) if event.size else 0.0
 
 
@@ -190,7 +199,13 @@ def _background_peaks_numba(
         event = max(event, abs(x[j] - x[j - 1]))
     median = np.quantile(peaks, 0.5)
     p90 = np.quantile(peaks, 0.9)
-    return median, p90, np.median(every4[:k]) / MAD_TO_RMS, event
+    return median, p90, _robust_rms(every4[:k]), event
+
+
+@njit(cache=True, nogil=True)
+def _robust_rms(magnitudes: F64) -> float:  # pragma: no cover - compiled
+    median = np.median(magnitudes)
+    return median / MAD_TO_RMS if median > 0 else np.mean(magnitudes) * MEAN_ABS_TO_RMS
 
 
 @njit(cache=True, nogil=True)
@@ -207,7 +222,7 @@ def _span_levels_numba(
 ) -> tuple[float, float, float, int, float, float, float, float, float, float]:  # pragma: no cover
     a, b = (onset - n_noise, onset) if n_noise >= 16 else (onset, stop)
     centre = np.median(x[a:b])
-    noise = np.median(np.abs(x[a:b] - centre)) / MAD_TO_RMS
+    noise = _robust_rms(np.abs(x[a:b] - centre))
     peak, peak_at = -1.0, 0
     for i in range(onset, stop):
         d = abs(x[i] - centre)

@@ -46,9 +46,6 @@ MAX_EVENT_S = 0.1
 """Longest neural event (s) whose raw samples are kept for features; longer ones are cut."""
 NOISE_CONTEXT_S = 1e-3
 """Raw signal (s) kept before each event for the builder's noise estimate and AIC window."""
-FEATURE_CONTEXT_S = CONTEXT_S + NOISE_CONTEXT_S
-"""Raw signal (s) before each candidate its site features are measured on (the background
-stretch before a refined onset, which may lie before the run's start)."""
 
 
 class NeuralHitStream:
@@ -114,7 +111,8 @@ class NeuralHitStream:
         rate = fmt.sample_rate_hz
         self._max_event = int(MAX_EVENT_S * rate)
         self._context = max(int(NOISE_CONTEXT_S * rate), builder.aic_pre)
-        self._feature_context = max(self._context, int(FEATURE_CONTEXT_S * rate))
+        # a refined onset may precede the run by the AIC pre-window: the stretch lies before it
+        self._feature_context = self._context + int(CONTEXT_S * rate) + 1
         keep = detector.latency_samples + self._max_event + self._feature_context + card.window
         self._history = RawHistory(keep * detector.factor)
         self.cut_events = 0
@@ -147,8 +145,10 @@ class NeuralHitStream:
         return self._events(chunks)
 
     def gap(self, gap: Gap) -> None:
-        """Note missing samples (the detector fills or restarts; runs do not span it)."""
+        """Note missing samples (the detector fills or restarts; runs do not span it, and the
+        candidates before it are no longer counted as recent)."""
         self.detector.gap(gap)
+        self._recent.clear()
 
     def flush(self) -> list[Hit]:
         """End of stream: the events still open."""

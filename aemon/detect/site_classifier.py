@@ -13,8 +13,9 @@ picks the one a detector uses: the site's own (``aemon adapt``) first; none wher
 calibrated the network (``aemon calibrate``: its threshold is for the network alone); else the
 day-one classifier.
 
-:class:`~aemon.detect.hit_streams.NeuralHitStream` asks :meth:`SiteClassifier.accepts` for
-every candidate before it builds the event; a rejected one is counted, not built or written.
+:class:`~aemon.detect.hit_streams.NeuralHitStream` measures every candidate and asks
+:meth:`SiteClassifier.keeps` for each chunk's candidates together, before it builds the events;
+a rejected one is counted, not built or written.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class SiteClassifier:
         """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``.
 
         Every tree descends at once, one level per step (a few numpy operations per level,
-        not per tree): the live stream asks for each event as it is built.
+        not per tree): the live stream asks for each chunk's candidates together.
         """
         x = np.atleast_2d(np.asarray(features, dtype=np.float64))[:, self._columns]
         x = np.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)
