@@ -205,7 +205,7 @@ def _background_peaks_numba(
 @njit(cache=True, nogil=True)
 def _robust_rms(magnitudes: F64) -> float:  # pragma: no cover - compiled
     median = np.median(magnitudes)
-    return median / MAD_TO_RMS if median > 0 else np.mean(magnitudes) * MEAN_ABS_TO_RMS
+    return float(median / MAD_TO_RMS if median > 0 else np.mean(magnitudes) * MEAN_ABS_TO_RMS)
 
 
 @njit(cache=True, nogil=True)
