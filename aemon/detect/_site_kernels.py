@@ -32,9 +32,6 @@ __all__ = [
 ]
 
 FLOOR = 1e-30
-MEAN_ABS_TO_RMS = float(np.sqrt(np.pi / 2))
-"""RMS of Gaussian noise over its mean |x|: the robust RMS where the median |x| is 0 (integer
-counts with noise under one count)."""
 F64 = npt.NDArray[np.float64]
 
 
@@ -104,9 +101,9 @@ def span_levels_numpy(
 
 
 def _robust_rms_numpy(magnitudes: F64) -> float:
-    """``median / 0.6745`` of ``|x|`` values, or ``mean * 1.2533`` where the median is 0."""
-    median = float(np.median(magnitudes))
-    return median / MAD_TO_RMS if median > 0 else float(np.mean(magnitudes)) * MEAN_ABS_TO_RMS
+    """``median / 0.6745`` of ``|x|`` values (0 where more than half are 0: the caller floors
+    it, and the shipped classifiers learnt that)."""
+    return float(np.median(magnitudes)) / MAD_TO_RMS
 
 
 def _rms(x: F64) -> float:
@@ -204,8 +201,7 @@ def _background_peaks_numba(
 
 @njit(cache=True, nogil=True)
 def _robust_rms(magnitudes: F64) -> float:  # pragma: no cover - compiled
-    median = np.median(magnitudes)
-    return float(median / MAD_TO_RMS if median > 0 else np.mean(magnitudes) * MEAN_ABS_TO_RMS)
+    return float(np.median(magnitudes) / MAD_TO_RMS)
 
 
 @njit(cache=True, nogil=True)
