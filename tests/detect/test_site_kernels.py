@@ -67,4 +67,3 @@ def test_the_band_spectrum_equals_its_numpy_twin(seed: int) -> None:
     for a, b in zip(fast, twin, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert fast[0][3] == 0.0 and fast[1][3] == 0.0
-
