@@ -199,11 +199,15 @@ class NeuralHitStream:
         if det.stop_sample - det.start_sample > self._max_event:
             self.cut_events += 1
             det = det._replace(stop_sample=det.start_sample + self._max_event)
-        held = self._history.span(det.start_sample - self._context, det.stop_sample)
+        judged = self.site_classifier is not None or self.feature_listener is not None
+        context = self._feature_context if judged else self._context
+        held = self._history.span(det.start_sample - context, det.stop_sample)
         if held is None:
             logger.warning("no raw samples left for the event at %d; skipped", det.start_sample)
             return None
-        first, signal = held
+        wide_first, wide_signal = held  # one copy; the builder sees its part of it
+        first = max(wide_first, det.start_sample - self._context)
+        signal = wide_signal[:, first - wide_first :]
         stop = first + signal.shape[1]
         # a run may start just before a restart after a gap, or end in the padded last bin
         start = min(max(det.start_sample, first), stop - 1)
@@ -220,7 +224,7 @@ class NeuralHitStream:
             if snr_db < self.min_snr_db:  # gated before the features are measured
                 self.gated_events += 1
                 return None
-        if self.site_classifier is None and self.feature_listener is None:
+        if not judged:
             return self.builder.build(det, signal, first, detector=self.name)
         # judged before it is built: most candidates on an impulsive machine are rejected
         onset = self.builder.refined_onset(det, signal, first)
@@ -229,8 +233,6 @@ class NeuralHitStream:
             recent.popleft()
         busy = sum(1 for s in recent if s < det.start_sample)
         recent.append(det.start_sample)
-        wide = self._history.span(det.start_sample - self._feature_context, det.stop_sample)
-        wide_first, wide_signal = wide if wide is not None else (first, signal)
         features = site_features(
             wide_signal[det.channel],
             onset - wide_first,
