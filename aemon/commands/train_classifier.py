@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seconds", type=float, default=80.0, metavar="S",
         help="background seconds drawn from the training generator (default 80)",
     )  # fmt: skip
+    parser.add_argument(
+        "--trigger-ratio", type=float, default=0.0, metavar="R",
+        help="also judge STA/LTA triggers at this ratio where the network proposed nothing, "
+        "e.g. 3 (default 0: the network's candidates alone)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
@@ -64,14 +69,21 @@ def _run(args: argparse.Namespace) -> int:
     check_new_model_directory(args.out)
     if not args.seconds >= 1.0:
         raise ConfigError(f"--seconds must be at least 1 (s of background), got {args.seconds}")
+    if not args.trigger_ratio == 0 and not args.trigger_ratio > 1:
+        raise ConfigError(
+            f"--trigger-ratio must be above 1 (or 0 for none), got {args.trigger_ratio}"
+        )
     source = resolve_model(args.model)[0].parent
-    options = DayOneOptions(seconds=args.seconds, seed=args.seed)
+    options = DayOneOptions(
+        seconds=args.seconds, seed=args.seed, trigger_ratio=args.trigger_ratio or None
+    )
     stages = len(BACKGROUND_KINDS) + 1
     with stage_progress("aemon train-classifier", stages, args.no_progress) as step:
         classifier = learn_day_one(args.model, options, step=step)
     command = shlex.join([
         "aemon", "train-classifier", "--model", args.model, "--out", str(args.out),
         "--seconds", f"{args.seconds:g}", "--seed", str(args.seed),
+        *(["--trigger-ratio", f"{args.trigger_ratio:g}"] if args.trigger_ratio else []),
     ])  # fmt: skip
     classifier.info["command"] = command
     partial = partial_model_copy(source, args.out)

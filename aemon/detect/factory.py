@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector, open_with_backend
-from aemon.detect.hit_streams import CascadeHitStream, NeuralHitStream
+from aemon.detect.cascade_hit_stream import CascadeHitStream
+from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.onnx_runtime import default_model_path
 from aemon.detect.options import DETECTORS, DetectOptions
 from aemon.detect.probability_map import ProbabilityMapStream

@@ -1,18 +1,15 @@
-"""Neural detections → AE hits, streaming: the neural and the cascade hit streams.
+"""Neural detections → AE hits, streaming: the neural hit stream (``--detector nn``).
 
-* :class:`NeuralHitStream` (``--detector nn``): a
-  :class:`~aemon.detect.probability_map.ProbabilityMapStream`
-  makes the stitched probability map, a :class:`~aemon.events.segmentation.MapSegmenter` per channel
-  turns it into runs (threshold, merge gap and class from the model card), and the
-  :class:`~aemon.events.hit.HitBuilder` refines each onset (AIC) and measures the features on
-  the raw samples, which the stream keeps for as long as a detection can still need them.
-* :class:`CascadeHitStream` (``--detector cascade``): the threshold detector proposes hits
-  (:class:`~aemon.detect.threshold_hit_stream.ThresholdHitStream`), the network looks only
-  at one window around each hit, and the hit is kept when a class reaches the probability in
-  the bins the hit covers (typed by that class). Inference then costs per hit, not per
-  second, so even the large thesis models keep up on a CPU at ordinary hit rates.
+A :class:`~aemon.detect.probability_map.ProbabilityMapStream` makes the stitched probability
+map, a :class:`~aemon.events.segmentation.MapSegmenter` per channel turns it into runs
+(threshold, merge gap and class from the model card), and the
+:class:`~aemon.events.hit.HitBuilder` refines each onset (AIC) and measures the features on the
+raw samples, which the stream keeps for as long as a detection can still need them. With a
+site classifier whose card asks for them, STA/LTA triggers where the network proposed nothing
+(:mod:`aemon.detect.trigger_candidates`) are judged beside the network's candidates. The
+cascade stream lives in :mod:`aemon.detect.cascade_hit_stream`.
 
-Both take ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and return
+It takes ``push(first_sample, block)``, ``gap(gap)`` and ``flush()`` and returns
 :class:`~aemon.events.hit.Hit` rows, oldest first.
 """
 
@@ -26,19 +23,15 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect.backend import Detector
-from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream, rate_mismatch_error
+from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.site_features import CONTEXT_S, RECENT_S, site_features
-from aemon.detect.threshold_hit_stream import ThresholdHitStream
-from aemon.detect.threshold_hits import HitDetector, ThresholdHit
+from aemon.detect.trigger_candidates import TriggerCandidates
 from aemon.dsp.normalization import noise_floor
-from aemon.dsp.preprocess import Preprocessor, card_highpass_hz, decimation_factor
 from aemon.dsp.raw_history import RawHistory
-from aemon.errors import ConfigError
 from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.events.segmentation import MapSegmenter
-from aemon.types import Gap, StreamFormat
+from aemon.types import Gap
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +56,8 @@ class NeuralHitStream:
         site_classifier: A second look at every candidate (the site's from ``aemon adapt
             --background``, or a model's day-one classifier): those it rejects are dropped
             before they are built. With it, runs open at its ``candidate_probability``
-            unless ``threshold`` is given.
+            unless ``threshold`` is given, and STA/LTA triggers are judged too where its
+            ``trigger_ratio`` is set (:meth:`use_triggers`).
     """
 
     def __init__(
@@ -121,6 +115,26 @@ class NeuralHitStream:
         self._settled = builder.first_sample - builder.aic_pre
         self._recent: dict[int, collections.deque[int]] = {}
         self._recent_span = int(RECENT_S * rate)
+        self._on = card.threshold if threshold is None else threshold
+        self._triggers: TriggerCandidates | None = None
+        if site_classifier is not None and site_classifier.trigger_ratio is not None:
+            self.use_triggers(site_classifier.trigger_ratio)
+
+    def use_triggers(self, ratio: float) -> None:
+        """Also propose STA/LTA triggers at ``ratio`` where the network proposed nothing
+        (:mod:`aemon.detect.trigger_candidates`); call before the first block. Training sets
+        it with a feature listener, so the classifier learns the candidates it will judge."""
+        fmt = self.detector.format
+        groups = len(self.segmenters)
+        self._triggers = TriggerCandidates(
+            fmt.channels,
+            fmt.sample_rate_hz,
+            ratio,
+            self._on,
+            [c if groups == fmt.channels else 0 for c in range(fmt.channels)],
+            self.detector.card.classes[0],
+            first_sample=self.builder.first_sample,
+        )
 
     @property
     def settled_sample(self) -> int:
@@ -131,6 +145,9 @@ class NeuralHitStream:
         starts = [seg.settled_sample for seg in self.segmenters]
         if all(s is not None for s in starts):
             earliest = min(s for s in starts if s is not None)
+            pending = self._triggers.earliest_pending if self._triggers is not None else None
+            if pending is not None:
+                earliest = min(earliest, pending)
             self._settled = max(self._settled, earliest - self.builder.aic_pre)
         oldest = self._history.oldest
         if oldest is not None:
@@ -140,6 +157,8 @@ class NeuralHitStream:
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
         """Add a raw ``(channels, n)`` block; return the events that are complete."""
         block = np.asarray(block)
+        if self._triggers is not None:
+            self._triggers.push(first_sample, block)
         chunks = self.detector.push(first_sample, block)
         self._history.append(first_sample, block)
         return self._events(chunks)
@@ -149,12 +168,16 @@ class NeuralHitStream:
         candidates before it are no longer counted as recent)."""
         self.detector.gap(gap)
         self._recent.clear()
+        if self._triggers is not None:
+            self._triggers.gap(gap.stop_sample)
 
     def flush(self) -> list[Hit]:
         """End of stream: the events still open."""
         events: list[Hit | None] = list(self._events(self.detector.flush()))
         for seg in self.segmenters:
             events += self._build_all(seg.flush())
+        if self._triggers is not None:
+            events += self._build_all(self._triggers.flush())
         return _sorted(events)
 
     def _events(self, chunks: list[ProbabilityChunk]) -> list[Hit]:
@@ -162,9 +185,11 @@ class NeuralHitStream:
         for chunk in chunks:
             if self.map_listener is not None:
                 self.map_listener(chunk)
-            for g, seg in enumerate(self.segmenters):
-                events += self._build_all(seg.push(chunk.first_bin_sample,
-                                                   chunk.probabilities[g]))  # fmt: skip
+            dets = [d for g, seg in enumerate(self.segmenters)
+                    for d in seg.push(chunk.first_bin_sample, chunk.probabilities[g])]  # fmt: skip
+            if self._triggers is not None:
+                dets = sorted(dets + self._triggers.judge(chunk), key=lambda d: d.start_sample)
+            events += self._build_all(dets)
         return _sorted(events)
 
     def _build_all(self, dets: list[Detection]) -> list[Hit | None]:
@@ -266,126 +291,6 @@ def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:
     noise = float(noise_floor(before - centre))
     peak = float(np.max(np.abs(x64[start:stop] - centre))) if stop > start else 0.0
     return 20.0 * float(np.log10(max(peak, 1e-30) / max(noise, 1e-30)))
-
-
-class CascadeHitStream:
-    """Threshold hits confirmed and classified by the network (one window per hit).
-
-    Args:
-        hits: The threshold detector.
-        builder: Builds the events (onset refinement, features).
-        detector: The model session.
-        fmt: Format of the stream.
-        probability: Probability a class must reach inside the hit; None for the card's.
-        highpass_hz: High-pass corner (Hz); None for the model's
-            (:func:`~aemon.dsp.preprocess.card_highpass_hz`).
-
-    Raises:
-        ConfigError: A source rate the model cannot take, or a model of several channels.
-    """
-
-    def __init__(
-        self,
-        hits: HitDetector,
-        builder: HitBuilder,
-        detector: Detector,
-        fmt: StreamFormat,
-        *,
-        probability: float | None = None,
-        highpass_hz: float | None = None,
-    ) -> None:
-        card = detector.card
-        factor = decimation_factor(fmt.sample_rate_hz, card.sample_rate_hz)
-        if factor is None:
-            raise rate_mismatch_error(card, fmt.sample_rate_hz)
-        if card.channels != 1:
-            raise ConfigError(f"the cascade needs a one-channel model; {card.name} takes more")
-        self.detector, self.card, self.factor = detector, card, factor
-        self.probability = card.threshold if probability is None else probability
-        self.window = card.window * factor  # source samples
-        # the hit starts this many whole bins into its window: after the margin, with context
-        self.pre_bins = card.margin_bins + max(1, card.hop // card.bin_samples // 8)
-        self.pre = self.pre_bins * card.bin_samples * factor
-        self.hits = ThresholdHitStream(hits, builder, keep_s=2 * self.window / fmt.sample_rate_hz)
-        self._pre = Preprocessor(
-            1,
-            fmt.sample_rate_hz,
-            factor,
-            fmt.volts_per_count,
-            card.normalization_params(),
-            first_segment=card.window,
-            segment=card.window,
-            highpass_hz=card_highpass_hz(card.normalization)
-            if highpass_hz is None
-            else highpass_hz,
-        )
-        self._pending: list[ThresholdHit] = []
-        self.rejected = 0
-
-    def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> list[Hit]:
-        """Scan a block; return the confirmed events of the hits whose window is complete."""
-        self._pending += self.hits.push_hits(first_sample, block)
-        return self._resolve(final=False)
-
-    def gap(self, gap: Gap) -> None:
-        """Missing samples: hits end at the gap (the detector sees the jump)."""
-
-    @property
-    def settled_sample(self) -> int:
-        """No event returned from now on has its refined onset before this absolute index:
-        the hit stream's, or the earliest hit still waiting for its window."""
-        settled = self.hits.settled_sample
-        if self._pending:
-            aic_pre = self.hits.builder.aic_pre
-            settled = min(settled, min(h.start_sample for h in self._pending) - aic_pre)
-        return settled
-
-    def flush(self) -> list[Hit]:
-        """End of stream: classify the remaining hits (windows padded with zeros)."""
-        self._pending += self.hits.flush_hits()
-        return self._resolve(final=True)
-
-    def _resolve(self, final: bool) -> list[Hit]:
-        ready: list[ThresholdHit] = []
-        waiting: list[ThresholdHit] = []
-        newest = self.hits.history_range[1]
-        for hit in self._pending:
-            start = hit.start_sample - self.pre
-            (ready if final or start + self.window <= newest else waiting).append(hit)
-        self._pending = waiting
-        if not ready:
-            return []
-        windows = np.stack([self._window(hit) for hit in ready])
-        probs = self.detector.infer(windows)
-        events = []
-        b = self.card.bin_samples * self.factor
-        for hit, p in zip(ready, probs, strict=True):
-            lo = self.pre_bins
-            hi = -(-(self.pre + max(hit.stop_sample - hit.start_sample, 1)) // b)
-            hi = min(max(hi, lo + 1), p.shape[1] - self.card.margin_bins)
-            best = p[:, lo:hi].max(axis=1)
-            kind = int(np.argmax(best))
-            if best[kind] < self.probability:
-                self.rejected += 1
-                continue
-            events.append(
-                self.hits.event(
-                    hit, kind=self.card.classes[kind], score=float(best[kind]), detector="cascade"
-                )
-            )
-        return events
-
-    def _window(self, hit: ThresholdHit) -> npt.NDArray[np.float32]:
-        """The normalised model window around a hit (its own noise floor, as in training)."""
-        start = hit.start_sample - self.pre
-        raw = np.zeros((1, self.window), np.float32)
-        held_first, held_stop = self.hits.history_range
-        lo, hi = max(start, held_first), min(start + self.window, held_stop)
-        if hi > lo:
-            raw[0, lo - start : hi - start] = self.hits.window(lo, hi)[hit.channel]
-        self._pre.reset()
-        out = np.concatenate([self._pre.process(raw), self._pre.finish()], axis=1)
-        return out[0, : self.card.window]
 
 
 def _sorted(events: Sequence[Hit | None]) -> list[Hit]:

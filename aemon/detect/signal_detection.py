@@ -63,6 +63,7 @@ def detect_signal(
     keep_map: bool = False,
     block_samples: int = BLOCK_SAMPLES,
     feature_listener: FeatureListener | None = None,
+    trigger_ratio: float | None = None,
 ) -> SignalDetection:
     """Detect events in a ``(channels, n)`` float signal (V) with the live neural stream.
 
@@ -76,6 +77,9 @@ def detect_signal(
         block_samples: Samples per channel pushed at a time.
         feature_listener: Called with every event built and its site features, before the
             site classifier (if the model has one) decides (``aemon adapt`` learns so).
+        trigger_ratio: Also propose STA/LTA triggers at this ratio where the network proposed
+            nothing (:mod:`aemon.detect.trigger_candidates`); None for the classifier's own
+            setting.
     """
     x = np.atleast_2d(np.asarray(signal, dtype=np.float32))
     fmt = StreamFormat(float(sample_rate_hz), x.shape[0], "float32", 1.0)
@@ -90,6 +94,7 @@ def detect_signal(
         keep_map=keep_map,
         first_sample=0,
         feature_listener=feature_listener,
+        trigger_ratio=trigger_ratio,
     )
 
 
@@ -104,6 +109,7 @@ def detect_blocks(
     first_sample: int = 0,
     event_snr_db: list[float] | None = None,
     feature_listener: FeatureListener | None = None,
+    trigger_ratio: float | None = None,
 ) -> SignalDetection:
     """:func:`detect_signal` over ``(first_sample, block)`` items and gaps of a stream.
 
@@ -125,6 +131,8 @@ def detect_blocks(
     if event_snr_db is not None:
         stream.snr_listener = event_snr_db.append
     stream.feature_listener = feature_listener
+    if trigger_ratio is not None:
+        stream.use_triggers(trigger_ratio)
     events = HitList()
     runner = DetectionRunner(
         stream, [events], first_sample=first_sample, sample_rate_hz=fmt.sample_rate_hz

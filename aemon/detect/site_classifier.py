@@ -102,6 +102,9 @@ class SiteClassifier:
             this probability (what the network alone keeps) is dropped only when its burst
             probability is under ``drop_below``; None judges every detection by ``threshold``.
         drop_below: See ``network_threshold``.
+        trigger_ratio: STA/LTA ratio of the trigger candidates it was trained with
+            (:mod:`aemon.detect.trigger_candidates`), which the stream then proposes beside
+            the network's; None for a classifier of the network's candidates alone.
     """
 
     trees: tuple[Tree, ...]
@@ -113,6 +116,7 @@ class SiteClassifier:
     info: dict[str, Any] = field(default_factory=dict)
     network_threshold: float | None = None
     drop_below: float | None = None
+    trigger_ratio: float | None = None
 
     def probability(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``.
@@ -178,6 +182,7 @@ class SiteClassifier:
         threshold: float,
         candidate_probability: float,
         info: dict[str, Any] | None = None,
+        trigger_ratio: float | None = None,
     ) -> SiteClassifier:
         """Copy a fitted binary ``sklearn.ensemble.GradientBoostingClassifier``."""
         trees = tuple(
@@ -194,7 +199,7 @@ class SiteClassifier:
         staged = sum(float(t.predict(probe)[0]) for t in model.estimators_[:, 0])
         offset = float(model.decision_function(probe)[0]) - model.learning_rate * staged
         return cls(trees, float(model.learning_rate), offset, threshold, candidate_probability,
-                   FEATURE_NAMES, dict(info or {}))  # fmt: skip
+                   FEATURE_NAMES, dict(info or {}), trigger_ratio=trigger_ratio)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``site_classifier.json`` (and ``day_one_classifier.json``)."""
@@ -207,6 +212,7 @@ class SiteClassifier:
             "candidate_probability": self.candidate_probability,
             "network_threshold": self.network_threshold,
             "drop_below": self.drop_below,
+            "trigger_ratio": self.trigger_ratio,
             "info": self.info,
             "trees": [_tree_json(t) for t in self.trees],
         }
@@ -315,6 +321,7 @@ def read_site_classifier(
             dict(raw.get("info", {})),
             _optional(raw.get("network_threshold")),
             _optional(raw.get("drop_below")),
+            _optional(raw.get("trigger_ratio")),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FileFormatError(f"{path} is not a site classifier ({exc}); {hint}") from None

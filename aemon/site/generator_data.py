@@ -40,10 +40,15 @@ def generator_detections(
     bursts: int = 300,
     mixtures: int = 2,
     snr_db_range: tuple[float, float] = (0.0, 30.0),
+    trigger_ratio: float | None = None,
     step: Callable[[str], None] = lambda _: None,
 ) -> LabelledDetections:
     """Detections (at ``threshold``) of ``seconds`` of the generator's backgrounds alone and
     with its bursts mixed in (:func:`~aemon.site.training_set.labelled_detections`).
+
+    Their :attr:`~aemon.site.training_set.LabelledDetections.fold` is the background kind's
+    index in :data:`BACKGROUND_KINDS`: out-of-fold scores come from trees that never saw that
+    kind of background, as a detector meets a machine it never heard.
 
     Args:
         detector: The network.
@@ -55,6 +60,7 @@ def generator_detections(
         bursts: Burst waveforms drawn (half randomised, half simulator).
         mixtures: Mixtures of each background draw with the bursts.
         snr_db_range: Burst peak over the background's noise RMS (dB), uniform.
+        trigger_ratio: STA/LTA ratio of trigger candidates proposed too; None for none.
         step: Called with the name of each background kind as it starts (progress).
     """
     waves = _bursts(rng, rate_hz, bursts)
@@ -66,7 +72,7 @@ def generator_detections(
                        for _ in range(draws)]  # fmt: skip
         parts.append(labelled_detections(
             detector, backgrounds, waves, rng, rate_hz, threshold=threshold, mixtures=mixtures,
-            snr_db_range=snr_db_range,
+            snr_db_range=snr_db_range, trigger_ratio=trigger_ratio,
         ))  # fmt: skip
     return LabelledDetections(
         np.concatenate([p.features for p in parts]),
@@ -74,6 +80,7 @@ def generator_detections(
         np.concatenate([p.background_only for p in parts]),
         sum(p.seconds for p in parts),
         sum(p.bursts_mixed for p in parts),
+        np.concatenate([np.full(p.is_burst.size, k, np.int64) for k, p in enumerate(parts)]),
     )
 
 

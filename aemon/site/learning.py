@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import SiteClassifier
+from aemon.detect.trigger_candidates import TRIGGER_RATIO
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.site.checks import check_background, check_noise_match
@@ -43,11 +44,19 @@ from aemon.site.training_set import (
     generic_backgrounds,
     labelled_detections,
     mix_bursts,
+    out_of_fold_probability,
 )
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SiteLearning", "SiteOptions", "best_f1_decision", "kept_f1", "learn_site"]
+__all__ = [
+    "SiteLearning",
+    "SiteOptions",
+    "best_f1_decision",
+    "candidates_name",
+    "kept_f1",
+    "learn_site",
+]
 
 OVER_MACHINE_DB = 6.0
 """Harvested bursts stand this far (dB) above the 99th percentile of the background's events."""
@@ -63,9 +72,11 @@ class SiteOptions:
 
     Attributes:
         fa_per_min: False-alarm target on the machine's background (events/min).
-        candidate_probabilities: Network probabilities at which detections are proposed; a
-            classifier is learnt for each; the one of best out-of-fold site F1 that the guard
-            keeps is the result (the next best is judged when the guard refuses one).
+        candidates: Where detections come from: ``(network probability, STA/LTA ratio)``
+            pairs; the ratio adds trigger candidates where the network proposed nothing
+            (:mod:`aemon.detect.trigger_candidates`), None for none. A classifier is learnt
+            for each; the one of best out-of-fold site F1 that the guard keeps is the result
+            (the next best is judged when the guard refuses one).
         snr_db_range: Burst peak over the background noise RMS of the mixtures (dB).
         mixtures: Mixtures of each background stretch with the bursts.
         generic_s: Seconds of each generic background (white, pink, brown) the bursts are
@@ -79,7 +90,11 @@ class SiteOptions:
     """
 
     fa_per_min: float = 1.0
-    candidate_probabilities: tuple[float, ...] = (0.3, 0.1)
+    candidates: tuple[tuple[float, float | None], ...] = (
+        (0.3, None),
+        (0.1, None),
+        (0.1, TRIGGER_RATIO),
+    )
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
     generic_s: float = 1.0
@@ -133,7 +148,7 @@ def learn_site(
     cut = [int(b.size * (1 - options.held_out_fraction)) for b in background]
     train_bg = [b[:c] for b, c in zip(background, cut, strict=True)]
     held_bg = [b[c:] for b, c in zip(background, cut, strict=True)]
-    lowest = min(options.candidate_probabilities)
+    lowest = min(probability for probability, _ in options.candidates)
     machine = [detections(network, b, rate, lowest) for b in train_bg]
     machine_snr = np.concatenate([d.features[:, 0] for d in machine])
     loudest = float(np.percentile(machine_snr, 99)) if machine_snr.size else 0.0
@@ -158,21 +173,21 @@ def learn_site(
     train_bursts = [found.bursts[i] for i in order[:-n_held]]
     noise = float(np.median([noise_floor(b) for b in train_bg]))
     learnt: list[_Learnt] = []
-    for candidate in options.candidate_probabilities:
-        step(f"learning from candidates at probability {candidate:g}")
+    for candidate in options.candidates:
+        step(f"learning from candidates {candidates_name(*candidate)}")
         learnt.append(_learn_at(candidate, network, train_bg, train_bursts, noise, rng, options))
     for one in learnt:
         logger.info(
-            "candidates at %.2f: %d detections learnt, decision %.2f, out-of-fold site F1 %.3f,"
-            " background %.1f false alarms/min", one.classifier.candidate_probability,
-            one.detections, one.classifier.threshold, one.oof_f1, one.oof_fa,
+            "candidates %s: %d detections learnt, decision %.2f, out-of-fold site F1 %.3f,"
+            " background %.1f false alarms/min", one.name, one.detections,
+            one.classifier.threshold, one.oof_f1, one.oof_fa,
         )  # fmt: skip
     step("checking the new detector against the old one")
-    judged: dict[float, str] = {}
+    judged: dict[str, str] = {}
     for best in sorted(learnt, key=lambda one: -one.oof_f1):  # the guard has the last word
         classifier = best.classifier
         verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, options)
-        judged[classifier.candidate_probability] = "kept" if verdict.keep else verdict.reason
+        judged[best.name] = "kept" if verdict.keep else verdict.reason
         if verdict.keep:
             break
     summary = {
@@ -192,11 +207,13 @@ def learn_site(
         "generic_background_s": options.generic_s,
         "generator_background_s": options.generator_s,
         "candidate_probability": classifier.candidate_probability,
+        "trigger_ratio": classifier.trigger_ratio,
+        "candidates": best.name,
         "candidates_tried": {
-            f"{one.classifier.candidate_probability:g}": {
+            one.name: {
                 "site_f1_out_of_fold": round(one.oof_f1, 4),
                 "decision_probability": round(one.classifier.threshold, 4),
-                "guard": judged.get(one.classifier.candidate_probability, "not judged"),
+                "guard": judged.get(one.name, "not judged"),
             }
             for one in learnt
         },
@@ -208,7 +225,13 @@ def learn_site(
     return SiteLearning(classifier, verdict, found, summary)
 
 
+def candidates_name(probability: float, trigger_ratio: float | None) -> str:
+    """How the card names a candidate source, e.g. ``"0.1"`` or ``"0.1+sta/lta 3"``."""
+    return f"{probability:g}" + ("" if trigger_ratio is None else f"+sta/lta {trigger_ratio:g}")
+
+
 class _Learnt(NamedTuple):
+    name: str
     classifier: SiteClassifier
     oof_f1: float
     oof_fa: float
@@ -217,7 +240,7 @@ class _Learnt(NamedTuple):
 
 
 def _learn_at(
-    candidate: float,
+    candidate: tuple[float, float | None],
     network: OnnxDetector,
     train_bg: list[npt.NDArray[np.float64]],
     train_bursts: list[npt.NDArray[np.float64]],
@@ -225,22 +248,26 @@ def _learn_at(
     rng: np.random.Generator,
     options: SiteOptions,
 ) -> _Learnt:
-    """Learn the classifier on the detections the network proposes at ``candidate``."""
+    """Learn the classifier on the detections proposed by ``candidate`` (network probability,
+    STA/LTA ratio or None)."""
     from sklearn.ensemble import GradientBoostingClassifier
-    from sklearn.model_selection import cross_val_predict
 
     rate = network.card.sample_rate_hz
+    probability, triggers = candidate
     data = labelled_detections(
-        network, train_bg, train_bursts, rng, rate, threshold=candidate,
-        mixtures=options.mixtures, snr_db_range=options.snr_db_range,
+        network, train_bg, train_bursts, rng, rate, threshold=probability,
+        mixtures=options.mixtures, snr_db_range=options.snr_db_range, trigger_ratio=triggers,
     )  # fmt: skip
     other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
-    general = labelled_detections(network, other, train_bursts, rng, rate, threshold=candidate,
-                                  mixtures=1, snr_db_range=options.snr_db_range)  # fmt: skip
+    general = labelled_detections(network, other, train_bursts, rng, rate, threshold=probability,
+                                  mixtures=1, snr_db_range=options.snr_db_range,
+                                  trigger_ratio=triggers)  # fmt: skip
     others = [general]  # rows that are not the site's: judged by no false-alarm floor
     if options.generator_s > 0:
-        others.append(generator_detections(network, rng, rate, seconds=options.generator_s,
-                                           threshold=candidate))  # fmt: skip
+        others.append(generator_detections(
+            network, rng, rate, seconds=options.generator_s, threshold=probability,
+            trigger_ratio=triggers,
+        ))  # fmt: skip
     other_rows = sum(o.is_burst.size for o in others)
     site_rows = np.concatenate([np.ones(data.is_burst.size, bool), np.zeros(other_rows, bool)])
     data = LabelledDetections(
@@ -249,6 +276,7 @@ def _learn_at(
         np.concatenate([data.background_only, np.zeros(other_rows, bool)]),
         data.seconds,
         data.bursts_mixed,
+        np.concatenate([data.fold, *(o.fold for o in others)]),
     )
     if data.is_burst.sum() < MIN_BURSTS or (~data.is_burst).sum() < 2:
         raise ConfigError(
@@ -258,13 +286,17 @@ def _learn_at(
     trees = GradientBoostingClassifier(
         n_estimators=options.trees, max_depth=3, subsample=0.8, random_state=options.seed
     )
-    out_of_fold = cross_val_predict(trees, data.features, data.is_burst, cv=3,
-                                    method="predict_proba")[:, 1]  # fmt: skip
+    out_of_fold = out_of_fold_probability(trees, data)
     trees.fit(data.features, data.is_burst)
     decision, oof_fa, oof_f1 = _decision(out_of_fold, data, site_rows, options.fa_per_min)
-    classifier = SiteClassifier.from_sklearn(trees, decision, candidate)
+    classifier = SiteClassifier.from_sklearn(trees, decision, probability, trigger_ratio=triggers)
     return _Learnt(
-        classifier, oof_f1, oof_fa, int(data.features.shape[0]), int(data.is_burst.sum())
+        candidates_name(probability, triggers),
+        classifier,
+        oof_f1,
+        oof_fa,
+        int(data.features.shape[0]),
+        int(data.is_burst.sum()),
     )
 
 

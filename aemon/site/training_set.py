@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,7 @@ __all__ = [
     "generic_backgrounds",
     "labelled_detections",
     "mix_bursts",
+    "out_of_fold_probability",
 ]
 
 MIN_SPACING_S = 3e-3
@@ -49,6 +50,8 @@ TILT = (-1.0, 1.0)
 """Range of the spectral tilt (power of f / 200 kHz on the amplitude) of each mixed-in burst."""
 RAMP_S = (0.0, 60e-6)
 """Range of the emergent-onset ramp (s) of each mixed-in burst."""
+FOLDS = 3
+"""Out-of-fold scores hold out each of this many stretches (in time) of every background."""
 
 
 class Detections(NamedTuple):
@@ -72,6 +75,10 @@ class LabelledDetections(NamedTuple):
         background_only: True for detections of the background alone (no burst mixed in).
         seconds: Signal seconds the detections come from, per row's pass (s).
         bursts_mixed: Bursts mixed into the backgrounds, found or not (recall counts them).
+        fold: Which of :data:`FOLDS` equal stretches (in time) of its background each
+            detection lies in. A transient is detected in the background alone and again in
+            each mixture: out-of-fold scores hold a whole stretch out, so its copies are never
+            on both sides.
     """
 
     features: npt.NDArray[np.float64]
@@ -79,12 +86,18 @@ class LabelledDetections(NamedTuple):
     background_only: npt.NDArray[np.bool_]
     seconds: float
     bursts_mixed: int
+    fold: npt.NDArray[np.int64]
 
 
 def detections(
-    detector: Detector, x: npt.NDArray[np.float64], rate_hz: float, threshold: float | None
+    detector: Detector,
+    x: npt.NDArray[np.float64],
+    rate_hz: float,
+    threshold: float | None,
+    trigger_ratio: float | None = None,
 ) -> Detections:
-    """The live stream's detections in a one-channel signal ``x`` (V), with site features."""
+    """The live stream's detections in a one-channel signal ``x`` (V), with site features
+    (with STA/LTA trigger candidates at ``trigger_ratio`` too, where given)."""
     found: list[tuple[Hit, npt.NDArray[np.float64]]] = []
     detect_signal(
         detector,
@@ -92,6 +105,7 @@ def detections(
         rate_hz,
         threshold=threshold,
         feature_listener=lambda event, features: found.append((event, features)),
+        trigger_ratio=trigger_ratio,
     )
     found.sort(key=lambda f: f[0].sample_index)
     onsets = np.array([e.sample_index for e, _ in found], dtype=np.int64)
@@ -177,31 +191,52 @@ def labelled_detections(
     threshold: float,
     mixtures: int,
     snr_db_range: tuple[float, float],
+    trigger_ratio: float | None = None,
 ) -> LabelledDetections:
     """Detections of each background alone (negatives) and of ``mixtures`` mixtures of it with
-    the bursts (labelled by matching), all at the candidate ``threshold``."""
+    the bursts (labelled by matching), all at the candidate ``threshold`` (and with trigger
+    candidates at ``trigger_ratio``, where given)."""
     rows: list[npt.NDArray[np.float64]] = []
     is_burst: list[npt.NDArray[np.bool_]] = []
     alone: list[npt.NDArray[np.bool_]] = []
+    folds: list[npt.NDArray[np.int64]] = []
     seconds, mixed = 0.0, 0
     for background in backgrounds:
-        base = detections(detector, background, rate_hz, threshold)
+        base = detections(detector, background, rate_hz, threshold, trigger_ratio)
         rows.append(base.features)
         is_burst.append(np.zeros(base.onsets.size, bool))
         alone.append(np.ones(base.onsets.size, bool))
+        folds.append(_fold(base.onsets, background.size))
         seconds += background.size / rate_hz
         for _ in range(mixtures):
             signal, onsets = mix_bursts(background, bursts, base.onsets, rng, rate_hz,
                                         snr_db_range)  # fmt: skip
-            found = detections(detector, signal, rate_hz, threshold)
+            found = detections(detector, signal, rate_hz, threshold, trigger_ratio)
             mixed += len(onsets)
             rows.append(found.features)
             is_burst.append(burst_matches(found.onsets, onsets, rate_hz))
             alone.append(np.zeros(found.onsets.size, bool))
+            folds.append(_fold(found.onsets, background.size))
     features = np.concatenate(rows) if rows else np.zeros((0, 0))
     return LabelledDetections(
-        features, np.concatenate(is_burst), np.concatenate(alone), seconds, mixed
-    )
+        features, np.concatenate(is_burst), np.concatenate(alone), seconds, mixed,
+        np.concatenate(folds) if folds else np.zeros(0, np.int64),
+    )  # fmt: skip
+
+
+def _fold(onsets: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """The stretch (0 … :data:`FOLDS` - 1) of an ``n``-sample background each onset lies in."""
+    return np.clip(onsets * FOLDS // max(n, 1), 0, FOLDS - 1).astype(np.int64)
+
+
+def out_of_fold_probability(model: Any, data: LabelledDetections) -> npt.NDArray[np.float64]:
+    """Burst probability of each detection from an unfitted scikit-learn classifier ``model``
+    fitted without its stretch of the backgrounds (:attr:`LabelledDetections.fold`)."""
+    from sklearn.model_selection import PredefinedSplit, cross_val_predict
+
+    split = PredefinedSplit(data.fold)
+    return np.asarray(cross_val_predict(model, data.features, data.is_burst, cv=split,
+                                        method="predict_proba")[:, 1])  # fmt: skip
 
 
 def burst_matches(

@@ -45,7 +45,12 @@ def test_the_json_file_round_trips(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.probability(x), classifier.probability(x))
     assert (again.threshold, again.candidate_probability) == (0.7, 0.25)
     assert again.accepts(x[:1]) == bool(classifier.probability(x[:1])[0] >= 0.7)
+    assert again.trigger_ratio is None  # learnt on the network's candidates alone
     assert read_site_classifier(tmp_path / "none") is None
+    with_triggers = SiteClassifier.from_sklearn(model, 0.7, 0.25, trigger_ratio=3.5)
+    with_triggers.write(tmp_path)
+    again = read_site_classifier(tmp_path)
+    assert again is not None and again.trigger_ratio == 3.5
 
 
 def test_a_file_that_is_not_a_site_classifier_is_refused(tmp_path: Path) -> None:

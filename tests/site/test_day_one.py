@@ -75,7 +75,8 @@ def test_the_two_bar_rule() -> None:
 def _labelled(score: np.ndarray, is_burst: np.ndarray) -> LabelledDetections:
     features = np.zeros((score.size, len(FEATURE_NAMES)))
     features[:, FEATURE_NAMES.index("score_logit")] = np.log(score / (1 - score))
-    return LabelledDetections(features, is_burst, ~is_burst, 60.0, int(is_burst.sum()))
+    fold = np.arange(is_burst.size) % 3
+    return LabelledDetections(features, is_burst, ~is_burst, 60.0, int(is_burst.sum()), fold)
 
 
 def test_a_lower_bar_only_where_it_raises_the_out_of_fold_f1() -> None:
@@ -134,7 +135,11 @@ def test_the_command_writes_a_copy_with_its_command(
     assert main(["train-classifier", "--model", str(energy), "--out", str(tmp_path / "x"),
                  "--seconds", "0"]) == 2  # fmt: skip
     assert "--seconds must be at least 1" in capsys.readouterr().err
+    assert main(["train-classifier", "--model", str(energy), "--out", str(tmp_path / "x"),
+                 "--trigger-ratio", "0.5"]) == 2  # fmt: skip
+    assert "--trigger-ratio must be above 1" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    assert raw["trigger_ratio"] is None and "--trigger-ratio" not in raw["info"]["command"]
 
 
 def test_calibrate_sets_the_day_one_classifier_aside(
