@@ -329,10 +329,16 @@ def read_site_classifier(
         logger.info("using the day-one classifier %s", path)
         return classifier
     harvest = classifier.info.get("harvest", {})
+    triggers = (
+        ""
+        if classifier.trigger_ratio is None
+        else (f" and STA/LTA triggers at {classifier.trigger_ratio:g}")
+    )
     logger.warning(
         "using the site classifier %s (learnt from %s harvested bursts; detections from "
-        "probability %.2f, kept from burst probability %.2f)",
-        path, harvest.get("bursts", "?"), classifier.candidate_probability, classifier.threshold,
+        "probability %.2f%s, kept from burst probability %.2f)", path,
+        harvest.get("bursts", "?"), classifier.candidate_probability, triggers,
+        classifier.threshold,
     )  # fmt: skip
     return classifier
 

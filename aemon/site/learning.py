@@ -64,6 +64,10 @@ MIN_DECISION = 0.5
 """Lowest burst probability the classifier's decision threshold may take."""
 MIN_BURSTS = 4
 """Fewest harvested bursts site learning works with."""
+RICHER_MARGIN = 0.02
+"""Out-of-fold site F1 by which a later (richer) candidate source of
+:attr:`SiteOptions.candidates` must beat an earlier one to be judged first: about the
+run-to-run spread of the benchmark's site F1."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,11 @@ class SiteOptions:
     Attributes:
         fa_per_min: False-alarm target on the machine's background (events/min).
         candidates: Where detections come from: ``(network probability, STA/LTA ratio)``
-            pairs; the ratio adds trigger candidates where the network proposed nothing
-            (:mod:`aemon.detect.trigger_candidates`), None for none. A classifier is learnt
-            for each; the one of best out-of-fold site F1 that the guard keeps is the result
-            (the next best is judged when the guard refuses one).
+            pairs, sparsest first; the ratio adds trigger candidates where the network
+            proposed nothing (:mod:`aemon.detect.trigger_candidates`), None for none. A
+            classifier is learnt for each; the one of best out-of-fold site F1 that the guard
+            keeps is the result (the next best is judged when the guard refuses one), each
+            later source less :data:`RICHER_MARGIN` per place.
         snr_db_range: Burst peak over the background noise RMS of the mixtures (dB).
         mixtures: Mixtures of each background stretch with the bursts.
         generic_s: Seconds of each generic background (white, pink, brown) the bursts are
@@ -90,11 +95,7 @@ class SiteOptions:
     """
 
     fa_per_min: float = 1.0
-    candidates: tuple[tuple[float, float | None], ...] = (
-        (0.3, None),
-        (0.1, None),
-        (0.1, TRIGGER_RATIO),
-    )
+    candidates: tuple[tuple[float, float | None], ...] = ((0.3, None), (0.1, TRIGGER_RATIO))
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
     generic_s: float = 1.0
@@ -184,7 +185,8 @@ def learn_site(
         )  # fmt: skip
     step("checking the new detector against the old one")
     judged: dict[str, str] = {}
-    for best in sorted(learnt, key=lambda one: -one.oof_f1):  # the guard has the last word
+    ranked = sorted(enumerate(learnt), key=lambda e: -(e[1].oof_f1 - RICHER_MARGIN * e[0]))
+    for best in [one for _, one in ranked]:  # the guard has the last word
         classifier = best.classifier
         verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, options)
         judged[best.name] = "kept" if verdict.keep else verdict.reason

@@ -76,9 +76,10 @@ class LabelledDetections(NamedTuple):
         seconds: Signal seconds the detections come from, per row's pass (s).
         bursts_mixed: Bursts mixed into the backgrounds, found or not (recall counts them).
         fold: Which of :data:`FOLDS` equal stretches (in time) of its background each
-            detection lies in. A transient is detected in the background alone and again in
-            each mixture: out-of-fold scores hold a whole stretch out, so its copies are never
-            on both sides.
+            detection lies in (the training generator's rows: their background kind). A
+            transient is detected in the background alone and again in each mixture:
+            out-of-fold scores hold a whole stretch out, so its copies are never on both
+            sides.
     """
 
     features: npt.NDArray[np.float64]

@@ -9,8 +9,9 @@ import numpy as np
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.detect.signal_detection import detect_signal
+from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.trigger_candidates import COVER_S, WARMUP_S, TriggerCandidates, sta_lta
-from aemon.events.hit import Detection
+from aemon.events.hit import Detection, Hit
 from tests.detect_models import energy_model
 from tests.site.site_data import RATE, crack_burst
 
@@ -126,3 +127,16 @@ def test_a_gap_drops_the_triggers_held() -> None:
     assert triggers.earliest_pending is not None
     triggers.gap(int(0.031 * RATE))
     assert triggers.earliest_pending is None
+
+
+def test_a_classifier_learnt_with_triggers_makes_the_stream_propose_them(tmp_path: Path) -> None:
+    energy_model(tmp_path / "energy", window=4096)
+    x = _signal([0.02], seconds=0.06, peak_v=0.005)  # the network scores it under 0.1
+    found: dict[float | None, list[Hit]] = {}
+    for ratio in (None, 3.0):
+        detector = OnnxDetector(tmp_path / "energy")
+        # trees that keep every candidate: what the stream proposes is what comes out
+        detector.site_classifier = SiteClassifier((), 0.1, 10.0, 0.5, 0.1, trigger_ratio=ratio)
+        found[ratio] = detect_signal(detector, x, RATE).events
+    assert found[None] == []
+    assert len(found[3.0]) == 1 and abs(found[3.0][0].sample_index - 0.02 * RATE) < 50e-6 * RATE
