@@ -10,8 +10,9 @@ Public API (imported on first use):
     choose_backend: :mod:`aemon.detect.backend`
     open_with_backend: :mod:`aemon.detect.backend`
     register_backend: :mod:`aemon.detect.backend`
-    CascadeHitStream: :mod:`aemon.detect.hit_streams`
+    CascadeHitStream: :mod:`aemon.detect.cascade_hit_stream`
     NeuralHitStream: :mod:`aemon.detect.hit_streams`
+    TriggerCandidates: :mod:`aemon.detect.trigger_candidates`
     HitStream: :mod:`aemon.detect.factory`
     OFFLINE_BATCH_WINDOWS: :mod:`aemon.detect.factory`
     make_hit_stream: :mod:`aemon.detect.factory`
@@ -53,8 +54,9 @@ Public API (imported on first use):
     replay_file: :mod:`aemon.detect.replay`
     parse_speed: :mod:`aemon.detect.replay`
 
-Modules: backend, factory, hit_streams, model_card, offline, onnx_runtime, options,
-probability_map, replay, runner, sinks, threshold_hit_stream, threshold_hits, windows.
+Modules: backend, cascade_hit_stream, factory, hit_streams, model_card, offline, onnx_runtime,
+options, probability_map, replay, runner, sinks, threshold_hit_stream, threshold_hits,
+trigger_candidates, windows.
 """
 
 from aemon._lazy import lazy_exports
@@ -68,7 +70,7 @@ _EXPORTS = {
     "ReplaySummary": "replay",
     "replay_file": "replay",
     "parse_speed": "replay",
-    "CascadeHitStream": "hit_streams",
+    "CascadeHitStream": "cascade_hit_stream",
     "DetectOptions": "options",
     "DetectSummary": "offline",
     "DetectRun": "offline",
@@ -87,6 +89,7 @@ _EXPORTS = {
     "ThresholdHitStream": "threshold_hit_stream",
     "ModelCard": "model_card",
     "NeuralHitStream": "hit_streams",
+    "TriggerCandidates": "trigger_candidates",
     "OFFLINE_BATCH_WINDOWS": "factory",
     "OnnxDetector": "onnx_runtime",
     "ProbabilityChunk": "probability_map",
@@ -134,6 +137,7 @@ __all__ = [
     "ReplaySummary",
     "ThresholdHit",
     "ThresholdHitStream",
+    "TriggerCandidates",
     "Window",
     "WindowScheduler",
     "card_from_dict",

@@ -22,7 +22,6 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import scipy.signal
 
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.events.hit import Detection
@@ -69,6 +68,8 @@ def sta_lta(
         lta: Long-term averaging length (samples).
         state: The ``(2,)`` state a previous call returned (None at the start).
     """
+    import scipy.signal  # not at import: it costs `aemon detect` a second at startup
+
     power = np.square(x)
     zi = np.zeros(2) if state is None else state
     short, zs = scipy.signal.lfilter([1.0 / sta], [1.0, 1.0 / sta - 1.0], power, zi=zi[:1])
@@ -109,6 +110,8 @@ class TriggerCandidates:
         self._cover = max(1, round(COVER_S * sample_rate_hz))
         self._rearm = round(REARM_S * sample_rate_hz)
         self._max_span = max(1, round(MAX_SPAN_S * sample_rate_hz))
+        import scipy.signal  # not at import: it costs `aemon detect` a second at startup
+
         corner = min(HIGHPASS_HZ, 0.1 * sample_rate_hz)
         self._sos = scipy.signal.butter(4, corner, "highpass", fs=sample_rate_hz, output="sos")
         self.proposed = 0
@@ -133,6 +136,8 @@ class TriggerCandidates:
 
     def push(self, first_sample: int, block: npt.NDArray[np.generic]) -> None:
         """Scan a raw ``(channels, n)`` block for triggers (any units: the ratio is scale-free)."""
+        import scipy.signal
+
         x = np.asarray(block, dtype=np.float64)
         for ch in range(self._channels):
             filtered, self._filter[ch] = scipy.signal.sosfilt(self._sos, x[ch], zi=self._filter[ch])
