@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 FLOOR = 1e-30
+"""Smallest level (V) a feature's ratio divides by (also the site features')."""
 F64 = npt.NDArray[np.float64]
 
 

@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect._site_kernels import background_peaks, band_spectrum, span_levels
+from aemon.detect._site_kernels import FLOOR, background_peaks, band_spectrum, span_levels
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ RECENT_S = 50e-3
 """Stretch (s) before a candidate in which the stream counts earlier candidates."""
 CONTEXT_FRAME_S = 0.25e-3
 """Frame (s) of the background stretch whose peak is one sample of the background's peaks."""
-FLOOR = 1e-30
 
 _BANDS = len(BAND_EDGES_HZ) - 1
 FEATURE_NAMES: tuple[str, ...] = (
