@@ -115,7 +115,6 @@ class NeuralHitStream:
         self._settled = builder.first_sample - builder.aic_pre
         self._recent: dict[int, collections.deque[int]] = {}
         self._recent_span = int(RECENT_S * rate)
-        self._on = card.threshold if threshold is None else threshold
         self._triggers: TriggerCandidates | None = None
         if site_classifier is not None and site_classifier.trigger_ratio is not None:
             self.use_triggers(site_classifier.trigger_ratio)
@@ -130,7 +129,7 @@ class NeuralHitStream:
             fmt.channels,
             fmt.sample_rate_hz,
             ratio,
-            self._on,
+            self.segmenters[0].on,
             [c if groups == fmt.channels else 0 for c in range(fmt.channels)],
             self.detector.card.classes[0],
             first_sample=self.builder.first_sample,

@@ -114,8 +114,6 @@ class TriggerCandidates:
 
         corner = min(HIGHPASS_HZ, 0.1 * sample_rate_hz)
         self._sos = scipy.signal.butter(4, corner, "highpass", fs=sample_rate_hz, output="sos")
-        self.proposed = 0
-        """Trigger candidates proposed so far."""
         self._restart(first_sample)
 
     def _restart(self, first_sample: int) -> None:
@@ -207,11 +205,10 @@ class TriggerCandidates:
                          for t in self._pending]  # fmt: skip
         return self._ready(end, final=True)
 
-    def gap(self, restart_sample: int) -> list[Detection]:
-        """Missing samples: the triggers held are dropped; returns none (the signature keeps
-        room for a partial judgement)."""
+    def gap(self, restart_sample: int) -> None:
+        """Missing samples: the triggers held are dropped, and new ones wait for the warm-up
+        after ``restart_sample``."""
         self._restart(restart_sample)
-        return []
 
     def _ready(self, end: int, final: bool = False) -> list[Detection]:
         """The held triggers whose surroundings the map up to ``end`` covers, judged."""
@@ -249,5 +246,4 @@ class TriggerCandidates:
         a = max(0, (onset - self._map_first) // self._bin)
         b = max(a + 1, -(-(stop - self._map_first) // self._bin))
         score = float(row[a:b].max()) if row[a:b].size else 0.0
-        self.proposed += 1
         return Detection(ch, self.kind, onset, stop, score)

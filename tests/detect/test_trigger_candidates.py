@@ -63,7 +63,7 @@ def _run(
     lag = 4096  # the map lags the raw samples, as the network's does
     for start in range(0, x.size, block):
         if gap_at is not None and start == gap_at:
-            out += triggers.gap(gap_at)
+            triggers.gap(gap_at)
         triggers.push(start, x[None, start : start + block])
         lo, hi = max(0, start - lag) // BIN, max(0, start + block - lag) // BIN
         if hi > lo:
