@@ -35,8 +35,8 @@ import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import SiteClassifier, network_probability, two_bar_keeps
+from aemon.site.decision import best_f1_decision, kept_f1
 from aemon.site.generator_data import BACKGROUND_KINDS, generator_detections
-from aemon.site.learning import best_f1_decision, kept_f1
 from aemon.site.training_set import LabelledDetections
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ records the machine running before damage, and a pencil-lead-break sensor check)
 3. The background's detections are negatives; the harvested bursts mixed into the background
    (:mod:`aemon.site.training_set`) give positives, on top of transients too.
 4. Gradient-boosted trees (scikit-learn) learn them; their decision threshold is set on
-   out-of-fold probabilities of the background's own detections for the false-alarm target
-   (:func:`~aemon.detect.calibration.level_for_rate`), never below :data:`MIN_DECISION`.
+   out-of-fold probabilities of the background's own detections for the false-alarm target,
+   and never below 0.5 (:mod:`aemon.site.decision`).
 5. The guard (:mod:`aemon.site.guard`) scores the old and the new detector on the held-back
    part and on the independent slice.
 """
@@ -35,6 +35,7 @@ from aemon.detect.trigger_candidates import TRIGGER_RATIO
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.site.checks import check_background, check_noise_match
+from aemon.site.decision import fit_site_trees
 from aemon.site.generator_data import generator_detections
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
 from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, recording_volts
@@ -44,7 +45,6 @@ from aemon.site.training_set import (
     generic_backgrounds,
     labelled_detections,
     mix_bursts,
-    out_of_fold_probability,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,16 +52,12 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "SiteLearning",
     "SiteOptions",
-    "best_f1_decision",
     "candidates_name",
-    "kept_f1",
     "learn_site",
 ]
 
 OVER_MACHINE_DB = 6.0
 """Harvested bursts stand this far (dB) above the 99th percentile of the background's events."""
-MIN_DECISION = 0.5
-"""Lowest burst probability the classifier's decision threshold may take."""
 MIN_BURSTS = 4
 """Fewest harvested bursts site learning works with."""
 RICHER_MARGIN = 0.02
@@ -252,8 +248,6 @@ def _learn_at(
 ) -> _Learnt:
     """Learn the classifier on the detections proposed by ``candidate`` (network probability,
     STA/LTA ratio or None)."""
-    from sklearn.ensemble import GradientBoostingClassifier
-
     rate = network.card.sample_rate_hz
     probability, triggers = candidate
     data = labelled_detections(
@@ -285,12 +279,9 @@ def _learn_at(
             "the mixtures gave too few detections to learn from; record a longer background "
             "(at least 10 s) and more pencil-lead breaks"
         )
-    trees = GradientBoostingClassifier(
-        n_estimators=options.trees, max_depth=3, subsample=0.8, random_state=options.seed
+    trees, decision, oof_fa, oof_f1 = fit_site_trees(
+        data, site_rows, trees=options.trees, seed=options.seed, fa_per_min=options.fa_per_min
     )
-    out_of_fold = out_of_fold_probability(trees, data)
-    trees.fit(data.features, data.is_burst)
-    decision, oof_fa, oof_f1 = _decision(out_of_fold, data, site_rows, options.fa_per_min)
     classifier = SiteClassifier.from_sklearn(trees, decision, probability, trigger_ratio=triggers)
     return _Learnt(
         candidates_name(probability, triggers),
@@ -300,64 +291,6 @@ def _learn_at(
         int(data.features.shape[0]),
         int(data.is_burst.sum()),
     )
-
-
-def _decision(
-    probability: npt.NDArray[np.float64],
-    data: LabelledDetections,
-    site_rows: npt.NDArray[np.bool_],
-    fa_per_min: float,
-) -> tuple[float, float, float]:
-    """The burst probability a detection must reach, the background's false alarms per
-    minute at it, and the F1 on the site's rows at it (all from out-of-fold probabilities).
-
-    The background's own detections may reach it at most ``fa_per_min`` times a minute, or
-    once in the whole background where that is too short to count the target (the strictest
-    rate it can show); among the thresholds that allow, the one of best F1 on the site's rows
-    (its background alone and with the bursts mixed in), from :data:`MIN_DECISION` up. The F1
-    counts every burst mixed into the site's background, so a burst the candidates missed
-    costs recall (candidate probabilities are compared by it).
-    """
-    negatives = np.sort(probability[data.background_only])[::-1]
-    minutes = data.seconds / 60.0
-    allowed = max(1, int(fa_per_min * minutes))
-    if fa_per_min * minutes < 1:
-        logger.warning(
-            "%.1f s of background cannot show %g false alarm(s)/min; the decision allows one "
-            "false alarm in it (record a longer background to calibrate the rate)",
-            data.seconds, fa_per_min,
-        )  # fmt: skip
-    floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
-    p, positive = probability[site_rows], data.is_burst[site_rows]
-    decision, f1 = best_f1_decision(p, positive, max(data.bursts_mixed, int(np.sum(positive))),
-                                    floor)  # fmt: skip
-    return decision, float(np.sum(negatives >= decision)) / max(minutes, 1e-9), f1
-
-
-def kept_f1(kept: npt.NDArray[np.bool_], is_burst: npt.NDArray[np.bool_], bursts: int) -> float:
-    """Event F1 of keeping the ``kept`` detections, where ``bursts`` counts every burst there
-    was, found or not (a burst no detection found costs recall)."""
-    return 2 * int(np.sum(is_burst & kept)) / max(bursts + int(np.sum(kept)), 1)
-
-
-def best_f1_decision(
-    probability: npt.NDArray[np.float64],
-    is_burst: npt.NDArray[np.bool_],
-    bursts: int,
-    floor: float = MIN_DECISION,
-) -> tuple[float, float]:
-    """The burst probability (from ``floor`` and :data:`MIN_DECISION` up) at which keeping the
-    detections gives the best F1, and that F1; ``bursts`` counts every burst there was, found
-    or not, so a missed one costs recall."""
-
-    def f1_at(t: float) -> float:
-        return kept_f1(probability >= t, is_burst, bursts)
-
-    candidates = np.linspace(MIN_DECISION, 0.99, 50)
-    f1 = [f1_at(t) if t >= floor else -1.0 for t in candidates]
-    decision = float(candidates[int(np.argmax(f1))]) if max(f1) >= 0 else floor
-    decision = min(max(decision, floor, MIN_DECISION), 0.999)
-    return decision, f1_at(decision)
 
 
 def _guard(
