@@ -25,7 +25,6 @@ from typing import Annotated, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from vallenae.timepicker import aic
 
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
@@ -341,7 +340,9 @@ class HitBuilder:
         onset = lo
         b = min(lo + self.aic_post, hi) - a
         if b >= MIN_AIC_SAMPLES and (self.aic_pre or self.aic_post):
-            picked = int(aic(volts[:b])[1])
+            from aemon.events._aic import aic_pick  # numba only where events are built
+
+            picked = aic_pick(volts[:b])
             # A pick at the very start of the search window means the AIC found no change
             # of regime in it (low SNR, or the onset lies before the window): keep the
             # detector's own onset rather than the window edge.
