@@ -76,9 +76,10 @@ class NeuralHitStream:
         self.site_classifier = site_classifier
         self.site_rejected = 0
         """Events the site classifier dropped so far."""
-        self.feature_listener: Callable[[Hit, npt.NDArray[np.float64]], None] | None = None
-        """Called with every built event and its site features (``aemon adapt`` learns
-        from them); setting it makes the stream measure the features."""
+        self.feature_listener: Callable[[Hit, npt.NDArray[np.float64], int], None] | None = None
+        """Called with every built event, its site features and the onset (absolute sample)
+        they were measured at (``aemon adapt`` learns from them); setting it makes the stream
+        measure the features."""
         if threshold is None and site_classifier is not None:
             threshold = site_classifier.candidate_probability
         self.detector, self.builder, self.name = detector, builder, card.name
@@ -215,7 +216,7 @@ class NeuralHitStream:
                 continue
             event = self.builder.build(c.detection, c.signal, c.first, detector=self.name)
             if self.feature_listener is not None:
-                self.feature_listener(event, c.features)
+                self.feature_listener(event, c.features, c.onset)
             events.append(event if kept else None)
         return events
 
@@ -265,7 +266,7 @@ class NeuralHitStream:
             float(det.score),
             busy,
         )
-        return _Candidate(det, signal, first, features)
+        return _Candidate(det, signal, first, features, onset)
 
 
 class _Candidate(NamedTuple):
@@ -275,6 +276,8 @@ class _Candidate(NamedTuple):
     signal: npt.NDArray[np.generic]
     first: int
     features: npt.NDArray[np.float64]
+    onset: int
+    """Absolute sample the features were measured at (the AIC window's pick)."""
 
 
 def peak_snr_db(x: npt.NDArray[np.generic], start: int, stop: int) -> float:

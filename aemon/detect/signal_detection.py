@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
 
-FeatureListener = Callable[[Hit, npt.NDArray[np.float64]], None]
-"""Receives every event the stream builds and its site features."""
+FeatureListener = Callable[[Hit, npt.NDArray[np.float64], int], None]
+"""Receives every event the stream builds, its site features, and the absolute sample index of
+the onset they were measured at (the AIC window's pick, which the built event may have moved
+on to a later arrival: :mod:`aemon.events.later_arrival`)."""
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -75,8 +77,9 @@ def detect_signal(
             calibration's).
         keep_map: Also return the stitched probability map.
         block_samples: Samples per channel pushed at a time.
-        feature_listener: Called with every event built and its site features, before the
-            site classifier (if the model has one) decides (``aemon adapt`` learns so).
+        feature_listener: Called with every event built, its site features and the onset they
+            were measured at (:data:`FeatureListener`), before the site classifier (if the
+            model has one) decides (``aemon adapt`` learns so).
         trigger_ratio: Also propose STA/LTA triggers at this ratio where the network proposed
             nothing (:mod:`aemon.detect.trigger_candidates`); None for the classifier's own
             setting.

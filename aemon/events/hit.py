@@ -254,7 +254,8 @@ class HitBuilder:
         Raises:
             ConfigError: The detection lies outside ``signal`` or the channel is missing.
         """
-        block, lo, a, volts, onset = self._onset(detection, signal, signal_first_sample)
+        later = threshold_v is None  # a neural run may start before its burst's arrival
+        block, lo, a, volts, onset = self._onset(detection, signal, signal_first_sample, later)
         ch = detection.channel
         # A detector with its own threshold (a hit) starts at its first crossing: earlier
         # crossings (a previous hit's tail, the lockout) are not part of this event. A neural
@@ -305,8 +306,10 @@ class HitBuilder:
     def refined_onset(
         self, detection: Detection, signal: npt.ArrayLike, signal_first_sample: int
     ) -> int:
-        """The onset :meth:`build` gives ``detection`` (absolute sample index), without its
-        features: a second look (the site classifier) judges an event before it is built.
+        """The onset as the AIC window picks it (absolute sample index), without features: a
+        second look (the site classifier) judges an event at this onset before it is built.
+        :meth:`build` moves a neural detection's onset on to a later arrival where this pick
+        marks none (:mod:`aemon.events.later_arrival`).
 
         Args:
             detection: What the detector found (absolute sample indices), inside ``signal``.
@@ -319,11 +322,16 @@ class HitBuilder:
         return self._onset(detection, signal, signal_first_sample)[4] + signal_first_sample
 
     def _onset(
-        self, detection: Detection, signal: npt.ArrayLike, signal_first_sample: int
+        self,
+        detection: Detection,
+        signal: npt.ArrayLike,
+        signal_first_sample: int,
+        later: bool = False,
     ) -> tuple[npt.NDArray[np.generic], int, int, npt.NDArray[np.float64], int]:
         """``(block, lo, a, volts, onset)``: the ``(channels, n)`` block, the detector's onset
         ``lo`` and the AIC window's start ``a`` in it, the window's volts from ``a`` to the
-        detection's end, and the refined onset (AIC pick, or ``lo``), all block-relative."""
+        detection's end, and the refined onset (AIC pick, or ``lo``; with ``later``, moved on
+        to a later arrival where the pick marks none), all block-relative."""
         block = np.asarray(signal)
         block = block.reshape(1, -1) if block.ndim == 1 else block
         ch, n = detection.channel, block.shape[1]
@@ -348,6 +356,11 @@ class HitBuilder:
             # detector's own onset rather than the window edge.
             if picked > AIC_EDGE_SAMPLES:
                 onset = a + picked
+            if later:
+                from aemon.events.later_arrival import REACH_US, later_arrival
+
+                reach = lo - a + us_to_samples(REACH_US, self.sample_rate_hz)
+                onset = a + later_arrival(volts, onset - a, reach, self.sample_rate_hz)
         return block, lo, a, volts, onset
 
     def _threshold(

@@ -22,7 +22,6 @@ from aemon.detect.backend import Detector
 from aemon.detect.signal_detection import detect_signal
 from aemon.detect.site_features import FEATURE_NAMES
 from aemon.dsp.normalization import noise_floor
-from aemon.events.hit import Hit
 from aemon.events.scoring import DetectedEvent, TrueEvent, matched_pairs
 
 logger = logging.getLogger(__name__)
@@ -99,17 +98,17 @@ def detections(
 ) -> Detections:
     """The live stream's detections in a one-channel signal ``x`` (V), with site features
     (with STA/LTA trigger candidates at ``trigger_ratio`` too, where given)."""
-    found: list[tuple[Hit, npt.NDArray[np.float64]]] = []
+    found: list[tuple[int, npt.NDArray[np.float64]]] = []
     detect_signal(
         detector,
         x,
         rate_hz,
         threshold=threshold,
-        feature_listener=lambda event, features: found.append((event, features)),
+        feature_listener=lambda _event, features, onset: found.append((onset, features)),
         trigger_ratio=trigger_ratio,
     )
-    found.sort(key=lambda f: f[0].sample_index)
-    onsets = np.array([e.sample_index for e, _ in found], dtype=np.int64)
+    found.sort(key=lambda f: f[0])
+    onsets = np.array([onset for onset, _ in found], dtype=np.int64)
     features = np.array([f for _, f in found]).reshape(len(found), len(FEATURE_NAMES))
     return Detections(onsets, features)
 

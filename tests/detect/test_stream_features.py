@@ -17,7 +17,7 @@ from tests.site.site_data import RATE, machine
 def _features(model: Path, x: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     found: list[tuple[int, np.ndarray]] = []
     detect_signal(OnnxDetector(model), x, RATE, block_samples=block,
-                  feature_listener=lambda e, f: found.append((e.sample_index, f)))  # fmt: skip
+                  feature_listener=lambda _e, f, onset: found.append((onset, f)))  # fmt: skip
     found.sort(key=lambda item: item[0])
     return np.array([o for o, _ in found]), np.array([f for _, f in found])
 

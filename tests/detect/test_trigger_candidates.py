@@ -111,7 +111,7 @@ def test_the_stream_judges_triggers_only_where_asked(tmp_path: Path) -> None:
         found: list[int] = []
         detect_signal(detector, x, RATE, threshold=0.1, trigger_ratio=ratio,
                       block_samples=block,
-                      feature_listener=lambda e, f: found.append(e.sample_index))  # fmt: skip
+                      feature_listener=lambda e, _f, _at: found.append(e.sample_index))  # fmt: skip
         return sorted(found)
 
     assert onsets(None) == []  # the network proposes nothing
