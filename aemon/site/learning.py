@@ -40,10 +40,9 @@ from aemon.site.decision import fit_site_trees
 from aemon.site.generator_data import generator_detections
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
 from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, recording_volts
-from aemon.site.held_back import Stretch, split_background
+from aemon.site.held_back import HeldBack, split_background
 from aemon.site.training_set import (
     LabelledDetections,
-    after_lead_in,
     detections,
     generic_backgrounds,
     labelled_detections,
@@ -146,21 +145,19 @@ def learn_site(
     rate = network.card.sample_rate_hz
     step("reading the background")
     background = [ch for p in background_paths for ch in recording_volts(p, rate)]
-    train_bg: list[Stretch] = []
-    held_bg: list[Stretch] = []
+    train_bg: list[npt.NDArray[np.float64]] = []
+    held_bg: list[HeldBack] = []
     for channel in background:
         learn, held = split_background(channel, options.held_out_fraction, rate)
         train_bg += learn
         held_bg += held
-    train_s = sum(s.signal.size - s.lead_in for s in train_bg) / rate
+    train_s = sum(b.size for b in train_bg) / rate
     lowest = min(probability for probability, _ in options.candidates)
-    machine = [after_lead_in(detections(network, s.signal, rate, lowest), s.lead_in)
-               for s in train_bg]  # fmt: skip
+    machine = [detections(network, b, rate, lowest) for b in train_bg]
     machine_snr = np.concatenate([d.features[:, 0] for d in machine])
     loudest = float(np.percentile(machine_snr, 99)) if machine_snr.size else 0.0
     min_snr = max(MIN_SNR_DB, loudest + OVER_MACHINE_DB)
-    check_background(machine, [(s.signal.size - s.lead_in) / rate for s in train_bg],
-                     background_paths)  # fmt: skip
+    check_background(machine, [b.size / rate for b in train_bg], background_paths)
     step("harvesting bursts")
     found = harvest(network, burst_paths, min_snr_db=min_snr)
     if len(found.bursts) < MIN_BURSTS:
@@ -178,7 +175,7 @@ def learn_site(
     n_held = max(2, round(len(order) * options.held_out_fraction))
     held_bursts = [found.bursts[i] for i in order[-n_held:]]
     train_bursts = [found.bursts[i] for i in order[:-n_held]]
-    noise = float(np.median([noise_floor(s.signal[s.lead_in :]) for s in train_bg]))
+    noise = float(np.median([noise_floor(b) for b in train_bg]))
     learnt: list[_Learnt] = []
     for candidate in options.candidates:
         step(f"learning from candidates {candidates_name(*candidate)}")
@@ -250,7 +247,7 @@ class _Learnt(NamedTuple):
 def _learn_at(
     candidate: tuple[float, float | None],
     network: OnnxDetector,
-    train_bg: list[Stretch],
+    train_bg: list[npt.NDArray[np.float64]],
     train_bursts: list[npt.NDArray[np.float64]],
     noise: float,
     rng: np.random.Generator,
@@ -261,9 +258,8 @@ def _learn_at(
     rate = network.card.sample_rate_hz
     probability, triggers = candidate
     data = labelled_detections(
-        network, [s.signal for s in train_bg], train_bursts, rng, rate, threshold=probability,
+        network, train_bg, train_bursts, rng, rate, threshold=probability,
         mixtures=options.mixtures, snr_db_range=options.snr_db_range, trigger_ratio=triggers,
-        lead_in=[s.lead_in for s in train_bg],
     )  # fmt: skip
     other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
     general = labelled_detections(network, other, train_bursts, rng, rate, threshold=probability,
@@ -308,7 +304,7 @@ def _guard(
     model: str | Path,
     network: OnnxDetector,
     classifier: SiteClassifier,
-    held_bg: list[Stretch],
+    held_bg: list[HeldBack],
     held_bursts: list[npt.NDArray[np.float64]],
     rng: np.random.Generator,
     options: SiteOptions,

@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "Detections",
     "LabelledDetections",
-    "after_lead_in",
     "augment_burst",
     "detections",
     "generic_backgrounds",
@@ -193,54 +192,36 @@ def labelled_detections(
     mixtures: int,
     snr_db_range: tuple[float, float],
     trigger_ratio: float | None = None,
-    lead_in: Sequence[int] | None = None,
 ) -> LabelledDetections:
     """Detections of each background alone (negatives) and of ``mixtures`` mixtures of it with
     the bursts (labelled by matching), all at the candidate ``threshold`` (and with trigger
-    candidates at ``trigger_ratio``, where given). ``lead_in`` gives the samples at the start
-    of each background that only warm the stream up: no burst is mixed in there and no
-    detection there is learnt."""
+    candidates at ``trigger_ratio``, where given)."""
     rows: list[npt.NDArray[np.float64]] = []
     is_burst: list[npt.NDArray[np.bool_]] = []
     alone: list[npt.NDArray[np.bool_]] = []
     folds: list[npt.NDArray[np.int64]] = []
     seconds, mixed = 0.0, 0
-    leads = list(lead_in) if lead_in is not None else [0] * len(backgrounds)
-    for background, lead in zip(backgrounds, leads, strict=True):
-        base = after_lead_in(
-            detections(detector, background, rate_hz, threshold, trigger_ratio), lead
-        )
-        n = background.size - lead
+    for background in backgrounds:
+        base = detections(detector, background, rate_hz, threshold, trigger_ratio)
         rows.append(base.features)
         is_burst.append(np.zeros(base.onsets.size, bool))
         alone.append(np.ones(base.onsets.size, bool))
-        folds.append(_fold(base.onsets - lead, n))
-        seconds += n / rate_hz
+        folds.append(_fold(base.onsets, background.size))
+        seconds += background.size / rate_hz
         for _ in range(mixtures):
-            signal, onsets = mix_bursts(background[lead:], bursts, base.onsets - lead, rng,
-                                        rate_hz, snr_db_range)  # fmt: skip
-            signal = np.concatenate([background[:lead], signal])
-            found = after_lead_in(
-                detections(detector, signal, rate_hz, threshold, trigger_ratio), lead
-            )
+            signal, onsets = mix_bursts(background, bursts, base.onsets, rng, rate_hz,
+                                        snr_db_range)  # fmt: skip
+            found = detections(detector, signal, rate_hz, threshold, trigger_ratio)
             mixed += len(onsets)
             rows.append(found.features)
-            is_burst.append(burst_matches(found.onsets, [o + lead for o in onsets], rate_hz))
+            is_burst.append(burst_matches(found.onsets, onsets, rate_hz))
             alone.append(np.zeros(found.onsets.size, bool))
-            folds.append(_fold(found.onsets - lead, n))
+            folds.append(_fold(found.onsets, background.size))
     features = np.concatenate(rows) if rows else np.zeros((0, 0))
     return LabelledDetections(
         features, np.concatenate(is_burst), np.concatenate(alone), seconds, mixed,
         np.concatenate(folds) if folds else np.zeros(0, np.int64),
     )  # fmt: skip
-
-
-def after_lead_in(found: Detections, lead_in: int) -> Detections:
-    """The detections from sample ``lead_in`` on (before it, the stream only warmed up)."""
-    if lead_in <= 0:
-        return found
-    keep = found.onsets >= lead_in
-    return Detections(found.onsets[keep], found.features[keep])
 
 
 def _fold(onsets: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
