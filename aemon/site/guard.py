@@ -3,9 +3,9 @@
 The old and the new detector are scored through the live stream that ``aemon detect`` runs
 (:func:`~aemon.detect.signal_detection.detect_signal`) on:
 
-1. **the site's held-back recordings**: stretches spread over the background
-   (:mod:`aemon.site.held_back`), alone (false alarms per minute) and with the held-back
-   bursts mixed in (event F1, by ``aemon score``'s matching rule);
+1. **the site's held-back recordings**: the last part (in time) of the background, alone
+   (false alarms per minute) and with the held-back bursts mixed in (event F1, by
+   ``aemon score``'s matching rule);
 2. **a fixed slice of an independent generator** (:data:`INDEPENDENT_SLICE`, shipped with
    aemon; rendered by ``bench/make_guard_slice.py`` from the benchmark's generator, which no
    model trained on, with seeds the benchmark does not score).
@@ -106,25 +106,12 @@ def score_detector(
     mixtures: Sequence[tuple[npt.NDArray[np.floating], Sequence[int]]],
     backgrounds: Sequence[npt.NDArray[np.floating]],
     rate_hz: float,
-    *,
-    lead_in: Sequence[int] | None = None,
 ) -> Scores:
     """Event scores of ``detector`` on one-channel signals with known burst onsets, and its
-    false alarms per minute on burst-free ones (all through the live stream).
-
-    Args:
-        detector: The detector, with its site files.
-        mixtures: ``(signal V, burst onsets)`` pairs.
-        backgrounds: Burst-free signals (V).
-        rate_hz: Their sample rate (Hz).
-        lead_in: Samples at the start of each mixture and background (the same stretches, in
-            the same order) that only warm the stream up: detections there are not scored.
-    """
-    skip = list(lead_in) if lead_in is not None else [0] * max(len(mixtures), len(backgrounds))
+    false alarms per minute on burst-free ones (all through the live stream)."""
     tp = fp = fn = 0
-    for (signal, onsets), first in zip(mixtures, skip, strict=False):
-        found = [e for e in detect_signal(detector, signal, rate_hz).events
-                 if e.sample_index >= first]  # fmt: skip
+    for signal, onsets in mixtures:
+        found = detect_signal(detector, signal, rate_hz).events
         counts = match_events(
             [DetectedEvent(e.sample_index, e.sample_index + 1, 0, e.score) for e in found],
             [TrueEvent(int(o), int(o) + 1, 0) for o in onsets],
@@ -133,12 +120,8 @@ def score_detector(
         )
         tp, fp, fn = tp + counts.tp, fp + counts.fp, fn + counts.fn
     metrics = event_metrics(EventCounts(tp, fp, fn, [])) if mixtures else {}
-    alarms = sum(
-        sum(e.sample_index >= first for e in detect_signal(detector, b, rate_hz).events)
-        for b, first in zip(backgrounds, skip, strict=False)
-    )
-    scored = sum(b.size - first for b, first in zip(backgrounds, skip, strict=False))
-    minutes = scored / rate_hz / 60.0
+    alarms = sum(len(detect_signal(detector, b, rate_hz).events) for b in backgrounds)
+    minutes = sum(b.size for b in backgrounds) / rate_hz / 60.0
     return Scores(
         float(np.nan_to_num(metrics.get("precision", 0.0))),
         float(np.nan_to_num(metrics.get("recall", 0.0))),

@@ -3,9 +3,8 @@
 ``aemon adapt BURSTS… --background BG…`` (ASTM E976 / EN 13477-2 practice: every test already
 records the machine running before damage, and a pencil-lead-break sensor check):
 
-1. Every recording is read at the model's rate and split in time: ``held_out_fraction`` of
-   the background, at the end of each few seconds (:mod:`aemon.site.held_back`), and the
-   last bursts are held back for the guard.
+1. Every recording is read at the model's rate and split in time: the last
+   ``held_out_fraction`` is held back for the guard.
 2. The background's detections (the live stream at the candidate probability) show how loud
    the machine's own transients get; bursts are harvested from the burst recordings
    (:func:`~aemon.site.harvest.harvest`) only above that (:data:`OVER_MACHINE_DB` over the
@@ -40,7 +39,6 @@ from aemon.site.decision import fit_site_trees
 from aemon.site.generator_data import generator_detections
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
 from aemon.site.harvest import MIN_SNR_DB, Harvest, harvest, no_bursts_error, recording_volts
-from aemon.site.held_back import HeldBack, split_background
 from aemon.site.training_set import (
     LabelledDetections,
     detections,
@@ -87,8 +85,7 @@ class SiteOptions:
         generator_s: Seconds of the training generator's backgrounds, with its own bursts
             (:mod:`aemon.site.generator_data`), learnt beside the site's, so that bursts
             unlike the site's pencil-lead breaks stay bursts; 0 for none.
-        held_out_fraction: Part of each recording held back for the guard: the last bursts,
-            and the end of every few seconds of background (:mod:`aemon.site.held_back`).
+        held_out_fraction: Last part (in time) of each recording held back for the guard.
         trees: Boosting stages.
         seed: Seed of all randomness.
     """
@@ -145,13 +142,9 @@ def learn_site(
     rate = network.card.sample_rate_hz
     step("reading the background")
     background = [ch for p in background_paths for ch in recording_volts(p, rate)]
-    train_bg: list[npt.NDArray[np.float64]] = []
-    held_bg: list[HeldBack] = []
-    for channel in background:
-        learn, held = split_background(channel, options.held_out_fraction, rate)
-        train_bg += learn
-        held_bg += held
-    train_s = sum(b.size for b in train_bg) / rate
+    cut = [int(b.size * (1 - options.held_out_fraction)) for b in background]
+    train_bg = [b[:c] for b, c in zip(background, cut, strict=True)]
+    held_bg = [b[c:] for b, c in zip(background, cut, strict=True)]
     lowest = min(probability for probability, _ in options.candidates)
     machine = [detections(network, b, rate, lowest) for b in train_bg]
     machine_snr = np.concatenate([d.features[:, 0] for d in machine])
@@ -197,13 +190,13 @@ def learn_site(
             break
     summary = {
         "harvest": found.summary(),
-        "machine_events_per_s": round(machine_snr.size / max(train_s, 1e-9), 1),
+        "machine_events_per_s": round(machine_snr.size / max(sum(c for c in cut) / rate, 1e-9), 1),
         "machine_event_snr_db_p99": round(loudest, 1),
         "burst_min_snr_db": round(min_snr, 1),
         "bursts_train_held_out": [len(train_bursts), len(held_bursts)],
         "background_s_train_held_out": [
-            round(train_s, 3),
-            round(sum(h.signal.size - h.lead_in for h in held_bg) / rate, 3),
+            round(sum(cut) / rate, 3),
+            round(sum(b.size for b in held_bg) / rate, 3),
         ],
         "detections_learnt": best.detections,
         "burst_detections_learnt": best.burst_detections,
@@ -304,29 +297,22 @@ def _guard(
     model: str | Path,
     network: OnnxDetector,
     classifier: SiteClassifier,
-    held_bg: list[HeldBack],
+    held_bg: list[npt.NDArray[np.float64]],
     held_bursts: list[npt.NDArray[np.float64]],
     rng: np.random.Generator,
     options: SiteOptions,
 ) -> Verdict:
-    """Score the old detector (with its own site files) and the new one on the held-back
-    stretches (after their lead-in); bursts are mixed in between and on the transients the new
-    classifier's candidates show."""
+    """Score the old detector (with its own site files) and the new one; bursts are mixed in
+    between and on the transients the new classifier's candidates show."""
     old = OnnxDetector(model)
     new = OnnxDetector(model, site_calibration=False)
     new.site_classifier = classifier
     mixtures, rate = [], network.card.sample_rate_hz
-    for held in held_bg:
-        scored = held.signal[held.lead_in :]
-        found = detections(network, held.signal, rate, classifier.candidate_probability).onsets
-        transients = found[found >= held.lead_in] - held.lead_in
-        mixed, onsets = mix_bursts(scored, held_bursts, transients, rng, rate,
-                                   options.snr_db_range)  # fmt: skip
-        mixtures.append((np.concatenate([held.signal[: held.lead_in], mixed]),
-                         [o + held.lead_in for o in onsets]))  # fmt: skip
-    backgrounds, lead_in = [h.signal for h in held_bg], [h.lead_in for h in held_bg]
-    site_old = score_detector(old, mixtures, backgrounds, rate, lead_in=lead_in)
-    site_new = score_detector(new, mixtures, backgrounds, rate, lead_in=lead_in)
+    for b in held_bg:
+        onsets = detections(network, b, rate, classifier.candidate_probability).onsets
+        mixtures.append(mix_bursts(b, held_bursts, onsets, rng, rate, options.snr_db_range))
+    site_old = score_detector(old, mixtures, held_bg, rate)
+    site_new = score_detector(new, mixtures, held_bg, rate)
     slice_old, slice_new = slice_scores(old), slice_scores(new)
     verdict = judge(site_old, site_new, slice_old, slice_new)
     logger.info("guard: %s", verdict)
