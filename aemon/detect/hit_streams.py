@@ -33,6 +33,11 @@ from aemon.events.hit import Detection, Hit, HitBuilder
 from aemon.events.segmentation import MapSegmenter
 from aemon.types import Gap
 
+FeatureListener = Callable[[Hit, npt.NDArray[np.float64], int], None]
+"""Receives every event the stream builds, its site features, and the absolute sample index of
+the onset they were measured at (the AIC window's pick, which the built event may have moved
+on to a later arrival: :mod:`aemon.events.later_arrival`)."""
+
 logger = logging.getLogger(__name__)
 
 MAX_EVENT_S = 0.1
@@ -76,10 +81,9 @@ class NeuralHitStream:
         self.site_classifier = site_classifier
         self.site_rejected = 0
         """Events the site classifier dropped so far."""
-        self.feature_listener: Callable[[Hit, npt.NDArray[np.float64], int], None] | None = None
-        """Called with every built event, its site features and the onset (absolute sample)
-        they were measured at (``aemon adapt`` learns from them); setting it makes the stream
-        measure the features."""
+        self.feature_listener: FeatureListener | None = None
+        """Called with every built event, its site features and the onset they were measured
+        at (``aemon adapt`` learns from them); setting it makes the stream measure them."""
         if threshold is None and site_classifier is not None:
             threshold = site_classifier.candidate_probability
         self.detector, self.builder, self.name = detector, builder, card.name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from aemon.detect.backend import Detector
 from aemon.detect.factory import make_hit_stream
-from aemon.detect.hit_streams import NeuralHitStream
+from aemon.detect.hit_streams import FeatureListener, NeuralHitStream
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.detect.runner import DetectionRunner, HitList, Item
@@ -30,11 +30,6 @@ from aemon.types import ChannelInfo, StreamFormat
 logger = logging.getLogger(__name__)
 
 __all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
-
-FeatureListener = Callable[[Hit, npt.NDArray[np.float64], int], None]
-"""Receives every event the stream builds, its site features, and the absolute sample index of
-the onset they were measured at (the AIC window's pick, which the built event may have moved
-on to a later arrival: :mod:`aemon.events.later_arrival`)."""
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -78,8 +73,8 @@ def detect_signal(
         keep_map: Also return the stitched probability map.
         block_samples: Samples per channel pushed at a time.
         feature_listener: Called with every event built, its site features and the onset they
-            were measured at (:data:`FeatureListener`), before the site classifier (if the
-            model has one) decides (``aemon adapt`` learns so).
+            were measured at (:data:`~aemon.detect.hit_streams.FeatureListener`), before the
+            site classifier (if the model has one) decides (``aemon adapt`` learns so).
         trigger_ratio: Also propose STA/LTA triggers at this ratio where the network proposed
             nothing (:mod:`aemon.detect.trigger_candidates`); None for the classifier's own
             setting.

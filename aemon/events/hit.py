@@ -357,10 +357,9 @@ class HitBuilder:
             if picked > AIC_EDGE_SAMPLES:
                 onset = a + picked
             if later:
-                from aemon.events.later_arrival import REACH_US, later_arrival
+                from aemon.events.later_arrival import later_arrival
 
-                reach = lo - a + us_to_samples(REACH_US, self.sample_rate_hz)
-                onset = a + later_arrival(volts, onset - a, reach, self.sample_rate_hz)
+                onset = a + later_arrival(volts, onset - a, lo - a, self.sample_rate_hz)
         return block, lo, a, volts, onset
 
     def _threshold(

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.events._aic import aic_pick
+from aemon.events.hit import AIC_EDGE_SAMPLES, us_to_samples
 
 logger = logging.getLogger(__name__)
 
@@ -37,30 +38,33 @@ BEFORE_US = 100.0
 REACH_US = 250.0
 """How far after the detector's onset (µs) a later arrival is looked for."""
 _MIN_SAMPLES = 8
+"""Fewest samples before an onset whose RMS is compared; half the shortest search."""
 
 
-def later_arrival(volts: npt.NDArray[np.float64], pick: int, reach: int, rate_hz: float) -> int:
+def later_arrival(volts: npt.NDArray[np.float64], pick: int, start: int, rate_hz: float) -> int:
     """The onset of the arrival at or after ``pick`` in ``volts``.
 
     Args:
         volts: The signal from the AIC window's start (V).
         pick: The AIC pick (index into ``volts``).
-        reach: Index into ``volts`` up to which a later arrival is looked for.
+        start: The detector's own onset (index into ``volts``); a later arrival is looked
+            for up to :data:`REACH_US` after it.
         rate_hz: Sample rate (Hz).
 
     Returns:
         ``pick`` when the signal after it stands :data:`ARRIVAL_DB` over the signal before it,
         or when no later onset does; otherwise the later onset (index into ``volts``).
     """
-    after = max(1, round(AFTER_US * 1e-6 * rate_hz))
-    before = max(1, round(BEFORE_US * 1e-6 * rate_hz))
+    after = max(1, us_to_samples(AFTER_US, rate_hz))
+    before = max(1, us_to_samples(BEFORE_US, rate_hz))
     if _stands_out(volts, 0, pick, after, before) is not False:
         return pick
-    search = volts[pick : min(volts.size, reach)]
+    search = volts[pick : start + us_to_samples(REACH_US, rate_hz)]
     if search.size < 2 * _MIN_SAMPLES:
         return pick
     later = pick + aic_pick(search)
-    if later > pick + 2 and _stands_out(volts, pick, later, after, before):
+    # a pick at the very start of the search is no pick (as in the window's own search)
+    if later > pick + AIC_EDGE_SAMPLES and _stands_out(volts, pick, later, after, before):
         return later
     return pick
 

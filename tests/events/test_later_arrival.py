@@ -26,7 +26,8 @@ def test_a_pick_in_the_noise_moves_on_to_the_arrival(seed: int) -> None:
     arrival = int(300 * US)
     x = _burst_after_noise(rng, arrival, int(800 * US))
     early = arrival - int(rng.uniform(110, 220) * US)  # where the machine's ring was picked
-    moved = later_arrival(x, early, arrival + int(100 * US), RATE)
+    run_start = arrival - int((REACH_US - 100) * US)  # the search reaches 100 µs past it
+    moved = later_arrival(x, early, run_start, RATE)
     assert abs(moved - arrival) <= 4 * US
 
 
@@ -35,13 +36,13 @@ def test_a_pick_at_the_arrival_stays(seed: int) -> None:
     rng = np.random.default_rng(seed)
     arrival = int(300 * US)
     x = _burst_after_noise(rng, arrival, int(800 * US))
-    assert later_arrival(x, arrival, x.size, RATE) == arrival
+    assert later_arrival(x, arrival, arrival, RATE) == arrival
 
 
 def test_noise_alone_keeps_the_pick() -> None:
     x = np.random.default_rng(1).standard_normal(int(600 * US))
     pick = int(150 * US)
-    assert later_arrival(x, pick, x.size, RATE) == pick
+    assert later_arrival(x, pick, pick, RATE) == pick
 
 
 def test_no_arrival_within_reach_keeps_the_pick() -> None:
@@ -49,7 +50,8 @@ def test_no_arrival_within_reach_keeps_the_pick() -> None:
     arrival = int(500 * US)
     x = _burst_after_noise(rng, arrival, int(900 * US))
     pick = int(150 * US)
-    assert later_arrival(x, pick, arrival - int(50 * US), RATE) == pick
+    run_start = arrival - int((REACH_US + 50) * US)  # the search ends 50 µs before it
+    assert later_arrival(x, pick, run_start, RATE) == pick
 
 
 def test_a_neural_run_that_starts_early_is_built_at_the_arrival() -> None:
