@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.events._aic import aic_pick
-from aemon.events.hit import AIC_EDGE_SAMPLES, us_to_samples
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,8 @@ BEFORE_US = 100.0
 REACH_US = 250.0
 """How far after the detector's onset (µs) a later arrival is looked for."""
 _MIN_SAMPLES = 8
-"""Fewest samples before an onset whose RMS is compared; half the shortest search."""
+"""Fewest samples before an onset whose RMS is compared (so a search's pick at its very start,
+which marks no change, never counts); half the shortest search."""
 
 
 def later_arrival(volts: npt.NDArray[np.float64], pick: int, start: int, rate_hz: float) -> int:
@@ -55,18 +55,15 @@ def later_arrival(volts: npt.NDArray[np.float64], pick: int, start: int, rate_hz
         ``pick`` when the signal after it stands :data:`ARRIVAL_DB` over the signal before it,
         or when no later onset does; otherwise the later onset (index into ``volts``).
     """
-    after = max(1, us_to_samples(AFTER_US, rate_hz))
-    before = max(1, us_to_samples(BEFORE_US, rate_hz))
+    after, before, reach = (max(1, round(us * 1e-6 * rate_hz))
+                            for us in (AFTER_US, BEFORE_US, REACH_US))  # fmt: skip
     if _stands_out(volts, 0, pick, after, before) is not False:
         return pick
-    search = volts[pick : start + us_to_samples(REACH_US, rate_hz)]
+    search = volts[pick : start + reach]
     if search.size < 2 * _MIN_SAMPLES:
         return pick
     later = pick + aic_pick(search)
-    # a pick at the very start of the search is no pick (as in the window's own search)
-    if later > pick + AIC_EDGE_SAMPLES and _stands_out(volts, pick, later, after, before):
-        return later
-    return pick
+    return later if _stands_out(volts, pick, later, after, before) else pick
 
 
 def _stands_out(

@@ -77,8 +77,9 @@ def test_live_events_markers_status_and_recording(  # type: ignore[no-untyped-de
         # the size of NAME.partial.h5 while the monitor writes it (it grows while recording,
         # not only once the recording is closed and renamed)
         qtbot.waitUntil(lambda: window.session.recording_size() > 2_000_000, timeout=60_000)  # type: ignore[union-attr]
-        file_text = window.status_labels["file"].text()
-        assert file_text.startswith("rec.h5") and not file_text.endswith(" 0.0 MB")
+        # the status bar shows the growing size at its next refresh
+        qtbot.waitUntil(lambda: not window.status_labels["file"].text().endswith(" 0.0 MB"))
+        assert window.status_labels["file"].text().startswith("rec.h5")
         qtbot.waitUntil(lambda: window.info is not None, timeout=30_000)
         window.start_recording(None)
         with RecordingReader(out) as reader:
