@@ -11,7 +11,11 @@
    :data:`GUARD_S` short of the next candidate, and where its envelope climbs back to near its
    peak after decaying (a second burst no detector separated), so a busy recording gives its
    bursts one at a time instead of overlapping pairs; one left shorter than
-   :data:`MIN_BURST_S` is skipped.
+   :data:`MIN_BURST_S` is skipped. So is an electrical glitch (a spike of a few samples that
+   the threshold hits see): a candidate whose envelope over the :data:`MIN_RING_S` after its
+   peak is mostly under :data:`GLITCH_X_NOISE` × the noise RMS. A burst loud enough to harvest
+   rings far longer, and a background full of spikes would otherwise hand its spikes in as
+   the site's bursts.
 2. **Harvest background.** Stretches with no candidate at a sensitive setting (the model at
    :data:`QUIET_SCORE`, hits at :data:`QUIET_X_NOISE` × RMS) within :data:`GUARD_S` of them.
    On an impulsive machine no such stretch may be a window long; then a channel's background
@@ -59,6 +63,8 @@ MIN_BURST_S = 0.2e-3
 ENVELOPE_S = 10e-6
 RISE_AGAIN_DB = 12.0
 RISE_AGAIN_OF_PEAK_DB = 6.0
+MIN_RING_S = 30e-6
+GLITCH_X_NOISE = 3.0
 QUIET_SCORE = 0.3
 QUIET_X_NOISE = 4.0
 GUARD_S = 3e-3
@@ -81,6 +87,7 @@ class Harvest:
         onset_s: Where each burst starts in its recording (s from the recording's start).
         skipped_overlapping: Candidates skipped because another one rang under their onset
             or followed too closely.
+        skipped_glitches: Candidates skipped as electrical glitches (see ``_is_glitch``).
     """
 
     bursts: list[npt.NDArray[np.float64]]
@@ -92,6 +99,7 @@ class Harvest:
     background_rules: list[str] = field(default_factory=list)
     onset_s: list[float] = field(default_factory=list)
     skipped_overlapping: int = 0
+    skipped_glitches: int = 0
 
     @property
     def background_s(self) -> float:
@@ -110,6 +118,7 @@ class Harvest:
             "searched_s": round(self.seconds, 3),
             "background_rule": ",".join(sorted(set(self.background_rules))) or "none",
             "skipped_overlapping": self.skipped_overlapping,
+            "skipped_glitches": self.skipped_glitches,
         }
 
 
@@ -194,6 +203,9 @@ def _bursts_of_channel(
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0
         if noise <= 0 or peak <= 0 or 20 * np.log10(peak / noise) < min_snr_db:
             continue
+        if _is_glitch(wave, noise, rate):
+            result.skipped_glitches += 1
+            continue
         wave = wave[: _second_onset(wave, rate)]
         loud = np.flatnonzero(np.abs(wave) > END_X_NOISE * noise)
         wave = wave[: int(loud[-1]) + 1]
@@ -204,6 +216,19 @@ def _bursts_of_channel(
         result.snr_db.append(float(20 * np.log10(peak / noise)))
         result.labels.append(labels.get(onset, _band_label(wave, rate)))
         result.onset_s.append(onset / rate)
+
+
+def _is_glitch(wave: npt.NDArray[np.float64], noise: float, rate: float) -> bool:
+    """Whether ``wave`` is an electrical glitch rather than a burst: over the
+    :data:`MIN_RING_S` after its peak (from one envelope width on), the median of its
+    envelope (mean absolute value over :data:`ENVELOPE_S`) is under :data:`GLITCH_X_NOISE`
+    × the noise RMS (V). A spike is over in a few µs; a burst loud enough to harvest rings
+    for hundreds."""
+    width = max(1, int(ENVELOPE_S * rate))
+    envelope = np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
+    peak = int(np.argmax(envelope))
+    after = envelope[peak + width : peak + width + max(1, int(MIN_RING_S * rate))]
+    return bool(after.size == 0 or np.median(after) < GLITCH_X_NOISE * noise)
 
 
 def _second_onset(wave: npt.NDArray[np.float64], rate: float) -> int:

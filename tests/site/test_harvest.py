@@ -58,3 +58,25 @@ def test_a_busy_recording_gives_bursts_one_at_a_time(
         ringing = np.sqrt(np.mean(x[start - int(0.2e-3 * RATE) : start] ** 2))
         assert ringing < 2 * NOISE_RMS_V  # nor starts while the previous one still rings
     assert found.skipped_overlapping >= 5
+
+
+def test_electrical_spikes_are_not_harvested(detector: OnnxDetector, tmp_path: Path) -> None:
+    # ten bursts, and between them 30 spikes of 1-4 samples at 30-45 dB over the noise
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(int(1.0 * RATE)) * NOISE_RMS_V
+    onsets = [int((0.05 + 0.09 * k) * RATE) for k in range(10)]
+    for at in onsets:
+        wave = crack_burst(rng, NOISE_RMS_V * 10 ** (40 / 20))
+        x[at : at + wave.size] += wave
+    spikes = [at + int(0.045 * RATE) + int(rng.integers(-500, 500)) for at in onsets[:-1]]
+    spikes += [int(s + 0.015 * RATE) for s in spikes] + [int(s + 0.03 * RATE) for s in spikes]
+    for at in spikes[:30]:
+        width = int(rng.integers(1, 5))
+        peak = NOISE_RMS_V * 10 ** (rng.uniform(30, 45) / 20) * rng.choice([-1.0, 1.0])
+        x[at : at + width] += peak * np.exp(-np.arange(width) / 1.5)
+    found = harvest(detector, [write_wav(tmp_path / "plb.wav", x)])
+    starts = np.sort(np.round(np.array(found.onset_s) * RATE))
+    assert starts.size == 10
+    assert np.all(np.abs(starts - onsets) < 0.1e-3 * RATE)
+    assert found.skipped_glitches >= 20  # the threshold hits on the spikes
+    assert found.summary()["skipped_glitches"] == found.skipped_glitches
