@@ -10,9 +10,15 @@ threshold that keeps its events to the target rate is stored as ``site_calibrati
 beside the model, where ``aemon detect`` and ``aemon monitor`` pick it up (and say so). A model
 shipped with aemon is never changed: give ``--out DIR`` and a calibrated copy is written there.
 
-Where the machine's own impacts convince the network, no threshold meets the target and an
-SNR gate is set instead: it drops every burst weaker than the machine's transients. To keep
-those, learn the site instead: ``aemon adapt PLB-CHECK --background BACKGROUND --out DIR``.
+A model with a classifier (the shipped day-one one, or a site classifier from ``aemon adapt``)
+keeps it: the burst probability the classifier asks for is raised until the detections it keeps
+on the background meet the target (it is never lowered), and the network's threshold is left
+alone.
+
+Where the machine's own transients convince both, no decision up to 0.95 meets the target:
+the network is then calibrated alone, with an SNR gate that drops every burst weaker than the
+machine's transients. To keep those, learn the site instead:
+``aemon adapt PLB-CHECK --background BACKGROUND --out DIR``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,11 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aemon.detect.calibration import SiteCalibration
+    from aemon.detect.onnx_runtime import OnnxDetector
 
 logger = logging.getLogger(__name__)
 
@@ -65,28 +76,32 @@ def _run(args: argparse.Namespace) -> int:
 
     from aemon.detect.calibration import (
         CALIBRATION_FILE,
+        GATE_ABOVE,
         calibrate_threshold,
         write_site_calibration,
     )
     from aemon.detect.onnx_runtime import OnnxDetector
     from aemon.detect.signal_detection import background_map
-    from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
+    from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE, SITE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
 
     if not args.fa_per_min > 0:
         raise ConfigError(f"--fa-per-min must be positive, got {args.fa_per_min}")
     detector = OnnxDetector(args.model, site_calibration=False)
     target = _target_directory(detector.path.parent, args.out)
-    background = background_map(detector, args.background)
-    calibration = calibrate_threshold(
-        background.probabilities,
-        background.bin_samples,
-        background.rate_hz,
-        detector.card,
-        fa_per_min=args.fa_per_min,
-        sources=tuple(str(p) for p in args.background),
-        event_snr_db=background.event_snr_db,
-    )
+    sources = tuple(str(p) for p in args.background)
+    calibration = _classifier_calibration(detector, args.background, args.fa_per_min, sources)
+    if calibration is None:
+        background = background_map(detector, args.background)
+        calibration = calibrate_threshold(
+            background.probabilities,
+            background.bin_samples,
+            background.rate_hz,
+            detector.card,
+            fa_per_min=args.fa_per_min,
+            sources=sources,
+            event_snr_db=background.event_snr_db,
+        )
     if args.out is None:
         path = write_site_calibration(calibration, target)
     else:  # a complete copy under DIR.partial, renamed at the end
@@ -99,9 +114,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(calibration)))
         return 0
+    if calibration.classifier_decision is not None:
+        setting = f"classifier decision {calibration.classifier_decision:.4f}"
+    else:
+        setting = f"probability {calibration.threshold:.4f} (the default of --probability)"
     print(
-        f"{detector.card.name}: probability {calibration.threshold:.4f} (the default of "
-        "--probability)"
+        f"{detector.card.name}: {setting}"
         + (f", SNR gate {calibration.min_snr_db:.1f} dB" if calibration.min_snr_db else "")
         + f" for {calibration.target_fa_per_min:g} false alarms/min -> {path}"
     )
@@ -112,11 +130,16 @@ def _run(args: argparse.Namespace) -> int:
             f"to count {calibration.target_fa_per_min:g}/min, so the {calibration.method} "
             f"extrapolates the threshold to it (record a longer background to measure it)"
         )
-    if (detector.path.parent / DAY_ONE_CLASSIFIER_FILE).is_file():
+    directory = detector.path.parent
+    day_one_only = (directory / DAY_ONE_CLASSIFIER_FILE).is_file() and not (
+        directory / SITE_CLASSIFIER_FILE
+    ).is_file()
+    if day_one_only and calibration.classifier_decision is None:
         print(
-            "  the calibrated model detects with the network alone: its day-one classifier is "
-            "set aside; to keep a second look learnt for your machine, aemon adapt PLB-CHECK "
-            f"--background {args.background[0]} --out DIR"
+            "  the calibrated model detects with the network alone: its day-one classifier "
+            "cannot meet the target on this background below a decision of "
+            f"{GATE_ABOVE:g}; to keep a second look learnt for your machine, aemon adapt "
+            f"PLB-CHECK --background {args.background[0]} --out DIR"
         )
     if calibration.min_snr_db:
         print(
@@ -126,6 +149,51 @@ def _run(args: argparse.Namespace) -> int:
             f"{args.background[0]} --out DIR"
         )
     return 0
+
+
+def _classifier_calibration(
+    detector: OnnxDetector, background: list[Path], fa_per_min: float, sources: tuple[str, ...]
+) -> SiteCalibration | None:
+    """The decision of the model's own classifier (its site classifier, else its day-one one)
+    for ``fa_per_min`` on the background; None where it has none or the decision would
+    exceed ``GATE_ABOVE``."""
+    import datetime as dt
+
+    from aemon.detect.calibration import (
+        GATE_ABOVE,
+        SiteCalibration,
+        classifier_decision_for_rate,
+    )
+    from aemon.detect.signal_detection import background_features
+    from aemon.detect.site_classifier import own_classifier
+
+    classifier = own_classifier(detector.path.parent)
+    if classifier is None:
+        return None
+    features, seconds = background_features(
+        detector, background, classifier.candidate_probability, classifier.trigger_ratio
+    )
+    decision, method, measured = classifier_decision_for_rate(
+        classifier.probability(features), classifier.keeps(features), seconds, fa_per_min,
+        classifier.threshold,
+    )  # fmt: skip
+    logger.info(
+        "classifier: %d candidates on %.1f s of background, decision %.4f (%s)",
+        len(features), seconds, decision, method,
+    )  # fmt: skip
+    if decision > GATE_ABOVE:
+        return None
+    return SiteCalibration(
+        threshold=detector.card.threshold,
+        target_fa_per_min=fa_per_min,
+        measured_fa_per_min=round(measured, 3),
+        background_s=round(seconds, 3),
+        method=f"classifier {method}",
+        sources=sources,
+        model=detector.card.name,
+        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        classifier_decision=decision,
+    )
 
 
 def _target_directory(model_dir: Path, out: Path | None) -> Path:

@@ -12,6 +12,13 @@ segmenter's merging) meets the target:
   (a peaks-over-threshold estimate), and the threshold is extrapolated to the target rate:
   a 20 s background can then still set a threshold for 1 false alarm per minute.
 
+A model with a classifier (:mod:`aemon.detect.site_classifier`: the shipped day-one one, or
+a site classifier) keeps it: :func:`classifier_decision_for_rate` raises the burst
+probability the classifier asks for until the background's detections that it keeps meet
+the target (never lowering it), the same two ways, and the card's threshold is left alone.
+Only where that decision would have to exceed :data:`GATE_ABOVE` is the network calibrated
+alone, as follows.
+
 Where the threshold that meets the target would have to exceed :data:`GATE_ABOVE`, the
 background holds transients that the network takes for bursts with full confidence (bearing
 and gear impacts, for example). No probability threshold separates those, so the card's
@@ -46,8 +53,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CALIBRATION_FILE",
+    "GATE_ABOVE",
     "SiteCalibration",
     "calibrate_threshold",
+    "classifier_decision_for_rate",
     "level_for_rate",
     "read_site_calibration",
     "run_peaks",
@@ -76,6 +85,9 @@ class SiteCalibration:
     Attributes:
         threshold: Decision threshold (probability) that meets the target.
         min_snr_db: SNR gate (dB of peak over the noise before the event); 0 = none.
+        classifier_decision: Burst probability the model's classifier asks for on this
+            site (its decision, raised to meet the target); None where the network alone
+            decides, at ``threshold`` (a site classifier then keeps its own decision).
         target_fa_per_min: The false-alarm rate asked for (events/min).
         measured_fa_per_min: Events/min the live stream gives at ``threshold`` on the
             background it was calibrated on.
@@ -96,6 +108,7 @@ class SiteCalibration:
     model: str
     created_utc: str = ""
     min_snr_db: float = 0.0
+    classifier_decision: float | None = None
 
 
 def run_peaks(
@@ -196,6 +209,44 @@ def calibrate_threshold(
     )
 
 
+def classifier_decision_for_rate(
+    probability: npt.NDArray[np.float64],
+    kept: npt.NDArray[np.bool_],
+    seconds: float,
+    fa_per_min: float,
+    decision: float,
+) -> tuple[float, str, float]:
+    """The burst probability a classifier must ask for so that the background's detections
+    it keeps meet ``fa_per_min``; never under its own ``decision``.
+
+    Args:
+        probability: The classifier's burst probability of every detection on the background.
+        kept: Which of them it keeps at its own bars.
+        seconds: Background duration (s).
+        fa_per_min: Target false alarms per minute.
+        decision: The classifier's own decision (probability).
+
+    Returns:
+        ``(decision, method, false alarms per minute at it on this background)``; the method
+        is ``"empirical"`` or ``"tail-fit"`` (in logit units, as the network's threshold), or
+        ``"above-all"`` where fewer than 3 detections are kept (the decision then sits just
+        above the highest).
+    """
+    minutes = seconds / 60.0
+    values = np.sort(np.asarray(probability, np.float64)[kept])[::-1]
+    allowed = fa_per_min * minutes
+    if values.size <= allowed:
+        level, method = decision, "empirical"
+    elif values.size < 3:
+        level, method = float(values[0]) + LEVEL_STEP, "above-all"
+    else:
+        p = np.clip(values, 1e-9, 1 - 1e-9)
+        z_star, method = level_for_rate(np.log(p / (1 - p)), allowed)
+        level = float(1 / (1 + math.exp(-z_star)))
+    level = min(max(level, decision), MAX_THRESHOLD)
+    return level, method, float(np.count_nonzero(values >= level)) / max(minutes, 1e-12)
+
+
 def level_for_rate(values: npt.NDArray[np.float64], allowed: float) -> tuple[float, str]:
     """The level (in the units of ``values``, sorted descending) that at most ``allowed`` of
     them reach: read off the data when the tail is long enough, else extrapolated with an
@@ -253,12 +304,15 @@ def with_site_calibration(card: ModelCard, model_dir: str | Path) -> ModelCard:
     calibration = read_site_calibration(model_dir)
     if calibration is None:
         return card
+    decision = calibration.classifier_decision
     logger.warning(
-        "%s: using the site calibration %s (threshold %.4f, SNR gate %.1f dB, %.3g false "
+        "%s: using the site calibration %s (%s, SNR gate %.1f dB, %.3g false "
         "alarms/min on %s, made %s)",
         card.name,
         Path(model_dir) / CALIBRATION_FILE,
-        calibration.threshold,
+        f"threshold {calibration.threshold:.4f}"
+        if decision is None
+        else f"classifier decision {decision:.4f}",
         calibration.min_snr_db,
         calibration.target_fa_per_min,
         ", ".join(calibration.sources) or "?",

@@ -124,6 +124,11 @@ class NeuralHitStream:
         if site_classifier is not None and site_classifier.trigger_ratio is not None:
             self.use_triggers(site_classifier.trigger_ratio)
 
+    def drop_classifier(self) -> None:
+        """Detect with the network alone from now on (a classifier's STA/LTA triggers go too)."""
+        self.site_classifier = None
+        self._triggers = None
+
     def use_triggers(self, ratio: float) -> None:
         """Also propose STA/LTA triggers at ``ratio`` where the network proposed nothing
         (:mod:`aemon.detect.trigger_candidates`); call before the first block. Training sets

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,14 @@ from aemon.types import ChannelInfo, StreamFormat
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BackgroundMap", "SignalDetection", "background_map", "detect_blocks", "detect_signal"]
+__all__ = [
+    "BackgroundMap",
+    "SignalDetection",
+    "background_features",
+    "background_map",
+    "detect_blocks",
+    "detect_signal",
+]
 
 BLOCK_SAMPLES = 1 << 16
 """Samples per channel pushed at a time (a DAQ frame is 32768)."""
@@ -183,28 +190,72 @@ def background_map(detector: Detector, paths: Sequence[str | os.PathLike[str]]) 
     """
     maps: list[npt.NDArray[np.float32]] = []
     snr_db: list[float] = []
-    rate, bin_samples = 0.0, 0
-    for path in paths:
-        reader = open_block_reader(path)
-        try:
-            fmt = reader.format
-            if rate and (fmt.sample_rate_hz != rate or fmt.channels != maps[0].shape[0]):
-                raise ConfigError(
-                    f"{path} is {fmt.sample_rate_hz:g} Hz × {fmt.channels} ch, unlike the first "
-                    f"background file; calibrate with files of one rate and channel count"
-                )
-            found = detect_blocks(
-                detector,
-                fmt,
-                reader.channel_info,
-                timeline(reader, reader.first_sample, BLOCK_SAMPLES),
-                keep_map=True,
-                first_sample=reader.first_sample,
-                event_snr_db=snr_db,
+    first: list[StreamFormat] = []
+
+    def same_as_first(fmt: StreamFormat, path: str | os.PathLike[str]) -> None:
+        if first and (fmt.sample_rate_hz, fmt.channels) != (first[0].sample_rate_hz,
+                                                            first[0].channels):  # fmt: skip
+            raise ConfigError(
+                f"{path} is {fmt.sample_rate_hz:g} Hz × {fmt.channels} ch, unlike the first "
+                f"background file; calibrate with files of one rate and channel count"
             )
-        finally:
-            reader.close()
+        first.append(fmt)
+
+    bin_samples = 0
+    for path in paths:
+        found, _ = _detect_file(detector, path, same_as_first, keep_map=True, event_snr_db=snr_db)
         assert found.probabilities is not None
         maps.append(found.probabilities)
-        rate, bin_samples = fmt.sample_rate_hz, found.bin_samples
-    return BackgroundMap(np.concatenate(maps, axis=-1), bin_samples, rate, snr_db)
+        bin_samples = found.bin_samples
+    return BackgroundMap(np.concatenate(maps, axis=-1), bin_samples, first[0].sample_rate_hz,
+                         snr_db)  # fmt: skip
+
+
+def background_features(
+    detector: Detector,
+    paths: Sequence[str | os.PathLike[str]],
+    threshold: float,
+    trigger_ratio: float | None = None,
+) -> tuple[npt.NDArray[np.float64], float]:
+    """Site features of every candidate the live stream proposes at ``threshold`` (and, with
+    ``trigger_ratio``, of its STA/LTA triggers) on background files, all channels together,
+    and the files' duration (s): what a classifier is calibrated on."""
+    from aemon.detect.site_features import FEATURE_NAMES
+
+    found: list[npt.NDArray[np.float64]] = []
+    seconds = 0.0
+    for path in paths:
+        seconds += _detect_file(
+            detector,
+            path,
+            threshold=threshold,
+            feature_listener=lambda _event, features, _onset: found.append(features),
+            trigger_ratio=trigger_ratio,
+        )[1]
+    return np.array(found, dtype=np.float64).reshape(len(found), len(FEATURE_NAMES)), seconds
+
+
+def _detect_file(
+    detector: Detector,
+    path: str | os.PathLike[str],
+    check: Callable[[StreamFormat, str | os.PathLike[str]], None] | None = None,
+    **options: Any,
+) -> tuple[SignalDetection, float]:
+    """:func:`detect_blocks` over one file (``options`` are its keywords), after ``check`` of
+    its format; returns what it found and the file's duration (s)."""
+    reader = open_block_reader(path)
+    try:
+        fmt = reader.format
+        if check is not None:
+            check(fmt, path)
+        found = detect_blocks(
+            detector,
+            fmt,
+            reader.channel_info,
+            timeline(reader, reader.first_sample, BLOCK_SAMPLES),
+            first_sample=reader.first_sample,
+            **options,
+        )
+        return found, (reader.stop_sample - reader.first_sample) / fmt.sample_rate_hz
+    finally:
+        reader.close()

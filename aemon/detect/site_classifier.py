@@ -9,9 +9,10 @@ model (no pickle: the file is data, safe to load from anywhere), and evaluated h
 A shipped model may carry a day-one classifier, ``day_one_classifier.json``: the same kind of
 trees learnt by ``aemon train-classifier`` from the training generator's backgrounds and bursts
 (:mod:`aemon.site.day_one`), for the day before any site data exist. :func:`read_classifier`
-picks the one a detector uses: the site's own (``aemon adapt``) first; none where the site has
-calibrated the network (``aemon calibrate``: its threshold is for the network alone); else the
-day-one classifier.
+picks the one a detector uses: the site's own (``aemon adapt``) first, else the day-one
+classifier, each at the decision ``aemon calibrate`` raised for the site
+(:func:`with_decision`); a day-one classifier is set aside where ``aemon calibrate``
+calibrated the network alone (an SNR gate, or an older file).
 
 :class:`~aemon.detect.hit_streams.NeuralHitStream` measures every candidate and asks
 :meth:`SiteClassifier.keeps` for each chunk's candidates together, before it builds the events;
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,11 @@ __all__ = [
     "SiteClassifier",
     "Tree",
     "network_probability",
+    "own_classifier",
     "read_classifier",
     "read_site_classifier",
     "two_bar_keeps",
+    "with_decision",
 ]
 
 SITE_CLASSIFIER_FILE = "site_classifier.json"
@@ -261,21 +264,48 @@ def _tree_json(tree: Tree) -> dict[str, list[Any]]:
 
 
 def read_classifier(model_dir: str | Path) -> SiteClassifier | None:
-    """The classifier a detector of ``model_dir`` uses: the site classifier (``aemon adapt``);
-    none where ``aemon calibrate`` has set the network's own threshold; else the day-one
-    classifier the model ships with; None where there is none.
+    """The classifier a detector of ``model_dir`` uses: its own (:func:`own_classifier`), at
+    the decision ``aemon calibrate`` raised for the site if it did. Where ``aemon calibrate``
+    calibrated the network alone instead (an SNR gate, or an older file), a day-one classifier
+    is set aside and a site classifier kept as it is. None where there is none.
+
+    Raises:
+        FileFormatError: A classifier or calibration file that is not one of this aemon.
+    """
+    from aemon.detect.calibration import read_site_calibration
+
+    directory = Path(model_dir)
+    classifier = own_classifier(directory)
+    calibration = read_site_calibration(directory)
+    if classifier is None or calibration is None:
+        return classifier
+    if calibration.classifier_decision is not None:
+        return with_decision(classifier, calibration.classifier_decision)
+    return classifier if (directory / SITE_CLASSIFIER_FILE).is_file() else None
+
+
+def own_classifier(model_dir: str | Path) -> SiteClassifier | None:
+    """The site classifier beside a model (``aemon adapt --background``), else its day-one
+    classifier, as written (no calibration); None where there is neither.
 
     Raises:
         FileFormatError: The chosen file is not a classifier of this aemon.
     """
-    from aemon.detect.calibration import CALIBRATION_FILE
-
     directory = Path(model_dir)
     if (directory / SITE_CLASSIFIER_FILE).is_file():
         return read_site_classifier(directory)
-    if (directory / CALIBRATION_FILE).is_file():
-        return None
     return read_site_classifier(directory, DAY_ONE_CLASSIFIER_FILE)
+
+
+def with_decision(classifier: SiteClassifier, decision: float) -> SiteClassifier:
+    """``classifier`` with both its bars (``threshold`` and ``drop_below``) raised to at least
+    ``decision`` (a burst probability): what ``aemon calibrate`` sets for a site."""
+    drop = classifier.drop_below
+    return replace(
+        classifier,
+        threshold=max(classifier.threshold, decision),
+        drop_below=None if drop is None else max(drop, decision),
+    )
 
 
 def read_site_classifier(

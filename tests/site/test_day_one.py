@@ -4,13 +4,18 @@ which classifier a model directory's detector uses."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from aemon.cli import main
-from aemon.detect.calibration import CALIBRATION_FILE
+from aemon.detect.calibration import (
+    SiteCalibration,
+    read_site_calibration,
+    write_site_calibration,
+)
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import (
     DAY_ONE_CLASSIFIER_FILE,
@@ -109,8 +114,16 @@ def test_the_site_classifier_wins_and_calibration_sets_it_aside(
     assert [used.accepts(row) for row in x[:5]] == classifier.keeps(x[:5]).tolist()
     assert OnnxDetector(directory).site_classifier is not None
     assert OnnxDetector(directory, site_calibration=False).site_classifier is None
-    (directory / CALIBRATION_FILE).write_text("{}")  # the network calibrated for the site
+    network_calibrated = SiteCalibration(0.7, 1.0, 1.0, 10.0, "empirical", (), "energy")
+    write_site_calibration(network_calibrated, directory)  # the network calibrated alone
     assert read_classifier(directory) is None
+    raised = replace(network_calibrated, classifier_decision=classifier.threshold + 0.05)
+    write_site_calibration(raised, directory)  # the day-one classifier calibrated for the site
+    used = read_classifier(directory)
+    assert used is not None and used.threshold == pytest.approx(classifier.threshold + 0.05)
+    if classifier.drop_below is not None:
+        assert used.drop_below == pytest.approx(max(classifier.drop_below, used.threshold))
+    assert np.sum(used.keeps(x)) <= np.sum(classifier.keeps(x))
     site = SiteClassifier(classifier.trees, classifier.learning_rate, classifier.offset, 0.9,
                             0.2, info={"harvest": {"bursts": 9}})  # fmt: skip
     site.write(directory)
@@ -153,9 +166,46 @@ def test_calibrate_sets_the_day_one_classifier_aside(
     capsys.readouterr()
     out = tmp_path / "calibrated"
     assert main(["calibrate", str(background), "--model", str(model), "--out", str(out)]) == 0
-    assert "day-one classifier is set aside" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "detects with the network alone: its day-one classifier cannot meet" in printed
     assert (out / DAY_ONE_CLASSIFIER_FILE).is_file()  # kept in the copy, not used
     assert OnnxDetector(out).site_classifier is None
+
+
+def test_calibrate_raises_the_day_one_decision_where_that_meets_the_target(
+    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.site.site_data import NOISE_RMS_V, RATE, machine, write_wav
+
+    model = _train_classifier(energy, tmp_path / "day-one")
+    shipped = read_classifier(model)
+    assert shipped is not None
+    rng = np.random.default_rng(3)
+    background = write_wav(tmp_path / "bg.wav", machine(rng, 2.0))
+    second = write_wav(tmp_path / "bg2.wav", machine(rng, 2.0))
+    white = write_wav(tmp_path / "white.wav", rng.standard_normal(int(2 * RATE)) * NOISE_RMS_V)
+
+    def events(model_dir: Path, recording: Path) -> int:
+        csv = tmp_path / f"{model_dir.name}-{recording.stem}.csv"
+        assert main(["detect", str(recording), "-o", str(csv), "--model", str(model_dir)]) == 0
+        return len(csv.read_text().splitlines()) - 1
+
+    out = tmp_path / "machine-30"
+    argv = ["calibrate", str(background), "--model", str(model), "--out", str(out)]
+    assert main([*argv, "--fa-per-min", "30"]) == 0
+    assert "classifier decision" in capsys.readouterr().out
+    calibration = read_site_calibration(out)
+    assert calibration is not None and calibration.classifier_decision is not None
+    assert shipped.threshold < calibration.classifier_decision <= 0.95  # raised, kept
+    assert calibration.measured_fa_per_min <= 30 and calibration.min_snr_db == 0
+    used = OnnxDetector(out).site_classifier
+    assert used is not None and used.threshold == calibration.classifier_decision
+    # on another stretch of the machine: near the target, and fewer than the day one's own
+    assert events(out, second) <= 2 * 30 * 2.0 / 60 + 1 < events(model, second)
+    quiet = tmp_path / "white-1"
+    assert main(["calibrate", str(white), "--model", str(model), "--out", str(quiet)]) == 0
+    kept = read_site_calibration(quiet)
+    assert kept is not None and kept.classifier_decision == shipped.threshold  # never lowered
 
 
 def _train_classifier(model: Path, out: Path) -> Path:
