@@ -12,9 +12,9 @@
    peak after decaying (a second burst no detector separated), so a busy recording gives its
    bursts one at a time instead of overlapping pairs; one left shorter than
    :data:`MIN_BURST_S` is skipped. So is an electrical glitch (a spike of a few samples that
-   the threshold hits see): a candidate whose envelope over the :data:`MIN_RING_S` after its
-   peak is mostly under :data:`GLITCH_X_NOISE` × the noise RMS. A burst loud enough to harvest
-   rings far longer, and a background full of spikes would otherwise hand its spikes in as
+   the threshold hits see): a candidate whose envelope stays above :data:`GLITCH_X_NOISE` ×
+   the noise RMS for less than :data:`MIN_RING_S` around its peak. A burst loud enough to
+   harvest rings longer, and a background full of spikes would otherwise hand its spikes in as
    the site's bursts.
 2. **Harvest background.** Stretches with no candidate at a sensitive setting (the model at
    :data:`QUIET_SCORE`, hits at :data:`QUIET_X_NOISE` × RMS) within :data:`GUARD_S` of them.
@@ -63,7 +63,7 @@ MIN_BURST_S = 0.2e-3
 ENVELOPE_S = 10e-6
 RISE_AGAIN_DB = 12.0
 RISE_AGAIN_OF_PEAK_DB = 6.0
-MIN_RING_S = 30e-6
+MIN_RING_S = 15e-6
 GLITCH_X_NOISE = 3.0
 QUIET_SCORE = 0.3
 QUIET_X_NOISE = 4.0
@@ -219,16 +219,17 @@ def _bursts_of_channel(
 
 
 def _is_glitch(wave: npt.NDArray[np.float64], noise: float, rate: float) -> bool:
-    """Whether ``wave`` is an electrical glitch rather than a burst: over the
-    :data:`MIN_RING_S` after its peak (from one envelope width on), the median of its
-    envelope (mean absolute value over :data:`ENVELOPE_S`) is under :data:`GLITCH_X_NOISE`
-    × the noise RMS (V). A spike is over in a few µs; a burst loud enough to harvest rings
-    for hundreds."""
+    """Whether ``wave`` is an electrical glitch rather than a burst: its envelope (mean
+    absolute value over :data:`ENVELOPE_S`) stays above :data:`GLITCH_X_NOISE` × the noise
+    RMS (V) for less than :data:`MIN_RING_S` around its peak. A spike of a few samples stays
+    there only about one envelope width; the shortest bursts ring for tens of µs."""
     width = max(1, int(ENVELOPE_S * rate))
     envelope = np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
     peak = int(np.argmax(envelope))
-    after = envelope[peak + width : peak + width + max(1, int(MIN_RING_S * rate))]
-    return bool(after.size == 0 or np.median(after) < GLITCH_X_NOISE * noise)
+    below = np.flatnonzero(envelope < GLITCH_X_NOISE * noise)
+    start = int(below[below < peak].max()) + 1 if np.any(below < peak) else 0
+    stop = int(below[below > peak].min()) if np.any(below > peak) else envelope.size
+    return stop - start < MIN_RING_S * rate
 
 
 def _second_onset(wave: npt.NDArray[np.float64], rate: float) -> int:

@@ -80,3 +80,18 @@ def test_electrical_spikes_are_not_harvested(detector: OnnxDetector, tmp_path: P
     assert np.all(np.abs(starts - onsets) < 0.1e-3 * RATE)
     assert found.skipped_glitches >= 20  # the threshold hits on the spikes
     assert found.summary()["skipped_glitches"] == found.skipped_glitches
+
+
+def test_a_short_burst_is_not_a_glitch(detector: OnnxDetector, tmp_path: Path) -> None:
+    # bursts that ring only ~25 µs over the noise (decay 8 µs from 40 dB) are still bursts
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(int(0.5 * RATE)) * NOISE_RMS_V
+    onsets = [int((0.05 + 0.09 * k) * RATE) for k in range(5)]
+    t = np.arange(int(100e-6 * RATE)) / RATE
+    for at in onsets:
+        wave = np.sin(2 * np.pi * 250e3 * t) * np.exp(-t / 8e-6)
+        x[at : at + t.size] += wave * NOISE_RMS_V * 10 ** (40 / 20)
+    found = harvest(detector, [write_wav(tmp_path / "short.wav", x)])
+    assert found.skipped_glitches == 0
+    starts = np.sort(np.round(np.array(found.onset_s) * RATE))
+    assert starts.size == 5 and np.all(np.abs(starts - onsets) < 0.1e-3 * RATE)
