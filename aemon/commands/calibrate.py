@@ -15,9 +15,11 @@ keeps it: the burst probability the classifier asks for is raised until the dete
 on the background meet the target (it is never lowered), and the network's threshold is left
 alone.
 
-Where the machine's own transients convince both, no decision up to 0.95 meets the target:
-the network is then calibrated alone, with an SNR gate that drops every burst weaker than the
-machine's transients. To keep those, learn the site instead:
+Where the machine's own transients convince the classifier too, no decision up to 0.95 meets
+the target: the classifier keeps its decision and an SNR gate is set from the candidates it
+keeps; the network is calibrated alone too (a threshold, and a gate where even that cannot
+meet the target), and the calibration with the lower gate is kept. A gate drops every burst
+weaker than the machine's transients. To keep those bursts, learn the site instead:
 ``aemon adapt PLB-CHECK --background BACKGROUND --out DIR``.
 """
 
@@ -80,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         calibrate_threshold,
         write_site_calibration,
     )
+    from aemon.detect.classifier_calibration import weaker_gate
     from aemon.detect.onnx_runtime import OnnxDetector
     from aemon.detect.signal_detection import background_map
     from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE, SITE_CLASSIFIER_FILE
@@ -91,9 +94,9 @@ def _run(args: argparse.Namespace) -> int:
     target = _target_directory(detector.path.parent, args.out)
     sources = tuple(str(p) for p in args.background)
     calibration = _classifier_calibration(detector, args.background, args.fa_per_min, sources)
-    if calibration is None:
+    if calibration is None or calibration.min_snr_db > 0:
         background = background_map(detector, args.background)
-        calibration = calibrate_threshold(
+        network = calibrate_threshold(
             background.probabilities,
             background.bin_samples,
             background.rate_hz,
@@ -102,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             sources=sources,
             event_snr_db=background.event_snr_db,
         )
+        calibration = network if calibration is None else weaker_gate(calibration, network)
     if args.out is None:
         path = write_site_calibration(calibration, target)
     else:  # a complete copy under DIR.partial, renamed at the end
@@ -136,15 +140,16 @@ def _run(args: argparse.Namespace) -> int:
     ).is_file()
     if day_one_only and calibration.classifier_decision is None:
         print(
-            "  the calibrated model detects with the network alone: its day-one classifier "
-            "cannot meet the target on this background below a decision of "
-            f"{GATE_ABOVE:g}; to keep a second look learnt for your machine, aemon adapt "
-            f"PLB-CHECK --background {args.background[0]} --out DIR"
+            "  the calibrated model detects with the network alone: on this background its "
+            f"day-one classifier met the target only above a decision of {GATE_ABOVE:g} and "
+            "with a higher gate (or kept too few candidates to set one); to keep a second look "
+            f"learnt for your machine, aemon adapt PLB-CHECK --background {args.background[0]} "
+            "--out DIR"
         )
     if calibration.min_snr_db:
         print(
-            f"  the background is impulsive: the network takes the machine's transients for "
-            f"bursts, and the {calibration.min_snr_db:.0f} dB gate drops every burst weaker "
+            f"  the background is impulsive: the machine's transients pass for bursts, and "
+            f"the {calibration.min_snr_db:.0f} dB gate drops every burst weaker "
             f"than them; to keep those, learn the site: aemon adapt PLB-CHECK --background "
             f"{args.background[0]} --out DIR"
         )
@@ -154,46 +159,23 @@ def _run(args: argparse.Namespace) -> int:
 def _classifier_calibration(
     detector: OnnxDetector, background: list[Path], fa_per_min: float, sources: tuple[str, ...]
 ) -> SiteCalibration | None:
-    """The decision of the model's own classifier (its site classifier, else its day-one one)
-    for ``fa_per_min`` on the background; None where it has none or the decision would
-    exceed ``GATE_ABOVE``."""
-    import datetime as dt
-
-    from aemon.detect.calibration import (
-        GATE_ABOVE,
-        SiteCalibration,
-        classifier_decision_for_rate,
-    )
+    """The calibration of the model's own classifier (its site classifier, else its day-one
+    one) on the background (:mod:`aemon.detect.classifier_calibration`); None where it has
+    none, or where the network must be calibrated alone."""
+    from aemon.detect.classifier_calibration import calibrate_classifier
     from aemon.detect.signal_detection import background_features
     from aemon.detect.site_classifier import own_classifier
 
     classifier = own_classifier(detector.path.parent)
     if classifier is None:
         return None
-    features, seconds = background_features(
+    measured = background_features(
         detector, background, classifier.candidate_probability, classifier.trigger_ratio
     )
-    decision, method, measured = classifier_decision_for_rate(
-        classifier.probability(features), classifier.keeps(features), seconds, fa_per_min,
-        classifier.threshold,
+    return calibrate_classifier(
+        classifier, measured.features, measured.snr_db, measured.seconds,
+        fa_per_min=fa_per_min, card=detector.card, sources=sources,
     )  # fmt: skip
-    logger.info(
-        "classifier: %d candidates on %.1f s of background, decision %.4f (%s)",
-        len(features), seconds, decision, method,
-    )  # fmt: skip
-    if decision > GATE_ABOVE:
-        return None
-    return SiteCalibration(
-        threshold=detector.card.threshold,
-        target_fa_per_min=fa_per_min,
-        measured_fa_per_min=round(measured, 3),
-        background_s=round(seconds, 3),
-        method=f"classifier {method}",
-        sources=sources,
-        model=detector.card.name,
-        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        classifier_decision=decision,
-    )
 
 
 def _target_directory(model_dir: Path, out: Path | None) -> Path:

@@ -3,12 +3,12 @@
 The technician starts the monitor with the machine running and no crack activity yet; for
 the first ``seconds`` of signal the neural stream's events are withheld, and its probability
 map and the site features of its candidates are kept. Then, as ``aemon calibrate`` does, the
-stream's classifier (the day-one or site classifier) asks for the burst probability that meets
-the false-alarm target on that background
-(:func:`~aemon.detect.calibration.classifier_decision_for_rate`; never lower than its own);
-where that would exceed :data:`~aemon.detect.calibration.GATE_ABOVE`, or the stream has no
-classifier, :func:`~aemon.detect.calibration.calibrate_threshold` sets the network's threshold
-(and SNR gate) alone. Detection continues with the result.
+stream's classifier (the day-one or site classifier) is calibrated for the false-alarm target
+on that background (:mod:`aemon.detect.classifier_calibration`: a higher decision, or an SNR
+gate); where the stream has no classifier, where it kept too few candidates, or where it needs
+a gate and the network alone needs a lower one,
+:func:`~aemon.detect.calibration.calibrate_threshold` sets the network's threshold (and SNR
+gate) alone. Detection continues with the result.
 """
 
 from __future__ import annotations
@@ -18,15 +18,12 @@ import logging
 import numpy as np
 import numpy.typing as npt
 
-from aemon.detect.calibration import (
-    GATE_ABOVE,
-    SiteCalibration,
-    calibrate_threshold,
-    classifier_decision_for_rate,
-)
+from aemon.detect.calibration import SiteCalibration, calibrate_threshold
+from aemon.detect.classifier_calibration import calibrate_classifier, weaker_gate
 from aemon.detect.hit_streams import NeuralHitStream
 from aemon.detect.probability_map import ProbabilityChunk
-from aemon.detect.site_classifier import with_decision
+from aemon.detect.site_classifier import network_probability, with_decision
+from aemon.detect.site_features import FEATURE_NAMES
 from aemon.events.hit import Hit
 from aemon.types import Gap
 
@@ -103,76 +100,62 @@ class BackgroundLearning:
         self.stream.map_listener = None
         self.stream.snr_listener = None
         self.stream.feature_listener = None
-        card = self.stream.detector.card
         if not self._chunks:
             logger.warning("no map to learn the background from; keeping the card's threshold")
             return
         seconds = sum(c.probabilities.shape[-1] * c.bin_samples for c in self._chunks) / self.rate
-        if self.stream.site_classifier is not None and self._classifier_decision(seconds):
-            return
+        features = np.array(self._features, dtype=np.float64).reshape(
+            len(self._features), len(FEATURE_NAMES)
+        )
+        snr_db = np.array(self._event_snr_db, dtype=np.float64)
+        measured = snr_db.size == features.shape[0]  # every candidate (no gate while learning)
+        classifier = self.stream.site_classifier
+        mine = None
+        if classifier is not None and measured:
+            mine = calibrate_classifier(
+                classifier, features, snr_db, seconds, fa_per_min=self.fa_per_min,
+                card=self.stream.detector.card, sources=("live",),
+            )  # fmt: skip
+        if mine is None or mine.min_snr_db > 0:
+            if classifier is not None and measured:  # the SNRs of what the network keeps alone
+                snr_db = snr_db[
+                    network_probability(features) >= self.stream.detector.card.threshold
+                ]
+            network = self._network_calibration(list(snr_db))
+            if mine is None or weaker_gate(mine, network) is network:
+                if classifier is not None:
+                    self.stream.drop_classifier()
+                self._apply(network)
+                return
+        assert classifier is not None and mine.classifier_decision is not None
+        self.stream.site_classifier = with_decision(classifier, mine.classifier_decision)
+        self._apply(mine)
+
+    def _network_calibration(self, event_snr_db: list[float]) -> SiteCalibration:
         probabilities = np.concatenate([c.probabilities for c in self._chunks], axis=-1)
         self._chunks.clear()
         calibration = calibrate_threshold(
             probabilities,
             self.stream.detector.bin_samples,
             self.rate,
-            card,
+            self.stream.detector.card,
             fa_per_min=self.fa_per_min,
             sources=("live",),
-            event_snr_db=self._event_snr_db,
+            event_snr_db=event_snr_db,
         )
         for segmenter in self.stream.segmenters:
             segmenter.on = segmenter.off = calibration.threshold
+        return calibration
+
+    def _apply(self, calibration: SiteCalibration) -> None:
         self.stream.min_snr_db = calibration.min_snr_db
         self.calibration = calibration
+        decision = calibration.classifier_decision
         logger.warning(
-            "learnt the background (%.1f s, %d events withheld): threshold %.4f, SNR gate "
-            "%.1f dB for %g false alarms/min",
-            calibration.background_s,
-            self.withheld,
-            calibration.threshold,
-            calibration.min_snr_db,
-            self.fa_per_min,
-        )
-
-    def _classifier_decision(self, seconds: float) -> bool:
-        """Raise the stream's classifier's decision to meet the target on ``seconds`` (s) of
-        background; False (and the classifier dropped) where it cannot below
-        :data:`GATE_ABOVE`."""
-        classifier = self.stream.site_classifier
-        assert classifier is not None
-        features = np.array(self._features, dtype=np.float64)
-        self._features.clear()
-        if features.size:
-            probability, kept = classifier.probability(features), classifier.keeps(features)
-        else:
-            probability, kept = np.zeros(0), np.zeros(0, bool)
-        decision, method, measured = classifier_decision_for_rate(
-            probability, kept, seconds, self.fa_per_min, classifier.threshold
-        )
-        if decision > GATE_ABOVE:
-            logger.warning(
-                "the classifier cannot meet %g false alarms/min on this background below a "
-                "decision of %g; detecting with the network alone",
-                self.fa_per_min, GATE_ABOVE,
-            )  # fmt: skip
-            self.stream.drop_classifier()
-            return False
-        self.stream.site_classifier = with_decision(classifier, decision)
-        card = self.stream.detector.card
-        self.calibration = SiteCalibration(
-            threshold=card.threshold,
-            target_fa_per_min=self.fa_per_min,
-            measured_fa_per_min=round(measured, 3),
-            background_s=round(seconds, 3),
-            method=f"classifier {method}",
-            sources=("live",),
-            model=card.name,
-            classifier_decision=decision,
-        )
-        logger.warning(
-            "learnt the background (%.1f s, %d events withheld): classifier decision %.4f "
-            "for %g false alarms/min",
-            seconds, self.withheld, decision, self.fa_per_min,
+            "learnt the background (%.1f s, %d events withheld): %s, SNR gate %.1f dB for %g "
+            "false alarms/min",
+            calibration.background_s, self.withheld,
+            f"threshold {calibration.threshold:.4f} (network alone)" if decision is None
+            else f"classifier decision {decision:.4f}",
+            calibration.min_snr_db, self.fa_per_min,
         )  # fmt: skip
-        return True

@@ -13,11 +13,8 @@ segmenter's merging) meets the target:
   a 20 s background can then still set a threshold for 1 false alarm per minute.
 
 A model with a classifier (:mod:`aemon.detect.site_classifier`: the shipped day-one one, or
-a site classifier) keeps it: :func:`classifier_decision_for_rate` raises the burst
-probability the classifier asks for until the background's detections that it keeps meet
-the target (never lowering it), the same two ways, and the card's threshold is left alone.
-Only where that decision would have to exceed :data:`GATE_ABOVE` is the network calibrated
-alone, as follows.
+a site classifier) keeps it (:mod:`aemon.detect.classifier_calibration`); what follows is
+how the network is calibrated where there is none.
 
 Where the threshold that meets the target would have to exceed :data:`GATE_ABOVE`, the
 background holds transients that the network takes for bursts with full confidence (bearing
@@ -56,7 +53,6 @@ __all__ = [
     "GATE_ABOVE",
     "SiteCalibration",
     "calibrate_threshold",
-    "classifier_decision_for_rate",
     "level_for_rate",
     "read_site_calibration",
     "run_peaks",
@@ -207,44 +203,6 @@ def calibrate_threshold(
         created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         min_snr_db=gate,
     )
-
-
-def classifier_decision_for_rate(
-    probability: npt.NDArray[np.float64],
-    kept: npt.NDArray[np.bool_],
-    seconds: float,
-    fa_per_min: float,
-    decision: float,
-) -> tuple[float, str, float]:
-    """The burst probability a classifier must ask for so that the background's detections
-    it keeps meet ``fa_per_min``; never under its own ``decision``.
-
-    Args:
-        probability: The classifier's burst probability of every detection on the background.
-        kept: Which of them it keeps at its own bars.
-        seconds: Background duration (s).
-        fa_per_min: Target false alarms per minute.
-        decision: The classifier's own decision (probability).
-
-    Returns:
-        ``(decision, method, false alarms per minute at it on this background)``; the method
-        is ``"empirical"`` or ``"tail-fit"`` (in logit units, as the network's threshold), or
-        ``"above-all"`` where fewer than 3 detections are kept (the decision then sits just
-        above the highest).
-    """
-    minutes = seconds / 60.0
-    values = np.sort(np.asarray(probability, np.float64)[kept])[::-1]
-    allowed = fa_per_min * minutes
-    if values.size <= allowed:
-        level, method = decision, "empirical"
-    elif values.size < 3:
-        level, method = float(values[0]) + LEVEL_STEP, "above-all"
-    else:
-        p = np.clip(values, 1e-9, 1 - 1e-9)
-        z_star, method = level_for_rate(np.log(p / (1 - p)), allowed)
-        level = float(1 / (1 + math.exp(-z_star)))
-    level = min(max(level, decision), MAX_THRESHOLD)
-    return level, method, float(np.count_nonzero(values >= level)) / max(minutes, 1e-12)
 
 
 def level_for_rate(values: npt.NDArray[np.float64], allowed: float) -> tuple[float, str]:

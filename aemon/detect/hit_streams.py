@@ -255,7 +255,7 @@ class NeuralHitStream:
             snr_db = peak_snr_db(signal[det.channel], lo, det.stop_sample - first)
             if self.snr_listener is not None:
                 self.snr_listener(snr_db)
-            if snr_db < self.min_snr_db:  # gated before the features are measured
+            if self.min_snr_db > 0 and snr_db < self.min_snr_db:  # gated before features
                 self.gated_events += 1
                 return None
         if not judged:

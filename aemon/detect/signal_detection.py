@@ -30,6 +30,7 @@ from aemon.types import ChannelInfo, StreamFormat
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BackgroundFeatures",
     "BackgroundMap",
     "SignalDetection",
     "background_features",
@@ -211,28 +212,48 @@ def background_map(detector: Detector, paths: Sequence[str | os.PathLike[str]]) 
                          snr_db)  # fmt: skip
 
 
+class BackgroundFeatures(NamedTuple):
+    """What :func:`background_features` measured on background files.
+
+    Attributes:
+        features: Site features of every candidate, ``(n, len(FEATURE_NAMES))``.
+        snr_db: The live gate's SNR (dB) of each candidate, in the same order.
+        seconds: Duration of the files (s).
+    """
+
+    features: npt.NDArray[np.float64]
+    snr_db: npt.NDArray[np.float64]
+    seconds: float
+
+
 def background_features(
     detector: Detector,
     paths: Sequence[str | os.PathLike[str]],
     threshold: float,
     trigger_ratio: float | None = None,
-) -> tuple[npt.NDArray[np.float64], float]:
-    """Site features of every candidate the live stream proposes at ``threshold`` (and, with
-    ``trigger_ratio``, of its STA/LTA triggers) on background files, all channels together,
-    and the files' duration (s): what a classifier is calibrated on."""
+) -> BackgroundFeatures:
+    """Site features and SNRs of every candidate the live stream proposes at ``threshold``
+    (and, with ``trigger_ratio``, of its STA/LTA triggers) on background files, all channels
+    together: what a classifier is calibrated on. ``detector`` must have no SNR gate (every
+    candidate is measured, so the two lists stay in step)."""
     from aemon.detect.site_features import FEATURE_NAMES
 
     found: list[npt.NDArray[np.float64]] = []
+    snr_db: list[float] = []
     seconds = 0.0
     for path in paths:
         seconds += _detect_file(
             detector,
             path,
             threshold=threshold,
+            event_snr_db=snr_db,
             feature_listener=lambda _event, features, _onset: found.append(features),
             trigger_ratio=trigger_ratio,
         )[1]
-    return np.array(found, dtype=np.float64).reshape(len(found), len(FEATURE_NAMES)), seconds
+    features = np.array(found, dtype=np.float64).reshape(len(found), len(FEATURE_NAMES))
+    if len(snr_db) != len(found):
+        raise RuntimeError(f"{len(snr_db)} SNRs for {len(found)} candidates")
+    return BackgroundFeatures(features, np.array(snr_db, dtype=np.float64), seconds)
 
 
 def _detect_file(

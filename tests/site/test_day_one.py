@@ -16,7 +16,9 @@ from aemon.detect.calibration import (
     read_site_calibration,
     write_site_calibration,
 )
+from aemon.detect.classifier_calibration import calibrate_classifier
 from aemon.detect.onnx_runtime import OnnxDetector
+from aemon.detect.signal_detection import background_features
 from aemon.detect.site_classifier import (
     DAY_ONE_CLASSIFIER_FILE,
     SITE_CLASSIFIER_FILE,
@@ -155,21 +157,40 @@ def test_the_command_writes_a_copy_with_its_command(
     assert raw["trigger_ratio"] is None and "--trigger-ratio" not in raw["info"]["command"]
 
 
-def test_calibrate_sets_the_day_one_classifier_aside(
+def test_calibrate_gates_the_day_one_classifier_where_no_decision_meets_the_target(
     energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from tests.site.site_data import machine, write_wav
 
     model = _train_classifier(energy, tmp_path / "day-one")
-    assert OnnxDetector(model).site_classifier is not None
-    background = write_wav(tmp_path / "bg.wav", machine(np.random.default_rng(3), 2.0))
+    shipped = read_classifier(model)
+    assert shipped is not None
+    rng = np.random.default_rng(3)
+    background = write_wav(tmp_path / "bg.wav", machine(rng, 2.0))
+    second = write_wav(tmp_path / "bg2.wav", machine(rng, 2.0))
     capsys.readouterr()
     out = tmp_path / "calibrated"
     assert main(["calibrate", str(background), "--model", str(model), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert "detects with the network alone: its day-one classifier cannot meet" in printed
-    assert (out / DAY_ONE_CLASSIFIER_FILE).is_file()  # kept in the copy, not used
-    assert OnnxDetector(out).site_classifier is None
+    assert "SNR gate" in capsys.readouterr().out
+    calibration = read_site_calibration(out)
+    assert calibration is not None and calibration.min_snr_db > 0
+    used = OnnxDetector(out)
+    assert used.card.min_snr_db == calibration.min_snr_db
+    # of the classifier's gate (at its own decision) and the network's alone, the lower one
+    features = background_features(
+        OnnxDetector(model, site_calibration=False), [background], shipped.candidate_probability
+    )
+    mine = calibrate_classifier(shipped, features.features, features.snr_db, features.seconds,
+                                fa_per_min=1.0, card=used.card, sources=())  # fmt: skip
+    assert mine is not None and mine.min_snr_db > 0
+    assert calibration.min_snr_db <= mine.min_snr_db
+    if calibration.classifier_decision is not None:
+        assert calibration.classifier_decision == shipped.threshold and used.site_classifier
+    else:
+        assert used.site_classifier is None and calibration.min_snr_db < mine.min_snr_db
+    csv = tmp_path / "second.csv"
+    assert main(["detect", str(second), "-o", str(csv), "--model", str(out)]) == 0
+    assert len(csv.read_text().splitlines()) - 1 <= 2  # 1/min asked: ~0 in 2 s
 
 
 def test_calibrate_raises_the_day_one_decision_where_that_meets_the_target(
