@@ -87,8 +87,8 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--learn-background", type=float, default=0.0, metavar="S",
-        help="nn: learn the threshold from the first S seconds (machine running, no cracks "
-        "yet; events are withheld meanwhile); see aemon calibrate",
+        help="nn: learn the classifier's decision (or the threshold) from the first S seconds "
+        "(machine running, no cracks yet; events are withheld meanwhile); see aemon calibrate",
     )  # fmt: skip
     group.add_argument(
         "--fa-per-min", type=float, default=1.0, metavar="RATE",

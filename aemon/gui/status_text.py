@@ -80,14 +80,23 @@ def calibration_text(model: str | None, rate_hz: float | None) -> str:
         classifier = read_classifier(directory)
     except AemonError as exc:
         return f"model problem: {exc}"
-    if classifier is not None and not (directory / SITE_CLASSIFIER_FILE).is_file():
-        return "day-one classifier only (aemon calibrate, aemon adapt --background)"
-    if classifier is not None:
+    site = (directory / SITE_CLASSIFIER_FILE).is_file()
+    if classifier is not None and site:
         bursts = classifier.info.get("harvest", {}).get("bursts", "?")
-        return f"site classifier from {bursts} bursts, keeps p ≥ {classifier.threshold:.2f}"
-    if calibration is None:
+        text = f"site classifier from {bursts} bursts, keeps p ≥ {classifier.threshold:.2f}"
+    elif classifier is not None and (
+        calibration is None or calibration.classifier_decision is None
+    ):
+        return "day-one classifier only (aemon calibrate, aemon adapt --background)"
+    elif classifier is not None:
+        text = f"day-one classifier, keeps p ≥ {classifier.threshold:.2f}"
+    elif calibration is None:
         return f"none for {directory.name} (aemon calibrate, aemon adapt --background)"
-    text = f"{calibration.threshold:.4g} for {calibration.target_fa_per_min:g} FA/min"
+    else:
+        text = f"{calibration.threshold:.4g}"
+    if calibration is None:
+        return text
+    text += f" for {calibration.target_fa_per_min:g} FA/min"
     if calibration.min_snr_db > 0:
         text += f", SNR ≥ {calibration.min_snr_db:.1f} dB"
     return text + f" ({calibration.created_utc[:10] or 'undated'})"

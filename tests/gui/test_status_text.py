@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,17 @@ def test_calibration_text_follows_the_models_site_calibration(tmp_path: Path) ->
     text = calibration_text(str(model), None)
     assert text == "0.4321 for 2 FA/min, SNR ≥ 14.2 dB (2026-11-30)"
     assert calibration_text(str(tmp_path / "missing"), None).startswith("model problem: ")
+    raised = replace(calibration, classifier_decision=0.7, min_snr_db=0.0)
+    write_site_calibration(raised, model)  # calibrate kept the day-one classifier, raised
+    assert calibration_text(str(model), None) == (
+        "day-one classifier, keeps p ≥ 0.70 for 2 FA/min (2026-11-30)"
+    )
     info = {"harvest": {"bursts": 14}}
     SiteClassifier.from_sklearn(trees, 0.81, 0.3, info=info).write(model)
+    assert calibration_text(str(model), None) == (
+        "site classifier from 14 bursts, keeps p ≥ 0.81 for 2 FA/min (2026-11-30)"
+    )
+    (model / "site_calibration.json").unlink()
     assert calibration_text(str(model), None) == "site classifier from 14 bursts, keeps p ≥ 0.81"
 
 
