@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
             sources=sources,
             event_snr_db=background.event_snr_db,
         )
-        calibration = network if calibration is None else weaker_gate(calibration, network)
+        calibration = weaker_gate(calibration, network)
     if args.out is None:
         path = write_site_calibration(calibration, target)
     else:  # a complete copy under DIR.partial, renamed at the end

@@ -122,12 +122,13 @@ class BackgroundLearning:
                     network_probability(features) >= self.stream.detector.card.threshold
                 ]
             network = self._network_calibration(list(snr_db))
-            if mine is None or weaker_gate(mine, network) is network:
+            if weaker_gate(mine, network) is network:
                 if classifier is not None:
                     self.stream.drop_classifier()
                 self._apply(network)
                 return
-        assert classifier is not None and mine.classifier_decision is not None
+        assert classifier is not None and mine is not None
+        assert mine.classifier_decision is not None
         self.stream.site_classifier = with_decision(classifier, mine.classifier_decision)
         self._apply(mine)
 

@@ -107,10 +107,12 @@ def calibrate_classifier(
     )
 
 
-def weaker_gate(classifier: SiteCalibration, network: SiteCalibration) -> SiteCalibration:
-    """Of a classifier's calibration and the network's alone on the same background, the one
-    with the lower SNR gate (dB; the classifier's on a tie)."""
-    return network if network.min_snr_db < classifier.min_snr_db else classifier
+def weaker_gate(classifier: SiteCalibration | None, network: SiteCalibration) -> SiteCalibration:
+    """Of a classifier's calibration (None where it has none) and the network's alone on the
+    same background, the one with the lower SNR gate (dB; the classifier's on a tie)."""
+    if classifier is None or network.min_snr_db < classifier.min_snr_db:
+        return network
+    return classifier
 
 
 def classifier_decision_for_rate(

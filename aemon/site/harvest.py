@@ -203,10 +203,11 @@ def _bursts_of_channel(
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0
         if noise <= 0 or peak <= 0 or 20 * np.log10(peak / noise) < min_snr_db:
             continue
-        if _is_glitch(wave, noise, rate):
+        envelope = _envelope(wave, rate)
+        if _is_glitch(envelope, noise, rate):
             result.skipped_glitches += 1
             continue
-        wave = wave[: _second_onset(wave, rate)]
+        wave = wave[: _second_onset(envelope)]
         loud = np.flatnonzero(np.abs(wave) > END_X_NOISE * noise)
         wave = wave[: int(loud[-1]) + 1]
         if wave.size < shortest:
@@ -218,13 +219,17 @@ def _bursts_of_channel(
         result.onset_s.append(onset / rate)
 
 
-def _is_glitch(wave: npt.NDArray[np.float64], noise: float, rate: float) -> bool:
-    """Whether ``wave`` is an electrical glitch rather than a burst: its envelope (mean
-    absolute value over :data:`ENVELOPE_S`) stays above :data:`GLITCH_X_NOISE` × the noise
-    RMS (V) for less than :data:`MIN_RING_S` around its peak. A spike of a few samples stays
-    there only about one envelope width; the shortest bursts ring for tens of µs."""
+def _envelope(wave: npt.NDArray[np.float64], rate: float) -> npt.NDArray[np.float64]:
+    """Mean absolute value of ``wave`` over :data:`ENVELOPE_S` around each sample."""
     width = max(1, int(ENVELOPE_S * rate))
-    envelope = np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
+    return np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
+
+
+def _is_glitch(envelope: npt.NDArray[np.float64], noise: float, rate: float) -> bool:
+    """Whether a candidate is an electrical glitch rather than a burst: its ``envelope``
+    (:func:`_envelope`) stays above :data:`GLITCH_X_NOISE` × the noise RMS (V) for less than
+    :data:`MIN_RING_S` around its peak. A spike of a few samples stays there only about one
+    envelope width; the shortest bursts ring for tens of µs."""
     peak = int(np.argmax(envelope))
     below = np.flatnonzero(envelope < GLITCH_X_NOISE * noise)
     start = int(below[below < peak].max()) + 1 if np.any(below < peak) else 0
@@ -232,13 +237,12 @@ def _is_glitch(wave: npt.NDArray[np.float64], noise: float, rate: float) -> bool
     return stop - start < MIN_RING_S * rate
 
 
-def _second_onset(wave: npt.NDArray[np.float64], rate: float) -> int:
-    """Where a second burst starts inside ``wave`` (its length if none): the envelope, after
-    the peak, climbs :data:`RISE_AGAIN_DB` over its lowest point since and back to within
-    :data:`RISE_AGAIN_OF_PEAK_DB` of the peak. Cut at that lowest point. A reflection arrives
-    weaker and is kept; an overlapping burst that no detector separated is not."""
-    width = max(1, int(ENVELOPE_S * rate))
-    envelope = np.convolve(np.abs(wave), np.ones(width) / width, mode="same")
+def _second_onset(envelope: npt.NDArray[np.float64]) -> int:
+    """Where a second burst starts inside a wave (its length if none): its ``envelope``
+    (:func:`_envelope`), after the peak, climbs :data:`RISE_AGAIN_DB` over its lowest point
+    since and back to within :data:`RISE_AGAIN_OF_PEAK_DB` of the peak. Cut at that lowest
+    point. A reflection arrives weaker and is kept; an overlapping burst that no detector
+    separated is not."""
     peak = int(np.argmax(envelope))
     after = envelope[peak:]
     lowest = np.minimum.accumulate(after)
@@ -246,7 +250,7 @@ def _second_onset(wave: npt.NDArray[np.float64], rate: float) -> int:
         after > envelope[peak] * 10 ** (-RISE_AGAIN_OF_PEAK_DB / 20)
     )
     if not again.any():
-        return wave.size
+        return envelope.size
     first = int(np.argmax(again))
     return peak + int(np.argmin(after[: first + 1]))
 

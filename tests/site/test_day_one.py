@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -157,20 +158,44 @@ def test_the_command_writes_a_copy_with_its_command(
     assert raw["trigger_ratio"] is None and "--trigger-ratio" not in raw["info"]["command"]
 
 
-def test_calibrate_gates_the_day_one_classifier_where_no_decision_meets_the_target(
-    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.site.site_data import machine, write_wav
+class _Site(NamedTuple):
+    model: Path
+    background: Path
+    second: Path
+    white: Path
 
-    model = _train_classifier(energy, tmp_path / "day-one")
-    shipped = read_classifier(model)
-    assert shipped is not None
+
+@pytest.fixture(scope="module")
+def site(energy: Path, tmp_path_factory: pytest.TempPathFactory) -> _Site:
+    """A day-one model, two stretches of one machine and white noise, for ``calibrate``."""
+    from tests.site.site_data import NOISE_RMS_V, RATE, machine, write_wav
+
+    directory = tmp_path_factory.mktemp("calibrate")
     rng = np.random.default_rng(3)
-    background = write_wav(tmp_path / "bg.wav", machine(rng, 2.0))
-    second = write_wav(tmp_path / "bg2.wav", machine(rng, 2.0))
+    return _Site(
+        _train_classifier(energy, directory / "day-one"),
+        write_wav(directory / "bg.wav", machine(rng, 2.0)),
+        write_wav(directory / "bg2.wav", machine(rng, 2.0)),
+        write_wav(directory / "white.wav", rng.standard_normal(int(2 * RATE)) * NOISE_RMS_V),
+    )
+
+
+def _events(model_dir: Path, recording: Path) -> int:
+    """Events ``aemon detect`` writes for ``recording`` with ``model_dir``."""
+    csv = model_dir.parent / f"{model_dir.name}-{recording.stem}.csv"
+    assert main(["detect", str(recording), "-o", str(csv), "--model", str(model_dir)]) == 0
+    return len(csv.read_text().splitlines()) - 1
+
+
+def test_calibrate_gates_the_day_one_classifier_where_no_decision_meets_the_target(
+    site: _Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = read_classifier(site.model)
+    assert shipped is not None
     capsys.readouterr()
     out = tmp_path / "calibrated"
-    assert main(["calibrate", str(background), "--model", str(model), "--out", str(out)]) == 0
+    argv = ["calibrate", str(site.background), "--model", str(site.model), "--out", str(out)]
+    assert main(argv) == 0
     assert "SNR gate" in capsys.readouterr().out
     calibration = read_site_calibration(out)
     assert calibration is not None and calibration.min_snr_db > 0
@@ -178,8 +203,9 @@ def test_calibrate_gates_the_day_one_classifier_where_no_decision_meets_the_targ
     assert used.card.min_snr_db == calibration.min_snr_db
     # of the classifier's gate (at its own decision) and the network's alone, the lower one
     features = background_features(
-        OnnxDetector(model, site_calibration=False), [background], shipped.candidate_probability
-    )
+        OnnxDetector(site.model, site_calibration=False), [site.background],
+        shipped.candidate_probability,
+    )  # fmt: skip
     mine = calibrate_classifier(shipped, features.features, features.snr_db, features.seconds,
                                 fa_per_min=1.0, card=used.card, sources=())  # fmt: skip
     assert mine is not None and mine.min_snr_db > 0
@@ -188,31 +214,17 @@ def test_calibrate_gates_the_day_one_classifier_where_no_decision_meets_the_targ
         assert calibration.classifier_decision == shipped.threshold and used.site_classifier
     else:
         assert used.site_classifier is None and calibration.min_snr_db < mine.min_snr_db
-    csv = tmp_path / "second.csv"
-    assert main(["detect", str(second), "-o", str(csv), "--model", str(out)]) == 0
-    assert len(csv.read_text().splitlines()) - 1 <= 2  # 1/min asked: ~0 in 2 s
+    assert _events(out, site.second) <= 2  # 1/min asked: ~0 in 2 s
 
 
 def test_calibrate_raises_the_day_one_decision_where_that_meets_the_target(
-    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    site: _Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.site.site_data import NOISE_RMS_V, RATE, machine, write_wav
-
-    model = _train_classifier(energy, tmp_path / "day-one")
-    shipped = read_classifier(model)
+    shipped = read_classifier(site.model)
     assert shipped is not None
-    rng = np.random.default_rng(3)
-    background = write_wav(tmp_path / "bg.wav", machine(rng, 2.0))
-    second = write_wav(tmp_path / "bg2.wav", machine(rng, 2.0))
-    white = write_wav(tmp_path / "white.wav", rng.standard_normal(int(2 * RATE)) * NOISE_RMS_V)
-
-    def events(model_dir: Path, recording: Path) -> int:
-        csv = tmp_path / f"{model_dir.name}-{recording.stem}.csv"
-        assert main(["detect", str(recording), "-o", str(csv), "--model", str(model_dir)]) == 0
-        return len(csv.read_text().splitlines()) - 1
-
+    capsys.readouterr()
     out = tmp_path / "machine-30"
-    argv = ["calibrate", str(background), "--model", str(model), "--out", str(out)]
+    argv = ["calibrate", str(site.background), "--model", str(site.model), "--out", str(out)]
     assert main([*argv, "--fa-per-min", "30"]) == 0
     assert "classifier decision" in capsys.readouterr().out
     calibration = read_site_calibration(out)
@@ -222,9 +234,10 @@ def test_calibrate_raises_the_day_one_decision_where_that_meets_the_target(
     used = OnnxDetector(out).site_classifier
     assert used is not None and used.threshold == calibration.classifier_decision
     # on another stretch of the machine: near the target, and fewer than the day one's own
-    assert events(out, second) <= 2 * 30 * 2.0 / 60 + 1 < events(model, second)
+    assert _events(out, site.second) <= 2 * 30 * 2.0 / 60 + 1 < _events(site.model, site.second)
     quiet = tmp_path / "white-1"
-    assert main(["calibrate", str(white), "--model", str(model), "--out", str(quiet)]) == 0
+    argv = ["calibrate", str(site.white), "--model", str(site.model), "--out", str(quiet)]
+    assert main(argv) == 0
     kept = read_site_calibration(quiet)
     assert kept is not None and kept.classifier_decision == shipped.threshold  # never lowered
 
