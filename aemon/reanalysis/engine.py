@@ -139,6 +139,9 @@ def open_client(scheduler: str | None, workers: int) -> Iterator[Client]:
             silence_logs=logging.CRITICAL,  # the workers' tracebacks: failures get one line
         )
     with cluster, Client(cluster) as client:
+        # every worker is in before the first chunk is submitted; else a worker that is slow to
+        # start (a busy machine) may get none, and the cluster runs at the speed of one
+        client.wait_for_workers(workers, timeout=CONNECT_TIMEOUT_S)
         yield client
 
 
