@@ -170,7 +170,7 @@ def _classifier_calibration(
     if classifier is None:
         return None
     measured = background_features(
-        detector, background, classifier.candidate_probability, classifier.trigger_ratio
+        detector, background, classifier.candidate_probability, classifier.triggers
     )
     return calibrate_classifier(
         classifier, measured.features, measured.snr_db, measured.seconds,

@@ -45,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     parser.add_argument(
         "--trigger-ratio", type=float, default=0.0, metavar="R",
-        help="also judge STA/LTA triggers at this ratio where the network proposed nothing, "
-        "e.g. 3 (default 0: the network's candidates alone)",
+        help="also judge STA/LTA triggers on the pre-whitened signal at this ratio where the "
+        "network proposed nothing, e.g. 2 (default 0: the network's candidates alone)",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -27,6 +27,7 @@ from aemon.detect.probability_map import ProbabilityChunk, ProbabilityMapStream
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.site_features import CONTEXT_S, RECENT_S, site_features
 from aemon.detect.trigger_candidates import TriggerCandidates
+from aemon.detect.trigger_setting import Triggers
 from aemon.dsp.normalization import noise_floor
 from aemon.dsp.raw_history import RawHistory
 from aemon.events.hit import Detection, Hit, HitBuilder
@@ -62,7 +63,7 @@ class NeuralHitStream:
             --background``, or a model's day-one classifier): those it rejects are dropped
             before they are built. With it, runs open at its ``candidate_probability``
             unless ``threshold`` is given, and STA/LTA triggers are judged too where its
-            ``trigger_ratio`` is set (:meth:`use_triggers`).
+            ``triggers`` are set (:meth:`use_triggers`).
     """
 
     def __init__(
@@ -121,16 +122,16 @@ class NeuralHitStream:
         self._recent: dict[int, collections.deque[int]] = {}
         self._recent_span = int(RECENT_S * rate)
         self._triggers: TriggerCandidates | None = None
-        if site_classifier is not None and site_classifier.trigger_ratio is not None:
-            self.use_triggers(site_classifier.trigger_ratio)
+        if site_classifier is not None and site_classifier.triggers is not None:
+            self.use_triggers(site_classifier.triggers)
 
     def drop_classifier(self) -> None:
         """Detect with the network alone from now on (a classifier's STA/LTA triggers go too)."""
         self.site_classifier = None
         self._triggers = None
 
-    def use_triggers(self, ratio: float) -> None:
-        """Also propose STA/LTA triggers at ``ratio`` where the network proposed nothing
+    def use_triggers(self, triggers: Triggers) -> None:
+        """Also propose STA/LTA ``triggers`` where the network proposed nothing
         (:mod:`aemon.detect.trigger_candidates`); call before the first block. Training sets
         it with a feature listener, so the classifier learns the candidates it will judge."""
         fmt = self.detector.format
@@ -138,7 +139,7 @@ class NeuralHitStream:
         self._triggers = TriggerCandidates(
             fmt.channels,
             fmt.sample_rate_hz,
-            ratio,
+            triggers,
             self.segmenters[0].on,
             [c if groups == fmt.channels else 0 for c in range(fmt.channels)],
             self.detector.card.classes[0],

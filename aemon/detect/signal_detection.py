@@ -22,6 +22,7 @@ from aemon.detect.hit_streams import FeatureListener, NeuralHitStream
 from aemon.detect.options import DetectOptions
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.detect.runner import DetectionRunner, HitList, Item
+from aemon.detect.trigger_setting import Triggers
 from aemon.errors import ConfigError
 from aemon.events.hit import Hit
 from aemon.io.file_readers import open_block_reader, timeline
@@ -68,7 +69,7 @@ def detect_signal(
     keep_map: bool = False,
     block_samples: int = BLOCK_SAMPLES,
     feature_listener: FeatureListener | None = None,
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
 ) -> SignalDetection:
     """Detect events in a ``(channels, n)`` float signal (V) with the live neural stream.
 
@@ -83,7 +84,7 @@ def detect_signal(
         feature_listener: Called with every event built, its site features and the onset they
             were measured at (:data:`~aemon.detect.hit_streams.FeatureListener`), before the
             site classifier (if the model has one) decides (``aemon adapt`` learns so).
-        trigger_ratio: Also propose STA/LTA triggers at this ratio where the network proposed
+        triggers: Also propose these STA/LTA triggers where the network proposed
             nothing (:mod:`aemon.detect.trigger_candidates`); None for the classifier's own
             setting.
     """
@@ -100,7 +101,7 @@ def detect_signal(
         keep_map=keep_map,
         first_sample=0,
         feature_listener=feature_listener,
-        trigger_ratio=trigger_ratio,
+        triggers=triggers,
     )
 
 
@@ -115,7 +116,7 @@ def detect_blocks(
     first_sample: int = 0,
     event_snr_db: list[float] | None = None,
     feature_listener: FeatureListener | None = None,
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
 ) -> SignalDetection:
     """:func:`detect_signal` over ``(first_sample, block)`` items and gaps of a stream.
 
@@ -137,8 +138,8 @@ def detect_blocks(
     if event_snr_db is not None:
         stream.snr_listener = event_snr_db.append
     stream.feature_listener = feature_listener
-    if trigger_ratio is not None:
-        stream.use_triggers(trigger_ratio)
+    if triggers is not None:
+        stream.use_triggers(triggers)
     events = HitList()
     runner = DetectionRunner(
         stream, [events], first_sample=first_sample, sample_rate_hz=fmt.sample_rate_hz
@@ -230,10 +231,10 @@ def background_features(
     detector: Detector,
     paths: Sequence[str | os.PathLike[str]],
     threshold: float,
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
 ) -> BackgroundFeatures:
     """Site features and SNRs of every candidate the live stream proposes at ``threshold``
-    (and, with ``trigger_ratio``, of its STA/LTA triggers) on background files, all channels
+    (and, with ``triggers``, of its STA/LTA triggers) on background files, all channels
     together: what a classifier is calibrated on. ``detector`` must have no SNR gate (every
     candidate is measured, so the two lists stay in step)."""
     from aemon.detect.site_features import FEATURE_NAMES
@@ -248,7 +249,7 @@ def background_features(
             threshold=threshold,
             event_snr_db=snr_db,
             feature_listener=lambda _event, features, _onset: found.append(features),
-            trigger_ratio=trigger_ratio,
+            triggers=triggers,
         )[1]
     features = np.array(found, dtype=np.float64).reshape(len(found), len(FEATURE_NAMES))
     if len(snr_db) != len(found):

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from scipy.special import expit
 
 from aemon.detect.site_features import FEATURE_NAMES
+from aemon.detect.trigger_setting import Triggers
 from aemon.errors import FileFormatError
 
 logger = logging.getLogger(__name__)
@@ -105,9 +106,11 @@ class SiteClassifier:
             this probability (what the network alone keeps) is dropped only when its burst
             probability is under ``drop_below``; None judges every detection by ``threshold``.
         drop_below: See ``network_threshold``.
-        trigger_ratio: STA/LTA ratio of the trigger candidates it was trained with
+        triggers: The STA/LTA trigger candidates it was trained with
             (:mod:`aemon.detect.trigger_candidates`), which the stream then proposes beside
-            the network's; None for a classifier of the network's candidates alone.
+            the network's; None for a classifier of the network's candidates alone. In its
+            file: ``trigger_ratio``, and ``trigger_whitened`` (missing in files written
+            before whitened triggers: raw).
     """
 
     trees: tuple[Tree, ...]
@@ -119,7 +122,7 @@ class SiteClassifier:
     info: dict[str, Any] = field(default_factory=dict)
     network_threshold: float | None = None
     drop_below: float | None = None
-    trigger_ratio: float | None = None
+    triggers: Triggers | None = None
 
     def probability(self, features: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Burst probability of each row of ``features`` ``(n, len(FEATURE_NAMES))``.
@@ -185,7 +188,7 @@ class SiteClassifier:
         threshold: float,
         candidate_probability: float,
         info: dict[str, Any] | None = None,
-        trigger_ratio: float | None = None,
+        triggers: Triggers | None = None,
     ) -> SiteClassifier:
         """Copy a fitted binary ``sklearn.ensemble.GradientBoostingClassifier``."""
         trees = tuple(
@@ -202,7 +205,7 @@ class SiteClassifier:
         staged = sum(float(t.predict(probe)[0]) for t in model.estimators_[:, 0])
         offset = float(model.decision_function(probe)[0]) - model.learning_rate * staged
         return cls(trees, float(model.learning_rate), offset, threshold, candidate_probability,
-                   FEATURE_NAMES, dict(info or {}), trigger_ratio=trigger_ratio)  # fmt: skip
+                   FEATURE_NAMES, dict(info or {}), triggers=triggers)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``site_classifier.json`` (and ``day_one_classifier.json``)."""
@@ -215,7 +218,8 @@ class SiteClassifier:
             "candidate_probability": self.candidate_probability,
             "network_threshold": self.network_threshold,
             "drop_below": self.drop_below,
-            "trigger_ratio": self.trigger_ratio,
+            "trigger_ratio": None if self.triggers is None else self.triggers.ratio,
+            "trigger_whitened": None if self.triggers is None else self.triggers.whitened,
             "info": self.info,
             "trees": [_tree_json(t) for t in self.trees],
         }
@@ -351,7 +355,7 @@ def read_site_classifier(
             dict(raw.get("info", {})),
             _optional(raw.get("network_threshold")),
             _optional(raw.get("drop_below")),
-            _optional(raw.get("trigger_ratio")),
+            _triggers(raw),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FileFormatError(f"{path} is not a site classifier ({exc}); {hint}") from None
@@ -361,8 +365,8 @@ def read_site_classifier(
     harvest = classifier.info.get("harvest", {})
     triggers = (
         ""
-        if classifier.trigger_ratio is None
-        else (f" and STA/LTA triggers at {classifier.trigger_ratio:g}")
+        if classifier.triggers is None
+        else (f" and STA/LTA triggers at {classifier.triggers.ratio:g}")
     )
     logger.warning(
         "using the site classifier %s (learnt from %s harvested bursts; detections from "
@@ -371,6 +375,12 @@ def read_site_classifier(
         classifier.threshold,
     )  # fmt: skip
     return classifier
+
+
+def _triggers(raw: dict[str, Any]) -> Triggers | None:
+    """The triggers a classifier file names (raw ones where it predates whitened triggers)."""
+    ratio = _optional(raw.get("trigger_ratio"))
+    return None if ratio is None else Triggers(ratio, bool(raw.get("trigger_whitened", False)))
 
 
 def _optional(value: Any) -> float | None:

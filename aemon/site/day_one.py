@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import SiteClassifier, network_probability, two_bar_keeps
+from aemon.detect.trigger_setting import Triggers
 from aemon.site.decision import best_f1_decision, kept_f1
 from aemon.site.generator_data import BACKGROUND_KINDS, generator_detections
 from aemon.site.training_set import LabelledDetections
@@ -55,8 +56,8 @@ class DayOneOptions:
         mixtures: Mixtures of each background draw with the bursts.
         snr_db_range: Burst peak over the background's noise RMS (dB), uniform.
         candidate_probability: Network probability at which detections are proposed.
-        trigger_ratio: STA/LTA ratio at which triggers are proposed too, where the network
-            proposed nothing (:mod:`aemon.detect.trigger_candidates`); None for none.
+        trigger_ratio: STA/LTA ratio at which whitened triggers are proposed too, where the
+            network proposed nothing (:mod:`aemon.detect.trigger_candidates`); None for none.
         trees: Boosting stages.
         seed: Seed of all randomness.
     """
@@ -70,6 +71,11 @@ class DayOneOptions:
     trigger_ratio: float | None = None
     trees: int = 150
     seed: int = 0
+
+    @property
+    def triggers(self) -> Triggers | None:
+        """The STA/LTA triggers proposed too (whitened, at ``trigger_ratio``), or None."""
+        return None if self.trigger_ratio is None else Triggers(self.trigger_ratio)
 
 
 def learn_day_one(
@@ -97,7 +103,7 @@ def learn_day_one(
     data = generator_detections(
         network, rng, rate, seconds=options.seconds, threshold=options.candidate_probability,
         window_s=options.window_s, bursts=options.bursts, mixtures=options.mixtures,
-        snr_db_range=options.snr_db_range, trigger_ratio=options.trigger_ratio, step=step,
+        snr_db_range=options.snr_db_range, triggers=options.triggers, step=step,
     )  # fmt: skip
     step("learning")
     trees = GradientBoostingClassifier(
@@ -118,7 +124,7 @@ def learn_day_one(
     if drop_below is None:
         network_threshold = None
     classifier = SiteClassifier.from_sklearn(trees, decision, options.candidate_probability,
-                                             trigger_ratio=options.trigger_ratio)  # fmt: skip
+                                             triggers=options.triggers)  # fmt: skip
     kept = two_bar_keeps(out_of_fold, data.features, decision, network_threshold, drop_below)
     info = _info(options, data, kept, f1, network_kept, started)
     info["model"] = network.card.name

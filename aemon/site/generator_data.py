@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aemon.detect.backend import Detector
+from aemon.detect.trigger_setting import Triggers
 from aemon.site.training_set import LabelledDetections, labelled_detections
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def generator_detections(
     bursts: int = 300,
     mixtures: int = 2,
     snr_db_range: tuple[float, float] = (0.0, 30.0),
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
     step: Callable[[str], None] = lambda _: None,
 ) -> LabelledDetections:
     """Detections (at ``threshold``) of ``seconds`` of the generator's backgrounds alone and
@@ -60,7 +61,7 @@ def generator_detections(
         bursts: Burst waveforms drawn (half randomised, half simulator).
         mixtures: Mixtures of each background draw with the bursts.
         snr_db_range: Burst peak over the background's noise RMS (dB), uniform.
-        trigger_ratio: STA/LTA ratio of trigger candidates proposed too; None for none.
+        triggers: STA/LTA trigger candidates proposed too; None for none.
         step: Called with the name of each background kind as it starts (progress).
     """
     waves = _bursts(rng, rate_hz, bursts)
@@ -72,7 +73,7 @@ def generator_detections(
                        for _ in range(draws)]  # fmt: skip
         parts.append(labelled_detections(
             detector, backgrounds, waves, rng, rate_hz, threshold=threshold, mixtures=mixtures,
-            snr_db_range=snr_db_range, trigger_ratio=trigger_ratio,
+            snr_db_range=snr_db_range, triggers=triggers,
         ))  # fmt: skip
     return LabelledDetections(
         np.concatenate([p.features for p in parts]),

@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.site_classifier import SiteClassifier
-from aemon.detect.trigger_candidates import TRIGGER_RATIO
+from aemon.detect.trigger_setting import RAW_TRIGGERS, WHITENED_TRIGGERS, Triggers
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
 from aemon.site.checks import check_background, check_noise_match
@@ -72,8 +72,8 @@ class SiteOptions:
 
     Attributes:
         fa_per_min: False-alarm target on the machine's background (events/min).
-        candidates: Where detections come from: ``(network probability, STA/LTA ratio)``
-            pairs, sparsest first; the ratio adds trigger candidates where the network
+        candidates: Where detections come from: ``(network probability, STA/LTA triggers)``
+            pairs, sparsest first; the triggers add candidates where the network
             proposed nothing (:mod:`aemon.detect.trigger_candidates`), None for none. A
             classifier is learnt for each; the one of best out-of-fold site F1 that the guard
             keeps is the result (the next best is judged when the guard refuses one), each
@@ -91,7 +91,11 @@ class SiteOptions:
     """
 
     fa_per_min: float = 1.0
-    candidates: tuple[tuple[float, float | None], ...] = ((0.3, None), (0.1, TRIGGER_RATIO))
+    candidates: tuple[tuple[float, Triggers | None], ...] = (
+        (0.3, None),
+        (0.1, RAW_TRIGGERS),
+        (0.1, WHITENED_TRIGGERS),
+    )
     snr_db_range: tuple[float, float] = (0.0, 30.0)
     mixtures: int = 3
     generic_s: float = 1.0
@@ -205,7 +209,8 @@ def learn_site(
         "generic_background_s": options.generic_s,
         "generator_background_s": options.generator_s,
         "candidate_probability": classifier.candidate_probability,
-        "trigger_ratio": classifier.trigger_ratio,
+        "trigger_ratio": None if classifier.triggers is None else classifier.triggers.ratio,
+        "trigger_whitened": None if classifier.triggers is None else classifier.triggers.whitened,
         "candidates": best.name,
         "candidates_tried": {
             one.name: {
@@ -223,9 +228,12 @@ def learn_site(
     return SiteLearning(classifier, verdict, found, summary)
 
 
-def candidates_name(probability: float, trigger_ratio: float | None) -> str:
-    """How the card names a candidate source, e.g. ``"0.1"`` or ``"0.1+sta/lta 3"``."""
-    return f"{probability:g}" + ("" if trigger_ratio is None else f"+sta/lta {trigger_ratio:g}")
+def candidates_name(probability: float, triggers: Triggers | None) -> str:
+    """How the card names a candidate source, e.g. ``"0.1"``, ``"0.1+sta/lta 3"`` or
+    ``"0.1+whitened sta/lta 2"``."""
+    if triggers is None:
+        return f"{probability:g}"
+    return f"{probability:g}+{'whitened ' if triggers.whitened else ''}sta/lta {triggers.ratio:g}"
 
 
 class _Learnt(NamedTuple):
@@ -238,7 +246,7 @@ class _Learnt(NamedTuple):
 
 
 def _learn_at(
-    candidate: tuple[float, float | None],
+    candidate: tuple[float, Triggers | None],
     network: OnnxDetector,
     train_bg: list[npt.NDArray[np.float64]],
     train_bursts: list[npt.NDArray[np.float64]],
@@ -247,22 +255,22 @@ def _learn_at(
     options: SiteOptions,
 ) -> _Learnt:
     """Learn the classifier on the detections proposed by ``candidate`` (network probability,
-    STA/LTA ratio or None)."""
+    STA/LTA triggers or None)."""
     rate = network.card.sample_rate_hz
     probability, triggers = candidate
     data = labelled_detections(
         network, train_bg, train_bursts, rng, rate, threshold=probability,
-        mixtures=options.mixtures, snr_db_range=options.snr_db_range, trigger_ratio=triggers,
+        mixtures=options.mixtures, snr_db_range=options.snr_db_range, triggers=triggers,
     )  # fmt: skip
     other = generic_backgrounds(rng, int(options.generic_s * rate), rate, noise)
     general = labelled_detections(network, other, train_bursts, rng, rate, threshold=probability,
                                   mixtures=1, snr_db_range=options.snr_db_range,
-                                  trigger_ratio=triggers)  # fmt: skip
+                                  triggers=triggers)  # fmt: skip
     others = [general]  # rows that are not the site's: judged by no false-alarm floor
     if options.generator_s > 0:
         others.append(generator_detections(
             network, rng, rate, seconds=options.generator_s, threshold=probability,
-            trigger_ratio=triggers,
+            triggers=triggers,
         ))  # fmt: skip
     other_rows = sum(o.is_burst.size for o in others)
     site_rows = np.concatenate([np.ones(data.is_burst.size, bool), np.zeros(other_rows, bool)])
@@ -282,7 +290,7 @@ def _learn_at(
     trees, decision, oof_fa, oof_f1 = fit_site_trees(
         data, site_rows, trees=options.trees, seed=options.seed, fa_per_min=options.fa_per_min
     )
-    classifier = SiteClassifier.from_sklearn(trees, decision, probability, trigger_ratio=triggers)
+    classifier = SiteClassifier.from_sklearn(trees, decision, probability, triggers=triggers)
     return _Learnt(
         candidates_name(probability, triggers),
         classifier,

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from aemon.detect.backend import Detector
 from aemon.detect.signal_detection import detect_signal
 from aemon.detect.site_features import FEATURE_NAMES
+from aemon.detect.trigger_setting import Triggers
 from aemon.dsp.normalization import noise_floor
 from aemon.events.scoring import DetectedEvent, TrueEvent, matched_pairs
 
@@ -94,10 +95,10 @@ def detections(
     x: npt.NDArray[np.float64],
     rate_hz: float,
     threshold: float | None,
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
 ) -> Detections:
     """The live stream's detections in a one-channel signal ``x`` (V), with site features
-    (with STA/LTA trigger candidates at ``trigger_ratio`` too, where given)."""
+    (with STA/LTA ``triggers`` too, where given)."""
     found: list[tuple[int, npt.NDArray[np.float64]]] = []
     detect_signal(
         detector,
@@ -105,7 +106,7 @@ def detections(
         rate_hz,
         threshold=threshold,
         feature_listener=lambda _event, features, onset: found.append((onset, features)),
-        trigger_ratio=trigger_ratio,
+        triggers=triggers,
     )
     found.sort(key=lambda f: f[0])
     onsets = np.array([onset for onset, _ in found], dtype=np.int64)
@@ -191,18 +192,18 @@ def labelled_detections(
     threshold: float,
     mixtures: int,
     snr_db_range: tuple[float, float],
-    trigger_ratio: float | None = None,
+    triggers: Triggers | None = None,
 ) -> LabelledDetections:
     """Detections of each background alone (negatives) and of ``mixtures`` mixtures of it with
-    the bursts (labelled by matching), all at the candidate ``threshold`` (and with trigger
-    candidates at ``trigger_ratio``, where given)."""
+    the bursts (labelled by matching), all at the candidate ``threshold`` (and with the STA/LTA
+    ``triggers``, where given)."""
     rows: list[npt.NDArray[np.float64]] = []
     is_burst: list[npt.NDArray[np.bool_]] = []
     alone: list[npt.NDArray[np.bool_]] = []
     folds: list[npt.NDArray[np.int64]] = []
     seconds, mixed = 0.0, 0
     for background in backgrounds:
-        base = detections(detector, background, rate_hz, threshold, trigger_ratio)
+        base = detections(detector, background, rate_hz, threshold, triggers)
         rows.append(base.features)
         is_burst.append(np.zeros(base.onsets.size, bool))
         alone.append(np.ones(base.onsets.size, bool))
@@ -211,7 +212,7 @@ def labelled_detections(
         for _ in range(mixtures):
             signal, onsets = mix_bursts(background, bursts, base.onsets, rng, rate_hz,
                                         snr_db_range)  # fmt: skip
-            found = detections(detector, signal, rate_hz, threshold, trigger_ratio)
+            found = detections(detector, signal, rate_hz, threshold, triggers)
             mixed += len(onsets)
             rows.append(found.features)
             is_burst.append(burst_matches(found.onsets, onsets, rate_hz))

@@ -12,6 +12,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 from aemon.detect.site_classifier import SITE_CLASSIFIER_FILE, SiteClassifier, read_site_classifier
 from aemon.detect.site_features import FEATURE_NAMES
+from aemon.detect.trigger_setting import Triggers
 from aemon.errors import FileFormatError
 
 
@@ -45,12 +46,19 @@ def test_the_json_file_round_trips(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.probability(x), classifier.probability(x))
     assert (again.threshold, again.candidate_probability) == (0.7, 0.25)
     assert again.accepts(x[:1]) == bool(classifier.probability(x[:1])[0] >= 0.7)
-    assert again.trigger_ratio is None  # learnt on the network's candidates alone
+    assert again.triggers is None  # learnt on the network's candidates alone
     assert read_site_classifier(tmp_path / "none") is None
-    with_triggers = SiteClassifier.from_sklearn(model, 0.7, 0.25, trigger_ratio=3.5)
+    with_triggers = SiteClassifier.from_sklearn(model, 0.7, 0.25, triggers=Triggers(3.5))
     with_triggers.write(tmp_path)
     again = read_site_classifier(tmp_path)
-    assert again is not None and again.trigger_ratio == 3.5
+    assert again is not None and again.triggers == Triggers(3.5, whitened=True)
+    # a file written before whitened triggers keeps the raw ones it was learnt with
+    path = tmp_path / SITE_CLASSIFIER_FILE
+    raw = json.loads(path.read_text())
+    del raw["trigger_whitened"]
+    path.write_text(json.dumps(raw))
+    again = read_site_classifier(tmp_path)
+    assert again is not None and again.triggers == Triggers(3.5, whitened=False)
 
 
 def test_a_file_that_is_not_a_site_classifier_is_refused(tmp_path: Path) -> None:

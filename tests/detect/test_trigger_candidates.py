@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.signal
 
 from aemon.detect.onnx_runtime import OnnxDetector
 from aemon.detect.probability_map import ProbabilityChunk
 from aemon.detect.signal_detection import detect_signal
 from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.trigger_candidates import COVER_S, WARMUP_S, TriggerCandidates, sta_lta
+from aemon.detect.trigger_setting import Triggers
 from aemon.events.hit import Detection, Hit
 from tests.detect_models import energy_model
 from tests.site.site_data import RATE, crack_burst
@@ -50,11 +52,18 @@ def _signal(
     return x
 
 
+RAW = Triggers(3.0, whitened=False)
+
+
 def _run(
-    x: np.ndarray, block: int, runs: list[tuple[float, float]] = (), gap_at: int | None = None
+    x: np.ndarray,
+    block: int,
+    runs: list[tuple[float, float]] = (),
+    gap_at: int | None = None,
+    setting: Triggers = RAW,
 ) -> list[Detection]:
     """Triggers of ``x`` with a map that holds ``runs`` ((start s, stop s) at probability 1)."""
-    triggers = TriggerCandidates(1, RATE, 3.0, 0.1, [0], "burst")
+    triggers = TriggerCandidates(1, RATE, setting, 0.1, [0], "burst")
     bins = x.size // BIN
     probability = np.zeros((1, 1, bins), np.float32)
     for a, b in runs:
@@ -85,6 +94,43 @@ def test_triggers_do_not_depend_on_the_blocks() -> None:
     x = _signal([0.012, 0.02, 0.031, 0.04])
     assert _run(x, 4096) == _run(x, 1000) == _run(x, 77777)
     assert len(_run(x, 4096)) == 4
+    white = Triggers(2.0)
+    assert (
+        _run(x, 4096, setting=white)
+        == _run(x, 1000, setting=white)
+        == _run(x, 77777, setting=white)
+    )
+    assert len(_run(x, 4096, setting=white)) == 4
+
+
+def _resonant_noise(seconds: float, seed: int) -> np.ndarray:
+    """A resonant sensor's noise: a 100 kHz band 40 dB over a white floor (RMS 10 mV)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    sos = scipy.signal.butter(4, (90e3, 110e3), "bandpass", fs=RATE, output="sos")
+    band = scipy.signal.sosfilt(sos, rng.standard_normal(n))
+    return 1e-2 * band / band.std() + 1e-4 * rng.standard_normal(n)
+
+
+def _ring(peak_v: float, frequency_hz: float = 300e3) -> np.ndarray:
+    t = np.arange(int(300e-6 * RATE)) / RATE
+    return (
+        peak_v * (1 - np.exp(-t / 5e-6)) * np.exp(-t / 50e-6) * np.sin(2 * np.pi * frequency_hz * t)
+    )
+
+
+def test_whitened_triggers_hear_a_burst_beside_the_noise_band_and_not_the_band() -> None:
+    x = _resonant_noise(0.06, seed=3)
+    at = int(0.04 * RATE)
+    wave = _ring(3e-3)  # 10 dB under the noise RMS, 30 dB over the floor at 300 kHz
+    with_burst = x.copy()
+    with_burst[at : at + wave.size] += wave
+    white, raw = Triggers(2.0), Triggers(2.0, whitened=False)
+    found = _run(with_burst, 4096, setting=white)
+    assert any(abs(d.start_sample - at) < 30e-6 * RATE for d in found)
+    assert not any(abs(d.start_sample - at) < 30e-6 * RATE for d in _run(with_burst, 4096))
+    # the narrow band's own swings trigger a raw STA/LTA, not a whitened one
+    assert len(_run(x, 4096, setting=white)) <= 1 < len(_run(x, 4096, setting=raw))
 
 
 def test_no_trigger_where_a_network_run_starts_but_one_inside_a_longer_run() -> None:
@@ -107,21 +153,21 @@ def test_the_stream_judges_triggers_only_where_asked(tmp_path: Path) -> None:
     detector = OnnxDetector(tmp_path / "energy")
     x = _signal([0.02], seconds=0.06, peak_v=0.005)  # 14 dB over the noise: p < 0.1
 
-    def onsets(ratio: float | None, block: int = 65536) -> list[int]:
+    def onsets(setting: Triggers | None, block: int = 65536) -> list[int]:
         found: list[int] = []
-        detect_signal(detector, x, RATE, threshold=0.1, trigger_ratio=ratio,
+        detect_signal(detector, x, RATE, threshold=0.1, triggers=setting,
                       block_samples=block,
                       feature_listener=lambda e, _f, _at: found.append(e.sample_index))  # fmt: skip
         return sorted(found)
 
     assert onsets(None) == []  # the network proposes nothing
-    with_triggers = onsets(3.0)
+    with_triggers = onsets(Triggers(3.0))
     assert len(with_triggers) == 1 and abs(with_triggers[0] - 0.02 * RATE) < 50e-6 * RATE
-    assert onsets(3.0, block=9999) == with_triggers
+    assert onsets(Triggers(3.0), block=9999) == with_triggers
 
 
 def test_a_gap_drops_the_triggers_held() -> None:
-    triggers = TriggerCandidates(1, RATE, 3.0, 0.1, [0], "burst")
+    triggers = TriggerCandidates(1, RATE, Triggers(3.0), 0.1, [0], "burst")
     x = _signal([0.03])
     triggers.push(0, x[None, : int(0.031 * RATE)])
     assert triggers.earliest_pending is not None
@@ -132,11 +178,12 @@ def test_a_gap_drops_the_triggers_held() -> None:
 def test_a_classifier_learnt_with_triggers_makes_the_stream_propose_them(tmp_path: Path) -> None:
     energy_model(tmp_path / "energy", window=4096)
     x = _signal([0.02], seconds=0.06, peak_v=0.005)  # the network scores it under 0.1
-    found: dict[float | None, list[Hit]] = {}
-    for ratio in (None, 3.0):
+    found: dict[Triggers | None, list[Hit]] = {}
+    for setting in (None, Triggers(3.0)):
         detector = OnnxDetector(tmp_path / "energy")
         # trees that keep every candidate: what the stream proposes is what comes out
-        detector.site_classifier = SiteClassifier((), 0.1, 10.0, 0.5, 0.1, trigger_ratio=ratio)
-        found[ratio] = detect_signal(detector, x, RATE).events
+        detector.site_classifier = SiteClassifier((), 0.1, 10.0, 0.5, 0.1, triggers=setting)
+        found[setting] = detect_signal(detector, x, RATE).events
     assert found[None] == []
-    assert len(found[3.0]) == 1 and abs(found[3.0][0].sample_index - 0.02 * RATE) < 50e-6 * RATE
+    hits = found[Triggers(3.0)]
+    assert len(hits) == 1 and abs(hits[0].sample_index - 0.02 * RATE) < 50e-6 * RATE

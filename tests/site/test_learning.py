@@ -65,7 +65,8 @@ def test_site_learning_rejects_the_machines_impacts_and_keeps_the_bursts(
     assert "aemon adapt" in card["reproduce"] and "--background" in card["reproduce"]
     assert (out / "site_classifier.json").is_file()
     tried = learnt["candidates_tried"]
-    assert set(tried) == {"0.3", "0.1+sta/lta 3"}  # one classifier per source
+    # one classifier per source
+    assert set(tried) == {"0.3", "0.1+sta/lta 3", "0.1+whitened sta/lta 2"}
     rank = {c: tried[c]["site_f1_out_of_fold"] - RICHER_MARGIN * i for i, c in enumerate(tried)}
     order = sorted(tried, key=lambda c: -rank[c])  # a richer source needs a margin
     chosen = learnt["candidates"]
