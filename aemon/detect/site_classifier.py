@@ -366,7 +366,10 @@ def read_site_classifier(
     triggers = (
         ""
         if classifier.triggers is None
-        else (f" and STA/LTA triggers at {classifier.triggers.ratio:g}")
+        else (
+            f" and {'whitened ' if classifier.triggers.whitened else ''}STA/LTA triggers at "
+            f"{classifier.triggers.ratio:g}"
+        )
     )
     logger.warning(
         "using the site classifier %s (learnt from %s harvested bursts; detections from "

@@ -150,9 +150,9 @@ class TriggerCandidates:
         """Scan a raw ``(channels, n)`` block for triggers (any units: the ratio is scale-free)."""
         import scipy.signal
 
-        x = np.asarray(block, dtype=np.float64)
-        if self._whitener is not None:
-            x = self._whitener.process(x).astype(np.float64)
+        # the whitener takes the block as it comes (float32 out; sosfilt returns float64)
+        white = self._whitener
+        x = np.asarray(block, np.float64) if white is None else white.process(block)
         for ch in range(self._channels):
             filtered, self._filter[ch] = scipy.signal.sosfilt(self._sos, x[ch], zi=self._filter[ch])
             ratio, self._ratio_state[ch] = sta_lta(

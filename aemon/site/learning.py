@@ -210,7 +210,6 @@ def learn_site(
         "generator_background_s": options.generator_s,
         "candidate_probability": classifier.candidate_probability,
         "trigger_ratio": None if classifier.triggers is None else classifier.triggers.ratio,
-        "trigger_whitened": None if classifier.triggers is None else classifier.triggers.whitened,
         "candidates": best.name,
         "candidates_tried": {
             one.name: {
