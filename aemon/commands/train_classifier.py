@@ -48,6 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="also judge STA/LTA triggers on the pre-whitened signal at this ratio where the "
         "network proposed nothing, e.g. 2 (default 0: the network's candidates alone)",
     )  # fmt: skip
+    parser.add_argument(
+        "--backgrounds", default=None, metavar="KINDS",
+        help="comma-separated training generator backgrounds, of randomised, randomised-machine, "
+        "randomised-friction and simulator (default: randomised,randomised-machine,simulator)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--without-network-score", action="store_true",
+        help="the trees judge the waveform and its context without the network's score, which "
+        "counts only through the two-bar rule",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0, help="seed of all randomness (default 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
@@ -64,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     from aemon.detect.site_classifier import DAY_ONE_CLASSIFIER_FILE
     from aemon.errors import ConfigError
     from aemon.site.day_one import DayOneOptions, learn_day_one
-    from aemon.site.generator_data import BACKGROUND_KINDS
+    from aemon.site.generator_data import BACKGROUND_KINDS, GENERATOR_KINDS
 
     check_new_model_directory(args.out)
     if not args.seconds >= 1.0:
@@ -73,17 +83,29 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--trigger-ratio must be above 1 (or 0 for none), got {args.trigger_ratio}"
         )
+    kinds = BACKGROUND_KINDS if args.backgrounds is None else tuple(
+        k.strip() for k in args.backgrounds.split(",") if k.strip()
+    )  # fmt: skip
+    unknown = [k for k in kinds if k not in GENERATOR_KINDS]
+    if unknown or not kinds:
+        raise ConfigError(
+            f"--backgrounds {args.backgrounds!r}: unknown {', '.join(unknown) or 'none given'}; "
+            f"choose from {','.join(GENERATOR_KINDS)}"
+        )
     source = resolve_model(args.model)[0].parent
     options = DayOneOptions(
-        seconds=args.seconds, seed=args.seed, trigger_ratio=args.trigger_ratio or None
-    )
-    stages = len(BACKGROUND_KINDS) + 1
+        seconds=args.seconds, seed=args.seed, trigger_ratio=args.trigger_ratio or None,
+        backgrounds=kinds, score_feature=not args.without_network_score,
+    )  # fmt: skip
+    stages = len(kinds) + 1
     with stage_progress("aemon train-classifier", stages, args.no_progress) as step:
         classifier = learn_day_one(args.model, options, step=step)
     command = shlex.join([
         "aemon", "train-classifier", "--model", args.model, "--out", str(args.out),
         "--seconds", f"{args.seconds:g}", "--seed", str(args.seed),
         *(["--trigger-ratio", f"{args.trigger_ratio:g}"] if args.trigger_ratio else []),
+        *(["--backgrounds", ",".join(kinds)] if kinds != BACKGROUND_KINDS else []),
+        *(["--without-network-score"] if args.without_network_score else []),
     ])  # fmt: skip
     classifier.info["command"] = command
     partial = partial_model_copy(source, args.out)

@@ -189,8 +189,10 @@ class SiteClassifier:
         candidate_probability: float,
         info: dict[str, Any] | None = None,
         triggers: Triggers | None = None,
+        feature_names: tuple[str, ...] = FEATURE_NAMES,
     ) -> SiteClassifier:
-        """Copy a fitted binary ``sklearn.ensemble.GradientBoostingClassifier``."""
+        """Copy a fitted binary ``sklearn.ensemble.GradientBoostingClassifier`` fitted on the
+        ``feature_names`` columns (of :data:`FEATURE_NAMES`)."""
         trees = tuple(
             Tree(
                 t.tree_.children_left.astype(np.int64),
@@ -205,7 +207,7 @@ class SiteClassifier:
         staged = sum(float(t.predict(probe)[0]) for t in model.estimators_[:, 0])
         offset = float(model.decision_function(probe)[0]) - model.learning_rate * staged
         return cls(trees, float(model.learning_rate), offset, threshold, candidate_probability,
-                   FEATURE_NAMES, dict(info or {}), triggers=triggers)  # fmt: skip
+                   feature_names, dict(info or {}), triggers=triggers)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of ``site_classifier.json`` (and ``day_one_classifier.json``)."""

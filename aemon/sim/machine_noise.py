@@ -11,6 +11,8 @@ AE, so a network can learn that difference rather than a single ring shape:
 * :func:`hydraulic_noise`: turbulent low-pass flow noise 6–30 dB above the AE-band floor,
   level following a load cycle, with cavitation pops (short broadband noise bursts).
 * :func:`add_fretting`: fretting/micro-slip episodes, dense trains of short clicks.
+* :func:`add_friction`: sliding-friction episodes, band noise anywhere in 20–400 kHz, 2–60 ms,
+  with an emergent rise and fall (the randomised generator's own rubbing stays below 80 kHz).
 * :func:`level_swing`: a slow exponential level ramp of up to ±20 dB across the window (a
   40 dB swing within seconds seen through a window of milliseconds, exaggerated).
 
@@ -34,7 +36,14 @@ from aemon.sim.bursts import band_scale
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["add_fretting", "add_impact_trains", "hydraulic_noise", "impact_ring", "level_swing"]
+__all__ = [
+    "add_fretting",
+    "add_friction",
+    "add_impact_trains",
+    "hydraulic_noise",
+    "impact_ring",
+    "level_swing",
+]
 
 F64 = npt.NDArray[np.float64]
 
@@ -163,6 +172,37 @@ def add_fretting(
         ringing = np.asarray(sps.lfilter(b, a, episode))
         ringing *= level / max(float(np.max(np.abs(ringing))), 1e-30)
         add_with_span(out, ringing, first, spans)
+
+
+def add_friction(
+    rng: np.random.Generator, out: F64, fs: float, spans: list[tuple[int, int]]
+) -> None:
+    """Add 1–3 sliding-friction episodes to ``out`` in place.
+
+    An episode (2–60 ms) is Gaussian noise band-passed (2nd order) to a random sub-band: lower
+    edge 20–200 kHz, upper edge 1.3–3 times that, at most 400 kHz. Its envelope rises and
+    falls as ``sin(π t / T) ** γ`` (γ 0.5–3: from abrupt to slowly emergent), with stick-slip
+    modulation of depth 0–0.8 at 50–1500 Hz, and its RMS peaks 3–20 dB over the base noise.
+    Sliding contacts (fixtures, grips, rubbing cracks faces) emit this: long and emergent,
+    not a burst's fast rise and decay. The whole episode is one span.
+    """
+    scale = band_scale(fs)
+    for _ in range(int(rng.integers(1, 4))):
+        length = max(64, int(log_uniform(rng, 2e-3, 60e-3) / scale * fs))
+        first = int(rng.integers(-length // 2, out.size))
+        lo = min(log_uniform(rng, 20e3, 200e3) * scale, 0.3 * fs)
+        hi = min(lo * rng.uniform(1.3, 3.0), 400e3 * scale, 0.45 * fs)
+        sos = sps.butter(2, [lo, hi], "bandpass", fs=fs, output="sos")
+        noise = np.asarray(sps.sosfilt(sos, rng.standard_normal(length)))
+        noise /= max(float(np.sqrt(np.mean(noise**2))), 1e-30)
+        k = (np.arange(length) + 0.5) / length
+        envelope = np.sin(np.pi * k) ** rng.uniform(0.5, 3.0)
+        slip_hz = rng.uniform(50.0, 1500.0) * scale
+        envelope *= 1 + rng.uniform(0.0, 0.8) * np.sin(
+            2 * np.pi * slip_hz * np.arange(length) / fs + rng.uniform(0, 2 * np.pi)
+        )
+        level = 10 ** (rng.uniform(3.0, 20.0) / 20)
+        add_with_span(out, level * noise * envelope, first, spans)
 
 
 def level_swing(rng: np.random.Generator, n: int) -> F64:

@@ -15,7 +15,10 @@ With ``machine_noise`` (``--data randomised-machine``), the machine noise of
 :mod:`aemon.sim.machine_noise` replaces the single-ring impacts and trains (multi-mode impact
 rings, bearing and gear trains) and adds the ``hydraulic`` (flow noise with cavitation pops)
 and ``fretting`` families and level swings; without it the draws are those the shipped models
-were trained on, so their cards stay reproducible.
+were trained on, so their cards stay reproducible. With ``friction`` as well
+(``randomised-friction``, for site learning's generator data), the ``rubbing`` family is
+:func:`~aemon.sim.machine_noise.add_friction`'s sliding friction anywhere in 20-400 kHz instead
+of the 15-80 kHz rubbing; without it ``randomised-machine`` draws exactly as before.
 
 Hard negatives (rubbing, spikes, impacts, bearing/gear impact trains) are also returned as
 ``(onset, end)`` disturbance spans in window samples (end exclusive, clipped to the window),
@@ -36,6 +39,7 @@ from scipy import signal as sps
 from aemon.sim._drawing import add_with_span, log_uniform
 from aemon.sim.machine_noise import (
     add_fretting,
+    add_friction,
     add_impact_trains,
     hydraulic_noise,
     impact_ring,
@@ -277,7 +281,11 @@ def _hum(rng: np.random.Generator, out: F64, fs: float) -> None:
 
 
 def draw_background(
-    rng: np.random.Generator, n: int, fs: float, machine_noise: bool = False
+    rng: np.random.Generator,
+    n: int,
+    fs: float,
+    machine_noise: bool = False,
+    friction: bool = False,
 ) -> Background:
     """Draw one randomised background window with its disturbance spans.
 
@@ -287,6 +295,8 @@ def draw_background(
         fs: Sample rate (Hz).
         machine_noise: Draw the machine noise of :mod:`aemon.sim.machine_noise` too (see the
             module docstring); False draws exactly as before it existed.
+        friction: With ``machine_noise``, draw ``rubbing`` as broadband sliding friction
+            (:func:`~aemon.sim.machine_noise.add_friction`); False draws exactly as before.
 
     Returns:
         :class:`Background`; ``signal`` is finite float32 whose base noise has unit RMS.
@@ -315,7 +325,7 @@ def draw_background(
     if "fretting" in families:
         add_fretting(rng, x, fs, spans)
     if "rubbing" in families:
-        _rubbing(rng, x, fs, spans)
+        (add_friction if machine_noise and friction else _rubbing)(rng, x, fs, spans)
     if "spikes" in families:
         _spikes(rng, x, spans)
     if "quantised" in families:  # coarse ADC: step 0.1–1.5 × noise RMS

@@ -24,10 +24,13 @@ from aemon.site.training_set import LabelledDetections, labelled_detections
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BACKGROUND_KINDS", "generator_detections"]
+__all__ = ["BACKGROUND_KINDS", "GENERATOR_KINDS", "generator_detections"]
 
+GENERATOR_KINDS = ("randomised", "randomised-machine", "randomised-friction", "simulator")
+"""Every background the training generator draws: ``randomised-friction`` is the machine noise
+with broadband sliding friction (:func:`~aemon.sim.machine_noise.add_friction`) for rubbing."""
 BACKGROUND_KINDS = ("randomised", "randomised-machine", "simulator")
-"""The training generator's backgrounds, in equal shares."""
+"""The backgrounds drawn unless others are asked for, in equal shares."""
 
 
 def generator_detections(
@@ -42,33 +45,35 @@ def generator_detections(
     mixtures: int = 2,
     snr_db_range: tuple[float, float] = (0.0, 30.0),
     triggers: Triggers | None = None,
+    kinds: tuple[str, ...] = BACKGROUND_KINDS,
     step: Callable[[str], None] = lambda _: None,
 ) -> LabelledDetections:
     """Detections (at ``threshold``) of ``seconds`` of the generator's backgrounds alone and
     with its bursts mixed in (:func:`~aemon.site.training_set.labelled_detections`).
 
     Their :attr:`~aemon.site.training_set.LabelledDetections.fold` is the background kind's
-    index in :data:`BACKGROUND_KINDS`: out-of-fold scores come from trees that never saw that
+    index in ``kinds``: out-of-fold scores come from trees that never saw that
     kind of background, as a detector meets a machine it never heard.
 
     Args:
         detector: The network.
         rng: Randomness.
         rate_hz: The network's sample rate (Hz).
-        seconds: Background drawn in all (s), shared equally by :data:`BACKGROUND_KINDS`.
+        seconds: Background drawn in all (s), shared equally by ``kinds``.
         threshold: Network probability at which detections are proposed.
         window_s: Length of each background draw (s).
         bursts: Burst waveforms drawn (half randomised, half simulator).
         mixtures: Mixtures of each background draw with the bursts.
         snr_db_range: Burst peak over the background's noise RMS (dB), uniform.
         triggers: STA/LTA trigger candidates proposed too; None for none.
+        kinds: The backgrounds drawn (of :data:`GENERATOR_KINDS`).
         step: Called with the name of each background kind as it starts (progress).
     """
     waves = _bursts(rng, rate_hz, bursts)
     parts = []
-    for kind in BACKGROUND_KINDS:
+    for kind in kinds:
         step(f"detections in {kind} backgrounds")
-        draws = max(1, round(seconds / len(BACKGROUND_KINDS) / window_s))
+        draws = max(1, round(seconds / len(kinds) / window_s))
         backgrounds = [_background(kind, rng, int(window_s * rate_hz), rate_hz)
                        for _ in range(draws)]  # fmt: skip
         parts.append(labelled_detections(
@@ -103,5 +108,7 @@ def _background(kind: str, rng: np.random.Generator, n: int, rate: float) -> npt
         return np.asarray(make_background(rng, n, training_sim_config(rate))[0], np.float64)
     from aemon.sim.randomised_background import draw_background
 
-    return np.asarray(draw_background(rng, n, rate, kind == "randomised-machine").signal,
-                      dtype=np.float64)  # fmt: skip
+    if kind not in GENERATOR_KINDS:
+        raise ValueError(f"unknown background kind {kind!r}; choose from {GENERATOR_KINDS}")
+    drawn = draw_background(rng, n, rate, kind != "randomised", kind == "randomised-friction")
+    return np.asarray(drawn.signal, dtype=np.float64)

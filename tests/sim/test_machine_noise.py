@@ -8,6 +8,7 @@ from scipy import signal as sps
 
 from aemon.sim.machine_noise import (
     add_fretting,
+    add_friction,
     add_impact_trains,
     hydraulic_noise,
     impact_ring,
@@ -75,6 +76,46 @@ def test_fretting_episodes_are_spans_with_click_trains() -> None:
     assert 1 <= len(spans) <= 3
     for a, b in spans:
         assert np.max(np.abs(out[a:b])) > 0.5
+
+
+def test_friction_episodes_are_long_emergent_spans_up_to_400_khz() -> None:
+    rng = np.random.default_rng(23)
+    high = 0
+    for _ in range(40):
+        out = np.zeros(200_000)
+        spans: list[tuple[int, int]] = []
+        add_friction(rng, out, FS, spans)
+        assert 1 <= len(spans) <= 3
+        for a, b in spans:
+            assert b - a >= int(2e-3 * FS) or a == 0 or b == out.size  # clipped at the ends
+        a, b = max(spans, key=lambda s: s[1] - s[0])
+        episode = out[a:b]
+        if b - a < int(2e-3 * FS) or a == 0 or b == out.size:
+            continue
+        # emergent: the first 2 % of the episode is far quieter than its loudest part
+        head = np.sqrt(np.mean(episode[: max(8, episode.size // 50)] ** 2))
+        assert head < 0.5 * np.max(np.abs(episode))
+        f, pxx = sps.welch(episode, FS, nperseg=1024)
+        centroid = float(np.sum(f * pxx) / np.sum(pxx))
+        assert 15e3 < centroid < 450e3
+        high += centroid > 150e3
+    assert high >= 3  # unlike the randomised rubbing (15-80 kHz), some ride high in the band
+
+
+def test_friction_draws_only_with_machine_noise_and_leaves_the_other_draws_alone() -> None:
+    rubbed = 0
+    for seed in range(40):
+        plain = draw_background(np.random.default_rng(seed), 8192, FS, machine_noise=False)
+        ignored = draw_background(np.random.default_rng(seed), 8192, FS, False, friction=True)
+        np.testing.assert_array_equal(plain.signal, ignored.signal)
+        machine = draw_background(np.random.default_rng(seed), 8192, FS, machine_noise=True)
+        friction = draw_background(np.random.default_rng(seed), 8192, FS, True, friction=True)
+        if "rubbing" in machine.families:
+            rubbed += 1
+            assert not np.array_equal(machine.signal, friction.signal)
+            continue
+        np.testing.assert_array_equal(machine.signal, friction.signal)
+    assert rubbed > 0
 
 
 def test_level_swing_changes_level_by_3_to_20_db() -> None:

@@ -154,8 +154,34 @@ def test_the_command_writes_a_copy_with_its_command(
     assert main(["train-classifier", "--model", str(energy), "--out", str(tmp_path / "x"),
                  "--trigger-ratio", "0.5"]) == 2  # fmt: skip
     assert "--trigger-ratio must be above 1" in capsys.readouterr().err
+    assert main(["train-classifier", "--model", str(energy), "--out", str(tmp_path / "x"),
+                 "--backgrounds", "randomised,lab"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "unknown lab" in err and "randomised-friction" in err
     assert not (tmp_path / "x").exists()
     assert raw["trigger_ratio"] is None and "--trigger-ratio" not in raw["info"]["command"]
+    assert "--backgrounds" not in raw["info"]["command"]  # the defaults are not spelt out
+
+
+def test_without_the_network_score_the_trees_judge_the_waveform_alone(
+    energy: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "waveform"
+    kinds = "randomised-friction,simulator"
+    argv = ["train-classifier", "--model", str(energy), "--out", str(out), "--seconds", "1.5",
+            "--backgrounds", kinds, "--without-network-score"]  # fmt: skip
+    assert main([*argv, "--no-progress"]) == 0
+    classifier = read_classifier(out)
+    assert classifier is not None
+    assert "score_logit" not in classifier.feature_names
+    assert len(classifier.feature_names) == len(FEATURE_NAMES) - 1
+    info = classifier.info
+    assert info["learnt_from"] == "training generator: randomised-friction, simulator"
+    assert "--backgrounds randomised-friction,simulator --without-network-score" in info["command"]
+    rows = np.random.default_rng(0).normal(size=(50, len(FEATURE_NAMES)))
+    shifted = rows.copy()
+    shifted[:, FEATURE_NAMES.index("score_logit")] += 5.0
+    np.testing.assert_array_equal(classifier.probability(rows), classifier.probability(shifted))
 
 
 class _Site(NamedTuple):
