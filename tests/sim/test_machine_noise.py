@@ -102,6 +102,19 @@ def test_friction_episodes_are_long_emergent_spans_up_to_400_khz() -> None:
     assert high >= 3  # unlike the randomised rubbing (15-80 kHz), some ride high in the band
 
 
+@pytest.mark.parametrize("fs", [48_000.0, 192_000.0, 5e6])
+def test_friction_scales_its_band_with_the_rate(fs: float) -> None:
+    rng = np.random.default_rng(29)
+    for _ in range(20):
+        out = np.zeros(int(0.2 * fs))
+        spans: list[tuple[int, int]] = []
+        add_friction(rng, out, fs, spans)
+        assert spans and np.all(np.isfinite(out))
+        f, pxx = sps.welch(out, fs, nperseg=256)
+        centroid = float(np.sum(f * pxx) / np.sum(pxx))
+        assert centroid <= 1.25 * 400e3 * min(1.0, fs / FS)  # the 400 kHz top, band-scaled
+
+
 def test_friction_draws_only_with_machine_noise_and_leaves_the_other_draws_alone() -> None:
     rubbed = 0
     for seed in range(40):
