@@ -183,7 +183,7 @@ def add_friction(
     edge 20–200 kHz, upper edge 1.3–3 times that, at most 400 kHz. Its envelope rises and
     falls as ``sin(π t / T) ** γ`` (γ 0.5–3: from abrupt to slowly emergent), with stick-slip
     modulation of depth 0–0.8 at 50–1500 Hz, and its RMS peaks 3–20 dB over the base noise.
-    Sliding contacts (fixtures, grips, rubbing cracks faces) emit this: long and emergent,
+    Sliding contacts (fixtures, grips, rubbing crack faces) emit this: long and emergent,
     not a burst's fast rise and decay. The whole episode is one span.
     """
     scale = band_scale(fs)

@@ -16,7 +16,7 @@ With ``machine_noise`` (``--data randomised-machine``), the machine noise of
 rings, bearing and gear trains) and adds the ``hydraulic`` (flow noise with cavitation pops)
 and ``fretting`` families and level swings; without it the draws are those the shipped models
 were trained on, so their cards stay reproducible. With ``friction`` as well
-(``randomised-friction``, for site learning's generator data), the ``rubbing`` family is
+(``randomised-friction``, ``aemon train-classifier --backgrounds``), the ``rubbing`` family is
 :func:`~aemon.sim.machine_noise.add_friction`'s sliding friction anywhere in 20-400 kHz instead
 of the 15-80 kHz rubbing; without it ``randomised-machine`` draws exactly as before.
 
