@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings: list[Triggers | None] = [None, *parse_triggers(args.triggers)]
     detector = OnnxDetector(args.model or default_model_path(FS_HZ), site_calibration=False)
-    names = ["network"] + [f"{'whitened' if s.whitened else 'raw'} {s.ratio:g}"
-                           for s in settings if s is not None]  # fmt: skip
+    names = ["network"] + [s.label for s in settings if s is not None]
     head = ["family", "band", "bursts"] + [f"{n}: covered / background" for n in names]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for family in args.families.split(","):

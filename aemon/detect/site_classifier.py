@@ -365,14 +365,7 @@ def read_site_classifier(
         logger.info("using the day-one classifier %s", path)
         return classifier
     harvest = classifier.info.get("harvest", {})
-    triggers = (
-        ""
-        if classifier.triggers is None
-        else (
-            f" and {'whitened ' if classifier.triggers.whitened else ''}STA/LTA triggers at "
-            f"{classifier.triggers.ratio:g}"
-        )
-    )
+    triggers = "" if classifier.triggers is None else f" and {classifier.triggers.label} triggers"
     logger.warning(
         "using the site classifier %s (learnt from %s harvested bursts; detections from "
         "probability %.2f%s, kept from burst probability %.2f)", path,

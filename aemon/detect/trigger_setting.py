@@ -25,6 +25,12 @@ class Triggers(NamedTuple):
     ratio: float
     whitened: bool = True
 
+    @property
+    def label(self) -> str:
+        """How cards, logs and benchmarks name the setting: ``"sta/lta 3"`` or
+        ``"whitened sta/lta 2"``."""
+        return f"{'whitened ' if self.whitened else ''}sta/lta {self.ratio:g}"
+
 
 RAW_TRIGGERS = Triggers(3.0, whitened=False)
 """Raw triggers at ratio 3: in a rub, where whitening follows the rub's own spectrum, these

@@ -116,7 +116,7 @@ def learn_day_one(
         step=step,
     )  # fmt: skip
     names = tuple(n for n in FEATURE_NAMES if options.score_feature or n != "score_logit")
-    columns = [FEATURE_NAMES.index(n) for n in names]
+    learnt = data.features[:, [FEATURE_NAMES.index(n) for n in names]]
     step("learning")
     trees = GradientBoostingClassifier(
         n_estimators=options.trees, max_depth=3, subsample=0.5, min_samples_leaf=20,
@@ -126,9 +126,9 @@ def learn_day_one(
     # Held-out stretches of each background (out_of_fold_probability) give a lower decision
     # (0.50): better F1 on most benchmark rows, but twice the false alarms on its noise-only
     # file and -0.02 on rubbing, so the shipped decision keeps this split (docs/site-learning.md).
-    out_of_fold = cross_val_predict(trees, data.features[:, columns], data.is_burst, cv=3,
+    out_of_fold = cross_val_predict(trees, learnt, data.is_burst, cv=3,
                                     method="predict_proba")[:, 1]  # fmt: skip
-    trees.fit(data.features[:, columns], data.is_burst)
+    trees.fit(learnt, data.is_burst)
     decision, f1 = best_f1_decision(out_of_fold, data.is_burst, data.bursts_mixed)
     network_threshold: float | None = network.card.threshold
     network_kept = network_probability(data.features) >= network.card.threshold

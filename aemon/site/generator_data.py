@@ -69,6 +69,9 @@ def generator_detections(
         kinds: The backgrounds drawn (of :data:`GENERATOR_KINDS`).
         step: Called with the name of each background kind as it starts (progress).
     """
+    unknown = [k for k in kinds if k not in GENERATOR_KINDS]
+    if unknown:
+        raise ValueError(f"unknown background kind {unknown[0]!r}; choose from {GENERATOR_KINDS}")
     waves = _bursts(rng, rate_hz, bursts)
     parts = []
     for kind in kinds:
@@ -108,7 +111,6 @@ def _background(kind: str, rng: np.random.Generator, n: int, rate: float) -> npt
         return np.asarray(make_background(rng, n, training_sim_config(rate))[0], np.float64)
     from aemon.sim.randomised_background import draw_background
 
-    if kind not in GENERATOR_KINDS:
-        raise ValueError(f"unknown background kind {kind!r}; choose from {GENERATOR_KINDS}")
-    drawn = draw_background(rng, n, rate, kind != "randomised", kind == "randomised-friction")
+    drawn = draw_background(rng, n, rate, machine_noise=kind != "randomised",
+                            friction=kind == "randomised-friction")  # fmt: skip
     return np.asarray(drawn.signal, dtype=np.float64)

@@ -230,9 +230,7 @@ def learn_site(
 def candidates_name(probability: float, triggers: Triggers | None) -> str:
     """How the card names a candidate source, e.g. ``"0.1"``, ``"0.1+sta/lta 3"`` or
     ``"0.1+whitened sta/lta 2"``."""
-    if triggers is None:
-        return f"{probability:g}"
-    return f"{probability:g}+{'whitened ' if triggers.whitened else ''}sta/lta {triggers.ratio:g}"
+    return f"{probability:g}" + ("" if triggers is None else f"+{triggers.label}")
 
 
 class _Learnt(NamedTuple):
