@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from aemon.site.training_set import LabelledDetections, out_of_fold_probability
+from aemon.site.training_set import LabelledDetections, fit_out_of_fold
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,11 @@ def fit_site_trees(
     model = GradientBoostingClassifier(
         n_estimators=trees, max_depth=3, subsample=SUBSAMPLE, random_state=seed
     )
-    out_of_fold = out_of_fold_probability(model, data)
-    model.fit(data.features, data.is_burst)
+    from sklearn.model_selection import PredefinedSplit
+
+    model, out_of_fold = fit_out_of_fold(
+        model, data.features, data.is_burst, PredefinedSplit(data.fold)
+    )
     decision, oof_fa, oof_f1 = _decision(out_of_fold, data, site_rows, fa_per_min)
     return model, decision, oof_fa, oof_f1
 
