@@ -14,8 +14,9 @@ records the machine running before damage, and a pencil-lead-break sensor check)
 4. Gradient-boosted trees (scikit-learn) learn them; their decision threshold is set on
    out-of-fold probabilities of the background's own detections for the false-alarm target,
    and never below 0.5 (:mod:`aemon.site.decision`).
-5. The guard (:mod:`aemon.site.guard`) scores the old and the new detector on the held-back
-   part and on the independent slice.
+5. The guard (:mod:`aemon.site.guard`) scores the old detector and each new one (one per
+   candidate source) on the held-back part and on the independent slice; of those it keeps,
+   the best on the held-back part is the result.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ MIN_BURSTS = 4
 """Fewest harvested bursts site learning works with."""
 RICHER_MARGIN = 0.02
 """Out-of-fold site F1 by which a later (richer) candidate source of
-:attr:`SiteOptions.candidates` must beat an earlier one to be judged first: about the
-run-to-run spread of the benchmark's site F1."""
+:attr:`SiteOptions.candidates` must beat an earlier one to rank first (the first ranked wins
+a tie of held-back F1): about the run-to-run spread of the benchmark's site F1."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,10 @@ class SiteOptions:
         candidates: Where detections come from: ``(network probability, STA/LTA triggers)``
             pairs, sparsest first; the triggers add candidates where the network
             proposed nothing (:mod:`aemon.detect.trigger_candidates`), None for none. A
-            classifier is learnt for each; the one of best out-of-fold site F1 that the guard
-            keeps is the result (the next best is judged when the guard refuses one), each
-            later source less :data:`RICHER_MARGIN` per place.
+            classifier is learnt for each, and the guard judges each on the same held-back
+            mixtures; of those it keeps, the one of best held-back site F1 is the result
+            (ties go to the best out-of-fold site F1, each later source less
+            :data:`RICHER_MARGIN` per place).
         snr_db_range: Burst peak over the background noise RMS of the mixtures (dB).
         mixtures: Mixtures of each background stretch with the bursts.
         generic_s: Seconds of each generic background (white, pink, brown) the bursts are
@@ -183,15 +185,22 @@ def learn_site(
             " background %.1f false alarms/min", one.name, one.detections,
             one.classifier.threshold, one.oof_f1, one.oof_fa,
         )  # fmt: skip
-    step("checking the new detector against the old one")
-    judged: dict[str, str] = {}
-    ranked = sorted(enumerate(learnt), key=lambda e: -(e[1].oof_f1 - RICHER_MARGIN * e[0]))
-    for best in [one for _, one in ranked]:  # the guard has the last word
-        classifier = best.classifier
-        verdict = _guard(model, network, classifier, held_bg, held_bursts, rng, options)
-        judged[best.name] = "kept" if verdict.keep else verdict.reason
-        if verdict.keep:
-            break
+    step("checking the new detectors against the old one")
+    ranked = [
+        one
+        for _, one in sorted(enumerate(learnt), key=lambda e: -(e[1].oof_f1 - RICHER_MARGIN * e[0]))
+    ]
+    verdicts = _guard(model, network, [one.classifier for one in ranked], held_bg, held_bursts,
+                      rng, options, lowest)  # fmt: skip
+    judged = {
+        one.name: "kept" if v.keep else v.reason for one, v in zip(ranked, verdicts, strict=True)
+    }
+    held_back = {one.name: v.site_new.f1 for one, v in zip(ranked, verdicts, strict=True)}
+    kept = [i for i, v in enumerate(verdicts) if v.keep]
+    # the best held-back F1 among the kept (the first ranked on a tie), else the first refusal
+    pick = max(kept, key=lambda i: verdicts[i].site_new.f1, default=0)
+    best, verdict = ranked[pick], verdicts[pick]
+    classifier = best.classifier
     summary = {
         "harvest": found.summary(),
         "machine_events_per_s": round(machine_snr.size / max(sum(c for c in cut) / rate, 1e-9), 1),
@@ -215,7 +224,8 @@ def learn_site(
             one.name: {
                 "site_f1_out_of_fold": round(one.oof_f1, 4),
                 "decision_probability": round(one.classifier.threshold, 4),
-                "guard": judged.get(one.name, "not judged"),
+                "site_f1_held_back": round(held_back[one.name], 4),
+                "guard": judged[one.name],
             }
             for one in learnt
         },
@@ -301,24 +311,31 @@ def _learn_at(
 def _guard(
     model: str | Path,
     network: OnnxDetector,
-    classifier: SiteClassifier,
+    classifiers: Sequence[SiteClassifier],
     held_bg: list[npt.NDArray[np.float64]],
     held_bursts: list[npt.NDArray[np.float64]],
     rng: np.random.Generator,
     options: SiteOptions,
-) -> Verdict:
-    """Score the old detector (with its own site files) and the new one; bursts are mixed in
-    between and on the transients the new classifier's candidates show."""
+    probability: float,
+) -> list[Verdict]:
+    """Score the old detector (with its own site files) and each new one on the same
+    held-back mixtures; bursts are mixed in between and on the transients the network shows
+    from ``probability``."""
     old = OnnxDetector(model)
-    new = OnnxDetector(model, site_calibration=False)
-    new.site_classifier = classifier
     mixtures, rate = [], network.card.sample_rate_hz
     for b in held_bg:
-        onsets = detections(network, b, rate, classifier.candidate_probability).onsets
+        onsets = detections(network, b, rate, probability).onsets
         mixtures.append(mix_bursts(b, held_bursts, onsets, rng, rate, options.snr_db_range))
-    site_old = score_detector(old, mixtures, held_bg, rate)
-    site_new = score_detector(new, mixtures, held_bg, rate)
-    slice_old, slice_new = slice_scores(old), slice_scores(new)
-    verdict = judge(site_old, site_new, slice_old, slice_new)
-    logger.info("guard: %s", verdict)
-    return verdict
+    site_old, slice_old = score_detector(old, mixtures, held_bg, rate), slice_scores(old)
+    verdicts = []
+    for classifier in classifiers:
+        new = OnnxDetector(model, site_calibration=False)
+        new.site_classifier = classifier
+        site_new, slice_new = score_detector(new, mixtures, held_bg, rate), slice_scores(new)
+        verdicts.append(judge(site_old, site_new, slice_old, slice_new))
+        logger.info(
+            "guard, candidates %s: %s",
+            candidates_name(classifier.candidate_probability, classifier.triggers),
+            verdicts[-1],
+        )
+    return verdicts
