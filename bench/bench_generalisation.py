@@ -20,7 +20,10 @@ aemon HDF5 recording with a truth CSV, and scores three detectors on it:
   frequency), so BG, PLB and the scored files are three instances of the family, not one
   machine. Where ``aemon adapt`` refuses (its guard, or its check that BG sounds like PLB),
   ``site`` is the old model (what the user is left with), and the summary under the table
-  says why. On the noise-only file, BG is a second noise-only file and PLB a third.
+  says why. On the noise-only file, BG is a second noise-only file and PLB a third, both of
+  the scored file's machine (its sequence of background families, their lengths and level
+  steps: :func:`independent.noise_only_layout`) with other noise, family parameters and hard
+  negatives, as each family's BG and PLB are other instances of that family.
   ``--site-rig same`` renders BG and PLB (and so ``nn+cal``'s background too) from the
   scored files' rig: the family's parameters of the scored seed, other noise
   (:mod:`independent.rig`), as in a lab where all three come from one test set-up.
@@ -60,6 +63,7 @@ from independent import (
     SNR_BANDS,
     NoiseOnly,
     Score,
+    noise_only_layout,
     read_event_onsets,
     render_noise_only,
     render_parts,
@@ -211,11 +215,12 @@ def _noise_only(args: argparse.Namespace, out: Path, tuned: dict[str, Any]) -> d
     if not args.no_nn:
         h5, _ = write_pair(out, "noise-only", noise.signal, [], FS_HZ, NOISE_RMS_V)
         onsets["nn"], skipped = _nn(h5, out, args.model)
-        second = render_noise_only(NOISE_SEED + 1, args.noise_duration).signal
+        machine = noise_only_layout(noise)  # BG and PLB: the same machine, other noise
+        second = render_noise_only(NOISE_SEED + 1, args.noise_duration, layout=machine).signal
         second_h5 = _background(out, "noise-only", second)
         calibrated, _ = _calibrated_model(args, out, "noise-only", second_h5)
         onsets["nn+cal"] = _nn(h5, out, calibrated, "cal")[0]
-        third = render_noise_only(NOISE_SEED + 2, args.plb_duration).signal
+        third = render_noise_only(NOISE_SEED + 2, args.plb_duration, layout=machine).signal
         if not args.no_site:
             site, site_info = _site_model(args, out, "noise-only", second_h5, third)
             onsets["site"] = _nn(h5, out, site, "site")[0] if site else onsets["nn"]

@@ -14,7 +14,8 @@ Public API:
   ``resonant_sensor``, ``machine``, ``rubbing``, ``hum``), each ``(rng, n, fs) -> float32``
   with unit RMS, and :func:`background` by name.
 - :mod:`.dataset`: :func:`render_file` → ``(signal V, [TruthBurst])``, :func:`render_parts`
-  (background and bursts apart), :func:`render_noise_only` (hard negatives, no bursts),
+  (background and bursts apart), :func:`render_noise_only` (hard negatives, no bursts;
+  :func:`noise_only_layout` gives its machine, for another recording of it),
   :func:`render_plb_check` (a pencil-lead-break sensor check in a given background),
   :data:`SNR_BANDS`.
 - :mod:`.scoring`: :func:`score` → :class:`Score` (event P/R/F1, false alarms per minute,
@@ -46,6 +47,7 @@ from .dataset import (
     NoiseOnly,
     Rendered,
     TruthBurst,
+    noise_only_layout,
     render_file,
     render_noise_only,
     render_parts,
@@ -82,6 +84,7 @@ __all__ = [
     "envelope",
     "make_burst",
     "match",
+    "noise_only_layout",
     "read_event_onsets",
     "read_truth_csv",
     "render_file",

@@ -16,6 +16,7 @@ import functools
 import logging
 import math
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -245,7 +246,11 @@ class NoiseOnly(NamedTuple):
 
 
 def render_noise_only(
-    seed: int, duration_s: float = 20.0, fs: float = FS_HZ, noise_rms_v: float = NOISE_RMS_V
+    seed: int,
+    duration_s: float = 20.0,
+    fs: float = FS_HZ,
+    noise_rms_v: float = NOISE_RMS_V,
+    layout: Sequence[tuple[str, float, float]] | None = None,
 ) -> NoiseOnly:
     """Render a file with no bursts at all, full of hard negatives.
 
@@ -262,6 +267,10 @@ def render_noise_only(
         duration_s: Length (s).
         fs: Sample rate (Hz).
         noise_rms_v: Nominal background RMS (V).
+        layout: ``(family, seconds, level_db)`` of each segment, in order (repeated to the
+            length), instead of drawing them: another recording of the same machine, whose
+            families' parameters, noise and hard negatives the seed still draws
+            (:func:`noise_only_layout` of a rendered file gives its layout).
 
     Returns:
         The signal (float32 V), an empty truth and the counts of what was inserted.
@@ -273,9 +282,13 @@ def render_noise_only(
     pos = 0
     segments: list[tuple[str, int, int, float]] = []
     while pos < n:
-        m = min(n - pos, int(rng.uniform(1.0, 3.0) * fs))
-        family = names[int(rng.integers(0, len(names)))]
-        level_db = float(rng.uniform(-6.0, 6.0))
+        if layout:
+            family, seconds, level_db = layout[len(segments) % len(layout)]
+            m = min(n - pos, max(1, round(seconds * fs)))
+        else:
+            m = min(n - pos, int(rng.uniform(1.0, 3.0) * fs))
+            family = names[int(rng.integers(0, len(names)))]
+            level_db = float(rng.uniform(-6.0, 6.0))
         segment = background(family, rng, m, fs)
         out[pos : pos + m] = segment * (
             10.0 ** (level_db / 20.0) / max(_band_rms(segment, fs), 1e-12)
@@ -297,6 +310,12 @@ def render_noise_only(
     negatives.sort(key=lambda e: e[1])
     signal = np.asarray(out * noise_rms_v, dtype=np.float32)
     return NoiseOnly(signal, [], counts, negatives, segments)
+
+
+def noise_only_layout(noise: NoiseOnly, fs: float = FS_HZ) -> list[tuple[str, float, float]]:
+    """``(family, seconds, level_db)`` of each segment of a noise-only file (its machine), for
+    :func:`render_noise_only`'s ``layout``."""
+    return [(family, (stop - start) / fs, level) for family, start, stop, level in noise.segments]
 
 
 PLB_SNR_DB = (30.0, 45.0)

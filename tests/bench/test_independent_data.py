@@ -13,6 +13,7 @@ from independent import (
     background,
     envelope,
     make_burst,
+    noise_only_layout,
     read_truth_csv,
     render_file,
     render_noise_only,
@@ -99,6 +100,20 @@ def test_noise_only_has_no_truth_and_holds_hard_negatives():
     assert noise.signal.dtype == np.float32 and noise.signal.size == round(3.2 * FS)
     assert all(noise.counts[k] >= 0 for k in ("spike", "rub", "impact", "level_step"))
     assert noise.counts["spike"] > 0 and noise.counts["level_step"] >= 1
+
+
+def test_another_recording_of_a_noise_only_machine_keeps_its_segments_not_its_noise():
+    scored = render_noise_only(seed=1, duration_s=4.0)
+    layout = noise_only_layout(scored)
+    again = render_noise_only(seed=2, duration_s=4.0, layout=layout)
+    assert again.segments == scored.segments  # families, spans and level steps
+    assert not np.array_equal(again.signal, scored.signal)
+    assert again.negatives != scored.negatives  # its own spikes, rubs and impacts
+    drawn = render_noise_only(seed=2, duration_s=4.0)
+    assert [f for f, *_ in drawn.segments] != [f for f, *_ in scored.segments]
+    longer = render_noise_only(seed=3, duration_s=9.0, layout=layout)  # the layout repeats
+    assert [f for f, *_ in longer.segments][: len(layout)] == [f for f, *_ in layout]
+    assert longer.segments[-1][2] == round(9.0 * FS)
 
 
 def test_files_round_trip(tmp_path):
