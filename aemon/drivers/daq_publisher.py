@@ -350,7 +350,7 @@ class DaqPublisher:
             if self.count_receivers() > 0 and self.pattern == "push":
                 deadline = time.monotonic() + timeout_s
             elif time.monotonic() >= deadline:
-                logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+                self._no_end_taker()
                 return False
         empty = np.zeros((self._format[1], 0), dtype=self._format[2])
         # The receiver may leave between the poll and the send (e.g. it stopped at its own
@@ -361,9 +361,18 @@ class DaqPublisher:
                 self.next_sample, empty, time.time_ns(), self.flags | FLAG_END_OF_STREAM
             )
         except zmq.Again:
-            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+            self._no_end_taker()
             return False
         return True
+
+    def _no_end_taker(self) -> None:
+        """Say that the end-of-stream frame found no receiver: a warning when none ever
+        connected, but only a note when the receiver left on its own (one that stops at its
+        own ``--duration`` needs no end-of-stream frame)."""
+        if self.max_receivers > 0 and self.count_receivers() == 0:
+            logger.info("%s: the receiver left before the end-of-stream frame", self.endpoint)
+        else:
+            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
 
     def close(self, linger_s: float = 10.0) -> None:
         """Close the socket, giving queued frames up to ``linger_s`` seconds to leave (frames

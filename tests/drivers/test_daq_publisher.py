@@ -7,6 +7,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -268,3 +269,26 @@ def test_daq_sim_replays_a_recording_with_its_gaps_and_truth(tmp_path: Path) -> 
     with truth.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[1][1:4] == ["40000", "1", "low"]
+
+
+def test_a_receiver_that_left_on_its_own_is_no_warning_at_the_end(
+    free_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with DaqPublisher(free_endpoint) as pub:
+        context = zmq.Context()
+        pull = context.socket(zmq.PULL)
+        pull.connect(free_endpoint)
+        assert pub.wait_for_receiver(10.0)
+        pub.send(0, np.ones((1, 64), np.int16), volts_per_count=1e-6, sample_rate_hz=1e6)
+        assert pull.poll(5000)
+        decode_frame(pull.recv_multipart())
+        pull.close(linger=0)  # it had what it wanted, like `aemon record --duration`
+        context.term()
+        deadline = time.monotonic() + 10.0
+        while pub.count_receivers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with caplog.at_level("INFO", logger="aemon.drivers.daq_publisher"):
+            assert pub.end(timeout_s=0.3) is False
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert ("INFO", f"{free_endpoint}: the receiver left before the end-of-stream frame") in said
+    assert not [m for level, m in said if level == "WARNING"]
