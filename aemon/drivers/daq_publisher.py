@@ -350,29 +350,25 @@ class DaqPublisher:
             if self.count_receivers() > 0 and self.pattern == "push":
                 deadline = time.monotonic() + timeout_s
             elif time.monotonic() >= deadline:
-                self._no_end_taker()
-                return False
+                return self._no_end_taker()
         empty = np.zeros((self._format[1], 0), dtype=self._format[2])
-        # The receiver may leave between the poll and the send (e.g. it stopped at its own
-        # --duration): never block on the end-of-stream frame.
+        # never block: the receiver may leave between the poll and the send (at its --duration)
         self._socket.setsockopt(zmq.SNDTIMEO, int(timeout_s * 1000))
         try:
             self._send_frame(
                 self.next_sample, empty, time.time_ns(), self.flags | FLAG_END_OF_STREAM
             )
         except zmq.Again:
-            self._no_end_taker()
-            return False
+            return self._no_end_taker()
         return True
 
-    def _no_end_taker(self) -> None:
-        """Say that the end-of-stream frame found no receiver: a warning when none ever
-        connected, but only a note when the receiver left on its own (one that stops at its
-        own ``--duration`` needs no end-of-stream frame)."""
-        if self.max_receivers > 0 and self.count_receivers() == 0:
-            logger.info("%s: the receiver left before the end-of-stream frame", self.endpoint)
-        else:
-            logger.warning("%s: no receiver took the end-of-stream frame", self.endpoint)
+    def _no_end_taker(self) -> bool:
+        """False; a note if the receiver left on its own (at its --duration), else a warning."""
+        left = self.max_receivers > 0 and self.count_receivers() == 0
+        say, what = (logger.info, "the receiver left before") if left else (
+            logger.warning, "no receiver took")  # fmt: skip
+        say("%s: %s the end-of-stream frame", self.endpoint, what)
+        return False
 
     def close(self, linger_s: float = 10.0) -> None:
         """Close the socket, giving queued frames up to ``linger_s`` seconds to leave (frames
