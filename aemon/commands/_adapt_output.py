@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 from aemon.commands._model_copy import partial_model_copy, publish_model
 from aemon.detect.model_card import read_model_card
@@ -38,6 +39,16 @@ def print_verdict(verdict: Verdict) -> None:
     print("guard: held-back site data | independent slice")
     print(f"  old: {verdict.site_old.text()} | {verdict.slice_old.text()}")
     print(f"  new: {verdict.site_new.text()} | {verdict.slice_new.text()}")
+
+
+def print_sources(summary: dict[str, Any]) -> None:
+    """Each candidate source's site F1 (held back and out of fold) and the guard's word; ``*``
+    marks the one written."""
+    written = summary["candidates"] if summary["guard"]["kept"] else None
+    for name, tried in summary["candidates_tried"].items():
+        print(f"  {'*' if name == written else ' '} candidates {name}: held-back F1 "
+              f"{tried['site_f1_held_back']:.2f}, out of fold {tried['site_f1_out_of_fold']:.2f};"
+              f" {tried['guard']}")  # fmt: skip
 
 
 def refuse(verdict: Verdict, *, site: bool) -> int:

@@ -90,15 +90,21 @@ def _command(args: argparse.Namespace, model: str) -> str:
 
 
 def _site(args: argparse.Namespace, model: str) -> int:
-    from aemon.commands._adapt_output import print_verdict, refuse, write_site_model
+    from aemon.commands._adapt_output import (
+        print_sources,
+        print_verdict,
+        refuse,
+        write_site_model,
+    )
     from aemon.commands._stages import stage_progress
     from aemon.site.learning import SiteOptions, learn_site
 
     options = SiteOptions(fa_per_min=args.fa_per_min, seed=args.seed)
-    stages = 5
+    stages = 3 + len(options.candidates)  # read, harvest, learn each source, judge them
     with stage_progress("aemon adapt", stages, args.no_progress) as step:
         learnt = learn_site(model, args.recordings, args.background, options, step=step)
     print_verdict(learnt.verdict)
+    print_sources(learnt.summary)
     if not learnt.verdict.keep:
         return refuse(learnt.verdict, site=True)
     write_site_model(model, args.out, learnt, _command(args, model))

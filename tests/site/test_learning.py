@@ -78,6 +78,8 @@ def test_site_learning_rejects_the_machines_impacts_and_keeps_the_bursts(
     best = max(tried[c]["site_f1_held_back"] for c in kept)
     # the best held-back F1 of those the guard kept; a tie goes to the first ranked
     assert chosen == next(c for c in kept if tried[c]["site_f1_held_back"] == best)
+    assert f"* candidates {chosen}: held-back F1" in printed  # the one written, marked
+    assert printed.count(" candidates ") == len(tried)
     assert learnt["guard"]["site_new"]["f1"] == pytest.approx(
         tried[chosen]["site_f1_held_back"], abs=1e-4
     )
