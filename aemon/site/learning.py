@@ -192,10 +192,7 @@ def learn_site(
     ]
     verdicts = _guard(model, network, [one.classifier for one in ranked], held_bg, held_bursts,
                       rng, options, lowest)  # fmt: skip
-    judged = {
-        one.name: "kept" if v.keep else v.reason for one, v in zip(ranked, verdicts, strict=True)
-    }
-    held_back = {one.name: v.site_new.f1 for one, v in zip(ranked, verdicts, strict=True)}
+    verdict_of = {one.name: v for one, v in zip(ranked, verdicts, strict=True)}
     kept = [i for i, v in enumerate(verdicts) if v.keep]
     # the best held-back F1 among the kept (the first ranked on a tie), else the first refusal
     pick = max(kept, key=lambda i: verdicts[i].site_new.f1, default=0)
@@ -224,8 +221,8 @@ def learn_site(
             one.name: {
                 "site_f1_out_of_fold": round(one.oof_f1, 4),
                 "decision_probability": round(one.classifier.threshold, 4),
-                "site_f1_held_back": round(held_back[one.name], 4),
-                "guard": judged[one.name],
+                "site_f1_held_back": round(verdict_of[one.name].site_new.f1, 4),
+                "guard": verdict_of[one.name].reason or "kept",
             }
             for one in learnt
         },
@@ -327,9 +324,9 @@ def _guard(
         onsets = detections(network, b, rate, probability).onsets
         mixtures.append(mix_bursts(b, held_bursts, onsets, rng, rate, options.snr_db_range))
     site_old, slice_old = score_detector(old, mixtures, held_bg, rate), slice_scores(old)
+    new = OnnxDetector(model, site_calibration=False)  # carries each classifier in turn
     verdicts = []
     for classifier in classifiers:
-        new = OnnxDetector(model, site_calibration=False)
         new.site_classifier = classifier
         site_new, slice_new = score_detector(new, mixtures, held_bg, rate), slice_scores(new)
         verdicts.append(judge(site_old, site_new, slice_old, slice_new))

@@ -263,7 +263,7 @@ def fit_out_of_fold(
         delayed(clone(model).fit)(features[r], labels[r]) for r in rows
     )
     probability = np.full(labels.size, np.nan)
-    for (_, test), fold_model in zip(splits, fitted, strict=False):
+    for (_, test), fold_model in zip(splits, fitted[:-1], strict=True):
         burst_column = list(fold_model.classes_).index(True)
         probability[test] = fold_model.predict_proba(features[test])[:, burst_column]
     return fitted[-1], probability
