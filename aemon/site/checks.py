@@ -18,7 +18,7 @@ from aemon.site.training_set import Detections
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["band_levels_db", "check_background", "check_noise_match"]
+__all__ = ["band_levels_db", "check_background", "check_noise_match", "warn_short_background"]
 
 BURST_LIKE_SCORE = 0.9
 """Network probability of a background detection that looks like a burst."""
@@ -102,3 +102,23 @@ def check_noise_match(
             "the background on the same machine, sensor and gain, just before the PLB check"
         )
     return float(np.max(np.abs(diff)))
+
+
+def warn_short_background(seconds: float, fa_per_min: float, learnt_fraction: float) -> bool:
+    """Warn, once for all candidate sources, when ``seconds`` (s) of background learnt from
+    are too short to show ``fa_per_min`` (false alarms/min); returns whether it warned.
+    ``learnt_fraction`` of a recording is learnt from (the rest is held back), which sets the
+    length to record.
+
+    The decision then allows one false alarm in the whole background
+    (:func:`aemon.site.decision.fit_site_trees`), a looser rate than asked for.
+    """
+    if fa_per_min * seconds / 60.0 >= 1.0:
+        return False
+    logger.warning(
+        "%.1f s of background cannot show %g false alarm(s)/min; the decision allows one false "
+        "alarm in it (%.0f /min); record at least %.0f s of the machine alone to reach %g /min",
+        seconds, fa_per_min, 60.0 / max(seconds, 1e-9), 60.0 / fa_per_min / learnt_fraction,
+        fa_per_min,
+    )  # fmt: skip
+    return True

@@ -90,8 +90,8 @@ def _decision(
     negatives = np.sort(probability[data.background_only])[::-1]
     minutes = data.seconds / 60.0
     allowed = max(1, int(fa_per_min * minutes))
-    if fa_per_min * minutes < 1:
-        logger.warning(
+    if fa_per_min * minutes < 1:  # aemon adapt says it once for all its candidate sources
+        logger.debug(
             "%.1f s of background cannot show %g false alarm(s)/min; the decision allows one "
             "false alarm in it (record a longer background to calibrate the rate)",
             data.seconds, fa_per_min,

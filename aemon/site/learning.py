@@ -35,7 +35,7 @@ from aemon.detect.site_classifier import SiteClassifier
 from aemon.detect.trigger_setting import RAW_TRIGGERS, WHITENED_TRIGGERS, Triggers
 from aemon.dsp.normalization import noise_floor
 from aemon.errors import ConfigError
-from aemon.site.checks import check_background, check_noise_match
+from aemon.site.checks import check_background, check_noise_match, warn_short_background
 from aemon.site.decision import fit_site_trees
 from aemon.site.generator_data import generator_detections
 from aemon.site.guard import Verdict, judge, score_detector, slice_scores
@@ -175,6 +175,9 @@ def learn_site(
     held_bursts = [found.bursts[i] for i in order[-n_held:]]
     train_bursts = [found.bursts[i] for i in order[:-n_held]]
     noise = float(np.median([noise_floor(b) for b in train_bg]))
+    warn_short_background(
+        sum(b.size for b in train_bg) / rate, options.fa_per_min, 1 - options.held_out_fraction
+    )
     learnt: list[_Learnt] = []
     for candidate in options.candidates:
         step(f"learning from candidates {candidates_name(*candidate)}")
