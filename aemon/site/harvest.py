@@ -6,7 +6,8 @@
    ``min_snr_db`` above the noise RMS of the stretch before it (by default
    :data:`MIN_SNR_DB`; site learning raises it above the loudest transients of the machine's
    background) and no other candidate lies within :data:`ISOLATION_S` before it (the earlier
-   one would still ring under its onset). Its waveform runs from the onset until the envelope
+   one would still ring under its onset). Candidates within :data:`SAME_BURST_S` of each other
+   are one burst that both detectors saw. Its waveform runs from the onset until the envelope
    falls back to :data:`END_X_NOISE` × the noise RMS, at most :data:`MAX_BURST_S`, and stops
    :data:`GUARD_S` short of the next candidate, and where its envelope climbs back to near its
    peak after decaying (a second burst no detector separated), so a busy recording gives its
@@ -57,6 +58,7 @@ MODEL_SCORE = 0.9
 HIT_X_NOISE = 8.0
 MIN_SNR_DB = 20.0
 ISOLATION_S = 2e-3
+SAME_BURST_S = 0.25e-3
 END_X_NOISE = 2.0
 MAX_BURST_S = 3e-3
 MIN_BURST_S = 0.2e-3
@@ -190,11 +192,12 @@ def _bursts_of_channel(
         int(MAX_BURST_S * rate),
         int(MIN_BURST_S * rate),
     )
-    onsets = sorted({o for o, c, _ in candidates if c == ch})
-    labels = {o: lab for o, c, lab in candidates if c == ch and lab >= 0}
+    groups = _same_bursts(sorted({(o, lab) for o, c, lab in candidates if c == ch}), rate)
+    onsets = [group[0][0] for group in groups]
+    labels = {group[0][0]: next((lab for _, lab in group if lab >= 0), -1) for group in groups}
     for i, onset in enumerate(onsets):
-        if onset < span or (i > 0 and onset - onsets[i - 1] < isolation):
-            if i > 0 and onset - onsets[i - 1] < isolation:
+        if onset < span or (i > 0 and onset - groups[i - 1][-1][0] < isolation):
+            if i > 0 and onset - groups[i - 1][-1][0] < isolation:
                 result.skipped_overlapping += 1
             continue
         noise = float(noise_floor(x[onset - span : onset]))
@@ -207,7 +210,7 @@ def _bursts_of_channel(
         if _is_glitch(envelope, noise, rate):
             result.skipped_glitches += 1
             continue
-        wave = wave[: _second_onset(envelope)]
+        wave = wave[: _second_onset(envelope, shortest)]
         loud = np.flatnonzero(np.abs(wave) > END_X_NOISE * noise)
         wave = wave[: int(loud[-1]) + 1]
         if wave.size < shortest:
@@ -215,7 +218,7 @@ def _bursts_of_channel(
             continue
         result.bursts.append(wave.copy())
         result.snr_db.append(float(20 * np.log10(peak / noise)))
-        result.labels.append(labels.get(onset, _band_label(wave, rate)))
+        result.labels.append(labels[onset] if labels[onset] >= 0 else _band_label(wave, rate))
         result.onset_s.append(onset / rate)
 
 
@@ -237,22 +240,39 @@ def _is_glitch(envelope: npt.NDArray[np.float64], noise: float, rate: float) -> 
     return stop - start < MIN_RING_S * rate
 
 
-def _second_onset(envelope: npt.NDArray[np.float64]) -> int:
+def _same_bursts(candidates: list[tuple[int, int]], rate: float) -> list[list[tuple[int, int]]]:
+    """``(onset, label)`` candidates of one channel, sorted, grouped into bursts: a candidate
+    within :data:`SAME_BURST_S` of its group's first onset is the same burst seen by another
+    detector (the model's onset and a threshold crossing a few µs apart), not a second one."""
+    same = SAME_BURST_S * rate
+    groups: list[list[tuple[int, int]]] = []
+    for onset, label in candidates:
+        if groups and onset - groups[-1][0][0] <= same:
+            groups[-1].append((onset, label))
+        else:
+            groups.append([(onset, label)])
+    return groups
+
+
+def _second_onset(envelope: npt.NDArray[np.float64], own: int) -> int:
     """Where a second burst starts inside a wave (its length if none): its ``envelope``
     (:func:`_envelope`), after the peak, climbs :data:`RISE_AGAIN_DB` over its lowest point
     since and back to within :data:`RISE_AGAIN_OF_PEAK_DB` of the peak. Cut at that lowest
     point. A reflection arrives weaker and is kept; an overlapping burst that no detector
-    separated is not."""
+    separated is not. The first ``own`` samples are the burst's own (modes beating and early
+    reflections dip and swell there): no cut before them."""
     peak = int(np.argmax(envelope))
     after = envelope[peak:]
     lowest = np.minimum.accumulate(after)
     again = (after > lowest * 10 ** (RISE_AGAIN_DB / 20)) & (
         after > envelope[peak] * 10 ** (-RISE_AGAIN_OF_PEAK_DB / 20)
     )
+    again[: max(own - peak, 0)] = False
     if not again.any():
         return envelope.size
     first = int(np.argmax(again))
-    return peak + int(np.argmin(after[: first + 1]))
+    start = max(own - peak, 0)
+    return peak + start + int(np.argmin(after[start : first + 1]))
 
 
 def _background_of_channel(
