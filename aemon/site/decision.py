@@ -8,15 +8,12 @@ false-alarm target, and above that the threshold of best event F1 on the site's 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from aemon.site.training_set import LabelledDetections, fit_out_of_fold
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["MIN_DECISION", "SUBSAMPLE", "best_f1_decision", "fit_site_trees", "kept_f1"]
 
@@ -90,12 +87,6 @@ def _decision(
     negatives = np.sort(probability[data.background_only])[::-1]
     minutes = data.seconds / 60.0
     allowed = max(1, int(fa_per_min * minutes))
-    if fa_per_min * minutes < 1:  # aemon adapt says it once for all its candidate sources
-        logger.debug(
-            "%.1f s of background cannot show %g false alarm(s)/min; the decision allows one "
-            "false alarm in it (record a longer background to calibrate the rate)",
-            data.seconds, fa_per_min,
-        )  # fmt: skip
     floor = float(negatives[allowed]) + 1e-6 if negatives.size > allowed else MIN_DECISION
     p, positive = probability[site_rows], data.is_burst[site_rows]
     decision, f1 = best_f1_decision(p, positive, max(data.bursts_mixed, int(np.sum(positive))),

@@ -193,15 +193,19 @@ def _bursts_of_channel(
         int(MIN_BURST_S * rate),
     )
     groups = _same_bursts(sorted({(o, lab) for o, c, lab in candidates if c == ch}), rate)
-    onsets = [group[0][0] for group in groups]
-    labels = {group[0][0]: next((lab for _, lab in group if lab >= 0), -1) for group in groups}
-    for i, onset in enumerate(onsets):
-        if onset < span or (i > 0 and onset - groups[i - 1][-1][0] < isolation):
-            if i > 0 and onset - groups[i - 1][-1][0] < isolation:
-                result.skipped_overlapping += 1
+    for i, group in enumerate(groups):
+        onset = group[0][0]
+        if i > 0 and onset - groups[i - 1][-1][0] < isolation:
+            result.skipped_overlapping += 1
+            continue
+        if onset < span:
             continue
         noise = float(noise_floor(x[onset - span : onset]))
-        room = longest if i + 1 == len(onsets) else min(longest, onsets[i + 1] - onset - guard // 8)
+        room = (
+            longest
+            if i + 1 == len(groups)
+            else min(longest, groups[i + 1][0][0] - onset - guard // 8)
+        )
         wave = x[onset : onset + max(room, 0)]
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0
         if noise <= 0 or peak <= 0 or 20 * np.log10(peak / noise) < min_snr_db:
@@ -218,7 +222,8 @@ def _bursts_of_channel(
             continue
         result.bursts.append(wave.copy())
         result.snr_db.append(float(20 * np.log10(peak / noise)))
-        result.labels.append(labels[onset] if labels[onset] >= 0 else _band_label(wave, rate))
+        label = next((lab for _, lab in group if lab >= 0), -1)  # the model's type, if it saw it
+        result.labels.append(label if label >= 0 else _band_label(wave, rate))
         result.onset_s.append(onset / rate)
 
 
@@ -267,11 +272,11 @@ def _second_onset(envelope: npt.NDArray[np.float64], own: int) -> int:
     again = (after > lowest * 10 ** (RISE_AGAIN_DB / 20)) & (
         after > envelope[peak] * 10 ** (-RISE_AGAIN_OF_PEAK_DB / 20)
     )
-    again[: max(own - peak, 0)] = False
+    start = max(own - peak, 0)
+    again[:start] = False
     if not again.any():
         return envelope.size
     first = int(np.argmax(again))
-    start = max(own - peak, 0)
     return peak + start + int(np.argmin(after[start : first + 1]))
 
 
